@@ -29,7 +29,7 @@ const char cli_usage_text[] =
 	"  -d, --restore-detached   restore: return once the tree runs\n"
 	"      --leave-stopped      restore: leave every task stopped before it resumes\n"
 	"      --detached-mounts=mountpoint|clone\n"
-	"                           restore: how detached mounts are rebuilt (default: mountpoint)\n"
+	"                           restore: how detached mounts are rebuilt (default: clone)\n"
 	"      --json               show, check: print JSON\n"
 	"  -h, --help               print this help\n"
 	"  -V, --version            print the version\n"

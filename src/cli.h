@@ -16,8 +16,8 @@ enum cli_command {
 
 /* How restore rebuilds a detached mount (see docs/minicr.8). */
 enum cli_detached_method {
-	CLI_DETACHED_MOUNTPOINT = 0, /* temporary /.minicr.detached.XXXXXX, then MNT_DETACH */
-	CLI_DETACHED_CLONE,          /* open_tree(OPEN_TREE_CLONE) fd, never attached */
+	CLI_DETACHED_CLONE = 0,  /* default: open_tree(OPEN_TREE_CLONE) fd, never attached */
+	CLI_DETACHED_MOUNTPOINT, /* the talk's way: /.minicr.detached.XXXXXX, then MNT_DETACH */
 };
 
 /* Documented exit statuses (docs/minicr.8, EXIT STATUS). */

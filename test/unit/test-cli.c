@@ -58,12 +58,15 @@ Test(cli, parses_restore_options)
 	cr_assert_eq(o.detached_method, CLI_DETACHED_CLONE);
 }
 
-Test(cli, defaults_detached_mounts_to_mountpoint)
+Test(cli, defaults_detached_mounts_to_clone)
 {
 	struct cli_options o;
 	char err[256] = "";
 
 	cr_assert_eq(parse(&o, err, "restore", "-D", "d", NULL), 0, "%s", err);
+	cr_assert_eq(o.detached_method, CLI_DETACHED_CLONE);
+	cr_assert_eq(parse(&o, err, "restore", "-D", "d", "--detached-mounts", "mountpoint", NULL), 0,
+		     "%s", err);
 	cr_assert_eq(o.detached_method, CLI_DETACHED_MOUNTPOINT);
 }
 
