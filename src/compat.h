@@ -177,6 +177,22 @@ _Static_assert(sizeof(struct minicr_rseq_configuration) == 24, "ptrace_rseq_conf
 #define ARCH_MAP_VDSO_64 0x2003
 #endif
 
+/* ---- clone3 (glibc 2.36 has no wrapper; <linux/sched.h> clashes with <sched.h>) ---- */
+struct minicr_clone_args {
+	uint64_t flags;
+	uint64_t pidfd;
+	uint64_t child_tid;
+	uint64_t parent_tid;
+	uint64_t exit_signal;
+	uint64_t stack;
+	uint64_t stack_size;
+	uint64_t tls;
+	uint64_t set_tid;      /* pointer to an array of pids, innermost pid namespace first */
+	uint64_t set_tid_size; /* entries in set_tid (5.5+) */
+	uint64_t cgroup;
+};
+_Static_assert(sizeof(struct minicr_clone_args) == 88, "clone_args is 88 bytes (VER2)");
+
 /* ---- raw wrappers ---- */
 static inline int sys_statmount(const struct minicr_mnt_id_req *req, struct minicr_statmount *buf,
 				size_t bufsize, unsigned int flags)

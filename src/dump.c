@@ -1,15 +1,592 @@
-/* dump.c: the dump sequence. */
+/* dump.c: the dump sequence: seize the tree → collect mount tables → infect each process →
+ * drain and classify its fds, resolve their mounts → write images → cure → kill or release.
+ * Images are written into a private directory inside the images dir and moved into place only
+ * when everything succeeded, so a failed dump leaves the images dir as it was. */
 #define LOG_PREFIX "dump: "
 #include "dump.h"
 
-#include <errno.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 
+#include "config.h"
 #include "cli.h"
+#include "detached.h"
+#include "dump-images.h"
+#include "fd.h"
+#include "image-write.h"
+#include "kerndat.h"
 #include "log.h"
+#include "mount-table.h"
+#include "parasite-ctl.h"
+#include "seize.h"
+#include "task-dump.h"
+#pragma weak task_dump /* TEMPORARY until task-dump.c lands (issue #5) */
+#include "tmpfs-dump.h"
+#include "util.h"
+
+/* One process of the tree while it is being dumped. */
+struct dump_task {
+	const struct seize_task *task;
+	struct parasite_ctl *ctl;
+	uint64_t mnt_ns_key; /* the mount namespace's key: see ns_key() */
+};
+
+struct dump {
+	const struct cli_options *opts;
+	int img_dirfd;     /* the final images dir */
+	int tmp_dirfd;     /* where images are written until the dump succeeded */
+	char tmp_name[64]; /* its name inside img_dirfd */
+	struct kerndat kd;
+	struct seize_tree *tree;
+	struct dump_task *tasks;
+	size_t n_tasks;
+	struct mount_table **ns_tables; /* one per mount namespace of the tree */
+	size_t n_ns;
+	struct mount_table *own_table; /* minicr's namespace, when the tree is not in it */
+	uint64_t own_ns_key;
+	struct detached_ctx *detached;
+	struct fd_dump_ctx *fds;
+	struct image_writer *file_data;
+	size_t n_fds;
+	struct tmpfs_dump_result tmpfs;
+};
+
+/* A mount namespace is named by its 64-bit id where the kernel has one (6.9+), else by the
+ * inode of its nsfs file; both are unique while the namespace lives. */
+static uint64_t table_ns_key(const struct mount_table *t)
+{
+	return mount_table_ns_id(t) ? mount_table_ns_id(t) : mount_table_ns_ino(t);
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* ---- images directory ------------------------------------------------------------------ */
+
+static int open_images_dir(struct dump *d)
+{
+	const char *dir = d->opts->images_dir;
+	unsigned int attempt;
+
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return pr_errno("cannot create images dir '%s'", dir);
+	d->img_dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (d->img_dirfd < 0)
+		return pr_errno("cannot open images dir '%s'", dir);
+	for (attempt = 0; attempt < 100; attempt++) {
+		snprintf(d->tmp_name, sizeof(d->tmp_name), ".minicr-dump.%d.%u", (int)getpid(),
+			 attempt);
+		if (mkdirat(d->img_dirfd, d->tmp_name, 0700) == 0)
+			break;
+		if (errno != EEXIST)
+			return pr_errno("cannot create '%s' in images dir '%s'", d->tmp_name, dir);
+	}
+	d->tmp_dirfd = openat(d->img_dirfd, d->tmp_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (d->tmp_dirfd < 0)
+		return pr_errno("cannot open '%s/%s'", dir, d->tmp_name);
+	return 0;
+}
+
+/* Moves every written image from the private dir into the images dir (replacing a previous
+ * dump's files of the same names), then removes the private dir. */
+static int publish_images(struct dump *d)
+{
+	cleanup_close int dup_fd = -EBADF;
+	struct dirent *de;
+	DIR *dir;
+	int ret = 0;
+
+	dup_fd = dup(d->tmp_dirfd);
+	if (dup_fd < 0)
+		return pr_errno("cannot dup the images dir fd");
+	dir = fdopendir(dup_fd);
+	if (!dir)
+		return pr_errno("cannot list '%s'", d->tmp_name);
+	TAKE_FD(dup_fd);
+	while ((de = readdir(dir))) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (renameat(d->tmp_dirfd, de->d_name, d->img_dirfd, de->d_name) < 0) {
+			ret = pr_errno("cannot move image '%s' into '%s'", de->d_name,
+				       d->opts->images_dir);
+			break;
+		}
+	}
+	closedir(dir);
+	return ret;
+}
+
+/* Removes the private dir and whatever is left in it. Used on success (empty) and failure. */
+static void remove_private_dir(struct dump *d)
+{
+	struct dirent *de;
+	DIR *dir;
+	int fd;
+
+	if (d->tmp_dirfd < 0)
+		return;
+	fd = dup(d->tmp_dirfd);
+	dir = fd >= 0 ? fdopendir(fd) : NULL;
+	if (dir) {
+		while ((de = readdir(dir)))
+			if (de->d_name[0] != '.')
+				(void)unlinkat(d->tmp_dirfd, de->d_name, 0);
+		closedir(dir);
+	} else if (fd >= 0) {
+		close(fd);
+	}
+	if (unlinkat(d->img_dirfd, d->tmp_name, AT_REMOVEDIR) < 0)
+		pr_warn("cannot remove '%s/%s': %m, ignoring", d->opts->images_dir, d->tmp_name);
+}
+
+/* ---- mount namespaces -------------------------------------------------------------------- */
+
+static int task_ns_ino(pid_t pid, uint64_t *ret_ino)
+{
+	char path[64];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/mnt", (int)pid);
+	if (stat(path, &st) < 0)
+		return pr_errno("cannot read the mount namespace of task %d", (int)pid);
+	*ret_ino = st.st_ino;
+	return 0;
+}
+
+static struct mount_table *table_by_ino(const struct dump *d, uint64_t ino)
+{
+	for (size_t i = 0; i < d->n_ns; i++)
+		if (mount_table_ns_ino(d->ns_tables[i]) == ino)
+			return d->ns_tables[i];
+	return NULL;
+}
+
+/* One table per mount namespace of the tree (a tree has very few namespaces, so the search
+ * over them is cheap), plus minicr's own when the tree lives elsewhere: an fd from minicr's
+ * namespace is then "outside the tree", not detached. */
+static int collect_mount_tables(struct dump *d)
+{
+	struct mount_table *t;
+	uint64_t own_ino;
+	int ret;
+
+	if (seize_fault("mounts"))
+		return pr_neg(-EIO, "cannot collect mount tables (injected fault)");
+	d->ns_tables = calloc(d->n_tasks, sizeof(*d->ns_tables));
+	if (!d->ns_tables)
+		return pr_neg(-ENOMEM, "cannot allocate mount tables");
+	for (size_t i = 0; i < d->n_tasks; i++) {
+		uint64_t ino;
+
+		ret = task_ns_ino(d->tasks[i].task->pid, &ino);
+		if (ret < 0)
+			return ret;
+		t = table_by_ino(d, ino);
+		if (!t) {
+			ret = mount_table_collect(d->tasks[i].task->pid, 0, &t);
+			if (ret < 0)
+				return ret;
+			d->ns_tables[d->n_ns++] = t;
+		}
+		d->tasks[i].mnt_ns_key = table_ns_key(t);
+	}
+
+	ret = task_ns_ino(getpid(), &own_ino);
+	if (ret < 0)
+		return ret;
+	t = table_by_ino(d, own_ino);
+	if (t) {
+		d->own_ns_key = table_ns_key(t);
+	} else {
+		ret = mount_table_collect(getpid(), 0, &d->own_table);
+		if (ret < 0)
+			return ret;
+		d->own_ns_key = table_ns_key(d->own_table);
+	}
+	ret = detached_ctx_new(d->ns_tables, d->n_ns, d->own_table ? &d->own_table : NULL,
+			       d->own_table ? 1 : 0, 0, &d->detached);
+	if (ret < 0)
+		return pr_neg(ret, "cannot set up detached-mount resolution");
+	return 0;
+}
+
+/* ---- fds --------------------------------------------------------------------------------- */
+
+static int resolve_mount(void *opaque, pid_t pid, int fd, int local_fd, uint32_t mnt_id_old,
+			 const char *link_path, struct fd_mount_ref *ret)
+{
+	struct dump *d = opaque;
+	struct detached_fd desc = {.pid = pid, .fd = fd, .mnt_id = mnt_id_old, .path = link_path};
+	struct detached_result res;
+	int r;
+
+	r = detached_resolve_fd(d->detached, local_fd, &desc, &res);
+	if (r < 0)
+		return r;
+	switch (res.kind) {
+	case DETACHED_FD_IN_TREE:
+		ret->mnt_id = dump_mount_key(res.mount);
+		ret->mnt_ns_id = table_ns_key(res.table);
+		ret->detached = false;
+		break;
+	case DETACHED_FD_DETACHED:
+		ret->mnt_id = dump_detached_key(res.detached);
+		ret->mnt_ns_id = 0;
+		ret->detached = true;
+		break;
+	case DETACHED_FD_OTHER_NS:
+		/* A file from minicr's own namespace (typically stdio inherited from outside
+		 * before the tree unshared its namespace) is reopened from there at restore. */
+		if (res.table && table_ns_key(res.table) == d->own_ns_key) {
+			ret->mnt_id = dump_mount_key(res.mount);
+			ret->mnt_ns_id = d->own_ns_key;
+			ret->detached = false;
+			break;
+		}
+		/* fall through */
+	default:
+		pr_err("cannot dump fd %d of task %d ('%s'): its mount %u belongs to a mount "
+		       "namespace outside the dumped tree",
+		       fd, (int)pid, link_path, mnt_id_old);
+		return -EXDEV;
+	}
+	if (strlen(link_path) >= sizeof(ret->path)) {
+		pr_err("cannot dump fd %d of task %d: path too long", fd, (int)pid);
+		return -ENAMETOOLONG;
+	}
+	strcpy(ret->path, link_path);
+	return 0;
+}
+
+static int write_file_data(void *opaque, const FileDataEntry *entry)
+{
+	struct dump *d = opaque;
+
+	return image_write_entry(d->file_data, &entry->base);
+}
+
+/* Lists the task's fds (before the parasite adds its socket), drains them over the parasite's
+ * socket, classifies them and writes fdinfo-<pid>.img and fs-<pid>.img. */
+static int dump_task_fds(struct dump *d, struct dump_task *t, const int *fds, size_t n_fds)
+{
+	cleanup_free struct parasite_fd_opts *opts = NULL;
+	cleanup_free struct fd_local *locals = NULL;
+	cleanup_free int *local_fds = NULL;
+	cleanup_free FdEntry *entries = NULL;
+	struct image_writer *w = NULL;
+	pid_t pid = t->task->pid;
+	FsEntry fs;
+	int ret;
+
+	opts = calloc(n_fds + 1, sizeof(*opts));
+	locals = calloc(n_fds + 1, sizeof(*locals));
+	local_fds = calloc(n_fds + 1, sizeof(*local_fds));
+	if (!opts || !locals || !local_fds)
+		return pr_neg(-ENOMEM, "cannot allocate the fd table of task %d", (int)pid);
+	if (n_fds > 0) {
+		if (seize_fault("drain"))
+			return pr_neg(-EIO, "cannot drain the fds of task %d (injected fault)",
+				      (int)pid);
+		ret = parasite_ctl_drain_fds(t->ctl, fds, n_fds, local_fds, opts);
+		if (ret < 0)
+			return ret;
+	}
+	for (size_t i = 0; i < n_fds; i++) {
+		locals[i].fd = fds[i];
+		locals[i].local_fd = local_fds[i];
+		locals[i].cloexec = (opts[i].fd_flags & FD_CLOEXEC) ? 1 : 0;
+	}
+	ret = fd_dump_task(d->fds, pid, locals, n_fds, &entries);
+	for (size_t i = 0; i < n_fds; i++)
+		close(local_fds[i]);
+	if (ret < 0)
+		return ret;
+
+	ret = image_writer_open(d->tmp_dirfd, IMAGE_FDINFO, (uint64_t)pid, &w);
+	if (ret < 0)
+		return ret;
+	for (size_t i = 0; i < n_fds && ret >= 0; i++)
+		ret = image_write_entry(w, &entries[i].base);
+	if (ret < 0) {
+		image_writer_free(w);
+		return ret;
+	}
+	ret = image_writer_close(w);
+	if (ret < 0)
+		return ret;
+	d->n_fds += n_fds;
+
+	ret = fd_dump_fs(d->fds, pid, &fs);
+	if (ret < 0)
+		return ret;
+	return image_write_single(d->tmp_dirfd, IMAGE_FS, (uint64_t)pid, &fs.base);
+}
+
+/* ---- one process ------------------------------------------------------------------------ */
+
+static int dump_one_task(struct dump *d, struct dump_task *t)
+{
+	struct parasite_task_state state;
+	cleanup_free int *fds = NULL;
+	int n_fds, ret;
+
+	/* The fd list is taken before the parasite adds its own socket to the task. */
+	n_fds = fd_list(t->task->pid, &fds);
+	if (n_fds < 0)
+		return n_fds;
+	if (seize_fault("infect"))
+		return pr_neg(-EIO, "cannot infect task %d (injected fault)", (int)t->task->pid);
+	ret = parasite_ctl_prepare(t->task->pid, &t->ctl);
+	if (ret < 0)
+		return ret;
+	ret = parasite_ctl_infect(t->ctl);
+	if (ret < 0)
+		return ret;
+	ret = dump_task_fds(d, t, fds, (size_t)n_fds);
+	if (ret < 0)
+		return ret;
+	if (seize_fault("state"))
+		return pr_neg(-EIO, "cannot read the state of task %d (injected fault)",
+			      (int)t->task->pid);
+	ret = parasite_ctl_get_task_state(t->ctl, &state);
+	if (ret < 0)
+		return ret;
+	if (!task_dump) /* TEMPORARY until task-dump.c lands (issue #5) */
+		return 0;
+	return task_dump(d->tmp_dirfd, t->task, t->ctl, &state);
+}
+
+/* Test hook: MINICR_FAULT=exit kills the last process of the tree while it is seized, as if
+ * it had died mid-dump; the dump must notice and leave the rest of the tree running. */
+static void inject_task_exit(struct dump *d)
+{
+	if (d->n_tasks > 0 && seize_fault("exit"))
+		kill(d->tasks[d->n_tasks - 1].task->pid, SIGKILL);
+}
+
+static int dump_tasks(struct dump *d)
+{
+	int ret;
+
+	inject_task_exit(d);
+	for (size_t i = 0; i < d->n_tasks; i++) {
+		ret = dump_one_task(d, &d->tasks[i]);
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
+}
+
+/* Cures every infected process; returns the first error. */
+static int cure_tasks(struct dump *d)
+{
+	int ret = 0, r;
+
+	for (size_t i = 0; i < d->n_tasks; i++) {
+		if (!d->tasks[i].ctl)
+			continue;
+		r = seize_fault("cure") ? pr_neg(-EIO, "cannot cure task %d (injected fault)",
+						 (int)d->tasks[i].task->pid)
+					: 0;
+		/* An injected cure fault still cures: a failed dump must leave the tree intact. */
+		if (parasite_ctl_cure(d->tasks[i].ctl) < 0 && r == 0)
+			r = -EIO;
+		d->tasks[i].ctl = parasite_ctl_free(d->tasks[i].ctl);
+		if (r < 0 && ret == 0)
+			ret = r;
+	}
+	return ret;
+}
+
+/* ---- the sequence ------------------------------------------------------------------------- */
+
+static int set_up_tasks(struct dump *d)
+{
+	d->tasks = calloc(d->tree->n_tasks, sizeof(*d->tasks));
+	if (!d->tasks)
+		return pr_neg(-ENOMEM, "cannot allocate %zu tasks", d->tree->n_tasks);
+	for (size_t i = 0; i < d->tree->n_tasks; i++) {
+		const struct seize_task *task = &d->tree->tasks[i];
+
+		if (task->is_zombie) {
+			pr_err("cannot dump task %d: it is a zombie (exited, not yet reaped by its "
+			       "parent %d)",
+			       (int)task->pid, (int)task->ppid);
+			return -ENOTSUP;
+		}
+		d->tasks[d->n_tasks++].task = task;
+	}
+	return 0;
+}
+
+static int write_pstree(struct dump *d)
+{
+	cleanup_free uint64_t *ns_keys = calloc(d->n_tasks, sizeof(*ns_keys));
+
+	if (!ns_keys)
+		return pr_neg(-ENOMEM, "cannot allocate the process tree records");
+	for (size_t i = 0; i < d->n_tasks; i++)
+		ns_keys[i] = d->tasks[i].mnt_ns_key;
+	return dump_write_pstree(d->tmp_dirfd, d->tree, ns_keys);
+}
+
+static int write_images(struct dump *d)
+{
+	int ret;
+
+	if (seize_fault("images"))
+		return pr_neg(-EIO, "cannot write images (injected fault)");
+	ret = dump_write_files(d->tmp_dirfd, d->fds);
+	if (ret < 0)
+		return ret;
+	ret = dump_write_detached(d->tmp_dirfd, d->detached);
+	if (ret < 0)
+		return ret;
+	for (size_t i = 0; i < d->n_ns; i++) {
+		ret = dump_write_mounts(d->tmp_dirfd, d->ns_tables[i], table_ns_key(d->ns_tables[i]),
+					d->tmpfs.mount_keys, d->tmpfs.n_mount_keys);
+		if (ret < 0)
+			return ret;
+	}
+	ret = write_pstree(d);
+	if (ret < 0)
+		return ret;
+	return dump_write_inventory(d->tmp_dirfd, d->opts->tree_pid, &d->kd, d->ns_tables,
+				    d->n_ns, d->own_ns_key);
+}
+
+/* tmpfs mounts that exist only in the tree's own namespaces hold files no other mount can
+ * give back at restore: their contents go to file-data.img. */
+static int dump_private_tmpfs(struct dump *d)
+{
+	const struct mount_table *own = d->own_table;
+
+	for (size_t i = 0; i < d->n_ns && !own; i++)
+		if (table_ns_key(d->ns_tables[i]) == d->own_ns_key)
+			own = d->ns_tables[i];
+	for (size_t i = 0; i < d->n_ns; i++) {
+		int ret;
+
+		if (table_ns_key(d->ns_tables[i]) == d->own_ns_key)
+			continue;
+		ret = tmpfs_dump_namespace(d->ns_tables[i], own, d->file_data, &d->tmpfs);
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
+}
+
+static void dump_free(struct dump *d)
+{
+	image_writer_free(d->file_data);
+	free(d->tmpfs.mount_keys);
+	fd_dump_ctx_free(d->fds);
+	detached_ctx_free(d->detached);
+	for (size_t i = 0; i < d->n_ns; i++)
+		mount_table_free(d->ns_tables[i]);
+	free(d->ns_tables);
+	mount_table_free(d->own_table);
+	free(d->tasks);
+	seize_tree_free(d->tree);
+	if (d->tmp_dirfd >= 0)
+		close(d->tmp_dirfd);
+	if (d->img_dirfd >= 0)
+		close(d->img_dirfd);
+}
 
 int dump_run(const struct cli_options *opts)
 {
-	(void)opts;
-	pr_err("dump is not implemented yet (issue #3)");
-	return -ENOSYS;
+	struct dump d = {.opts = opts, .img_dirfd = -EBADF, .tmp_dirfd = -EBADF};
+	struct fd_dump_callbacks cb = {
+		.resolve_mount = resolve_mount,
+		.data_sink = write_file_data,
+		.opaque = &d,
+	};
+	uint64_t start = now_ns();
+	int ret;
+
+	ret = kerndat_probe(&d.kd);
+	if (ret < 0)
+		return ret;
+	ret = open_images_dir(&d);
+	if (ret < 0)
+		goto out_free;
+
+	if (seize_fault("seize")) {
+		ret = pr_neg(-EIO, "cannot seize task %d (injected fault)", (int)opts->tree_pid);
+		goto out_remove_images;
+	}
+	ret = seize_tree(opts->tree_pid, &d.tree);
+	if (ret < 0)
+		goto out_remove_images;
+	ret = set_up_tasks(&d);
+	if (ret < 0)
+		goto out_release_tree;
+	ret = collect_mount_tables(&d);
+	if (ret < 0)
+		goto out_release_tree;
+
+	d.fds = fd_dump_ctx_new(&cb);
+	if (!d.fds) {
+		ret = pr_neg(-ENOMEM, "cannot allocate the fd dump state");
+		goto out_release_tree;
+	}
+	ret = image_writer_open(d.tmp_dirfd, IMAGE_FILE_DATA, 0, &d.file_data);
+	if (ret < 0)
+		goto out_release_tree;
+
+	ret = dump_tasks(&d);
+	if (ret < 0)
+		goto out_cure;
+	ret = dump_private_tmpfs(&d);
+	if (ret < 0)
+		goto out_cure;
+	ret = image_writer_close(TAKE_PTR(d.file_data));
+	if (ret < 0)
+		goto out_cure;
+	ret = write_images(&d);
+	if (ret < 0)
+		goto out_cure;
+	ret = cure_tasks(&d);
+	if (ret < 0)
+		goto out_release_tree;
+	ret = publish_images(&d);
+	if (ret < 0)
+		goto out_release_tree;
+
+	if (opts->leave_running)
+		seize_release(d.tree);
+	else
+		seize_kill(d.tree);
+	remove_private_dir(&d);
+	pr_info("dumped %zu task(s), %zu fd(s), %zu mount namespace(s), %zu detached mount(s) "
+		"into '%s' in %.1f ms",
+		d.n_tasks, d.n_fds, d.n_ns, detached_ctx_n_mounts(d.detached), opts->images_dir,
+		(double)(now_ns() - start) / 1e6);
+	dump_free(&d);
+	return 0;
+
+out_cure:
+	(void)cure_tasks(&d);
+out_release_tree:
+	if (d.tree)
+		seize_release(d.tree);
+out_remove_images:
+	d.file_data = image_writer_free(d.file_data);
+	remove_private_dir(&d);
+out_free:
+	dump_free(&d);
+	return ret;
 }

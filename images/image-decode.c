@@ -1,0 +1,157 @@
+/* image-decode.c: the framing rules, applied to bytes in memory. */
+#include "image-decode.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "inventory.pb-c.h"
+
+static uint32_t get_le32(const void *p)
+{
+	const uint8_t *b = p;
+
+	return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+}
+
+__attribute__((format(printf, 3, 4))) static int fail(struct image_error *err, size_t record,
+						      const char *fmt, ...)
+{
+	va_list ap;
+
+	err->record = record;
+	va_start(ap, fmt);
+	vsnprintf(err->what, sizeof(err->what), fmt, ap);
+	va_end(ap);
+	return -EBADMSG;
+}
+
+void image_error_format(const struct image_error *err, const char *name, char *buf, size_t size)
+{
+	if (err->record == IMAGE_ERROR_NO_RECORD)
+		snprintf(buf, size, "image '%s': %s", name, err->what);
+	else
+		snprintf(buf, size, "image '%s' record %zu: %s", name, err->record, err->what);
+}
+
+int image_decode_magic(const void *buf, size_t len, int expect_kind, struct image_error *err)
+{
+	uint32_t magic;
+	int kind;
+
+	if (len < IMAGE_MAGIC_SIZE)
+		return fail(err, IMAGE_ERROR_NO_RECORD, "truncated magic (%zu of %u bytes)", len,
+			    IMAGE_MAGIC_SIZE);
+	magic = get_le32(buf);
+	kind = image_kind_from_magic(magic);
+	if (kind < 0)
+		return fail(err, IMAGE_ERROR_NO_RECORD, "bad magic 0x%08x: not a minicr image",
+			    magic);
+	if (expect_kind >= 0 && kind != expect_kind)
+		return fail(err, IMAGE_ERROR_NO_RECORD, "magic 0x%08x is a %s image, expected %s",
+			    magic, image_kind_name((enum image_kind)kind),
+			    image_kind_name((enum image_kind)expect_kind));
+	return kind;
+}
+
+int image_decode_length(const void *buf, size_t index, uint32_t *ret_len, struct image_error *err)
+{
+	uint32_t len = get_le32(buf);
+
+	if (len > IMAGE_RECORD_MAX)
+		return fail(err, index, "length %u exceeds the %u MiB cap", len,
+			    IMAGE_RECORD_MAX >> 20);
+	*ret_len = len;
+	return 0;
+}
+
+static int check_inventory(const InventoryEntry *inv, size_t index, struct image_error *err)
+{
+	if (inv->format_version == 0)
+		return fail(err, index, "format version 0 is invalid");
+	if (inv->format_version > IMAGE_FORMAT_VERSION)
+		return fail(err, index, "format version %u is newer than this minicr reads (%u)",
+			    inv->format_version, IMAGE_FORMAT_VERSION);
+	return 0;
+}
+
+int image_decode_record(enum image_kind kind, size_t index, const void *buf, size_t len,
+			ProtobufCMessage **ret_msg, struct image_error *err)
+{
+	const ProtobufCMessageDescriptor *desc = image_kind_descriptor(kind);
+	ProtobufCMessage *msg;
+	int ret;
+
+	if (!desc)
+		return fail(err, index, "%s images hold raw bytes, not records",
+			    image_kind_name(kind));
+	/* protobuf-c gives no reason on failure: malformed wire data, a missing required field
+	 * and an allocation failure all return NULL. Treat them all as a bad record; a real
+	 * out-of-memory would fail again right after anyway. */
+	msg = protobuf_c_message_unpack(desc, NULL, len, buf);
+	if (!msg)
+		return fail(err, index,
+			    "cannot decode %u-byte %s record (malformed or missing a "
+			    "required field)",
+			    (unsigned)len, desc->name);
+	if (kind == IMAGE_INVENTORY) {
+		ret = check_inventory((const InventoryEntry *)msg, index, err);
+		if (ret < 0) {
+			protobuf_c_message_free_unpacked(msg, NULL);
+			return ret;
+		}
+	}
+	*ret_msg = msg;
+	return 0;
+}
+
+int image_decode(const void *buf, size_t len, int expect_kind, image_record_fn fn, void *opaque,
+		 struct image_decode_result *ret, struct image_error *err)
+{
+	const uint8_t *p = buf;
+	size_t pos = IMAGE_MAGIC_SIZE, index = 0;
+	enum image_kind kind;
+	int r;
+
+	r = image_decode_magic(buf, len, expect_kind, err);
+	if (r < 0)
+		return r;
+	kind = (enum image_kind)r;
+
+	if (image_kind_is_raw(kind)) {
+		if (ret)
+			*ret = (struct image_decode_result){kind, 0, len - IMAGE_MAGIC_SIZE};
+		return 0;
+	}
+
+	while (pos < len) {
+		ProtobufCMessage *msg = NULL;
+		uint32_t rec_len = 0;
+
+		if (index > 0 && image_kind_is_single(kind))
+			return fail(err, index, "a %s image holds one record, found more",
+				    image_kind_name(kind));
+		if (len - pos < 4)
+			return fail(err, index, "truncated length (%zu of 4 bytes)", len - pos);
+		r = image_decode_length(p + pos, index, &rec_len, err);
+		if (r < 0)
+			return r;
+		pos += 4;
+		if (len - pos < rec_len)
+			return fail(err, index, "truncated record (%zu of %u bytes)", len - pos,
+				    rec_len);
+		r = image_decode_record(kind, index, p + pos, rec_len, &msg, err);
+		if (r < 0)
+			return r;
+		pos += rec_len;
+		r = fn ? fn(kind, index, msg, opaque) : 0;
+		protobuf_c_message_free_unpacked(msg, NULL);
+		if (r < 0)
+			return r;
+		index++;
+	}
+	if (ret)
+		*ret = (struct image_decode_result){kind, index, 0};
+	return 0;
+}

@@ -1,0 +1,54 @@
+/* image-decode.h: validate and unpack image bytes held in memory. Pure: no syscalls and no
+ * logging above debug; errors come back as -EBADMSG plus a struct image_error that the caller,
+ * which knows the file name, logs once. The streaming reader and the fuzzer share this code. */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "image.h"
+
+#define IMAGE_ERROR_NO_RECORD SIZE_MAX /* image_error.record when the magic is at fault */
+
+/* What was wrong with an image and where. */
+struct image_error {
+	size_t record;	/* 0-based index of the bad record, or IMAGE_ERROR_NO_RECORD */
+	char what[160]; /* e.g. "length 4294967295 exceeds the 16 MiB cap" */
+};
+
+/* Formats err as "image 'NAME' record N: WHAT" (or without the record part) into buf. */
+void image_error_format(const struct image_error *err, const char *name, char *buf, size_t size);
+
+/* Checks the 4-byte magic at buf (len bytes available). expect_kind < 0 accepts any kind.
+ * Returns the kind (>= 0), or -EBADMSG with *err filled. */
+int image_decode_magic(const void *buf, size_t len, int expect_kind, struct image_error *err);
+
+/* Reads a record's little-endian length prefix (4 bytes at buf) and checks it against
+ * IMAGE_RECORD_MAX. Returns 0 and sets *ret_len, or -EBADMSG with *err filled. */
+int image_decode_length(const void *buf, size_t index, uint32_t *ret_len, struct image_error *err);
+
+/* Unpacks record number index (len bytes at buf) of a non-raw kind. The inventory record's
+ * format version is checked too. Returns 0 and sets *ret_msg (free with
+ * protobuf_c_message_free_unpacked(msg, NULL)) or -EBADMSG with *err filled (an allocation
+ * failure inside protobuf-c cannot be told apart and is reported as a bad record). */
+int image_decode_record(enum image_kind kind, size_t index, const void *buf, size_t len,
+			ProtobufCMessage **ret_msg, struct image_error *err);
+
+/* Called once per record by image_decode(); msg is freed after the call returns, so copy what
+ * must outlive it. A negative return stops decoding and is returned by image_decode(). */
+typedef int (*image_record_fn)(enum image_kind kind, size_t index, const ProtobufCMessage *msg,
+			       void *opaque);
+
+/* Summary of a decoded image. */
+struct image_decode_result {
+	enum image_kind kind;
+	size_t n_records; /* records decoded (all of them on success) */
+	size_t raw_size;  /* raw kinds: bytes after the magic */
+};
+
+/* Validates a whole image file held in buf: magic (expect_kind < 0: detect), then every record
+ * framed and unpacked (fn may be NULL), single-record kinds holding at most one record, no
+ * trailing partial record. Returns 0 and fills *ret (may be NULL); -EBADMSG with *err filled
+ * (err->record is the first bad record); -ENOMEM; or fn's negative return. */
+int image_decode(const void *buf, size_t len, int expect_kind, image_record_fn fn, void *opaque,
+		 struct image_decode_result *ret, struct image_error *err);

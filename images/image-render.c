@@ -1,0 +1,358 @@
+/* image-render.c: descriptor-driven text and JSON output of protobuf-c messages. */
+#include "image-render.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+/* Length of the valid UTF-8 sequence starting at s (at most len bytes), or 0 if the bytes there
+ * are not one: overlong forms, surrogates and code points above U+10FFFF are refused, as JSON
+ * parsers do. */
+static size_t utf8_seq_len(const unsigned char *s, size_t len)
+{
+	uint32_t cp;
+	size_t n;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2, cp = s[0] & 0x1f;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		n = 3, cp = s[0] & 0x0f;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 4, cp = s[0] & 0x07;
+	else
+		return 0;
+	if (len < n)
+		return 0;
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10ffff ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return n;
+}
+
+void image_render_json_string(FILE *f, const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	fputc('"', f);
+	for (size_t i = 0; i < len;) {
+		unsigned char c = p[i];
+		size_t n;
+
+		if (c == '"' || c == '\\') {
+			fputc('\\', f);
+			fputc(c, f);
+			i++;
+		} else if (c == '\n') {
+			fputs("\\n", f);
+			i++;
+		} else if (c == '\t') {
+			fputs("\\t", f);
+			i++;
+		} else if (c < 0x20 || c == 0x7f) {
+			fprintf(f, "\\u%04x", c);
+			i++;
+		} else if ((n = utf8_seq_len(p + i, len - i)) > 0) {
+			fwrite(p + i, 1, n, f);
+			i += n;
+		} else {
+			fprintf(f, "\\u%04x", c);
+			i++;
+		}
+	}
+	fputc('"', f);
+}
+
+/* Text mode quotes strings C-style; valid UTF-8 stays readable, anything else is \xNN. */
+static void text_string(FILE *f, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t len = strlen(s);
+
+	fputc('"', f);
+	for (size_t i = 0; i < len;) {
+		unsigned char c = p[i];
+		size_t n;
+
+		if (c == '"' || c == '\\') {
+			fputc('\\', f);
+			fputc(c, f);
+			i++;
+		} else if (c >= 0x20 && c != 0x7f && (n = utf8_seq_len(p + i, len - i)) > 0) {
+			fwrite(p + i, 1, n, f);
+			i += n;
+		} else {
+			fprintf(f, "\\x%02x", c);
+			i++;
+		}
+	}
+	fputc('"', f);
+}
+
+static void bytes_hex(FILE *f, const ProtobufCBinaryData *b, size_t max)
+{
+	for (size_t i = 0; i < b->len && i < max; i++)
+		fprintf(f, "%02x", b->data[i]);
+}
+
+static void enum_value(FILE *f, const ProtobufCFieldDescriptor *fd, int value, bool json)
+{
+	const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value(fd->descriptor, value);
+
+	if (v && json)
+		image_render_json_string(f, v->name, strlen(v->name));
+	else if (v)
+		fputs(v->name, f);
+	else
+		fprintf(f, "%d", value);
+}
+
+static void double_value(FILE *f, double d, bool json)
+{
+	if (json && !isfinite(d))
+		fputs("null", f);
+	else
+		fprintf(f, "%.17g", d);
+}
+
+static void render_json_message(FILE *f, const ProtobufCMessage *msg);
+
+/* Writes one non-message value; p points at it inside the message or a repeated array. */
+static void scalar_value(FILE *f, const ProtobufCFieldDescriptor *fd, const void *p, bool json)
+{
+	switch (fd->type) {
+	case PROTOBUF_C_TYPE_INT32:
+	case PROTOBUF_C_TYPE_SINT32:
+	case PROTOBUF_C_TYPE_SFIXED32:
+		fprintf(f, "%" PRId32, *(const int32_t *)p);
+		break;
+	case PROTOBUF_C_TYPE_UINT32:
+	case PROTOBUF_C_TYPE_FIXED32:
+		fprintf(f, "%" PRIu32, *(const uint32_t *)p);
+		break;
+	case PROTOBUF_C_TYPE_INT64:
+	case PROTOBUF_C_TYPE_SINT64:
+	case PROTOBUF_C_TYPE_SFIXED64:
+		fprintf(f, "%" PRId64, *(const int64_t *)p);
+		break;
+	case PROTOBUF_C_TYPE_UINT64:
+	case PROTOBUF_C_TYPE_FIXED64: {
+		uint64_t v = *(const uint64_t *)p;
+
+		/* Big values are mostly addresses and masks; show them in hex as well. */
+		if (!json && v > UINT32_MAX)
+			fprintf(f, "%" PRIu64 " (0x%" PRIx64 ")", v, v);
+		else
+			fprintf(f, "%" PRIu64, v);
+		break;
+	}
+	case PROTOBUF_C_TYPE_FLOAT:
+		double_value(f, *(const float *)p, json);
+		break;
+	case PROTOBUF_C_TYPE_DOUBLE:
+		double_value(f, *(const double *)p, json);
+		break;
+	case PROTOBUF_C_TYPE_BOOL:
+		fputs(*(const protobuf_c_boolean *)p ? "true" : "false", f);
+		break;
+	case PROTOBUF_C_TYPE_ENUM:
+		enum_value(f, fd, *(const int *)p, json);
+		break;
+	case PROTOBUF_C_TYPE_STRING: {
+		const char *s = *(const char *const *)p;
+
+		if (!s)
+			s = "";
+		if (json)
+			image_render_json_string(f, s, strlen(s));
+		else
+			text_string(f, s);
+		break;
+	}
+	case PROTOBUF_C_TYPE_BYTES: {
+		const ProtobufCBinaryData *b = p;
+
+		if (json) {
+			fprintf(f, "{\"len\": %zu, \"hex\": \"", b->len);
+			bytes_hex(f, b, SIZE_MAX);
+			fputs("\"}", f);
+		} else {
+			fprintf(f, "<%zu bytes>%s", b->len, b->len ? " " : "");
+			bytes_hex(f, b, IMAGE_RENDER_TEXT_BYTES);
+			if (b->len > IMAGE_RENDER_TEXT_BYTES)
+				fputs("...", f);
+		}
+		break;
+	}
+	case PROTOBUF_C_TYPE_MESSAGE:
+	default:
+		/* Messages are rendered by the callers; nothing else exists in protobuf-c. */
+		fputs(json ? "null" : "?", f);
+		break;
+	}
+}
+
+static size_t type_size(ProtobufCType type)
+{
+	switch (type) {
+	case PROTOBUF_C_TYPE_INT32:
+	case PROTOBUF_C_TYPE_SINT32:
+	case PROTOBUF_C_TYPE_SFIXED32:
+	case PROTOBUF_C_TYPE_UINT32:
+	case PROTOBUF_C_TYPE_FIXED32:
+	case PROTOBUF_C_TYPE_FLOAT:
+	case PROTOBUF_C_TYPE_ENUM:
+		return 4;
+	case PROTOBUF_C_TYPE_INT64:
+	case PROTOBUF_C_TYPE_SINT64:
+	case PROTOBUF_C_TYPE_SFIXED64:
+	case PROTOBUF_C_TYPE_UINT64:
+	case PROTOBUF_C_TYPE_FIXED64:
+	case PROTOBUF_C_TYPE_DOUBLE:
+		return 8;
+	case PROTOBUF_C_TYPE_BOOL:
+		return sizeof(protobuf_c_boolean);
+	case PROTOBUF_C_TYPE_STRING:
+	case PROTOBUF_C_TYPE_MESSAGE:
+		return sizeof(void *);
+	case PROTOBUF_C_TYPE_BYTES:
+		return sizeof(ProtobufCBinaryData);
+	default:
+		return 0;
+	}
+}
+
+/* Number of values the field holds in msg: the array length for repeated fields, else 1 if set
+ * and 0 if not (optional fields without a has_ flag are pointers, NULL when unset). */
+static size_t field_count(const ProtobufCMessage *msg, const ProtobufCFieldDescriptor *fd)
+{
+	const char *base = (const char *)msg;
+
+	if (fd->label == PROTOBUF_C_LABEL_REPEATED)
+		return *(const size_t *)(base + fd->quantifier_offset);
+	if (fd->flags & PROTOBUF_C_FIELD_FLAG_ONEOF)
+		return *(const uint32_t *)(base + fd->quantifier_offset) == fd->id;
+	if (fd->type == PROTOBUF_C_TYPE_STRING || fd->type == PROTOBUF_C_TYPE_MESSAGE)
+		return *(const void *const *)(base + fd->offset) != NULL;
+	if (fd->label == PROTOBUF_C_LABEL_OPTIONAL && fd->quantifier_offset)
+		return *(const protobuf_c_boolean *)(base + fd->quantifier_offset) != 0;
+	return 1;
+}
+
+/* Address of value i of the field (i is 0 for non-repeated fields). */
+static const void *field_value(const ProtobufCMessage *msg, const ProtobufCFieldDescriptor *fd,
+			       size_t i)
+{
+	const char *base = (const char *)msg;
+
+	if (fd->label == PROTOBUF_C_LABEL_REPEATED)
+		return *(const char *const *)(base + fd->offset) + i * type_size(fd->type);
+	return base + fd->offset;
+}
+
+static void indent_to(FILE *f, unsigned indent)
+{
+	fprintf(f, "%*s", (int)indent, "");
+}
+
+static void render_text_message(FILE *f, const ProtobufCMessage *msg, unsigned indent)
+{
+	const ProtobufCMessageDescriptor *desc = msg->descriptor;
+
+	for (unsigned i = 0; i < desc->n_fields; i++) {
+		const ProtobufCFieldDescriptor *fd = &desc->fields[i];
+		size_t n = field_count(msg, fd);
+		bool inline_array = fd->label == PROTOBUF_C_LABEL_REPEATED &&
+				    fd->type != PROTOBUF_C_TYPE_MESSAGE &&
+				    fd->type != PROTOBUF_C_TYPE_BYTES;
+
+		if (n == 0)
+			continue;
+		if (inline_array) {
+			/* Short scalar lists (uids, auxv, tids) read best on one line. */
+			indent_to(f, indent);
+			fprintf(f, "%s: [", fd->name);
+			for (size_t j = 0; j < n; j++) {
+				fputs(j ? ", " : "", f);
+				scalar_value(f, fd, field_value(msg, fd, j), false);
+			}
+			fputs("]\n", f);
+			continue;
+		}
+		for (size_t j = 0; j < n; j++) {
+			const void *p = field_value(msg, fd, j);
+
+			indent_to(f, indent);
+			if (fd->type == PROTOBUF_C_TYPE_MESSAGE) {
+				fprintf(f, "%s {\n", fd->name);
+				render_text_message(f, *(const ProtobufCMessage *const *)p,
+						    indent + 2);
+				indent_to(f, indent);
+				fputs("}\n", f);
+			} else {
+				fprintf(f, "%s: ", fd->name);
+				scalar_value(f, fd, p, false);
+				fputc('\n', f);
+			}
+		}
+	}
+}
+
+int image_render_text(FILE *f, const ProtobufCMessage *msg, unsigned indent)
+{
+	render_text_message(f, msg, indent);
+	return ferror(f) ? -EIO : 0;
+}
+
+static void json_value(FILE *f, const ProtobufCFieldDescriptor *fd, const void *p)
+{
+	if (fd->type == PROTOBUF_C_TYPE_MESSAGE)
+		render_json_message(f, *(const ProtobufCMessage *const *)p);
+	else
+		scalar_value(f, fd, p, true);
+}
+
+static void render_json_message(FILE *f, const ProtobufCMessage *msg)
+{
+	const ProtobufCMessageDescriptor *desc = msg->descriptor;
+	bool first = true;
+
+	fputc('{', f);
+	for (unsigned i = 0; i < desc->n_fields; i++) {
+		const ProtobufCFieldDescriptor *fd = &desc->fields[i];
+		size_t n = field_count(msg, fd);
+
+		if (n == 0)
+			continue;
+		fputs(first ? "" : ", ", f);
+		first = false;
+		image_render_json_string(f, fd->name, strlen(fd->name));
+		fputs(": ", f);
+		if (fd->label != PROTOBUF_C_LABEL_REPEATED) {
+			json_value(f, fd, field_value(msg, fd, 0));
+			continue;
+		}
+		fputc('[', f);
+		for (size_t j = 0; j < n; j++) {
+			fputs(j ? ", " : "", f);
+			json_value(f, fd, field_value(msg, fd, j));
+		}
+		fputc(']', f);
+	}
+	fputc('}', f);
+}
+
+int image_render_json(FILE *f, const ProtobufCMessage *msg)
+{
+	render_json_message(f, msg);
+	return ferror(f) ? -EIO : 0;
+}

@@ -1,0 +1,374 @@
+/* restorer.c: the restore-time blob. It runs inside the process being restored, on a bootstrap
+ * region that resume.c placed in a hole of the dumped layout, and replaces the address space
+ * with the dumped one: park the vdso, unmap everything else, map and fill the dumped VMAs, move
+ * the vdso back, PR_SET_MM_MAP, signal actions, threads (clone3 with set_tid), per-thread
+ * state, credentials, seccomp last; then each thread traps for minicr and does rt_sigreturn
+ * into its dumped registers. Freestanding: raw syscalls only, no libc, no globals. */
+#include <stddef.h>
+#include <stdint.h>
+
+#include "restorer-abi.h"
+#include "syscall.h"
+
+#define PROT_READ	  0x1
+#define PROT_WRITE	  0x2
+#define MAP_SHARED	  0x01
+#define MAP_FIXED	  0x10
+#define MREMAP_MAYMOVE	  1
+#define MREMAP_FIXED	  2
+#define PR_SET_MM	  35
+#define PR_SET_MM_MAP	  14
+#define PR_SET_KEEPCAPS	  8
+#define PR_SET_SECUREBITS 28
+#define PR_SET_NO_NEW_PRIVS 38
+#define PR_CAP_AMBIENT	  47
+#define PR_CAP_AMBIENT_RAISE 2
+#define PR_CAPBSET_DROP	  24
+#define ARCH_SET_GS	  0x1001
+#define ARCH_SET_FS	  0x1002
+#define SIGKILL		  9
+#define SIGSTOP		  19
+#define CLONE_VM	  0x00000100
+#define CLONE_FS	  0x00000200
+#define CLONE_FILES	  0x00000400
+#define CLONE_SIGHAND	  0x00000800
+#define CLONE_THREAD	  0x00010000
+#define CLONE_SYSVSEM	  0x00040000
+#define MADV_DONTFORK	  10
+#define MADV_MERGEABLE	  12
+#define MADV_HUGEPAGE	  14
+#define MADV_NOHUGEPAGE	  15
+#define MADV_DONTDUMP	  16
+#define MADV_WIPEONFORK	  18
+#define SECCOMP_SET_MODE_FILTER 1
+#define SECCOMP_FILTER_FLAG_TSYNC 1
+#define LINUX_CAPABILITY_VERSION_3 0x20080522
+#define FUTEX_WAIT_PRIVATE 128
+#define FUTEX_WAKE_PRIVATE 129
+
+/* must match VMA_MADV_* in src/mm-parse.h */
+#define VMA_MADV_HUGEPAGE   (1u << 0)
+#define VMA_MADV_NOHUGEPAGE (1u << 1)
+#define VMA_MADV_DONTDUMP   (1u << 2)
+#define VMA_MADV_DONTFORK   (1u << 3)
+#define VMA_MADV_WIPEONFORK (1u << 4)
+#define VMA_MADV_MERGEABLE  (1u << 5)
+
+#define PREAD_MAX 0x7ffff000ul /* the kernel's cap on one read */
+
+struct clone_args {
+	uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid,
+		set_tid_size, cgroup;
+};
+
+struct cap_header {
+	uint32_t version;
+	int32_t pid;
+};
+
+struct cap_data {
+	uint32_t effective, permitted, inheritable;
+};
+
+struct sock_fprog {
+	uint16_t len;
+	uint64_t filter;
+};
+
+void restorer_main(struct restorer_args *args);
+void restorer_thread_main(struct restorer_thread *t);
+void restorer_sigreturn(uint64_t rsp) __attribute__((noreturn));
+void restorer_fail(long step, long err) __attribute__((noreturn));
+long restorer_clone_thread(struct clone_args *ca, unsigned long size, struct restorer_thread *t);
+
+static inline void check(long ret, enum restorer_step step)
+{
+	if (ret < 0)
+		restorer_fail(step, ret);
+}
+
+static void park_specials(struct restorer_args *a)
+{
+	for (int i = 0; i < RESTORER_N_SPECIAL; i++) {
+		struct restorer_special *s = &a->special[i];
+
+		if (!s->len || !s->cur)
+			continue;
+		check(SYS5(__NR_mremap, s->cur, s->len, s->len, MREMAP_MAYMOVE | MREMAP_FIXED,
+			   s->park),
+		      RESTORER_STEP_PARK);
+	}
+}
+
+static void unmap_all_but_region(struct restorer_args *a)
+{
+	uint64_t end = a->region_start + a->region_len;
+
+	check(SYS2(__NR_munmap, 0, a->region_start), RESTORER_STEP_UNMAP);
+	check(SYS2(__NR_munmap, end, a->task_size - end), RESTORER_STEP_UNMAP);
+}
+
+static void madvise_vma(const struct restorer_vma *v)
+{
+	static const struct {
+		uint32_t bit;
+		int advice;
+	} hints[] = {
+		{VMA_MADV_HUGEPAGE, MADV_HUGEPAGE},	{VMA_MADV_NOHUGEPAGE, MADV_NOHUGEPAGE},
+		{VMA_MADV_DONTDUMP, MADV_DONTDUMP},	{VMA_MADV_DONTFORK, MADV_DONTFORK},
+		{VMA_MADV_WIPEONFORK, MADV_WIPEONFORK}, {VMA_MADV_MERGEABLE, MADV_MERGEABLE},
+	};
+
+	for (unsigned int i = 0; i < sizeof(hints) / sizeof(hints[0]); i++)
+		if (v->madvise & hints[i].bit)
+			check(SYS3(__NR_madvise, v->start, v->end - v->start, hints[i].advice),
+			      RESTORER_STEP_MADVISE);
+}
+
+static void map_vmas(struct restorer_args *a)
+{
+	struct restorer_vma *vmas = (struct restorer_vma *)a->vmas;
+
+	for (uint32_t i = 0; i < a->n_vmas; i++) {
+		const struct restorer_vma *v = &vmas[i];
+		uint32_t prot = v->prot;
+		long addr;
+
+		/* private VMAs that receive pages are writable until the fill is done */
+		if (v->needs_fill && !(v->map_flags & MAP_SHARED))
+			prot |= PROT_READ | PROT_WRITE;
+		else if (v->needs_fill)
+			prot |= PROT_READ | PROT_WRITE; /* shared memory object created by resume.c */
+		addr = sys_call6(__NR_mmap, (long)v->start, (long)(v->end - v->start), prot,
+				 v->map_flags | MAP_FIXED, v->fd, (long)v->pgoff);
+		check(addr, RESTORER_STEP_MMAP);
+		if ((uint64_t)addr != v->start)
+			restorer_fail(RESTORER_STEP_MMAP, -14);
+		if (v->madvise)
+			madvise_vma(v);
+	}
+}
+
+static void fill_pages(struct restorer_args *a)
+{
+	struct restorer_run *runs = (struct restorer_run *)a->runs;
+
+	for (uint32_t i = 0; i < a->n_runs; i++) {
+		uint64_t addr = runs[i].vaddr, left = runs[i].len, off = runs[i].off;
+
+		while (left) {
+			uint64_t chunk = left < PREAD_MAX ? left : PREAD_MAX;
+			long n = SYS4(__NR_pread64, a->pages_fd, addr, chunk, off);
+
+			check(n, RESTORER_STEP_PAGES);
+			if (n == 0)
+				restorer_fail(RESTORER_STEP_PAGES, -5);
+			addr += (uint64_t)n;
+			off += (uint64_t)n;
+			left -= (uint64_t)n;
+		}
+	}
+}
+
+static void protect_vmas(struct restorer_args *a)
+{
+	struct restorer_vma *vmas = (struct restorer_vma *)a->vmas;
+
+	for (uint32_t i = 0; i < a->n_vmas; i++)
+		if (vmas[i].needs_fill)
+			check(SYS3(__NR_mprotect, vmas[i].start, vmas[i].end - vmas[i].start,
+				   vmas[i].prot),
+			      RESTORER_STEP_MPROTECT);
+}
+
+static void unpark_specials(struct restorer_args *a)
+{
+	for (int i = 0; i < RESTORER_N_SPECIAL; i++) {
+		struct restorer_special *s = &a->special[i];
+
+		if (!s->len || !s->cur)
+			continue;
+		if (!s->dst) {
+			check(SYS2(__NR_munmap, s->park, s->len), RESTORER_STEP_VDSO);
+			continue;
+		}
+		check(SYS5(__NR_mremap, s->park, s->len, s->len, MREMAP_MAYMOVE | MREMAP_FIXED,
+			   s->dst),
+		      RESTORER_STEP_VDSO);
+	}
+}
+
+static void restore_sigactions(struct restorer_args *a)
+{
+	for (int sig = 1; sig <= RESTORER_NSIG; sig++) {
+		if (sig == SIGKILL || sig == SIGSTOP)
+			continue;
+		check(sys_rt_sigaction(sig, &a->sigactions[sig - 1], 0, 8),
+		      RESTORER_STEP_SIGACTION);
+	}
+}
+
+static void close_helper_fds(struct restorer_args *a)
+{
+	int32_t *fds = (int32_t *)a->close_fds;
+
+	for (uint32_t i = 0; i < a->n_close_fds; i++)
+		check(sys_close(fds[i]), RESTORER_STEP_CLOSE);
+}
+
+static void create_threads(struct restorer_args *a)
+{
+	struct restorer_thread *threads = (struct restorer_thread *)a->threads;
+
+	for (uint32_t i = 1; i < a->n_threads; i++) {
+		struct restorer_thread *t = &threads[i];
+		int64_t tid = t->tid;
+		struct clone_args ca = {
+			.flags = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD |
+				 CLONE_SYSVSEM,
+			.stack = t->stack_top - RESTORER_THREAD_STACK,
+			.stack_size = RESTORER_THREAD_STACK,
+			.set_tid = (uint64_t)&tid,
+			.set_tid_size = 1,
+		};
+		long ret = restorer_clone_thread(&ca, sizeof(ca), t);
+
+		check(ret, RESTORER_STEP_CLONE);
+		if (ret != t->tid)
+			restorer_fail(RESTORER_STEP_CLONE, -17);
+	}
+}
+
+static void queue_signals(struct restorer_args *a)
+{
+	struct restorer_siginfo *si = (struct restorer_siginfo *)a->siginfos;
+
+	for (uint32_t i = 0; i < a->n_siginfos; i++) {
+		long ret;
+
+		if (si[i].tid)
+			ret = SYS4(__NR_rt_tgsigqueueinfo, a->pid, si[i].tid, si[i].signo,
+				   si[i].info);
+		else
+			ret = SYS3(__NR_rt_sigqueueinfo, a->pid, si[i].signo, si[i].info);
+		check(ret, RESTORER_STEP_SIGQUEUE);
+	}
+}
+
+static void restore_creds(struct restorer_args *a)
+{
+	struct restorer_creds *c = &a->creds;
+	struct cap_header hdr = {LINUX_CAPABILITY_VERSION_3, 0};
+	struct cap_data data[2];
+
+	/* keep the capabilities across the uid change; the exact sets come last */
+	check(sys_prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0), RESTORER_STEP_CREDS);
+	check(SYS2(__NR_setgroups, c->n_groups, c->groups), RESTORER_STEP_CREDS);
+	check(SYS3(__NR_setresgid, c->gids[0], c->gids[1], c->gids[2]), RESTORER_STEP_CREDS);
+	(void)SYS1(__NR_setfsgid, c->gids[3]);
+	check(SYS3(__NR_setresuid, c->uids[0], c->uids[1], c->uids[2]), RESTORER_STEP_CREDS);
+	(void)SYS1(__NR_setfsuid, c->uids[3]);
+	for (int cap = 0; cap < 64; cap++)
+		if (!(c->cap_bnd & (1ull << cap)))
+			(void)sys_prctl(PR_CAPBSET_DROP, cap, 0, 0, 0);
+	data[0].effective = (uint32_t)c->cap_eff;
+	data[1].effective = (uint32_t)(c->cap_eff >> 32);
+	data[0].permitted = (uint32_t)c->cap_prm;
+	data[1].permitted = (uint32_t)(c->cap_prm >> 32);
+	data[0].inheritable = (uint32_t)c->cap_inh;
+	data[1].inheritable = (uint32_t)(c->cap_inh >> 32);
+	check(SYS2(__NR_capset, &hdr, data), RESTORER_STEP_CREDS);
+	for (int cap = 0; cap < 64; cap++)
+		if (c->cap_amb & (1ull << cap))
+			check(sys_prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0),
+			      RESTORER_STEP_CREDS);
+	check(sys_prctl(PR_SET_SECUREBITS, c->securebits, 0, 0, 0), RESTORER_STEP_CREDS);
+}
+
+/* Filters are stored oldest first; each one is {u64 n_insns; struct sock_filter insns[n]}. */
+static void restore_seccomp(struct restorer_args *a)
+{
+	uint8_t *p = (uint8_t *)a->seccomp;
+
+	for (uint32_t i = 0; i < a->n_seccomp; i++) {
+		uint64_t n = *(uint64_t *)p;
+		struct sock_fprog prog = {(uint16_t)n, (uint64_t)(p + 8)};
+
+		check(SYS3(__NR_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC, &prog),
+		      RESTORER_STEP_SECCOMP);
+		p += 8 + n * 8;
+	}
+}
+
+/* What every thread sets for itself before its rt_sigreturn. */
+static void restore_thread_state(struct restorer_thread *t)
+{
+	(void)SYS1(__NR_set_tid_address, t->tid_address);
+	if (t->robust_list)
+		check(SYS2(__NR_set_robust_list, t->robust_list, t->robust_list_len),
+		      RESTORER_STEP_ROBUST_LIST);
+	check(SYS2(__NR_arch_prctl, ARCH_SET_FS, t->fs_base), RESTORER_STEP_FS_GS);
+	check(SYS2(__NR_arch_prctl, ARCH_SET_GS, t->gs_base), RESTORER_STEP_FS_GS);
+	if (t->rseq_ptr)
+		check(SYS4(__NR_rseq, t->rseq_ptr, t->rseq_len, 0, t->rseq_sig),
+		      RESTORER_STEP_RSEQ);
+}
+
+/* Credentials are per thread in the kernel (glibc's setxid broadcast does not exist here), so
+ * every thread sets its own, after its clone3 (which needs CAP_SYS_ADMIN) is done. */
+static void restore_thread_creds(struct restorer_args *a)
+{
+	if (a->do_creds)
+		restore_creds(a);
+	if (a->creds.no_new_privs)
+		check(sys_prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), RESTORER_STEP_CREDS);
+}
+
+void restorer_thread_main(struct restorer_thread *t)
+{
+	struct restorer_args *a = (struct restorer_args *)t->args;
+
+	restore_thread_state(t);
+	restore_thread_creds(a);
+	__atomic_add_fetch(&a->threads_ready, 1, __ATOMIC_SEQ_CST);
+	(void)SYS3(__NR_futex, &a->threads_ready, FUTEX_WAKE_PRIVATE, 1);
+	restorer_sigreturn(t->sigframe_rsp);
+}
+
+/* seccomp with TSYNC must come after every thread changed its credentials. */
+static void wait_threads_ready(struct restorer_args *a)
+{
+	for (;;) {
+		uint32_t ready = __atomic_load_n(&a->threads_ready, __ATOMIC_SEQ_CST);
+
+		if (ready >= a->n_threads - 1)
+			return;
+		(void)SYS4(__NR_futex, &a->threads_ready, FUTEX_WAIT_PRIVATE, ready, 0);
+	}
+}
+
+void restorer_main(struct restorer_args *a)
+{
+	struct restorer_thread *threads = (struct restorer_thread *)a->threads;
+
+	if (a->magic != RESTORER_ARGS_MAGIC)
+		restorer_fail(RESTORER_STEP_ARGS, -22);
+	park_specials(a);
+	unmap_all_but_region(a);
+	map_vmas(a);
+	fill_pages(a);
+	protect_vmas(a);
+	unpark_specials(a);
+	/* exe_fd must still be open here, so helper fds are closed only afterwards */
+	check(sys_prctl(PR_SET_MM, PR_SET_MM_MAP, &a->mm_map, sizeof(a->mm_map), 0),
+	      RESTORER_STEP_MM_MAP);
+	close_helper_fds(a);
+	restore_sigactions(a);
+	create_threads(a);
+	queue_signals(a);
+	restore_thread_state(&threads[0]);
+	restore_thread_creds(a);
+	wait_threads_ready(a);
+	restore_seccomp(a);
+	restorer_sigreturn(threads[0].sigframe_rsp);
+}

@@ -1,0 +1,107 @@
+/* detached.h: find the mount an fd was opened from, and resolve mounts that are in no mount
+ * table any more (lazily unmounted) into one record per mount with the list of its users.
+ * Reads fds and the mount tables given; never changes any mount. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct mount_table;
+struct mount_entry;
+struct detached_ctx;
+
+/* The values of detached_mnt_method in proto/detached-mnt.proto. */
+enum detached_method {
+	DETACHED_METHOD_UNKNOWN = 0,
+	DETACHED_METHOD_STATMOUNT_BY_FD = 1, /* statmount(STATMOUNT_BY_FD), Linux 7.0+ */
+	DETACHED_METHOD_FILE_HANDLE = 2,     /* fstatfs + file handle through a live mount */
+};
+
+struct detached_user {
+	pid_t pid;
+	int fd;
+	char *path; /* relative to the detached mount's root, as readlink shows it */
+};
+
+/* One detached mount, shared by every fd (of any task) opened from it. Owned by the ctx. */
+struct detached_mount {
+	uint64_t id; /* unique mount id (statx STATX_MNT_ID_UNIQUE); 0 if the kernel has none */
+	uint32_t mnt_id_old; /* 32-bit id from fdinfo */
+	char *fstype;	    /* from the live mount, statmount, or the f_type magic; "" if unknown */
+	char *source;	    /* superblock source; NULL if unknown (orphaned, file-handle method) */
+	char *options;	    /* superblock options; NULL if unknown */
+	char *root;	    /* the mount's root inside its filesystem; NULL if unknown */
+	uint64_t mnt_attr;  /* MOUNT_ATTR_* of the detached mount itself */
+	uint32_t dev_major; /* superblock device */
+	uint32_t dev_minor;
+	enum detached_method method;
+	/* The live mount of the same superblock whose root contains root, to rebuild from at
+	 * restore (bind root from it). NULL/0 when is_orphaned. */
+	const struct mount_entry *source_mnt;
+	uint64_t source_mnt_id; /* unique id (0 if its table has none) */
+	uint32_t source_mnt_id_old;
+	uint64_t source_ns_id;	     /* namespace of source_mnt (0 if unknown) */
+	const char *source_mnt_root; /* source_mnt's root inside the filesystem */
+	bool source_in_tree;	     /* source_mnt is in one of the tree's namespaces */
+	/* No live mount of the superblock containing root is in any table: the files can only be
+	 * reached through the fds, so their contents must be dumped. */
+	bool is_orphaned;
+	bool root_is_file; /* a single-file bind mount */
+	struct detached_user *users;
+	size_t n_users;
+};
+
+enum detached_fd_kind {
+	DETACHED_FD_IN_TREE = 1,  /* the mount is in a table of the tree's namespaces */
+	DETACHED_FD_OTHER_NS = 2, /* the mount is in a namespace outside the tree */
+	DETACHED_FD_DETACHED = 3, /* the mount is in no namespace: lazily unmounted */
+};
+
+/* What the dumper knows about one fd of a task. */
+struct detached_fd {
+	pid_t pid;
+	int fd;
+	uint32_t mnt_id;  /* "mnt_id:" of /proc/PID/fdinfo/FD (the old 32-bit id) */
+	const char *path; /* readlink of /proc/PID/fd/FD; NULL to read it from the local fd */
+};
+
+struct detached_result {
+	enum detached_fd_kind kind;
+	/* IN_TREE and OTHER_NS: the table and its mount. For OTHER_NS found by STATMOUNT_BY_FD in
+	 * a namespace minicr has no table for, both are NULL and other_ns_id is set. */
+	const struct mount_table *table;
+	const struct mount_entry *mount;
+	uint64_t other_ns_id;
+	/* DETACHED: the shared record, owned by the ctx and valid until detached_ctx_free(). */
+	const struct detached_mount *detached;
+};
+
+/* Context flags. */
+#define DETACHED_CTX_NO_STATMOUNT_BY_FD (1U << 0) /* use the file-handle method even on 7.0+ */
+
+/* Creates a resolver over the tree's tables and other tables minicr can see (its own
+ * namespace, ...). The tables are not owned and must outlive the ctx. Probes the kernel for
+ * STATMOUNT_BY_FD once. Returns 0 or -ENOMEM (not logged). */
+int detached_ctx_new(struct mount_table *const *tree_tables, size_t n_tree,
+		     struct mount_table *const *other_tables, size_t n_other, unsigned int flags,
+		     struct detached_ctx **ret_ctx);
+struct detached_ctx *detached_ctx_free(struct detached_ctx *ctx); /* NULL-safe, returns NULL */
+void detached_ctx_freep(struct detached_ctx **ctx);
+
+/* Classifies one fd and, when its mount is detached, resolves the mount (once per mount; later
+ * fds of the same mount only add a user) and adds (pid, fd, path) to its users. fd is minicr's
+ * local copy of the task's fd (pidfd_getfd, SCM_RIGHTS or open()); it is not kept.
+ * Returns 0 and fills *ret, or -errno after logging one line naming pid, fd, path and mnt_id. */
+int detached_resolve_fd(struct detached_ctx *ctx, int fd, const struct detached_fd *desc,
+			struct detached_result *ret);
+
+/* The detached mounts found so far, in the order they were first seen. */
+size_t detached_ctx_n_mounts(const struct detached_ctx *ctx);
+const struct detached_mount *detached_ctx_mount(const struct detached_ctx *ctx, size_t i);
+bool detached_ctx_has_statmount_by_fd(const struct detached_ctx *ctx);
+
+/* Whether statmount() accepts STATMOUNT_BY_FD (Linux 7.0+): with mnt_fd = -1 the kernel
+ * answers EBADF where the flag exists and EINVAL (or ENOSYS) where it does not. */
+bool detached_probe_statmount_by_fd(void);

@@ -1,0 +1,221 @@
+/* restore-fds.c: open every file of the tree once in the root task, then install each task's
+ * fds at their numbers. The table is placed wherever open() puts it; installing resolves
+ * collisions by moving a table fd that sits on a wanted number, so the fd limit only has to
+ * hold the table plus one task's fds at any time, not the sum of both. */
+#define LOG_PREFIX "restore: "
+#include "restore-fds.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "restore-fault.h"
+#include "restore-images.h"
+#include "util.h"
+
+struct restore_fdtable {
+	const struct restore_set *set;
+	int fd_limit;
+	int *cur;	/* per file index: the fd holding it, or -1 */
+	int *who;	/* per fd number below fd_limit: the file index held there, or -1 */
+	bool *installed; /* per fd number: a dumped fd of this task */
+};
+
+struct restore_fdtable *restore_fds_free(struct restore_fdtable *t)
+{
+	if (!t)
+		return NULL;
+	if (t->cur)
+		for (size_t i = 0; i < t->set->n_files; i++)
+			if (t->cur[i] >= 0 && !(t->installed && t->installed[t->cur[i]]))
+				close(t->cur[i]);
+	free(t->cur);
+	free(t->who);
+	free(t->installed);
+	free(t);
+	return NULL;
+}
+
+static void restore_fds_freep(struct restore_fdtable **t)
+{
+	restore_fds_free(*t);
+}
+
+int restore_fds_open(const struct restore_set *set, fd_mount_root_fn mount_root, void *opaque,
+		     int fd_limit, struct restore_fdtable **ret)
+{
+	cleanup(restore_fds_freep) struct restore_fdtable *t = calloc(1, sizeof(*t));
+	struct fd_restore_callbacks cb = {.mount_root = mount_root, .opaque = opaque};
+	cleanup(fd_restore_ctx_freep) struct fd_restore_ctx *ctx = NULL;
+	int r;
+
+	if (!t)
+		return -ENOMEM;
+	t->set = set;
+	t->fd_limit = fd_limit;
+	t->cur = malloc((set->n_files ? set->n_files : 1) * sizeof(int));
+	if (!t->cur)
+		return -ENOMEM;
+	for (size_t i = 0; i < set->n_files; i++)
+		t->cur[i] = -1;
+	ctx = fd_restore_ctx_new(&cb);
+	if (!ctx)
+		return -ENOMEM;
+	for (size_t i = 0; i < set->n_data; i++) {
+		const FileDataEntry *e = set->data[i];
+
+		if (e->kind != FILE_DATA_KIND__FILE_DATA_KIND_FILE &&
+		    e->kind != FILE_DATA_KIND__FILE_DATA_KIND_PIPE)
+			continue;
+		r = fd_restore_ctx_add_data(ctx, e);
+		if (r == -ENOMEM)
+			return r;
+		if (r < 0) {
+			pr_err("invalid image set: file-data.img record %zu is malformed", i);
+			return r;
+		}
+	}
+	r = restore_fault("files");
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < set->n_files; i++) {
+		int fd;
+
+		r = fd_restore_file(ctx, set->files[i], &fd);
+		if (r < 0)
+			return r;
+		if (fd >= fd_limit) {
+			close(fd);
+			pr_err("cannot restore file %u: fd %d is above the limit %d",
+			       set->files[i]->id, fd, fd_limit);
+			return -EMFILE;
+		}
+		t->cur[i] = fd;
+	}
+	*ret = TAKE_PTR(t);
+	return 0;
+}
+
+/* Moves the table fd at number n (file g) to another free number. */
+static int relocate(struct restore_fdtable *t, int n)
+{
+	int g = t->who[n];
+	int m = fcntl(n, F_DUPFD_CLOEXEC, 0);
+
+	if (m < 0)
+		return pr_errno("cannot move file %u away from fd %d", t->set->files[g]->id, n);
+	if (m >= t->fd_limit) {
+		close(m);
+		errno = EMFILE;
+		return pr_errno("cannot move file %u away from fd %d", t->set->files[g]->id, n);
+	}
+	close(n);
+	t->who[n] = -1;
+	t->who[m] = g;
+	t->cur[g] = m;
+	return 0;
+}
+
+/* Enters the task's root and cwd: fchdir to the root, chroot("."), then fchdir to the cwd. */
+static int enter_fs(struct restore_fdtable *t, const FsEntry *fs)
+{
+	const struct restore_set *set = t->set;
+
+	if (fs->has_root_file_id) {
+		ssize_t f = restore_set_file(set, fs->root_file_id);
+		const RegFileEntry *reg = set->files[f]->reg;
+		bool is_ns_root = reg && !reg->detached && reg->path && strcmp(reg->path, "/") == 0;
+
+		if (!is_ns_root) {
+			if (fchdir(t->cur[f]) < 0)
+				return pr_errno("cannot enter root '%s' of task %d",
+						reg && reg->path ? reg->path : "?", fs->pid);
+			if (chroot(".") < 0)
+				return pr_errno("cannot chroot task %d to '%s'", fs->pid,
+						reg && reg->path ? reg->path : "?");
+		}
+	}
+	if (fs->has_cwd_file_id) {
+		ssize_t f = restore_set_file(set, fs->cwd_file_id);
+
+		if (fchdir(t->cur[f]) < 0)
+			return pr_errno("cannot enter cwd '%s' of task %d",
+					set->files[f]->reg && set->files[f]->reg->path ?
+						set->files[f]->reg->path : "?",
+					fs->pid);
+	}
+	if (fs->has_umask)
+		umask((mode_t)fs->umask & 0777);
+	return 0;
+}
+
+int restore_fds_install(struct restore_fdtable *t, size_t task_idx)
+{
+	const struct restore_set *set = t->set;
+	const struct restore_task *task = &set->tasks[task_idx];
+	cleanup_free uint32_t *need = calloc(set->n_files ? set->n_files : 1, sizeof(*need));
+	int r;
+
+	t->who = malloc((size_t)t->fd_limit * sizeof(int));
+	t->installed = calloc((size_t)t->fd_limit, sizeof(bool));
+	if (!need || !t->who || !t->installed)
+		return -ENOMEM;
+	r = restore_fault("install");
+	if (r < 0)
+		return r;
+	memset(t->who, 0xff, (size_t)t->fd_limit * sizeof(int));
+	for (size_t k = 0; k < task->n_fds; k++)
+		need[restore_set_file(set, task->fds[k]->file_id)]++;
+	if (task->fs->has_cwd_file_id)
+		need[restore_set_file(set, task->fs->cwd_file_id)]++;
+	if (task->fs->has_root_file_id)
+		need[restore_set_file(set, task->fs->root_file_id)]++;
+	/* step 1: drop the files this task does not use */
+	for (size_t i = 0; i < set->n_files; i++) {
+		if (t->cur[i] < 0)
+			continue;
+		if (!need[i]) {
+			close(t->cur[i]);
+			t->cur[i] = -1;
+		} else {
+			t->who[t->cur[i]] = (int)i;
+		}
+	}
+	/* step 2: each fd at its number */
+	for (size_t k = 0; k < task->n_fds; k++) {
+		const FdEntry *e = task->fds[k];
+		int f = (int)restore_set_file(set, e->file_id), n = e->fd, old = t->cur[f];
+
+		if (t->who[n] >= 0 && t->who[n] != f) {
+			r = relocate(t, n);
+			if (r < 0)
+				return r;
+			old = t->cur[f];
+		}
+		r = fd_restore_install(e, old);
+		if (r < 0)
+			return r;
+		t->installed[n] = true;
+		t->who[n] = f;
+		if (old != n && !t->installed[old]) {
+			close(old);
+			t->who[old] = -1;
+		}
+		t->cur[f] = n;
+		need[f]--;
+	}
+	/* step 3: cwd, root, umask; then nothing but the task's own fds stays open */
+	r = enter_fs(t, task->fs);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < set->n_files; i++) {
+		if (t->cur[i] >= 0 && !t->installed[t->cur[i]])
+			close(t->cur[i]);
+		t->cur[i] = -1;
+	}
+	return 0;
+}

@@ -1,0 +1,216 @@
+/* tmpfs-dump.c: walk a namespace-private tmpfs and write its files as records. */
+#define LOG_PREFIX "tmpfs: "
+#include "tmpfs-dump.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+#include "dump-images.h"
+#include "file-data.pb-c.h"
+#include "image-write.h"
+#include "log.h"
+#include "mount-table.h"
+#include "util.h"
+
+#define TMPFS_CHUNK (1U << 20)
+
+struct walk {
+	struct image_writer *w;
+	uint64_t owner;
+	dev_t dev;
+	char *buf; /* TMPFS_CHUNK bytes */
+	size_t n_files;
+};
+
+static int write_record(struct walk *wk, const char *path, mode_t mode, uint64_t offset,
+			const void *data, size_t len, int64_t total)
+{
+	FileDataEntry e = FILE_DATA_ENTRY__INIT;
+
+	e.kind = FILE_DATA_KIND__FILE_DATA_KIND_TMPFS;
+	e.owner_id = wk->owner;
+	e.path = (char *)path;
+	e.has_mode = true;
+	e.mode = mode;
+	e.has_offset = true;
+	e.offset = offset;
+	if (data) {
+		e.has_data = true;
+		e.data.data = (uint8_t *)data;
+		e.data.len = len;
+	}
+	if (total >= 0) {
+		e.has_total_size = true;
+		e.total_size = (uint64_t)total;
+	}
+	return image_write_entry(wk->w, &e.base);
+}
+
+static int dump_regular(struct walk *wk, int dirfd, const char *name, const char *path,
+			const struct stat *st)
+{
+	cleanup_close int fd = -EBADF;
+	uint64_t off = 0;
+	int ret;
+
+	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return pr_errno("cannot open tmpfs file '%s'", path);
+	if (st->st_size == 0)
+		return write_record(wk, path, st->st_mode, 0, NULL, 0, 0);
+	for (;;) {
+		ssize_t n = read_full(fd, wk->buf, TMPFS_CHUNK);
+
+		if (n < 0)
+			return pr_neg((int)n, "cannot read tmpfs file '%s'", path);
+		if (n == 0)
+			break;
+		ret = write_record(wk, path, st->st_mode, off, wk->buf, (size_t)n,
+				   off == 0 ? (int64_t)st->st_size : -1);
+		if (ret < 0)
+			return ret;
+		off += (uint64_t)n;
+	}
+	return 0;
+}
+
+static int walk_dir(struct walk *wk, int dirfd, const char *prefix);
+
+static int dump_entry(struct walk *wk, int dirfd, const char *name, const char *prefix)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	int ret;
+
+	if (snprintf(path, sizeof(path), "%s%s%s", prefix, *prefix ? "/" : "", name) >=
+	    (int)sizeof(path))
+		return pr_neg(-ENAMETOOLONG, "tmpfs path too long under '%s'", prefix);
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return pr_errno("cannot stat tmpfs file '%s'", path);
+	if (st.st_dev != wk->dev)
+		return 0; /* another mount on top of a directory: not this filesystem's contents */
+	wk->n_files++;
+	if (S_ISDIR(st.st_mode)) {
+		cleanup_close int subfd = -EBADF;
+
+		ret = write_record(wk, path, st.st_mode, 0, NULL, 0, -1);
+		if (ret < 0)
+			return ret;
+		subfd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (subfd < 0)
+			return pr_errno("cannot open tmpfs directory '%s'", path);
+		return walk_dir(wk, subfd, path);
+	}
+	if (S_ISREG(st.st_mode))
+		return dump_regular(wk, dirfd, name, path, &st);
+	if (S_ISLNK(st.st_mode)) {
+		ssize_t n = readlinkat(dirfd, name, wk->buf, TMPFS_CHUNK);
+
+		if (n < 0)
+			return pr_errno("cannot read tmpfs symlink '%s'", path);
+		return write_record(wk, path, st.st_mode, 0, wk->buf, (size_t)n, n);
+	}
+	pr_warn("tmpfs file '%s' is neither a directory, a regular file nor a symlink, ignoring",
+		path);
+	return 0;
+}
+
+static int walk_dir(struct walk *wk, int dirfd, const char *prefix)
+{
+	struct dirent *de;
+	DIR *dir;
+	int fd, ret = 0;
+
+	fd = dup(dirfd);
+	if (fd < 0)
+		return pr_errno("cannot dup a tmpfs directory fd");
+	dir = fdopendir(fd);
+	if (!dir) {
+		close(fd);
+		return pr_errno("cannot list tmpfs directory '%s'", prefix);
+	}
+	while (ret >= 0 && (de = readdir(dir))) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		ret = dump_entry(wk, dirfd, de->d_name, prefix);
+	}
+	closedir(dir);
+	return ret;
+}
+
+/* The mount to walk for a superblock: the one showing the most of it (shortest root). */
+static const struct mount_entry *widest_mount(const struct mount_entry *first)
+{
+	const struct mount_entry *best = first;
+
+	for (const struct mount_entry *m = first; m; m = m->next_same_dev)
+		if (strlen(m->root) < strlen(best->root))
+			best = m;
+	return best;
+}
+
+static int walk_mount(const struct mount_table *ns_table, const struct mount_entry *m,
+		      struct walk *wk)
+{
+	cleanup_close int rootfd = -EBADF;
+	char path[PATH_MAX];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/proc/%d/root%s", (int)mount_table_pid(ns_table),
+		 m->mountpoint);
+	rootfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		return pr_errno("cannot open tmpfs mount '%s' of task %d", m->mountpoint,
+				(int)mount_table_pid(ns_table));
+	if (fstat(rootfd, &st) < 0)
+		return pr_errno("cannot stat tmpfs mount '%s'", m->mountpoint);
+	if (major(st.st_dev) != m->dev_major || minor(st.st_dev) != m->dev_minor) {
+		pr_err("cannot dump tmpfs mount '%s': it is covered by another mount",
+		       m->mountpoint);
+		return -EBUSY;
+	}
+	wk->owner = dump_mount_key(m);
+	wk->dev = st.st_dev;
+	return walk_dir(wk, rootfd, "");
+}
+
+int tmpfs_dump_namespace(const struct mount_table *ns_table, const struct mount_table *own_table,
+			 struct image_writer *w, struct tmpfs_dump_result *res)
+{
+	cleanup_free char *buf = malloc(TMPFS_CHUNK);
+	struct walk wk = {.w = w, .buf = buf};
+	size_t n = mount_table_size(ns_table);
+
+	if (!buf)
+		return pr_neg(-ENOMEM, "cannot allocate the tmpfs copy buffer");
+	for (size_t i = 0; i < n; i++) {
+		const struct mount_entry *m = mount_table_get(ns_table, i), *first, *chosen;
+		uint64_t *keys;
+		int ret;
+
+		if (strcmp(m->fstype, "tmpfs") != 0)
+			continue;
+		if (own_table && mount_table_find_dev(own_table, m->dev_major, m->dev_minor))
+			continue; /* still reachable from outside the tree at restore */
+		first = mount_table_find_dev(ns_table, m->dev_major, m->dev_minor);
+		chosen = widest_mount(first);
+		if (chosen != m)
+			continue; /* one walk per superblock */
+		ret = walk_mount(ns_table, m, &wk);
+		if (ret < 0)
+			return ret;
+		keys = realloc(res->mount_keys, (res->n_mount_keys + 1) * sizeof(*keys));
+		if (!keys)
+			return pr_neg(-ENOMEM, "cannot allocate tmpfs mount keys");
+		keys[res->n_mount_keys++] = dump_mount_key(m);
+		res->mount_keys = keys;
+	}
+	res->n_files += wk.n_files;
+	return 0;
+}

@@ -1,0 +1,25 @@
+/* tmpfs-dump.h: the contents of tmpfs filesystems that live only in the dumped tree's own mount
+ * namespace. Nothing outside the tree can give them back, so every directory, regular file and
+ * symlink goes into file-data.img as FILE_DATA_KIND_TMPFS records:
+ *   owner_id  the key of the mount that was walked (dump_mount_key())
+ *   path      relative to that mount's root, no leading '/'; parents before children
+ *   mode      st_mode including the file type
+ *   data      file contents in chunks (offset, total_size on the first), or a symlink's target */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct image_writer;
+struct mount_table;
+
+struct tmpfs_dump_result {
+	uint64_t *mount_keys; /* the mounts whose contents were written; free() */
+	size_t n_mount_keys;
+	size_t n_files;
+};
+
+/* Walks one mount of every tmpfs superblock of ns_table that no mount of own_table shares.
+ * Appends to *res. Returns 0 or -errno (logged). */
+int tmpfs_dump_namespace(const struct mount_table *ns_table, const struct mount_table *own_table,
+			 struct image_writer *w, struct tmpfs_dump_result *res);

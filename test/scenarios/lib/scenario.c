@@ -1,0 +1,141 @@
+/* scenario.c: the scenario side of the driver contract (see scenario.h). */
+#include "scenario.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <unistd.h>
+
+static volatile sig_atomic_t got_usr1;
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+	got_usr1 = 1;
+}
+
+static void write_marker(const char *env, const char *text)
+{
+	const char *path = getenv(env);
+	FILE *f;
+
+	if (!path)
+		return;
+	f = fopen(path, "we");
+	if (!f) {
+		fprintf(stderr, "scenario: cannot write %s '%s': %m\n", env, path);
+		exit(1);
+	}
+	fputs(text, f);
+	fclose(f);
+}
+
+void scenario_ready(void)
+{
+	struct sigaction sa = {.sa_handler = on_usr1};
+	sigset_t block;
+
+	/* Install the handler and block SIGUSR1 before announcing readiness, so a signal sent
+	 * the moment the driver sees the marker is never lost. */
+	sigemptyset(&block);
+	sigaddset(&block, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &block, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
+	write_marker("SCENARIO_READY", "ready\n");
+}
+
+void scenario_wait(void)
+{
+	sigset_t wait_mask;
+
+	sigprocmask(SIG_SETMASK, NULL, &wait_mask);
+	sigdelset(&wait_mask, SIGUSR1);
+	while (!got_usr1)
+		sigsuspend(&wait_mask);
+}
+
+void scenario_pass(void)
+{
+	write_marker("SCENARIO_RESULT", "PASS\n");
+	exit(0);
+}
+
+static __attribute__((noreturn)) void finish(const char *kind, int status, const char *fmt,
+					     va_list ap)
+{
+	char msg[512];
+	char line[600];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	snprintf(line, sizeof(line), "%s: %s\n", kind, msg);
+	write_marker("SCENARIO_RESULT", line);
+	fputs(line, stderr);
+	exit(status);
+}
+
+void scenario_fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	finish("FAIL", 1, fmt, ap);
+}
+
+void scenario_skip(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	finish("SKIP", 77, fmt, ap);
+}
+
+int scenario_fdinfo(int fd, long long *ret_pos, unsigned int *ret_flags, int *ret_mnt_id)
+{
+	char path[64], line[256];
+	FILE *f;
+	int found = 0;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		if (ret_pos && sscanf(line, "pos: %lld", ret_pos) == 1)
+			found++;
+		if (ret_flags && sscanf(line, "flags: %o", ret_flags) == 1)
+			found++;
+		if (ret_mnt_id && sscanf(line, "mnt_id: %d", ret_mnt_id) == 1)
+			found++;
+	}
+	fclose(f);
+	return found;
+}
+
+void scenario_private_mounts(void)
+{
+	if (unshare(CLONE_NEWNS) < 0)
+		scenario_skip("cannot unshare the mount namespace: %s", strerror(errno));
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		scenario_skip("cannot make / rprivate: %s", strerror(errno));
+}
+
+bool scenario_mount_is_listed(int mnt_id)
+{
+	char line[4096];
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	bool listed = false;
+	int id;
+
+	if (!f)
+		return false;
+	while (!listed && fgets(line, sizeof(line), f))
+		listed = sscanf(line, "%d ", &id) == 1 && id == mnt_id;
+	fclose(f);
+	return listed;
+}

@@ -1,0 +1,111 @@
+/* Unit tests for fdinfo-parse.c: what /proc/PID/fdinfo/N texts parse to, and which are
+ * refused. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <string.h>
+
+#include "fdinfo-parse.h"
+
+static int parse(const char *text, struct fdinfo *fi)
+{
+	return fdinfo_parse(text, strlen(text), fi);
+}
+
+Test(fdinfo, parses_pos_octal_flags_mnt_id_and_ino)
+{
+	struct fdinfo fi;
+
+	cr_assert_eq(parse("pos:\t4\nflags:\t02102001\nmnt_id:\t27\nino:\t1234567\n", &fi), 0);
+	cr_assert_eq(fi.pos, 4);
+	cr_assert_eq(fi.flags, 02102001);
+	cr_assert_eq(fi.mnt_id, 27);
+	cr_assert(fi.has_ino);
+	cr_assert_eq(fi.ino, 1234567);
+	cr_assert_not(fi.has_eventfd_count);
+}
+
+Test(fdinfo, parses_eventfd_count_as_hex_and_semaphore)
+{
+	struct fdinfo fi;
+	const char *text = "pos:\t0\nflags:\t02\nmnt_id:\t17\nino:\t1038\n"
+			   "eventfd-count:               2a\neventfd-id: 1\n"
+			   "eventfd-semaphore: 1\n";
+
+	cr_assert_eq(parse(text, &fi), 0);
+	cr_assert(fi.has_eventfd_count);
+	cr_assert_eq(fi.eventfd_count, 42);
+	cr_assert(fi.has_eventfd_id);
+	cr_assert_eq(fi.eventfd_id, 1);
+	cr_assert(fi.has_eventfd_semaphore);
+	cr_assert(fi.eventfd_semaphore);
+}
+
+Test(fdinfo, parses_large_positions_and_counters)
+{
+	struct fdinfo fi;
+
+	cr_assert_eq(parse("pos:\t18446744073709551615\nflags:\t0\nmnt_id:\t1\n"
+			   "eventfd-count: fffffffffffffffe\n",
+			   &fi),
+		     0);
+	cr_assert_eq(fi.pos, UINT64_MAX);
+	cr_assert_eq(fi.eventfd_count, 0xfffffffffffffffeULL);
+}
+
+Test(fdinfo, skips_unknown_and_kind_specific_lines)
+{
+	struct fdinfo fi;
+	const char *text =
+	    "pos:\t0\nflags:\t02000002\nmnt_id:\t15\nino:\t99\n"
+	    "tfd:        5 events:       19 data:                5  pos:0 ino:1 sdev:5\n"
+	    "lock:\t1: POSIX  ADVISORY  WRITE 1234 00:2c:99 0 EOF\n"
+	    "inotify wd:1 ino:2 sdev:3 mask:fff ignored_mask:0\n";
+
+	cr_assert_eq(parse(text, &fi), 0);
+	cr_assert_eq(fi.flags, 02000002);
+	cr_assert_eq(fi.ino, 99);
+}
+
+Test(fdinfo, accepts_text_without_final_newline)
+{
+	struct fdinfo fi;
+
+	cr_assert_eq(parse("pos:\t7\nflags:\t0100000\nmnt_id:\t3", &fi), 0);
+	cr_assert_eq(fi.mnt_id, 3);
+	cr_assert_eq(fi.flags, 0100000);
+}
+
+Test(fdinfo, uses_only_len_bytes)
+{
+	struct fdinfo fi;
+	const char *text = "pos:\t7\nflags:\t0\nmnt_id:\t3\nino:\t5\n";
+
+	cr_assert_eq(fdinfo_parse(text, strlen(text) - 7, &fi), 0);
+	cr_assert_not(fi.has_ino);
+}
+
+Test(fdinfo, refuses_missing_required_lines)
+{
+	struct fdinfo fi = {.pos = 99};
+
+	cr_assert_eq(parse("pos:\t0\nflags:\t0\n", &fi), -EINVAL);
+	cr_assert_eq(parse("flags:\t0\nmnt_id:\t1\n", &fi), -EINVAL);
+	cr_assert_eq(parse("", &fi), -EINVAL);
+	cr_assert_eq(fi.pos, 99, "output untouched on failure");
+}
+
+Test(fdinfo, refuses_malformed_values)
+{
+	struct fdinfo fi;
+
+	cr_assert_eq(parse("pos:\t-1\nflags:\t0\nmnt_id:\t1\n", &fi), -EINVAL);
+	cr_assert_eq(parse("pos:\t1\nflags:\t08\nmnt_id:\t1\n", &fi), -EINVAL, "8 is not octal");
+	cr_assert_eq(parse("pos:\t1x\nflags:\t0\nmnt_id:\t1\n", &fi), -EINVAL);
+	cr_assert_eq(parse("pos:\t\nflags:\t0\nmnt_id:\t1\n", &fi), -EINVAL);
+	cr_assert_eq(parse("pos:\t18446744073709551616\nflags:\t0\nmnt_id:\t1\n", &fi), -EINVAL,
+		     "overflow");
+	cr_assert_eq(parse("pos:\t0\nflags:\t040000000000\nmnt_id:\t1\n", &fi), -EINVAL,
+		     "flags above 32 bits");
+	cr_assert_eq(parse("pos:\t0\nflags:\t0\nmnt_id:\t1\neventfd-count: xyz\n", &fi), -EINVAL);
+	cr_assert_eq(parse("pos:\t0\nflags:\t0\nmnt_id:\t1\neventfd-semaphore: 2\n", &fi), -EINVAL);
+}
