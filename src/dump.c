@@ -281,6 +281,7 @@ static int write_file_data(void *opaque, const FileDataEntry *entry)
  * socket, classifies them and writes fdinfo-<pid>.img and fs-<pid>.img. */
 static int dump_task_fds(struct dump *d, struct dump_task *t, const int *fds, size_t n_fds)
 {
+	uint64_t start = now_ns();
 	cleanup_free struct parasite_fd_opts *opts = NULL;
 	cleanup_free struct fd_local *locals = NULL;
 	cleanup_free int *local_fds = NULL;
@@ -296,9 +297,6 @@ static int dump_task_fds(struct dump *d, struct dump_task *t, const int *fds, si
 	if (!opts || !locals || !local_fds)
 		return pr_neg(-ENOMEM, "cannot allocate the fd table of task %d", (int)pid);
 	if (n_fds > 0) {
-		if (seize_fault("drain"))
-			return pr_neg(-EIO, "cannot drain the fds of task %d (injected fault)",
-				      (int)pid);
 		ret = parasite_ctl_drain_fds(t->ctl, fds, n_fds, local_fds, opts);
 		if (ret < 0)
 			return ret;
@@ -308,11 +306,15 @@ static int dump_task_fds(struct dump *d, struct dump_task *t, const int *fds, si
 		locals[i].local_fd = local_fds[i];
 		locals[i].cloexec = (opts[i].fd_flags & FD_CLOEXEC) ? 1 : 0;
 	}
+	pr_debug("task %d: drained %zu fds in %.1f ms", (int)pid, n_fds,
+		 (double)(now_ns() - start) / 1e6);
 	ret = fd_dump_task(d->fds, pid, locals, n_fds, &entries);
 	for (size_t i = 0; i < n_fds; i++)
 		close(local_fds[i]);
 	if (ret < 0)
 		return ret;
+	pr_debug("task %d: classified %zu fds in %.1f ms", (int)pid, n_fds,
+		 (double)(now_ns() - start) / 1e6);
 
 	ret = image_writer_open(d->tmp_dirfd, IMAGE_FDINFO, (uint64_t)pid, &w);
 	if (ret < 0)
@@ -346,8 +348,6 @@ static int dump_one_task(struct dump *d, struct dump_task *t)
 	n_fds = fd_list(t->task->pid, &fds);
 	if (n_fds < 0)
 		return n_fds;
-	if (seize_fault("infect"))
-		return pr_neg(-EIO, "cannot infect task %d (injected fault)", (int)t->task->pid);
 	ret = parasite_ctl_prepare(t->task->pid, &t->ctl);
 	if (ret < 0)
 		return ret;
@@ -357,9 +357,6 @@ static int dump_one_task(struct dump *d, struct dump_task *t)
 	ret = dump_task_fds(d, t, fds, (size_t)n_fds);
 	if (ret < 0)
 		return ret;
-	if (seize_fault("state"))
-		return pr_neg(-EIO, "cannot read the state of task %d (injected fault)",
-			      (int)t->task->pid);
 	ret = parasite_ctl_get_task_state(t->ctl, &state);
 	if (ret < 0)
 		return ret;
@@ -392,17 +389,14 @@ static int dump_tasks(struct dump *d)
 /* Cures every infected process; returns the first error. */
 static int cure_tasks(struct dump *d)
 {
-	int ret = 0, r;
+	int ret = 0;
 
 	for (size_t i = 0; i < d->n_tasks; i++) {
+		int r;
+
 		if (!d->tasks[i].ctl)
 			continue;
-		r = seize_fault("cure") ? pr_neg(-EIO, "cannot cure task %d (injected fault)",
-						 (int)d->tasks[i].task->pid)
-					: 0;
-		/* An injected cure fault still cures: a failed dump must leave the tree intact. */
-		if (parasite_ctl_cure(d->tasks[i].ctl) < 0 && r == 0)
-			r = -EIO;
+		r = parasite_ctl_cure(d->tasks[i].ctl);
 		d->tasks[i].ctl = parasite_ctl_free(d->tasks[i].ctl);
 		if (r < 0 && ret == 0)
 			ret = r;
@@ -520,23 +514,22 @@ int dump_run(const struct cli_options *opts)
 	ret = kerndat_probe(&d.kd);
 	if (ret < 0)
 		return ret;
+	pr_debug("kernel probed in %.1f ms", (double)(now_ns() - start) / 1e6);
 	ret = open_images_dir(&d);
 	if (ret < 0)
 		goto out_free;
 
-	if (seize_fault("seize")) {
-		ret = pr_neg(-EIO, "cannot seize task %d (injected fault)", (int)opts->tree_pid);
-		goto out_remove_images;
-	}
 	ret = seize_tree(opts->tree_pid, &d.tree);
 	if (ret < 0)
 		goto out_remove_images;
 	ret = set_up_tasks(&d);
 	if (ret < 0)
 		goto out_release_tree;
+	pr_debug("tree seized in %.1f ms", (double)(now_ns() - start) / 1e6);
 	ret = collect_mount_tables(&d);
 	if (ret < 0)
 		goto out_release_tree;
+	pr_debug("mount tables collected in %.1f ms", (double)(now_ns() - start) / 1e6);
 
 	d.fds = fd_dump_ctx_new(&cb);
 	if (!d.fds) {
@@ -556,6 +549,7 @@ int dump_run(const struct cli_options *opts)
 	ret = image_writer_close(TAKE_PTR(d.file_data));
 	if (ret < 0)
 		goto out_cure;
+	pr_debug("tasks dumped in %.1f ms", (double)(now_ns() - start) / 1e6);
 	ret = write_images(&d);
 	if (ret < 0)
 		goto out_cure;

@@ -27,14 +27,24 @@
 
 bool seize_fault(const char *step)
 {
+	/* Each step fails once: a failure path that cures or releases several tasks must not
+	 * meet the same injected fault again for every one of them. */
+	static const char *fired[16];
+	static size_t n_fired;
 	const char *env = getenv("MINICR_FAULT");
 	size_t len = strlen(step);
 
+	for (size_t i = 0; i < n_fired; i++)
+		if (strcmp(fired[i], step) == 0)
+			return false;
 	while (env && *env) {
 		const char *end = strchrnul(env, ',');
 
-		if ((size_t)(end - env) == len && strncmp(env, step, len) == 0)
+		if ((size_t)(end - env) == len && strncmp(env, step, len) == 0) {
+			if (n_fired < ARRAY_SIZE(fired))
+				fired[n_fired++] = step;
 			return true;
+		}
 		env = *end ? end + 1 : end;
 	}
 	return false;

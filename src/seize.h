@@ -47,6 +47,7 @@ void seize_kill(struct seize_tree *tree);
 struct seize_tree *seize_tree_free(struct seize_tree *tree);
 void seize_tree_freep(struct seize_tree **tree);
 
-/* Fault injection for tests: true if the environment variable MINICR_FAULT names step (a
- * comma-separated list is allowed). Steps: seize, infect, drain, state, cure. */
+/* Fault injection for tests: true the first time it is asked about a step that the environment
+ * variable MINICR_FAULT names (a comma-separated list is allowed). Steps: seize, infect, drain,
+ * state, cure (here and in parasite-ctl.c), mounts, images, exit (dump.c). */
 bool seize_fault(const char *step);

@@ -1,0 +1,215 @@
+/* bench-dump: whole `minicr dump` runs, timed from outside, with the size of the images.
+ *   bench-dump fds [N...]      one process holding N fds of a realistic mix of kinds
+ *                              (default 10 1000 10000 19000)
+ *   bench-dump mounts [N...]   one process in a mount namespace with N bind mounts
+ *                              (default 10 1000 10000)
+ * Each figure is the median of 5 dumps with --leave-running of the same live process. Needs
+ * root; prints a table. Not a test: it asserts nothing about time. */
+#include <dirent.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define RUNS 5
+
+static const char *minicr_path;
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Opens n fds in a realistic mix, per 16: 9 distinct regular files, 3 dups of them, one pipe
+ * (2 fds), one /dev/null and one directory. Every file is in dir. */
+static void hold_fds(long n, const char *dir)
+{
+	struct rlimit rl;
+	long have = 0, files = 0;
+	int last = -1;
+
+	getrlimit(RLIMIT_NOFILE, &rl);
+	rl.rlim_cur = rl.rlim_max;
+	setrlimit(RLIMIT_NOFILE, &rl);
+	while (have < n) {
+		long slot = have % 16;
+		char path[256];
+		int fd, p[2];
+
+		if (slot < 9) {
+			snprintf(path, sizeof(path), "%s/f%ld", dir, files++);
+			fd = open(path, O_RDWR | O_CREAT, 0600);
+			last = fd;
+		} else if (slot < 12) {
+			fd = dup(last);
+		} else if (slot == 12 && have + 2 <= n) {
+			fd = pipe(p) == 0 ? p[1] : -1;
+			have++;
+		} else if (slot == 14) {
+			fd = open("/dev/null", O_WRONLY);
+		} else {
+			fd = open(dir, O_RDONLY | O_DIRECTORY);
+		}
+		if (fd < 0)
+			_exit(2);
+		have++;
+	}
+}
+
+/* A private mount namespace with n bind mounts of one tmpfs directory. */
+static void hold_mounts(long n, const char *dir)
+{
+	char src[256], dst[256];
+
+	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		_exit(3);
+	if (mount("bench", dir, "tmpfs", 0, "size=1m") < 0)
+		_exit(3);
+	snprintf(src, sizeof(src), "%s/src", dir);
+	mkdir(src, 0755);
+	for (long i = 0; i < n; i++) {
+		snprintf(dst, sizeof(dst), "%s/m%ld", dir, i);
+		if (mkdir(dst, 0755) < 0 || mount(src, dst, NULL, MS_BIND, NULL) < 0)
+			_exit(3);
+	}
+}
+
+static pid_t start_victim(const char *what, long n, const char *dir)
+{
+	int ready[2];
+	pid_t pid;
+	char c;
+
+	if (pipe(ready) < 0)
+		exit(1);
+	pid = fork();
+	if (pid == 0) {
+		close(ready[0]);
+		setsid();
+		if (strcmp(what, "fds") == 0)
+			hold_fds(n, dir);
+		else
+			hold_mounts(n, dir);
+		if (write(ready[1], "r", 1) != 1)
+			_exit(4);
+		close(ready[1]);
+		for (;;)
+			pause();
+	}
+	close(ready[1]);
+	if (read(ready[0], &c, 1) != 1) {
+		fprintf(stderr, "bench-dump: the %s victim with %ld failed to start\n", what, n);
+		exit(1);
+	}
+	close(ready[0]);
+	return pid;
+}
+
+static long long dir_size(const char *path)
+{
+	long long total = 0;
+	struct dirent *de;
+	DIR *d = opendir(path);
+
+	if (!d)
+		return -1;
+	while ((de = readdir(d))) {
+		struct stat st;
+
+		if (fstatat(dirfd(d), de->d_name, &st, 0) == 0 && S_ISREG(st.st_mode))
+			total += st.st_size;
+	}
+	closedir(d);
+	return total;
+}
+
+static double dump_once(pid_t victim, const char *images)
+{
+	char pid_arg[16];
+	double start = now_ms();
+	int status;
+	pid_t pid;
+
+	snprintf(pid_arg, sizeof(pid_arg), "%d", (int)victim);
+	pid = fork();
+	if (pid == 0) {
+		execl(minicr_path, "minicr", "dump", "-t", pid_arg, "-D", images, "--leave-running",
+		      (char *)NULL);
+		_exit(127);
+	}
+	waitpid(pid, &status, 0);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		fprintf(stderr, "bench-dump: minicr dump failed (status %#x)\n", status);
+		exit(1);
+	}
+	return now_ms() - start;
+}
+
+static void bench(const char *what, long n)
+{
+	char dir[] = "/tmp/minicr-bench.XXXXXX", images[64], mnt[64];
+	double times[RUNS];
+	pid_t victim;
+
+	if (!mkdtemp(dir))
+		exit(1);
+	snprintf(images, sizeof(images), "%s/img", dir);
+	snprintf(mnt, sizeof(mnt), "%s/mnt", dir);
+	mkdir(mnt, 0755);
+	victim = start_victim(what, n, mnt);
+	for (int i = 0; i < RUNS; i++)
+		times[i] = dump_once(victim, images);
+	qsort(times, RUNS, sizeof(times[0]), cmp_double);
+	printf("%-7s %8ld %12.1f %12.1f %14lld\n", what, n, times[RUNS / 2], times[0],
+	       dir_size(images));
+	fflush(stdout);
+	kill(victim, SIGKILL);
+	waitpid(victim, NULL, 0);
+	if (fork() == 0)
+		execlp("rm", "rm", "-rf", dir, (char *)NULL);
+	wait(NULL);
+}
+
+int main(int argc, char **argv)
+{
+	static const long fd_sizes[] = {10, 1000, 10000, 19000};
+	static const long mount_sizes[] = {10, 1000, 10000};
+	const char *what = argc > 1 ? argv[1] : "all";
+
+	minicr_path = getenv("MINICR") ? getenv("MINICR") : "./minicr";
+	if (geteuid() != 0) {
+		fprintf(stderr, "bench-dump: needs root (ptrace, mount namespaces)\n");
+		return 77;
+	}
+	printf("%-7s %8s %12s %12s %14s\n", "victim", "N", "median ms", "best ms", "image bytes");
+	if (argc > 2) {
+		for (int i = 2; i < argc; i++)
+			bench(what, atol(argv[i]));
+		return 0;
+	}
+	if (strcmp(what, "mounts") != 0)
+		for (size_t i = 0; i < sizeof(fd_sizes) / sizeof(fd_sizes[0]); i++)
+			bench("fds", fd_sizes[i]);
+	if (strcmp(what, "fds") != 0)
+		for (size_t i = 0; i < sizeof(mount_sizes) / sizeof(mount_sizes[0]); i++)
+			bench("mounts", mount_sizes[i]);
+	return 0;
+}
