@@ -13,13 +13,14 @@ restorer_head:
 	.size restorer_head, . - restorer_head
 
 	.text
-/* void restorer_sigreturn(uint64_t rsp): rsp = the thread's frame + 8. minicr, the tracer,
- * sees the int3 (rdi = 0, rsi = RESTORER_TRAP_READY), lets the rt_sigreturn run and stops the
- * thread at its syscall exit to remove the bootstrap region. */
+/* void restorer_sigreturn(uint64_t rsp, struct restorer_args *args): rsp = the thread's frame
+ * + 8. minicr, the tracer, sees the int3 (rdi = 0, rsi = RESTORER_TRAP_READY, rdx = args), lets
+ * the rt_sigreturn run and stops the thread at its syscall exit to remove the bootstrap region. */
 	.globl restorer_sigreturn
 	.hidden restorer_sigreturn
 	.type restorer_sigreturn, @function
 restorer_sigreturn:
+	movq	%rsi, %rdx
 	movq	%rdi, %rsp
 	xorl	%edi, %edi
 	movabsq	$0x5245414459, %rsi

@@ -77,7 +77,7 @@ struct sock_fprog {
 
 void restorer_main(struct restorer_args *args);
 void restorer_thread_main(struct restorer_thread *t);
-void restorer_sigreturn(uint64_t rsp) __attribute__((noreturn));
+void restorer_sigreturn(uint64_t rsp, struct restorer_args *args) __attribute__((noreturn));
 void restorer_fail(long step, long err) __attribute__((noreturn));
 long restorer_clone_thread(struct clone_args *ca, unsigned long size, struct restorer_thread *t);
 
@@ -222,7 +222,7 @@ static void create_threads(struct restorer_args *a)
 
 	for (uint32_t i = 1; i < a->n_threads; i++) {
 		struct restorer_thread *t = &threads[i];
-		int64_t tid = t->tid;
+		int32_t tid = t->tid; /* set_tid is an array of pid_t */
 		struct clone_args ca = {
 			.flags = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD |
 				 CLONE_SYSVSEM,
@@ -332,7 +332,7 @@ void restorer_thread_main(struct restorer_thread *t)
 	restore_thread_creds(a);
 	__atomic_add_fetch(&a->threads_ready, 1, __ATOMIC_SEQ_CST);
 	(void)SYS3(__NR_futex, &a->threads_ready, FUTEX_WAKE_PRIVATE, 1);
-	restorer_sigreturn(t->sigframe_rsp);
+	restorer_sigreturn(t->sigframe_rsp, a);
 }
 
 /* seccomp with TSYNC must come after every thread changed its credentials. */
@@ -370,5 +370,5 @@ void restorer_main(struct restorer_args *a)
 	restore_thread_creds(a);
 	wait_threads_ready(a);
 	restore_seccomp(a);
-	restorer_sigreturn(threads[0].sigframe_rsp);
+	restorer_sigreturn(threads[0].sigframe_rsp, a);
 }

@@ -224,6 +224,14 @@ static int collect_mount_tables(struct dump *d)
 
 /* ---- fds --------------------------------------------------------------------------------- */
 
+static int refuse_outside_mount(pid_t pid, int fd, const char *link_path, uint32_t mnt_id_old)
+{
+	pr_err("cannot dump fd %d of task %d ('%s'): its mount %u belongs to a mount namespace "
+	       "outside the dumped tree",
+	       fd, (int)pid, link_path, mnt_id_old);
+	return -EXDEV;
+}
+
 static int resolve_mount(void *opaque, pid_t pid, int fd, int local_fd, uint32_t mnt_id_old,
 			 const char *link_path, struct fd_mount_ref *ret)
 {
@@ -249,18 +257,14 @@ static int resolve_mount(void *opaque, pid_t pid, int fd, int local_fd, uint32_t
 	case DETACHED_FD_OTHER_NS:
 		/* A file from minicr's own namespace (typically stdio inherited from outside
 		 * before the tree unshared its namespace) is reopened from there at restore. */
-		if (res.table && table_ns_key(res.table) == d->own_ns_key) {
-			ret->mnt_id = dump_mount_key(res.mount);
-			ret->mnt_ns_id = d->own_ns_key;
-			ret->detached = false;
-			break;
-		}
-		/* fall through */
+		if (!res.table || table_ns_key(res.table) != d->own_ns_key)
+			return refuse_outside_mount(pid, fd, link_path, mnt_id_old);
+		ret->mnt_id = dump_mount_key(res.mount);
+		ret->mnt_ns_id = d->own_ns_key;
+		ret->detached = false;
+		break;
 	default:
-		pr_err("cannot dump fd %d of task %d ('%s'): its mount %u belongs to a mount "
-		       "namespace outside the dumped tree",
-		       fd, (int)pid, link_path, mnt_id_old);
-		return -EXDEV;
+		return refuse_outside_mount(pid, fd, link_path, mnt_id_old);
 	}
 	if (strlen(link_path) >= sizeof(ret->path)) {
 		pr_err("cannot dump fd %d of task %d: path too long", fd, (int)pid);

@@ -85,7 +85,7 @@ int mm_parse_status(const char *buf, struct mm_status_creds *ret_creds);
 bool mm_page_is_dumped(uint64_t pme, enum vma_kind kind);
 
 /* Finds the next run of dumped pages at or after *pos in entries[0..n). Returns true and sets
- * *ret_first/*ret_count (and *pos past the run), or false when none is left. */
+ * ret_first and ret_count (and moves pos past the run), or false when none is left. */
 bool mm_next_page_run(const uint64_t *entries, size_t n, enum vma_kind kind, size_t *pos,
 		      size_t *ret_first, size_t *ret_count);
 

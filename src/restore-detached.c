@@ -35,10 +35,13 @@ struct restore_detached {
 	const struct restore_set *set;
 	enum cli_detached_method method;
 	int *root_fds; /* per set->detached[i]; -EBADF until prepared */
+	restore_detached_note_fn note;
+	void *opaque;
 };
 
 struct restore_detached *restore_detached_new(const struct restore_set *set,
-					      enum cli_detached_method method)
+					      enum cli_detached_method method,
+					      restore_detached_note_fn note, void *opaque)
 {
 	struct restore_detached *d = calloc(1, sizeof(*d));
 
@@ -46,6 +49,8 @@ struct restore_detached *restore_detached_new(const struct restore_set *set,
 		return NULL;
 	d->set = set;
 	d->method = method;
+	d->note = note;
+	d->opaque = opaque;
 	d->root_fds = malloc((set->n_detached ? set->n_detached : 1) * sizeof(int));
 	if (!d->root_fds) {
 		free(d);
@@ -162,7 +167,8 @@ static int prepare_clone(const DetachedMntEntry *e, int src_fd)
 
 /* Creates /.minicr.detached.XXXXXX (a directory, or a file for a single-file mount) with a
  * random name; mkdirat and O_EXCL never follow a symlink at the name. */
-static int make_mountpoint(int root_fd, bool is_file, char *name, size_t size)
+static int make_mountpoint(const struct restore_detached *d, int root_fd, bool is_file, char *name,
+			   size_t size)
 {
 	for (int tries = 0; tries < 100; tries++) {
 		uint64_t rnd = 0;
@@ -172,6 +178,12 @@ static int make_mountpoint(int root_fd, bool is_file, char *name, size_t size)
 			return pr_errno("cannot draw a random name");
 		snprintf(name, size, "%s%012llx", DETACHED_DIR_PREFIX + 1,
 			 (unsigned long long)(rnd & 0xffffffffffffULL));
+		if (d->note) {
+			char path[80];
+
+			snprintf(path, sizeof(path), "/%s", name);
+			d->note(d->opaque, path);
+		}
 		if (is_file) {
 			r = openat(root_fd, name, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC,
 				   0600);
@@ -193,14 +205,15 @@ static int make_mountpoint(int root_fd, bool is_file, char *name, size_t size)
  * mount's root, then MNT_DETACH it and remove the mountpoint. The caller runs this in a
  * throwaway copy of the target namespace, so the mount is never visible in the target one and
  * disappears with that copy even if the task dies half-way. */
-static int prepare_mountpoint(int root_fd, const DetachedMntEntry *e, int src_fd)
+static int prepare_mountpoint(const struct restore_detached *d, int root_fd,
+			      const DetachedMntEntry *e, int src_fd)
 {
 	bool is_file = e->root_is_file;
 	cleanup_close int mp_fd = -EBADF, fd = -EBADF;
 	char name[64], src_path[64], mp_path[64];
 	int r;
 
-	r = make_mountpoint(root_fd, is_file, name, sizeof(name));
+	r = make_mountpoint(d, root_fd, is_file, name, sizeof(name));
 	if (r < 0)
 		return r;
 	mp_fd = openat(root_fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC | (is_file ? 0 : O_DIRECTORY));
@@ -275,9 +288,20 @@ int restore_detached_prepare(struct restore_detached *d, bool is_final)
 	r = restore_fault("detached");
 	if (r < 0)
 		return r;
-	r = mount_table_collect(getpid(), 0, &table);
-	if (r < 0)
-		return r;
+	if (d->method == CLI_DETACHED_MOUNTPOINT) {
+		/* binds need a source in the namespace they are made in: work in the copy */
+		back_ns_fd = enter_scratch_ns();
+		if (back_ns_fd < 0)
+			return back_ns_fd;
+		root_fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (root_fd < 0) {
+			fd = pr_errno("cannot open '/'");
+			goto out_ns;
+		}
+	}
+	fd = mount_table_collect(getpid(), 0, &table);
+	if (fd < 0)
+		goto out_ns;
 	for (size_t i = 0; i < set->n_detached; i++) {
 		const DetachedMntEntry *e = set->detached[i];
 		const struct mount_entry *src;
@@ -290,35 +314,28 @@ int restore_detached_prepare(struct restore_detached *d, bool is_final)
 			       "its filesystem existed at dump (orphaned), which is not supported",
 			       (unsigned long)e->id, e->fstype ? e->fstype : "?", e->dev_major,
 			       e->dev_minor);
-			return -ENOTSUP;
+			fd = -ENOTSUP;
+			goto out_ns;
 		}
 		src = find_source(table, e);
 		if (!src) {
 			if (!is_final)
 				continue;
+			fd = -ENOENT;
 			pr_err("cannot restore detached mount %lu (%s, dev %u:%u, root '%s'): no live "
 			       "mount of its filesystem holds that root", (unsigned long)e->id,
 			       e->fstype ? e->fstype : "?", e->dev_major, e->dev_minor, e->root);
-			return -ENOENT;
+			goto out_ns;
 		}
 		src_fd = open_source(e, src);
-		if (src_fd < 0)
-			return src_fd;
-		if (d->method == CLI_DETACHED_CLONE) {
-			fd = prepare_clone(e, src_fd);
-		} else {
-			if (back_ns_fd < 0) {
-				back_ns_fd = enter_scratch_ns();
-				if (back_ns_fd < 0)
-					return back_ns_fd;
-				root_fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-				if (root_fd < 0) {
-					fd = pr_errno("cannot open '/'");
-					goto out_ns;
-				}
-			}
-			fd = prepare_mountpoint(root_fd, e, src_fd);
+		if (src_fd < 0) {
+			fd = src_fd;
+			goto out_ns;
 		}
+		if (d->method == CLI_DETACHED_CLONE)
+			fd = prepare_clone(e, src_fd);
+		else
+			fd = prepare_mountpoint(d, root_fd, e, src_fd);
 		if (fd < 0)
 			goto out_ns;
 		pr_debug("detached mount %lu rebuilt from mount %u ('%s')", (unsigned long)e->id,

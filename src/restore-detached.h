@@ -11,9 +11,15 @@
 struct restore_set;
 struct restore_detached;
 
-/* Creates an empty context for set's detached mounts. Returns NULL on ENOMEM. */
+/* Called with the name of a temporary mountpoint ("/.minicr.detached.XXXXXX") before it is
+ * created, so that whoever cleans up after a killed restore can remove it. */
+typedef void (*restore_detached_note_fn)(void *opaque, const char *path);
+
+/* Creates an empty context for set's detached mounts (note may be NULL). Returns NULL on
+ * ENOMEM. */
 struct restore_detached *restore_detached_new(const struct restore_set *set,
-					      enum cli_detached_method method);
+					      enum cli_detached_method method,
+					      restore_detached_note_fn note, void *opaque);
 /* Rebuilds every detached mount not rebuilt yet whose source filesystem has a live mount in the
  * caller's mount namespace. METHOD clone: open_tree(OPEN_TREE_CLONE) + mount_setattr on the
  * unattached tree. METHOD mountpoint: in a throwaway copy of the caller's namespace, a fresh

@@ -8,7 +8,8 @@
 
 #include "log.h"
 
-/* Steps: validate, mntns, detached, fork, files, install, ready. Returns 0, or -EIO after
+/* Steps, in order: validate, detached, detached-mountpoint, mntns, files, fork (of the last
+ * task), install and ready (in the last task). Returns 0, or -EIO after
  * logging one line when the step is the one named by MINICR_FAULT. */
 static inline int restore_fault(const char *step)
 {

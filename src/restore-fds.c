@@ -164,9 +164,6 @@ int restore_fds_install(struct restore_fdtable *t, size_t task_idx)
 	t->installed = calloc((size_t)t->fd_limit, sizeof(bool));
 	if (!need || !t->who || !t->installed)
 		return -ENOMEM;
-	r = restore_fault("install");
-	if (r < 0)
-		return r;
 	memset(t->who, 0xff, (size_t)t->fd_limit * sizeof(int));
 	for (size_t k = 0; k < task->n_fds; k++)
 		need[restore_set_file(set, task->fds[k]->file_id)]++;

@@ -1,13 +1,168 @@
-/* restore.c: the restore sequence. */
+/* restore.c: the restore sequence: read and validate every image → create the root task →
+ * (in it) mount namespace, detached mounts, the file table → the other tasks with their pids →
+ * every task's fds → stop or resume. Any failure kills what was created and leaves nothing. */
 #define LOG_PREFIX "restore: "
 #include "restore.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include "cli.h"
 #include "log.h"
+#include "restore-detached.h"
+#include "restore-fault.h"
+#include "restore-fds.h"
+#include "restore-images.h"
+#include "restore-mntns.h"
+#include "restore-tree.h"
+#include "util.h"
+
+#define SERVICE_FD_CEILING 65536 /* service fds sit just below min(hard limit, this) */
+
+struct restore_ctx {
+	const struct cli_options *opts;
+	struct restore_set *set;
+	struct restore_tree *tree;
+	struct restore_detached *detached;
+	struct restore_fdtable *table;
+	int ns_root_fd;
+	int service_base;
+};
+
+static int mount_root(void *opaque, const RegFileEntry *reg)
+{
+	struct restore_ctx *ctx = opaque;
+
+	if (reg->detached)
+		return restore_detached_root(ctx->detached, reg->mnt_id);
+	return ctx->ns_root_fd;
+}
+
+/* In the root task: mounts, then every file of the tree opened once. */
+static int prepare_root(void *opaque)
+{
+	struct restore_ctx *ctx = opaque;
+	const struct restore_set *set = ctx->set;
+	int r;
+
+	ctx->detached = restore_detached_new(set, ctx->opts->detached_method, restore_tree_note,
+					     ctx->tree);
+	if (!ctx->detached)
+		return -ENOMEM;
+	if (set->own_mntns) {
+		/* detached mounts whose source lives in minicr's namespace, before leaving it */
+		r = restore_detached_prepare(ctx->detached, false);
+		if (r < 0)
+			return r;
+		r = restore_mntns_build(set);
+		if (r < 0)
+			return r;
+	}
+	r = restore_detached_prepare(ctx->detached, true);
+	if (r < 0)
+		return r;
+	ctx->ns_root_fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (ctx->ns_root_fd < 0)
+		return pr_errno("cannot open the root of the mount namespace");
+	r = restore_fds_open(set, mount_root, ctx, ctx->service_base, &ctx->table);
+	/* The detached mounts now live on only through the files opened beneath them. */
+	ctx->detached = restore_detached_free(ctx->detached);
+	close(ctx->ns_root_fd);
+	ctx->ns_root_fd = -EBADF;
+	return r;
+}
+
+static int finish_task(void *opaque, size_t task_idx)
+{
+	struct restore_ctx *ctx = opaque;
+
+	if (task_idx == ctx->set->n_tasks - 1 && restore_fault("install") < 0)
+		return -EIO;
+	return restore_fds_install(ctx->table, task_idx);
+}
+
+/* The soft fd limit raised to the hard one (root lacks CAP_SYS_RESOURCE here, so the hard
+ * limit is what there is). Returns the first service fd number. */
+static int raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return pr_errno("cannot read the fd limit");
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			return pr_errno("cannot raise the fd limit to %lu", (unsigned long)rl.rlim_max);
+	}
+	return (int)((rl.rlim_cur < SERVICE_FD_CEILING ? rl.rlim_cur : SERVICE_FD_CEILING) - 2);
+}
+
+/* Refuses before anything is created when a pid of the tree is taken. */
+static int check_pids_free(const struct restore_set *set)
+{
+	for (size_t i = 0; i < set->n_tasks; i++) {
+		const PstreeEntry *p = set->tasks[i].pst;
+
+		for (size_t k = 0; k <= p->n_threads; k++) {
+			pid_t pid = k == 0 ? p->pid : p->threads[k - 1];
+
+			if (kill(pid, 0) == 0 || errno != ESRCH) {
+				pr_err("cannot restore task %d: pid %d is in use", p->pid, pid);
+				return -EEXIST;
+			}
+		}
+	}
+	return 0;
+}
 
 int restore_run(const struct cli_options *opts)
 {
-	(void)opts;
-	pr_err("restore is not implemented yet (issue #4)");
-	return CLI_EXIT_FAILED;
+	struct restore_ctx ctx = {.opts = opts, .ns_root_fd = -EBADF};
+	cleanup(restore_set_freep) struct restore_set *set = NULL;
+	cleanup(restore_tree_freep) struct restore_tree *tree = NULL;
+	cleanup_close int img_dirfd = -EBADF;
+	struct restore_tree_ops ops = {
+		.prepare_root = prepare_root,
+		.finish_task = finish_task,
+		.opaque = &ctx,
+	};
+	int r;
+
+	if (!opts->images_dir) {
+		pr_err("no images directory given (-D)");
+		return CLI_EXIT_USAGE;
+	}
+	img_dirfd = open(opts->images_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (img_dirfd < 0) {
+		pr_errno("cannot open images directory '%s'", opts->images_dir);
+		return CLI_EXIT_FAILED;
+	}
+	/* step 1: every image read and checked; nothing exists yet */
+	ctx.service_base = raise_fd_limit();
+	if (ctx.service_base < 0)
+		return CLI_EXIT_FAILED;
+	if (restore_set_load(img_dirfd, ctx.service_base, &set) < 0 ||
+	    restore_fault("validate") < 0 || check_pids_free(set) < 0)
+		return CLI_EXIT_FAILED;
+	ctx.set = set;
+	closep(&img_dirfd);
+	/* step 2: the tree, which builds its mounts and files and reports ready */
+	if (restore_tree_new(set, ctx.service_base, opts->leave_stopped, &tree) < 0)
+		return CLI_EXIT_FAILED;
+	ctx.tree = tree;
+	r = restore_tree_start(tree, &ops);
+	if (r == 0)
+		r = restore_tree_wait_stopped(tree);
+	if (r < 0) {
+		restore_tree_abort(tree);
+		return CLI_EXIT_FAILED;
+	}
+	pr_info("restored %zu task(s), root %d", set->n_tasks, set->tasks[0].pst->pid);
+	/* step 3: -d returns now; otherwise wait for the root as its parent (CRIU's way) */
+	if (opts->restore_detached)
+		return CLI_EXIT_OK;
+	return restore_tree_wait_root(tree);
 }

@@ -1,20 +1,69 @@
 /* resume.h: the last step of restore for one process: rebuild its address space, registers and
- * threads from core/mm/pagemap/pages images and let it continue where it was frozen. */
+ * threads from core/mm/pagemap/pages images and let it continue where it was frozen. It owns
+ * the bootstrap region, the restorer blob and the tracer-side finish; it never touches fds
+ * (other than its own helpers), pids, sessions, mounts or cwd/root (restore.c does those).
+ *
+ * Protocol (M = the minicr process that is an ancestor of every restored task; T = a task):
+ *
+ *   1. M: resume_task_load(img_dirfd, pid, &rt) for every process, before anything changes.
+ *      rt lives in M's memory and reaches T through fork/clone (T uses its own copy).
+ *   2. T (created with clone3(set_tid) = pid, single-threaded, any glibc state) does its own
+ *      restore work: session/pgid, fds, cwd, root. Its fd table must then be exactly the
+ *      restored fds plus img_dirfd (the fd number passed to load, or the one set with
+ *      resume_task_set_img_dirfd() if restore.c moved it). Then T calls resume_task_enter(rt)
+ *      as its very last action. enter() opens its helpers (pages image, mapped files, exe) at
+ *      free fd numbers, closes img_dirfd, blocks every signal, waits until T is ptraced (by M,
+ *      step 3; it polls /proc/self/status every millisecond, up to 60 s), and jumps to the
+ *      restorer blob. It returns only on failure (-errno, logged): T should then _exit().
+ *   3. M: resume_task_finish(rt, pid) for every process, in any order, at any time after T
+ *      exists (M may also call resume_task_seize() earlier, e.g. right after T is created).
+ *      finish() PTRACE_SEIZEs T (unless resume_task_seize() did) with
+ *      PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACECLONE | PTRACE_O_EXITKILL (+ SUSPEND_SECCOMP
+ *      when the image has seccomp filters), then waits (waitpid(tid, __WALL) per thread; M
+ *      must not reap T's stops elsewhere, e.g. with waitpid(-1)) while the blob rebuilds the
+ *      memory and creates the other threads, until every thread stops at its final int3.
+ *      Then each thread runs its rt_sigreturn and is stopped at the syscall exit with its
+ *      dumped registers; finish() unmaps the bootstrap region by injecting munmap, puts the
+ *      registers back and detaches every thread: T runs on from where it was dumped.
+ *      On failure (logged: the blob's step and errno, or T's death) T is SIGKILLed and
+ *      finish() returns -errno.
+ *   --leave-stopped: call resume_task_set_leave_stopped(rt, true) in M before finish(): T then
+ *      gets SIGSTOP before the detach and stays group-stopped exactly at its dumped state.
+ *   4. M: resume_task_free(rt) (in M only; T never frees its copy).
+ *
+ * A failing T (enter() returned) or a T that dies makes finish() fail; M then handles the
+ * rest of the tree. Credentials and seccomp filters of T are applied inside the blob, last. */
 #pragma once
 
+#include <stdbool.h>
 #include <sys/types.h>
 
 struct resume_task;
 
-/* Reads and validates the process's core and memory images (in minicr, before anything on the
- * system changes). Returns 0 or -errno (logged, naming the image). */
+/* Reads and validates the process's core, mm, pagemap and pages images (in minicr, before
+ * anything on the system changes): sizes, address ranges, page runs against the pages file,
+ * and that the vdso layout matches this kernel. Returns 0 or -errno (logged, naming the
+ * image). Keeps img_dirfd (not owned, must stay open until enter). */
 int resume_task_load(int img_dirfd, pid_t pid, struct resume_task **ret_task);
 struct resume_task *resume_task_free(struct resume_task *task);
+void resume_task_freep(struct resume_task **task);
 
-/* Called inside the restored process itself, after its pid, session, fds, cwd and root are in
- * place: hands over to the restorer blob. Does not return on success; returns -errno (logged). */
+/* The image directory fd as T sees it, if restore.c moved it after load (default: the load
+ * argument). enter() uses it and closes it. */
+void resume_task_set_img_dirfd(struct resume_task *task, int img_dirfd);
+/* Make finish() leave the process group-stopped (SIGSTOP) at its dumped state. */
+void resume_task_set_leave_stopped(struct resume_task *task, bool leave_stopped);
+
+/* Called inside the restored process itself, last (see the protocol above): builds the
+ * bootstrap region and hands over to the restorer blob. Does not return on success; returns
+ * -errno (logged) on failure, before anything irreversible happened to the memory. */
 int resume_task_enter(struct resume_task *task);
 
-/* Called by minicr (the tracer side) once the process signalled it is about to resume: removes
- * what the restore left in the process and lets it run. Returns 0 or -errno (logged). */
+/* Optional, in M: PTRACE_SEIZE the task with the options finish() needs. Use it instead of
+ * any PTRACE_SEIZE of your own if M must trace T earlier. Returns 0 or -errno (logged). */
+int resume_task_seize(struct resume_task *task, pid_t pid);
+
+/* In M: waits until the restorer in T is done, removes the bootstrap region, restores the
+ * dumped registers of every thread and detaches them (see the protocol). Returns 0 or -errno
+ * (logged); on failure T has been SIGKILLed. */
 int resume_task_finish(struct resume_task *task, pid_t pid);

@@ -198,17 +198,19 @@ int tmpfs_dump_namespace(const struct mount_table *ns_table, const struct mount_
 			continue;
 		if (own_table && mount_table_find_dev(own_table, m->dev_major, m->dev_minor))
 			continue; /* still reachable from outside the tree at restore */
+		/* One walk per superblock: decide when meeting its first mount, so the chain of
+		 * its mounts is followed once, not once per mount. */
 		first = mount_table_find_dev(ns_table, m->dev_major, m->dev_minor);
+		if (first != m)
+			continue;
 		chosen = widest_mount(first);
-		if (chosen != m)
-			continue; /* one walk per superblock */
-		ret = walk_mount(ns_table, m, &wk);
+		ret = walk_mount(ns_table, chosen, &wk);
 		if (ret < 0)
 			return ret;
 		keys = realloc(res->mount_keys, (res->n_mount_keys + 1) * sizeof(*keys));
 		if (!keys)
 			return pr_neg(-ENOMEM, "cannot allocate tmpfs mount keys");
-		keys[res->n_mount_keys++] = dump_mount_key(m);
+		keys[res->n_mount_keys++] = dump_mount_key(chosen);
 		res->mount_keys = keys;
 	}
 	res->n_files += wk.n_files;

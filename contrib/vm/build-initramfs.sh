@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# build-initramfs.sh: the kernel-VM lane's initramfs (a gzip'd newc cpio).
+#
+#   build-initramfs.sh BUILD_DIR SRC_DIR OUTPUT
+#
+# It holds: /init (test/vm/init.c, linked statically here), /vm/guest-tests.sh, the build tree's
+# minicr, integration tests and scenario programs under /vm/build, the scenario harness under
+# /vm/src, /vm/config (settings, from $MINICR_VM_* variables), and the host's bash and the few
+# tools the scripts use, each with the shared libraries ldd lists (so everything dynamically
+# linked runs unchanged).
+# Environment: CC (default cc), MINICR_VM_SCENARIO_MODES (default "dump cr"),
+# MINICR_VM_TEST_TIMEOUT (seconds per test inside the guest, default 240).
+set -euo pipefail
+
+if [ $# != 3 ]; then
+	echo "usage: $0 BUILD_DIR SRC_DIR OUTPUT" >&2
+	exit 2
+fi
+build=$(cd "$1" && pwd)
+src=$(cd "$2" && pwd)
+out=$3
+
+for tool in cpio gzip ldd; do
+	command -v "$tool" >/dev/null || { echo "build-initramfs: $tool is not installed" >&2; exit 1; }
+done
+[ -x "$build/minicr" ] || { echo "build-initramfs: no $build/minicr (run make first)" >&2; exit 1; }
+
+root=$(mktemp -d "${TMPDIR:-/tmp}/minicr-initramfs.XXXXXX")
+trap 'rm -rf "$root"' EXIT
+
+# A merged-/usr layout, as on Debian, so ldd's paths are valid inside as they are outside.
+mkdir -p "$root"/{usr/bin,usr/sbin,usr/lib,usr/lib64,etc,proc,sys,dev,tmp,run,root,var/tmp,vm}
+ln -s usr/bin "$root/bin"
+ln -s usr/sbin "$root/sbin"
+ln -s usr/lib "$root/lib"
+ln -s usr/lib64 "$root/lib64"
+chmod 1777 "$root/tmp" "$root/var/tmp"
+ln -s /proc/self/mounts "$root/etc/mtab"
+echo "root:x:0:0:root:/root:/bin/bash" >"$root/etc/passwd"
+echo "root:x:0:" >"$root/etc/group"
+mknod -m 600 "$root/dev/console" c 5 1 2>/dev/null || true
+mknod -m 666 "$root/dev/null" c 1 3 2>/dev/null || true
+
+# copy_file SRC DEST: DEST is the absolute path inside the image
+copy_file() {
+	mkdir -p "$root$(dirname "$2")"
+	cp -L "$1" "$root$2"
+}
+
+# copy_libs ELF: every shared library it needs, at the path ldd prints
+copy_libs() {
+	local lib
+	# "libx.so => /path (addr)", or "/lib64/ld-linux-x86-64.so.2 (addr)"; static: nothing
+	ldd "$1" 2>/dev/null | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }' |
+		while read -r lib; do
+			[ -e "$root$lib" ] || copy_file "$lib" "$lib"
+		done
+}
+
+# copy_elf SRC DEST
+copy_elf() {
+	copy_file "$1" "$2"
+	copy_libs "$1"
+}
+
+# ---- init ------------------------------------------------------------------------------------
+${CC:-cc} -static -O2 -Wall -o "$root/init" "$src/test/vm/init.c"
+
+# ---- host tools the guest scripts use (run.sh: ps awk sed mktemp sleep ...) -------------------
+tools=(bash timeout sleep cat head tail grep sed awk ps mktemp mkdir rm cp mv ls ln id kill
+	nproc uname tr wc sort cut env dirname basename readlink stat touch chmod cmp true false
+	mount umount sync)
+for t in "${tools[@]}"; do
+	p=$(type -P "$t" 2>/dev/null) || true
+	case "$p" in
+	/*) copy_elf "$(readlink -f "$p")" "/usr/bin/$t" ;;
+	*) echo "build-initramfs: warning: $t not found on the host" >&2 ;;
+	esac
+done
+ln -sf bash "$root/usr/bin/sh"
+
+# ---- the build tree: minicr, integration tests, scenario programs ----------------------------
+copy_elf "$build/minicr" /vm/build/minicr
+is_elf() { [ -f "$1" ] && [ -x "$1" ] && [ "$(head -c 4 "$1" | od -An -c | tr -d ' ')" = '177ELF' ]; }
+for dir in test/integration test/scenarios; do
+	for f in "$build/$dir"/*; do
+		is_elf "$f" && copy_elf "$f" "/vm/build/$dir/${f##*/}"
+	done
+done
+copy_file "$src/test/scenarios/run.sh" /vm/src/test/scenarios/run.sh
+copy_file "$src/test/vm/guest-tests.sh" /vm/guest-tests.sh
+
+{
+	echo "VM_SCENARIO_MODES=\"${MINICR_VM_SCENARIO_MODES:-dump cr}\""
+	echo "VM_TEST_TIMEOUT=${MINICR_VM_TEST_TIMEOUT:-240}"
+} >"$root/vm/config"
+
+# ---- pack -------------------------------------------------------------------------------------
+mkdir -p "$(dirname "$out")"
+(cd "$root" && find . -mindepth 1 -print0 | LC_ALL=C sort -z |
+	cpio --null -o -H newc --owner 0:0 --quiet) | gzip -1 >"$out.tmp"
+mv "$out.tmp" "$out"
+echo "build-initramfs: $out ($(du -k "$out" | cut -f1) kB: $(find "$root/vm/build" -type f | wc -l) programs from $build)" >&2

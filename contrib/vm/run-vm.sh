@@ -1,0 +1,269 @@
+#!/usr/bin/env bash
+# run-vm.sh: the kernel-VM lane (make check-vm). Boots the current Debian unstable cloud kernel
+# (7.x, with STATMOUNT_BY_FD) under qemu TCG with an initramfs holding this build of minicr, its
+# integration tests and the scenario suite, and reports every guest result here, together with
+# the host-side checks:
+#   host   minicr check --json: statmount_by_fd absent on a pre-7.0 host kernel (present on 7.x)
+#   vm     minicr check --json: statmount_by_fd available
+#   vm     every test/integration program of the build tree
+#   vm     test/scenarios/run.sh --mode dump (and --mode cr), one line per scenario
+#   xcheck the detached-bind scenario dumped in the VM and on the host: the detached mount record
+#          has the same root, fstype and mnt_attr; method STATMOUNT_BY_FD in the VM and
+#          FILE_HANDLE on a pre-7.0 host
+# It ends with "N passed, M failed, K skipped"; exit 0 when nothing failed, 1 otherwise, and 77
+# (skip) when no 7.x kernel can be had (nothing cached and the mirror unreachable).
+#
+#   run-vm.sh [BUILD_DIR [SRC_DIR]]      (defaults: the current directory, this script's tree)
+#
+# Environment: MINICR_VM_TIMEOUT (seconds for the whole guest run, default 420),
+# MINICR_VM_MEM (MiB, default 2048), MINICR_VM_SMP (default 2), MINICR_VM_ACCEL (default tcg),
+# MINICR_VM_NO_INSTALL=1 (never apt-get install the tools), and those of fetch-kernel.sh and
+# build-initramfs.sh. The console is kept in BUILD_DIR/vm/console.log.
+set -uo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+build=$(cd "${1:-.}" && pwd)
+src=$(cd "${2:-$here/../..}" && pwd)
+work=$build/vm
+mkdir -p "$work"
+t_start=$(date +%s)
+
+passed=0 failed=0 skipped=0
+result() { # pass|fail|skip name [detail]
+	case "$1" in
+	pass) passed=$((passed + 1)); echo "PASS: $2${3:+ ($3)}" ;;
+	skip) skipped=$((skipped + 1)); echo "SKIP: $2${3:+: $3}" ;;
+	*) failed=$((failed + 1)); echo "FAIL: $2${3:+: $3}" ;;
+	esac
+}
+finish() {
+	echo "# kernel-VM lane: $(($(date +%s) - t_start)) s in all"
+	echo "$passed passed, $failed failed, $skipped skipped"
+	[ "$failed" = 0 ]
+	exit $?
+}
+
+# ---- tools: a fresh machine has none of them ---------------------------------------------------
+need=()
+command -v qemu-system-x86_64 >/dev/null || need+=(qemu-system-x86)
+command -v cpio >/dev/null || need+=(cpio)
+command -v jq >/dev/null || need+=(jq)
+[ -e /usr/share/keyrings/debian-archive-keyring.gpg ] || need+=(debian-archive-keyring)
+if [ ${#need[@]} -gt 0 ]; then
+	if [ "$(id -u)" = 0 ] && [ -z "${MINICR_VM_NO_INSTALL:-}" ] && command -v apt-get >/dev/null; then
+		echo "# installing ${need[*]}"
+		export DEBIAN_FRONTEND=noninteractive
+		apt-get install -y -q --no-install-recommends "${need[@]}" >"$work/apt-install.log" 2>&1 ||
+			{ apt-get update -q >>"$work/apt-install.log" 2>&1 &&
+			  apt-get install -y -q --no-install-recommends "${need[@]}" >>"$work/apt-install.log" 2>&1; } ||
+			{ tail -20 "$work/apt-install.log"; echo "run-vm: cannot install ${need[*]}"; exit 1; }
+	else
+		echo "run-vm: missing ${need[*]} (apt-get install ${need[*]})"
+		exit 1
+	fi
+fi
+
+[ -x "$build/minicr" ] || { echo "run-vm: no $build/minicr: build first (make && make check TESTS=)"; exit 1; }
+minicr=$build/minicr
+
+# ---- host: minicr check --json ----------------------------------------------------------------
+host_rel=$(uname -r)
+host_major=${host_rel%%.*}
+host_by_fd=$("$minicr" check --json 2>/dev/null | grep -E '"statmount_by_fd"')
+case "$host_by_fd" in
+*'"available": true'*) host_has=1 ;;
+*'"available": false'*) host_has=0 ;;
+*) host_has= ;;
+esac
+if [ -z "$host_has" ]; then
+	result fail "host: check-json/statmount_by_fd" "no statmount_by_fd in minicr check --json"
+elif [ "$host_major" -lt 7 ] && [ "$host_has" = 0 ]; then
+	result pass "host: check-json/statmount_by_fd" "absent on $host_rel, as expected"
+elif [ "$host_major" -ge 7 ] && [ "$host_has" = 1 ]; then
+	result pass "host: check-json/statmount_by_fd" "available on $host_rel, as expected"
+else
+	result fail "host: check-json/statmount_by_fd" "available=$host_has on $host_rel"
+fi
+
+# ---- the kernel ---------------------------------------------------------------------------------
+t0=$(date +%s)
+"$here/fetch-kernel.sh" >"$work/fetch.out" 2>"$work/fetch.err"
+rc=$?
+sed 's/^/# /' "$work/fetch.err"
+if [ $rc = 77 ]; then
+	grep '^skipped' "$work/fetch.out"
+	echo "$passed passed, $failed failed, $((skipped + 1)) skipped"
+	exit 77
+elif [ $rc != 0 ]; then
+	echo "run-vm: fetch-kernel.sh failed (exit $rc)"
+	result fail "vm: fetch the kernel" "exit $rc"
+	finish
+fi
+kernel=$(tail -n 1 "$work/fetch.out")
+echo "# kernel $kernel ($(($(date +%s) - t0)) s)"
+
+# ---- the initramfs ------------------------------------------------------------------------------
+t0=$(date +%s)
+if ! "$here/build-initramfs.sh" "$build" "$src" "$work/initrd.gz" 2>"$work/initramfs.err"; then
+	cat "$work/initramfs.err"
+	result fail "vm: build the initramfs"
+	finish
+fi
+sed 's/^/# /' "$work/initramfs.err"
+echo "# initramfs built in $(($(date +%s) - t0)) s"
+
+# ---- boot ---------------------------------------------------------------------------------------
+timeout=${MINICR_VM_TIMEOUT:-420}
+guest_timeout=$((timeout > 60 ? timeout - 30 : timeout))
+log=$work/console.log
+rm -f "$work/json-"* "$work/qemu.rc"
+echo "# booting under qemu (${MINICR_VM_ACCEL:-tcg}), at most $timeout s"
+t0=$(date +%s)
+xcheck= json_name= last_fail= done_seen= finished=
+while IFS= read -r line; do
+	case "$line" in
+	"@@vm result "*)
+		l=${line#@@vm result }
+		status=${l%% *} l=${l#* }
+		name=${l%%: *} detail=
+		[ "$name" != "$l" ] && detail=${l#*: }
+		result "$status" "vm: $name" "$detail"
+		last_fail=
+		[ "$status" = fail ] && last_fail=$name
+		;;
+	"@@vm log "*)
+		echo "    ${line#@@vm log }"
+		;;
+	"@@vm info "*)
+		echo "# vm: ${line#@@vm info }"
+		;;
+	"@@vm json-begin "*)
+		json_name=${line#@@vm json-begin }
+		: >"$work/json-$json_name"
+		;;
+	"@@vm json-end "*)
+		json_name=
+		;;
+	"@@vm json "*)
+		[ -n "$json_name" ] && echo "${line#@@vm json }" >>"$work/json-$json_name"
+		;;
+	"@@vm xcheck "*)
+		xcheck=${line#@@vm xcheck }
+		;;
+	"@@vm done "*)
+		done_seen=${line#@@vm done }
+		;;
+	"@@vm finished"*)
+		finished=1
+		;;
+	"@@vm init: "*)
+		echo "# vm: $line"
+		;;
+	*"Kernel panic"*|*"BUG:"*|*"Oops"*|*"general protection"*)
+		echo "# vm console: $line"
+		;;
+	esac
+done < <({
+	timeout -k 10 "$timeout" qemu-system-x86_64 -accel "${MINICR_VM_ACCEL:-tcg}" -cpu max \
+		-m "${MINICR_VM_MEM:-2048}" -smp "${MINICR_VM_SMP:-2}" -nographic -no-reboot \
+		-kernel "$kernel" -initrd "$work/initrd.gz" \
+		-append "console=ttyS0 panic=-1 quiet vm.timeout=$guest_timeout" </dev/null 2>&1
+	echo $? >"$work/qemu.rc"
+} | tr -d '\r' | tee "$log")
+qemu_rc=$(cat "$work/qemu.rc" 2>/dev/null || echo '?')
+echo "# guest ran $(($(date +%s) - t0)) s (qemu exit $qemu_rc)"
+if [ -z "$finished" ] || [ -z "$done_seen" ]; then
+	why="qemu exit $qemu_rc"
+	[ "$qemu_rc" = 124 ] && why="timed out after $timeout s"
+	result fail "vm: the guest run completed" "$why; last console lines:"
+	tail -n 30 "$log" | sed 's/^/    /'
+fi
+
+# ---- cross-check: the detached mount record, VM against host -----------------------------------
+# Dump the detached-bind scenario here, as the guest did.
+host_dump() { # images-dir -> 0 ok, 1 failed, 2 dump not available
+	local dir=$1 pid i
+	mkdir -p "$dir/img"
+	SCENARIO_READY=$dir/ready SCENARIO_RESULT=$dir/result \
+		"$build/test/scenarios/launch" "$build/test/scenarios/detached-bind" </dev/null \
+		>"$dir/out" 2>&1 &
+	pid=$!
+	for ((i = 0; i < 3000; i++)); do
+		[ -s "$dir/ready" ] && break
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.01
+	done
+	local rc=0
+	if [ ! -s "$dir/ready" ]; then
+		echo "detached-bind never became ready: $(tail -n 1 "$dir/out")" >"$dir/why"
+		rc=1
+	elif ! "$minicr" dump -t "$pid" -D "$dir/img" --leave-running -o "$dir/dump.log" 2>/dev/null; then
+		echo "dump failed: $(tail -n 1 "$dir/dump.log")" >"$dir/why"
+		rc=1
+		grep -q 'not implemented' "$dir/dump.log" && rc=2
+	elif ! "$minicr" show --json "$dir/img" >"$dir/show.json" 2>"$dir/why"; then
+		rc=1
+	fi
+	kill -9 "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	return $rc
+}
+
+# field FILE JQ-EXPR: the value in the one detached mount record
+field() { jq -c "[.[\"detached-mnt.img\"] // [] | .[]] | if length == 1 then .[0] | $2 else \"<\(length) records>\" end" "$1"; }
+
+case "$xcheck" in
+"skip "*)
+	result skip "xcheck: detached-bind, VM vs host" "${xcheck#skip }"
+	;;
+"fail "*)
+	result fail "xcheck: detached-bind, VM vs host" "in the VM: ${xcheck#fail }"
+	;;
+done)
+	hdir=$(mktemp -d /tmp/minicr-vm-xcheck.XXXXXX)
+	host_dump "$hdir"
+	rc=$?
+	if [ $rc = 2 ]; then
+		result skip "xcheck: detached-bind, VM vs host" "dump not available on the host"
+	elif [ $rc != 0 ]; then
+		result fail "xcheck: detached-bind, VM vs host" "on the host: $(cat "$hdir/why")"
+	else
+		vm=$work/json-detached-bind host=$work/json-detached-bind.host
+		cp "$hdir/show.json" "$host"
+		for f in source options root_is_file; do
+			echo "# xcheck $f: VM $(field "$vm" ".$f"), host $(field "$host" ".$f")"
+		done
+		for f in root fstype mnt_attr 'users | map([.fd, .path]) | sort'; do
+			v=$(field "$vm" ".$f") h=$(field "$host" ".$f")
+			label=${f%% *}
+			if [ "$v" = "$h" ] && [ "$v" != null ]; then
+				result pass "xcheck: $label" "$v in both"
+			elif [ "$v" = "$h" ]; then
+				result pass "xcheck: $label" "absent in both"
+			else
+				result fail "xcheck: $label" "VM $v, host $h"
+			fi
+		done
+		v=$(field "$vm" .method) h=$(field "$host" .method)
+		if [ "$v" = '"DETACHED_MNT_METHOD_STATMOUNT_BY_FD"' ]; then
+			result pass "xcheck: method in the VM" "$v"
+		else
+			result fail "xcheck: method in the VM" "$v, expected STATMOUNT_BY_FD"
+		fi
+		want='"DETACHED_MNT_METHOD_FILE_HANDLE"'
+		[ "$host_has" = 1 ] && want='"DETACHED_MNT_METHOD_STATMOUNT_BY_FD"'
+		if [ "$h" = "$want" ]; then
+			result pass "xcheck: method on the host" "$h"
+		else
+			result fail "xcheck: method on the host" "$h, expected $want"
+		fi
+		echo "# xcheck images kept: $vm, $host"
+	fi
+	rm -rf "$hdir"
+	;;
+*)
+	[ -n "$finished" ] && result fail "xcheck: detached-bind, VM vs host" "the guest sent no images"
+	;;
+esac
+
+finish

@@ -1,0 +1,58 @@
+/* restore-images.h: read a whole image set into memory and validate it (versions, cross
+ * references, pids, fd numbers, paths) before restore touches the system. Reads files only. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "detached-mnt.pb-c.h"
+#include "fdinfo.pb-c.h"
+#include "file-data.pb-c.h"
+#include "files.pb-c.h"
+#include "inventory.pb-c.h"
+#include "mnt.pb-c.h"
+#include "pstree.pb-c.h"
+
+struct restore_task {
+	const PstreeEntry *pst;
+	int parent;	/* index of the parent task, -1 for the root */
+	FdEntry **fds;	/* fdinfo-<pid>.img records, owned */
+	size_t n_fds;
+	FsEntry *fs;	/* fs-<pid>.img, owned */
+};
+
+struct restore_set {
+	InventoryEntry *inv;
+	PstreeEntry **pstree;
+	struct restore_task *tasks; /* same order as pstree.img: parents before children */
+	size_t n_tasks;
+	FileEntry **files;
+	size_t n_files;
+	DetachedMntEntry **detached;
+	size_t n_detached;
+	FileDataEntry **data;
+	size_t n_data;
+	/* The tree's mount namespace. own_mntns: it had a namespace of its own, whose mounts
+	 * (parent first) are below; else it lived in minicr's namespace and mnts is empty. */
+	uint64_t mnt_ns_id;
+	bool own_mntns;
+	MntEntry **mnts;
+	size_t n_mnts;
+	int max_fd; /* the highest fd number of any task */
+	/* private: sorted id -> index maps */
+	size_t *file_order, *detached_order, *mnt_order;
+};
+
+/* Reads and validates every image of the set in img_dirfd; fd numbers must stay below
+ * fd_limit. Returns 0 and sets *ret_set, or -errno after one log line naming the image,
+ * record and reason. Nothing outside the process is changed. */
+int restore_set_load(int img_dirfd, int fd_limit, struct restore_set **ret_set);
+struct restore_set *restore_set_free(struct restore_set *set); /* NULL-safe, returns NULL */
+void restore_set_freep(struct restore_set **set);
+
+/* O(log n) lookups by id; -1 when absent. */
+ssize_t restore_set_file(const struct restore_set *set, uint32_t id);
+ssize_t restore_set_detached(const struct restore_set *set, uint64_t id);
+ssize_t restore_set_mnt(const struct restore_set *set, uint64_t mnt_id);

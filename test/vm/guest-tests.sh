@@ -1,0 +1,141 @@
+#!/bin/bash
+# guest-tests.sh: what the kernel-VM lane runs inside the guest (started by test/vm/init.c).
+# Every line meant for the host starts with "@@vm ":
+#   @@vm result pass|fail|skip NAME[: DETAIL]   one test result
+#   @@vm log NAME: LINE                          output of a failed test (its last lines)
+#   @@vm info TEXT                               facts about the guest
+#   @@vm json-begin NAME / @@vm json LINE / @@vm json-end NAME
+#                                                a JSON document handed to the host
+# Layout (made by contrib/vm/build-initramfs.sh): /vm/build = the build tree's binaries,
+# /vm/src = the source tree's scripts, /vm/config = settings from the host.
+set -u
+B=/vm/build
+S=/vm/src
+VM_SCENARIO_MODES="dump cr"
+VM_TEST_TIMEOUT=240
+# shellcheck disable=SC1091
+[ -r /vm/config ] && . /vm/config
+export MINICR=$B/minicr SCENARIO_BIN=$B/test/scenarios
+cd /tmp || exit 1
+
+result() { # pass|fail|skip name [detail]
+	echo "@@vm result $1 $2${3:+: $3}"
+}
+show_log() { # name file
+	tail -n 25 "$2" | sed "s|^|@@vm log $1: |"
+}
+emit_json() { # name file
+	echo "@@vm json-begin $1"
+	sed 's/^/@@vm json /' "$2"
+	echo "@@vm json-end $1"
+}
+now_ms() { local t; read -r t _ </proc/uptime; t=${t/./}; echo $((10#$t * 10)); }
+
+echo "@@vm info kernel $(uname -r)"
+echo "@@vm info cpus $(nproc) mem $(awk '/MemTotal/ { print $2 " kB" }' /proc/meminfo)"
+
+# ---- 1. minicr check: statmount_by_fd must be there on this kernel -------------------------
+"$MINICR" check --json >/tmp/check.json 2>/tmp/check.err
+rc=$?
+by_fd=$(grep -E '"statmount_by_fd"' /tmp/check.json)
+echo "@@vm info check exit $rc: ${by_fd# }"
+if [ -z "$by_fd" ]; then
+	result fail "check-json/statmount_by_fd" "no statmount_by_fd in minicr check --json (exit $rc)"
+	show_log check /tmp/check.err
+elif echo "$by_fd" | grep -Eq '"available": *true'; then
+	result pass "check-json/statmount_by_fd" "available"
+else
+	result fail "check-json/statmount_by_fd" "reported absent on $(uname -r)"
+fi
+
+# ---- 2. the integration tests of the build tree ----------------------------------------------
+for t in "$B"/test/integration/*; do
+	[ -x "$t" ] && [ -f "$t" ] || continue
+	name=integration/${t##*/}
+	start=$(now_ms)
+	timeout -k 5 "$VM_TEST_TIMEOUT" "$t" >/tmp/out.log 2>&1
+	rc=$?
+	secs="$(( ($(now_ms) - start) / 1000 )) s"
+	# evidence of the fd-based statmount path, where a test prints it
+	grep -iE 'by[_ -]fd' /tmp/out.log | head -n 3 | sed "s|^|@@vm info $name: |"
+	case $rc in
+	0) result pass "$name" "$secs" ;;
+	77) result skip "$name" "$(tail -n 1 /tmp/out.log)" ;;
+	124|137) result fail "$name" "timed out after $VM_TEST_TIMEOUT s"; show_log "$name" /tmp/out.log ;;
+	*) result fail "$name" "exit $rc after $secs"; show_log "$name" /tmp/out.log ;;
+	esac
+done
+
+# ---- 3. the scenario suite --------------------------------------------------------------------
+# dump/restore are probed on a pid and a directory that cannot exist, so nothing is touched.
+not_implemented() { # command...
+	"$@" >/tmp/probe.log 2>&1
+	grep -q 'not implemented' /tmp/probe.log
+}
+dump_ok=1 restore_ok=1
+not_implemented "$MINICR" dump -t 999999 -D /tmp/no-such-images-dir --leave-running && dump_ok=
+not_implemented "$MINICR" restore -D /tmp/no-such-images-dir -d && restore_ok=
+echo "@@vm info dump ${dump_ok:+available}${dump_ok:-not available}, restore ${restore_ok:+available}${restore_ok:-not available}"
+
+for mode in $VM_SCENARIO_MODES; do
+	if [ -z "$dump_ok" ]; then
+		result skip "scenarios-$mode" "dump not available"
+		continue
+	fi
+	if [ "$mode" = cr ] && [ -z "$restore_ok" ]; then
+		result skip "scenarios-$mode" "restore not available"
+		continue
+	fi
+	start=$(now_ms)
+	timeout -k 5 "$VM_TEST_TIMEOUT" bash "$S/test/scenarios/run.sh" --mode "$mode" >/tmp/scn.log 2>&1
+	rc=$?
+	secs="$(( ($(now_ms) - start) / 1000 ))"
+	n=0
+	while IFS= read -r line; do
+		case "$line" in
+		"ok "*" # SKIP "*)
+			l=${line#ok * - }; result skip "scenarios-$mode/${l%% # SKIP *}" "${l#* # SKIP }" ;;
+		"ok "*)
+			l=${line#ok * - }; result pass "scenarios-$mode/${l%% # *}" ;;
+		"not ok "*)
+			l=${line#not ok * - }; result fail "scenarios-$mode/${l%%: *}" "${l#*: }" ;;
+		*) continue ;;
+		esac
+		n=$((n + 1))
+	done </tmp/scn.log
+	echo "@@vm info scenarios --mode $mode: exit $rc, $n scenarios in $secs s: $(tail -n 1 /tmp/scn.log)"
+	if [ "$n" = 0 ] || { [ "$rc" != 0 ] && ! grep -q '^not ok' /tmp/scn.log; }; then
+		result fail "scenarios-$mode" "run.sh exit $rc"
+		show_log "scenarios-$mode" /tmp/scn.log
+	fi
+done
+
+# ---- 4. cross-check: the detached-bind scenario's images, compared on the host ---------------
+xc=/tmp/xc
+if [ -z "$dump_ok" ]; then
+	echo "@@vm xcheck skip dump not available"
+else
+	mkdir -p "$xc/img"
+	export SCENARIO_READY=$xc/ready SCENARIO_RESULT=$xc/result
+	"$B/test/scenarios/launch" "$B/test/scenarios/detached-bind" </dev/null >"$xc/out" 2>&1 &
+	pid=$!
+	for ((i = 0; i < 3000; i++)); do
+		[ -s "$xc/ready" ] && break
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.01
+	done
+	if [ ! -s "$xc/ready" ]; then
+		echo "@@vm xcheck fail detached-bind never became ready: $(tail -n 1 "$xc/out")"
+	elif ! "$MINICR" dump -t "$pid" -D "$xc/img" --leave-running -o "$xc/dump.log"; then
+		echo "@@vm xcheck fail dump failed: $(tail -n 1 "$xc/dump.log")"
+		show_log xcheck "$xc/dump.log"
+	elif ! "$MINICR" show --json "$xc/img" >"$xc/show.json" 2>"$xc/show.err"; then
+		echo "@@vm xcheck fail show --json failed: $(tail -n 1 "$xc/show.err")"
+	else
+		emit_json detached-bind "$xc/show.json"
+		echo "@@vm xcheck done"
+	fi
+	kill -9 "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+fi
+echo "@@vm finished"
