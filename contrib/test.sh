@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # test.sh: the whole test suite on a fresh Debian machine (CI runs exactly this):
 #   1. gcc, -Werror: build, unit tests, integration tests, scenario suite (make check)
-#   2. the image decoder and mountinfo fuzzers, briefly, with clang + libFuzzer + ASan/UBSan
-#   3. make distcheck (the tarball builds and passes out of tree)
+#   2. the same suite built with ASan + UBSan (--enable-sanitizers)
+#   3. the image decoder and mountinfo fuzzers, briefly, with clang + libFuzzer + ASan/UBSan
+#   4. make distcheck (the tarball builds and passes out of tree)
 # Prints each stage's test summary and a closing "N passed, M failed" over the stages.
 set -uo pipefail
 
@@ -42,6 +43,7 @@ check_in() { # build-dir make-target configure-args...
 }
 
 stage "gcc -Werror: make check" check_in "$top/build" check --enable-werror
+stage "ASan+UBSan: make check" check_in "$top/build-sanitizers" check --enable-sanitizers --enable-werror
 stage "clang fuzzing smoke" check_in "$top/build-fuzz" check --enable-fuzzing --enable-werror CC=clang
 stage "make distcheck" check_in "$top/build" distcheck --enable-werror
 

@@ -14,24 +14,24 @@
 
 enum restorer_step {
 	RESTORER_STEP_NONE = 0,
-	RESTORER_STEP_ARGS,	      /* bad magic */
-	RESTORER_STEP_PARK,	      /* mremap of vvar/vdso into the park area */
-	RESTORER_STEP_UNMAP,	      /* munmap of everything outside the region */
-	RESTORER_STEP_MMAP,	      /* mmap of a dumped VMA */
-	RESTORER_STEP_MADVISE,	      /* VmFlags hints */
-	RESTORER_STEP_PAGES,	      /* pread of page data */
-	RESTORER_STEP_MPROTECT,	      /* final protections */
-	RESTORER_STEP_VDSO,	      /* moving vvar/vdso back */
-	RESTORER_STEP_MM_MAP,	      /* prctl(PR_SET_MM, PR_SET_MM_MAP) */
-	RESTORER_STEP_SIGACTION,      /* rt_sigaction */
-	RESTORER_STEP_CLOSE,	      /* closing helper fds */
-	RESTORER_STEP_CLONE,	      /* clone3 of a thread with set_tid */
-	RESTORER_STEP_SIGQUEUE,	      /* queueing a pending signal */
-	RESTORER_STEP_ROBUST_LIST,    /* set_robust_list */
-	RESTORER_STEP_FS_GS,	      /* arch_prctl(ARCH_SET_FS/GS) */
-	RESTORER_STEP_RSEQ,	      /* rseq registration */
-	RESTORER_STEP_CREDS,	      /* groups, gids, uids, capabilities */
-	RESTORER_STEP_SECCOMP,	      /* seccomp filters */
+	RESTORER_STEP_ARGS,	   /* bad magic */
+	RESTORER_STEP_PARK,	   /* mremap of vvar/vdso into the park area */
+	RESTORER_STEP_UNMAP,	   /* munmap of everything outside the region */
+	RESTORER_STEP_MMAP,	   /* mmap of a dumped VMA */
+	RESTORER_STEP_MADVISE,	   /* VmFlags hints */
+	RESTORER_STEP_PAGES,	   /* pread of page data */
+	RESTORER_STEP_MPROTECT,	   /* final protections */
+	RESTORER_STEP_VDSO,	   /* moving vvar/vdso back */
+	RESTORER_STEP_MM_MAP,	   /* prctl(PR_SET_MM, PR_SET_MM_MAP) */
+	RESTORER_STEP_SIGACTION,   /* rt_sigaction */
+	RESTORER_STEP_CLOSE,	   /* closing helper fds */
+	RESTORER_STEP_CLONE,	   /* clone3 of a thread with set_tid */
+	RESTORER_STEP_SIGQUEUE,	   /* queueing a pending signal */
+	RESTORER_STEP_ROBUST_LIST, /* set_robust_list */
+	RESTORER_STEP_FS_GS,	   /* arch_prctl(ARCH_SET_FS/GS) */
+	RESTORER_STEP_RSEQ,	   /* rseq registration */
+	RESTORER_STEP_CREDS,	   /* groups, gids, uids, capabilities */
+	RESTORER_STEP_SECCOMP,	   /* seccomp filters */
 	RESTORER_STEP_COUNT,
 };
 
@@ -65,6 +65,7 @@ struct restorer_thread {
 	uint32_t rseq_sig;
 	uint32_t pad;
 	uint64_t args; /* the struct restorer_args, for secondary threads */
+	char comm[16]; /* PR_SET_NAME; empty: keep */
 };
 
 #define RESTORER_THREAD_STACK 16384 /* bytes of bootstrap stack per secondary thread */
@@ -97,8 +98,8 @@ struct restorer_special {
 	uint64_t len;
 };
 
-#define RESTORER_N_SPECIAL 3 /* [vvar], [vvar_vclock], [vdso], in address order */
-#define RESTORER_NSIG	   64
+#define RESTORER_N_SPECIAL  3 /* [vvar], [vvar_vclock], [vdso], in address order */
+#define RESTORER_NSIG	    64
 #define RESTORER_MAX_GROUPS 256
 
 struct restorer_creds {
@@ -130,9 +131,15 @@ struct restorer_args {
 	struct restorer_mm_map mm_map;
 	struct restorer_sigaction sigactions[RESTORER_NSIG]; /* [sig - 1] */
 	struct restorer_creds creds;
+	int32_t dumpable;	 /* PR_SET_DUMPABLE after the credentials; -1: keep */
+	int32_t pdeathsig;	 /* PR_SET_PDEATHSIG */
+	int32_t child_subreaper; /* PR_SET_CHILD_SUBREAPER */
+	int32_t has_personality;
+	uint32_t personality;
+	uint32_t umask; /* (uint32_t)-1: keep */
 };
 
 _Static_assert(sizeof(struct restorer_mm_map) == 104, "prctl_mm_map is 104 bytes");
 _Static_assert(sizeof(struct restorer_vma) == 48, "restorer_vma layout");
-_Static_assert(sizeof(struct restorer_thread) == 88, "restorer_thread layout");
+_Static_assert(sizeof(struct restorer_thread) == 104, "restorer_thread layout");
 _Static_assert(sizeof(struct restorer_siginfo) == 136, "restorer_siginfo layout");

@@ -10,41 +10,47 @@
 #include "restorer-abi.h"
 #include "syscall.h"
 
-#define PROT_READ	  0x1
-#define PROT_WRITE	  0x2
-#define MAP_SHARED	  0x01
-#define MAP_FIXED	  0x10
-#define MREMAP_MAYMOVE	  1
-#define MREMAP_FIXED	  2
-#define PR_SET_MM	  35
-#define PR_SET_MM_MAP	  14
-#define PR_SET_KEEPCAPS	  8
-#define PR_SET_SECUREBITS 28
-#define PR_SET_NO_NEW_PRIVS 38
-#define PR_CAP_AMBIENT	  47
-#define PR_CAP_AMBIENT_RAISE 2
-#define PR_CAPBSET_DROP	  24
-#define ARCH_SET_GS	  0x1001
-#define ARCH_SET_FS	  0x1002
-#define SIGKILL		  9
-#define SIGSTOP		  19
-#define CLONE_VM	  0x00000100
-#define CLONE_FS	  0x00000200
-#define CLONE_FILES	  0x00000400
-#define CLONE_SIGHAND	  0x00000800
-#define CLONE_THREAD	  0x00010000
-#define CLONE_SYSVSEM	  0x00040000
-#define MADV_DONTFORK	  10
-#define MADV_MERGEABLE	  12
-#define MADV_HUGEPAGE	  14
-#define MADV_NOHUGEPAGE	  15
-#define MADV_DONTDUMP	  16
-#define MADV_WIPEONFORK	  18
-#define SECCOMP_SET_MODE_FILTER 1
-#define SECCOMP_FILTER_FLAG_TSYNC 1
+#define PROT_READ		   0x1
+#define PROT_WRITE		   0x2
+#define MAP_SHARED		   0x01
+#define MAP_FIXED		   0x10
+#define MREMAP_MAYMOVE		   1
+#define MREMAP_FIXED		   2
+#define PR_SET_MM		   35
+#define PR_SET_MM_MAP		   14
+#define PR_SET_KEEPCAPS		   8
+#define PR_SET_PDEATHSIG	   1
+#define PR_SET_DUMPABLE		   4
+#define PR_SET_NAME		   15
+#define PR_SET_CHILD_SUBREAPER	   36
+#define PR_GET_SECUREBITS	   27
+#define PR_SET_SECUREBITS	   28
+#define SECBIT_KEEP_CAPS	   (1u << 4)
+#define PR_SET_NO_NEW_PRIVS	   38
+#define PR_CAP_AMBIENT		   47
+#define PR_CAP_AMBIENT_RAISE	   2
+#define PR_CAPBSET_DROP		   24
+#define ARCH_SET_GS		   0x1001
+#define ARCH_SET_FS		   0x1002
+#define SIGKILL			   9
+#define SIGSTOP			   19
+#define CLONE_VM		   0x00000100
+#define CLONE_FS		   0x00000200
+#define CLONE_FILES		   0x00000400
+#define CLONE_SIGHAND		   0x00000800
+#define CLONE_THREAD		   0x00010000
+#define CLONE_SYSVSEM		   0x00040000
+#define MADV_DONTFORK		   10
+#define MADV_MERGEABLE		   12
+#define MADV_HUGEPAGE		   14
+#define MADV_NOHUGEPAGE		   15
+#define MADV_DONTDUMP		   16
+#define MADV_WIPEONFORK		   18
+#define SECCOMP_SET_MODE_FILTER	   1
+#define SECCOMP_FILTER_FLAG_TSYNC  1
 #define LINUX_CAPABILITY_VERSION_3 0x20080522
-#define FUTEX_WAIT_PRIVATE 128
-#define FUTEX_WAKE_PRIVATE 129
+#define FUTEX_WAIT_PRIVATE	   128
+#define FUTEX_WAKE_PRIVATE	   129
 
 /* must match VMA_MADV_* in src/mm-parse.h */
 #define VMA_MADV_HUGEPAGE   (1u << 0)
@@ -58,7 +64,7 @@
 
 struct clone_args {
 	uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid,
-		set_tid_size, cgroup;
+	    set_tid_size, cgroup;
 };
 
 struct cap_header {
@@ -114,15 +120,15 @@ static void madvise_vma(const struct restorer_vma *v)
 		uint32_t bit;
 		int advice;
 	} hints[] = {
-		{VMA_MADV_HUGEPAGE, MADV_HUGEPAGE},	{VMA_MADV_NOHUGEPAGE, MADV_NOHUGEPAGE},
-		{VMA_MADV_DONTDUMP, MADV_DONTDUMP},	{VMA_MADV_DONTFORK, MADV_DONTFORK},
-		{VMA_MADV_WIPEONFORK, MADV_WIPEONFORK}, {VMA_MADV_MERGEABLE, MADV_MERGEABLE},
+	    {VMA_MADV_HUGEPAGE, MADV_HUGEPAGE},	    {VMA_MADV_NOHUGEPAGE, MADV_NOHUGEPAGE},
+	    {VMA_MADV_DONTDUMP, MADV_DONTDUMP},	    {VMA_MADV_DONTFORK, MADV_DONTFORK},
+	    {VMA_MADV_WIPEONFORK, MADV_WIPEONFORK}, {VMA_MADV_MERGEABLE, MADV_MERGEABLE},
 	};
 
+	/* hints only: a kernel without KSM or THP refuses some, which must not stop the restore */
 	for (unsigned int i = 0; i < sizeof(hints) / sizeof(hints[0]); i++)
 		if (v->madvise & hints[i].bit)
-			check(SYS3(__NR_madvise, v->start, v->end - v->start, hints[i].advice),
-			      RESTORER_STEP_MADVISE);
+			(void)SYS3(__NR_madvise, v->start, v->end - v->start, hints[i].advice);
 }
 
 static void map_vmas(struct restorer_args *a)
@@ -138,7 +144,8 @@ static void map_vmas(struct restorer_args *a)
 		if (v->needs_fill && !(v->map_flags & MAP_SHARED))
 			prot |= PROT_READ | PROT_WRITE;
 		else if (v->needs_fill)
-			prot |= PROT_READ | PROT_WRITE; /* shared memory object created by resume.c */
+			prot |=
+			    PROT_READ | PROT_WRITE; /* shared memory object created by resume.c */
 		addr = sys_call6(__NR_mmap, (long)v->start, (long)(v->end - v->start), prot,
 				 v->map_flags | MAP_FIXED, v->fd, (long)v->pgoff);
 		check(addr, RESTORER_STEP_MMAP);
@@ -224,12 +231,12 @@ static void create_threads(struct restorer_args *a)
 		struct restorer_thread *t = &threads[i];
 		int32_t tid = t->tid; /* set_tid is an array of pid_t */
 		struct clone_args ca = {
-			.flags = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD |
-				 CLONE_SYSVSEM,
-			.stack = t->stack_top - RESTORER_THREAD_STACK,
-			.stack_size = RESTORER_THREAD_STACK,
-			.set_tid = (uint64_t)&tid,
-			.set_tid_size = 1,
+		    .flags = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD |
+			     CLONE_SYSVSEM,
+		    .stack = t->stack_top - RESTORER_THREAD_STACK,
+		    .stack_size = RESTORER_THREAD_STACK,
+		    .set_tid = (uint64_t)&tid,
+		    .set_tid_size = 1,
 		};
 		long ret = restorer_clone_thread(&ca, sizeof(ca), t);
 
@@ -255,22 +262,29 @@ static void queue_signals(struct restorer_args *a)
 	}
 }
 
+/* Order matters: the bounding set and securebits need CAP_SETPCAP, so they come while the
+ * thread is still root; KEEP_CAPS keeps the permitted set across the uid change so that capset
+ * can set the exact sets afterwards; KEEP_CAPS is dropped last if the dump did not have it. */
 static void restore_creds(struct restorer_args *a)
 {
 	struct restorer_creds *c = &a->creds;
 	struct cap_header hdr = {LINUX_CAPABILITY_VERSION_3, 0};
 	struct cap_data data[2];
+	long cur;
 
-	/* keep the capabilities across the uid change; the exact sets come last */
-	check(sys_prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0), RESTORER_STEP_CREDS);
+	for (int cap = 0; cap < 64; cap++)
+		if (!(c->cap_bnd & (1ull << cap)))
+			(void)sys_prctl(PR_CAPBSET_DROP, cap, 0, 0, 0);
+	cur = sys_prctl(PR_GET_SECUREBITS, 0, 0, 0, 0);
+	check(cur, RESTORER_STEP_CREDS);
+	if ((uint32_t)cur != (c->securebits | SECBIT_KEEP_CAPS))
+		check(sys_prctl(PR_SET_SECUREBITS, c->securebits | SECBIT_KEEP_CAPS, 0, 0, 0),
+		      RESTORER_STEP_CREDS);
 	check(SYS2(__NR_setgroups, c->n_groups, c->groups), RESTORER_STEP_CREDS);
 	check(SYS3(__NR_setresgid, c->gids[0], c->gids[1], c->gids[2]), RESTORER_STEP_CREDS);
 	(void)SYS1(__NR_setfsgid, c->gids[3]);
 	check(SYS3(__NR_setresuid, c->uids[0], c->uids[1], c->uids[2]), RESTORER_STEP_CREDS);
 	(void)SYS1(__NR_setfsuid, c->uids[3]);
-	for (int cap = 0; cap < 64; cap++)
-		if (!(c->cap_bnd & (1ull << cap)))
-			(void)sys_prctl(PR_CAPBSET_DROP, cap, 0, 0, 0);
 	data[0].effective = (uint32_t)c->cap_eff;
 	data[1].effective = (uint32_t)(c->cap_eff >> 32);
 	data[0].permitted = (uint32_t)c->cap_prm;
@@ -282,7 +296,8 @@ static void restore_creds(struct restorer_args *a)
 		if (c->cap_amb & (1ull << cap))
 			check(sys_prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0),
 			      RESTORER_STEP_CREDS);
-	check(sys_prctl(PR_SET_SECUREBITS, c->securebits, 0, 0, 0), RESTORER_STEP_CREDS);
+	if (!(c->securebits & SECBIT_KEEP_CAPS))
+		check(sys_prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0), RESTORER_STEP_CREDS);
 }
 
 /* Filters are stored oldest first; each one is {u64 n_insns; struct sock_filter insns[n]}. */
@@ -303,6 +318,8 @@ static void restore_seccomp(struct restorer_args *a)
 /* What every thread sets for itself before its rt_sigreturn. */
 static void restore_thread_state(struct restorer_thread *t)
 {
+	if (t->comm[0])
+		(void)sys_prctl(PR_SET_NAME, t->comm, 0, 0, 0);
 	(void)SYS1(__NR_set_tid_address, t->tid_address);
 	if (t->robust_list)
 		check(SYS2(__NR_set_robust_list, t->robust_list, t->robust_list_len),
@@ -367,7 +384,18 @@ void restorer_main(struct restorer_args *a)
 	create_threads(a);
 	queue_signals(a);
 	restore_thread_state(&threads[0]);
+	if (a->umask != (uint32_t)-1)
+		(void)SYS1(__NR_umask, a->umask);
+	if (a->has_personality)
+		(void)SYS1(__NR_personality, a->personality);
+	if (a->child_subreaper)
+		(void)sys_prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+	if (a->pdeathsig)
+		(void)sys_prctl(PR_SET_PDEATHSIG, a->pdeathsig, 0, 0, 0);
 	restore_thread_creds(a);
+	/* a credential change resets it, so it comes after */
+	if (a->dumpable >= 0)
+		(void)sys_prctl(PR_SET_DUMPABLE, a->dumpable, 0, 0, 0);
 	wait_threads_ready(a);
 	restore_seccomp(a);
 	restorer_sigreturn(threads[0].sigframe_rsp, a);

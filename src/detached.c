@@ -41,15 +41,6 @@ struct detached_ctx {
 
 /* ---- helpers --------------------------------------------------------------------------- */
 
-static uint64_t hash_u64(uint64_t x)
-{
-	x ^= x >> 30;
-	x *= 0xbf58476d1ce4e5b9ULL;
-	x ^= x >> 27;
-	x *= 0x94d049bb133111ebULL;
-	x ^= x >> 31;
-	return x;
-}
 
 static size_t map_slot(const uint64_t *keys, struct group *const *values, size_t cap, uint64_t key)
 {

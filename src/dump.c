@@ -27,7 +27,6 @@
 #include "parasite-ctl.h"
 #include "seize.h"
 #include "task-dump.h"
-#pragma weak task_dump /* TEMPORARY until task-dump.c lands (issue #5) */
 #include "tmpfs-dump.h"
 #include "util.h"
 
@@ -364,8 +363,6 @@ static int dump_one_task(struct dump *d, struct dump_task *t)
 	ret = parasite_ctl_get_task_state(t->ctl, &state);
 	if (ret < 0)
 		return ret;
-	if (!task_dump) /* TEMPORARY until task-dump.c lands (issue #5) */
-		return 0;
 	return task_dump(d->tmp_dirfd, t->task, t->ctl, &state);
 }
 

@@ -19,10 +19,10 @@
 #include "mm.pb-c.h"
 #include "util.h"
 
-#define PAGE_SIZE_BYTES	 4096ull
-#define PAGEMAP_BATCH	 (64u * 1024)	     /* pagemap entries read at once (256 MiB of VMA) */
-#define MEM_CHUNK	 (8u << 20)	     /* bytes per read of /proc/PID/mem */
-#define MM_AUXV_MAX	 (2 * 64)
+#define PAGE_SIZE_BYTES 4096ull
+#define PAGEMAP_BATCH	(64u * 1024) /* pagemap entries read at once (256 MiB of VMA) */
+#define MEM_CHUNK	(8u << 20)   /* bytes per read of /proc/PID/mem */
+#define MM_AUXV_MAX	(2 * 64)
 
 int mem_read_vmas(pid_t pid, struct mm_vma **ret_vmas, size_t *ret_n)
 {
@@ -81,7 +81,8 @@ static int check_specials(pid_t pid, const struct mm_vma *vmas, size_t n)
 				ours += own[i].end - own[i].start;
 		if (theirs != ours) {
 			pr_err("cannot dump task %d: its vdso layout differs from this kernel's "
-			       "(%" PRIu64 " bytes of a special mapping where minicr has %" PRIu64 ")",
+			       "(%" PRIu64 " bytes of a special mapping where minicr has %" PRIu64
+			       ")",
 			       (int)pid, theirs, ours);
 			return -ENOTSUP;
 		}
@@ -130,8 +131,8 @@ static int fill_mm_fields(pid_t pid, uint64_t brk, MmEntry *mm)
 		return -EINVAL;
 	}
 	if (!st.start_code && !st.arg_start) {
-		pr_err("cannot dump task %d: '%s' hides the mm fields (no ptrace access?)", (int)pid,
-		       path);
+		pr_err("cannot dump task %d: '%s' hides the mm fields (no ptrace access?)",
+		       (int)pid, path);
 		return -EPERM;
 	}
 #define SET(f, v)                                                                                  \
@@ -206,8 +207,12 @@ static int dump_vma_pages(struct page_dump *pd, const struct mm_vma *v)
 {
 	uint64_t n_total = (v->end - v->start) / PAGE_SIZE_BYTES;
 
+	if (v->kind != VMA_KIND_ANON && v->kind != VMA_KIND_FILE_PRIVATE &&
+	    v->kind != VMA_KIND_SHMEM)
+		return 0;
 	for (uint64_t base = 0; base < n_total; base += PAGEMAP_BATCH) {
-		size_t n = (size_t)(n_total - base < PAGEMAP_BATCH ? n_total - base : PAGEMAP_BATCH);
+		size_t n =
+		    (size_t)(n_total - base < PAGEMAP_BATCH ? n_total - base : PAGEMAP_BATCH);
 		off_t off = (off_t)((v->start / PAGE_SIZE_BYTES + base) * sizeof(uint64_t));
 		ssize_t len = pread(pd->pagemap_fd, pd->entries, n * sizeof(uint64_t), off);
 		size_t pos = 0, first, count;
@@ -276,11 +281,39 @@ out:
 	return ret;
 }
 
+/* Shared memory objects already dumped in this run of minicr, by identity: a tree whose
+ * processes share an object dumps its pages once, with the first process that maps it. */
+struct shm_seen {
+	uint64_t dev, ino;
+	pid_t owner;
+};
+static struct shm_seen *shm_seen;
+static size_t n_shm_seen;
+
+/* Returns the pid whose pages image holds the object of v, registering pid if none does yet;
+ * 0 if the registry cannot grow (the object is then dumped again, which is only slower). */
+static pid_t shm_owner_of(const struct mm_vma *v, pid_t pid)
+{
+	uint64_t dev = makedev(v->dev_major, v->dev_minor);
+	struct shm_seen *bigger;
+
+	for (size_t i = 0; i < n_shm_seen; i++)
+		if (shm_seen[i].dev == dev && shm_seen[i].ino == v->ino)
+			return shm_seen[i].owner;
+	bigger = realloc(shm_seen, (n_shm_seen + 1) * sizeof(*bigger));
+	if (!bigger)
+		return 0;
+	shm_seen = bigger;
+	shm_seen[n_shm_seen++] = (struct shm_seen){dev, v->ino, pid};
+	return pid;
+}
+
 static uint32_t map_flags_of(const struct mm_vma *v)
 {
 	uint32_t f = v->is_shared ? 0x01 /* MAP_SHARED */ : 0x02 /* MAP_PRIVATE */;
 
-	if (v->kind == VMA_KIND_ANON || (v->kind == VMA_KIND_SHMEM && !strcmp(v->path, "/dev/zero")))
+	if (v->kind == VMA_KIND_ANON ||
+	    (v->kind == VMA_KIND_SHMEM && !strcmp(v->path, "/dev/zero")))
 		f |= 0x20; /* MAP_ANONYMOUS */
 	if (v->is_growsdown)
 		f |= 0x100; /* MAP_GROWSDOWN */
@@ -329,8 +362,18 @@ int mem_dump(int img_dirfd, pid_t pid, uint64_t brk)
 		return pr_errno("cannot read '%s'", path);
 	exe[len] = 0;
 	mm.exe = exe;
-	mm.has_mmap_min_addr = true;
-	mm.mmap_min_addr = 0x10000;
+	{
+		cleanup_free char *min_addr = NULL;
+		long value;
+
+		if (read_file_at(AT_FDCWD, "/proc/sys/vm/mmap_min_addr", &min_addr) > 0) {
+			min_addr[strcspn(min_addr, "\n")] = 0;
+			if (parse_long(min_addr, 0, LONG_MAX, &value) == 0) {
+				mm.has_mmap_min_addr = true;
+				mm.mmap_min_addr = (uint64_t)value;
+			}
+		}
+	}
 
 	entries = calloc(n, sizeof(*entries));
 	ptrs = calloc(n, sizeof(*ptrs));
@@ -362,8 +405,16 @@ int mem_dump(int img_dirfd, pid_t pid, uint64_t brk)
 		e->has_kind = true;
 		e->kind = v->kind;
 		if (v->kind == VMA_KIND_SHMEM) {
+			pid_t owner = shm_owner_of(v, pid);
+
 			e->has_shmid = true;
 			e->shmid = v->ino;
+			if (owner && owner != pid) {
+				e->has_shm_owner = true;
+				e->shm_owner = owner;
+				vmas[i].kind =
+				    VMA_KIND_UNKNOWN; /* no pages here: the owner has them */
+			}
 		}
 		ptrs[n_dumped++] = e;
 	}

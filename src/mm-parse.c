@@ -104,10 +104,10 @@ static enum vma_kind classify(const struct mm_vma *v)
 		return VMA_KIND_UNSUPPORTED;
 	}
 	if (v->ino == 0 && (v->path[0] == 0 || v->path[0] == '['))
-		return v->path[0] == '[' && strcmp(v->path, "[heap]") && strcmp(v->path, "[stack]") &&
-				       strncmp(v->path, "[anon:", 6)
-			       ? VMA_KIND_UNSUPPORTED
-			       : VMA_KIND_ANON;
+		return v->path[0] == '[' && strcmp(v->path, "[heap]") &&
+			       strcmp(v->path, "[stack]") && strncmp(v->path, "[anon:", 6)
+			   ? VMA_KIND_UNSUPPORTED
+			   : VMA_KIND_ANON;
 	if (!strncmp(v->path, "/memfd:", 7))
 		return VMA_KIND_UNSUPPORTED;
 	if (v->path[0] == '/' && !v->is_deleted)

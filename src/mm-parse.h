@@ -68,16 +68,16 @@ struct mm_status_creds {
 	size_t n_groups;
 	uint64_t cap_inh, cap_prm, cap_eff, cap_bnd, cap_amb;
 	bool no_new_privs;
-	int seccomp_mode;	   /* Seccomp: 0 none, 1 strict, 2 filter */
-	bool has_shadow_stack;	   /* x86_Thread_features lists shstk */
+	int seccomp_mode;      /* Seccomp: 0 none, 1 strict, 2 filter */
+	bool has_shadow_stack; /* x86_Thread_features lists shstk */
 };
 /* Returns 0, or -EINVAL if a mandatory line (Uid, Gid) is missing or malformed. */
 int mm_parse_status(const char *buf, struct mm_status_creds *ret_creds);
 
 /* pagemap entry bits (Documentation/admin-guide/mm/pagemap.rst). */
-#define PME_PRESENT   (1ull << 63)
-#define PME_SWAP      (1ull << 62)
-#define PME_FILE      (1ull << 61) /* file page or shared anon */
+#define PME_PRESENT (1ull << 63)
+#define PME_SWAP    (1ull << 62)
+#define PME_FILE    (1ull << 61) /* file page or shared anon */
 
 /* Which pagemap entries hold data the image must keep: in anonymous and shared-memory VMAs
  * every present or swapped page; in private file VMAs only present pages that are not file pages

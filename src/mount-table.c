@@ -22,15 +22,6 @@ struct ptr_map {
 	size_t mask;
 };
 
-static uint64_t hash_u64(uint64_t x)
-{
-	x ^= x >> 30;
-	x *= 0xbf58476d1ce4e5b9ULL;
-	x ^= x >> 27;
-	x *= 0x94d049bb133111ebULL;
-	x ^= x >> 31;
-	return x;
-}
 
 static int ptr_map_init(struct ptr_map *m, size_t n_max)
 {

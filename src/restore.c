@@ -7,7 +7,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -18,6 +21,7 @@
 #include "restore-images.h"
 #include "restore-mntns.h"
 #include "restore-tree.h"
+#include "resume.h"
 #include "util.h"
 
 #define SERVICE_FD_CEILING 65536 /* service fds sit just below min(hard limit, this) */
@@ -28,9 +32,22 @@ struct restore_ctx {
 	struct restore_tree *tree;
 	struct restore_detached *detached;
 	struct restore_fdtable *table;
+	struct resume_task **resume; /* per task; NULL when the set has no core images */
 	int ns_root_fd;
-	int service_base;
+	int service_base; /* log, status pipe, then the images dir for resume_task_enter() */
 };
+
+/* Debug timeline of the restore steps (-vvv), in ms since minicr started restoring. */
+static struct timespec t_start;
+
+static void phase(const char *what)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	pr_debug("%.3f ms: %s", (double)(t.tv_sec - t_start.tv_sec) * 1e3 +
+					(double)(t.tv_nsec - t_start.tv_nsec) / 1e6, what);
+}
 
 static int mount_root(void *opaque, const RegFileEntry *reg)
 {
@@ -67,7 +84,9 @@ static int prepare_root(void *opaque)
 	ctx->ns_root_fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (ctx->ns_root_fd < 0)
 		return pr_errno("cannot open the root of the mount namespace");
+	phase("mounts ready");
 	r = restore_fds_open(set, mount_root, ctx, ctx->service_base, &ctx->table);
+	phase("files open");
 	/* The detached mounts now live on only through the files opened beneath them. */
 	ctx->detached = restore_detached_free(ctx->detached);
 	close(ctx->ns_root_fd);
@@ -79,9 +98,70 @@ static int finish_task(void *opaque, size_t task_idx)
 {
 	struct restore_ctx *ctx = opaque;
 
+	int r;
+
 	if (task_idx == ctx->set->n_tasks - 1 && restore_fault("install") < 0)
 		return -EIO;
-	return restore_fds_install(ctx->table, task_idx);
+	r = restore_fds_install(ctx->table, task_idx);
+	phase("fds installed");
+	return r;
+}
+
+static int enter_task(void *opaque, size_t task_idx)
+{
+	struct restore_ctx *ctx = opaque;
+
+	return resume_task_enter(ctx->resume[task_idx]);
+}
+
+/* Loads what transparent resume needs for every task, when the dump wrote core images;
+ * without them the tasks are left stopped. Returns 0 or -errno (logged). */
+static int load_resume(struct restore_ctx *ctx, int img_dirfd)
+{
+	const struct restore_set *set = ctx->set;
+	char name[64];
+
+	snprintf(name, sizeof(name), "core-%d.img", set->tasks[0].pst->pid);
+	if (faccessat(img_dirfd, name, F_OK, 0) < 0) {
+		pr_info("no core images: the restored tasks are left stopped");
+		return 0;
+	}
+	ctx->resume = calloc(set->n_tasks, sizeof(*ctx->resume));
+	if (!ctx->resume)
+		return -ENOMEM;
+	for (size_t i = 0; i < set->n_tasks; i++) {
+		int r = resume_task_load(img_dirfd, set->tasks[i].pst->pid, &ctx->resume[i]);
+
+		if (r < 0)
+			return r;
+		resume_task_set_img_dirfd(ctx->resume[i], ctx->service_base + 2);
+		resume_task_set_leave_stopped(ctx->resume[i], ctx->opts->leave_stopped);
+	}
+	return 0;
+}
+
+static void free_resume(struct restore_ctx *ctx)
+{
+	if (!ctx->resume)
+		return;
+	for (size_t i = 0; i < ctx->set->n_tasks; i++)
+		resume_task_free(ctx->resume[i]);
+	free(ctx->resume);
+	ctx->resume = NULL;
+}
+
+/* Every task reported ready: let each one resume (or check that each one stopped). */
+static int resume_tree(struct restore_ctx *ctx)
+{
+	if (!ctx->resume)
+		return restore_tree_wait_stopped(ctx->tree);
+	for (size_t i = 0; i < ctx->set->n_tasks; i++) {
+		int r = resume_task_finish(ctx->resume[i], ctx->set->tasks[i].pst->pid);
+
+		if (r < 0)
+			return r;
+	}
+	return ctx->opts->leave_stopped ? restore_tree_wait_stopped(ctx->tree) : 0;
 }
 
 /* The soft fd limit raised to the hard one (root lacks CAP_SYS_RESOURCE here, so the hard
@@ -97,7 +177,7 @@ static int raise_fd_limit(void)
 		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
 			return pr_errno("cannot raise the fd limit to %lu", (unsigned long)rl.rlim_max);
 	}
-	return (int)((rl.rlim_cur < SERVICE_FD_CEILING ? rl.rlim_cur : SERVICE_FD_CEILING) - 2);
+	return (int)((rl.rlim_cur < SERVICE_FD_CEILING ? rl.rlim_cur : SERVICE_FD_CEILING) - 3);
 }
 
 /* Refuses before anything is created when a pid of the tree is taken. */
@@ -140,6 +220,7 @@ int restore_run(const struct cli_options *opts)
 		pr_errno("cannot open images directory '%s'", opts->images_dir);
 		return CLI_EXIT_FAILED;
 	}
+	clock_gettime(CLOCK_MONOTONIC, &t_start);
 	/* step 1: every image read and checked; nothing exists yet */
 	ctx.service_base = raise_fd_limit();
 	if (ctx.service_base < 0)
@@ -148,21 +229,38 @@ int restore_run(const struct cli_options *opts)
 	    restore_fault("validate") < 0 || check_pids_free(set) < 0)
 		return CLI_EXIT_FAILED;
 	ctx.set = set;
-	closep(&img_dirfd);
+	phase("images validated");
+	r = load_resume(&ctx, img_dirfd);
+	if (r < 0)
+		goto out_free;
+	ops.enter_task = ctx.resume ? enter_task : NULL;
 	/* step 2: the tree, which builds its mounts and files and reports ready */
-	if (restore_tree_new(set, ctx.service_base, opts->leave_stopped, &tree) < 0)
-		return CLI_EXIT_FAILED;
+	r = restore_tree_new(set, ctx.service_base, opts->leave_stopped, &tree);
+	if (r < 0)
+		goto out_free;
 	ctx.tree = tree;
+	if (dup3(img_dirfd, ctx.service_base + 2, O_CLOEXEC) < 0) {
+		r = pr_errno("cannot pass the images directory to the restored tree");
+		goto out_free;
+	}
 	r = restore_tree_start(tree, &ops);
+	close(ctx.service_base + 2);
+	phase("tree ready");
+	/* step 3: every task resumes (or is left stopped) */
 	if (r == 0)
-		r = restore_tree_wait_stopped(tree);
+		r = resume_tree(&ctx);
+	phase("tree resumed");
 	if (r < 0) {
 		restore_tree_abort(tree);
-		return CLI_EXIT_FAILED;
+		goto out_free;
 	}
+	free_resume(&ctx);
 	pr_info("restored %zu task(s), root %d", set->n_tasks, set->tasks[0].pst->pid);
-	/* step 3: -d returns now; otherwise wait for the root as its parent (CRIU's way) */
+	/* step 4: -d returns now; otherwise wait for the root as its parent (CRIU's way) */
 	if (opts->restore_detached)
 		return CLI_EXIT_OK;
 	return restore_tree_wait_root(tree);
+out_free:
+	free_resume(&ctx);
+	return CLI_EXIT_FAILED;
 }

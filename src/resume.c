@@ -20,6 +20,7 @@
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/user.h>
+#include <linux/futex.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -33,6 +34,7 @@
 #include "mm-parse.h"
 #include "mm.pb-c.h"
 #include "restorer-blob.h"
+#include "resume-internal.h"
 #include "sigframe.h"
 #include "util.h"
 
@@ -43,25 +45,13 @@
 #define PTRACE_EVENT_STOP 128
 #endif
 
-#define PAGE_SIZE_BYTES	   4096ull
-#define PAGE_ALIGN(x)	   (((x) + PAGE_SIZE_BYTES - 1) & ~(PAGE_SIZE_BYTES - 1))
-#define TASK_SIZE_MAX	   0x7ffffffff000ull
-#define HOLE_LOW	   0x10000ull
-#define MAIN_STACK_SIZE	   (64ull << 10)
-#define SEIZE_WAIT_MS	   60000
-#define SPECIAL_KINDS	   3 /* vvar, vvar_vclock, vdso */
-
-struct resume_task {
-	pid_t pid;
-	int img_dirfd;
-	bool is_seized;
-	bool leave_stopped;
-	TaskCoreEntry *core;
-	MmEntry *mm;
-	PageRunEntry **runs;
-	size_t n_runs;
-	uint64_t pages_size;
-};
+#define PAGE_SIZE_BYTES 4096ull
+#define PAGE_ALIGN(x)	(((x) + PAGE_SIZE_BYTES - 1) & ~(PAGE_SIZE_BYTES - 1))
+#define TASK_SIZE_MAX	0x7ffffffff000ull
+#define HOLE_LOW	0x10000ull
+#define MAIN_STACK_SIZE (64ull << 10)
+#define SEIZE_WAIT_MS	60000
+#define SPECIAL_KINDS	3 /* vvar, vvar_vclock, vdso */
 
 /* ---- load and validate ---------------------------------------------------------------------- */
 
@@ -97,7 +87,8 @@ static int validate_mm(const struct resume_task *rt, const char *name)
 			return -EBADMSG;
 		}
 		if (!v->has_kind || v->kind == VMA_KIND_UNKNOWN || v->kind >= VMA_KIND_VSYSCALL) {
-			pr_err("image '%s': mapping %" PRIx64 "-%" PRIx64 " has an unsupported kind",
+			pr_err("image '%s': mapping %" PRIx64 "-%" PRIx64
+			       " has an unsupported kind",
 			       name, v->start, v->end);
 			return -EBADMSG;
 		}
@@ -108,7 +99,8 @@ static int validate_mm(const struct resume_task *rt, const char *name)
 			return -EBADMSG;
 		}
 		if (v->pgoff & (PAGE_SIZE_BYTES - 1)) {
-			pr_err("image '%s': mapping %" PRIx64 " has an unaligned offset", name, v->start);
+			pr_err("image '%s': mapping %" PRIx64 " has an unaligned offset", name,
+			       v->start);
 			return -EBADMSG;
 		}
 		prev_end = v->end;
@@ -131,8 +123,8 @@ static int validate_runs(const struct resume_task *rt, const char *name)
 		if (!r->nr_pages || r->nr_pages > (TASK_SIZE_MAX / PAGE_SIZE_BYTES) ||
 		    r->vaddr & (PAGE_SIZE_BYTES - 1) || !r->has_file_off ||
 		    r->file_off > rt->pages_size || len > rt->pages_size - r->file_off) {
-			pr_err("image '%s': page run %zu is malformed or beyond the pages image", name,
-			       i);
+			pr_err("image '%s': page run %zu is malformed or beyond the pages image",
+			       name, i);
 			return -EBADMSG;
 		}
 		/* runs come in address order: walk the VMAs along */
@@ -163,7 +155,8 @@ static int validate_core(const struct resume_task *rt, const char *name)
 		if (!t->has_gpregs || t->gpregs.len != sizeof(struct user_regs_struct) ||
 		    !t->has_xstate || !sigframe_size(t->xstate.len) ||
 		    t->xstate.len != core->threads[0]->xstate.len || t->tid <= 0) {
-			pr_err("image '%s': thread %d has malformed registers or xstate", name, t->tid);
+			pr_err("image '%s': thread %d has malformed registers or xstate", name,
+			       t->tid);
 			return -EBADMSG;
 		}
 		for (size_t j = 0; j < t->n_pending_signals; j++)
@@ -259,6 +252,204 @@ static int load_runs(int img_dirfd, struct resume_task *rt)
 	return 0;
 }
 
+/* ---- shared memory: one object per dumped identity, created in minicr --------------------- */
+
+/* Shared memory (MAP_SHARED anonymous, memfd) must be one object for every process that maps
+ * it. minicr creates each object while loading, fills it from the pages image of the process
+ * that dumped it, and keeps an fd; the restored processes inherit that fd through fork, or
+ * open it through /proc/<minicr>/fd when the fd engine closed it. */
+struct shm_obj {
+	uint64_t shmid;
+	int fd;		 /* in minicr, inherited by the tasks it forks */
+	pid_t owner_pid; /* minicr's pid, for /proc/PID/fd/N */
+	uint64_t size;
+	dev_t dev;
+	ino_t ino;
+	unsigned int refs;
+};
+static struct shm_obj *shm_objs;
+static size_t n_shm_objs;
+
+static int shm_create(const VmaEntry *v, uint64_t size, struct shm_obj *o)
+{
+	struct stat st;
+	int fd;
+
+	if (v->flags & MAP_ANONYMOUS) {
+		/* a real shared anonymous object, so maps keeps saying "/dev/zero (deleted)";
+		 * map_files hands out an fd on it */
+		char path[64];
+		void *p =
+		    mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+		if (p == MAP_FAILED)
+			return pr_errno("cannot create shared memory of %" PRIu64 " bytes", size);
+		snprintf(path, sizeof(path), "/proc/self/map_files/%lx-%lx", (unsigned long)p,
+			 (unsigned long)p + size);
+		fd = open(path, O_RDWR | O_CLOEXEC);
+		if (fd < 0)
+			fd = pr_errno("cannot open '%s'", path);
+		munmap(p, size);
+		if (fd < 0)
+			return fd;
+	} else {
+		fd = memfd_create(v->path + 7, MFD_CLOEXEC); /* "/memfd:NAME": "memfd:" is added */
+		if (fd < 0)
+			return pr_errno("cannot create a memfd for '%s'", v->path);
+	}
+	if (fstat(fd, &st) < 0) {
+		close(fd);
+		return pr_errno("cannot stat shared memory '%s'", v->path);
+	}
+	*o = (struct shm_obj){.shmid = v->shmid,
+			      .fd = fd,
+			      .owner_pid = getpid(),
+			      .size = size,
+			      .dev = st.st_dev,
+			      .ino = st.st_ino};
+	return 0;
+}
+
+static int shm_get(const VmaEntry *v, int *ret_idx)
+{
+	uint64_t size = v->pgoff + (v->end - v->start);
+	struct shm_obj *bigger;
+	size_t i;
+	int ret;
+
+	for (i = 0; i < n_shm_objs; i++)
+		if (shm_objs[i].refs && shm_objs[i].shmid == v->shmid)
+			break;
+	if (i == n_shm_objs) {
+		bigger = realloc(shm_objs, (n_shm_objs + 1) * sizeof(*bigger));
+		if (!bigger)
+			return pr_neg(-ENOMEM, "cannot allocate shared memory objects");
+		shm_objs = bigger;
+		ret = shm_create(v, size, &shm_objs[i]);
+		if (ret < 0)
+			return ret;
+		n_shm_objs++;
+	}
+	if (size > shm_objs[i].size) {
+		if (ftruncate(shm_objs[i].fd, (off_t)size) < 0)
+			return pr_errno("cannot grow shared memory '%s'", v->path);
+		shm_objs[i].size = size;
+	}
+	shm_objs[i].refs++;
+	*ret_idx = (int)i;
+	return 0;
+}
+
+static void shm_put(int idx)
+{
+	if (idx < 0 || (size_t)idx >= n_shm_objs || !shm_objs[idx].refs)
+		return;
+	if (--shm_objs[idx].refs == 0)
+		close(shm_objs[idx].fd);
+}
+
+/* Copies the dumped pages of a shared VMA into its object (once, from the dumping process). */
+static int shm_fill(const struct resume_task *rt, int pages_fd, const VmaEntry *v,
+		    const struct shm_obj *o)
+{
+	cleanup_free uint8_t *buf = NULL;
+	const size_t chunk = 4u << 20;
+
+	for (size_t i = 0; i < rt->n_runs; i++) {
+		const PageRunEntry *r = rt->runs[i];
+		uint64_t left = r->nr_pages * PAGE_SIZE_BYTES;
+		uint64_t src = r->file_off + IMAGE_MAGIC_SIZE;
+		uint64_t dst = r->vaddr - v->start + v->pgoff;
+
+		if (r->vaddr < v->start || r->vaddr >= v->end)
+			continue;
+		if (!buf && !(buf = malloc(chunk)))
+			return pr_neg(-ENOMEM, "cannot allocate a copy buffer");
+		while (left) {
+			size_t n = left < chunk ? (size_t)left : chunk;
+
+			if (pread(pages_fd, buf, n, (off_t)src) != (ssize_t)n)
+				return pr_errno("cannot read shared pages of task %d",
+						(int)rt->pid);
+			if (pwrite(o->fd, buf, n, (off_t)dst) != (ssize_t)n)
+				return pr_errno("cannot fill shared memory of task %d",
+						(int)rt->pid);
+			left -= n;
+			src += n;
+			dst += n;
+		}
+	}
+	return 0;
+}
+
+static int load_shared(int img_dirfd, struct resume_task *rt)
+{
+	cleanup_close int pages_fd = -EBADF;
+	char name[IMAGE_NAME_MAX];
+	int ret;
+
+	rt->shm_idx = malloc(rt->mm->n_vmas * sizeof(int));
+	if (!rt->shm_idx)
+		return pr_neg(-ENOMEM, "cannot allocate shared memory indices");
+	for (size_t i = 0; i < rt->mm->n_vmas; i++)
+		rt->shm_idx[i] = -1;
+	for (size_t i = 0; i < rt->mm->n_vmas; i++) {
+		const VmaEntry *v = rt->mm->vmas[i];
+
+		if (v->kind != VMA_KIND_SHMEM)
+			continue;
+		if (!v->has_shmid ||
+		    (!(v->flags & MAP_ANONYMOUS) && strncmp(v->path, "/memfd:", 7))) {
+			pr_err("cannot restore task %d: shared mapping %" PRIx64 " has no identity",
+			       (int)rt->pid, v->start);
+			return -EBADMSG;
+		}
+		ret = shm_get(v, &rt->shm_idx[i]);
+		if (ret < 0)
+			return ret;
+		if (v->has_shm_owner && v->shm_owner != rt->pid)
+			continue;
+		if (pages_fd < 0) {
+			(void)image_file_name(IMAGE_PAGES, (uint64_t)rt->pid, name, sizeof(name));
+			pages_fd = openat(img_dirfd, name, O_RDONLY | O_CLOEXEC);
+			if (pages_fd < 0)
+				return pr_errno("cannot open image '%s'", name);
+		}
+		ret = shm_fill(rt, pages_fd, v, &shm_objs[rt->shm_idx[i]]);
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
+}
+
+/* In the restored task: the fd of shared object idx, or -errno (logged). *ret_inherited tells
+ * whether it is minicr's inherited fd (to be closed, not opened). */
+static int shm_open_in_task(int idx, bool *ret_inherited)
+{
+	const struct shm_obj *o = &shm_objs[idx];
+	struct stat st;
+	char path[64];
+	int fd;
+
+	if (fstat(o->fd, &st) == 0 && st.st_dev == o->dev && st.st_ino == o->ino) {
+		*ret_inherited = true;
+		return o->fd;
+	}
+	*ret_inherited = false;
+	snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)o->owner_pid, o->fd);
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return pr_errno("cannot reach shared memory through '%s' (keep minicr's fd %d open "
+				"or its /proc entry visible)",
+				path, o->fd);
+	if (fstat(fd, &st) < 0 || st.st_dev != o->dev || st.st_ino != o->ino) {
+		close(fd);
+		pr_err("'%s' is not the shared memory object minicr created", path);
+		return -ESTALE;
+	}
+	return fd;
+}
+
 int resume_task_load(int img_dirfd, pid_t pid, struct resume_task **ret_task)
 {
 	cleanup(resume_task_freep) struct resume_task *rt = NULL;
@@ -271,7 +462,14 @@ int resume_task_load(int img_dirfd, pid_t pid, struct resume_task **ret_task)
 		return pr_neg(-ENOMEM, "cannot allocate the resume state of task %d", (int)pid);
 	rt->pid = pid;
 	rt->img_dirfd = img_dirfd;
-	ret = image_read_single(img_dirfd, IMAGE_CORE, (uint64_t)pid, (ProtobufCMessage **)&rt->core);
+	rt->is_seized_flag =
+	    mmap(NULL, PAGE_SIZE_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (rt->is_seized_flag == MAP_FAILED) {
+		rt->is_seized_flag = NULL;
+		return pr_errno("cannot map the seize flag of task %d", (int)pid);
+	}
+	ret =
+	    image_read_single(img_dirfd, IMAGE_CORE, (uint64_t)pid, (ProtobufCMessage **)&rt->core);
 	if (ret == -ENOENT)
 		return pr_neg(ret, "image core-%d.img is missing", (int)pid);
 	if (ret < 0)
@@ -308,6 +506,9 @@ int resume_task_load(int img_dirfd, pid_t pid, struct resume_task **ret_task)
 	ret = check_special_layout(rt);
 	if (ret < 0)
 		return ret;
+	ret = load_shared(img_dirfd, rt);
+	if (ret < 0)
+		return ret;
 	*ret_task = TAKE_PTR(rt);
 	return 0;
 }
@@ -316,6 +517,10 @@ struct resume_task *resume_task_free(struct resume_task *rt)
 {
 	if (!rt)
 		return NULL;
+	if (rt->shm_idx)
+		for (size_t i = 0; i < rt->mm->n_vmas; i++)
+			shm_put(rt->shm_idx[i]);
+	free(rt->shm_idx);
 	if (rt->core)
 		task_core_entry__free_unpacked(rt->core, NULL);
 	if (rt->mm)
@@ -323,6 +528,8 @@ struct resume_task *resume_task_free(struct resume_task *rt)
 	for (size_t i = 0; i < rt->n_runs; i++)
 		page_run_entry__free_unpacked(rt->runs[i], NULL);
 	free(rt->runs);
+	if (rt->is_seized_flag)
+		munmap(rt->is_seized_flag, PAGE_SIZE_BYTES);
 	free(rt);
 	return NULL;
 }
@@ -408,32 +615,41 @@ static int helper_open(struct helper_fds *h, const char *path, int mode)
 	return helper_add(h, fd, path, mode);
 }
 
-static int shmem_fd(struct helper_fds *h, const MmEntry *mm, const VmaEntry *v)
+/* The fd of the shared object of VMA i in this task, registered as a helper (closed by the
+ * blob after mapping). */
+static int shmem_fd(struct resume_task *rt, struct helper_fds *h, size_t i)
 {
+	int idx = rt->shm_idx[i];
 	char key[64];
-	uint64_t size = 0;
+	bool is_inherited;
 	int fd;
 
-	snprintf(key, sizeof(key), "shmem:%" PRIu64, v->shmid);
-	for (size_t i = 0; i < h->n; i++)
-		if (h->paths[i] && !strcmp(h->paths[i], key))
-			return h->fds[i];
-	for (size_t i = 0; i < mm->n_vmas; i++) {
-		const VmaEntry *o = mm->vmas[i];
-
-		if (o->kind == VMA_KIND_SHMEM && o->shmid == v->shmid &&
-		    o->pgoff + (o->end - o->start) > size)
-			size = o->pgoff + (o->end - o->start);
-	}
-	/* "/memfd:NAME": the kernel prefixes "memfd:" itself */
-	fd = memfd_create(v->path + 7, MFD_CLOEXEC);
+	snprintf(key, sizeof(key), "shmem:%d", idx);
+	for (size_t j = 0; j < h->n; j++)
+		if (h->paths[j] && !strcmp(h->paths[j], key))
+			return h->fds[j];
+	fd = shm_open_in_task(idx, &is_inherited);
 	if (fd < 0)
-		return pr_errno("cannot create a memfd for '%s'", v->path);
-	if (ftruncate(fd, (off_t)size) < 0) {
-		close(fd);
-		return pr_errno("cannot size the memfd for '%s'", v->path);
-	}
+		return fd;
 	return helper_add(h, fd, key, 0);
+}
+
+/* minicr's other shared objects that this task inherited but does not map: close them now,
+ * they are no fds of the restored process. */
+static void close_foreign_shm_fds(const struct resume_task *rt)
+{
+	for (size_t k = 0; k < n_shm_objs; k++) {
+		const struct shm_obj *o = &shm_objs[k];
+		struct stat st;
+		bool is_used = false;
+
+		for (size_t i = 0; i < rt->mm->n_vmas; i++)
+			if (rt->shm_idx[i] == (int)k)
+				is_used = true;
+		if (!is_used && o->refs && fstat(o->fd, &st) == 0 && st.st_dev == o->dev &&
+		    st.st_ino == o->ino)
+			close(o->fd);
+	}
 }
 
 static bool vma_gets_pages(const struct resume_task *rt, const VmaEntry *v)
@@ -476,10 +692,10 @@ static int fill_vmas(struct resume_task *rt, struct region *r, struct restorer_a
 			fd = helper_open(h, v->path, v->prot & PROT_WRITE ? O_RDWR : O_RDONLY);
 			break;
 		case VMA_KIND_SHMEM:
-			if (v->flags & MAP_ANONYMOUS)
-				rv->pgoff = 0;
-			else
-				fd = shmem_fd(h, mm, v);
+			/* the object is minicr's, already filled: map it as a file */
+			rv->map_flags &= ~(uint32_t)MAP_ANONYMOUS;
+			rv->needs_fill = 0;
+			fd = shmem_fd(rt, h, i);
 			break;
 		default:
 			break;
@@ -510,11 +726,18 @@ static int fill_runs(struct resume_task *rt, struct region *r, struct restorer_a
 		return fd;
 	a->pages_fd = fd;
 	a->runs = (uint64_t)(uintptr_t)runs;
-	a->n_runs = (uint32_t)rt->n_runs;
-	for (size_t i = 0; i < rt->n_runs; i++) {
-		runs[i].vaddr = rt->runs[i]->vaddr;
-		runs[i].len = rt->runs[i]->nr_pages * PAGE_SIZE_BYTES;
-		runs[i].off = rt->runs[i]->file_off + IMAGE_MAGIC_SIZE;
+	for (size_t i = 0, vi = 0; i < rt->n_runs; i++) {
+		const PageRunEntry *pr = rt->runs[i];
+
+		/* shared memory got its pages in minicr (load_shared) */
+		while (rt->mm->vmas[vi]->end <= pr->vaddr)
+			vi++;
+		if (rt->mm->vmas[vi]->kind == VMA_KIND_SHMEM)
+			continue;
+		runs[a->n_runs].vaddr = pr->vaddr;
+		runs[a->n_runs].len = pr->nr_pages * PAGE_SIZE_BYTES;
+		runs[a->n_runs].off = pr->file_off + IMAGE_MAGIC_SIZE;
+		a->n_runs++;
 	}
 	return 0;
 }
@@ -591,6 +814,8 @@ static int fill_threads(struct resume_task *rt, struct region *r, struct restore
 		rtd->rseq_len = t->rseq_abi_size;
 		rtd->rseq_sig = t->rseq_signature;
 		rtd->args = (uint64_t)(uintptr_t)a;
+		if (t->comm)
+			snprintf(rtd->comm, sizeof(rtd->comm), "%s", t->comm);
 	}
 	return 0;
 }
@@ -795,22 +1020,28 @@ static int place_region(struct resume_task *rt, uint64_t size, uint64_t *ret_add
 	return 0;
 }
 
-static int wait_for_tracer(pid_t pid)
+/* Waits (futex on the page shared with minicr) until minicr has seized this task: the blob
+ * ends in int3, which would kill an untraced task. */
+static int wait_for_tracer(const struct resume_task *rt)
 {
-	for (int ms = 0; ms < SEIZE_WAIT_MS; ms++) {
-		cleanup_free char *buf = NULL;
-		const char *p;
-		struct timespec ts = {0, 1000000};
+	struct timespec start, now;
 
-		if (read_file_at(AT_FDCWD, "/proc/self/status", &buf) < 0)
-			return pr_errno("cannot read /proc/self/status");
-		p = strstr(buf, "\nTracerPid:");
-		if (p && strtol(p + 11, NULL, 10) != 0)
-			return 0;
-		nanosleep(&ts, NULL);
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	while (!__atomic_load_n(rt->is_seized_flag, __ATOMIC_ACQUIRE)) {
+		struct timespec slice = {1, 0};
+
+		if (syscall(SYS_futex, rt->is_seized_flag, FUTEX_WAIT, 0, &slice, NULL, 0) < 0 &&
+		    errno != EAGAIN && errno != EINTR && errno != ETIMEDOUT)
+			return pr_errno("task %d: cannot wait for minicr to seize it",
+					(int)rt->pid);
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec - start.tv_sec >= SEIZE_WAIT_MS / 1000) {
+			pr_err("task %d: minicr did not seize it within %d ms", (int)rt->pid,
+			       SEIZE_WAIT_MS);
+			return -ETIMEDOUT;
+		}
 	}
-	pr_err("task %d: minicr did not seize it within %d ms", (int)pid, SEIZE_WAIT_MS);
-	return -ETIMEDOUT;
+	return 0;
 }
 
 /* glibc registered rseq for this thread; the blob unmaps that memory, so unregister first. */
@@ -879,6 +1110,12 @@ static int build_region(struct resume_task *rt, struct region *r, struct helper_
 	a->region_len = r->len;
 	a->task_size = TASK_SIZE_MAX;
 	a->pid = rt->pid;
+	a->dumpable = core->has_dumpable ? core->dumpable : -1;
+	a->pdeathsig = core->pdeathsig;
+	a->child_subreaper = core->child_subreaper;
+	a->has_personality = core->has_personality;
+	a->personality = core->personality;
+	a->umask = core->has_umask ? core->umask : (uint32_t)-1;
 	ret = fill_specials(rt, r, a);
 	if (ret == 0)
 		ret = fill_vmas(rt, r, a, h);
@@ -921,12 +1158,14 @@ int resume_task_enter(struct resume_task *rt)
 	h = calloc(1, sizeof(*h));
 	if (!h)
 		return pr_neg(-ENOMEM, "cannot allocate helper fds");
+	close_foreign_shm_fds(rt);
 	ret = build_region(rt, &r, h, &a);
 	if (ret < 0)
 		goto out;
 	close_fds = region_alloc(&r, h->n * sizeof(int32_t) + 4);
 	if (!close_fds) {
-		ret = pr_neg(-ENOSPC, "bootstrap region of task %d is too small (bug)", (int)rt->pid);
+		ret =
+		    pr_neg(-ENOSPC, "bootstrap region of task %d is too small (bug)", (int)rt->pid);
 		goto out_unmap;
 	}
 	for (size_t i = 0; i < h->n; i++)
@@ -934,7 +1173,7 @@ int resume_task_enter(struct resume_task *rt)
 	a->close_fds = (uint64_t)(uintptr_t)close_fds;
 	a->n_close_fds = (uint32_t)h->n;
 
-	ret = wait_for_tracer(rt->pid);
+	ret = wait_for_tracer(rt);
 	if (ret < 0)
 		goto out_unmap;
 	if (rt->img_dirfd >= 0)
@@ -957,305 +1196,5 @@ out_unmap:
 out:
 	helper_fds_close(h);
 	free(h);
-	return ret;
-}
-
-/* ---- finish: in minicr, the tracer ------------------------------------------------------------ */
-
-static const char *const step_names[RESTORER_STEP_COUNT] = {
-	[RESTORER_STEP_NONE] = "none",
-	[RESTORER_STEP_ARGS] = "checking its arguments",
-	[RESTORER_STEP_PARK] = "parking the vdso",
-	[RESTORER_STEP_UNMAP] = "unmapping the old memory",
-	[RESTORER_STEP_MMAP] = "mapping a dumped VMA",
-	[RESTORER_STEP_MADVISE] = "replaying madvise hints",
-	[RESTORER_STEP_PAGES] = "reading page data",
-	[RESTORER_STEP_MPROTECT] = "setting protections",
-	[RESTORER_STEP_VDSO] = "moving the vdso back",
-	[RESTORER_STEP_MM_MAP] = "PR_SET_MM_MAP",
-	[RESTORER_STEP_SIGACTION] = "restoring signal actions",
-	[RESTORER_STEP_CLOSE] = "closing helper fds",
-	[RESTORER_STEP_CLONE] = "creating a thread with clone3(set_tid)",
-	[RESTORER_STEP_SIGQUEUE] = "queueing a pending signal",
-	[RESTORER_STEP_ROBUST_LIST] = "set_robust_list",
-	[RESTORER_STEP_FS_GS] = "setting fs/gs base",
-	[RESTORER_STEP_RSEQ] = "registering rseq",
-	[RESTORER_STEP_CREDS] = "restoring credentials",
-	[RESTORER_STEP_SECCOMP] = "installing seccomp filters",
-};
-
-int resume_task_seize(struct resume_task *rt, pid_t pid)
-{
-	unsigned long opts = PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACECLONE | PTRACE_O_EXITKILL;
-
-	if (rt->is_seized)
-		return 0;
-	if (rt->core->n_seccomp_filters)
-		opts |= PTRACE_O_SUSPEND_SECCOMP;
-	if (ptrace(PTRACE_SEIZE, pid, 0, opts) < 0)
-		return pr_errno("cannot seize restored task %d", (int)pid);
-	rt->is_seized = true;
-	return 0;
-}
-
-static int wait_tid(pid_t pid, pid_t tid, int *ret_status)
-{
-	int status;
-
-	for (;;) {
-		pid_t w = waitpid(tid, &status, __WALL);
-
-		if (w >= 0)
-			break;
-		if (errno != EINTR)
-			return pr_errno("cannot wait for thread %d of restored task %d", (int)tid,
-					(int)pid);
-	}
-	if (WIFEXITED(status)) {
-		pr_err("restored task %d: thread %d exited with status %d during the restore",
-		       (int)pid, (int)tid, WEXITSTATUS(status));
-		return -ESRCH;
-	}
-	if (WIFSIGNALED(status)) {
-		pr_err("restored task %d: thread %d was killed by signal %d during the restore",
-		       (int)pid, (int)tid, WTERMSIG(status));
-		return -ESRCH;
-	}
-	*ret_status = status;
-	return 0;
-}
-
-static int cont(pid_t tid, int sig)
-{
-	if (ptrace(PTRACE_CONT, tid, 0, (unsigned long)sig) < 0)
-		return pr_errno("cannot continue restored thread %d", (int)tid);
-	return 0;
-}
-
-static int get_regs(pid_t tid, struct user_regs_struct *regs)
-{
-	if (ptrace(PTRACE_GETREGS, tid, 0, regs) < 0)
-		return pr_errno("cannot read the registers of restored thread %d", (int)tid);
-	return 0;
-}
-
-/* A thread created by the blob is auto-attached (PTRACE_O_TRACECLONE) and starts stopped. */
-static int release_new_thread(pid_t pid, pid_t parent_tid)
-{
-	unsigned long new_tid = 0;
-	int status, ret;
-
-	if (ptrace(PTRACE_GETEVENTMSG, parent_tid, 0, &new_tid) < 0)
-		return pr_errno("cannot get the new thread of restored task %d", (int)pid);
-	ret = wait_tid(pid, (pid_t)new_tid, &status);
-	if (ret < 0)
-		return ret;
-	ret = cont((pid_t)new_tid, 0);
-	if (ret < 0)
-		return ret;
-	return cont(parent_tid, 0);
-}
-
-/* Runs thread tid until it traps at the end of the blob. Returns 0 and the args address of
- * the blob, or -errno (logged: the blob's failed step, or the signal that hit it). */
-static int wait_trap(pid_t pid, pid_t tid, uint64_t *ret_args)
-{
-	for (;;) {
-		struct user_regs_struct regs;
-		int status, sig, event, ret;
-
-		ret = wait_tid(pid, tid, &status);
-		if (ret < 0)
-			return ret;
-		sig = WSTOPSIG(status);
-		event = status >> 16;
-		if (event == PTRACE_EVENT_CLONE) {
-			ret = release_new_thread(pid, tid);
-		} else if (event == PTRACE_EVENT_STOP || sig == (SIGTRAP | 0x80)) {
-			ret = cont(tid, 0);
-		} else if (sig == SIGTRAP && event == 0) {
-			ret = get_regs(tid, &regs);
-			if (ret < 0)
-				return ret;
-			if (regs.rdi == 0 && regs.rsi == RESTORER_TRAP_READY) {
-				*ret_args = regs.rdx;
-				return 0;
-			}
-			if (regs.rdx == RESTORER_TRAP_FAILED) {
-				const char *step = regs.rdi < RESTORER_STEP_COUNT ? step_names[regs.rdi]
-										   : "?";
-
-				errno = (int)-(long)regs.rsi;
-				if (errno <= 0)
-					errno = EIO;
-				return pr_errno("restorer of task %d failed in thread %d at %s",
-						(int)pid, (int)tid, step);
-			}
-			pr_err("restored task %d: thread %d trapped at 0x%llx outside the restorer",
-			       (int)pid, (int)tid, regs.rip);
-			return -EFAULT;
-		} else {
-			/* a real signal (or a fault in the blob): deliver it as it would be */
-			pr_debug("restored task %d: thread %d got signal %d during the restore",
-				 (int)pid, (int)tid, sig);
-			ret = cont(tid, sig);
-		}
-		if (ret < 0)
-			return ret;
-	}
-}
-
-static int syscall_stop(pid_t pid, pid_t tid)
-{
-	int status, ret;
-
-	if (ptrace(PTRACE_SYSCALL, tid, 0, 0) < 0)
-		return pr_errno("cannot resume restored thread %d to a syscall stop", (int)tid);
-	ret = wait_tid(pid, tid, &status);
-	if (ret < 0)
-		return ret;
-	if (WSTOPSIG(status) != (SIGTRAP | 0x80)) {
-		pr_err("restored task %d: thread %d stopped with signal %d instead of a syscall stop",
-		       (int)pid, (int)tid, WSTOPSIG(status));
-		return -EPROTO;
-	}
-	return 0;
-}
-
-/* Lets the thread run its rt_sigreturn and stops it at the syscall exit: it then holds its
- * dumped registers, and *ret_syscall_ip is the address of a syscall instruction in the region. */
-static int run_sigreturn(pid_t pid, pid_t tid, uint64_t *ret_syscall_ip)
-{
-	struct user_regs_struct regs;
-	int ret;
-
-	ret = syscall_stop(pid, tid);
-	if (ret < 0)
-		return ret;
-	ret = get_regs(tid, &regs);
-	if (ret < 0)
-		return ret;
-	if (regs.orig_rax != __NR_rt_sigreturn) {
-		pr_err("restored task %d: thread %d entered syscall %lld, not rt_sigreturn", (int)pid,
-		       (int)tid, regs.orig_rax);
-		return -EPROTO;
-	}
-	*ret_syscall_ip = regs.rip - 2;
-	return syscall_stop(pid, tid); /* the exit: the dumped registers are in place */
-}
-
-/* (restorer.md §6.9) The blob cannot unmap the code it runs: the main thread, stopped at the
- * exit of its rt_sigreturn, runs munmap(region) from the region's syscall instruction with
- * every signal blocked, then gets its registers and mask back. */
-static int unmap_region(pid_t pid, uint64_t syscall_ip, uint64_t start, uint64_t len)
-{
-	struct user_regs_struct saved, regs;
-	uint64_t mask, all = ~0ull;
-	int ret;
-
-	ret = get_regs(pid, &saved);
-	if (ret < 0)
-		return ret;
-	if (ptrace(PTRACE_GETSIGMASK, pid, sizeof(mask), &mask) < 0)
-		return pr_errno("cannot read the signal mask of restored task %d", (int)pid);
-	if (ptrace(PTRACE_SETSIGMASK, pid, sizeof(all), &all) < 0)
-		return pr_errno("cannot block signals of restored task %d", (int)pid);
-	regs = saved;
-	regs.rip = syscall_ip;
-	regs.rax = __NR_munmap;
-	regs.orig_rax = (unsigned long long)-1;
-	regs.rdi = start;
-	regs.rsi = len;
-	if (ptrace(PTRACE_SETREGS, pid, 0, &regs) < 0)
-		return pr_errno("cannot set registers of restored task %d", (int)pid);
-	ret = syscall_stop(pid, pid); /* entry */
-	if (ret == 0)
-		ret = syscall_stop(pid, pid); /* exit */
-	if (ret < 0)
-		return ret;
-	ret = get_regs(pid, &regs);
-	if (ret < 0)
-		return ret;
-	if ((long long)regs.rax < 0) {
-		errno = (int)-(long long)regs.rax;
-		return pr_errno("cannot unmap the bootstrap region of restored task %d", (int)pid);
-	}
-	if (ptrace(PTRACE_SETREGS, pid, 0, &saved) < 0)
-		return pr_errno("cannot restore registers of restored task %d", (int)pid);
-	if (ptrace(PTRACE_SETSIGMASK, pid, sizeof(mask), &mask) < 0)
-		return pr_errno("cannot restore the signal mask of restored task %d", (int)pid);
-	return 0;
-}
-
-static int read_args(pid_t pid, uint64_t addr, struct restorer_args *a)
-{
-	char path[64];
-	cleanup_close int fd = -EBADF;
-
-	snprintf(path, sizeof(path), "/proc/%d/mem", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return pr_errno("cannot open '%s'", path);
-	if (pread(fd, a, sizeof(*a), (off_t)addr) != (ssize_t)sizeof(*a) ||
-	    a->magic != RESTORER_ARGS_MAGIC) {
-		pr_err("restored task %d: cannot read the restorer arguments at 0x%" PRIx64,
-		       (int)pid, addr);
-		return -EPROTO;
-	}
-	return 0;
-}
-
-static int finish_threads(struct resume_task *rt, pid_t pid)
-{
-	const TaskCoreEntry *core = rt->core;
-	struct restorer_args *a;
-	uint64_t args_addr = 0, other_args = 0, syscall_ip = 0, ip = 0;
-	int ret;
-
-	a = malloc(sizeof(*a));
-	if (!a)
-		return pr_neg(-ENOMEM, "cannot allocate restorer arguments");
-	ret = wait_trap(pid, pid, &args_addr);
-	for (size_t i = 1; i < core->n_threads && ret == 0; i++) {
-		ret = wait_trap(pid, core->threads[i]->tid, &other_args);
-		if (ret == 0 && other_args != args_addr) {
-			pr_err("restored task %d: thread %d trapped with foreign arguments", (int)pid,
-			       core->threads[i]->tid);
-			ret = -EPROTO;
-		}
-	}
-	if (ret == 0)
-		ret = read_args(pid, args_addr, a);
-	for (size_t i = 0; i < core->n_threads && ret == 0; i++) {
-		ret = run_sigreturn(pid, core->threads[i]->tid, &ip);
-		if (i == 0)
-			syscall_ip = ip;
-	}
-	if (ret == 0)
-		ret = unmap_region(pid, syscall_ip, a->region_start, a->region_len);
-	free(a);
-	return ret;
-}
-
-int resume_task_finish(struct resume_task *rt, pid_t pid)
-{
-	const TaskCoreEntry *core = rt->core;
-	int ret;
-
-	ret = resume_task_seize(rt, pid);
-	if (ret < 0)
-		return ret;
-	ret = finish_threads(rt, pid);
-	if (ret < 0) {
-		kill(pid, SIGKILL);
-		return ret;
-	}
-	/* a group stop taken as soon as the threads leave their ptrace stops */
-	if (rt->leave_stopped && kill(pid, SIGSTOP) < 0)
-		return pr_errno("cannot stop restored task %d", (int)pid);
-	for (size_t i = 0; i < core->n_threads; i++)
-		if (ptrace(PTRACE_DETACH, core->threads[i]->tid, 0, 0) < 0)
-			ret = pr_errno("cannot detach restored thread %d", core->threads[i]->tid);
-	rt->is_seized = false;
 	return ret;
 }

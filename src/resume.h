@@ -12,11 +12,14 @@
  *      restored fds plus img_dirfd (the fd number passed to load, or the one set with
  *      resume_task_set_img_dirfd() if restore.c moved it). Then T calls resume_task_enter(rt)
  *      as its very last action. enter() opens its helpers (pages image, mapped files, exe) at
- *      free fd numbers, closes img_dirfd, blocks every signal, waits until T is ptraced (by M,
- *      step 3; it polls /proc/self/status every millisecond, up to 60 s), and jumps to the
- *      restorer blob. It returns only on failure (-errno, logged): T should then _exit().
+ *      free fd numbers, closes img_dirfd, blocks every signal, waits until M has seized T
+ *      (step 3; a futex in a MAP_SHARED page load() made, which T inherited through fork: do
+ *      not unmap it; at most 60 s), and jumps to the restorer blob. It returns only on failure
+ * (-errno, logged): T should then _exit().
  *   3. M: resume_task_finish(rt, pid) for every process, in any order, at any time after T
  *      exists (M may also call resume_task_seize() earlier, e.g. right after T is created).
+ *      Tip: the tasks restore their memory in parallel only once seized, so with many tasks
+ *      call resume_task_seize() for all of them first, then finish() for each.
  *      finish() PTRACE_SEIZEs T (unless resume_task_seize() did) with
  *      PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACECLONE | PTRACE_O_EXITKILL (+ SUSPEND_SECCOMP
  *      when the image has seccomp filters), then waits (waitpid(tid, __WALL) per thread; M
@@ -28,11 +31,18 @@
  *      On failure (logged: the blob's step and errno, or T's death) T is SIGKILLed and
  *      finish() returns -errno.
  *   --leave-stopped: call resume_task_set_leave_stopped(rt, true) in M before finish(): T then
- *      gets SIGSTOP before the detach and stays group-stopped exactly at its dumped state.
+ *      gets SIGSTOP before the detach and stays group-stopped exactly at its dumped state. A
+ *      task that was group-stopped when it was dumped ends stopped the same way.
  *   4. M: resume_task_free(rt) (in M only; T never frees its copy).
  *
  * A failing T (enter() returned) or a T that dies makes finish() fail; M then handles the
- * rest of the tree. Credentials and seccomp filters of T are applied inside the blob, last. */
+ * rest of the tree. Credentials and seccomp filters of T are applied inside the blob, last.
+ *
+ * Shared memory (MAP_SHARED anonymous, memfd mappings) is one object per dumped identity for
+ * the whole tree: load() creates it in M, fills it, and keeps an fd in M (O_CLOEXEC). T reaches
+ * it through that inherited fd if it is still open in T, else through /proc/<M>/fd/<fd> (M
+ * must then be visible in T's /proc); enter() closes in T whichever of these fds T inherited.
+ * The objects live until the last resume_task_free() that refers to them. */
 #pragma once
 
 #include <stdbool.h>

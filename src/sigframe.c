@@ -46,8 +46,8 @@ int sigframe_build(void *buf, uint64_t addr, const struct user_regs_struct *regs
 	if (!size || ((uintptr_t)buf & 63) || (addr & 63))
 		return -EINVAL;
 	memset(buf, 0, size);
-	f->uc.uc_flags = SIGFRAME_UC_FP_XSTATE | SIGFRAME_UC_SIGCONTEXT_SS |
-			 SIGFRAME_UC_STRICT_RESTORE_SS;
+	f->uc.uc_flags =
+	    SIGFRAME_UC_FP_XSTATE | SIGFRAME_UC_SIGCONTEXT_SS | SIGFRAME_UC_STRICT_RESTORE_SS;
 	f->uc.uc_stack.ss_sp = altstack->sp;
 	f->uc.uc_stack.ss_flags = altstack->flags;
 	f->uc.uc_stack.ss_size = altstack->size;

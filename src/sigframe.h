@@ -44,21 +44,22 @@ _Static_assert(sizeof(struct sigframe_sigcontext) == 256, "struct sigcontext is 
 _Static_assert(sizeof(struct sigframe_ucontext) == 304, "struct ucontext is 304 bytes");
 _Static_assert(sizeof(struct sigframe_rt) == 440, "struct rt_sigframe is 440 bytes");
 
-#define SIGFRAME_UC_FP_XSTATE	     0x1
-#define SIGFRAME_UC_SIGCONTEXT_SS    0x2
+#define SIGFRAME_UC_FP_XSTATE	      0x1
+#define SIGFRAME_UC_SIGCONTEXT_SS     0x2
 #define SIGFRAME_UC_STRICT_RESTORE_SS 0x4
 
 #define SIGFRAME_FP_XSTATE_MAGIC1 0x46505853u
 #define SIGFRAME_FP_XSTATE_MAGIC2 0x46505845u
-#define SIGFRAME_XSTATE_MIN	  576u	 /* legacy area (512) + xsave header (64) */
+#define SIGFRAME_XSTATE_MIN	  576u /* legacy area (512) + xsave header (64) */
 #define SIGFRAME_XSTATE_MAX	  (64u << 10)
-#define SIGFRAME_SW_BYTES_OFFSET  464u	 /* software-reserved bytes of the fxsave area */
-#define SIGFRAME_FPSTATE_OFFSET	  448u	 /* 64-byte aligned place of the xsave area */
+#define SIGFRAME_SW_BYTES_OFFSET  464u /* software-reserved bytes of the fxsave area */
+#define SIGFRAME_FPSTATE_OFFSET	  448u /* 64-byte aligned place of the xsave area */
 
 /* Bytes a frame with an xstate of xstate_len bytes needs (0 if xstate_len is out of range). */
 size_t sigframe_size(size_t xstate_len);
 
-/* The XCR0 value ptrace stored in the first 8 software-reserved bytes of an NT_X86_XSTATE buffer. */
+/* The XCR0 value ptrace stored in the first 8 software-reserved bytes of an NT_X86_XSTATE buffer.
+ */
 uint64_t sigframe_xstate_xfeatures(const void *xstate, size_t xstate_len);
 
 struct sigframe_altstack {

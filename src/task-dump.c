@@ -30,10 +30,10 @@
 #include "sigframe.h"
 #include "util.h"
 
-#define XSTATE_BUF_MAX	 (64u << 10)
-#define SIGINFO_SIZE	 128u
-#define PEEK_BATCH	 32
-#define SECCOMP_MAX	 64
+#define XSTATE_BUF_MAX (64u << 10)
+#define SIGINFO_SIZE   128u
+#define PEEK_BATCH     32
+#define SECCOMP_MAX    64
 /* the kernel's internal restart codes, visible in rax of a task stopped in a syscall */
 #define ERESTARTSYS	      512
 #define ERESTARTNOINTR	      513
@@ -47,7 +47,29 @@ struct thread_dump {
 	size_t xstate_len;
 	ProtobufCBinaryData *sigs;
 	size_t n_sigs;
+	char comm[32];
 };
+
+/* The thread's name (PR_SET_NAME) from /proc/PID/task/TID/comm; empty if unreadable. */
+static void read_thread_comm(pid_t pid, pid_t tid, char *comm, size_t size)
+{
+	char path[64];
+	cleanup_close int fd = -EBADF;
+	ssize_t n;
+
+	comm[0] = 0;
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/comm", (int)pid, (int)tid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	n = read(fd, comm, size - 1);
+	if (n <= 0) {
+		comm[0] = 0;
+		return;
+	}
+	comm[n] = 0;
+	comm[strcspn(comm, "\n")] = 0;
+}
 
 /* (restorer.md §2 step 4) A thread stopped inside an interrupted syscall would have the kernel
  * restart it on the way out; rt_sigreturn at restore does no restart handling, so the image
@@ -106,7 +128,8 @@ static int peek_signals(pid_t tid, unsigned int flags, ProtobufCBinaryData **ret
 	size_t n = 0;
 
 	for (;;) {
-		struct __ptrace_peeksiginfo_args args = {.off = n, .flags = flags, .nr = PEEK_BATCH};
+		struct __ptrace_peeksiginfo_args args = {
+		    .off = n, .flags = flags, .nr = PEEK_BATCH};
 		uint8_t buf[PEEK_BATCH * SIGINFO_SIZE];
 		ProtobufCBinaryData *bigger;
 		long got = ptrace(PTRACE_PEEKSIGINFO, tid, &args, buf);
@@ -214,8 +237,10 @@ static int dump_thread(pid_t tid, int mem_fd, struct parasite_ctl *ctl,
 
 	thread_core_entry__init(&td->e);
 	td->e.tid = tid;
+	read_thread_comm(tid, tid, td->comm, sizeof(td->comm)); /* /proc/TID resolves threads too */
 	if (ptrace(PTRACE_GETREGS, tid, 0, &td->regs) < 0)
-		return pr_errno("cannot read the registers of thread %d (is it stopped?)", (int)tid);
+		return pr_errno("cannot read the registers of thread %d (is it stopped?)",
+				(int)tid);
 	if (is_main) {
 		const void *xs = parasite_ctl_saved_xstate(ctl, &td->xstate_len);
 
@@ -278,6 +303,7 @@ static int dump_thread(pid_t tid, int mem_fd, struct parasite_ctl *ctl,
 	td->e.n_pending_signals = td->n_sigs;
 	td->e.pending_signals = td->sigs;
 
+	td->e.comm = td->comm;
 	td->e.has_fs_base = td->e.has_gs_base = true;
 	td->e.fs_base = td->regs.fs_base;
 	td->e.gs_base = td->regs.gs_base;
@@ -327,7 +353,8 @@ static int dump_seccomp(pid_t pid, ProtobufCBinaryData *filters, size_t *ret_n)
 		*ret_n = n;
 		if (ptrace(PTRACE_SECCOMP_GET_FILTER, pid, (void *)(n - 1), filters[n - 1].data) !=
 		    count)
-			return pr_errno("cannot read seccomp filter %zu of task %d", n - 1, (int)pid);
+			return pr_errno("cannot read seccomp filter %zu of task %d", n - 1,
+					(int)pid);
 	}
 	if (n == SECCOMP_MAX) {
 		pr_err("cannot dump task %d: more than %d seccomp filters", (int)pid, SECCOMP_MAX);
@@ -379,6 +406,12 @@ int task_dump(int img_dirfd, const struct seize_task *task, struct parasite_ctl 
 		pr_err("cannot dump task %d: it has no live threads", (int)pid);
 		return -ESRCH;
 	}
+	/* ptrace queries (rseq, pending signals) need the main thread in a ptrace stop, and the
+	 * memory image must not hold the parasite: cure first (idempotent; ctl keeps the state
+	 * saved before minicr touched the task) */
+	ret = parasite_ctl_cure(ctl);
+	if (ret < 0)
+		return ret;
 	ret = read_creds(pid, &creds);
 	if (ret < 0)
 		return ret;
@@ -475,6 +508,13 @@ int task_dump(int img_dirfd, const struct seize_task *task, struct parasite_ctl 
 	core.threads = thread_ptrs;
 	core.n_shared_pending_signals = n_shared;
 	core.shared_pending_signals = shared;
+	core.has_dumpable = core.has_pdeathsig = core.has_child_subreaper = core.has_umask = true;
+	core.dumpable = state->dumpable;
+	core.pdeathsig = state->pdeathsig;
+	core.child_subreaper = state->child_subreaper > 0;
+	core.umask = state->umask;
+	core.has_group_stopped = true;
+	core.group_stopped = task->was_stopped;
 	core.has_xfeatures = core.has_xstate_size = true;
 	core.xfeatures = sigframe_xstate_xfeatures(threads[0].xstate, threads[0].xstate_len);
 	core.xstate_size = (uint32_t)threads[0].xstate_len;

@@ -8,7 +8,15 @@ struct seize_task;
 struct parasite_ctl;
 struct parasite_task_state;
 
-/* Dumps one seized process whose main thread runs the parasite (ctl). Called by dump.c after
- * the fd drain and before the cure. Returns 0 or -errno (logged once). */
+/* Dumps one seized process. Called by dump.c after the fd drain and the task-state query,
+ * before parasite_ctl_free(ctl). It cures the task itself first (parasite_ctl_cure() is
+ * idempotent): rseq configuration, pending signals and the other ptrace queries need the main
+ * thread in a ptrace stop, and the memory image must not hold the parasite. ctl still provides
+ * the registers, xstate and signal mask saved before minicr touched the task; state is what the
+ * parasite reported (sigactions, altstack, tid address, brk, umask, dumpable, ...). Secondary
+ * threads get injected queries through their own short-lived ctl. Refuses, with one error line
+ * naming the pid and the reason, what resume cannot rebuild (shadow stacks, strict seccomp,
+ * deleted files, SysV shm, device mappings, a different vdso layout). Returns 0 or -errno
+ * (logged once). */
 int task_dump(int img_dirfd, const struct seize_task *task, struct parasite_ctl *ctl,
 	      const struct parasite_task_state *state);

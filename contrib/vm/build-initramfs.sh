@@ -4,12 +4,14 @@
 #   build-initramfs.sh BUILD_DIR SRC_DIR OUTPUT
 #
 # It holds: /init (test/vm/init.c, linked statically here), /vm/guest-tests.sh, the build tree's
-# minicr, integration tests and scenario programs under /vm/build, the scenario harness under
-# /vm/src, /vm/config (settings, from $MINICR_VM_* variables), and the host's bash and the few
+# minicr, integration tests and scenario programs under /vm/build, the scenario harness and the
+# integration test scripts under /vm/src, /vm/config (settings, from $MINICR_VM_* variables), and the host's bash and the few
 # tools the scripts use, each with the shared libraries ldd lists (so everything dynamically
 # linked runs unchanged).
-# Environment: CC (default cc), MINICR_VM_SCENARIO_MODES (default "dump cr"),
-# MINICR_VM_TEST_TIMEOUT (seconds per test inside the guest, default 240).
+# Environment: CC (default cc); MINICR_VM_SCENARIO_MODES (default: the modes make check runs,
+# from test/scenarios/check-scenarios.sh, e.g. "baseline dump"; add cr when restore works);
+# inside the guest, in seconds: MINICR_VM_TEST_TIMEOUT per integration test (90),
+# MINICR_VM_SCENARIO_TIMEOUT per scenario (60), MINICR_VM_SCENARIO_BUDGET per mode (120).
 set -euo pipefail
 
 if [ $# != 3 ]; then
@@ -67,9 +69,9 @@ copy_elf() {
 ${CC:-cc} -static -O2 -Wall -o "$root/init" "$src/test/vm/init.c"
 
 # ---- host tools the guest scripts use (run.sh: ps awk sed mktemp sleep ...) -------------------
-tools=(bash timeout sleep cat head tail grep sed awk ps mktemp mkdir rm cp mv ls ln id kill
-	nproc uname tr wc sort cut env dirname basename readlink stat touch chmod cmp true false
-	mount umount sync)
+tools=(bash timeout sleep cat head tail grep sed awk ps pgrep mktemp mkdir rm cp mv ls ln id
+	kill nproc uname tr wc sort cut env dirname basename readlink realpath stat touch chmod cmp
+	diff true false seq tee date find xargs expr od du mount umount sync)
 for t in "${tools[@]}"; do
 	p=$(type -P "$t" 2>/dev/null) || true
 	case "$p" in
@@ -88,11 +90,24 @@ for dir in test/integration test/scenarios; do
 	done
 done
 copy_file "$src/test/scenarios/run.sh" /vm/src/test/scenarios/run.sh
+for f in "$src"/test/integration/*.sh; do
+	[ -f "$f" ] && copy_file "$f" "/vm/src/test/integration/${f##*/}"
+done
 copy_file "$src/test/vm/guest-tests.sh" /vm/guest-tests.sh
 
+# The scenario modes: those make check runs on the host (check-scenarios.sh's default), unless
+# MINICR_VM_SCENARIO_MODES says otherwise.
+# baseline (the scenarios without an engine) is left out: dump mode runs each scenario's own
+# check as well, and TCG time is precious.
+modes=${MINICR_VM_SCENARIO_MODES:-$(sed -n 's/.*SCENARIO_MODES:-\([^}]*\)}.*/\1/p' \
+	"$src/test/scenarios/check-scenarios.sh" 2>/dev/null | head -n 1 | sed 's/baseline//')}
+read -ra modes_list <<<"$modes"
+modes="${modes_list[*]}"
 {
-	echo "VM_SCENARIO_MODES=\"${MINICR_VM_SCENARIO_MODES:-dump cr}\""
-	echo "VM_TEST_TIMEOUT=${MINICR_VM_TEST_TIMEOUT:-240}"
+	echo "VM_SCENARIO_MODES=\"${modes:-dump}\""
+	echo "VM_TEST_TIMEOUT=${MINICR_VM_TEST_TIMEOUT:-90}"
+	echo "VM_SCENARIO_TIMEOUT=${MINICR_VM_SCENARIO_TIMEOUT:-60}"
+	echo "VM_SCENARIO_BUDGET=${MINICR_VM_SCENARIO_BUDGET:-120}"
 } >"$root/vm/config"
 
 # ---- pack -------------------------------------------------------------------------------------

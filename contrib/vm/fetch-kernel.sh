@@ -44,7 +44,7 @@ major_of() { echo "${1%%.*}"; }
 
 # The newest usable cached kernel: $cache/kernels/<pkg>_<version>/{vmlinuz,release}
 newest_cached() {
-	local d best= best_rel=
+	local d best='' best_rel=''
 	for d in "$cache"/kernels/*/; do
 		[ -s "$d/vmlinuz" ] && [ -s "$d/release" ] || continue
 		local rel
@@ -138,7 +138,7 @@ pick_mirror() {
 		*security*|cdrom:*) continue ;;
 		esac
 		case "$suite" in
-		*-security|*-updates|*-backports|*-proposed-updates) continue ;;
+		*-security|*-updates|*-backports) continue ;;
 		esac
 		case "$uri" in
 		*/debian|*/debian/)
@@ -237,10 +237,10 @@ is_kernel_pkg() {
 meta_ver=$(pkg_field "$meta" Version)
 [ -n "$meta_ver" ] || use_cache "$meta is not in $suite at $mirror"
 resolved="$cache/resolved/${meta}_${meta_ver}"
-queue=("$meta") seen=" " found= found_ver= tries=0
+queue=("$meta") seen=" " found='' found_ver='' tries=0
 if [ -s "$resolved" ]; then
 	read -r found found_ver <"$resolved"
-	[ -s "$cache/kernels/${found}_${found_ver}/vmlinuz" ] || found= found_ver=
+	[ -s "$cache/kernels/${found}_${found_ver}/vmlinuz" ] || found='' found_ver=''
 	[ -n "$found" ] && queue=()
 fi
 while [ ${#queue[@]} -gt 0 ] && [ $tries -lt 12 ]; do

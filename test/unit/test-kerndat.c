@@ -284,18 +284,11 @@ static int count_fds(void)
 
 Test(kerndat_probe, gives_consistent_answers_and_leaves_nothing_behind)
 {
-	struct timespec t0, t1;
 	struct kerndat kd;
 	int fds_before = count_fds();
-	double ms;
 
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	/* No timing here: speed is measured by benchmarks, never asserted by tests. */
 	cr_assert_eq(kerndat_probe(&kd), 0);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
-	cr_log_info("kerndat_probe took %.1f ms on %s", ms, kd.release);
-	/* generous bound: sanitizer builds and a loaded CI machine are slower than the goal */
-	cr_expect_lt(ms, 1000.0);
 
 	cr_assert_neq(kd.release[0], '\0');
 	cr_assert(!kd.statmount_by_fd || kd.statmount, "BY_FD is a flag of statmount");

@@ -1,0 +1,223 @@
+/* bench-restore: wall time of `minicr restore -d --leave-stopped` for one process holding N fds
+ * (N distinct open file descriptions) and for a process in its own mount namespace with N bind
+ * mounts. Images come from `minicr dump` of real victims. Not run by make check:
+ *   MINICR=./minicr test/bench/bench-restore [fds N...] [mounts N...]
+ * Default: fds 10 1000 10000 19000, mounts 10 1000 10000. Needs root; runs in its own private
+ * mount namespace. Prints one line per case: the median of 5 restores. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define RUNS 5
+
+static const char *minicr;
+static char work[] = "/tmp/minicr-bench-restore.XXXXXX";
+
+static void die(const char *what)
+{
+	perror(what);
+	exit(1);
+}
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int run(const char *a1, const char *a2, const char *a3, const char *a4, const char *a5,
+	       const char *a6)
+{
+	pid_t pid = fork();
+	int st;
+
+	if (pid < 0)
+		die("fork");
+	if (pid == 0) {
+		int devnull = open("/dev/null", O_RDWR);
+
+		dup2(devnull, 0);
+		dup2(devnull, 1);
+		close_range(3, ~0U, 0);
+		execl(minicr, minicr, a1, a2, a3, a4, a5, a6, (char *)NULL);
+		_exit(127);
+	}
+	if (waitpid(pid, &st, 0) != pid)
+		die("waitpid");
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
+static void gone(pid_t pid)
+{
+	char p[64];
+
+	snprintf(p, sizeof(p), "/proc/%d", pid);
+	kill(pid, SIGKILL);
+	while (access(p, F_OK) == 0)
+		waitpid(-1, NULL, __WALL | WNOHANG), sched_yield();
+}
+
+static int n_arg;
+
+static void victim_fds(void)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/file", work);
+	for (int i = 0; i < n_arg; i++)
+		if (open(path, O_RDONLY) < 0)
+			_exit(3);
+}
+
+static void victim_mounts(void)
+{
+	char src[PATH_MAX], dst[PATH_MAX];
+
+	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		_exit(3);
+	snprintf(src, sizeof(src), "%s/m", work);
+	if (mount("benchfs", src, "tmpfs", 0, "size=1m") < 0)
+		_exit(4);
+	snprintf(dst, sizeof(dst), "%s/m/src", work);
+	mkdir(dst, 0755);
+	for (int i = 0; i < n_arg; i++) {
+		snprintf(dst, sizeof(dst), "%s/m/d%d", work, i);
+		mkdir(dst, 0755);
+	}
+	snprintf(src, sizeof(src), "%s/m/src", work);
+	for (int i = 0; i < n_arg; i++) {
+		snprintf(dst, sizeof(dst), "%s/m/d%d", work, i);
+		if (mount(src, dst, NULL, MS_BIND, NULL) < 0)
+			_exit(5);
+	}
+}
+
+/* Starts a victim in its own session with fds 0-2 on /dev/null, built by fn. */
+static pid_t start(void (*fn)(void))
+{
+	int pfd[2];
+	char c;
+	pid_t pid;
+
+	if (pipe(pfd) < 0)
+		die("pipe");
+	pid = fork();
+	if (pid == 0) {
+		int devnull = open("/dev/null", O_RDWR), w = fcntl(pfd[1], F_DUPFD, 30000 - 1);
+
+		if (w < 0)
+			w = pfd[1];
+		for (int fd = 0; fd < 3; fd++)
+			dup2(devnull, fd);
+		close_range(3, (unsigned)w - 1, 0);
+		close_range((unsigned)w + 1, ~0U, 0);
+		setsid();
+		fn();
+		if (write(w, "r", 1) != 1)
+			_exit(2);
+		close(w);
+		for (;;)
+			pause();
+	}
+	close(pfd[1]);
+	if (read(pfd[0], &c, 1) != 1) {
+		fprintf(stderr, "victim failed\n");
+		exit(1);
+	}
+	close(pfd[0]);
+	return pid;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void bench(const char *what, void (*fn)(void), int n)
+{
+	char dir[PATH_MAX], pidbuf[16];
+	double t[RUNS];
+	pid_t pid;
+
+	n_arg = n;
+	snprintf(dir, sizeof(dir), "%s/img-%s-%d", work, what, n);
+	mkdir(dir, 0700);
+	pid = start(fn);
+	snprintf(pidbuf, sizeof(pidbuf), "%d", pid);
+	if (run("dump", "-t", pidbuf, "-D", dir, NULL) != 0) {
+		printf("%-7s %6d: dump failed\n", what, n);
+		gone(pid);
+		return;
+	}
+	gone(pid);
+	for (int i = 0; i < RUNS; i++) {
+		double t0 = now();
+		int st = run("restore", "-D", dir, "-d", "--leave-stopped", NULL);
+
+		t[i] = now() - t0;
+		gone(pid);
+		if (st != 0) {
+			printf("%-7s %6d: restore failed (%d)\n", what, n, st);
+			return;
+		}
+	}
+	qsort(t, RUNS, sizeof(t[0]), cmp_double);
+	printf("%-7s %6d: restore %8.1f ms (median of %d, min %.1f)\n", what, n, t[RUNS / 2] * 1e3,
+	       RUNS, t[0] * 1e3);
+	fflush(stdout);
+}
+
+int main(int argc, char **argv)
+{
+	static const int fds_default[] = {10, 1000, 10000, 19000};
+	static const int mounts_default[] = {10, 1000, 10000};
+	struct rlimit rl;
+	char path[PATH_MAX];
+
+	minicr = getenv("MINICR") ? getenv("MINICR") : "./minicr";
+	if (geteuid() != 0) {
+		printf("bench-restore needs root\n");
+		return 77;
+	}
+	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		die("private mount namespace");
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (!mkdtemp(work))
+		die("mkdtemp");
+	snprintf(path, sizeof(path), "%s/file", work);
+	close(open(path, O_CREAT | O_WRONLY, 0644));
+	snprintf(path, sizeof(path), "%s/m", work);
+	mkdir(path, 0755);
+	if (argc > 2) {
+		for (int i = 2; i < argc; i++)
+			bench(argv[1], strcmp(argv[1], "fds") ? victim_mounts : victim_fds,
+			      atoi(argv[i]));
+	} else {
+		for (size_t i = 0; i < sizeof(fds_default) / sizeof(fds_default[0]); i++)
+			bench("fds", victim_fds, fds_default[i]);
+		for (size_t i = 0; i < sizeof(mounts_default) / sizeof(mounts_default[0]); i++)
+			bench("mounts", victim_mounts, mounts_default[i]);
+	}
+	snprintf(path, sizeof(path), "rm -rf %s", work);
+	return system(path) == 0 ? 0 : 1;
+}
