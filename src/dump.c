@@ -512,9 +512,7 @@ int dump_run(const struct cli_options *opts)
 	uint64_t start = now_ns();
 	int ret;
 
-	ret = kerndat_probe(&d.kd);
-	if (ret < 0)
-		return ret;
+	kerndat_probe_in_process(&d.kd);
 	pr_debug("kernel probed in %.1f ms", (double)(now_ns() - start) / 1e6);
 	ret = open_images_dir(&d);
 	if (ret < 0)

@@ -489,15 +489,32 @@ static void probe_caps(struct kerndat *kd)
 	kd->cap_sys_resource = cap_is_effective(caps, CAP_SYS_RESOURCE);
 }
 
-int kerndat_probe(struct kerndat *kd)
+/* The probes that need no child process: cheap enough for every dump. */
+static void probe_in_process(struct kerndat *kd)
 {
 	struct utsname uts;
-	int ret;
 
 	memset(kd, 0, sizeof(*kd));
 	if (uname(&uts) == 0)
 		snprintf(kd->release, sizeof(kd->release), "%s", uts.release);
+	probe_mount_ids(kd);
+	probe_file_handles(kd);
+	probe_fds(kd);
+	probe_rseq(kd);
+	probe_vdso(kd);
+	probe_caps(kd);
+}
 
+void kerndat_probe_in_process(struct kerndat *kd)
+{
+	probe_in_process(kd);
+}
+
+int kerndat_probe(struct kerndat *kd)
+{
+	int ret;
+
+	probe_in_process(kd);
 	ret = probe_ptrace(kd);
 	if (ret < 0)
 		return ret;
@@ -505,14 +522,5 @@ int kerndat_probe(struct kerndat *kd)
 	ret = probe_mount_api(kd);
 	if (ret < 0)
 		return ret;
-	ret = probe_mm_map(kd);
-	if (ret < 0)
-		return ret;
-	probe_mount_ids(kd);
-	probe_file_handles(kd);
-	probe_fds(kd);
-	probe_rseq(kd);
-	probe_vdso(kd);
-	probe_caps(kd);
-	return 0;
+	return probe_mm_map(kd);
 }

@@ -60,3 +60,9 @@ struct kerndat {
  * Takes a few milliseconds (about 2 ms on 6.18): it forks four short-lived children, which make
  * only raw syscalls, and waits for each by pid, so other children of the caller are left alone. */
 int kerndat_probe(struct kerndat *kd);
+
+/* Fills *kd (zeroed first) with only the probes that need no child process: release, mount ids
+ * and statmount/listmount, STATMOUNT_BY_FD, file handles, pidfd/kcmp, rseq, vdso layout and
+ * capabilities; the ptrace, clone3, mount-API and PR_SET_MM_MAP fields stay false. For dump,
+ * which records these in the inventory and must not fork on its way. */
+void kerndat_probe_in_process(struct kerndat *kd);

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# make check entry for the scenario suite: baseline (the scenarios alone) then dump mode
-# (dump --leave-running, decode, self-check). The cr mode (restore) joins once restore lands.
+# make check entry for the scenario suite: baseline (the scenarios alone), dump mode (dump
+# --leave-running, decode, self-check in the same tree) and cr mode (dump, kill, restore, and
+# the restored processes check themselves).
 set -u
 run=${SCENARIO_RUN:-$(dirname "$0")/run.sh}
 if [ "$(id -u)" != 0 ]; then
@@ -8,7 +9,7 @@ if [ "$(id -u)" != 0 ]; then
 	exit 77
 fi
 status=0
-for mode in ${SCENARIO_MODES:-baseline dump}; do
+for mode in ${SCENARIO_MODES:-baseline dump cr}; do
 	bash "$run" --mode "$mode" || status=1
 done
 exit $status
