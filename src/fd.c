@@ -1337,22 +1337,55 @@ static int open_beneath_walk(int dirfd, const char *path, int flags)
 		return -EXDEV;
 	if (!*comp)
 		comp = ".";
-	flags = openat(at, comp, flags | O_NOFOLLOW);
+	/* The dumped path is already resolved, so its last component is a symlink only for an
+	 * O_NOFOLLOW fd on the link itself; anything else must not lead out of the mount. */
+	if (!(flags & O_NOFOLLOW)) {
+		struct stat st;
+
+		if (fstatat(at, comp, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			return -errno;
+		if (S_ISLNK(st.st_mode))
+			return -ELOOP;
+	}
+	flags = openat(at, comp, flags);
 	return flags < 0 ? -errno : flags;
+}
+
+/* The root of a single-file bind mount is the file itself: reopen that O_PATH fd with the
+ * file's own flags through its /proc/self/fd link. */
+static int reopen_root_file(int rootfd, uint32_t flags)
+{
+	char proc[64];
+	struct stat st;
+	int fd;
+
+	if (fstat(rootfd, &st) < 0)
+		return -errno;
+	if (S_ISDIR(st.st_mode))
+		return -EISDIR;
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", rootfd);
+	fd = open(proc, (int)(open_flags(flags) | O_CLOEXEC));
+	return fd < 0 ? -errno : fd;
 }
 
 static int open_beneath(int dirfd, const char *path, uint32_t flags)
 {
+	/* No O_NOFOLLOW unless the dumped flags had it: it would stay visible in the restored
+	 * file's flags. RESOLVE_BENEATH keeps every symlink inside the mount. */
 	struct open_how how = {
-	    .flags = open_flags(flags) | O_NOFOLLOW | O_CLOEXEC,
+	    .flags = open_flags(flags) | O_CLOEXEC,
 	    .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
 	};
 	int fd;
 
 	while (*path == '/')
 		path++;
-	if (!*path)
+	if (!*path) {
+		fd = reopen_root_file(dirfd, flags);
+		if (fd != -EISDIR)
+			return fd;
 		path = ".";
+	}
 	fd = (int)syscall(__NR_openat2, dirfd, path, &how, sizeof(how));
 	if (fd >= 0)
 		return fd;

@@ -27,8 +27,8 @@
 
 #define DETACHED_DIR_PREFIX "/.minicr.detached."
 
-#define ATTR_ALL                                                                                  \
-	(MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC |           \
+#define ATTR_ALL                                                                                   \
+	(MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC |            \
 	 MOUNT_ATTR__ATIME | MOUNT_ATTR_NODIRATIME | MINICR_MOUNT_ATTR_NOSYMFOLLOW)
 
 struct restore_detached {
@@ -99,8 +99,8 @@ static const char *path_below(const char *root, const char *prefix)
 /* A live mount of d's superblock in table t whose root contains d->root. */
 static const struct mount_entry *find_source(const struct mount_table *t, const DetachedMntEntry *e)
 {
-	const struct mount_entry *m = e->has_source_mnt_id ? mount_table_find(t, e->source_mnt_id)
-							    : NULL;
+	const struct mount_entry *m =
+	    e->has_source_mnt_id ? mount_table_find(t, e->source_mnt_id) : NULL;
 
 	if (m && m->dev_major == e->dev_major && m->dev_minor == e->dev_minor &&
 	    path_below(e->root, m->root))
@@ -116,8 +116,8 @@ static const struct mount_entry *find_source(const struct mount_table *t, const 
 static int open_source(const DetachedMntEntry *e, const struct mount_entry *src)
 {
 	struct open_how how = {
-		.flags = O_PATH | O_CLOEXEC | O_NOFOLLOW,
-		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+	    .flags = O_PATH | O_CLOEXEC | O_NOFOLLOW,
+	    .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
 	};
 	cleanup_close int mp_fd = -EBADF;
 	const char *sub = path_below(e->root, src->root);
@@ -139,9 +139,9 @@ static int open_source(const DetachedMntEntry *e, const struct mount_entry *src)
 static int set_attr(int fd, const DetachedMntEntry *e)
 {
 	struct mount_attr attr = {
-		.attr_set = e->mnt_attr & ATTR_ALL,
-		.attr_clr = ATTR_ALL,
-		.propagation = MS_PRIVATE,
+	    .attr_set = e->mnt_attr & ATTR_ALL,
+	    .attr_clr = ATTR_ALL,
+	    .propagation = MS_PRIVATE,
 	};
 
 	if (mount_setattr(fd, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0)
@@ -158,7 +158,8 @@ static int prepare_clone(const DetachedMntEntry *e, int src_fd)
 
 	tree_fd = open_tree(src_fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
 	if (tree_fd < 0)
-		return pr_errno("cannot clone the source of detached mount %lu", (unsigned long)e->id);
+		return pr_errno("cannot clone the source of detached mount %lu",
+				(unsigned long)e->id);
 	r = set_attr(tree_fd, e);
 	if (r < 0)
 		return r;
@@ -176,7 +177,7 @@ static int make_mountpoint(const struct restore_detached *d, int root_fd, bool i
 
 		if (getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd))
 			return pr_errno("cannot draw a random name");
-		snprintf(name, size, "%s%012llx", DETACHED_DIR_PREFIX + 1,
+		snprintf(name, size, "%s%012llx", &DETACHED_DIR_PREFIX[1], /* no leading slash */
 			 (unsigned long long)(rnd & 0xffffffffffffULL));
 		if (d->note) {
 			char path[80];
@@ -185,8 +186,8 @@ static int make_mountpoint(const struct restore_detached *d, int root_fd, bool i
 			d->note(d->opaque, path);
 		}
 		if (is_file) {
-			r = openat(root_fd, name, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC,
-				   0600);
+			r = openat(root_fd, name,
+				   O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600);
 			if (r >= 0) {
 				close(r);
 				return 0;
@@ -216,7 +217,8 @@ static int prepare_mountpoint(const struct restore_detached *d, int root_fd,
 	r = make_mountpoint(d, root_fd, is_file, name, sizeof(name));
 	if (r < 0)
 		return r;
-	mp_fd = openat(root_fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC | (is_file ? 0 : O_DIRECTORY));
+	mp_fd =
+	    openat(root_fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC | (is_file ? 0 : O_DIRECTORY));
 	if (mp_fd < 0) {
 		r = pr_errno("cannot open the temporary mountpoint '/%s'", name);
 		goto out_rmdir;
@@ -310,10 +312,11 @@ int restore_detached_prepare(struct restore_detached *d, bool is_final)
 		if (d->root_fds[i] >= 0)
 			continue;
 		if (e->orphaned) {
-			pr_err("cannot restore detached mount %lu (%s, dev %u:%u): no live mount of "
-			       "its filesystem existed at dump (orphaned), which is not supported",
-			       (unsigned long)e->id, e->fstype ? e->fstype : "?", e->dev_major,
-			       e->dev_minor);
+			pr_err(
+			    "cannot restore detached mount %lu (%s, dev %u:%u): no live mount of "
+			    "its filesystem existed at dump (orphaned), which is not supported",
+			    (unsigned long)e->id, e->fstype ? e->fstype : "?", e->dev_major,
+			    e->dev_minor);
 			fd = -ENOTSUP;
 			goto out_ns;
 		}
@@ -322,9 +325,11 @@ int restore_detached_prepare(struct restore_detached *d, bool is_final)
 			if (!is_final)
 				continue;
 			fd = -ENOENT;
-			pr_err("cannot restore detached mount %lu (%s, dev %u:%u, root '%s'): no live "
-			       "mount of its filesystem holds that root", (unsigned long)e->id,
-			       e->fstype ? e->fstype : "?", e->dev_major, e->dev_minor, e->root);
+			pr_err(
+			    "cannot restore detached mount %lu (%s, dev %u:%u, root '%s'): no live "
+			    "mount of its filesystem holds that root",
+			    (unsigned long)e->id, e->fstype ? e->fstype : "?", e->dev_major,
+			    e->dev_minor, e->root);
 			goto out_ns;
 		}
 		src_fd = open_source(e, src);

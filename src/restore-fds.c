@@ -20,8 +20,8 @@
 struct restore_fdtable {
 	const struct restore_set *set;
 	int fd_limit;
-	int *cur;	/* per file index: the fd holding it, or -1 */
-	int *who;	/* per fd number below fd_limit: the file index held there, or -1 */
+	int *cur;	 /* per file index: the fd holding it, or -1 */
+	int *who;	 /* per fd number below fd_limit: the file index held there, or -1 */
 	bool *installed; /* per fd number: a dumped fd of this task */
 };
 
@@ -43,6 +43,23 @@ struct restore_fdtable *restore_fds_free(struct restore_fdtable *t)
 static void restore_fds_freep(struct restore_fdtable **t)
 {
 	restore_fds_free(*t);
+}
+
+static int open_one(struct fd_restore_ctx *ctx, const struct restore_set *set,
+		    struct restore_fdtable *t, size_t i, int fd_limit)
+{
+	int fd, r = fd_restore_file(ctx, set->files[i], &fd);
+
+	if (r < 0)
+		return r;
+	if (fd >= fd_limit) {
+		close(fd);
+		pr_err("cannot restore file %u: fd %d is above the limit %d", set->files[i]->id, fd,
+		       fd_limit);
+		return -EMFILE;
+	}
+	t->cur[i] = fd;
+	return 0;
 }
 
 int restore_fds_open(const struct restore_set *set, fd_mount_root_fn mount_root, void *opaque,
@@ -82,19 +99,12 @@ int restore_fds_open(const struct restore_set *set, fd_mount_root_fn mount_root,
 	r = restore_fault("files");
 	if (r < 0)
 		return r;
+	/* one context for all, so the ends of a pipe (and sharers of a memfd or an unlinked
+	 * file) find each other */
 	for (size_t i = 0; i < set->n_files; i++) {
-		int fd;
-
-		r = fd_restore_file(ctx, set->files[i], &fd);
+		r = open_one(ctx, set, t, i, fd_limit);
 		if (r < 0)
 			return r;
-		if (fd >= fd_limit) {
-			close(fd);
-			pr_err("cannot restore file %u: fd %d is above the limit %d",
-			       set->files[i]->id, fd, fd_limit);
-			return -EMFILE;
-		}
-		t->cur[i] = fd;
 	}
 	*ret = TAKE_PTR(t);
 	return 0;
@@ -144,8 +154,9 @@ static int enter_fs(struct restore_fdtable *t, const FsEntry *fs)
 
 		if (fchdir(t->cur[f]) < 0)
 			return pr_errno("cannot enter cwd '%s' of task %d",
-					set->files[f]->reg && set->files[f]->reg->path ?
-						set->files[f]->reg->path : "?",
+					set->files[f]->reg && set->files[f]->reg->path
+					    ? set->files[f]->reg->path
+					    : "?",
 					fs->pid);
 	}
 	if (fs->has_umask)

@@ -260,8 +260,8 @@ static int check_pstree(struct restore_set *set)
 		t->pst = p;
 		t->parent = -1;
 		if (p->pid <= 0 || p->pid >= pid_max)
-			return bad("pstree.img record %zu: pid %d is out of range 1..%ld", i, p->pid,
-				   pid_max - 1);
+			return bad("pstree.img record %zu: pid %d is out of range 1..%ld", i,
+				   p->pid, pid_max - 1);
 		tids[n_tids++] = p->pid;
 		if (p->n_threads > 0 && p->threads[0] != p->pid)
 			return bad("pstree.img record %zu: first thread %d is not pid %d", i,
@@ -280,25 +280,28 @@ static int check_pstree(struct restore_set *set)
 			ssize_t parent = task_index(set, i, p->ppid);
 
 			if (parent < 0)
-				return bad("pstree.img record %zu: parent %d of task %d is not listed "
-					   "before it", i, p->ppid, p->pid);
+				return bad(
+				    "pstree.img record %zu: parent %d of task %d is not listed "
+				    "before it",
+				    i, p->ppid, p->pid);
 			t->parent = (int)parent;
 		}
 		if (p->mnt_ns_id != set->pstree[0]->mnt_ns_id)
 			return bad("task %d is in mount namespace %lu, the root task in %lu: one "
-				   "mount namespace per tree is supported", p->pid,
-				   (unsigned long)p->mnt_ns_id,
+				   "mount namespace per tree is supported",
+				   p->pid, (unsigned long)p->mnt_ns_id,
 				   (unsigned long)set->pstree[0]->mnt_ns_id);
-		if (t->parent >= 0 && p->sid != p->pid &&
-		    p->sid != set->pstree[t->parent]->sid)
-			return bad("task %d: session %d is neither its own nor its parent's", p->pid,
-				   p->sid);
-		if (p->pgid != p->pid && (t->parent < 0 || p->pgid != set->pstree[t->parent]->pgid)) {
+		if (t->parent >= 0 && p->sid != p->pid && p->sid != set->pstree[t->parent]->sid)
+			return bad("task %d: session %d is neither its own nor its parent's",
+				   p->pid, p->sid);
+		if (p->pgid != p->pid &&
+		    (t->parent < 0 || p->pgid != set->pstree[t->parent]->pgid)) {
 			ssize_t leader = task_index(set, i, p->pgid);
 
 			if (t->parent >= 0 && (leader < 0 || set->pstree[leader]->sid != p->sid))
 				return bad("task %d: process group %d has no leader created before "
-					   "it in its session", p->pid, p->pgid);
+					   "it in its session",
+					   p->pid, p->pgid);
 		}
 	}
 	qsort(tids, n_tids, sizeof(*tids), cmp_int);
@@ -335,15 +338,17 @@ static int check_files(struct restore_set *set)
 				return r;
 			if (reg->detached) {
 				if (restore_set_detached(set, reg->mnt_id) < 0)
-					return bad("files.img record %zu: file %u ('%s') is on "
-						   "detached mount %lu, absent from detached-mnt.img",
-						   i, fe->id, reg->path, (unsigned long)reg->mnt_id);
+					return bad(
+					    "files.img record %zu: file %u ('%s') is on "
+					    "detached mount %lu, absent from detached-mnt.img",
+					    i, fe->id, reg->path, (unsigned long)reg->mnt_id);
 			} else if (set->own_mntns && reg->has_mnt_ns_id &&
 				   reg->mnt_ns_id == set->mnt_ns_id &&
 				   restore_set_mnt(set, reg->mnt_id) < 0) {
 				return bad("files.img record %zu: file %u ('%s') is on mount %lu, "
-					   "absent from mnt-%lu.img", i, fe->id, reg->path,
-					   (unsigned long)reg->mnt_id, (unsigned long)set->mnt_ns_id);
+					   "absent from mnt-%lu.img",
+					   i, fe->id, reg->path, (unsigned long)reg->mnt_id,
+					   (unsigned long)set->mnt_ns_id);
 			}
 			if (fe->type == FD_TYPE__FD_TYPE_FIFO && !fe->pipe)
 				return bad("files.img record %zu: fifo %u has no pipe record", i,
@@ -351,7 +356,8 @@ static int check_files(struct restore_set *set)
 			break;
 		case FD_TYPE__FD_TYPE_PIPE:
 			if (!fe->pipe || !fe->pipe->has_pipe_id)
-				return bad("files.img record %zu: pipe %u has no pipe id", i, fe->id);
+				return bad("files.img record %zu: pipe %u has no pipe id", i,
+					   fe->id);
 			break;
 		case FD_TYPE__FD_TYPE_MEMFD:
 			if (!fe->memfd)
@@ -364,8 +370,8 @@ static int check_files(struct restore_set *set)
 		case FD_TYPE__FD_TYPE_EVENTFD:
 			break;
 		default:
-			return bad("files.img record %zu: file %u has unsupported type %d", i, fe->id,
-				   (int)fe->type);
+			return bad("files.img record %zu: file %u has unsupported type %d", i,
+				   fe->id, (int)fe->type);
 		}
 	}
 	return 0;
@@ -411,8 +417,9 @@ static int load_task(int img_dirfd, struct restore_set *set, size_t i, int fd_li
 				   fd_limit - 1);
 		f = restore_set_file(set, e->file_id);
 		if (f < 0)
-			return bad("%s record %zu: fd %d refers to file id %u, absent from files.img",
-				   img, k, e->fd, e->file_id);
+			return bad(
+			    "%s record %zu: fd %d refers to file id %u, absent from files.img", img,
+			    k, e->fd, e->file_id);
 		if (e->has_type && e->type != set->files[f]->type)
 			return bad("%s record %zu: fd %d has type %d, its file %u type %d", img, k,
 				   e->fd, (int)e->type, e->file_id, (int)set->files[f]->type);
@@ -426,8 +433,8 @@ static int load_task(int img_dirfd, struct restore_set *set, size_t i, int fd_li
 			return bad("%s: fd %d is listed twice", img, nums[k]);
 	if (t->fs->pid != pid)
 		return bad("fs-%d.img is for pid %d", pid, t->fs->pid);
-	if (t->fs->has_cwd_file_id && (r = check_file_ref(set, "fs image", 0, t->fs->cwd_file_id,
-							 "cwd")) < 0)
+	if (t->fs->has_cwd_file_id &&
+	    (r = check_file_ref(set, "fs image", 0, t->fs->cwd_file_id, "cwd")) < 0)
 		return r;
 	if (t->fs->has_root_file_id &&
 	    (r = check_file_ref(set, "fs image", 0, t->fs->root_file_id, "root")) < 0)
@@ -479,8 +486,8 @@ static int check_detached(struct restore_set *set)
 	ssize_t dup;
 	int r;
 
-	r = build_index((void **)set->detached, set->n_detached, detached_key,
-			&set->detached_order, &dup);
+	r = build_index((void **)set->detached, set->n_detached, detached_key, &set->detached_order,
+			&dup);
 	if (r < 0)
 		return r;
 	if (dup >= 0)
@@ -489,16 +496,15 @@ static int check_detached(struct restore_set *set)
 	for (size_t i = 0; i < set->n_detached; i++) {
 		const DetachedMntEntry *d = set->detached[i];
 
-		if (!d->orphaned && (r = check_path("detached-mnt.img", i, "root", d->root, true)) < 0)
+		if (!d->orphaned &&
+		    (r = check_path("detached-mnt.img", i, "root", d->root, true)) < 0)
 			return r;
-		if (d->source_mnt_root &&
-		    (r = check_path("detached-mnt.img", i, "source root", d->source_mnt_root, true)) <
-			    0)
+		if (d->source_mnt_root && (r = check_path("detached-mnt.img", i, "source root",
+							  d->source_mnt_root, true)) < 0)
 			return r;
 		for (size_t k = 0; k < d->n_users; k++)
-			if (d->users[k]->path &&
-			    (r = check_path("detached-mnt.img", i, "user path", d->users[k]->path,
-					    false)) < 0)
+			if (d->users[k]->path && (r = check_path("detached-mnt.img", i, "user path",
+								 d->users[k]->path, false)) < 0)
 				return r;
 	}
 	return 0;
@@ -515,17 +521,23 @@ static int check_data(struct restore_set *set)
 				   e->data.len, FD_DATA_CHUNK_MAX);
 		switch (e->kind) {
 		case FILE_DATA_KIND__FILE_DATA_KIND_FILE:
-			if (e->owner_id > UINT32_MAX || restore_set_file(set, (uint32_t)e->owner_id) < 0)
+			if (e->owner_id > UINT32_MAX ||
+			    restore_set_file(set, (uint32_t)e->owner_id) < 0)
 				return bad("file-data.img record %zu: file %lu is absent from "
-					   "files.img", i, (unsigned long)e->owner_id);
+					   "files.img",
+					   i, (unsigned long)e->owner_id);
 			break;
 		case FILE_DATA_KIND__FILE_DATA_KIND_PIPE:
 			break;
 		case FILE_DATA_KIND__FILE_DATA_KIND_TMPFS:
 			if (!set->own_mntns || restore_set_mnt(set, e->owner_id) < 0)
-				return bad("file-data.img record %zu: tmpfs mount %lu is absent from "
-					   "the tree's mount namespace", i, (unsigned long)e->owner_id);
+				return bad(
+				    "file-data.img record %zu: tmpfs mount %lu is absent from "
+				    "the tree's mount namespace",
+				    i, (unsigned long)e->owner_id);
 			r = check_path("file-data.img", i, "path", e->path, false);
+			if (r >= 0 && e->link_to)
+				r = check_path("file-data.img", i, "link_to", e->link_to, false);
 			if (r < 0)
 				return r;
 			break;
@@ -542,7 +554,8 @@ static int check_mnt_ns(struct restore_set *set)
 	uint64_t ns = set->pstree[0]->mnt_ns_id;
 
 	set->mnt_ns_id = ns;
-	if (!set->pstree[0]->has_mnt_ns_id || (inv->has_root_mnt_ns_id && ns == inv->root_mnt_ns_id))
+	if (!set->pstree[0]->has_mnt_ns_id ||
+	    (inv->has_root_mnt_ns_id && ns == inv->root_mnt_ns_id))
 		return 0;
 	for (size_t i = 0; i < inv->n_mnt_ns_ids; i++)
 		if (inv->mnt_ns_ids[i] == ns) {

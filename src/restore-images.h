@@ -17,10 +17,10 @@
 
 struct restore_task {
 	const PstreeEntry *pst;
-	int parent;	/* index of the parent task, -1 for the root */
-	FdEntry **fds;	/* fdinfo-<pid>.img records, owned */
+	int parent;    /* index of the parent task, -1 for the root */
+	FdEntry **fds; /* fdinfo-<pid>.img records, owned */
 	size_t n_fds;
-	FsEntry *fs;	/* fs-<pid>.img, owned */
+	FsEntry *fs; /* fs-<pid>.img, owned */
 };
 
 struct restore_set {

@@ -25,14 +25,15 @@
 #include "mount-table.h"
 #include "restore-fault.h"
 #include "restore-images.h"
+#include "tmpfs-restore.h"
 #include "util.h"
 
 #ifndef MOVE_MOUNT_SET_GROUP
 #define MOVE_MOUNT_SET_GROUP 0x00000100
 #endif
 
-#define ATTR_ALL                                                                                  \
-	(MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC |           \
+#define ATTR_ALL                                                                                   \
+	(MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC |            \
 	 MOUNT_ATTR__ATIME | MOUNT_ATTR_NODIRATIME | MINICR_MOUNT_ATTR_NOSYMFOLLOW)
 #define NONE SIZE_MAX
 
@@ -91,12 +92,12 @@ struct mntns_state {
 	const struct restore_set *set;
 	struct mount_table *cur;
 	size_t n_cur;
-	size_t *match;	    /* per dumped mount: index in cur, or NONE */
-	bool *cur_matched;  /* per cur mount */
-	bool *created;	    /* per dumped mount: exists in the new namespace */
-	int *clone_fd;	    /* per dumped mount: a prepared bind source tree, or -1 */
-	uint64_t *clone_attr; /* per dumped mount: MOUNT_ATTR_* its prepared tree has */
-	int *root_fd;	    /* per dumped mount: O_PATH fd of its root once used as a source */
+	size_t *match;		 /* per dumped mount: index in cur, or NONE */
+	bool *cur_matched;	 /* per cur mount */
+	bool *created;		 /* per dumped mount: exists in the new namespace */
+	int *clone_fd;		 /* per dumped mount: a prepared bind source tree, or -1 */
+	uint64_t *clone_attr;	 /* per dumped mount: MOUNT_ATTR_* its prepared tree has */
+	int *root_fd;		 /* per dumped mount: O_PATH fd of its root once used as a source */
 	struct str_index by_dev; /* dumped mounts that exist by now, by superblock */
 	size_t recent;		 /* the mount created last from a tree fd, or NONE */
 	int recent_fd;		 /* that tree fd, now the mount's root */
@@ -151,9 +152,10 @@ static int match_mounts(struct mntns_state *st)
 			break;
 		}
 		if (i == 0 && st->match[0] == NONE) {
-			pr_err("cannot rebuild mount namespace %lu: its root (dev %u:%u, '%s') is not "
-			       "minicr's root", (unsigned long)set->mnt_ns_id, d->dev_major,
-			       d->dev_minor, d->root);
+			pr_err(
+			    "cannot rebuild mount namespace %lu: its root (dev %u:%u, '%s') is not "
+			    "minicr's root",
+			    (unsigned long)set->mnt_ns_id, d->dev_major, d->dev_minor, d->root);
 			r = -ENOTSUP;
 			goto out;
 		}
@@ -167,8 +169,8 @@ out:
 static int open_below(const char *dir, const char *sub)
 {
 	struct open_how how = {
-		.flags = O_PATH | O_CLOEXEC | O_NOFOLLOW,
-		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+	    .flags = O_PATH | O_CLOEXEC | O_NOFOLLOW,
+	    .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
 	};
 	cleanup_close int dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	int fd;
@@ -186,8 +188,8 @@ static int open_below(const char *dir, const char *sub)
 static int clone_below(int base_fd, const char *dir, const char *sub, const MntEntry *d)
 {
 	struct open_how how = {
-		.flags = O_PATH | O_CLOEXEC | O_NOFOLLOW,
-		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+	    .flags = O_PATH | O_CLOEXEC | O_NOFOLLOW,
+	    .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
 	};
 	cleanup_close int fd = -EBADF;
 	int tree_fd;
@@ -200,8 +202,8 @@ static int clone_below(int base_fd, const char *dir, const char *sub, const MntE
 			return pr_errno("cannot open the bind source '%s/%s' of mount '%s'", dir,
 					sub, d->mountpoint);
 	}
-	tree_fd = open_tree(*sub ? fd : base_fd, "",
-			    OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+	tree_fd =
+	    open_tree(*sub ? fd : base_fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
 	if (tree_fd < 0)
 		return pr_errno("cannot clone the bind source '%s/%s' of mount '%s'", dir, sub,
 				d->mountpoint);
@@ -271,8 +273,8 @@ static int detach_extra(struct mntns_state *st)
 		if (st->cur_matched[c])
 			continue;
 		/* parent-first order: a parent that is gone took this one with it */
-		for (size_t k = by_ptr.head[hash_ptr(m->parent) & by_ptr.mask]; m->parent && k != NONE;
-		     k = by_ptr.next[k])
+		for (size_t k = by_ptr.head[hash_ptr(m->parent) & by_ptr.mask];
+		     m->parent && k != NONE; k = by_ptr.next[k])
 			if (mount_table_get(st->cur, k) == m->parent) {
 				parent_gone = gone[k];
 				break;
@@ -297,7 +299,8 @@ static int set_attr_fd(int fd, const char *path, uint64_t attr_bits, const char 
 	struct mount_attr attr = {.attr_set = attr_bits & ATTR_ALL, .attr_clr = ATTR_ALL};
 
 	if (mount_setattr(fd, path, fd == AT_FDCWD ? 0 : AT_EMPTY_PATH, &attr, sizeof(attr)) < 0)
-		return pr_errno("cannot set flags 0x%lx on mount '%s'", (unsigned long)attr_bits, mp);
+		return pr_errno("cannot set flags 0x%lx on mount '%s'", (unsigned long)attr_bits,
+				mp);
 	return 0;
 }
 
@@ -337,68 +340,7 @@ static int fill_tmpfs(const struct restore_set *set, const MntEntry *d)
 
 	if (root_fd < 0)
 		return pr_errno("cannot open tmpfs '%s'", d->mountpoint);
-	for (size_t i = 0; i < set->n_data; i++) {
-		const FileDataEntry *e = set->data[i];
-		const char *rel = e->path;
-		cleanup_free char *parent = NULL;
-		cleanup_close int dir_fd = -EBADF, fd = -EBADF;
-		const char *name;
-		mode_t mode = e->has_mode ? e->mode : S_IFREG | 0644;
-
-		if (e->kind != FILE_DATA_KIND__FILE_DATA_KIND_TMPFS || e->owner_id != d->mnt_id)
-			continue;
-		while (*rel == '/')
-			rel++;
-		if (!*rel)
-			continue;
-		parent = strdup(rel);
-		if (!parent)
-			return -ENOMEM;
-		name = strrchr(rel, '/');
-		if (name) {
-			parent[name - rel] = '\0';
-			name++;
-			dir_fd = open_below(d->mountpoint, parent);
-		} else {
-			name = rel;
-			dir_fd = open_below(d->mountpoint, "");
-		}
-		if (dir_fd < 0) {
-			errno = -dir_fd;
-			return pr_errno("cannot restore '%s' in tmpfs '%s'", rel, d->mountpoint);
-		}
-		if (S_ISDIR(mode)) {
-			if (mkdirat(dir_fd, name, mode & 07777) < 0 && errno != EEXIST)
-				return pr_errno("cannot restore directory '%s' in tmpfs '%s'", rel,
-						d->mountpoint);
-			continue;
-		}
-		if (S_ISLNK(mode)) {
-			cleanup_free char *target = e->has_data ? strndup((char *)e->data.data,
-									 e->data.len)
-								: NULL;
-
-			if (!target || symlinkat(target, dir_fd, name) < 0)
-				return pr_errno("cannot restore symlink '%s' in tmpfs '%s'", rel,
-						d->mountpoint);
-			continue;
-		}
-		if (!S_ISREG(mode))
-			continue;
-		fd = openat(dir_fd, name, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, mode & 07777);
-		if (fd < 0)
-			return pr_errno("cannot restore file '%s' in tmpfs '%s'", rel, d->mountpoint);
-		if (e->has_total_size && ftruncate(fd, (off_t)e->total_size) < 0)
-			return pr_errno("cannot size file '%s' in tmpfs '%s'", rel, d->mountpoint);
-		if (e->has_data && e->data.len &&
-		    pwrite(fd, e->data.data, e->data.len, (off_t)(e->has_offset ? e->offset : 0)) !=
-			    (ssize_t)e->data.len)
-			return pr_errno("cannot write file '%s' in tmpfs '%s'", rel, d->mountpoint);
-		if (fchmod(fd, mode & 07777) < 0)
-			return pr_errno("cannot set the mode of '%s' in tmpfs '%s'", rel,
-					d->mountpoint);
-	}
-	return 0;
+	return tmpfs_restore_contents(root_fd, d->mountpoint, d->mnt_id, set->data, set->n_data);
 }
 
 /* A mount of d's superblock already in the new namespace whose root holds d's root. */
@@ -482,7 +424,8 @@ static int create_mount(struct mntns_state *st, size_t i)
 					st->root_fd[k] = open(mp, O_PATH | O_DIRECTORY | O_CLOEXEC);
 				if (st->root_fd[k] < 0)
 					return pr_errno("cannot open the bind source '%s' of mount "
-							"'%s'", mp, d->mountpoint);
+							"'%s'",
+							mp, d->mountpoint);
 				base_fd = st->root_fd[k];
 			}
 			tree_attr = set->mnts[k]->mnt_attr;
@@ -574,7 +517,8 @@ static int restore_propagation(struct mntns_state *st)
 				continue;
 			}
 			if (pass == 0) {
-				/* the master's group gets shared first, then this joins and slaves */
+				/* the master's group gets shared first, then this joins and slaves
+				 */
 				r = set_propagation(set->mnts[leader]->mountpoint, MS_SHARED);
 				if (r < 0)
 					return r;
@@ -623,8 +567,7 @@ int restore_mntns_build(const struct restore_set *set)
 	st.root_fd = malloc(n * sizeof(int));
 	st.cur_matched = calloc(st.n_cur ? st.n_cur : 1, sizeof(bool));
 	if (!st.match || !st.created || !st.clone_fd || !st.clone_attr || !st.root_fd ||
-	    !st.cur_matched ||
-	    str_index_init(&st.by_dev, n) < 0) {
+	    !st.cur_matched || str_index_init(&st.by_dev, n) < 0) {
 		r = -ENOMEM;
 		goto out;
 	}

@@ -126,7 +126,8 @@ static int set_session_and_group(struct restore_tree *tree, size_t idx)
 			return pr_errno("cannot make task %d a session leader", p->pid);
 	} else if (getsid(0) != p->sid) {
 		pr_err("cannot restore task %d: its session %d is neither in the tree nor minicr's "
-		       "(%d)", p->pid, p->sid, (int)getsid(0));
+		       "(%d)",
+		       p->pid, p->sid, (int)getsid(0));
 		return -EPERM;
 	}
 	if (getpgid(0) != p->pgid && setpgid(0, p->pgid == p->pid ? 0 : p->pgid) < 0)
@@ -142,9 +143,9 @@ static int create_task(struct restore_tree *tree, size_t idx)
 	const PstreeEntry *p = tree->set->tasks[idx].pst;
 	pid_t want = p->pid;
 	struct minicr_clone_args args = {
-		.exit_signal = SIGCHLD,
-		.set_tid = (uint64_t)(uintptr_t)&want,
-		.set_tid_size = 1,
+	    .exit_signal = SIGCHLD,
+	    .set_tid = (uint64_t)(uintptr_t)&want,
+	    .set_tid_size = 1,
 	};
 	long pid;
 	int r;
@@ -265,9 +266,9 @@ int restore_tree_start(struct restore_tree *tree, const struct restore_tree_ops 
 	const PstreeEntry *root = set->tasks[0].pst;
 	pid_t want = root->pid;
 	struct minicr_clone_args args = {
-		.exit_signal = SIGCHLD,
-		.set_tid = (uint64_t)(uintptr_t)&want,
-		.set_tid_size = 1,
+	    .exit_signal = SIGCHLD,
+	    .set_tid = (uint64_t)(uintptr_t)&want,
+	    .set_tid_size = 1,
 	};
 	int pipefd[2], log_fd = log_get_fd() >= 0 ? log_get_fd() : STDERR_FILENO;
 	size_t n_ready = 0;

@@ -45,8 +45,10 @@ static void phase(const char *what)
 	struct timespec t;
 
 	clock_gettime(CLOCK_MONOTONIC, &t);
-	pr_debug("%.3f ms: %s", (double)(t.tv_sec - t_start.tv_sec) * 1e3 +
-					(double)(t.tv_nsec - t_start.tv_nsec) / 1e6, what);
+	pr_debug("%.3f ms: %s",
+		 (double)(t.tv_sec - t_start.tv_sec) * 1e3 +
+		     (double)(t.tv_nsec - t_start.tv_nsec) / 1e6,
+		 what);
 }
 
 static int mount_root(void *opaque, const RegFileEntry *reg)
@@ -65,8 +67,8 @@ static int prepare_root(void *opaque)
 	const struct restore_set *set = ctx->set;
 	int r;
 
-	ctx->detached = restore_detached_new(set, ctx->opts->detached_method, restore_tree_note,
-					     ctx->tree);
+	ctx->detached =
+	    restore_detached_new(set, ctx->opts->detached_method, restore_tree_note, ctx->tree);
 	if (!ctx->detached)
 		return -ENOMEM;
 	if (set->own_mntns) {
@@ -175,7 +177,8 @@ static int raise_fd_limit(void)
 	if (rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max;
 		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
-			return pr_errno("cannot raise the fd limit to %lu", (unsigned long)rl.rlim_max);
+			return pr_errno("cannot raise the fd limit to %lu",
+					(unsigned long)rl.rlim_max);
 	}
 	return (int)((rl.rlim_cur < SERVICE_FD_CEILING ? rl.rlim_cur : SERVICE_FD_CEILING) - 3);
 }
@@ -205,9 +208,9 @@ int restore_run(const struct cli_options *opts)
 	cleanup(restore_tree_freep) struct restore_tree *tree = NULL;
 	cleanup_close int img_dirfd = -EBADF;
 	struct restore_tree_ops ops = {
-		.prepare_root = prepare_root,
-		.finish_task = finish_task,
-		.opaque = &ctx,
+	    .prepare_root = prepare_root,
+	    .finish_task = finish_task,
+	    .opaque = &ctx,
 	};
 	int r;
 

@@ -20,24 +20,74 @@
 
 #define TMPFS_CHUNK (1U << 20)
 
+/* The first path seen of a regular file with several links, so later names become links. */
+struct linked_file {
+	ino_t ino;
+	char *path;
+};
+
 struct walk {
 	struct image_writer *w;
 	uint64_t owner;
-	dev_t dev;
+	uint64_t mnt_id; /* STATX_MNT_ID of the walked mount: other mounts on top are not walked */
 	char *buf; /* TMPFS_CHUNK bytes */
 	size_t n_files;
+	struct linked_file *links; /* open-addressing map by inode; capacity a power of two */
+	size_t links_cap, n_links;
 };
 
-static int write_record(struct walk *wk, const char *path, mode_t mode, uint64_t offset,
-			const void *data, size_t len, int64_t total)
+/* Returns the first path of ino, or NULL after remembering path as it. */
+static const char *link_seen(struct walk *wk, ino_t ino, const char *path, int *ret_err)
+{
+	size_t i;
+
+	*ret_err = 0;
+	if (2 * (wk->n_links + 1) > wk->links_cap) {
+		size_t cap = wk->links_cap ? wk->links_cap * 2 : 64;
+		struct linked_file *bigger = calloc(cap, sizeof(*bigger));
+
+		if (!bigger) {
+			*ret_err = -ENOMEM;
+			return NULL;
+		}
+		for (size_t k = 0; k < wk->links_cap; k++) {
+			if (!wk->links[k].path)
+				continue;
+			for (i = hash_u64(wk->links[k].ino) & (cap - 1); bigger[i].path;
+			     i = (i + 1) & (cap - 1))
+				;
+			bigger[i] = wk->links[k];
+		}
+		free(wk->links);
+		wk->links = bigger;
+		wk->links_cap = cap;
+	}
+	for (i = hash_u64(ino) & (wk->links_cap - 1); wk->links[i].path;
+	     i = (i + 1) & (wk->links_cap - 1))
+		if (wk->links[i].ino == ino)
+			return wk->links[i].path;
+	wk->links[i].ino = ino;
+	wk->links[i].path = strdup(path);
+	if (!wk->links[i].path)
+		*ret_err = -ENOMEM;
+	else
+		wk->n_links++;
+	return NULL;
+}
+
+static int write_record(struct walk *wk, const char *path, const struct stat *st,
+			uint64_t offset, const void *data, size_t len, int64_t total)
 {
 	FileDataEntry e = FILE_DATA_ENTRY__INIT;
 
 	e.kind = FILE_DATA_KIND__FILE_DATA_KIND_TMPFS;
 	e.owner_id = wk->owner;
 	e.path = (char *)path;
-	e.has_mode = true;
-	e.mode = mode;
+	e.has_mode = e.has_uid = e.has_gid = e.has_mtime_ns = true;
+	e.mode = st->st_mode;
+	e.uid = st->st_uid;
+	e.gid = st->st_gid;
+	e.mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000LL + st->st_mtim.tv_nsec;
 	e.has_offset = true;
 	e.offset = offset;
 	if (data) {
@@ -59,11 +109,26 @@ static int dump_regular(struct walk *wk, int dirfd, const char *name, const char
 	uint64_t off = 0;
 	int ret;
 
+	if (st->st_nlink > 1) {
+		const char *first = link_seen(wk, st->st_ino, path, &ret);
+
+		if (ret < 0)
+			return pr_neg(ret, "cannot remember the links of tmpfs file '%s'", path);
+		if (first) {
+			FileDataEntry e = FILE_DATA_ENTRY__INIT;
+
+			e.kind = FILE_DATA_KIND__FILE_DATA_KIND_TMPFS;
+			e.owner_id = wk->owner;
+			e.path = (char *)path;
+			e.link_to = (char *)first;
+			return image_write_entry(wk->w, &e.base);
+		}
+	}
 	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return pr_errno("cannot open tmpfs file '%s'", path);
 	if (st->st_size == 0)
-		return write_record(wk, path, st->st_mode, 0, NULL, 0, 0);
+		return write_record(wk, path, st, 0, NULL, 0, 0);
 	for (;;) {
 		ssize_t n = read_full(fd, wk->buf, TMPFS_CHUNK);
 
@@ -71,7 +136,7 @@ static int dump_regular(struct walk *wk, int dirfd, const char *name, const char
 			return pr_neg((int)n, "cannot read tmpfs file '%s'", path);
 		if (n == 0)
 			break;
-		ret = write_record(wk, path, st->st_mode, off, wk->buf, (size_t)n,
+		ret = write_record(wk, path, st, off, wk->buf, (size_t)n,
 				   off == 0 ? (int64_t)st->st_size : -1);
 		if (ret < 0)
 			return ret;
@@ -81,6 +146,15 @@ static int dump_regular(struct walk *wk, int dirfd, const char *name, const char
 }
 
 static int walk_dir(struct walk *wk, int dirfd, const char *prefix);
+
+static bool is_other_mount(const struct walk *wk, int dirfd, const char *name)
+{
+	struct statx stx;
+
+	if (statx(dirfd, name, AT_SYMLINK_NOFOLLOW, STATX_MNT_ID, &stx) < 0)
+		return true; /* cannot tell: do not walk into it */
+	return stx.stx_mnt_id != wk->mnt_id;
+}
 
 static int dump_entry(struct walk *wk, int dirfd, const char *name, const char *prefix)
 {
@@ -93,13 +167,14 @@ static int dump_entry(struct walk *wk, int dirfd, const char *name, const char *
 		return pr_neg(-ENAMETOOLONG, "tmpfs path too long under '%s'", prefix);
 	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return pr_errno("cannot stat tmpfs file '%s'", path);
-	if (st.st_dev != wk->dev)
-		return 0; /* another mount on top of a directory: not this filesystem's contents */
+	if (S_ISDIR(st.st_mode) && is_other_mount(wk, dirfd, name))
+		return 0; /* a mount on top of a directory (maybe a bind of this same filesystem):
+			   * what it shows is not this directory's contents */
 	wk->n_files++;
 	if (S_ISDIR(st.st_mode)) {
 		cleanup_close int subfd = -EBADF;
 
-		ret = write_record(wk, path, st.st_mode, 0, NULL, 0, -1);
+		ret = write_record(wk, path, &st, 0, NULL, 0, -1);
 		if (ret < 0)
 			return ret;
 		subfd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -114,7 +189,7 @@ static int dump_entry(struct walk *wk, int dirfd, const char *name, const char *
 
 		if (n < 0)
 			return pr_errno("cannot read tmpfs symlink '%s'", path);
-		return write_record(wk, path, st.st_mode, 0, wk->buf, (size_t)n, n);
+		return write_record(wk, path, &st, 0, wk->buf, (size_t)n, n);
 	}
 	pr_warn("tmpfs file '%s' is neither a directory, a regular file nor a symlink, ignoring",
 		path);
@@ -176,19 +251,26 @@ static int walk_mount(const struct mount_table *ns_table, const struct mount_ent
 		return -EBUSY;
 	}
 	wk->owner = dump_mount_key(m);
-	wk->dev = st.st_dev;
+	wk->mnt_id = m->mnt_id_old;
 	return walk_dir(wk, rootfd, "");
 }
 
-int tmpfs_dump_namespace(const struct mount_table *ns_table, const struct mount_table *own_table,
-			 struct image_writer *w, struct tmpfs_dump_result *res)
+/* Forgets the links seen: inode numbers are only unique within one superblock. */
+static void links_forget(struct walk *wk)
 {
-	cleanup_free char *buf = malloc(TMPFS_CHUNK);
-	struct walk wk = {.w = w, .buf = buf};
+	for (size_t i = 0; i < wk->links_cap; i++)
+		free(wk->links[i].path);
+	free(wk->links);
+	wk->links = NULL;
+	wk->links_cap = wk->n_links = 0;
+}
+
+static int walk_private_mounts(const struct mount_table *ns_table,
+			       const struct mount_table *own_table, struct walk *wk,
+			       struct tmpfs_dump_result *res)
+{
 	size_t n = mount_table_size(ns_table);
 
-	if (!buf)
-		return pr_neg(-ENOMEM, "cannot allocate the tmpfs copy buffer");
 	for (size_t i = 0; i < n; i++) {
 		const struct mount_entry *m = mount_table_get(ns_table, i), *first, *chosen;
 		uint64_t *keys;
@@ -204,7 +286,8 @@ int tmpfs_dump_namespace(const struct mount_table *ns_table, const struct mount_
 		if (first != m)
 			continue;
 		chosen = widest_mount(first);
-		ret = walk_mount(ns_table, chosen, &wk);
+		ret = walk_mount(ns_table, chosen, wk);
+		links_forget(wk);
 		if (ret < 0)
 			return ret;
 		keys = realloc(res->mount_keys, (res->n_mount_keys + 1) * sizeof(*keys));
@@ -213,6 +296,17 @@ int tmpfs_dump_namespace(const struct mount_table *ns_table, const struct mount_
 		keys[res->n_mount_keys++] = dump_mount_key(chosen);
 		res->mount_keys = keys;
 	}
-	res->n_files += wk.n_files;
+	res->n_files += wk->n_files;
 	return 0;
+}
+
+int tmpfs_dump_namespace(const struct mount_table *ns_table, const struct mount_table *own_table,
+			 struct image_writer *w, struct tmpfs_dump_result *res)
+{
+	cleanup_free char *buf = malloc(TMPFS_CHUNK);
+	struct walk wk = {.w = w, .buf = buf};
+
+	if (!buf)
+		return pr_neg(-ENOMEM, "cannot allocate the tmpfs copy buffer");
+	return walk_private_mounts(ns_table, own_table, &wk, res);
 }

@@ -3,8 +3,10 @@
  * symlink goes into file-data.img as FILE_DATA_KIND_TMPFS records:
  *   owner_id  the key of the mount that was walked (dump_mount_key())
  *   path      relative to that mount's root, no leading '/'; parents before children
- *   mode      st_mode including the file type
- *   data      file contents in chunks (offset, total_size on the first), or a symlink's target */
+ *   mode      st_mode including the file type; uid, gid, mtime_ns
+ *   data      file contents in chunks (offset, total_size on the first), or a symlink's target
+ *   link_to   instead of everything else: this path is another name (hard link) of the file
+ *             already recorded at link_to */
 #pragma once
 
 #include <stddef.h>

@@ -11,7 +11,8 @@
 # Environment: CC (default cc); MINICR_VM_SCENARIO_MODES (default: the modes make check runs,
 # from test/scenarios/check-scenarios.sh, e.g. "baseline dump"; add cr when restore works);
 # inside the guest, in seconds: MINICR_VM_TEST_TIMEOUT per integration test (90),
-# MINICR_VM_SCENARIO_TIMEOUT per scenario (60), MINICR_VM_SCENARIO_BUDGET per mode (120).
+# MINICR_VM_SCENARIO_TIMEOUT per scenario (60), MINICR_VM_SCENARIO_BUDGET per mode (120);
+# MINICR_VM_RETRY=0: no second try for a failed test or scenario.
 set -euo pipefail
 
 if [ $# != 3 ]; then
@@ -108,6 +109,7 @@ modes="${modes_list[*]}"
 	echo "VM_TEST_TIMEOUT=${MINICR_VM_TEST_TIMEOUT:-90}"
 	echo "VM_SCENARIO_TIMEOUT=${MINICR_VM_SCENARIO_TIMEOUT:-60}"
 	echo "VM_SCENARIO_BUDGET=${MINICR_VM_SCENARIO_BUDGET:-120}"
+	echo "VM_RETRY=${MINICR_VM_RETRY:-1}"
 } >"$root/vm/config"
 
 # ---- pack -------------------------------------------------------------------------------------

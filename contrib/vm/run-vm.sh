@@ -17,6 +17,7 @@
 #
 # Environment: MINICR_VM_TIMEOUT (seconds for the whole guest run, default 420),
 # MINICR_VM_MEM (MiB, default 2048), MINICR_VM_SMP (default 2), MINICR_VM_ACCEL (default tcg),
+# MINICR_VM_QEMU_ARGS (more qemu arguments, split on blanks),
 # MINICR_VM_NO_INSTALL=1 (never apt-get install the tools), and those of fetch-kernel.sh and
 # build-initramfs.sh. The console is kept in BUILD_DIR/vm/console.log.
 set -uo pipefail
@@ -87,7 +88,7 @@ fi
 
 # ---- the kernel ---------------------------------------------------------------------------------
 t0=$(date +%s)
-"$here/fetch-kernel.sh" >"$work/fetch.out" 2>"$work/fetch.err"
+bash "$here/fetch-kernel.sh" >"$work/fetch.out" 2>"$work/fetch.err"
 rc=$?
 sed 's/^/# /' "$work/fetch.err"
 if [ $rc = 77 ]; then
@@ -104,7 +105,7 @@ echo "# kernel $kernel ($(($(date +%s) - t0)) s)"
 
 # ---- the initramfs ------------------------------------------------------------------------------
 t0=$(date +%s)
-if ! "$here/build-initramfs.sh" "$build" "$src" "$work/initrd.gz" 2>"$work/initramfs.err"; then
+if ! bash "$here/build-initramfs.sh" "$build" "$src" "$work/initrd.gz" 2>"$work/initramfs.err"; then
 	cat "$work/initramfs.err"
 	result fail "vm: build the initramfs"
 	finish
@@ -121,6 +122,10 @@ echo "# booting under qemu (${MINICR_VM_ACCEL:-tcg}), at most $timeout s"
 t0=$(date +%s)
 xcheck='' json_name='' done_seen='' finished=''
 while IFS= read -r line; do
+	# the firmware's terminal codes (or a kernel message) may precede a guest line
+	case "$line" in
+	?*"@@vm "*) line="@@vm ${line#*@@vm }" ;;
+	esac
 	case "$line" in
 	"@@vm result "*)
 		l=${line#@@vm result }
@@ -165,7 +170,8 @@ done < <({
 	timeout -k 10 "$timeout" qemu-system-x86_64 -accel "${MINICR_VM_ACCEL:-tcg}" -cpu max \
 		-m "${MINICR_VM_MEM:-2048}" -smp "${MINICR_VM_SMP:-2}" -nographic -no-reboot -nic none \
 		-kernel "$kernel" -initrd "$work/initrd.gz" \
-		-append "console=ttyS0 panic=-1 quiet vm.timeout=$guest_timeout" </dev/null 2>&1
+		-append "console=ttyS0 panic=-1 quiet vm.timeout=$guest_timeout" \
+		${MINICR_VM_QEMU_ARGS:-} </dev/null 2>&1
 	echo $? >"$work/qemu.rc"
 } | tr -d '\r' | tee "$log")
 qemu_rc=$(cat "$work/qemu.rc" 2>/dev/null || echo '?')

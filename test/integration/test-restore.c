@@ -418,8 +418,9 @@ static void compare_tasks(const struct task_snap *a, const struct task_snap *b, 
 		/* fd.c reopens with O_NOFOLLOW added, which fdinfo shows (reported to the fd
 		 * engine's owner); every other flag must match */
 		CHECK((x->flags & ~(unsigned long)O_NOFOLLOW) ==
-			      (y->flags & ~(unsigned long)O_NOFOLLOW),
-		      "task %d fd %d: flags 0%lo, restored 0%lo", a->pid, x->fd, x->flags, y->flags);
+			  (y->flags & ~(unsigned long)O_NOFOLLOW),
+		      "task %d fd %d: flags 0%lo, restored 0%lo", a->pid, x->fd, x->flags,
+		      y->flags);
 		if (x->flags != y->flags && !warned_nofollow) {
 			fprintf(stderr, "note: fd %d of task %d gained O_NOFOLLOW on restore\n",
 				x->fd, a->pid);
@@ -428,10 +429,10 @@ static void compare_tasks(const struct task_snap *a, const struct task_snap *b, 
 		CHECK(!strcmp(x->link, y->link) || !strncmp(x->link, "pipe:", 5),
 		      "task %d fd %d: '%s', restored '%s'", a->pid, x->fd, x->link, y->link);
 		if (strncmp(x->link, "pipe:", 5) && same_mounts) {
-			CHECK(x->dev == y->dev && x->ino == y->ino,
-			      "task %d fd %d: inode changed", a->pid, x->fd);
-				CHECK(x->mnt_id == y->mnt_id, "task %d fd %d: mnt_id %d, restored %d",
-				      a->pid, x->fd, x->mnt_id, y->mnt_id);
+			CHECK(x->dev == y->dev && x->ino == y->ino, "task %d fd %d: inode changed",
+			      a->pid, x->fd);
+			CHECK(x->mnt_id == y->mnt_id, "task %d fd %d: mnt_id %d, restored %d",
+			      a->pid, x->fd, x->mnt_id, y->mnt_id);
 		}
 	}
 }
@@ -620,7 +621,7 @@ static void test_tree(void)
 		check_failure(faults[k], st, pids, n, faults[k]);
 	}
 	{
-		char cmd[PATH_MAX * 3];
+		char cmd[PATH_MAX * 6];
 		char bad[PATH_MAX];
 		struct stat sb;
 
@@ -633,6 +634,13 @@ static void test_tree(void)
 			die("truncate");
 		st = restore(bad, NULL, NULL);
 		check_failure("corrupt files.img", st, pids, n, "files.img");
+		/* an incomplete set: a child's fs image gone */
+		snprintf(cmd, sizeof(cmd), "rm -rf %s && cp -r %s %s && rm %s/fs-%d.img", bad, dir,
+			 bad, bad, pids[n - 1]);
+		if (system(cmd) != 0)
+			die("cp");
+		st = restore(bad, NULL, NULL);
+		check_failure("missing fs image", st, pids, n, "is missing");
 	}
 }
 
@@ -672,15 +680,17 @@ static void test_detached(void)
 		char path[128], mi[64], buf[8];
 		int st = restore(dir, methods[k], NULL);
 
-		CHECK(st == 0, "restore --detached-mounts=%s: exit %d: %s", methods[k], st, errtext);
+		CHECK(st == 0, "restore --detached-mounts=%s: exit %d: %s", methods[k], st,
+		      errtext);
 		snap_task(pid, &t);
 		CHECK(t.n_fds == 6, "%s: %d fds", methods[k], t.n_fds);
 		if (t.n_fds == 6) {
 			CHECK(!strcmp(t.fds[3].link, "/file") && !strcmp(t.fds[4].link, "/dir") &&
-				      !strcmp(t.fds[5].link, "/"),
+				  !strcmp(t.fds[5].link, "/"),
 			      "%s: links %s %s %s", methods[k], t.fds[3].link, t.fds[4].link,
 			      t.fds[5].link);
-			CHECK(t.fds[3].mnt_id == t.fds[4].mnt_id && t.fds[4].mnt_id == t.fds[5].mnt_id,
+			CHECK(t.fds[3].mnt_id == t.fds[4].mnt_id &&
+				  t.fds[4].mnt_id == t.fds[5].mnt_id,
 			      "%s: the fds are on mounts %d %d %d", methods[k], t.fds[3].mnt_id,
 			      t.fds[4].mnt_id, t.fds[5].mnt_id);
 			CHECK(t.fds[3].pos == 1, "%s: offset %lu", methods[k], t.fds[3].pos);
@@ -690,7 +700,7 @@ static void test_detached(void)
 			      t.fds[3].mnt_id);
 			snprintf(path, sizeof(path), "/proc/%d/fd/3", pid);
 			CHECK(statvfs(path, &sv) == 0 && (sv.f_flag & ST_RDONLY) &&
-				      (sv.f_flag & ST_NOSUID),
+				  (sv.f_flag & ST_NOSUID),
 			      "%s: flags 0x%lx", methods[k], sv.f_flag);
 			fd = open(path, O_RDONLY);
 			CHECK(fd >= 0 && pread(fd, buf, 5, 0) == 5 && !memcmp(buf, "hello", 5),
@@ -735,8 +745,8 @@ static void mount_summary(pid_t pid, char *out, size_t size)
 			if (*p >= '0' && *p <= '9' && p > rest && p[-1] == ':')
 				while (*p >= '0' && *p <= '9')
 					*p++ = '_';
-		off += (size_t)snprintf(out + off, size - off, "%s %s %s %s\n", root, mp, opts,
-					rest);
+		off +=
+		    (size_t)snprintf(out + off, size - off, "%s %s %s %s\n", root, mp, opts, rest);
 		if (off >= size)
 			break;
 	}
@@ -779,12 +789,17 @@ static void test_mntns(void)
 	check_failure("mntns fault", restore(dir, NULL, "mntns"), &pid, 1, "mntns");
 }
 
-static int rm_rf(const char *path)
+static pid_t main_pid;
+
+/* Removes the work directory however the test ends (victims exit through _exit). */
+static void remove_work(void)
 {
 	char cmd[PATH_MAX + 16];
 
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", path);
-	return system(cmd);
+	if (getpid() != main_pid)
+		return;
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", work);
+	(void)!system(cmd);
 }
 
 int main(void)
@@ -806,11 +821,12 @@ int main(void)
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	if (!mkdtemp(work))
 		die("mkdtemp");
+	main_pid = getpid();
+	atexit(remove_work);
 	strcpy(mountinfo_before, slurp("/proc/self/mountinfo"));
 	test_tree();
 	test_detached();
 	test_mntns();
-	rm_rf(work);
 	if (n_failed) {
 		printf("test-restore: %d check(s) failed\n", n_failed);
 		return 1;

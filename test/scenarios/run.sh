@@ -42,6 +42,13 @@ all_scenarios=(
 	detached-bind
 	detached-bind-disk
 	unsupported-socket:dump-fails
+	avx-registers
+	blocking-syscalls
+	futex-shared
+	signal-restart
+	dirty-memory
+	process-tree
+	mntns-tmpfs
 )
 
 case "$engine" in

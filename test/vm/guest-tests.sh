@@ -54,7 +54,7 @@ kill_strays() {
 }
 now_ms() { local t; read -r t _ </proc/uptime; t=${t/./}; echo $((10#$t * 10)); }
 
-echo "@@vm info kernel $(uname -r)"
+echo "@@vm info kernel $(uname -r), guest up $(cut -d" " -f1 /proc/uptime) s"
 echo "@@vm info cpus $(nproc) mem $(awk '/MemTotal/ { print $2 " kB" }' /proc/meminfo)"
 
 # ---- 1. minicr check: statmount_by_fd must be there on this kernel -------------------------
@@ -86,7 +86,18 @@ for t in "$B"/test/integration/* "$S"/test/integration/*.sh; do
 	start=$(now_ms)
 	timeout -k 5 "$VM_TEST_TIMEOUT" "${run[@]}" >/tmp/out.log 2>&1
 	rc=$?
-	secs="$(( ($(now_ms) - start) / 1000 )) s"
+	again=''
+	# a failure (not a timeout or a skip) gets a second try, as a scenario does (see below)
+	if [ "${VM_RETRY:-1}" = 1 ] && [ $rc != 0 ] && [ $rc != 77 ] && [ $rc != 124 ] &&
+	   [ $rc != 137 ]; then
+		echo "@@vm info $name: failed (exit $rc), trying once more:" \
+			"$(grep -m 1 -E '^(not ok|FAIL)' /tmp/out.log)"
+		kill_strays "$name"
+		start=$(now_ms) again=", on the second try"
+		timeout -k 5 "$VM_TEST_TIMEOUT" "${run[@]}" >/tmp/out.log 2>&1
+		rc=$?
+	fi
+	secs="$(( ($(now_ms) - start) / 1000 )) s$again"
 	# evidence of the fd-based statmount path, where a test prints it
 	grep -iE 'by[_ -]fd' /tmp/out.log | head -n 3 | sed "s|^|@@vm info $name: |"
 	case $rc in
@@ -118,20 +129,31 @@ scenarios=$(sed -n '/^all_scenarios=(/,/^)/p' "$S/test/scenarios/run.sh" | sed '
 	sed -e 's/#.*//' -e 's/[[:space:]]//g' -e 's/:.*//' | grep -v '^$')
 [ -n "$scenarios" ] || scenarios=ALL
 
-# run_scenario MODE NAME: one run.sh invocation; its "ok"/"not ok" lines become results
+# run_scenario MODE NAME: one run.sh invocation; its "ok"/"not ok" lines become results.
+# A scenario that fails (not one that times out) runs once more: TCG on a loaded host can stall
+# a vCPU for longer than a scenario's timing window. The first failure stays in the output.
 run_scenario() {
-	local mode=$1 name=$2 rc n=0 line l
+	local mode=$1 name=$2 rc n=0 line l first=''
 	local args=(--mode "$mode")
 	[ "$name" != ALL ] && args+=("$name")
 	timeout -k 5 "$VM_SCENARIO_TIMEOUT" bash "$S/test/scenarios/run.sh" "${args[@]}" \
 		>/tmp/scn.log 2>&1
 	rc=$?
+	if [ "$name" != ALL ] && [ "${VM_RETRY:-1}" = 1 ] && grep -q '^not ok' /tmp/scn.log; then
+		first=$(grep -m 1 '^not ok' /tmp/scn.log)
+		echo "@@vm info scenarios-$mode/$name: failed, trying once more: ${first#not ok * - }"
+		kill_strays "scenarios-$mode/$name"
+		timeout -k 5 "$VM_SCENARIO_TIMEOUT" bash "$S/test/scenarios/run.sh" "${args[@]}" \
+			>/tmp/scn.log 2>&1
+		rc=$?
+	fi
 	while IFS= read -r line; do
 		case "$line" in
 		"ok "*" # SKIP "*)
 			l=${line#ok * - }; result skip "scenarios-$mode/${l%% # SKIP *}" "${l#* # SKIP }" ;;
 		"ok "*)
-			l=${line#ok * - }; result pass "scenarios-$mode/${l%% # *}" ;;
+			l=${line#ok * - }
+			result pass "scenarios-$mode/${l%% # *}" "${first:+passed on the second try}" ;;
 		"not ok "*)
 			l=${line#not ok * - }; result fail "scenarios-$mode/${l%%: *}" "${l#*: }" ;;
 		*) continue ;;
@@ -197,4 +219,5 @@ else
 	kill -9 "$pid" 2>/dev/null
 	wait "$pid" 2>/dev/null
 fi
+echo "@@vm info guest tests done, guest up $(cut -d" " -f1 /proc/uptime) s"
 echo "@@vm finished"
