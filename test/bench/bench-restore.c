@@ -1,8 +1,9 @@
 /* bench-restore: wall time of `minicr restore -d --leave-stopped` for one process holding N fds
  * (N distinct open file descriptions) and for a process in its own mount namespace with N bind
  * mounts. Images come from `minicr dump` of real victims. Not run by make check:
- *   MINICR=./minicr test/bench/bench-restore [fds N...] [mounts N...]
- * Default: fds 10 1000 10000 19000, mounts 10 1000 10000. Needs root; runs in its own private
+ *   MINICR=./minicr test/bench/bench-restore [fds|mounts|tree N...]
+ * Default: tree 1 10 100 (full dump and restore -d with resume of a tree of N processes), fds
+ * 10 1000 10000 19000, mounts 10 1000 10000. Needs root; runs in its own private
  * mount namespace. Prints one line per case: the median of 5 restores, wall clock and the CPU
  * time of minicr plus the restored tree (steadier than wall time on a loaded machine). */
 #include <errno.h>
@@ -107,6 +108,29 @@ static void victim_mounts(void)
 	}
 }
 
+/* A flat tree: the root and n_arg - 1 children, each with 1 MB of dirty memory. */
+static void victim_tree(void)
+{
+	for (int i = 1; i < n_arg; i++) {
+		if (fork() == 0) {
+			char *mem = malloc(1 << 20);
+
+			if (mem)
+				memset(mem, i, 1 << 20);
+			for (;;)
+				pause();
+		}
+	}
+}
+
+/* Kills the process group of a tree and reaps all of it (this process is the subreaper). */
+static void tree_gone(pid_t pgid)
+{
+	kill(-pgid, SIGKILL);
+	while (waitpid(-1, NULL, __WALL) > 0 || errno == EINTR)
+		;
+}
+
 /* Starts a victim in its own session with fds 0-2 on /dev/null, built by fn. */
 static pid_t start(void (*fn)(void))
 {
@@ -196,9 +220,49 @@ static void bench(const char *what, void (*fn)(void), int n)
 	fflush(stdout);
 }
 
+/* Full rounds on a tree of n processes: dump (which kills it), then restore -d with transparent
+ * resume; both timed, medians of RUNS rounds. */
+static void bench_tree(int n)
+{
+	char dir[PATH_MAX], pidbuf[16];
+	double td[RUNS], tr[RUNS];
+	pid_t pid;
+
+	n_arg = n;
+	snprintf(dir, sizeof(dir), "%s/img-tree-%d", work, n);
+	mkdir(dir, 0700);
+	pid = start(victim_tree);
+	snprintf(pidbuf, sizeof(pidbuf), "%d", pid);
+	for (int i = 0; i < RUNS; i++) {
+		double t0 = now();
+
+		if (run("dump", "-t", pidbuf, "-D", dir, NULL) != 0) {
+			printf("tree    %6d: dump failed\n", n);
+			tree_gone(pid);
+			return;
+		}
+		td[i] = now() - t0;
+		tree_gone(pid);
+		t0 = now();
+		if (run("restore", "-D", dir, "-d", NULL, NULL) != 0) {
+			printf("tree    %6d: restore failed\n", n);
+			tree_gone(pid);
+			return;
+		}
+		tr[i] = now() - t0;
+	}
+	tree_gone(pid);
+	qsort(td, RUNS, sizeof(td[0]), cmp_double);
+	qsort(tr, RUNS, sizeof(tr[0]), cmp_double);
+	printf("tree    %6d: dump %8.1f ms, restore %8.1f ms wall (medians of %d rounds)\n", n,
+	       td[RUNS / 2] * 1e3, tr[RUNS / 2] * 1e3, RUNS);
+	fflush(stdout);
+}
+
 int main(int argc, char **argv)
 {
 	static const int fds_default[] = {10, 1000, 10000, 19000};
+	static const int trees_default[] = {1, 10, 100};
 	static const int mounts_default[] = {10, 1000, 10000};
 	struct rlimit rl;
 	char path[PATH_MAX];
@@ -221,11 +285,16 @@ int main(int argc, char **argv)
 	close(open(path, O_CREAT | O_WRONLY, 0644));
 	snprintf(path, sizeof(path), "%s/m", work);
 	mkdir(path, 0755);
-	if (argc > 2) {
+	if (argc > 2 && strcmp(argv[1], "tree") == 0) {
+		for (int i = 2; i < argc; i++)
+			bench_tree(atoi(argv[i]));
+	} else if (argc > 2) {
 		for (int i = 2; i < argc; i++)
 			bench(argv[1], strcmp(argv[1], "fds") ? victim_mounts : victim_fds,
 			      atoi(argv[i]));
 	} else {
+		for (size_t i = 0; i < sizeof(trees_default) / sizeof(trees_default[0]); i++)
+			bench_tree(trees_default[i]);
 		for (size_t i = 0; i < sizeof(fds_default) / sizeof(fds_default[0]); i++)
 			bench("fds", victim_fds, fds_default[i]);
 		for (size_t i = 0; i < sizeof(mounts_default) / sizeof(mounts_default[0]); i++)
