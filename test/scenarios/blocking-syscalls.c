@@ -108,29 +108,13 @@ static void *futex_waiter_main(void *arg)
 
 /* The syscall number the thread is blocked in, from /proc/self/task/TID/syscall; -1 if it
  * is running or the file cannot be read. */
-static long thread_syscall(int tid)
-{
-	char path[64];
-	long nr = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", tid);
-	f = fopen(path, "re");
-	if (!f)
-		return -1;
-	if (fscanf(f, "%ld", &nr) != 1)
-		nr = -1;
-	fclose(f);
-	return nr;
-}
-
 static bool wait_blocked(int i, long nr, long alt_nr)
 {
 	struct timespec ts = {0, POLL_NS};
 
 	for (int round = 0; round < POLL_ROUNDS; round++) {
 		int tid = atomic_load(&threads[i].tid);
-		long cur = tid ? thread_syscall(tid) : -1;
+		long cur = tid ? scenario_blocked_syscall(tid) : -1;
 
 		if (cur == nr || cur == alt_nr)
 			return true;
@@ -165,7 +149,7 @@ static void wait_done(int i)
 		nanosleep(&ts, NULL);
 	}
 	scenario_fail("the %s never returned from its syscall (in syscall %ld)", thread_names[i],
-		      thread_syscall(atomic_load(&threads[i].tid)));
+		      scenario_blocked_syscall(atomic_load(&threads[i].tid)));
 }
 
 int main(void)
@@ -206,7 +190,7 @@ int main(void)
 	scenario_check(syscall(SYS_futex, &futex_word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0) >= 0,
 		       "FUTEX_WAKE: %m");
 	scenario_check(wake_sleeper_thread(), "the sleeper never woke up (in syscall %ld)",
-		       thread_syscall(atomic_load(&threads[SLEEPER].tid)));
+		       scenario_blocked_syscall(atomic_load(&threads[SLEEPER].tid)));
 	for (int i = 0; i < N_THREADS; i++) {
 		wait_done(i);
 		pthread_join(threads[i].thread, NULL);

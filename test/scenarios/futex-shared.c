@@ -54,22 +54,6 @@ static __attribute__((noreturn)) void child_main(struct shared *sh)
 	_exit(0);
 }
 
-static long task_syscall(pid_t pid)
-{
-	char path[64];
-	long nr = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/syscall", pid);
-	f = fopen(path, "re");
-	if (!f)
-		return -1;
-	if (fscanf(f, "%ld", &nr) != 1)
-		nr = -1;
-	fclose(f);
-	return nr;
-}
-
 int main(void)
 {
 	struct timespec ts = {0, POLL_NS};
@@ -93,7 +77,8 @@ int main(void)
 		scenario_skip("fork: %m");
 	if (child == 0)
 		child_main(sh);
-	for (round = 0; round < POLL_ROUNDS && task_syscall(child) != SYS_futex; round++)
+	for (round = 0; round < POLL_ROUNDS && scenario_blocked_syscall(child) != SYS_futex;
+	     round++)
 		nanosleep(&ts, NULL);
 	if (round == POLL_ROUNDS)
 		scenario_fail("the child never blocked in FUTEX_WAIT");
@@ -113,7 +98,7 @@ int main(void)
 		nanosleep(&ts, NULL);
 	}
 	if (reaped == 0) {
-		long nr = task_syscall(child);
+		long nr = scenario_blocked_syscall(child);
 
 		kill(child, SIGKILL);
 		scenario_fail("the child %d never saw the wake (in syscall %ld, answer %#x)", child,

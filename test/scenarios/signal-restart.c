@@ -51,22 +51,6 @@ static void *reader_main(void *arg)
 	return NULL;
 }
 
-static long thread_syscall(int tid)
-{
-	char path[64];
-	long nr = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", tid);
-	f = fopen(path, "re");
-	if (!f)
-		return -1;
-	if (fscanf(f, "%ld", &nr) != 1)
-		nr = -1;
-	fclose(f);
-	return nr;
-}
-
 /* Polls (bounded) until *var == value. */
 static bool wait_value(atomic_int *var, int value)
 {
@@ -87,7 +71,7 @@ static bool wait_reader_in_read(void)
 	for (int round = 0; round < POLL_ROUNDS; round++) {
 		int tid = atomic_load(&reader_tid);
 
-		if (tid && thread_syscall(tid) == SYS_read)
+		if (tid && scenario_blocked_syscall(tid) == SYS_read)
 			return true;
 		nanosleep(&ts, NULL);
 	}
@@ -150,7 +134,7 @@ int main(void)
 			   (ssize_t)strlen(PIPE_DATA),
 		       "write to the pipe: %m");
 	scenario_check(wait_value(&reader_done, 1), "the reader never returned (in syscall %ld)",
-		       thread_syscall(atomic_load(&reader_tid)));
+		       scenario_blocked_syscall(atomic_load(&reader_tid)));
 	pthread_join(reader, NULL);
 	scenario_check(reader_len >= 0, "read() failed: %s", strerror(reader_errno));
 	scenario_check(reader_len == (ssize_t)strlen(PIPE_DATA) &&

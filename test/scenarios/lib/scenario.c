@@ -139,3 +139,19 @@ bool scenario_mount_is_listed(int mnt_id)
 	fclose(f);
 	return listed;
 }
+
+long scenario_blocked_syscall(int tid)
+{
+	char path[64];
+	long nr = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/syscall", tid);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	if (fscanf(f, "%ld", &nr) != 1)
+		nr = -1;
+	fclose(f);
+	return nr;
+}

@@ -36,5 +36,9 @@ int scenario_fdinfo(int fd, long long *ret_pos, unsigned int *ret_flags, int *re
 /* Makes this process its own mount namespace with / rprivate (for scenarios that mount). */
 void scenario_private_mounts(void);
 
+/* The syscall number task tid (a process or a thread) is blocked in, from /proc/TID/syscall;
+ * -1 when it is running or the file cannot be read. */
+long scenario_blocked_syscall(int tid);
+
 /* True when the mount id (32-bit, as in fdinfo) is listed in /proc/self/mountinfo. */
 bool scenario_mount_is_listed(int mnt_id);
