@@ -66,8 +66,8 @@ void scenario_pass(void)
 	exit(0);
 }
 
-static __attribute__((noreturn)) void finish(const char *kind, int status, const char *fmt,
-					     va_list ap)
+__attribute__((noreturn, format(printf, 3, 0))) static void finish(const char *kind, int status,
+								     const char *fmt, va_list ap)
 {
 	char msg[512];
 	char line[600];
