@@ -33,7 +33,6 @@ static int chrdev_restore(struct fd_restore_ctx *ctx, const FileEntry *fe, int *
 {
 	cleanup_close int fd = -EBADF;
 	struct stat st;
-	int r;
 
 	if (!fe->reg) {
 		pr_err("file %u: no reg record", fe->id);
@@ -50,9 +49,6 @@ static int chrdev_restore(struct fd_restore_ctx *ctx, const FileEntry *fe, int *
 		       minor(fe->reg->rdev));
 		return -ESTALE;
 	}
-	r = fd_restore_pos(fe, fd);
-	if (r < 0)
-		return r;
 	*ret_fd = TAKE_FD(fd);
 	return 0;
 }

@@ -88,7 +88,7 @@ static int memfd_create_filled(struct fd_restore_ctx *ctx, const FileEntry *fe)
 static int memfd_restore(struct fd_restore_ctx *ctx, const FileEntry *fe, int *ret_fd)
 {
 	cleanup_close int fd = -EBADF;
-	int mfd, r;
+	int mfd;
 
 	if (!fe->memfd || !fe->memfd->has_inode) {
 		pr_err("file %u: no memfd record", fe->id);
@@ -103,9 +103,6 @@ static int memfd_restore(struct fd_restore_ctx *ctx, const FileEntry *fe, int *r
 	fd = fd_reopen(mfd, fe->flags);
 	if (fd < 0)
 		return fd;
-	r = fd_restore_pos(fe, fd);
-	if (r < 0)
-		return r;
 	*ret_fd = TAKE_FD(fd);
 	return 0;
 }

@@ -106,7 +106,6 @@ static int reg_restore_unlinked(struct fd_restore_ctx *ctx, const FileEntry *fe)
 static int reg_restore(struct fd_restore_ctx *ctx, const FileEntry *fe, int *ret_fd)
 {
 	cleanup_close int fd = -EBADF;
-	int r;
 
 	if (!fe->reg) {
 		pr_err("file %u: no reg record", fe->id);
@@ -118,9 +117,6 @@ static int reg_restore(struct fd_restore_ctx *ctx, const FileEntry *fe, int *ret
 		fd = fd_restore_open_path(ctx, fe->reg, fe->flags);
 	if (fd < 0)
 		return fd;
-	r = fd_restore_pos(fe, fd);
-	if (r < 0)
-		return r;
 	*ret_fd = TAKE_FD(fd);
 	return 0;
 }

@@ -1475,7 +1475,7 @@ int fd_reopen(int fd, uint32_t flags)
 	return nfd;
 }
 
-int fd_restore_pos(const FileEntry *fe, int fd)
+static int fd_restore_pos(const FileEntry *fe, int fd)
 {
 	if (!fe->has_pos || fe->pos == 0 || (fe->flags & O_PATH))
 		return 0;
@@ -1525,6 +1525,10 @@ int fd_restore_file(struct fd_restore_ctx *ctx, const FileEntry *fe, int *ret_fd
 		return -EINVAL;
 	}
 	r = ops->restore(ctx, fe, &fd);
+	if (r < 0)
+		return r;
+	/* The offset belongs to every open file description; kinds without one have pos 0. */
+	r = fd_restore_pos(fe, fd);
 	if (r < 0)
 		return r;
 	r = restore_flags_and_owner(fe, fd);

@@ -238,6 +238,3 @@ static inline uint64_t fd_inode_key(uint64_t dev, uint64_t ino)
 int fd_restore_ctx_keep(struct fd_restore_ctx *ctx, enum fd_keep_kind kind, uint64_t key, int fd);
 /* A kept fd (borrowed), or -ENOENT. */
 int fd_restore_ctx_lookup(const struct fd_restore_ctx *ctx, enum fd_keep_kind kind, uint64_t key);
-/* Sets the file offset of a restored fd (skips O_PATH and pos 0). Returns 0 or -errno
- * (logged). */
-int fd_restore_pos(const FileEntry *fe, int fd);
