@@ -610,6 +610,21 @@ static pid_t clone3_with_pid(pid_t pid)
 	return child;
 }
 
+/* Removes the images of a passing run, keeps and names them after a failure; returns failed. */
+static int finish_images(const char *dir, int failed)
+{
+	char cmdline[128];
+
+	if (failed) {
+		fprintf(stderr, "images kept in %s\n", dir);
+		return failed;
+	}
+	snprintf(cmdline, sizeof(cmdline), "rm -rf %s", dir);
+	if (system(cmdline) != 0)
+		fprintf(stderr, "cannot remove %s\n", dir);
+	return failed;
+}
+
 static int run(const char *self, const char *mode, bool leave_stopped)
 {
 	char tmpl[] = "/tmp/minicr-test-resume.XXXXXX", line[512];
@@ -707,16 +722,7 @@ static int run(const char *self, const char *mode, bool leave_stopped)
 		fprintf(stderr, "FAIL restored victim ended with status 0x%x\n", status);
 		failed = 1;
 	}
-	if (!failed) {
-		char cmdline[128];
-
-		snprintf(cmdline, sizeof(cmdline), "rm -rf %s", tmpl);
-		if (system(cmdline) != 0)
-			fprintf(stderr, "cannot remove %s\n", tmpl);
-	} else {
-		fprintf(stderr, "images kept in %s\n", tmpl);
-	}
-	return failed;
+	return finish_images(tmpl, failed);
 }
 
 static bool pid_is_gone(pid_t pid)
@@ -851,16 +857,7 @@ static int run_shared(const char *self)
 			failed = 1;
 		}
 	}
-	if (!failed) {
-		char cmdline[128];
-
-		snprintf(cmdline, sizeof(cmdline), "rm -rf %s", tmpl);
-		if (system(cmdline) != 0)
-			fprintf(stderr, "cannot remove %s\n", tmpl);
-	} else {
-		fprintf(stderr, "images kept in %s\n", tmpl);
-	}
-	return failed;
+	return finish_images(tmpl, failed);
 }
 
 int main(int argc, char **argv)
