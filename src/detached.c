@@ -243,6 +243,20 @@ static int fd_mount_ids(int fd, uint64_t *ret_unique, uint32_t *ret_old)
 	return 0;
 }
 
+/* Fills *old with fd's old 32-bit mount id unless it is already known. Returns 0 or -errno. */
+static int fd_old_mount_id(int fd, uint32_t *old)
+{
+	int64_t id;
+
+	if (*old)
+		return 0;
+	id = fd_statx_mnt_id(fd, STATX_MNT_ID);
+	if (id < 0)
+		return (int)id;
+	*old = (uint32_t)id;
+	return 0;
+}
+
 static uint64_t statfs_flags_to_attr(unsigned long f_flags)
 {
 	uint64_t attr = 0;
@@ -687,19 +701,34 @@ int detached_resolve_fd(struct detached_ctx *ctx, int fd, const struct detached_
 	size_t i;
 	int r;
 
-	r = fd_mount_ids(fd, &unique, &old);
-	if (r < 0)
-		return pr_neg(r, "cannot statx fd %d of task %d ('%s', mnt_id %u)", desc->fd,
-			      (int)desc->pid, rel ? rel : "?", desc->mnt_id);
-	if (old && desc->mnt_id && old != desc->mnt_id)
-		pr_warn("fd %d of task %d: fdinfo mnt_id %u but the local copy is on %u, ignoring",
-			desc->fd, (int)desc->pid, desc->mnt_id, old);
+	if (desc->mnt_id_unique) {
+		unique = desc->mnt_id_unique;
+		old = desc->mnt_id;
+	} else {
+		r = fd_mount_ids(fd, &unique, &old);
+		if (r < 0)
+			return pr_neg(r, "cannot statx fd %d of task %d ('%s', mnt_id %u)",
+				      desc->fd, (int)desc->pid, rel ? rel : "?", desc->mnt_id);
+		if (old && desc->mnt_id && old != desc->mnt_id)
+			pr_warn("fd %d of task %d: fdinfo mnt_id %u but the local copy is on %u, "
+				"ignoring",
+				desc->fd, (int)desc->pid, desc->mnt_id, old);
+		if (desc->mnt_id)
+			old = desc->mnt_id;
+	}
 
 	/* (1) a mount of one of the collected namespaces */
 	for (i = 0; i < ctx->n_tables; i++) {
-		const struct mount_entry *e =
-		    table_lookup(ctx->tables[i], unique, desc->mnt_id ? desc->mnt_id : old);
+		const struct mount_entry *e;
 
+		/* a table without unique ids (from mountinfo) needs the old id */
+		if (!old && !(unique && mount_table_has_unique_ids(ctx->tables[i]))) {
+			r = fd_old_mount_id(fd, &old);
+			if (r < 0)
+				return pr_neg(r, "cannot statx fd %d of task %d ('%s')", desc->fd,
+					      (int)desc->pid, rel ? rel : "?");
+		}
+		e = table_lookup(ctx->tables[i], unique, old);
 		if (e) {
 			ret->kind = i < ctx->n_tree ? DETACHED_FD_IN_TREE : DETACHED_FD_OTHER_NS;
 			ret->table = ctx->tables[i];
@@ -711,12 +740,16 @@ int detached_resolve_fd(struct detached_ctx *ctx, int fd, const struct detached_
 	}
 
 	/* (2) in no table: detached (or from a namespace we have no table of). Group by mount. */
-	key = unique ? unique : ((1ULL << 63) | (desc->mnt_id ? desc->mnt_id : old));
+	r = fd_old_mount_id(fd, &old);
+	if (r < 0)
+		return pr_neg(r, "cannot statx fd %d of task %d ('%s')", desc->fd, (int)desc->pid,
+			      rel ? rel : "?");
+	key = unique ? unique : ((1ULL << 63) | old);
 	if (!rel) {
 		r = readlink_fd(fd, &own_path);
 		if (r < 0)
 			return pr_neg(r, "cannot read the path of fd %d of task %d (mnt_id %u)",
-				      desc->fd, (int)desc->pid, desc->mnt_id);
+				      desc->fd, (int)desc->pid, old);
 		rel = own_path;
 	}
 	res.kind = DETACHED_FD_DETACHED;
@@ -737,13 +770,13 @@ int detached_resolve_fd(struct detached_ctx *ctx, int fd, const struct detached_
 	/* (3) first fd on this mount: resolve it once for all its users */
 	if (fstat(fd, &st) < 0)
 		return pr_errno("cannot stat fd %d of task %d ('%s', mnt_id %u)", desc->fd,
-				(int)desc->pid, rel, desc->mnt_id);
+				(int)desc->pid, rel, old);
 	g = calloc(1, sizeof(*g));
 	if (!g)
 		return pr_neg(-ENOMEM, "cannot resolve fd %d of task %d", desc->fd, (int)desc->pid);
 	g->key = key;
 	g->m.id = unique;
-	g->m.mnt_id_old = desc->mnt_id ? desc->mnt_id : old;
+	g->m.mnt_id_old = old;
 	r = resolve_new(ctx, fd, rel, &st, &g->m, &ns_id, &reason);
 	if (r == 1) {
 		ret->kind = DETACHED_FD_OTHER_NS;
@@ -757,7 +790,7 @@ int detached_resolve_fd(struct detached_ctx *ctx, int fd, const struct detached_
 		return pr_neg(
 		    r,
 		    "cannot resolve the detached mount of fd %d of task %d ('%s', mnt_id %u): %s",
-		    desc->fd, (int)desc->pid, rel, desc->mnt_id, reason);
+		    desc->fd, (int)desc->pid, rel, old, reason);
 	r = group_add_user(g, desc, rel);
 	if (r == 0)
 		r = ctx_add_group(ctx, g);

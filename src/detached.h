@@ -63,7 +63,8 @@ enum detached_fd_kind {
 struct detached_fd {
 	pid_t pid;
 	int fd;
-	uint32_t mnt_id;  /* "mnt_id:" of /proc/PID/fdinfo/FD (the old 32-bit id) */
+	uint32_t mnt_id;	/* "mnt_id:" of /proc/PID/fdinfo/FD (the old 32-bit id); 0: unknown */
+	uint64_t mnt_id_unique; /* statx STATX_MNT_ID_UNIQUE of the fd; 0: unknown, ask statx */
 	const char *path; /* readlink of /proc/PID/fd/FD; NULL to read it from the local fd */
 };
 

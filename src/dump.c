@@ -7,6 +7,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -62,14 +63,6 @@ struct dump {
 static uint64_t table_ns_key(const struct mount_table *t)
 {
 	return mount_table_ns_id(t) ? mount_table_ns_id(t) : mount_table_ns_ino(t);
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
 /* ---- images directory ------------------------------------------------------------------ */
@@ -223,19 +216,23 @@ static int collect_mount_tables(struct dump *d)
 
 /* ---- fds --------------------------------------------------------------------------------- */
 
-static int refuse_outside_mount(pid_t pid, int fd, const char *link_path, uint32_t mnt_id_old)
+static int refuse_outside_mount(pid_t pid, int fd, const char *link_path, uint64_t mnt_id)
 {
-	pr_err("cannot dump fd %d of task %d ('%s'): its mount %u belongs to a mount namespace "
-	       "outside the dumped tree",
-	       fd, (int)pid, link_path, mnt_id_old);
+	pr_err("cannot dump fd %d of task %d ('%s'): its mount %" PRIu64
+	       " belongs to a mount namespace outside the dumped tree",
+	       fd, (int)pid, link_path, mnt_id);
 	return -EXDEV;
 }
 
 static int resolve_mount(void *opaque, pid_t pid, int fd, int local_fd, uint32_t mnt_id_old,
-			 const char *link_path, struct fd_mount_ref *ret)
+			 uint64_t mnt_id_unique, const char *link_path, struct fd_mount_ref *ret)
 {
 	struct dump *d = opaque;
-	struct detached_fd desc = {.pid = pid, .fd = fd, .mnt_id = mnt_id_old, .path = link_path};
+	struct detached_fd desc = {.pid = pid,
+				   .fd = fd,
+				   .mnt_id = mnt_id_old,
+				   .mnt_id_unique = mnt_id_unique,
+				   .path = link_path};
 	struct detached_result res;
 	int r;
 
@@ -246,24 +243,29 @@ static int resolve_mount(void *opaque, pid_t pid, int fd, int local_fd, uint32_t
 	case DETACHED_FD_IN_TREE:
 		ret->mnt_id = dump_mount_key(res.mount);
 		ret->mnt_ns_id = table_ns_key(res.table);
+		ret->mnt_id_old = res.mount->mnt_id_old;
 		ret->detached = false;
 		break;
 	case DETACHED_FD_DETACHED:
 		ret->mnt_id = dump_detached_key(res.detached);
 		ret->mnt_ns_id = 0;
+		ret->mnt_id_old = res.detached->mnt_id_old;
 		ret->detached = true;
 		break;
 	case DETACHED_FD_OTHER_NS:
 		/* A file from minicr's own namespace (typically stdio inherited from outside
 		 * before the tree unshared its namespace) is reopened from there at restore. */
 		if (!res.table || table_ns_key(res.table) != d->own_ns_key)
-			return refuse_outside_mount(pid, fd, link_path, mnt_id_old);
+			return refuse_outside_mount(pid, fd, link_path,
+						    mnt_id_old ? mnt_id_old : mnt_id_unique);
 		ret->mnt_id = dump_mount_key(res.mount);
 		ret->mnt_ns_id = d->own_ns_key;
+		ret->mnt_id_old = res.mount->mnt_id_old;
 		ret->detached = false;
 		break;
 	default:
-		return refuse_outside_mount(pid, fd, link_path, mnt_id_old);
+		return refuse_outside_mount(pid, fd, link_path,
+					    mnt_id_old ? mnt_id_old : mnt_id_unique);
 	}
 	if (strlen(link_path) >= sizeof(ret->path)) {
 		pr_err("cannot dump fd %d of task %d: path too long", fd, (int)pid);
@@ -284,7 +286,7 @@ static int write_file_data(void *opaque, const FileDataEntry *entry)
  * socket, classifies them and writes fdinfo-<pid>.img and fs-<pid>.img. */
 static int dump_task_fds(struct dump *d, struct dump_task *t, const int *fds, size_t n_fds)
 {
-	uint64_t start = now_ns();
+	uint64_t start = monotonic_ns();
 	cleanup_free struct parasite_fd_opts *opts = NULL;
 	cleanup_free struct fd_local *locals = NULL;
 	cleanup_free int *local_fds = NULL;
@@ -310,14 +312,14 @@ static int dump_task_fds(struct dump *d, struct dump_task *t, const int *fds, si
 		locals[i].cloexec = (opts[i].fd_flags & FD_CLOEXEC) ? 1 : 0;
 	}
 	pr_debug("task %d: drained %zu fds in %.1f ms", (int)pid, n_fds,
-		 (double)(now_ns() - start) / 1e6);
+		 (double)(monotonic_ns() - start) / 1e6);
 	ret = fd_dump_task(d->fds, pid, locals, n_fds, &entries);
 	for (size_t i = 0; i < n_fds; i++)
 		close(local_fds[i]);
 	if (ret < 0)
 		return ret;
 	pr_debug("task %d: classified %zu fds in %.1f ms", (int)pid, n_fds,
-		 (double)(now_ns() - start) / 1e6);
+		 (double)(monotonic_ns() - start) / 1e6);
 
 	ret = image_writer_open(d->tmp_dirfd, IMAGE_FDINFO, (uint64_t)pid, &w);
 	if (ret < 0)
@@ -509,11 +511,11 @@ int dump_run(const struct cli_options *opts)
 		.data_sink = write_file_data,
 		.opaque = &d,
 	};
-	uint64_t start = now_ns();
+	uint64_t start = monotonic_ns();
 	int ret;
 
 	kerndat_probe_in_process(&d.kd);
-	pr_debug("kernel probed in %.1f ms", (double)(now_ns() - start) / 1e6);
+	pr_debug("kernel probed in %.1f ms", (double)(monotonic_ns() - start) / 1e6);
 	ret = open_images_dir(&d);
 	if (ret < 0)
 		goto out_free;
@@ -524,11 +526,11 @@ int dump_run(const struct cli_options *opts)
 	ret = set_up_tasks(&d);
 	if (ret < 0)
 		goto out_release_tree;
-	pr_debug("tree seized in %.1f ms", (double)(now_ns() - start) / 1e6);
+	pr_debug("tree seized in %.1f ms", (double)(monotonic_ns() - start) / 1e6);
 	ret = collect_mount_tables(&d);
 	if (ret < 0)
 		goto out_release_tree;
-	pr_debug("mount tables collected in %.1f ms", (double)(now_ns() - start) / 1e6);
+	pr_debug("mount tables collected in %.1f ms", (double)(monotonic_ns() - start) / 1e6);
 
 	d.fds = fd_dump_ctx_new(&cb);
 	if (!d.fds) {
@@ -548,7 +550,7 @@ int dump_run(const struct cli_options *opts)
 	ret = image_writer_close(TAKE_PTR(d.file_data));
 	if (ret < 0)
 		goto out_cure;
-	pr_debug("tasks dumped in %.1f ms", (double)(now_ns() - start) / 1e6);
+	pr_debug("tasks dumped in %.1f ms", (double)(monotonic_ns() - start) / 1e6);
 	ret = write_images(&d);
 	if (ret < 0)
 		goto out_cure;
@@ -567,7 +569,7 @@ int dump_run(const struct cli_options *opts)
 	pr_info("dumped %zu task(s), %zu fd(s), %zu mount namespace(s), %zu detached mount(s) "
 		"into '%s' in %.1f ms",
 		d.n_tasks, d.n_fds, d.n_ns, detached_ctx_n_mounts(d.detached), opts->images_dir,
-		(double)(now_ns() - start) / 1e6);
+		(double)(monotonic_ns() - start) / 1e6);
 	dump_free(&d);
 	return 0;
 

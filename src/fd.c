@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "compat.h"
+#include "fd-probe.h"
 #include "log.h"
 #include "util.h"
 
@@ -30,8 +31,6 @@
 #ifndef __NR_openat2
 #define __NR_openat2 437
 #endif
-
-#define DELETED_SUFFIX " (deleted)"
 
 /* Kinds tried in order: the specific ones before the catch-all reg. */
 static const struct fd_type_ops *const fd_kinds[] = {
@@ -437,17 +436,6 @@ static bool needs_fs_type(const struct fd_params *p)
 	return S_ISFIFO(p->st.st_mode) || strncmp(p->link, "/memfd:", 7) == 0;
 }
 
-/* S_ISFIFO on pipefs; sets p->fs_type for FIFOs. */
-static bool is_pipe(struct fd_params *p)
-{
-	struct statfs sfs;
-
-	if (!S_ISFIFO(p->st.st_mode) || fstatfs(p->local_fd, &sfs) < 0)
-		return false;
-	p->fs_type = (long)sfs.f_type;
-	return p->fs_type == PIPEFS_MAGIC;
-}
-
 static const struct fd_type_ops *classify(struct fd_params *p)
 {
 	if (!p->fs_type && needs_fs_type(p)) {
@@ -558,52 +546,6 @@ int fd_local_getfd(pid_t pid, const int *fds, size_t n_fds, struct fd_local **re
 	return 0;
 }
 
-/* Reads /proc/PID/fdinfo/N through the task's fdinfo directory. */
-static int read_fdinfo(int fdinfo_dirfd, pid_t pid, int fd, struct fdinfo *ret)
-{
-	char name[16], buf[4096];
-	cleanup_close int infofd = -EBADF;
-	ssize_t len;
-	int r;
-
-	snprintf(name, sizeof(name), "%d", fd);
-	infofd = openat(fdinfo_dirfd, name, O_RDONLY | O_CLOEXEC);
-	if (infofd < 0)
-		return pr_errno("cannot open fdinfo of fd %d of task %d", fd, (int)pid);
-	len = read_full(infofd, buf, sizeof(buf));
-	if (len < 0) {
-		errno = (int)-len;
-		return pr_errno("cannot read fdinfo of fd %d of task %d", fd, (int)pid);
-	}
-	if ((size_t)len == sizeof(buf)) {
-		/* long kind-specific tails (epoll, inotify): keep whole lines only */
-		char *nl = memrchr(buf, '\n', sizeof(buf));
-
-		len = nl ? nl - buf + 1 : 0;
-	}
-	r = fdinfo_parse(buf, (size_t)len, ret);
-	if (r < 0)
-		return pr_neg(r, "cannot parse fdinfo of fd %d of task %d", fd, (int)pid);
-	return 0;
-}
-
-/* Reads a proc link into buf and strips " (deleted)". */
-static int read_link(int dirfd, const char *name, char *buf, size_t size, bool *ret_deleted)
-{
-	ssize_t len = readlinkat(dirfd, name, buf, size - 1);
-	size_t suffix = sizeof(DELETED_SUFFIX) - 1;
-
-	if (len < 0)
-		return -errno;
-	buf[len] = '\0';
-	*ret_deleted = false;
-	if ((size_t)len > suffix && strcmp(buf + len - suffix, DELETED_SUFFIX) == 0) {
-		buf[len - suffix] = '\0';
-		*ret_deleted = true;
-	}
-	return 0;
-}
-
 /* Builds the record of a new open file through its kind. */
 static int dump_new_file(struct fd_dump_ctx *ctx, struct fd_params *p, size_t **link,
 			 struct fd_file **ret_file)
@@ -666,78 +608,30 @@ static int dump_new_file(struct fd_dump_ctx *ctx, struct fd_params *p, size_t **
 	return 0;
 }
 
-/* fstat() plus the 32-bit mount id, in one statx(). */
-static int stat_local(const struct fd_local *l, pid_t pid, struct stat *st, uint32_t *ret_mnt_id)
+static int dump_one_fd(struct fd_dump_ctx *ctx, pid_t pid, const struct fd_local *l,
+		       const struct fd_probe *probe, FdEntry *ret)
 {
-	struct statx stx;
-
-	if (statx(l->local_fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS | STATX_MNT_ID, &stx) < 0)
-		return pr_errno("cannot stat fd %d of task %d", l->fd, (int)pid);
-	*st = (struct stat){
-	    .st_dev = makedev(stx.stx_dev_major, stx.stx_dev_minor),
-	    .st_ino = stx.stx_ino,
-	    .st_mode = stx.stx_mode,
-	    .st_nlink = stx.stx_nlink,
-	    .st_uid = stx.stx_uid,
-	    .st_gid = stx.stx_gid,
-	    .st_rdev = makedev(stx.stx_rdev_major, stx.stx_rdev_minor),
-	    .st_size = (off_t)stx.stx_size,
+	char link[PATH_MAX];
+	struct fd_params p = {
+	    .pid = pid,
+	    .fd = l->fd,
+	    .local_fd = l->local_fd,
+	    .st = probe->st,
+	    .info = probe->info,
+	    .mnt_id_unique = probe->mnt_id_unique,
+	    .link = link,
+	    .is_deleted = probe->is_deleted,
+	    .fs_type = probe->fs_type,
 	};
-	*ret_mnt_id = (stx.stx_mask & STATX_MNT_ID) ? (uint32_t)stx.stx_mnt_id : 0;
-	return 0;
-}
-
-/* The fdinfo fields of files whose offset and flags the local copy tells as well as procfs
- * (F_GETFL returns what fdinfo shows but O_CLOEXEC). Other kinds (devices, anon inodes with
- * counters) read fdinfo. */
-static bool info_from_local(const struct fd_local *l, const struct stat *st)
-{
-	mode_t type = st->st_mode & S_IFMT;
-
-	return l->cloexec >= 0 &&
-	       (type == S_IFREG || type == S_IFDIR || type == S_IFIFO || type == S_IFLNK);
-}
-
-static int read_local_info(const struct fd_local *l, pid_t pid, struct fdinfo *info)
-{
-	int flags = fcntl(l->local_fd, F_GETFL);
-	off_t pos;
-
-	if (flags < 0)
-		return pr_errno("cannot read the flags of fd %d of task %d", l->fd, (int)pid);
-	info->flags = (uint32_t)flags;
-	pos = (flags & O_PATH) ? 0 : lseek(l->local_fd, 0, SEEK_CUR);
-	if (pos < 0 && errno != ESPIPE)
-		return pr_errno("cannot read the offset of fd %d of task %d", l->fd, (int)pid);
-	info->pos = pos < 0 ? 0 : (uint64_t)pos;
-	return 0;
-}
-
-static int dump_one_fd(struct fd_dump_ctx *ctx, pid_t pid, int fd_dirfd, int fdinfo_dirfd,
-		       const struct fd_local *l, FdEntry *ret)
-{
-	char name[16], link[PATH_MAX];
-	struct fd_params p = {.pid = pid, .fd = l->fd, .local_fd = l->local_fd, .link = link};
 	struct fd_file *f;
 	size_t index, *tree_link = NULL;
-	bool cloexec, has_fdinfo;
-	uint32_t mnt_id = 0;
+	bool cloexec;
 	int r;
 
-	r = stat_local(l, pid, &p.st, &mnt_id);
-	if (r < 0)
-		return r;
-	has_fdinfo = !info_from_local(l, &p.st);
-	if (has_fdinfo)
-		r = read_fdinfo(fdinfo_dirfd, pid, l->fd, &p.info);
-	else
-		r = read_local_info(l, pid, &p.info);
-	if (r < 0)
-		return r;
+	if (probe->failed)
+		return fd_probe_report(probe, pid, l->fd);
 	cloexec = l->cloexec >= 0 ? l->cloexec > 0 : (p.info.flags & O_CLOEXEC) != 0;
 	p.info.flags &= ~(uint32_t)O_CLOEXEC;
-	if (!has_fdinfo)
-		p.info.mnt_id = mnt_id;
 
 	r = identity_find(ctx, &p, &index, &tree_link);
 	if (r < 0)
@@ -745,25 +639,7 @@ static int dump_one_fd(struct fd_dump_ctx *ctx, pid_t pid, int fd_dirfd, int fdi
 	if (r > 0) {
 		f = file_at(ctx, index);
 	} else {
-		snprintf(name, sizeof(name), "%d", l->fd);
-		if (is_pipe(&p))
-			/* what the kernel shows for a pipe, without a procfs lookup */
-			snprintf(link, sizeof(link), "pipe:[%lu]", (unsigned long)p.st.st_ino);
-		else
-			r = read_link(fd_dirfd, name, link, sizeof(link), &p.is_deleted);
-		if (r < 0) {
-			errno = -r;
-			return pr_errno("cannot read the link of fd %d of task %d", l->fd,
-					(int)pid);
-		}
-		if (!has_fdinfo && strncmp(link, "anon_inode:", 11) == 0) {
-			/* an anon inode that looks like a regular file: its counters are only
-			 * in fdinfo */
-			r = read_fdinfo(fdinfo_dirfd, pid, l->fd, &p.info);
-			if (r < 0)
-				return r;
-			p.info.flags &= ~(uint32_t)O_CLOEXEC;
-		}
+		snprintf(link, sizeof(link), "%s", probe->link);
 		r = dump_new_file(ctx, &p, tree_link ? &tree_link : NULL, &f);
 		if (r < 0)
 			return r;
@@ -782,8 +658,10 @@ int fd_dump_task(struct fd_dump_ctx *ctx, pid_t pid, const struct fd_local *fds,
 		 FdEntry **ret_entries)
 {
 	cleanup_close int fd_dirfd = -EBADF, fdinfo_dirfd = -EBADF;
+	cleanup(fd_probe_set_freep) struct fd_probe_set *probes = NULL;
 	cleanup_free FdEntry *entries = NULL;
 	char path[64];
+	int r;
 
 	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
 	fd_dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -796,12 +674,14 @@ int fd_dump_task(struct fd_dump_ctx *ctx, pid_t pid, const struct fd_local *fds,
 	entries = calloc(n_fds ? n_fds : 1, sizeof(*entries));
 	if (!entries)
 		return -ENOMEM;
+	r = fd_probe_task(pid, fd_dirfd, fdinfo_dirfd, fds, n_fds, &probes);
+	if (r < 0)
+		return r;
 	/* local copies of earlier calls may be closed by now: kcmp those through their task */
 	ctx->generation++;
 	ctx->self = getpid();
 	for (size_t i = 0; i < n_fds; i++) {
-		int r = dump_one_fd(ctx, pid, fd_dirfd, fdinfo_dirfd, &fds[i], &entries[i]);
-
+		r = dump_one_fd(ctx, pid, &fds[i], fd_probe_at(probes, i), &entries[i]);
 		if (r < 0)
 			return r;
 	}
@@ -824,7 +704,7 @@ static int dump_fs_dir(struct fd_dump_ctx *ctx, pid_t pid, const char *which, ui
 	if (dirfd < 0)
 		return pr_errno("cannot open the %s of task %d", which, (int)pid);
 	p.local_fd = dirfd;
-	r = read_link(AT_FDCWD, path, link, sizeof(link), &p.is_deleted);
+	r = fd_probe_read_link(AT_FDCWD, path, link, sizeof(link), &p.is_deleted);
 	if (r < 0) {
 		errno = -r;
 		return pr_errno("cannot read the %s link of task %d", which, (int)pid);
@@ -899,7 +779,7 @@ int fd_dump_reg_path(struct fd_dump_ctx *ctx, const struct fd_params *p, FileEnt
 
 	memset(ref, 0, offsetof(struct fd_mount_ref, path) + 1);
 	r = ctx->cb.resolve_mount(ctx->cb.opaque, p->pid, p->fd, p->local_fd, p->info.mnt_id,
-				  p->link, ref);
+				  p->mnt_id_unique, p->link, ref);
 	if (r < 0)
 		return r;
 	f->reg.path = fd_dump_strdup(ctx, ref->path);
@@ -907,7 +787,7 @@ int fd_dump_reg_path(struct fd_dump_ctx *ctx, const struct fd_params *p, FileEnt
 		return -ENOMEM;
 	f->reg.has_mnt_id = f->reg.has_mnt_id_old = f->reg.has_detached = true;
 	f->reg.mnt_id = ref->mnt_id;
-	f->reg.mnt_id_old = p->info.mnt_id;
+	f->reg.mnt_id_old = ref->mnt_id_old;
 	f->reg.detached = ref->detached;
 	if (ref->mnt_ns_id) {
 		f->reg.has_mnt_ns_id = true;

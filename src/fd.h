@@ -23,18 +23,20 @@
 struct fd_mount_ref {
 	uint64_t mnt_id;     /* unique 64-bit mount id (or a detached-mnt.img id when detached) */
 	uint64_t mnt_ns_id;  /* namespace whose table holds mnt_id; 0 when unknown */
+	uint32_t mnt_id_old; /* old 32-bit id of the mount */
 	bool detached;	     /* the mount is in no namespace: path is relative to its root */
 	char path[PATH_MAX]; /* path to store: absolute in its namespace, or relative to the
 			      * detached mount's root */
 };
 
 /* Resolves the mount of fd `fd` of task `pid` (fd is -1 for a task's cwd and root).
- * local_fd is a borrowed local copy, mnt_id_old the fdinfo mnt_id, link_path the readlink
- * text without any " (deleted)" suffix. Fills *ret and returns 0, or logs one line (pid, fd,
+ * local_fd is a borrowed local copy, mnt_id_old its old 32-bit mount id and mnt_id_unique its
+ * unique one as far as known (0: unknown; at least one is set), link_path the readlink text
+ * without any " (deleted)" suffix. Fills *ret and returns 0, or logs one line (pid, fd,
  * path, mnt_id) and returns -errno, which fails the dump. */
 typedef int (*fd_resolve_mount_fn)(void *opaque, pid_t pid, int fd, int local_fd,
-				   uint32_t mnt_id_old, const char *link_path,
-				   struct fd_mount_ref *ret);
+				   uint32_t mnt_id_old, uint64_t mnt_id_unique,
+				   const char *link_path, struct fd_mount_ref *ret);
 
 /* Receives one chunk of contents (unlinked files, memfds, pipe and FIFO buffers). The entry
  * and its data are borrowed for the duration of the call only. Returns 0 or -errno (logged
@@ -155,7 +157,9 @@ struct fd_params {
 	int fd;	      /* number in the task; -1 for cwd and root */
 	int local_fd; /* borrowed local copy */
 	struct stat st;
-	struct fdinfo info; /* flags with O_CLOEXEC cleared */
+	struct fdinfo info; /* flags with O_CLOEXEC cleared; mnt_id 0 when only the unique
+			     * id is known */
+	uint64_t mnt_id_unique; /* statx's unique mount id; 0 when unknown */
 	const char *link;   /* readlink text, " (deleted)" removed */
 	bool is_deleted;    /* readlink text ended with " (deleted)" */
 	long fs_type;	    /* fstatfs f_type, or 0 when not looked at */

@@ -1,0 +1,334 @@
+/* fd-probe.c: per-fd facts of a task's fd table, gathered on several threads for large
+ * tables. Each thread probes a contiguous range of fds and keeps its link texts in its own
+ * buffer, so the threads share nothing they write. */
+#define LOG_PREFIX "fd: "
+#include "fd-probe.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/statfs.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "compat.h"
+#include "fd.h"
+#include "log.h"
+#include "util.h"
+
+/* Below this many fds a thread costs more to start than it saves. */
+#define PROBE_PARALLEL_MIN 512
+#define PROBE_MAX_THREADS  4
+#define DELETED_SUFFIX	   " (deleted)"
+
+struct text_buf {
+	char *data;
+	size_t len, cap;
+};
+
+/* The fds [from, to) and where their results go; one per thread. */
+struct probe_range {
+	pid_t pid;
+	int fd_dirfd, fdinfo_dirfd;
+	const struct fd_local *fds;
+	struct fd_probe *probes;
+	size_t *link_offs; /* into text, turned into probes[i].link after the join */
+	size_t from, to;
+	struct text_buf text;
+	int error; /* -ENOMEM: the range is incomplete */
+	pthread_t thread;
+	bool is_started;
+};
+
+struct fd_probe_set {
+	struct fd_probe *probes;
+	size_t n;
+	struct text_buf *texts; /* one per range; the links point into them */
+	size_t n_texts;
+};
+
+static int text_append(struct text_buf *t, const char *s, size_t *ret_off)
+{
+	size_t len = strlen(s) + 1;
+
+	if (t->len + len > t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 16384;
+		char *bigger;
+
+		while (cap < t->len + len)
+			cap *= 2;
+		bigger = realloc(t->data, cap);
+		if (!bigger)
+			return -ENOMEM;
+		t->data = bigger;
+		t->cap = cap;
+	}
+	memcpy(t->data + t->len, s, len);
+	*ret_off = t->len;
+	t->len += len;
+	return 0;
+}
+
+static void fail(struct fd_probe *p, enum fd_probe_step step, int error)
+{
+	p->failed = step;
+	p->error = error;
+}
+
+/* One statx for the stat fields and the mount id: the unique id where the kernel has it
+ * (Linux 6.8+), else the old one. */
+static int stat_local(int local_fd, struct fd_probe *p)
+{
+	struct statx stx;
+
+	if (statx(local_fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS | STATX_MNT_ID_UNIQUE, &stx) < 0)
+		return -errno;
+	p->st = (struct stat){
+	    .st_dev = makedev(stx.stx_dev_major, stx.stx_dev_minor),
+	    .st_ino = stx.stx_ino,
+	    .st_mode = stx.stx_mode,
+	    .st_nlink = stx.stx_nlink,
+	    .st_uid = stx.stx_uid,
+	    .st_gid = stx.stx_gid,
+	    .st_rdev = makedev(stx.stx_rdev_major, stx.stx_rdev_minor),
+	    .st_size = (off_t)stx.stx_size,
+	};
+	if (stx.stx_mask & STATX_MNT_ID_UNIQUE)
+		p->mnt_id_unique = stx.stx_mnt_id;
+	else if (stx.stx_mask & STATX_MNT_ID)
+		p->info.mnt_id = (uint32_t)stx.stx_mnt_id;
+	return 0;
+}
+
+/* Files whose offset and flags the local copy tells as well as procfs (F_GETFL returns what
+ * fdinfo shows but O_CLOEXEC, which the parasite reported). Other kinds (devices, anon inodes
+ * with counters) read fdinfo. */
+static bool info_from_local(const struct fd_local *l, const struct stat *st)
+{
+	mode_t type = st->st_mode & S_IFMT;
+
+	return l->cloexec >= 0 &&
+	       (type == S_IFREG || type == S_IFDIR || type == S_IFIFO || type == S_IFLNK);
+}
+
+static void read_local_info(int local_fd, struct fd_probe *p)
+{
+	int flags = fcntl(local_fd, F_GETFL);
+	off_t pos;
+
+	if (flags < 0)
+		return fail(p, FD_PROBE_FLAGS, -errno);
+	p->info.flags = (uint32_t)flags;
+	pos = (flags & O_PATH) ? 0 : lseek(local_fd, 0, SEEK_CUR);
+	if (pos < 0 && errno != ESPIPE)
+		return fail(p, FD_PROBE_OFFSET, -errno);
+	p->info.pos = pos < 0 ? 0 : (uint64_t)pos;
+}
+
+/* Reads /proc/PID/fdinfo/N through the task's fdinfo directory into p->info. */
+static void read_fdinfo(int fdinfo_dirfd, int fd, struct fd_probe *p)
+{
+	char name[16], buf[4096];
+	cleanup_close int infofd = -EBADF;
+	ssize_t len;
+	int r;
+
+	snprintf(name, sizeof(name), "%d", fd);
+	infofd = openat(fdinfo_dirfd, name, O_RDONLY | O_CLOEXEC);
+	if (infofd < 0)
+		return fail(p, FD_PROBE_FDINFO_OPEN, -errno);
+	len = read_full(infofd, buf, sizeof(buf));
+	if (len < 0)
+		return fail(p, FD_PROBE_FDINFO_READ, (int)len);
+	if ((size_t)len == sizeof(buf)) {
+		/* long kind-specific tails (epoll, inotify): keep whole lines only */
+		char *nl = memrchr(buf, '\n', sizeof(buf));
+
+		len = nl ? nl - buf + 1 : 0;
+	}
+	r = fdinfo_parse(buf, (size_t)len, &p->info);
+	if (r < 0)
+		return fail(p, FD_PROBE_FDINFO_PARSE, r);
+	p->has_fdinfo = true;
+}
+
+int fd_probe_read_link(int dirfd, const char *name, char *buf, size_t size, bool *ret_deleted)
+{
+	size_t suffix = sizeof(DELETED_SUFFIX) - 1;
+	ssize_t len = readlinkat(dirfd, name, buf, size - 1);
+
+	if (len < 0)
+		return -errno;
+	buf[len] = '\0';
+	*ret_deleted = false;
+	if ((size_t)len > suffix && strcmp(buf + len - suffix, DELETED_SUFFIX) == 0) {
+		buf[len - suffix] = '\0';
+		*ret_deleted = true;
+	}
+	return 0;
+}
+
+static long fs_type_of(int local_fd)
+{
+	struct statfs sfs;
+
+	/* a failure leaves 0: no kind that needs the type matches */
+	return fstatfs(local_fd, &sfs) == 0 ? (long)sfs.f_type : 0;
+}
+
+static void probe_one(struct probe_range *r, size_t i)
+{
+	const struct fd_local *l = &r->fds[i];
+	struct fd_probe *p = &r->probes[i];
+	char link[PATH_MAX];
+	int ret;
+
+	*p = (struct fd_probe){0};
+	ret = stat_local(l->local_fd, p);
+	if (ret < 0)
+		return fail(p, FD_PROBE_STAT, ret);
+	if (info_from_local(l, &p->st))
+		read_local_info(l->local_fd, p);
+	else
+		read_fdinfo(r->fdinfo_dirfd, l->fd, p);
+	if (p->failed)
+		return;
+	if (S_ISFIFO(p->st.st_mode))
+		p->fs_type = fs_type_of(l->local_fd);
+	if (p->fs_type == PIPEFS_MAGIC) {
+		/* what the kernel shows for a pipe, without a procfs lookup */
+		snprintf(link, sizeof(link), "pipe:[%lu]", (unsigned long)p->st.st_ino);
+	} else {
+		char name[16];
+
+		snprintf(name, sizeof(name), "%d", l->fd);
+		ret = fd_probe_read_link(r->fd_dirfd, name, link, sizeof(link), &p->is_deleted);
+		if (ret < 0)
+			return fail(p, FD_PROBE_LINK, ret);
+	}
+	if (!p->has_fdinfo && strncmp(link, "anon_inode:", 11) == 0) {
+		/* an anon inode that looks like a regular file: its counters are only in fdinfo */
+		read_fdinfo(r->fdinfo_dirfd, l->fd, p);
+		if (p->failed)
+			return;
+	}
+	if (!p->fs_type && strncmp(link, "/memfd:", 7) == 0)
+		p->fs_type = fs_type_of(l->local_fd);
+	if (text_append(&r->text, link, &r->link_offs[i]) < 0)
+		r->error = -ENOMEM;
+}
+
+static void *probe_range_run(void *opaque)
+{
+	struct probe_range *r = opaque;
+
+	for (size_t i = r->from; i < r->to && !r->error; i++)
+		probe_one(r, i);
+	return NULL;
+}
+
+static size_t n_threads_for(size_t n_fds)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (n_fds < PROBE_PARALLEL_MIN || cpus < 2)
+		return 1;
+	return cpus < PROBE_MAX_THREADS ? (size_t)cpus : PROBE_MAX_THREADS;
+}
+
+int fd_probe_task(pid_t pid, int fd_dirfd, int fdinfo_dirfd, const struct fd_local *fds,
+		  size_t n_fds, struct fd_probe_set **ret_set)
+{
+	cleanup(fd_probe_set_freep) struct fd_probe_set *set = NULL;
+	cleanup_free struct probe_range *ranges = NULL;
+	cleanup_free size_t *link_offs = NULL;
+	size_t n_ranges = n_threads_for(n_fds);
+	uint64_t start = monotonic_ns();
+	int error = 0;
+
+	set = calloc(1, sizeof(*set));
+	ranges = calloc(n_ranges, sizeof(*ranges));
+	link_offs = calloc(n_fds ? n_fds : 1, sizeof(*link_offs));
+	if (set) {
+		set->probes = calloc(n_fds ? n_fds : 1, sizeof(*set->probes));
+		set->texts = calloc(n_ranges, sizeof(*set->texts));
+	}
+	if (!set || !ranges || !link_offs || !set->probes || !set->texts)
+		return pr_neg(-ENOMEM, "cannot probe the fds of task %d", (int)pid);
+	set->n = n_fds;
+	for (size_t k = 0; k < n_ranges; k++)
+		ranges[k] = (struct probe_range){
+		    .pid = pid,
+		    .fd_dirfd = fd_dirfd,
+		    .fdinfo_dirfd = fdinfo_dirfd,
+		    .fds = fds,
+		    .probes = set->probes,
+		    .link_offs = link_offs,
+		    .from = n_fds * k / n_ranges,
+		    .to = n_fds * (k + 1) / n_ranges,
+		};
+	/* range 0 runs here; a thread that cannot start leaves its range to this thread too */
+	for (size_t k = 1; k < n_ranges; k++)
+		ranges[k].is_started =
+		    pthread_create(&ranges[k].thread, NULL, probe_range_run, &ranges[k]) == 0;
+	for (size_t k = 0; k < n_ranges; k++)
+		if (!ranges[k].is_started)
+			probe_range_run(&ranges[k]);
+	for (size_t k = 0; k < n_ranges; k++) {
+		struct probe_range *r = &ranges[k];
+
+		if (r->is_started)
+			pthread_join(r->thread, NULL);
+		set->texts[set->n_texts++] = r->text;
+		if (r->error && !error)
+			error = r->error;
+		for (size_t i = r->from; i < r->to && !r->error; i++)
+			if (!set->probes[i].failed)
+				set->probes[i].link = r->text.data + link_offs[i];
+	}
+	if (error)
+		return pr_neg(error, "cannot probe the fds of task %d", (int)pid);
+	pr_debug("task %d: probed %zu fds on %zu thread(s) in %.1f ms", (int)pid, n_fds, n_ranges,
+		 (double)(monotonic_ns() - start) / 1e6);
+	*ret_set = TAKE_PTR(set);
+	return 0;
+}
+
+const struct fd_probe *fd_probe_at(const struct fd_probe_set *set, size_t i)
+{
+	return &set->probes[i];
+}
+
+int fd_probe_report(const struct fd_probe *p, pid_t pid, int fd)
+{
+	static const char *const what[] = {
+	    [FD_PROBE_STAT] = "stat",
+	    [FD_PROBE_FLAGS] = "read the flags of",
+	    [FD_PROBE_OFFSET] = "read the offset of",
+	    [FD_PROBE_FDINFO_OPEN] = "open fdinfo of",
+	    [FD_PROBE_FDINFO_READ] = "read fdinfo of",
+	    [FD_PROBE_FDINFO_PARSE] = "parse fdinfo of",
+	    [FD_PROBE_LINK] = "read the link of",
+	};
+
+	if (p->failed == FD_PROBE_OK || p->failed >= ARRAY_SIZE(what) || p->error >= 0)
+		return pr_neg(-EINVAL, "fd %d of task %d: no probe failure to report", fd,
+			      (int)pid);
+	return pr_neg(p->error, "cannot %s fd %d of task %d", what[p->failed], fd, (int)pid);
+}
+
+struct fd_probe_set *fd_probe_set_free(struct fd_probe_set *set)
+{
+	if (!set)
+		return NULL;
+	for (size_t k = 0; k < set->n_texts; k++)
+		free(set->texts[k].data);
+	free(set->texts);
+	free(set->probes);
+	free(set);
+	return NULL;
+}
