@@ -7,7 +7,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/magic.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,11 +17,11 @@
 #include "compat.h"
 #include "fd.h"
 #include "log.h"
+#include "parallel.h"
 #include "util.h"
 
 /* Below this many fds a thread costs more to start than it saves. */
 #define PROBE_PARALLEL_MIN 512
-#define PROBE_MAX_THREADS  4
 #define DELETED_SUFFIX	   " (deleted)"
 
 struct text_buf {
@@ -30,18 +29,14 @@ struct text_buf {
 	size_t len, cap;
 };
 
-/* The fds [from, to) and where their results go; one per thread. */
-struct probe_range {
-	pid_t pid;
+/* What the threads share (read-only but for their own slots). */
+struct probe_job {
 	int fd_dirfd, fdinfo_dirfd;
 	const struct fd_local *fds;
 	struct fd_probe *probes;
-	size_t *link_offs; /* into text, turned into probes[i].link after the join */
-	size_t from, to;
-	struct text_buf text;
-	int error; /* -ENOMEM: the range is incomplete */
-	pthread_t thread;
-	bool is_started;
+	size_t *link_offs;	/* into the range's text, made pointers after the join */
+	struct text_buf *texts; /* one per range */
+	int *errors;		/* per range: -ENOMEM left the range incomplete */
 };
 
 struct fd_probe_set {
@@ -180,23 +175,27 @@ static long fs_type_of(int local_fd)
 	return fstatfs(local_fd, &sfs) == 0 ? (long)sfs.f_type : 0;
 }
 
-static void probe_one(struct probe_range *r, size_t i)
+/* Fills probe i; a failure of the fd is kept in the probe. Returns 0, or -ENOMEM when the
+ * link cannot be stored. */
+static int probe_one(const struct probe_job *job, struct text_buf *text, size_t i)
 {
-	const struct fd_local *l = &r->fds[i];
-	struct fd_probe *p = &r->probes[i];
+	const struct fd_local *l = &job->fds[i];
+	struct fd_probe *p = &job->probes[i];
 	char link[PATH_MAX];
 	int ret;
 
 	*p = (struct fd_probe){0};
 	ret = stat_local(l->local_fd, p);
-	if (ret < 0)
-		return fail(p, FD_PROBE_STAT, ret);
+	if (ret < 0) {
+		fail(p, FD_PROBE_STAT, ret);
+		return 0;
+	}
 	if (info_from_local(l, &p->st))
 		read_local_info(l->local_fd, p);
 	else
-		read_fdinfo(r->fdinfo_dirfd, l->fd, p);
+		read_fdinfo(job->fdinfo_dirfd, l->fd, p);
 	if (p->failed)
-		return;
+		return 0;
 	if (S_ISFIFO(p->st.st_mode))
 		p->fs_type = fs_type_of(l->local_fd);
 	if (p->fs_type == PIPEFS_MAGIC) {
@@ -206,92 +205,73 @@ static void probe_one(struct probe_range *r, size_t i)
 		char name[16];
 
 		snprintf(name, sizeof(name), "%d", l->fd);
-		ret = fd_probe_read_link(r->fd_dirfd, name, link, sizeof(link), &p->is_deleted);
-		if (ret < 0)
-			return fail(p, FD_PROBE_LINK, ret);
+		ret = fd_probe_read_link(job->fd_dirfd, name, link, sizeof(link), &p->is_deleted);
+		if (ret < 0) {
+			fail(p, FD_PROBE_LINK, ret);
+			return 0;
+		}
 	}
 	if (!p->has_fdinfo && strncmp(link, "anon_inode:", 11) == 0) {
 		/* an anon inode that looks like a regular file: its counters are only in fdinfo */
-		read_fdinfo(r->fdinfo_dirfd, l->fd, p);
+		read_fdinfo(job->fdinfo_dirfd, l->fd, p);
 		if (p->failed)
-			return;
+			return 0;
 	}
 	if (!p->fs_type && strncmp(link, "/memfd:", 7) == 0)
 		p->fs_type = fs_type_of(l->local_fd);
-	if (text_append(&r->text, link, &r->link_offs[i]) < 0)
-		r->error = -ENOMEM;
+	return text_append(text, link, &job->link_offs[i]);
 }
 
-static void *probe_range_run(void *opaque)
+static void probe_range(void *opaque, size_t range, size_t from, size_t to)
 {
-	struct probe_range *r = opaque;
+	const struct probe_job *job = opaque;
 
-	for (size_t i = r->from; i < r->to && !r->error; i++)
-		probe_one(r, i);
-	return NULL;
-}
-
-static size_t n_threads_for(size_t n_fds)
-{
-	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-
-	if (n_fds < PROBE_PARALLEL_MIN || cpus < 2)
-		return 1;
-	return cpus < PROBE_MAX_THREADS ? (size_t)cpus : PROBE_MAX_THREADS;
+	for (size_t i = from; i < to && !job->errors[range]; i++)
+		job->errors[range] = probe_one(job, &job->texts[range], i);
 }
 
 int fd_probe_task(pid_t pid, int fd_dirfd, int fdinfo_dirfd, const struct fd_local *fds,
 		  size_t n_fds, struct fd_probe_set **ret_set)
 {
 	cleanup(fd_probe_set_freep) struct fd_probe_set *set = NULL;
-	cleanup_free struct probe_range *ranges = NULL;
 	cleanup_free size_t *link_offs = NULL;
-	size_t n_ranges = n_threads_for(n_fds);
+	size_t n_ranges = parallel_n_ranges(n_fds, PROBE_PARALLEL_MIN);
+	int errors[PARALLEL_MAX_THREADS] = {0};
 	uint64_t start = monotonic_ns();
-	int error = 0;
+	struct probe_job job;
 
 	set = calloc(1, sizeof(*set));
-	ranges = calloc(n_ranges, sizeof(*ranges));
 	link_offs = calloc(n_fds ? n_fds : 1, sizeof(*link_offs));
 	if (set) {
 		set->probes = calloc(n_fds ? n_fds : 1, sizeof(*set->probes));
 		set->texts = calloc(n_ranges, sizeof(*set->texts));
 	}
-	if (!set || !ranges || !link_offs || !set->probes || !set->texts)
+	if (!set || !link_offs || !set->probes || !set->texts)
 		return pr_neg(-ENOMEM, "cannot probe the fds of task %d", (int)pid);
 	set->n = n_fds;
+	set->n_texts = n_ranges;
+	job = (struct probe_job){
+	    .fd_dirfd = fd_dirfd,
+	    .fdinfo_dirfd = fdinfo_dirfd,
+	    .fds = fds,
+	    .probes = set->probes,
+	    .link_offs = link_offs,
+	    .texts = set->texts,
+	    .errors = errors,
+	};
+	parallel_run(n_fds, n_ranges, probe_range, &job);
 	for (size_t k = 0; k < n_ranges; k++)
-		ranges[k] = (struct probe_range){
-		    .pid = pid,
-		    .fd_dirfd = fd_dirfd,
-		    .fdinfo_dirfd = fdinfo_dirfd,
-		    .fds = fds,
-		    .probes = set->probes,
-		    .link_offs = link_offs,
-		    .from = n_fds * k / n_ranges,
-		    .to = n_fds * (k + 1) / n_ranges,
-		};
-	/* range 0 runs here; a thread that cannot start leaves its range to this thread too */
-	for (size_t k = 1; k < n_ranges; k++)
-		ranges[k].is_started =
-		    pthread_create(&ranges[k].thread, NULL, probe_range_run, &ranges[k]) == 0;
-	for (size_t k = 0; k < n_ranges; k++)
-		if (!ranges[k].is_started)
-			probe_range_run(&ranges[k]);
+		if (errors[k])
+			return pr_neg(errors[k], "cannot probe the fds of task %d", (int)pid);
+	/* the texts stopped growing: offsets become pointers */
 	for (size_t k = 0; k < n_ranges; k++) {
-		struct probe_range *r = &ranges[k];
+		size_t from, to;
 
-		if (r->is_started)
-			pthread_join(r->thread, NULL);
-		set->texts[set->n_texts++] = r->text;
-		if (r->error && !error)
-			error = r->error;
-		for (size_t i = r->from; i < r->to && !r->error; i++)
+		parallel_range_bounds(n_fds, n_ranges, k, &from, &to);
+		for (size_t i = from; i < to; i++)
 			if (!set->probes[i].failed)
-				set->probes[i].link = r->text.data + link_offs[i];
+				set->probes[i].link = set->texts[k].data + link_offs[i];
 	}
-	if (error)
-		return pr_neg(error, "cannot probe the fds of task %d", (int)pid);
 	pr_debug("task %d: probed %zu fds on %zu thread(s) in %.1f ms", (int)pid, n_fds, n_ranges,
 		 (double)(monotonic_ns() - start) / 1e6);
 	*ret_set = TAKE_PTR(set);

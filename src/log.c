@@ -8,6 +8,7 @@
 
 static enum log_level current_level = LOG_WARN;
 static int log_fd = -1;
+static _Thread_local bool thread_is_muted;
 
 void log_init(enum log_level level, int fd)
 {
@@ -18,6 +19,11 @@ void log_init(enum log_level level, int fd)
 enum log_level log_get_level(void)
 {
 	return current_level;
+}
+
+void log_mute_thread(bool muted)
+{
+	thread_is_muted = muted;
 }
 
 int log_get_fd(void)
@@ -39,7 +45,7 @@ void log_print(enum log_level level, const char *file, int line, int errnum, con
 	va_list ap;
 	int saved_errno = errno;
 
-	if (level > current_level)
+	if (level > current_level || thread_is_muted)
 		return;
 
 	/* Build the whole line first so one write() keeps lines from interleaving. */

@@ -20,6 +20,9 @@ enum log_level {
 void log_init(enum log_level level, int fd);
 enum log_level log_get_level(void);
 int log_get_fd(void);
+/* Silences every log line of the calling thread (true) or lets them out again: for work that
+ * is tried on the side and redone, with its failures logged, when it does not succeed. */
+void log_mute_thread(bool muted);
 
 void log_print(enum log_level level, const char *file, int line, int errnum, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));

@@ -13,9 +13,13 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "parallel.h"
 #include "restore-fault.h"
 #include "restore-images.h"
 #include "util.h"
+
+/* Below this many files a thread costs more to start than it saves. */
+#define OPEN_PARALLEL_MIN 512
 
 struct restore_fdtable {
 	const struct restore_set *set;
@@ -62,12 +66,108 @@ static int open_one(struct fd_restore_ctx *ctx, const struct restore_set *set,
 	return 0;
 }
 
+/* Files reopened by path (not unlinked) need no other file of the table: the bulk of a large
+ * table, and the part worth opening on several threads. */
+static bool opens_alone(const FileEntry *fe)
+{
+	return fe->type == FD_TYPE__FD_TYPE_REG && fe->reg && !fe->reg->unlinked;
+}
+
+/* Makes this process's fd table hold n_files more fds up front: growing it while several
+ * threads share it waits for an RCU grace period each time. */
+static int grow_fd_table(size_t n_files, int fd_limit)
+{
+	cleanup_close int root_fd = open("/", O_PATH | O_CLOEXEC);
+	size_t want = n_files + 64;
+	int fd;
+
+	if (root_fd < 0)
+		return -errno;
+	fd = fcntl(root_fd, F_DUPFD_CLOEXEC, want < (size_t)fd_limit ? (int)want : fd_limit - 1);
+	if (fd < 0)
+		return -errno;
+	close(fd);
+	return 0;
+}
+
+struct open_job {
+	struct fd_restore_ctx *ctx;
+	const struct restore_set *set;
+	struct restore_fdtable *t;
+	const int *target; /* per file: the number the root task wants it at, or -1 */
+};
+
+/* Puts fd at number target when that is free, so installing it later costs nothing; returns
+ * the fd to keep. Another thread's file may hold target: then fd stays where it is. */
+static int place_at(int fd, int target)
+{
+	int moved;
+
+	if (target < 0 || fd == target)
+		return fd;
+	moved = fcntl(fd, F_DUPFD_CLOEXEC, target);
+	if (moved == target) {
+		close(fd);
+		return moved;
+	}
+	if (moved >= 0)
+		close(moved);
+	return fd;
+}
+
+/* Opens what it can of one range, silently: a file that fails here is opened again by the
+ * serial pass, which logs why. Each range writes only its own t->cur slots. */
+static void open_range(void *opaque, size_t range, size_t from, size_t to)
+{
+	const struct open_job *job = opaque;
+
+	(void)range;
+	log_mute_thread(true);
+	for (size_t i = from; i < to; i++) {
+		const FileEntry *fe = job->set->files[i];
+		int fd;
+
+		if (!opens_alone(fe) || fd_restore_file(job->ctx, fe, &fd) < 0)
+			continue;
+		fd = place_at(fd, job->target[i]);
+		if (fd >= job->t->fd_limit)
+			close(fd);
+		else
+			job->t->cur[i] = fd;
+	}
+	log_mute_thread(false);
+}
+
+/* Opens the files that open alone on several threads. Best effort: whatever is not opened
+ * here is left to the serial pass. */
+static void open_in_parallel(struct fd_restore_ctx *ctx, const struct restore_set *set,
+			     struct restore_fdtable *t, size_t n_ranges)
+{
+	cleanup_free int *target = malloc(set->n_files * sizeof(*target));
+	const struct restore_task *root = &set->tasks[0];
+
+	if (!target || grow_fd_table(set->n_files, t->fd_limit) < 0)
+		return;
+	for (size_t i = 0; i < set->n_files; i++)
+		target[i] = -1;
+	for (size_t k = 0; k < root->n_fds; k++) {
+		ssize_t f = restore_set_file(set, root->fds[k]->file_id);
+		int n = root->fds[k]->fd;
+
+		if (f >= 0 && n < t->fd_limit && (target[f] < 0 || n < target[f]))
+			target[f] = n;
+	}
+	parallel_run(set->n_files, n_ranges, open_range,
+		     &(struct open_job){.ctx = ctx, .set = set, .t = t, .target = target});
+}
+
 int restore_fds_open(const struct restore_set *set, fd_mount_root_fn mount_root, void *opaque,
 		     int fd_limit, struct restore_fdtable **ret)
 {
 	cleanup(restore_fds_freep) struct restore_fdtable *t = calloc(1, sizeof(*t));
 	struct fd_restore_callbacks cb = {.mount_root = mount_root, .opaque = opaque};
 	cleanup(fd_restore_ctx_freep) struct fd_restore_ctx *ctx = NULL;
+	size_t n_ranges;
 	int r;
 
 	if (!t)
@@ -100,8 +200,13 @@ int restore_fds_open(const struct restore_set *set, fd_mount_root_fn mount_root,
 	if (r < 0)
 		return r;
 	/* one context for all, so the ends of a pipe (and sharers of a memfd or an unlinked
-	 * file) find each other */
+	 * file) find each other; files that open alone go first, in parallel */
+	n_ranges = parallel_n_ranges(set->n_files, OPEN_PARALLEL_MIN);
+	if (n_ranges > 1 && set->n_tasks > 0)
+		open_in_parallel(ctx, set, t, n_ranges);
 	for (size_t i = 0; i < set->n_files; i++) {
+		if (t->cur[i] >= 0)
+			continue;
 		r = open_one(ctx, set, t, i, fd_limit);
 		if (r < 0)
 			return r;

@@ -179,6 +179,9 @@ static ssize_t lookup(void **msgs, const size_t *order, size_t n, key_fn key, ui
 
 ssize_t restore_set_file(const struct restore_set *set, uint32_t id)
 {
+	/* minicr numbers files 1..n in order: then the id is the index */
+	if (id >= 1 && id <= set->n_files && set->files[id - 1]->id == id)
+		return (ssize_t)id - 1;
 	return lookup((void **)set->files, set->file_order, set->n_files, file_key, id);
 }
 

@@ -19,6 +19,8 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
@@ -28,7 +30,7 @@
 #include "compat.h"
 
 #define MAX_TASKS 8
-#define MAX_FDS	  32
+#define MAX_FDS	  1400 /* the large-table victim holds 1200 */
 #define KCMP_FILE 0
 
 static int n_failed;
@@ -311,6 +313,44 @@ static void victim_mntns(void)
 	idle();
 }
 
+/* Victim 4: a table big enough for the dump and the restore to spread it over threads:
+ * LARGE_FDS fds on LARGE_FILES files, at distinct offsets, in three flag sets, every tenth a
+ * dup of the one before; with large_with_socket, a socket in the middle of the table. */
+#define LARGE_FDS   1200
+#define LARGE_FILES 40
+static bool large_with_socket;
+
+static void victim_large(void)
+{
+	struct rlimit rl;
+	int last = -1;
+
+	getrlimit(RLIMIT_NOFILE, &rl);
+	rl.rlim_cur = rl.rlim_max;
+	setrlimit(RLIMIT_NOFILE, &rl);
+	for (int i = 0; i < LARGE_FDS; i++) {
+		static const int flags[] = {O_RDONLY, O_WRONLY | O_APPEND, O_RDWR | O_NONBLOCK};
+		int fd;
+
+		bool is_socket = large_with_socket && i == LARGE_FDS / 2;
+
+		if (is_socket)
+			fd = socket(AF_UNIX, SOCK_STREAM, 0);
+		else if (i % 10 == 9)
+			fd = dup(last);
+		else
+			fd = open(at("big/f%d", i % LARGE_FILES), flags[i % 3]);
+		if (fd < 0)
+			_exit(4);
+		if (!is_socket && i % 10 != 9 && !(flags[i % 3] & O_APPEND) &&
+		    lseek(fd, i, SEEK_SET) != i)
+			_exit(4);
+		last = fd;
+	}
+	signal_ready();
+	idle();
+}
+
 /* ---- snapshots from the outside ---------------------------------------------------------- */
 
 struct fd_snap {
@@ -541,7 +581,7 @@ static int restore(const char *dir, const char *method, const char *fault)
 
 static void test_tree(void)
 {
-	struct task_snap before[MAX_TASKS], after[MAX_TASKS];
+	static struct task_snap before[MAX_TASKS], after[MAX_TASKS];
 	char share_before[4096], share_after[4096], buf[16];
 	pid_t pids[MAX_TASKS];
 	int n, fd, st;
@@ -675,7 +715,7 @@ static void test_detached(void)
 		return;
 	}
 	for (size_t k = 0; k < 2; k++) {
-		struct task_snap t;
+		static struct task_snap t;
 		struct statvfs sv;
 		char path[128], mi[64], buf[8];
 		int st = restore(dir, methods[k], NULL);
@@ -755,7 +795,7 @@ static void mount_summary(pid_t pid, char *out, size_t size)
 static void test_mntns(void)
 {
 	char before[4096], after[4096], path[PATH_MAX], dir[PATH_MAX];
-	struct task_snap t0, t1;
+	static struct task_snap t0, t1;
 	pid_t pid;
 	int fd, st;
 
@@ -787,6 +827,75 @@ static void test_mntns(void)
 	      "minicr's mount table changed");
 	kill_and_reap(&pid, 1);
 	check_failure("mntns fault", restore(dir, NULL, "mntns"), &pid, 1, "mntns");
+}
+
+/* A table of 1200 fds, which the dump probes and the restore opens on several threads: every
+ * fd comes back as it was, dups stay dups; a missing file and an unsupported fd in the middle
+ * each give one error line. */
+static void test_large_table(void)
+{
+	static struct task_snap t0, t1;
+	static bool shared[MAX_FDS];
+	char dir[PATH_MAX], pidbuf[16], expect[64];
+	pid_t pid;
+	int st;
+
+	snprintf(dir, sizeof(dir), "%s", at("img-large"));
+	mkdir(at("big"), 0755);
+	for (int i = 0; i < LARGE_FILES; i++) {
+		int fd = open(at("big/f%d", i), O_CREAT | O_WRONLY, 0644);
+
+		if (fd < 0 || ftruncate(fd, 4096) < 0)
+			die("big file");
+		close(fd);
+	}
+	pid = start_victim(victim_large, 1);
+	tree_pids(pid, &pid);
+	snap_task(pid, &t0);
+	CHECK(t0.n_fds == LARGE_FDS + 3, "large victim has %d fds", t0.n_fds);
+	for (int i = 0; i + 1 < t0.n_fds; i++)
+		shared[i] = syscall(SYS_kcmp, pid, pid, KCMP_FILE, t0.fds[i].fd,
+				    t0.fds[i + 1].fd) == 0;
+	if (dump_tree(pid, &pid, 1, dir) < 0) {
+		n_failed++;
+		return;
+	}
+	st = restore(dir, NULL, NULL);
+	CHECK(st == 0, "restore of %d fds: exit %d: %s", LARGE_FDS, st, errtext);
+	snap_task(pid, &t1);
+	compare_tasks(&t0, &t1, true);
+	/* dups (each next to its original) share their description again, other fds do not */
+	for (int i = 0; i + 1 < t1.n_fds && i + 1 < t0.n_fds; i++) {
+		long r = syscall(SYS_kcmp, pid, pid, KCMP_FILE, t1.fds[i].fd, t1.fds[i + 1].fd);
+
+		CHECK((r == 0) == shared[i], "fds %d and %d: kcmp %ld, shared before: %d",
+		      t1.fds[i].fd, t1.fds[i + 1].fd, r, shared[i]);
+	}
+	kill_and_reap(&pid, 1);
+
+	/* a file gone since the dump: one line naming it, nothing left behind */
+	if (rename(at("big/f7"), at("big/f7.away")) < 0)
+		die("rename");
+	st = restore(dir, NULL, NULL);
+	check_failure("missing file of a large table", st, &pid, 1, "big/f7");
+	if (rename(at("big/f7.away"), at("big/f7")) < 0)
+		die("rename");
+
+	/* an unsupported fd in the middle of a large table: one line naming it, the victim runs */
+	large_with_socket = true;
+	pid = start_victim(victim_large, 1);
+	large_with_socket = false;
+	tree_pids(pid, &pid);
+	snap_task(pid, &t0);
+	snprintf(pidbuf, sizeof(pidbuf), "%d", pid);
+	st = run_minicr(NULL, "dump", "-t", pidbuf, "-D", at("img-large-socket"), NULL);
+	snprintf(expect, sizeof(expect), "fd %d of task %d: unsupported kind 'socket'",
+		 t0.fds[LARGE_FDS / 2 + 3].fd, pid);
+	CHECK(st != 0 && count_error_lines(errtext) == 1 && strstr(errtext, expect),
+	      "dump of a large table with a socket: exit %d, want one line with '%s': %s", st,
+	      expect, errtext);
+	CHECK(pid_exists(pid), "the victim did not survive the failed dump");
+	kill_and_reap(&pid, 1);
 }
 
 static pid_t main_pid;
@@ -827,6 +936,7 @@ int main(void)
 	test_tree();
 	test_detached();
 	test_mntns();
+	test_large_table();
 	if (n_failed) {
 		printf("test-restore: %d check(s) failed\n", n_failed);
 		return 1;
