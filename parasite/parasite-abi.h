@@ -10,6 +10,8 @@
 /* fds per sendmsg(): the kernel's SCM_MAX_FD is 253, keep one spare as CRIU does. */
 #define PARASITE_MAX_FDS 252
 #define PARASITE_NSIG	 64
+/* fd numbers per LIST_FDS reply */
+#define PARASITE_LIST_MAX 2000
 
 enum parasite_cmd {
 	PARASITE_CMD_HELLO = 1, /* parasite -> host, once after connect: struct parasite_hello */
@@ -17,6 +19,7 @@ enum parasite_cmd {
 	PARASITE_CMD_DRAIN_FDS, /* host: parasite_drain_args; reply parasite_drain_reply + fds */
 	PARASITE_CMD_GET_TASK_STATE, /* host: no payload; reply struct parasite_task_state */
 	PARASITE_CMD_FINI,	     /* host: no payload; reply ack, then the socket is closed */
+	PARASITE_CMD_LIST_FDS,	     /* host: parasite_list_args; reply parasite_list_reply */
 };
 
 /* Every message starts with this header. ret is 0 or -errno in replies, 0 in requests. */
@@ -71,6 +74,23 @@ struct parasite_drain_reply {
 	struct parasite_fd_opts opts[PARASITE_MAX_FDS];
 };
 
+/* LIST_FDS: which numbers of [from, to) are open fds. poll() does not see O_PATH fds: with
+ * find_path_fds, every number poll() calls invalid is asked again with F_GETFD. */
+struct parasite_list_args {
+	int32_t from;
+	int32_t to;
+	uint32_t find_path_fds;
+	uint32_t pad;
+};
+
+/* Reply to LIST_FDS: the open fds of [from, next) in ascending order, the parasite's own
+ * socket left out. The host asks again from next until next reaches to. */
+struct parasite_list_reply {
+	int32_t next;
+	uint32_t n_fds;
+	int32_t fds[PARASITE_LIST_MAX];
+};
+
 /* The kernel's struct sigaction for rt_sigaction(2) on x86_64 (8-byte mask). */
 struct parasite_sigaction {
 	uint64_t handler;
@@ -117,3 +137,6 @@ _Static_assert(sizeof(struct parasite_msg_hdr) + sizeof(struct parasite_task_sta
 		   PARASITE_MSG_MAX,
 	       "task state fits a message");
 _Static_assert(sizeof(struct parasite_fd_opts) == 24, "parasite_fd_opts layout");
+_Static_assert(sizeof(struct parasite_msg_hdr) + sizeof(struct parasite_list_reply) <=
+		   PARASITE_MSG_MAX,
+	       "list reply fits a message");

@@ -2,6 +2,7 @@
  * minicr's control socket and serves commands until FINI: drain fds with SCM_RIGHTS, and report
  * state only the task can read. Freestanding: raw syscalls, no libc, no globals with pointers,
  * dispatch by switch. */
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -27,6 +28,7 @@
 #define P_PR_GET_CHILD_SUBREAPER 37
 #define P_PR_GET_NO_NEW_PRIVS	 39
 #define P_PR_GET_TID_ADDRESS	 40
+#define P_POLLNVAL		 0x20
 #define P_EBADF			 9
 #define P_EINVAL		 22
 #define P_EPROTO		 71
@@ -201,6 +203,53 @@ static long drain_fds(int sock_fd, const struct parasite_drain_args *args, uint3
 			args->n_fds);
 }
 
+struct p_pollfd {
+	int32_t fd;
+	int16_t events;
+	int16_t revents;
+};
+
+/* fds per poll() of LIST_FDS */
+#define LIST_CHUNK 256
+
+/* poll() with no events and no timeout marks every number that is not an open fd POLLNVAL
+ * (O_PATH fds too: poll cannot use them): one syscall answers for LIST_CHUNK numbers, where
+ * procfs costs a lookup per fd. */
+static long list_fds(int sock_fd, const struct parasite_list_args *args, uint32_t len)
+{
+	struct parasite_list_reply reply;
+	struct p_pollfd chunk[LIST_CHUNK];
+	int32_t fd;
+
+	if (len < sizeof(*args) || args->from < 0 || args->to < args->from)
+		return send_msg(sock_fd, PARASITE_CMD_LIST_FDS, -P_EINVAL, NULL, 0, NULL, 0);
+	reply.n_fds = 0;
+	for (fd = args->from; fd < args->to && reply.n_fds + LIST_CHUNK <= PARASITE_LIST_MAX;) {
+		int32_t n = args->to - fd < LIST_CHUNK ? args->to - fd : LIST_CHUNK;
+		long ret;
+
+		for (int32_t i = 0; i < n; i++)
+			chunk[i] = (struct p_pollfd){fd + i, 0, 0};
+		ret = sys_poll(chunk, n, 0);
+		if (ret < 0)
+			return send_msg(sock_fd, PARASITE_CMD_LIST_FDS, (int32_t)ret, NULL, 0, NULL,
+					0);
+		for (int32_t i = 0; i < n; i++) {
+			bool is_open = !(chunk[i].revents & P_POLLNVAL) ||
+				       (args->find_path_fds && sys_fcntl(chunk[i].fd, P_F_GETFD, 0) >= 0);
+
+			if (is_open && chunk[i].fd != sock_fd)
+				reply.fds[reply.n_fds++] = chunk[i].fd;
+		}
+		fd += n;
+	}
+	reply.next = fd;
+	return send_msg(sock_fd, PARASITE_CMD_LIST_FDS, 0, &reply,
+			(uint32_t)(offsetof(struct parasite_list_reply, fds) +
+				   reply.n_fds * sizeof(int32_t)),
+			NULL, 0);
+}
+
 static long get_task_state(int sock_fd)
 {
 	struct parasite_task_state st;
@@ -269,6 +318,9 @@ static long serve(int sock_fd)
 			break;
 		case PARASITE_CMD_GET_TASK_STATE:
 			ret = get_task_state(sock_fd);
+			break;
+		case PARASITE_CMD_LIST_FDS:
+			ret = list_fds(sock_fd, payload, req.hdr.len);
 			break;
 		case PARASITE_CMD_FINI:
 			ret = send_msg(sock_fd, PARASITE_CMD_FINI, 0, NULL, 0, NULL, 0);

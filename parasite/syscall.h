@@ -32,6 +32,7 @@ static inline long sys_call6(long nr, long a1, long a2, long a3, long a4, long a
 #define sys_sendmsg(fd, m, f)	     SYS3(__NR_sendmsg, fd, m, f)
 #define sys_recvmsg(fd, m, f)	     SYS3(__NR_recvmsg, fd, m, f)
 #define sys_fcntl(fd, c, a)	     SYS3(__NR_fcntl, fd, c, a)
+#define sys_poll(f, n, t)	     SYS3(__NR_poll, f, n, t)
 #define sys_rt_sigaction(s, a, o, n) SYS4(__NR_rt_sigaction, s, a, o, n)
 #define sys_sigaltstack(n, o)	     SYS2(__NR_sigaltstack, n, o)
 #define sys_prctl(o, a, b, c, d)     SYS5(__NR_prctl, o, a, b, c, d)

@@ -282,8 +282,8 @@ static int write_file_data(void *opaque, const FileDataEntry *entry)
 	return image_write_entry(d->file_data, &entry->base);
 }
 
-/* Lists the task's fds (before the parasite adds its socket), drains them over the parasite's
- * socket, classifies them and writes fdinfo-<pid>.img and fs-<pid>.img. */
+/* Drains the task's listed fds over the parasite's socket, classifies them and writes
+ * fdinfo-<pid>.img and fs-<pid>.img. */
 static int dump_task_fds(struct dump *d, struct dump_task *t, const int *fds, size_t n_fds)
 {
 	uint64_t start = monotonic_ns();
@@ -343,22 +343,57 @@ static int dump_task_fds(struct dump *d, struct dump_task *t, const int *fds, si
 
 /* ---- one process ------------------------------------------------------------------------ */
 
+/* The task's open fds, ascending, without the parasite's socket. Where the kernel counts them
+ * (n_open > 0, taken before infection) the parasite lists them from inside, far cheaper than
+ * /proc/PID/fd; fewer than counted means O_PATH fds, which a slower second pass finds. */
+static int list_task_fds(struct dump_task *t, int n_open, int **ret_fds)
+{
+	pid_t pid = t->task->pid;
+	int table_size = fd_table_size(pid), n;
+
+	if (table_size < 0)
+		return table_size;
+	n = parasite_ctl_list_fds(t->ctl, table_size, false, ret_fds);
+	if (n >= 0 && n < n_open) {
+		free(*ret_fds);
+		n = parasite_ctl_list_fds(t->ctl, table_size, true, ret_fds);
+	}
+	if (n >= 0 && n != n_open) {
+		free(*ret_fds);
+		pr_err("cannot dump task %d: its fd table changed while it was frozen (%d fds, then "
+		       "%d; is it shared with a task outside the tree?)",
+		       (int)pid, n_open, n);
+		return -EBUSY;
+	}
+	return n;
+}
+
 static int dump_one_task(struct dump *d, struct dump_task *t)
 {
 	struct parasite_task_state state;
 	cleanup_free int *fds = NULL;
-	int n_fds, ret;
+	int n_open, n_fds = 0, ret;
 
-	/* The fd list is taken before the parasite adds its own socket to the task. */
-	n_fds = fd_list(t->task->pid, &fds);
-	if (n_fds < 0)
-		return n_fds;
+	/* both counted and, on kernels that do not count, listed before the parasite's socket */
+	n_open = fd_count(t->task->pid);
+	if (n_open < 0)
+		return n_open;
+	if (n_open == 0) {
+		n_fds = fd_list(t->task->pid, &fds);
+		if (n_fds < 0)
+			return n_fds;
+	}
 	ret = parasite_ctl_prepare(t->task->pid, &t->ctl);
 	if (ret < 0)
 		return ret;
 	ret = parasite_ctl_infect(t->ctl);
 	if (ret < 0)
 		return ret;
+	if (n_open > 0) {
+		n_fds = list_task_fds(t, n_open, &fds);
+		if (n_fds < 0)
+			return n_fds;
+	}
 	ret = dump_task_fds(d, t, fds, (size_t)n_fds);
 	if (ret < 0)
 		return ret;

@@ -722,9 +722,10 @@ static int dump_fs_dir(struct fd_dump_ctx *ctx, pid_t pid, const char *which, ui
 	return 0;
 }
 
-static int read_umask(pid_t pid, uint32_t *ret)
+/* The number after "name:" in /proc/PID/status, in the given base. */
+static int read_status_field(pid_t pid, const char *name, int base, unsigned long *ret)
 {
-	char path[64];
+	char path[64], key[32];
 	cleanup_free char *status = NULL;
 	const char *line;
 	ssize_t len;
@@ -735,13 +736,46 @@ static int read_umask(pid_t pid, uint32_t *ret)
 		errno = (int)-len;
 		return pr_errno("cannot read '%s'", path);
 	}
-	line = strstr(status, "\nUmask:");
+	snprintf(key, sizeof(key), "\n%s:", name);
+	line = strstr(status, key);
 	if (!line) {
-		pr_err("cannot find the umask of task %d in '%s'", (int)pid, path);
+		pr_err("cannot find '%s' of task %d in '%s'", name, (int)pid, path);
 		return -EINVAL;
 	}
-	*ret = (uint32_t)strtoul(line + 7, NULL, 8);
+	*ret = strtoul(line + strlen(key), NULL, base);
 	return 0;
+}
+
+static int read_umask(pid_t pid, uint32_t *ret)
+{
+	unsigned long umask;
+	int r = read_status_field(pid, "Umask", 8, &umask);
+
+	if (r < 0)
+		return r;
+	*ret = (uint32_t)umask;
+	return 0;
+}
+
+int fd_count(pid_t pid)
+{
+	char path[64];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	if (stat(path, &st) < 0)
+		return pr_errno("cannot stat '%s'", path);
+	return st.st_size > INT_MAX ? INT_MAX : (int)st.st_size;
+}
+
+int fd_table_size(pid_t pid)
+{
+	unsigned long size;
+	int r = read_status_field(pid, "FDSize", 10, &size);
+
+	if (r < 0)
+		return r;
+	return size > INT_MAX ? INT_MAX : (int)size;
 }
 
 int fd_dump_fs(struct fd_dump_ctx *ctx, pid_t pid, FsEntry *ret)

@@ -76,6 +76,14 @@ static inline void fd_dump_ctx_freep(struct fd_dump_ctx **ctx)
 	fd_dump_ctx_free(*ctx);
 }
 
+/* How many fds task pid has open: the size of /proc/PID/fd (Linux 6.2+). Returns it, 0 when
+ * the kernel does not count them (or there are none), or -errno (logged). */
+int fd_count(pid_t pid);
+
+/* The size of task pid's fd table (FDSize in /proc/PID/status): every fd is below it.
+ * Returns it or -errno (logged). */
+int fd_table_size(pid_t pid);
+
 /* Lists the fd numbers of task pid from /proc/PID/fd, ascending. *ret_fds is malloc'ed
  * (free()), set only on success. Returns the count, or -errno (logged). */
 int fd_list(pid_t pid, int **ret_fds);

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -539,6 +540,8 @@ static const char *cmd_name(uint32_t cmd)
 		return "GET_TASK_STATE";
 	case PARASITE_CMD_FINI:
 		return "FINI";
+	case PARASITE_CMD_LIST_FDS:
+		return "LIST_FDS";
 	default:
 		return "?";
 	}
@@ -813,6 +816,12 @@ int parasite_ctl_remote_sock_fd(const struct parasite_ctl *ctl)
 	return ctl->is_running ? ctl->remote_sock_fd : -1;
 }
 
+/* recv_reply()'s errors of the transport itself, which it logged already. */
+static bool is_transport_error(int ret)
+{
+	return ret == -EPIPE || ret == -ETIMEDOUT || ret == -EBADMSG || ret == -ESRCH;
+}
+
 static int drain_batch(struct parasite_ctl *ctl, const int *fds, size_t n_fds, int *ret_local_fds,
 		       struct parasite_fd_opts *ret_opts)
 {
@@ -835,7 +844,7 @@ static int drain_batch(struct parasite_ctl *ctl, const int *fds, size_t n_fds, i
 		return ret;
 	}
 	if (ret < 0) {
-		if (ret != -EPIPE && ret != -ETIMEDOUT && ret != -EBADMSG && ret != -ESRCH)
+		if (!is_transport_error(ret))
 			pr_neg(ret, "parasite in task %d cannot drain fds", ctl->pid);
 		return ret;
 	}
@@ -879,6 +888,62 @@ int parasite_ctl_drain_fds(struct parasite_ctl *ctl, const int *fds, size_t n_fd
 		for (size_t i = 0; i < done; i++)
 			close(ret_local_fds[i]);
 	return ret;
+}
+
+int parasite_ctl_list_fds(struct parasite_ctl *ctl, int table_size, bool find_path_fds,
+			  int **ret_fds)
+{
+	cleanup_free int *fds = NULL;
+	size_t n = 0, cap = 0;
+	int from = 0;
+
+	if (!ctl->is_running) {
+		pr_err("no parasite runs in task %d", ctl->pid);
+		return -ENOTCONN;
+	}
+	do {
+		struct parasite_list_args req = {
+		    .from = from, .to = table_size, .find_path_fds = find_path_fds};
+		struct parasite_list_reply reply;
+		size_t len = 0;
+		int ret;
+
+		ret = send_cmd(ctl, PARASITE_CMD_LIST_FDS, &req, sizeof(req));
+		if (ret < 0)
+			return ret;
+		ret = recv_reply(ctl, PARASITE_CMD_LIST_FDS, &reply, sizeof(reply), &len, NULL, 0,
+				 NULL);
+		if (ret < 0) {
+			if (!is_transport_error(ret))
+				pr_neg(ret, "parasite in task %d cannot list its fds", ctl->pid);
+			return ret;
+		}
+		if (len < offsetof(struct parasite_list_reply, fds) ||
+		    reply.n_fds > PARASITE_LIST_MAX ||
+		    len < offsetof(struct parasite_list_reply, fds) + reply.n_fds * sizeof(int32_t) ||
+		    reply.next <= from || reply.next > table_size) {
+			pr_err("malformed fd list from the parasite in task %d", ctl->pid);
+			return -EBADMSG;
+		}
+		if (n + reply.n_fds > cap) {
+			int *bigger;
+
+			cap = (n + reply.n_fds) * 2;
+			bigger = realloc(fds, cap * sizeof(*fds));
+			if (!bigger)
+				return pr_neg(-ENOMEM, "cannot list the fds of task %d", ctl->pid);
+			fds = bigger;
+		}
+		for (uint32_t i = 0; i < reply.n_fds; i++)
+			fds[n++] = reply.fds[i];
+		from = reply.next;
+	} while (from < table_size);
+	if (n > INT_MAX)
+		return -E2BIG;
+	*ret_fds = n ? TAKE_PTR(fds) : calloc(1, sizeof(int));
+	if (!*ret_fds)
+		return -ENOMEM;
+	return (int)n;
 }
 
 int parasite_ctl_get_task_state(struct parasite_ctl *ctl, struct parasite_task_state *ret_state)

@@ -4,6 +4,7 @@
  * must already be seized and stopped (seize.h); this module never seizes or detaches. */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -56,6 +57,13 @@ uint64_t parasite_ctl_saved_sigmask(const struct parasite_ctl *ctl);
 
 /* The parasite's own socket fd inside the task (leave it out of fd lists), or -1. */
 int parasite_ctl_remote_sock_fd(const struct parasite_ctl *ctl);
+
+/* Lists the task's open fds below table_size (its fd table size, FDSize in /proc/PID/status)
+ * from inside, without the parasite's own socket; O_PATH fds only with find_path_fds, which
+ * costs a syscall per closed number. *ret_fds is malloc'ed, ascending, set only on success.
+ * Returns the count or -errno (logged). */
+int parasite_ctl_list_fds(struct parasite_ctl *ctl, int table_size, bool find_path_fds,
+			  int **ret_fds);
 
 /* Receives dups of the task's fds (any number; batches of PARASITE_MAX_FDS). On success
  * ret_local_fds[i] is an O_CLOEXEC fd of minicr on the same open file as the task's fds[i]

@@ -43,6 +43,22 @@ ssize_t read_file_at(int dirfd, const char *path, char **ret_buf)
 	return (ssize_t)len;
 }
 
+void close_all(const int *fds, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		size_t j = i + 1;
+
+		while (j < n && fds[j] == fds[j - 1] + 1)
+			j++;
+		if (j - i == 1 || close_range((unsigned int)fds[i], (unsigned int)fds[j - 1], 0) < 0)
+			for (size_t k = i; k < j; k++)
+				close(fds[k]);
+		i = j;
+	}
+}
+
 int write_all(int fd, const void *buf, size_t len)
 {
 	const char *p = buf;

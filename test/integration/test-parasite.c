@@ -26,6 +26,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "fd.h"
 #include "log.h"
 #include "parasite-ctl.h"
 #include "pstree.h"
@@ -36,6 +37,7 @@
 #define PATTERN_SIZE (1024 * 1024)
 #define FILE_OFFSET  123
 #define CLOEXEC_FD   100
+#define PATH_FD	     150 /* an O_PATH fd, which poll() does not see */
 #define XMM_MAGIC    0x5a5aa5a51234abcdULL
 #define PIPE_DATA    "unread pipe data"
 #define N_EXTRA_FDS  300
@@ -245,6 +247,13 @@ static void __attribute__((noreturn)) victim_main(int report_fd, int cmd_fd)
 	lseek(file_fd, FILE_OFFSET, SEEK_SET);
 	if (dup3(file_fd, CLOEXEC_FD, O_CLOEXEC) < 0)
 		_exit(2);
+	{
+		int path_fd = open("/", O_PATH);
+
+		if (path_fd < 0 || dup2(path_fd, PATH_FD) != PATH_FD)
+			_exit(2);
+		close(path_fd);
+	}
 	/* enough fds for more than one SCM_RIGHTS batch */
 	for (int i = 0; i < N_EXTRA_FDS; i++)
 		if (dup(pipefd[1]) < 0)
@@ -414,6 +423,42 @@ static size_t list_fds(pid_t pid, int skip_fd, int *fds, size_t max)
 	return n;
 }
 
+/* The parasite's own list equals procfs's: without O_PATH fds on the fast pass, with them when
+ * asked. */
+static int cmp_int(const void *a, const void *b)
+{
+	return *(const int *)a - *(const int *)b;
+}
+
+static void check_listed(struct parasite_ctl *ctl, pid_t pid, const int *procfs, size_t n)
+{
+	int size = fd_table_size(pid), fds[512];
+
+	memcpy(fds, procfs, n * sizeof(*fds));
+	qsort(fds, n, sizeof(*fds), cmp_int);
+
+	for (int pass = 0; pass < 2; pass++) {
+		bool find_path_fds = pass == 1;
+		int *listed = NULL, n_listed;
+		size_t k = 0;
+
+		n_listed = parasite_ctl_list_fds(ctl, size, find_path_fds, &listed);
+		CHECK(n_listed >= 0, "LIST_FDS of task %d: %d", pid, n_listed);
+		for (int j = 0; j < n_listed; j++) {
+			while (k < n && !find_path_fds && fds[k] == PATH_FD)
+				k++;
+			CHECK(k < n && listed[j] == fds[k], "task %d: listed fd %d, procfs %d", pid,
+			      listed[j], k < n ? fds[k] : -1);
+			k++;
+		}
+		while (k < n && !find_path_fds && fds[k] == PATH_FD)
+			k++;
+		CHECK(k == n, "task %d: %zu of %zu fds listed (find_path_fds %d)", pid, k, n,
+		      find_path_fds);
+		free(listed);
+	}
+}
+
 static void check_drained(pid_t pid, const struct victim *v, const int *fds, const int *local,
 			  const struct parasite_fd_opts *opts, size_t n)
 {
@@ -572,6 +617,8 @@ static int run_dump_steps(const struct victim *v, int verify)
 		size_t n = list_fds(tree->tasks[i].pid, parasite_ctl_remote_sock_fd(ctls[i]), fds,
 				    ARRAY_SIZE(fds));
 
+		if (verify)
+			check_listed(ctls[i], tree->tasks[i].pid, fds, n);
 		ret = parasite_ctl_drain_fds(ctls[i], fds, n, local, opts);
 		if (ret < 0)
 			goto out_cure;
