@@ -5,7 +5,6 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <linux/kcmp.h>
 #include <linux/magic.h>
 #include <linux/openat2.h>
 #include <stdio.h>
@@ -18,15 +17,14 @@
 #include <unistd.h>
 
 #include "compat.h"
+#include "fd-identity.h"
 #include "fd-probe.h"
+#include "hmap.h"
 #include "log.h"
 #include "util.h"
 
 #ifndef NSFS_MAGIC
 #define NSFS_MAGIC 0x6e736673
-#endif
-#ifndef __NR_kcmp
-#define __NR_kcmp 312
 #endif
 #ifndef __NR_openat2
 #define __NR_openat2 437
@@ -45,90 +43,6 @@ static const struct fd_type_ops *fd_kind_by_type(FdType type)
 	return NULL;
 }
 
-/* ---- a small open-addressing hash: (a, b) -> value ----------------------------------------- */
-
-struct hmap_slot {
-	uint64_t a, b;
-	size_t value;
-	bool used;
-};
-
-struct hmap {
-	struct hmap_slot *slots;
-	size_t cap; /* power of two */
-	size_t n;
-};
-
-static size_t hmap_hash(uint64_t a, uint64_t b)
-{
-	uint64_t h =
-	    a * 0x9e3779b97f4a7c15ULL ^ (b + 0x632be59bd9b4e019ULL) * 0xbf58476d1ce4e5b9ULL;
-
-	h ^= h >> 31;
-	return (size_t)h;
-}
-
-static struct hmap_slot *hmap_find(const struct hmap *m, uint64_t a, uint64_t b)
-{
-	if (!m->cap)
-		return NULL;
-	for (size_t i = hmap_hash(a, b) & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
-		struct hmap_slot *s = &m->slots[i];
-
-		if (!s->used)
-			return NULL;
-		if (s->a == a && s->b == b)
-			return s;
-	}
-}
-
-static int hmap_grow(struct hmap *m)
-{
-	size_t cap = m->cap ? m->cap * 2 : 64;
-	struct hmap_slot *slots = calloc(cap, sizeof(*slots));
-
-	if (!slots)
-		return -ENOMEM;
-	for (size_t i = 0; i < m->cap; i++) {
-		struct hmap_slot *s = &m->slots[i];
-		size_t j;
-
-		if (!s->used)
-			continue;
-		for (j = hmap_hash(s->a, s->b) & (cap - 1); slots[j].used; j = (j + 1) & (cap - 1))
-			;
-		slots[j] = *s;
-	}
-	free(m->slots);
-	m->slots = slots;
-	m->cap = cap;
-	return 0;
-}
-
-/* Inserts (a, b) -> value; the key must not be present. Returns 0 or -ENOMEM. */
-static int hmap_put(struct hmap *m, uint64_t a, uint64_t b, size_t value)
-{
-	size_t i;
-
-	if ((m->n + 1) * 2 > m->cap) {
-		int r = hmap_grow(m);
-
-		if (r < 0)
-			return r;
-	}
-	for (i = hmap_hash(a, b) & (m->cap - 1); m->slots[i].used; i = (i + 1) & (m->cap - 1))
-		;
-	m->slots[i] = (struct hmap_slot){.a = a, .b = b, .value = value, .used = true};
-	m->n++;
-	return 0;
-}
-
-static void hmap_clear(struct hmap *m)
-{
-	free(m->slots);
-	*m = (struct hmap){0};
-}
-
 /* ---- dump state ------------------------------------------------------------------------------ */
 
 #define NO_NODE	    SIZE_MAX
@@ -143,11 +57,6 @@ struct fd_file {
 	PipeFileEntry pipe;
 	MemfdFileEntry memfd;
 	EventfdFileEntry eventfd;
-	pid_t pid; /* task and fd kcmp compares against */
-	int fd;
-	int local_fd; /* its local copy, valid while generation is current */
-	unsigned int generation;
-	size_t left, right; /* binary tree of files with one (st_dev, st_ino), kcmp order */
 };
 
 struct arena_block {
@@ -161,15 +70,13 @@ struct fd_dump_ctx {
 	struct fd_file **slabs; /* files[i] = slabs[i / SLAB_FILES][i % SLAB_FILES] */
 	size_t n_slabs;
 	size_t n_files;
-	struct hmap by_inode;	  /* (st_dev, st_ino) -> index of the tree root */
+	struct fd_identity *identity; /* which fds share a file, across the tree */
 	struct hmap pipes_dumped; /* (pipe_id, 0) -> 0 */
 	struct arena_block *arena;
 	char *buf; /* FD_DATA_CHUNK_MAX bytes, allocated on first use */
 	int scratch_pipe[2];
 	int scratch_pipe_size;
-	unsigned int generation;       /* counts fd_dump_task() calls */
 	struct fd_mount_ref mount_ref; /* the resolver's answer, reused */
-	pid_t self;		       /* getpid(), read once per fd_dump_task() */
 };
 
 struct fd_dump_ctx *fd_dump_ctx_new(const struct fd_dump_callbacks *cb)
@@ -180,6 +87,11 @@ struct fd_dump_ctx *fd_dump_ctx_new(const struct fd_dump_callbacks *cb)
 		return NULL;
 	ctx->cb = *cb;
 	ctx->scratch_pipe[0] = ctx->scratch_pipe[1] = -EBADF;
+	ctx->identity = fd_identity_new();
+	if (!ctx->identity) {
+		free(ctx);
+		return NULL;
+	}
 	return ctx;
 }
 
@@ -190,7 +102,7 @@ struct fd_dump_ctx *fd_dump_ctx_free(struct fd_dump_ctx *ctx)
 	for (size_t i = 0; i < ctx->n_slabs; i++)
 		free(ctx->slabs[i]);
 	free(ctx->slabs);
-	hmap_clear(&ctx->by_inode);
+	fd_identity_free(ctx->identity);
 	hmap_clear(&ctx->pipes_dumped);
 	while (ctx->arena) {
 		struct arena_block *next = ctx->arena->next;
@@ -247,12 +159,6 @@ static struct fd_file *file_new(struct fd_dump_ctx *ctx, size_t *ret_index)
 	    .pipe = PIPE_FILE_ENTRY__INIT,
 	    .memfd = MEMFD_FILE_ENTRY__INIT,
 	    .eventfd = EVENTFD_FILE_ENTRY__INIT,
-	    .pid = -1,
-	    .fd = -1,
-	    .local_fd = -1,
-	    .generation = ctx->generation,
-	    .left = NO_NODE,
-	    .right = NO_NODE,
 	};
 	f->fe.id = (uint32_t)ctx->n_files;
 	return f;
@@ -287,84 +193,15 @@ char *fd_dump_strdup(struct fd_dump_ctx *ctx, const char *s)
 
 /* ---- shared open file descriptions -------------------------------------------------------- */
 
-static int kcmp_file(pid_t pid1, int fd1, pid_t pid2, int fd2)
-{
-	long r = syscall(__NR_kcmp, pid1, pid2, KCMP_FILE, fd1, fd2);
-
-	if (r < 0)
-		return pr_errno("cannot compare fd %d of task %d with fd %d of task %d (kcmp)", fd1,
-				pid1, fd2, pid2);
-	return (int)r;
-}
-
 /* Where files that may share one open file description meet: same inode, offset, flags and
  * eventfd id (dup'd and inherited fds agree on all of them; anon inodes are one inode). */
-static void identity_key(const struct fd_params *p, uint64_t *ret_a, uint64_t *ret_b)
+static void identity_key(const struct fd_probe *probe, uint64_t ret_key[2])
 {
-	*ret_a = fd_inode_key(p->st.st_dev, p->st.st_ino);
-	*ret_b = p->info.pos * 0xff51afd7ed558ccdULL ^ p->info.flags ^
-		 (uint64_t)p->info.eventfd_id << 32;
-}
+	uint32_t flags = probe->info.flags & ~(uint32_t)O_CLOEXEC;
 
-/* Compares the open files behind p and f. Both in the task being dumped: kcmp on the local
- * copies (the kernel skips the ptrace checks for the caller itself); else on the tasks. */
-static int identity_cmp(const struct fd_dump_ctx *ctx, const struct fd_params *p,
-			const struct fd_file *f)
-{
-	if (f->generation == ctx->generation && f->local_fd >= 0 && p->local_fd >= 0)
-		return kcmp_file(ctx->self, p->local_fd, ctx->self, f->local_fd);
-	return kcmp_file(p->pid, p->fd, f->pid, f->fd);
-}
-
-/* Finds the file that p shares its open file description with. Returns 1 with *ret_index
- * set when found; 0 when not, with *ret_link pointing where the new file's index goes (NULL:
- * the key is new); -errno (logged) on failure. Files with one key form a binary tree in kcmp
- * order, which the kernel scrambles, so trees stay shallow. */
-static int identity_find(struct fd_dump_ctx *ctx, const struct fd_params *p, size_t *ret_index,
-			 size_t **ret_link)
-{
-	struct hmap_slot *slot;
-	uint64_t a, b;
-	size_t *link;
-
-	identity_key(p, &a, &b);
-	slot = hmap_find(&ctx->by_inode, a, b);
-	if (!slot) {
-		*ret_link = NULL;
-		return 0;
-	}
-	link = &slot->value;
-	while (*link != NO_NODE) {
-		struct fd_file *f = file_at(ctx, *link);
-		int r = identity_cmp(ctx, p, f);
-
-		if (r < 0)
-			return r;
-		if (r == 0) {
-			*ret_index = *link;
-			return 1;
-		}
-		link = r == 1 ? &f->left : &f->right;
-	}
-	*ret_link = link;
-	return 0;
-}
-
-static int identity_add(struct fd_dump_ctx *ctx, const struct fd_params *p, size_t *link,
-			size_t index)
-{
-	uint64_t a, b;
-
-	if (link) {
-		*link = index;
-		return 0;
-	}
-	identity_key(p, &a, &b);
-	if (hmap_put(&ctx->by_inode, a, b, index) < 0) {
-		errno = ENOMEM;
-		return pr_errno("cannot grow the file identity table");
-	}
-	return 0;
+	ret_key[0] = fd_inode_key(probe->st.st_dev, probe->st.st_ino);
+	ret_key[1] = probe->info.pos * 0xff51afd7ed558ccdULL ^ flags ^
+		     (uint64_t)probe->info.eventfd_id << 32;
 }
 
 /* ---- classification ---------------------------------------------------------------------- */
@@ -546,9 +383,9 @@ int fd_local_getfd(pid_t pid, const int *fds, size_t n_fds, struct fd_local **re
 	return 0;
 }
 
-/* Builds the record of a new open file through its kind. */
-static int dump_new_file(struct fd_dump_ctx *ctx, struct fd_params *p, size_t **link,
-			 struct fd_file **ret_file)
+/* Builds the record of a new open file through its kind; *ret_index is its index. */
+static int dump_new_file(struct fd_dump_ctx *ctx, struct fd_params *p, struct fd_file **ret_file,
+			 size_t *ret_index)
 {
 	const struct fd_type_ops *ops = classify(p);
 	struct fd_file *f;
@@ -568,9 +405,6 @@ static int dump_new_file(struct fd_dump_ctx *ctx, struct fd_params *p, size_t **
 		errno = ENOMEM;
 		return pr_errno("cannot dump fd %d of task %d", p->fd, (int)p->pid);
 	}
-	f->pid = p->pid;
-	f->fd = p->fd;
-	f->local_fd = p->local_fd;
 	f->fe.type = ops->type;
 	f->fe.has_flags = true;
 	f->fe.flags = p->info.flags;
@@ -599,17 +433,15 @@ static int dump_new_file(struct fd_dump_ctx *ctx, struct fd_params *p, size_t **
 		file_drop_last(ctx);
 		return r;
 	}
-	if (p->fd >= 0) {
-		r = identity_add(ctx, p, link ? *link : NULL, index);
-		if (r < 0)
-			return r;
-	}
 	*ret_file = f;
+	*ret_index = index;
 	return 0;
 }
 
+/* Fills ret for fd i; a new open file (first[i] == i, no earlier file) gets its record and
+ * *file_of set. */
 static int dump_one_fd(struct fd_dump_ctx *ctx, pid_t pid, const struct fd_local *l,
-		       const struct fd_probe *probe, FdEntry *ret)
+		       const struct fd_probe *probe, size_t file, size_t *file_of, FdEntry *ret)
 {
 	char link[PATH_MAX];
 	struct fd_params p = {
@@ -624,23 +456,17 @@ static int dump_one_fd(struct fd_dump_ctx *ctx, pid_t pid, const struct fd_local
 	    .fs_type = probe->fs_type,
 	};
 	struct fd_file *f;
-	size_t index, *tree_link = NULL;
 	bool cloexec;
-	int r;
 
-	if (probe->failed)
-		return fd_probe_report(probe, pid, l->fd);
 	cloexec = l->cloexec >= 0 ? l->cloexec > 0 : (p.info.flags & O_CLOEXEC) != 0;
 	p.info.flags &= ~(uint32_t)O_CLOEXEC;
-
-	r = identity_find(ctx, &p, &index, &tree_link);
-	if (r < 0)
-		return r;
-	if (r > 0) {
-		f = file_at(ctx, index);
+	if (file != FD_IDENTITY_NONE) {
+		f = file_at(ctx, file);
 	} else {
+		int r;
+
 		snprintf(link, sizeof(link), "%s", probe->link);
-		r = dump_new_file(ctx, &p, tree_link ? &tree_link : NULL, &f);
+		r = dump_new_file(ctx, &p, &f, file_of);
 		if (r < 0)
 			return r;
 	}
@@ -654,12 +480,42 @@ static int dump_one_fd(struct fd_dump_ctx *ctx, pid_t pid, const struct fd_local
 	return 0;
 }
 
+/* Which fds share an open file: within the task and with earlier tasks' files. */
+static int sort_identities(struct fd_dump_ctx *ctx, pid_t pid, const struct fd_local *fds,
+			   size_t n_fds, const struct fd_probe_set *probes, size_t *ret_file,
+			   size_t *ret_first, struct fd_identity_task *task)
+{
+	int *numbers = malloc((n_fds ? n_fds : 1) * sizeof(int));
+	int *local_fds = malloc((n_fds ? n_fds : 1) * sizeof(int));
+	uint64_t(*keys)[2] = malloc((n_fds ? n_fds : 1) * sizeof(*keys));
+
+	*task = (struct fd_identity_task){
+	    .pid = pid, .n_fds = n_fds, .fds = numbers, .local_fds = local_fds, .keys = keys};
+	if (!numbers || !local_fds || !keys)
+		return pr_neg(-ENOMEM, "cannot sort the fds of task %d", (int)pid);
+	for (size_t i = 0; i < n_fds; i++) {
+		numbers[i] = fds[i].fd;
+		local_fds[i] = fds[i].local_fd;
+		identity_key(fd_probe_at(probes, i), keys[i]);
+	}
+	return fd_identity_sort(ctx->identity, task, ret_file, ret_first);
+}
+
+static void identity_task_free(struct fd_identity_task *task)
+{
+	free((void *)task->fds);
+	free((void *)task->local_fds);
+	free((void *)task->keys);
+}
+
 int fd_dump_task(struct fd_dump_ctx *ctx, pid_t pid, const struct fd_local *fds, size_t n_fds,
 		 FdEntry **ret_entries)
 {
 	cleanup_close int fd_dirfd = -EBADF, fdinfo_dirfd = -EBADF;
 	cleanup(fd_probe_set_freep) struct fd_probe_set *probes = NULL;
 	cleanup_free FdEntry *entries = NULL;
+	cleanup_free size_t *file = NULL, *first = NULL, *file_of = NULL;
+	struct fd_identity_task task = {0};
 	char path[64];
 	int r;
 
@@ -672,19 +528,32 @@ int fd_dump_task(struct fd_dump_ctx *ctx, pid_t pid, const struct fd_local *fds,
 	if (fdinfo_dirfd < 0)
 		return pr_errno("cannot open '%s'", path);
 	entries = calloc(n_fds ? n_fds : 1, sizeof(*entries));
-	if (!entries)
-		return -ENOMEM;
+	file = malloc((n_fds ? n_fds : 1) * sizeof(*file));
+	first = malloc((n_fds ? n_fds : 1) * sizeof(*first));
+	file_of = malloc((n_fds ? n_fds : 1) * sizeof(*file_of));
+	if (!entries || !file || !first || !file_of)
+		return pr_neg(-ENOMEM, "cannot dump the fds of task %d", (int)pid);
 	r = fd_probe_task(pid, fd_dirfd, fdinfo_dirfd, fds, n_fds, &probes);
 	if (r < 0)
 		return r;
-	/* local copies of earlier calls may be closed by now: kcmp those through their task */
-	ctx->generation++;
-	ctx->self = getpid();
-	for (size_t i = 0; i < n_fds; i++) {
-		r = dump_one_fd(ctx, pid, &fds[i], fd_probe_at(probes, i), &entries[i]);
-		if (r < 0)
-			return r;
+	for (size_t i = 0; i < n_fds; i++)
+		if (fd_probe_at(probes, i)->failed)
+			return fd_probe_report(fd_probe_at(probes, i), pid, fds[i].fd);
+	r = sort_identities(ctx, pid, fds, n_fds, probes, file, first, &task);
+	/* in fd order: each open file's record is made at its first fd */
+	for (size_t i = 0; i < n_fds && r == 0; i++) {
+		size_t f = file[i] != FD_IDENTITY_NONE ? file[i]
+			   : first[i] != i		? file_of[first[i]]
+							: FD_IDENTITY_NONE;
+
+		r = dump_one_fd(ctx, pid, &fds[i], fd_probe_at(probes, i), f, &file_of[i],
+				&entries[i]);
 	}
+	if (r == 0)
+		r = fd_identity_commit(ctx->identity, &task, file_of);
+	identity_task_free(&task);
+	if (r < 0)
+		return r;
 	*ret_entries = TAKE_PTR(entries);
 	return 0;
 }
@@ -697,6 +566,7 @@ static int dump_fs_dir(struct fd_dump_ctx *ctx, pid_t pid, const char *which, ui
 	cleanup_close int dirfd = -EBADF;
 	struct statx stx;
 	struct fd_file *f;
+	size_t index;
 	int r;
 
 	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, which);
@@ -715,7 +585,7 @@ static int dump_fs_dir(struct fd_dump_ctx *ctx, pid_t pid, const char *which, ui
 		return pr_errno("cannot read the mount id of the %s of task %d", which, (int)pid);
 	p.info.mnt_id = (uint32_t)stx.stx_mnt_id;
 	p.info.flags = O_PATH | O_DIRECTORY;
-	r = dump_new_file(ctx, &p, NULL, &f);
+	r = dump_new_file(ctx, &p, &f, &index);
 	if (r < 0)
 		return r;
 	*ret_id = f->fe.id;
