@@ -55,6 +55,22 @@ int image_decode_magic(const void *buf, size_t len, int expect_kind, struct imag
 	return kind;
 }
 
+int image_decode_raw_header(const void *buf, size_t len, struct image_error *err)
+{
+	const uint8_t *b = buf;
+
+	if (len < IMAGE_RAW_DATA_OFFSET)
+		return fail(err, IMAGE_ERROR_NO_RECORD, "truncated header (%zu of %u bytes)", len,
+			    IMAGE_RAW_DATA_OFFSET);
+	for (size_t i = IMAGE_MAGIC_SIZE; i < IMAGE_RAW_DATA_OFFSET; i++)
+		if (b[i])
+			return fail(err, IMAGE_ERROR_NO_RECORD,
+				    "nonzero byte at offset %zu of the %u-byte header (data must "
+				    "start at offset %u)",
+				    i, IMAGE_RAW_DATA_OFFSET, IMAGE_RAW_DATA_OFFSET);
+	return 0;
+}
+
 int image_decode_length(const void *buf, size_t index, uint32_t *ret_len, struct image_error *err)
 {
 	uint32_t len = get_le32(buf);
@@ -70,6 +86,11 @@ static int check_inventory(const InventoryEntry *inv, size_t index, struct image
 {
 	if (inv->format_version == 0)
 		return fail(err, index, "format version 0 is invalid");
+	if (inv->format_version < IMAGE_FORMAT_VERSION_MIN)
+		return fail(err, index,
+			    "format version %u is older than this minicr reads (%u): the pages "
+			    "layout changed, dump again",
+			    inv->format_version, IMAGE_FORMAT_VERSION_MIN);
 	if (inv->format_version > IMAGE_FORMAT_VERSION)
 		return fail(err, index, "format version %u is newer than this minicr reads (%u)",
 			    inv->format_version, IMAGE_FORMAT_VERSION);
@@ -120,8 +141,11 @@ int image_decode(const void *buf, size_t len, int expect_kind, image_record_fn f
 	kind = (enum image_kind)r;
 
 	if (image_kind_is_raw(kind)) {
+		r = image_decode_raw_header(buf, len, err);
+		if (r < 0)
+			return r;
 		if (ret)
-			*ret = (struct image_decode_result){kind, 0, len - IMAGE_MAGIC_SIZE};
+			*ret = (struct image_decode_result){kind, 0, len - IMAGE_RAW_DATA_OFFSET};
 		return 0;
 	}
 

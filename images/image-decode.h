@@ -23,6 +23,11 @@ void image_error_format(const struct image_error *err, const char *name, char *b
  * Returns the kind (>= 0), or -EBADMSG with *err filled. */
 int image_decode_magic(const void *buf, size_t len, int expect_kind, struct image_error *err);
 
+/* Checks the header of a raw kind at buf (len bytes available, the magic already checked):
+ * zeros from the end of the magic up to IMAGE_RAW_DATA_OFFSET. Returns 0, or -EBADMSG with *err
+ * filled (a short file, or a nonzero byte: what an image of format version 1 holds there). */
+int image_decode_raw_header(const void *buf, size_t len, struct image_error *err);
+
 /* Reads a record's little-endian length prefix (4 bytes at buf) and checks it against
  * IMAGE_RECORD_MAX. Returns 0 and sets *ret_len, or -EBADMSG with *err filled. */
 int image_decode_length(const void *buf, size_t index, uint32_t *ret_len, struct image_error *err);
@@ -43,10 +48,11 @@ typedef int (*image_record_fn)(enum image_kind kind, size_t index, const Protobu
 struct image_decode_result {
 	enum image_kind kind;
 	size_t n_records; /* records decoded (all of them on success) */
-	size_t raw_size;  /* raw kinds: bytes after the magic */
+	size_t raw_size;  /* raw kinds: bytes after the header (IMAGE_RAW_DATA_OFFSET) */
 };
 
-/* Validates a whole image file held in buf: magic (expect_kind < 0: detect), then every record
+/* Validates a whole image file held in buf: magic (expect_kind < 0: detect), the header of a raw
+ * kind, then every record
  * framed and unpacked (fn may be NULL), single-record kinds holding at most one record, no
  * trailing partial record. Returns 0 and fills *ret (may be NULL); -EBADMSG with *err filled
  * (err->record is the first bad record); -ENOMEM; or fn's negative return. */

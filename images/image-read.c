@@ -124,7 +124,17 @@ int image_reader_open_fd(int fd, int expect_kind, const char *name,
 	if (ret < 0)
 		return bad_image(r, &err);
 	r->kind = (enum image_kind)ret;
-	r->start += IMAGE_MAGIC_SIZE;
+	if (!image_kind_is_raw(r->kind)) {
+		r->start += IMAGE_MAGIC_SIZE;
+		*ret_reader = TAKE_PTR(r);
+		return 0;
+	}
+	ret = fill(r, IMAGE_RAW_DATA_OFFSET);
+	if (ret < 0)
+		return ret;
+	if (image_decode_raw_header(r->buf, avail(r), &err) < 0)
+		return bad_image(r, &err);
+	r->start += IMAGE_RAW_DATA_OFFSET;
 	*ret_reader = TAKE_PTR(r);
 	return 0;
 }
@@ -263,13 +273,13 @@ int image_pread_raw(struct image_reader *r, void *buf, size_t len, uint64_t off)
 	ret = check_raw(r);
 	if (ret < 0)
 		return ret;
-	if (off > (uint64_t)INT64_MAX - IMAGE_MAGIC_SIZE - len) {
+	if (off > (uint64_t)INT64_MAX - IMAGE_RAW_DATA_OFFSET - len) {
 		pr_err("image '%s': offset %llu is out of range", r->name, (unsigned long long)off);
 		return -EBADMSG;
 	}
 	while (done < len) {
-		ssize_t n =
-		    pread(r->fd, out + done, len - done, (off_t)(off + IMAGE_MAGIC_SIZE + done));
+		ssize_t n = pread(r->fd, out + done, len - done,
+				  (off_t)(off + IMAGE_RAW_DATA_OFFSET + done));
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -296,7 +306,8 @@ int image_reader_raw_size(struct image_reader *r, uint64_t *ret_size)
 		return ret;
 	if (fstat(r->fd, &st) < 0)
 		return pr_errno("cannot stat image '%s'", r->name);
-	*ret_size = st.st_size > IMAGE_MAGIC_SIZE ? (uint64_t)st.st_size - IMAGE_MAGIC_SIZE : 0;
+	*ret_size =
+	    st.st_size > IMAGE_RAW_DATA_OFFSET ? (uint64_t)st.st_size - IMAGE_RAW_DATA_OFFSET : 0;
 	return 0;
 }
 

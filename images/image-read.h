@@ -12,9 +12,9 @@
 struct image_reader;
 struct InventoryEntry;
 
-/* Opens the file of (kind, id) in img_dirfd and checks its magic. Returns 0 and sets
- * *ret_reader; -ENOENT if the file does not exist (NOT logged: the caller knows whether the
- * image is optional); else -EBADMSG or -errno (logged). */
+/* Opens the file of (kind, id) in img_dirfd and checks its magic (and a raw kind's header). Returns
+ * 0 and sets *ret_reader; -ENOENT if the file does not exist (NOT logged: the caller knows whether
+ * the image is optional); else -EBADMSG or -errno (logged). */
 int image_reader_open(int img_dirfd, enum image_kind kind, uint64_t id,
 		      struct image_reader **ret_reader);
 
@@ -41,11 +41,12 @@ int image_read_entry(struct image_reader *r, ProtobufCMessage **ret_msg);
  * len only at end of file, 0 at the end) or -errno (logged). */
 ssize_t image_read_raw(struct image_reader *r, void *buf, size_t len);
 
-/* Raw kinds: reads exactly len bytes at offset off after the magic (as written by
- * image_writer_offset()). Returns 0, -EBADMSG if the file ends first, or -errno (logged). */
+/* Raw kinds: reads exactly len bytes at offset off of the data, which starts at file offset
+ * IMAGE_RAW_DATA_OFFSET (off as image_writer_offset() gave it). Returns 0, -EBADMSG if the file
+ * ends first, or -errno (logged). */
 int image_pread_raw(struct image_reader *r, void *buf, size_t len, uint64_t off);
 
-/* Raw kinds: the byte count after the magic. Returns 0 and sets *ret_size, or -errno (logged). */
+/* Raw kinds: the byte count of the data. Returns 0 and sets *ret_size, or -errno (logged). */
 int image_reader_raw_size(struct image_reader *r, uint64_t *ret_size);
 
 /* NULL-safe; returns NULL. */

@@ -1,6 +1,7 @@
 /* image-write.c: buffered writer of image files. */
 #include "image-write.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -19,7 +20,7 @@ struct image_writer {
 	enum image_kind kind;
 	int error; /* first failure, already logged; later calls return it silently */
 	size_t n_records;
-	uint64_t offset; /* bytes accepted after the magic */
+	uint64_t offset; /* bytes accepted after the magic (raw kinds: after the header) */
 	size_t len;	 /* bytes queued in buf */
 	uint8_t *buf;	 /* WRITER_BUF_SIZE bytes */
 	char *name;
@@ -31,6 +32,13 @@ static void put_le32(uint8_t *p, uint32_t v)
 	p[1] = (uint8_t)(v >> 8);
 	p[2] = (uint8_t)(v >> 16);
 	p[3] = (uint8_t)(v >> 24);
+}
+
+void image_raw_header(enum image_kind kind, void *buf)
+{
+	assert(image_kind_is_raw(kind));
+	memset(buf, 0, IMAGE_RAW_DATA_OFFSET);
+	put_le32(buf, image_kind_magic(kind));
 }
 
 /* Records the first error so it is logged once, and returns it. */
@@ -93,8 +101,13 @@ int image_writer_open_fd(int fd, enum image_kind kind, const char *name,
 	w->name = strdup(name);
 	if (!w->buf || !w->name)
 		return pr_neg(-ENOMEM, "cannot open image '%s'", name);
-	put_le32(w->buf, image_kind_magic(kind));
-	w->len = IMAGE_MAGIC_SIZE;
+	if (image_kind_is_raw(kind)) {
+		image_raw_header(kind, w->buf);
+		w->len = IMAGE_RAW_DATA_OFFSET;
+	} else {
+		put_le32(w->buf, image_kind_magic(kind));
+		w->len = IMAGE_MAGIC_SIZE;
+	}
 	*ret_writer = TAKE_PTR(w);
 	return 0;
 }

@@ -10,7 +10,8 @@
 
 struct image_writer;
 
-/* Creates (or truncates) the file of (kind, id) in img_dirfd, mode 0600, and queues its magic.
+/* Creates (or truncates) the file of (kind, id) in img_dirfd, mode 0600, and queues its magic
+ * (raw kinds: the whole header).
  * id is ignored for kinds without one. Returns 0 and sets *ret_writer, or -errno (logged). */
 int image_writer_open(int img_dirfd, enum image_kind kind, uint64_t id,
 		      struct image_writer **ret_writer);
@@ -25,12 +26,16 @@ int image_writer_open_fd(int fd, enum image_kind kind, const char *name,
  * ~64 KiB writes. Returns 0 or -errno (logged; -EINVAL/-E2BIG for a misuse). */
 int image_write_entry(struct image_writer *w, const ProtobufCMessage *msg);
 
+/* Fills buf, IMAGE_RAW_DATA_OFFSET bytes, with the header of raw kind: its magic, then zeros.
+ * For writers that place the data themselves (direct I/O of pages). Pure. */
+void image_raw_header(enum image_kind kind, void *buf);
+
 /* Appends raw bytes to a raw kind (pages). Large buffers bypass the buffer. Returns 0 or
  * -errno (logged). */
 int image_write_raw(struct image_writer *w, const void *buf, size_t len);
 
-/* Bytes handed to the writer so far after the magic (for raw kinds: the offset the next
- * image_write_raw() lands at). */
+/* Bytes handed to the writer so far after the magic (for raw kinds: the data offset the next
+ * image_write_raw() lands at, counted from IMAGE_RAW_DATA_OFFSET). */
 uint64_t image_writer_offset(const struct image_writer *w);
 
 /* Flushes, closes and frees the writer (NULL-safe: returns 0). Returns 0, or -errno if any

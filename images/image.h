@@ -1,6 +1,7 @@
 /* image.h: the image-format library: the only code that knows how image files are framed.
  * A file is a u32 magic (one per kind) followed by records, each a u32 little-endian length and
- * that many bytes of one packed protobuf message of the kind's type (raw kinds: bytes only).
+ * that many bytes of one packed protobuf message of the kind's type (raw kinds: zero padding up
+ * to IMAGE_RAW_DATA_OFFSET, then bytes only).
  * Readers validate strictly; every error is logged once naming the file and record index.
  * This header holds the table of kinds (pure); reading, writing, decoding, rendering and path
  * checks live in image-read.h, image-write.h, image-decode.h, image-render.h, image-path.h. */
@@ -28,10 +29,14 @@ enum image_kind {
 	IMAGE_KIND_COUNT,
 };
 
-#define IMAGE_FORMAT_VERSION 1
-#define IMAGE_RECORD_MAX     (16u << 20) /* bytes; larger records are rejected as hostile */
-#define IMAGE_MAGIC_SIZE     4u		 /* bytes of magic before the first record */
-#define IMAGE_NAME_MAX	     64u	 /* room for any image file name, NUL included */
+#define IMAGE_FORMAT_VERSION	 2
+#define IMAGE_FORMAT_VERSION_MIN 2	     /* version 1 put page data right after the magic */
+#define IMAGE_RECORD_MAX	 (16u << 20) /* bytes; larger records are rejected as hostile */
+#define IMAGE_MAGIC_SIZE	 4u	     /* bytes of magic before the first record */
+#define IMAGE_NAME_MAX		 64u	     /* room for any image file name, NUL included */
+/* Raw kinds: the magic, zeros, then the data from this file offset on. 4096 is a multiple of
+ * every direct I/O alignment in use, so pages can be written and read with O_DIRECT. */
+#define IMAGE_RAW_DATA_OFFSET 4096u
 
 /* The magic of each kind: four ASCII bytes "MC" + two letters, read as a little-endian u32,
  * so `head -c4 file` names the kind. docs/image-format.md lists the same table. */
@@ -42,7 +47,7 @@ enum image_kind {
  * error and assert). */
 const char *image_kind_name(enum image_kind kind); /* "inventory", "fdinfo", ... */
 uint32_t image_kind_magic(enum image_kind kind);
-bool image_kind_is_raw(enum image_kind kind);	 /* no records: raw bytes after the magic */
+bool image_kind_is_raw(enum image_kind kind); /* no records: raw bytes, see IMAGE_RAW_DATA_OFFSET */
 bool image_kind_is_single(enum image_kind kind); /* exactly one record */
 bool image_kind_has_id(enum image_kind kind);	 /* file name carries a pid or ns id */
 /* The message type of the kind's records; NULL for raw kinds. */

@@ -358,7 +358,7 @@ static int shm_fill(const struct resume_task *rt, int pages_fd, const VmaEntry *
 	for (size_t i = 0; i < rt->n_runs; i++) {
 		const PageRunEntry *r = rt->runs[i];
 		uint64_t left = r->nr_pages * PAGE_SIZE_BYTES;
-		uint64_t src = r->file_off + IMAGE_MAGIC_SIZE;
+		uint64_t src = r->file_off + IMAGE_RAW_DATA_OFFSET;
 		uint64_t dst = r->vaddr - v->start + v->pgoff;
 
 		if (r->vaddr < v->start || r->vaddr >= v->end)
@@ -736,7 +736,7 @@ static int fill_runs(struct resume_task *rt, struct region *r, struct restorer_a
 			continue;
 		runs[a->n_runs].vaddr = pr->vaddr;
 		runs[a->n_runs].len = pr->nr_pages * PAGE_SIZE_BYTES;
-		runs[a->n_runs].off = pr->file_off + IMAGE_MAGIC_SIZE;
+		runs[a->n_runs].off = pr->file_off + IMAGE_RAW_DATA_OFFSET;
 		a->n_runs++;
 	}
 	return 0;

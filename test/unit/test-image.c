@@ -102,7 +102,7 @@ static void expect_one_error_line(const char *needle)
 
 /* An in-memory image builder for hostile inputs. */
 struct buf {
-	uint8_t data[4096];
+	uint8_t data[2 * IMAGE_RAW_DATA_OFFSET];
 	size_t len;
 };
 
@@ -118,6 +118,15 @@ static void put_le32(struct buf *b, uint32_t v)
 	uint8_t le[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
 
 	put(b, le, 4);
+}
+
+/* The header of a raw kind: magic, then zeros up to IMAGE_RAW_DATA_OFFSET. */
+static void put_raw_header(struct buf *b, enum image_kind kind)
+{
+	static const uint8_t zeros[IMAGE_RAW_DATA_OFFSET - IMAGE_MAGIC_SIZE];
+
+	put_le32(b, image_kind_magic(kind));
+	put(b, zeros, sizeof(zeros));
 }
 
 static void put_record(struct buf *b, const ProtobufCMessage *msg)
@@ -515,6 +524,68 @@ Test(image, raw_pages_round_trip_with_offsets)
 	image_reader_free(r);
 }
 
+Test(image, raw_data_starts_at_the_aligned_offset_after_a_zeroed_header)
+{
+	static uint8_t file[IMAGE_RAW_DATA_OFFSET + 8192];
+	uint8_t page[4096];
+	struct image_writer *w;
+	uint32_t magic = image_kind_magic(IMAGE_PAGES);
+	int fd;
+
+	memset(page, 0xab, sizeof(page));
+	cr_assert_eq(image_writer_open(tmp_dirfd, IMAGE_PAGES, 6, &w), 0);
+	cr_assert_eq(image_writer_offset(w), 0);
+	cr_assert_eq(image_write_raw(w, page, sizeof(page)), 0);
+	cr_assert_eq(image_writer_offset(w), sizeof(page), "offsets count from the data start");
+	cr_assert_eq(image_writer_close(w), 0);
+
+	fd = openat(tmp_dirfd, "pages-6.img", O_RDONLY | O_CLOEXEC);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(read(fd, file, sizeof(file)), IMAGE_RAW_DATA_OFFSET + sizeof(page));
+	close(fd);
+	cr_assert_eq(memcmp(file, &magic, IMAGE_MAGIC_SIZE), 0);
+	for (size_t i = IMAGE_MAGIC_SIZE; i < IMAGE_RAW_DATA_OFFSET; i++)
+		cr_assert_eq(file[i], 0, "header byte %zu", i);
+	cr_assert_eq(memcmp(file + IMAGE_RAW_DATA_OFFSET, page, sizeof(page)), 0);
+}
+
+Test(image, raw_header_matches_what_the_writer_puts)
+{
+	static uint8_t header[IMAGE_RAW_DATA_OFFSET];
+	struct buf b = {.len = 0};
+
+	memset(header, 0xff, sizeof(header));
+	image_raw_header(IMAGE_PAGES, header);
+	put_raw_header(&b, IMAGE_PAGES);
+	cr_assert_eq(b.len, sizeof(header));
+	cr_assert_eq(memcmp(header, b.data, sizeof(header)), 0);
+}
+
+Test(image, a_pages_image_of_format_version_1_is_refused_on_open)
+{
+	struct buf b = {.len = 0};
+	struct image_reader *r = NULL;
+	uint8_t page[4096];
+
+	/* version 1: the data right after the magic */
+	memset(page, 0x5a, sizeof(page));
+	put_le32(&b, image_kind_magic(IMAGE_PAGES));
+	put(&b, page, sizeof(page));
+	cr_assert_eq(
+	    image_reader_open_fd(memfd_with(b.data, b.len), IMAGE_PAGES, "pages-1.img", &r),
+	    -EBADMSG);
+	expect_one_error_line("image 'pages-1.img': nonzero byte at offset 4 of the 4096-byte "
+			      "header");
+
+	clear_log();
+	b.len = 0;
+	put_le32(&b, image_kind_magic(IMAGE_PAGES));
+	put(&b, page, 100);
+	cr_assert_eq(image_reader_open_fd(memfd_with(b.data, b.len), -1, "pages-2.img", &r),
+		     -EBADMSG);
+	expect_one_error_line("image 'pages-2.img': truncated header (104 of 4096 bytes)");
+}
+
 Test(image, a_record_bigger_than_the_write_buffer_round_trips)
 {
 	static uint8_t data[300000];
@@ -761,7 +832,7 @@ Test(image, a_newer_or_zero_format_version_is_refused)
 	put_le32(&b, image_kind_magic(IMAGE_INVENTORY));
 	put_record(&b, &inv.base);
 	cr_assert_eq(read_all(&b, IMAGE_INVENTORY, "inventory.img", NULL), -EBADMSG);
-	expect_one_error_line("image 'inventory.img' record 0: format version 2 is newer");
+	expect_one_error_line("image 'inventory.img' record 0: format version 3 is newer");
 
 	/* The same through the directory API. */
 	clear_log();
@@ -769,7 +840,7 @@ Test(image, a_newer_or_zero_format_version_is_refused)
 	cr_assert_eq(image_write_entry(w, &inv.base), 0);
 	cr_assert_eq(image_writer_close(w), 0);
 	cr_assert_eq(image_read_inventory(tmp_dirfd, &back), -EBADMSG);
-	expect_one_error_line("format version 2 is newer");
+	expect_one_error_line("format version 3 is newer");
 
 	clear_log();
 	inv.format_version = 0;
@@ -777,6 +848,28 @@ Test(image, a_newer_or_zero_format_version_is_refused)
 	put_record(&b, &inv.base);
 	cr_assert_eq(read_all(&b, IMAGE_INVENTORY, "inventory.img", NULL), -EBADMSG);
 	expect_one_error_line("format version 0 is invalid");
+}
+
+Test(image, an_inventory_older_than_the_aligned_pages_layout_is_refused)
+{
+	InventoryEntry inv = INVENTORY_ENTRY__INIT;
+	struct buf b = {.len = 0};
+	InventoryEntry *back;
+	struct image_writer *w;
+
+	inv.format_version = 1;
+	put_le32(&b, image_kind_magic(IMAGE_INVENTORY));
+	put_record(&b, &inv.base);
+	cr_assert_eq(read_all(&b, IMAGE_INVENTORY, "inventory.img", NULL), -EBADMSG);
+	expect_one_error_line("image 'inventory.img' record 0: format version 1 is older than this "
+			      "minicr reads (2): the pages layout changed, dump again");
+
+	clear_log();
+	cr_assert_eq(image_writer_open(tmp_dirfd, IMAGE_INVENTORY, 0, &w), 0);
+	cr_assert_eq(image_write_entry(w, &inv.base), 0);
+	cr_assert_eq(image_writer_close(w), 0);
+	cr_assert_eq(image_read_inventory(tmp_dirfd, &back), -EBADMSG);
+	expect_one_error_line("format version 1 is older");
 }
 
 Test(image, a_missing_inventory_is_an_error_for_read_inventory)
@@ -831,11 +924,29 @@ Test(image, decode_reports_raw_size_for_pages)
 	struct image_decode_result res;
 	struct image_error err;
 
-	put_le32(&b, image_kind_magic(IMAGE_PAGES));
+	put_raw_header(&b, IMAGE_PAGES);
 	put(&b, "0123456789", 10);
 	cr_assert_eq(image_decode(b.data, b.len, IMAGE_PAGES, NULL, NULL, &res, &err), 0);
 	cr_assert_eq(res.kind, IMAGE_PAGES);
 	cr_assert_eq(res.raw_size, 10);
+}
+
+Test(image, decode_refuses_a_raw_header_that_is_short_or_not_zero)
+{
+	struct buf b = {.len = 0};
+	struct image_decode_result res;
+	struct image_error err;
+
+	put_raw_header(&b, IMAGE_PAGES);
+	cr_assert_eq(image_decode(b.data, b.len, IMAGE_PAGES, NULL, NULL, &res, &err), 0);
+	cr_assert_eq(res.raw_size, 0, "a header alone is an empty pages image");
+	cr_assert_eq(image_decode(b.data, b.len - 1, IMAGE_PAGES, NULL, NULL, &res, &err),
+		     -EBADMSG);
+	cr_assert_str_eq(err.what, "truncated header (4095 of 4096 bytes)");
+	cr_assert_eq(err.record, IMAGE_ERROR_NO_RECORD);
+	b.data[IMAGE_RAW_DATA_OFFSET - 1] = 1;
+	cr_assert_eq(image_decode(b.data, b.len, -1, NULL, NULL, &res, &err), -EBADMSG);
+	cr_assert_not_null(strstr(err.what, "nonzero byte at offset 4095"), "%s", err.what);
 }
 
 /* ---- writer errors -------------------------------------------------------------------------- */
@@ -909,7 +1020,7 @@ Test(image, reading_records_from_raw_and_raw_from_records_is_refused)
 	ProtobufCMessage *msg;
 	char c;
 
-	put_le32(&b, image_kind_magic(IMAGE_PAGES));
+	put_raw_header(&b, IMAGE_PAGES);
 	cr_assert_eq(image_reader_open_fd(memfd_with(b.data, b.len), -1, "pages-1.img", &r), 0);
 	cr_assert_eq(image_read_entry(r, &msg), -EINVAL);
 	image_reader_free(r);
