@@ -111,6 +111,9 @@ _Static_assert(sizeof(struct minicr_statmount) == 512, "struct statmount is 512 
 #ifndef STATX_MNT_ID_UNIQUE
 #define STATX_MNT_ID_UNIQUE 0x00004000U
 #endif
+#ifndef STATX_DIOALIGN
+#define STATX_DIOALIGN 0x00002000U /* Linux 6.1+: stx_dio_mem_align, stx_dio_offset_align */
+#endif
 
 /* ---- file handles ---- */
 #ifndef AT_HANDLE_MNT_ID_UNIQUE

@@ -10,18 +10,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/sysmacros.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
 #include "image-write.h"
 #include "log.h"
 #include "mm-parse.h"
 #include "mm.pb-c.h"
+#include "pages-writer.h"
 #include "util.h"
 
 #define PAGE_SIZE_BYTES 4096ull
 #define PAGEMAP_BATCH	(64u * 1024) /* pagemap entries read at once (256 MiB of VMA) */
-#define MEM_CHUNK	(8u << 20)   /* bytes per read of /proc/PID/mem */
 #define MM_AUXV_MAX	(2 * 64)
 
 int mem_read_vmas(pid_t pid, struct mm_vma **ret_vmas, size_t *ret_n)
@@ -155,55 +154,53 @@ static int fill_mm_fields(pid_t pid, uint64_t brk, MmEntry *mm)
 	return 0;
 }
 
-/* State of the page streaming of one process. */
+/* A run of pages to dump: n_pages at vaddr. */
+struct page_run {
+	uint64_t vaddr, n_pages;
+};
+
+/* State of the page dump of one process: (1) the runs pagemap says the image must keep are
+ * listed, and written to pagemap-<pid>.img with their offsets; (2) their data is copied from
+ * /proc/PID/mem into the buffers of the pages writer, which knows the total size up front. */
 struct page_dump {
 	pid_t pid;
 	int mem_fd;
 	int pagemap_fd;
-	struct image_writer *runs;
-	struct image_writer *pages;
+	struct image_writer *runs_img;
 	uint64_t *entries; /* PAGEMAP_BATCH */
-	uint8_t *buf;	   /* MEM_CHUNK */
+	struct page_run *runs;
+	size_t n_runs, runs_cap;
 	uint64_t n_pages;
 };
 
-static int dump_run(struct page_dump *pd, uint64_t vaddr, uint64_t n_pages)
+static int add_run(struct page_dump *pd, uint64_t vaddr, uint64_t n_pages)
 {
-	PageRunEntry run = PAGE_RUN_ENTRY__INIT;
-	uint64_t left = n_pages * PAGE_SIZE_BYTES, addr = vaddr;
+	PageRunEntry entry = PAGE_RUN_ENTRY__INIT;
 	int ret;
 
-	run.vaddr = vaddr;
-	run.nr_pages = n_pages;
-	run.has_file_off = true;
-	run.file_off = image_writer_offset(pd->pages);
-	ret = image_write_entry(pd->runs, &run.base);
+	if (pd->n_runs == pd->runs_cap) {
+		size_t cap = pd->runs_cap ? 2 * pd->runs_cap : 256;
+		struct page_run *bigger = realloc(pd->runs, cap * sizeof(*bigger));
+
+		if (!bigger)
+			return pr_neg(-ENOMEM, "cannot list the page runs of task %d",
+				      (int)pd->pid);
+		pd->runs = bigger;
+		pd->runs_cap = cap;
+	}
+	entry.vaddr = vaddr;
+	entry.nr_pages = n_pages;
+	entry.has_file_off = true;
+	entry.file_off = pd->n_pages * PAGE_SIZE_BYTES;
+	ret = image_write_entry(pd->runs_img, &entry.base);
 	if (ret < 0)
 		return ret;
-	while (left) {
-		size_t chunk = left < MEM_CHUNK ? (size_t)left : MEM_CHUNK;
-		struct iovec iov = {pd->buf, chunk};
-		ssize_t n = preadv(pd->mem_fd, &iov, 1, (off_t)addr);
-
-		if (n < 0)
-			return pr_errno("cannot read %zu bytes at 0x%" PRIx64 " of task %d", chunk,
-					addr, (int)pd->pid);
-		if ((size_t)n != chunk) {
-			pr_err("short read at 0x%" PRIx64 " of task %d (%zd of %zu bytes)", addr,
-			       (int)pd->pid, n, chunk);
-			return -EIO;
-		}
-		ret = image_write_raw(pd->pages, pd->buf, chunk);
-		if (ret < 0)
-			return ret;
-		addr += chunk;
-		left -= chunk;
-	}
+	pd->runs[pd->n_runs++] = (struct page_run){vaddr, n_pages};
 	pd->n_pages += n_pages;
 	return 0;
 }
 
-static int dump_vma_pages(struct page_dump *pd, const struct mm_vma *v)
+static int list_vma_runs(struct page_dump *pd, const struct mm_vma *v)
 {
 	uint64_t n_total = (v->end - v->start) / PAGE_SIZE_BYTES;
 
@@ -222,13 +219,73 @@ static int dump_vma_pages(struct page_dump *pd, const struct mm_vma *v)
 					(int)pd->pid, v->start);
 		/* runs end at batch borders; the restore does not care */
 		while (mm_next_page_run(pd->entries, n, v->kind, &pos, &first, &count)) {
-			int ret = dump_run(pd, v->start + (base + first) * PAGE_SIZE_BYTES, count);
+			int ret = add_run(pd, v->start + (base + first) * PAGE_SIZE_BYTES, count);
 
 			if (ret < 0)
 				return ret;
 		}
 	}
 	return 0;
+}
+
+/* (1) pagemap-<pid>.img and the list of runs. */
+static int list_runs(struct page_dump *pd, int img_dirfd, const struct mm_vma *vmas, size_t n)
+{
+	int ret;
+
+	ret = image_writer_open(img_dirfd, IMAGE_PAGEMAP, (uint64_t)pd->pid, &pd->runs_img);
+	if (ret < 0)
+		return ret;
+	for (size_t i = 0; i < n && ret == 0; i++)
+		ret = list_vma_runs(pd, &vmas[i]);
+	if (ret < 0)
+		return ret;
+	ret = image_writer_close(pd->runs_img);
+	pd->runs_img = NULL;
+	return ret;
+}
+
+/* (2) pages-<pid>.img: every run read straight into the writer's buffers, which pack runs
+ * back to back, so even single-page runs go out in large writes. */
+static int copy_runs(struct page_dump *pd, int img_dirfd)
+{
+	cleanup(pages_writer_freep) struct pages_writer *w = NULL;
+	int ret;
+
+	ret = pages_writer_open(img_dirfd, pd->pid, pd->n_pages * PAGE_SIZE_BYTES, &w);
+	if (ret < 0)
+		return ret;
+	for (size_t i = 0; i < pd->n_runs; i++) {
+		uint64_t addr = pd->runs[i].vaddr, left = pd->runs[i].n_pages * PAGE_SIZE_BYTES;
+
+		while (left) {
+			size_t room, chunk;
+			void *buf;
+			ssize_t n;
+
+			ret = pages_writer_next(w, &buf, &room);
+			if (ret < 0)
+				return ret;
+			chunk = left < room ? (size_t)left : room;
+			n = pread(pd->mem_fd, buf, chunk, (off_t)addr);
+			if (n < 0)
+				return pr_errno("cannot read %zu bytes at 0x%" PRIx64 " of task %d",
+						chunk, addr, (int)pd->pid);
+			if ((size_t)n != chunk) {
+				pr_err("short read at 0x%" PRIx64 " of task %d (%zd of %zu bytes)",
+				       addr, (int)pd->pid, n, chunk);
+				return -EIO;
+			}
+			ret = pages_writer_commit(w, chunk);
+			if (ret < 0)
+				return ret;
+			addr += chunk;
+			left -= chunk;
+		}
+	}
+	pr_debug("task %d: %" PRIu64 " pages in %zu runs, %s", (int)pd->pid, pd->n_pages,
+		 pd->n_runs, pages_writer_is_direct(w) ? "direct I/O" : "buffered writes");
+	return pages_writer_close(TAKE_PTR(w));
 }
 
 static int dump_pages(int img_dirfd, pid_t pid, const struct mm_vma *vmas, size_t n)
@@ -248,34 +305,17 @@ static int dump_pages(int img_dirfd, pid_t pid, const struct mm_vma *vmas, size_
 		goto out;
 	}
 	pd.entries = malloc(PAGEMAP_BATCH * sizeof(uint64_t));
-	pd.buf = malloc(MEM_CHUNK);
-	if (!pd.entries || !pd.buf) {
-		ret = pr_neg(-ENOMEM, "cannot allocate page buffers");
+	if (!pd.entries) {
+		ret = pr_neg(-ENOMEM, "cannot allocate the pagemap buffer");
 		goto out;
 	}
-	ret = image_writer_open(img_dirfd, IMAGE_PAGEMAP, (uint64_t)pid, &pd.runs);
-	if (ret < 0)
-		goto out;
-	ret = image_writer_open(img_dirfd, IMAGE_PAGES, (uint64_t)pid, &pd.pages);
-	if (ret < 0)
-		goto out;
-	for (size_t i = 0; i < n && ret == 0; i++)
-		ret = dump_vma_pages(&pd, &vmas[i]);
-	if (ret == 0) {
-		ret = image_writer_close(pd.runs);
-		pd.runs = NULL;
-	}
-	if (ret == 0) {
-		ret = image_writer_close(pd.pages);
-		pd.pages = NULL;
-	}
+	ret = list_runs(&pd, img_dirfd, vmas, n);
 	if (ret == 0)
-		pr_debug("task %d: %" PRIu64 " pages dumped", (int)pid, pd.n_pages);
+		ret = copy_runs(&pd, img_dirfd);
 out:
-	image_writer_free(pd.runs);
-	image_writer_free(pd.pages);
+	image_writer_free(pd.runs_img);
 	free(pd.entries);
-	free(pd.buf);
+	free(pd.runs);
 	closep(&pd.mem_fd);
 	closep(&pd.pagemap_fd);
 	return ret;
