@@ -47,9 +47,12 @@ struct restorer_vma {
 	uint32_t pad;
 };
 
-/* A run of pages: len bytes at vaddr come from the pages fd at off. */
+/* A run of pages: len bytes at vaddr come from fd at off. fd is restorer_args.pages_fd, or a
+ * second, O_DIRECT fd of the same image for long runs (aligned: whole pages at page offsets). */
 struct restorer_run {
 	uint64_t vaddr, len, off;
+	int32_t fd;
+	uint32_t pad;
 };
 
 /* Per-thread state that rt_sigreturn does not restore, plus where its frame is. */
@@ -117,7 +120,7 @@ struct restorer_args {
 	uint64_t region_start, region_len;
 	uint64_t task_size;
 	int32_t pid;
-	int32_t pages_fd;
+	int32_t pages_fd; /* buffered: what a direct read refused with EINVAL is read again here */
 	uint32_t n_vmas, n_runs, n_threads, n_siginfos, n_close_fds, do_creds;
 	uint64_t vmas;	    /* struct restorer_vma[n_vmas] */
 	uint64_t runs;	    /* struct restorer_run[n_runs] */
@@ -141,5 +144,6 @@ struct restorer_args {
 
 _Static_assert(sizeof(struct restorer_mm_map) == 104, "prctl_mm_map is 104 bytes");
 _Static_assert(sizeof(struct restorer_vma) == 48, "restorer_vma layout");
+_Static_assert(sizeof(struct restorer_run) == 32, "restorer_run layout");
 _Static_assert(sizeof(struct restorer_thread) == 104, "restorer_thread layout");
 _Static_assert(sizeof(struct restorer_siginfo) == 136, "restorer_siginfo layout");

@@ -156,6 +156,18 @@ static void map_vmas(struct restorer_args *a)
 	}
 }
 
+/* A file system may still refuse a direct read (EINVAL: alignment); the buffered fd reads
+ * anything. */
+static long read_pages(const struct restorer_args *a, const struct restorer_run *run, uint64_t addr,
+		       uint64_t len, uint64_t off)
+{
+	long n = SYS4(__NR_pread64, run->fd, addr, len, off);
+
+	if (n == -22 /* EINVAL */ && run->fd != a->pages_fd)
+		n = SYS4(__NR_pread64, a->pages_fd, addr, len, off);
+	return n;
+}
+
 static void fill_pages(struct restorer_args *a)
 {
 	struct restorer_run *runs = (struct restorer_run *)a->runs;
@@ -165,7 +177,7 @@ static void fill_pages(struct restorer_args *a)
 
 		while (left) {
 			uint64_t chunk = left < PREAD_MAX ? left : PREAD_MAX;
-			long n = SYS4(__NR_pread64, a->pages_fd, addr, chunk, off);
+			long n = read_pages(a, &runs[i], addr, chunk, off);
 
 			check(n, RESTORER_STEP_PAGES);
 			if (n == 0)

@@ -20,6 +20,8 @@ struct resume_task {
 	PageRunEntry **runs;
 	size_t n_runs;
 	uint64_t pages_size;
+	/* runs of DIRECT_RUN_MIN and more are read with O_DIRECT (decided at load) */
+	bool has_direct_pages;
 	/* per entry of mm->vmas: index into the shared-memory registry of resume.c, or -1 */
 	int *shm_idx;
 	/* a MAP_SHARED page made at load and inherited by the task: minicr sets *is_seized_flag

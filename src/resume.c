@@ -28,6 +28,7 @@
 #include "../parasite/restorer-abi.h"
 #include "compat.h"
 #include "core.pb-c.h"
+#include "direct-io.h"
 #include "image-read.h"
 #include "log.h"
 #include "mem-dump.h"
@@ -52,6 +53,11 @@
 #define MAIN_STACK_SIZE (64ull << 10)
 #define SEIZE_WAIT_MS	60000
 #define SPECIAL_KINDS	3 /* vvar, vvar_vclock, vdso */
+/* Runs this long or longer are read with O_DIRECT where the file system allows it. From a cold
+ * image (a direct dump leaves none of it cached) one direct read of a long run into fresh memory
+ * ran at ~2 GB/s on the VM this was measured on, while buffered reads, which fill the page cache
+ * first, ran at 0.4-0.9 GB/s; below about 1 MiB, buffered reads with readahead do as well. */
+#define DIRECT_RUN_MIN (1ull << 20)
 
 /* ---- load and validate ---------------------------------------------------------------------- */
 
@@ -450,6 +456,32 @@ static int shm_open_in_task(int idx, bool *ret_inherited)
 	return fd;
 }
 
+/* Whether the task reads its long runs with O_DIRECT. Decided here, in minicr, where it can be
+ * logged: a restored task's stderr is the restored program's. Returns 0 or -errno (logged). */
+static int choose_pages_io(int img_dirfd, struct resume_task *rt)
+{
+	cleanup_close int fd = -EBADF, direct_fd = -EBADF;
+	char name[IMAGE_NAME_MAX];
+	bool has_long_run = false;
+
+	for (size_t i = 0; i < rt->n_runs && !has_long_run; i++)
+		has_long_run = rt->runs[i]->nr_pages * PAGE_SIZE_BYTES >= DIRECT_RUN_MIN;
+	if (!has_long_run)
+		return 0;
+	(void)image_file_name(IMAGE_PAGES, (uint64_t)rt->pid, name, sizeof(name));
+	fd = openat(img_dirfd, name, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return pr_errno("cannot open image '%s'", name);
+	direct_fd = direct_io_reopen(img_dirfd, name, fd, O_RDONLY);
+	if (direct_fd < 0 && direct_fd != -EOPNOTSUPP)
+		return direct_fd;
+	rt->has_direct_pages = direct_fd >= 0;
+	pr_debug("image '%s': %s", name,
+		 rt->has_direct_pages ? "runs of 1 MiB and more read with O_DIRECT"
+				      : "buffered reads");
+	return 0;
+}
+
 int resume_task_load(int img_dirfd, pid_t pid, struct resume_task **ret_task)
 {
 	cleanup(resume_task_freep) struct resume_task *rt = NULL;
@@ -504,6 +536,9 @@ int resume_task_load(int img_dirfd, pid_t pid, struct resume_task **ret_task)
 	if (ret < 0)
 		return ret;
 	ret = check_special_layout(rt);
+	if (ret < 0)
+		return ret;
+	ret = choose_pages_io(img_dirfd, rt);
 	if (ret < 0)
 		return ret;
 	ret = load_shared(img_dirfd, rt);
@@ -713,7 +748,7 @@ static int fill_runs(struct resume_task *rt, struct region *r, struct restorer_a
 {
 	struct restorer_run *runs = region_alloc(r, rt->n_runs * sizeof(*runs));
 	char name[IMAGE_NAME_MAX];
-	int fd;
+	int fd, direct_fd = -EBADF;
 
 	if (!runs && rt->n_runs)
 		return -ENOSPC;
@@ -724,19 +759,32 @@ static int fill_runs(struct resume_task *rt, struct region *r, struct restorer_a
 	fd = helper_add(h, fd, NULL, 0);
 	if (fd < 0)
 		return fd;
+	if (rt->has_direct_pages) {
+		direct_fd = openat(rt->img_dirfd, name, O_RDONLY | O_DIRECT | O_CLOEXEC);
+		if (direct_fd < 0)
+			return pr_errno("cannot open image '%s' with O_DIRECT", name);
+		direct_fd = helper_add(h, direct_fd, NULL, 0);
+		if (direct_fd < 0)
+			return direct_fd;
+	}
 	a->pages_fd = fd;
 	a->runs = (uint64_t)(uintptr_t)runs;
 	for (size_t i = 0, vi = 0; i < rt->n_runs; i++) {
 		const PageRunEntry *pr = rt->runs[i];
+		struct restorer_run *run = &runs[a->n_runs];
+		bool is_direct;
 
 		/* shared memory got its pages in minicr (load_shared) */
 		while (rt->mm->vmas[vi]->end <= pr->vaddr)
 			vi++;
 		if (rt->mm->vmas[vi]->kind == VMA_KIND_SHMEM)
 			continue;
-		runs[a->n_runs].vaddr = pr->vaddr;
-		runs[a->n_runs].len = pr->nr_pages * PAGE_SIZE_BYTES;
-		runs[a->n_runs].off = pr->file_off + IMAGE_RAW_DATA_OFFSET;
+		run->vaddr = pr->vaddr;
+		run->len = pr->nr_pages * PAGE_SIZE_BYTES;
+		run->off = pr->file_off + IMAGE_RAW_DATA_OFFSET;
+		is_direct =
+		    direct_fd >= 0 && run->len >= DIRECT_RUN_MIN && run->off % DIRECT_IO_ALIGN == 0;
+		run->fd = is_direct ? direct_fd : fd;
 		a->n_runs++;
 	}
 	return 0;

@@ -4,8 +4,9 @@
 # way the dirty-memory scenario (100 MB of distinct pages, a sparse mapping, heap, a COW file
 # mapping) must come back intact after dump, kill and restore. A file system too small for the
 # pages must fail the dump with one error line naming the image and the reason, leave no image
-# behind and the tree running, on both paths (ext4: direct; tmpfs: buffered). All mounts are made
-# in a private mount namespace, with / made rprivate first.
+# behind and the tree running, on both paths (ext4: direct; tmpfs: buffered). The restore reads
+# long runs of pages with O_DIRECT where it can, else buffered. All mounts are made in a private
+# mount namespace, with / made rprivate first.
 set -u
 MINICR=${MINICR:-./minicr}
 BIN=${SCENARIO_BIN:-./test/scenarios}
@@ -49,6 +50,7 @@ start() { # case -> sets pid, dir (logs and scenario files stay on /tmp, off the
 	export SCENARIO_READY="$dir/ready" SCENARIO_RESULT="$dir/result"
 	"$BIN/launch" "$BIN/dirty-memory" </dev/null >"$dir/out" 2>&1 &
 	pid=$!
+	disown "$pid" # bash reaps it still, without a "Killed" line when the dump kills it
 	wait_for_file "$dir/ready"
 }
 
@@ -76,8 +78,8 @@ mount_fs() {
 	fi
 }
 
-# A dump, kill and restore whose pages are written as `how` says.
-round_trip() { # case fs-name how
+# A dump, kill and restore whose pages are written and read back as the last two arguments say.
+round_trip() { # case fs-name how-written how-read
 	local img="$work/mnt-$2/img"
 	if ! start "$1"; then
 		not_ok "$1: scenario did not start"
@@ -88,16 +90,20 @@ round_trip() { # case fs-name how
 		kill -9 "$pid"
 		return
 	fi
+	wait_pid_gone "$pid" || not_ok "$1: task $pid is still alive"
 	if grep -q "image 'pages-$pid.img': $3" "$dir/dump.log"; then
 		ok "$1: pages written with $3"
 	else
 		not_ok "$1: pages not written with $3: $(grep "pages-$pid" "$dir/dump.log")"
 	fi
-	{ wait "$pid"; } 2>/dev/null
-	wait_pid_gone "$pid" || not_ok "$1: task $pid is still alive"
 	if ! "$MINICR" restore -D "$img" -d -v3 -o "$dir/restore.log"; then
 		not_ok "$1: restore failed: $(grep error "$dir/restore.log")"
 		return
+	fi
+	if grep -q "image 'pages-$pid.img': $4" "$dir/restore.log"; then
+		ok "$1: pages read with $4"
+	else
+		not_ok "$1: pages not read with $4: $(grep "pages-$pid" "$dir/restore.log")"
 	fi
 	verdict "$1"
 }
@@ -130,12 +136,12 @@ full_fs() { # case fs-name
 
 # ramfs offers no direct I/O at all: statx reports no alignment and O_DIRECT opens fail.
 if mount_fs ramfs ramfs; then
-	round_trip buffered ramfs "buffered writes"
+	round_trip buffered ramfs "buffered writes" "buffered reads"
 else
 	not_ok "buffered: cannot mount ramfs"
 fi
 if mount_fs ext4 ext4 512M; then
-	round_trip direct ext4 "direct I/O"
+	round_trip direct ext4 "direct I/O" "runs of 1 MiB and more read with O_DIRECT"
 else
 	skip "direct: no loop-mounted ext4 (mkfs.ext4 or loop devices missing)"
 fi
