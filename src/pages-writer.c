@@ -1,4 +1,5 @@
-/* pages-writer.c: direct or buffered writes of a pages image, from a ring of buffers. */
+/* pages-writer.c: direct or buffered writes of a pages image, from a ring of buffers that a
+ * writer thread empties while the caller fills the next one. */
 #define LOG_PREFIX "pages-writer: "
 #include "pages-writer.h"
 
@@ -6,11 +7,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <unistd.h>
-#include <linux/aio_abi.h>
 
 #include "direct-io.h"
 #include "image-write.h"
@@ -20,25 +21,32 @@
 _Static_assert(PAGES_WRITER_BUF_SIZE % DIRECT_IO_ALIGN == 0, "whole aligned writes");
 _Static_assert(IMAGE_RAW_DATA_OFFSET % DIRECT_IO_ALIGN == 0, "page data aligned in the file");
 
-/* One buffer of page data and the write that empties it. */
 struct pages_buf {
 	uint8_t *data;	   /* PAGES_WRITER_BUF_SIZE bytes, DIRECT_IO_ALIGN-aligned */
 	size_t len;	   /* bytes filled */
 	uint64_t file_off; /* where data[0] goes */
-	bool is_busy;	   /* an asynchronous write of it is in flight, described by cb */
-	struct iocb cb;
 };
 
+/* The caller fills bufs[cur]; full buffers are queued in ring order, and the writer thread
+ * writes them oldest first, from bufs[head]. A buffer stays queued until its write is done. */
 struct pages_writer {
 	int fd;
 	bool is_direct;
-	aio_context_t aio;			    /* 0: every write is synchronous */
-	struct pages_buf bufs[PAGES_WRITER_N_BUFS]; /* filled in turn */
-	unsigned int cur;			    /* the buffer being filled */
-	uint64_t end_off;			    /* file offset after the last byte taken */
-	uint64_t file_size;			    /* header and data, as announced */
-	int error; /* first failure, already logged; later calls return it silently */
+	bool has_thread;
+	bool is_cur_started; /* bufs[cur] is free and set up for filling */
+	struct pages_buf bufs[PAGES_WRITER_N_BUFS];
+	unsigned int cur;
+	uint64_t end_off;   /* file offset after the last byte taken */
+	uint64_t file_size; /* header and data, as announced */
+	int error;	    /* first failure, already logged; later calls return it silently */
 	char name[IMAGE_NAME_MAX];
+
+	pthread_t thread;
+	pthread_mutex_t lock; /* guards the fields below */
+	pthread_cond_t cond;  /* a buffer was queued or written, or the thread must stop */
+	unsigned int head, n_queued;
+	bool is_closing;
+	int write_errno; /* first write that failed in the thread; it then writes no more */
 };
 
 static int set_error(struct pages_writer *w, int err)
@@ -48,18 +56,18 @@ static int set_error(struct pages_writer *w, int err)
 	return err;
 }
 
-static int write_sync(struct pages_writer *w, const uint8_t *data, size_t len, uint64_t off)
+/* Returns 0, or the errno of the write that failed (not logged: the caller knows when). */
+static int write_at(int fd, const uint8_t *data, size_t len, uint64_t off)
 {
 	while (len) {
-		ssize_t n = pwrite(w->fd, data, len, (off_t)off);
+		ssize_t n = pwrite(fd, data, len, (off_t)off);
 
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0) {
-			if (n == 0)
-				errno = EIO;
-			return set_error(w, pr_errno("cannot write image '%s'", w->name));
-		}
+		if (n < 0)
+			return errno;
+		if (n == 0)
+			return EIO;
 		data += n;
 		len -= (size_t)n;
 		off += (uint64_t)n;
@@ -67,87 +75,124 @@ static int write_sync(struct pages_writer *w, const uint8_t *data, size_t len, u
 	return 0;
 }
 
-static int finish_write(struct pages_writer *w, const struct io_event *ev)
+static int write_failed(struct pages_writer *w, int errnum)
 {
-	struct pages_buf *b = &w->bufs[ev->data % PAGES_WRITER_N_BUFS];
-	const struct iocb *cb = &b->cb;
-	size_t done;
-
-	b->is_busy = false;
-	if (w->error)
-		return w->error;
-	if (ev->res < 0) {
-		errno = (int)-ev->res;
-		return set_error(w, pr_errno("cannot write image '%s'", w->name));
-	}
-	done = (size_t)ev->res;
-	/* A short direct write (a nearly full file system): writing the rest now tells why. */
-	if (done < cb->aio_nbytes)
-		return write_sync(w, (const uint8_t *)(uintptr_t)cb->aio_buf + done,
-				  cb->aio_nbytes - done, (uint64_t)cb->aio_offset + done);
-	return 0;
+	errno = errnum;
+	return set_error(w, pr_errno("cannot write image '%s'", w->name));
 }
 
-/* Collects finished writes until b is free to fill. */
-static int wait_idle(struct pages_writer *w, struct pages_buf *b)
+static void *write_queued(void *arg)
 {
-	while (b->is_busy) {
-		struct io_event ev[PAGES_WRITER_N_BUFS];
-		long n = syscall(SYS_io_getevents, w->aio, 1L, (long)PAGES_WRITER_N_BUFS, ev, NULL);
+	struct pages_writer *w = arg;
 
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return set_error(
-			    w, pr_errno("cannot wait for the writes of image '%s'", w->name));
-		for (long i = 0; i < n; i++)
-			(void)finish_write(w, &ev[i]);
+	pthread_mutex_lock(&w->lock);
+	for (;;) {
+		const struct pages_buf *b;
+		bool is_failed;
+		int err = 0;
+
+		while (!w->n_queued && !w->is_closing)
+			pthread_cond_wait(&w->cond, &w->lock);
+		if (!w->n_queued)
+			break;
+		b = &w->bufs[w->head];
+		is_failed = w->write_errno != 0;
+		pthread_mutex_unlock(&w->lock);
+		if (!is_failed)
+			err = write_at(w->fd, b->data, b->len, b->file_off);
+		pthread_mutex_lock(&w->lock);
+		if (err && !w->write_errno)
+			w->write_errno = err;
+		w->head = (w->head + 1) % PAGES_WRITER_N_BUFS;
+		w->n_queued--;
+		pthread_cond_broadcast(&w->cond);
 	}
-	return w->error;
+	pthread_mutex_unlock(&w->lock);
+	return NULL;
 }
 
-/* Writes out the buffer being filled and moves on to the next one. */
-static int submit(struct pages_writer *w)
+/* The writer thread takes every signal mask bit, so signals meant for minicr reach the
+ * thread that waits for them. Without a thread (it could not be created) writes are
+ * synchronous, which is only slower. */
+static void start_thread(struct pages_writer *w)
+{
+	sigset_t all, old;
+	int err;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	err = pthread_create(&w->thread, NULL, write_queued, w);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (err) {
+		pr_debug("image '%s': no writer thread (%s): synchronous writes", w->name,
+			 strerror(err));
+		return;
+	}
+	w->has_thread = true;
+}
+
+/* Lets the thread finish what is queued (or, abandon: skip it) and waits for it to end.
+ * Returns the errno of a failed write, or 0. */
+static int stop_thread(struct pages_writer *w, bool abandon)
+{
+	int err;
+
+	if (!w->has_thread)
+		return 0;
+	pthread_mutex_lock(&w->lock);
+	w->is_closing = true;
+	if (abandon && !w->write_errno)
+		w->write_errno = ECANCELED;
+	pthread_cond_broadcast(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+	pthread_join(w->thread, NULL);
+	w->has_thread = false;
+	err = w->write_errno;
+	return abandon ? 0 : err;
+}
+
+/* Hands the buffer being filled over for writing and moves on to the next one. */
+static int queue_cur(struct pages_writer *w)
 {
 	struct pages_buf *b = &w->bufs[w->cur];
-	struct iocb *cb = &b->cb;
-	int ret = 0;
+	int err = 0;
 
-	if (w->aio) {
-		memset(cb, 0, sizeof(*cb));
-		cb->aio_data = w->cur;
-		cb->aio_lio_opcode = IOCB_CMD_PWRITE;
-		cb->aio_fildes = (uint32_t)w->fd;
-		cb->aio_buf = (uint64_t)(uintptr_t)b->data;
-		cb->aio_nbytes = b->len;
-		cb->aio_offset = (int64_t)b->file_off;
-		b->is_busy = syscall(SYS_io_submit, w->aio, 1L, &cb) == 1;
+	if (w->has_thread) {
+		pthread_mutex_lock(&w->lock);
+		w->n_queued++;
+		pthread_cond_broadcast(&w->cond);
+		pthread_mutex_unlock(&w->lock);
+	} else {
+		err = write_at(w->fd, b->data, b->len, b->file_off);
 	}
-	/* Without AIO, or if the kernel would not queue it: the same write, now. */
-	if (!b->is_busy)
-		ret = write_sync(w, b->data, b->len, b->file_off);
 	w->cur = (w->cur + 1) % PAGES_WRITER_N_BUFS;
-	w->bufs[w->cur].len = 0;
-	w->bufs[w->cur].file_off = w->end_off;
-	return ret;
+	w->is_cur_started = false;
+	return err ? write_failed(w, err) : 0;
 }
 
-/* io_destroy() waits for the writes still in flight, so the buffers can go after it. */
-static void stop_aio(struct pages_writer *w)
+/* Waits until bufs[cur] is written (it is free when fewer than all buffers are queued), or a
+ * write failed. */
+static int wait_cur_free(struct pages_writer *w)
 {
-	if (!w->aio)
-		return;
-	(void)syscall(SYS_io_destroy, w->aio);
-	w->aio = 0;
-	for (int i = 0; i < PAGES_WRITER_N_BUFS; i++)
-		w->bufs[i].is_busy = false;
+	int err;
+
+	if (!w->has_thread)
+		return 0;
+	pthread_mutex_lock(&w->lock);
+	while (w->n_queued == PAGES_WRITER_N_BUFS && !w->write_errno)
+		pthread_cond_wait(&w->cond, &w->lock);
+	err = w->write_errno;
+	pthread_mutex_unlock(&w->lock);
+	return err ? write_failed(w, err) : 0;
 }
 
 struct pages_writer *pages_writer_free(struct pages_writer *w)
 {
 	if (!w)
 		return NULL;
-	stop_aio(w);
+	(void)stop_thread(w, true);
+	pthread_cond_destroy(&w->cond);
+	pthread_mutex_destroy(&w->lock);
 	closep(&w->fd);
 	for (int i = 0; i < PAGES_WRITER_N_BUFS; i++)
 		free(w->bufs[i].data);
@@ -181,9 +226,8 @@ static int open_file(struct pages_writer *w, int img_dirfd)
 	return 0;
 }
 
-/* Sizing the file first fails a full disk before any page is read, and keeps direct writes
- * inside the file size: ext4 completes a direct write that extends the file before io_submit()
- * returns, which would undo the overlap. */
+/* Sizing the file first fails a full disk before any page is read, and spares the direct
+ * writes the extra work of extending the file (ext4 takes the inode lock exclusively). */
 static int size_file(struct pages_writer *w)
 {
 	if (fallocate(w->fd, 0, 0, (off_t)w->file_size) == 0)
@@ -197,17 +241,6 @@ static int size_file(struct pages_writer *w)
 	return 0;
 }
 
-/* Native AIO lets buffers be written while the next one fills; without it (a kernel built without
- * CONFIG_AIO, fs.aio-max-nr reached) direct writes are synchronous, which is only slower. */
-static void start_aio(struct pages_writer *w)
-{
-	if (syscall(SYS_io_setup, (long)PAGES_WRITER_N_BUFS, &w->aio) < 0) {
-		pr_debug("image '%s': no native AIO (%s): synchronous writes", w->name,
-			 strerror(errno));
-		w->aio = 0;
-	}
-}
-
 int pages_writer_open(int img_dirfd, pid_t pid, uint64_t data_size,
 		      struct pages_writer **ret_writer)
 {
@@ -219,6 +252,8 @@ int pages_writer_open(int img_dirfd, pid_t pid, uint64_t data_size,
 	if (!w)
 		return pr_neg(-ENOMEM, "cannot write the pages of task %d", (int)pid);
 	w->fd = -EBADF;
+	pthread_mutex_init(&w->lock, NULL);
+	pthread_cond_init(&w->cond, NULL);
 	(void)image_file_name(IMAGE_PAGES, (uint64_t)pid, w->name, sizeof(w->name));
 	w->file_size = IMAGE_RAW_DATA_OFFSET + data_size;
 	ret = open_file(w, img_dirfd);
@@ -232,15 +267,13 @@ int pages_writer_open(int img_dirfd, pid_t pid, uint64_t data_size,
 				   PAGES_WRITER_BUF_SIZE))
 			return pr_neg(-ENOMEM, "cannot allocate the buffers of image '%s'",
 				      w->name);
-	if (w->is_direct)
-		start_aio(w);
+	start_thread(w);
 	image_raw_header(IMAGE_PAGES, w->bufs[0].data);
 	w->bufs[0].len = IMAGE_RAW_DATA_OFFSET;
 	w->end_off = IMAGE_RAW_DATA_OFFSET;
-	pr_debug("image '%s': %s", w->name,
-		 !w->is_direct ? "buffered writes"
-		 : w->aio      ? "direct I/O, each write overlapping the next read"
-			       : "direct I/O, synchronous writes");
+	w->is_cur_started = true;
+	pr_debug("image '%s': %s, %s", w->name, w->is_direct ? "direct I/O" : "buffered writes",
+		 w->has_thread ? "by a thread while the next buffer fills" : "synchronous");
 	*ret_writer = TAKE_PTR(w);
 	return 0;
 }
@@ -252,9 +285,14 @@ int pages_writer_next(struct pages_writer *w, void **ret_buf, size_t *ret_room)
 
 	if (w->error)
 		return w->error;
-	ret = wait_idle(w, b);
-	if (ret < 0)
-		return ret;
+	if (!w->is_cur_started) {
+		ret = wait_cur_free(w);
+		if (ret < 0)
+			return ret;
+		b->len = 0;
+		b->file_off = w->end_off;
+		w->is_cur_started = true;
+	}
 	*ret_buf = b->data + b->len;
 	*ret_room = PAGES_WRITER_BUF_SIZE - b->len;
 	return 0;
@@ -266,26 +304,26 @@ int pages_writer_commit(struct pages_writer *w, size_t len)
 
 	if (w->error)
 		return w->error;
-	assert(!b->is_busy && len % DIRECT_IO_ALIGN == 0 && len <= PAGES_WRITER_BUF_SIZE - b->len);
+	assert(w->is_cur_started && len % DIRECT_IO_ALIGN == 0 &&
+	       len <= PAGES_WRITER_BUF_SIZE - b->len);
 	b->len += len;
 	w->end_off += len;
 	if (b->len == PAGES_WRITER_BUF_SIZE)
-		return submit(w);
+		return queue_cur(w);
 	return 0;
 }
 
 int pages_writer_close(struct pages_writer *w)
 {
-	int ret;
+	int err, ret;
 
 	if (!w)
 		return 0;
-	/* the buffer being filled is idle unless it is still empty (pages_writer_next waited) */
-	if (!w->error && w->bufs[w->cur].len)
-		(void)submit(w);
-	for (int i = 0; i < PAGES_WRITER_N_BUFS && !w->error; i++)
-		(void)wait_idle(w, &w->bufs[i]);
-	stop_aio(w);
+	if (!w->error && w->is_cur_started && w->bufs[w->cur].len)
+		(void)queue_cur(w);
+	err = stop_thread(w, w->error != 0);
+	if (err)
+		(void)write_failed(w, err);
 	if (!w->error && w->end_off != w->file_size) {
 		pr_err("image '%s': %" PRIu64 " bytes written where %" PRIu64
 		       " were announced (bug)",

@@ -1,8 +1,8 @@
-/* pages-writer.h: write the page data of one process into pages-<pid>.img. Where the images'
- * file system offers direct I/O the file is written with O_DIRECT from a ring of aligned
- * buffers, the next one being filled while earlier ones are written (Linux native AIO), so the
- * data never passes through the page cache; elsewhere with ordinary buffered writes. The caller
- * fills the buffers in place. Every error is logged once, naming the image. */
+/* pages-writer.h: write the page data of one process into pages-<pid>.img. The caller fills a
+ * ring of aligned buffers in place; a writer thread writes the full ones while the next fills.
+ * Where the images' file system offers direct I/O the file is written with O_DIRECT, so the data
+ * never passes through the page cache; elsewhere with ordinary buffered writes. Every error is
+ * logged once, naming the image. */
 #pragma once
 
 #include <stdbool.h>
@@ -10,8 +10,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-/* Bytes per write, and writes that may be in flight while the next buffer fills. On the 2-vCPU
- * VM this was measured on, 16 MiB in all kept a virtio disk busy; the split hardly mattered. */
+/* Bytes per write, and buffers in the ring. On the 2-vCPU VM this was measured on, 16 MiB in all
+ * kept a virtio disk busy; the split hardly mattered. */
 #define PAGES_WRITER_BUF_SIZE (4u << 20)
 #define PAGES_WRITER_N_BUFS   4
 

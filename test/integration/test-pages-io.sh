@@ -4,9 +4,9 @@
 # way the dirty-memory scenario (100 MB of distinct pages, a sparse mapping, heap, a COW file
 # mapping) must come back intact after dump, kill and restore. A file system too small for the
 # pages must fail the dump with one error line naming the image and the reason, leave no image
-# behind and the tree running, on both paths (ext4: direct; tmpfs: buffered). The restore reads
-# long runs of pages with O_DIRECT where it can, else buffered. All mounts are made in a private
-# mount namespace, with / made rprivate first.
+# behind and the tree running, on both paths (ext4, ext2: direct; tmpfs: buffered). The restore
+# reads long runs of pages with O_DIRECT where it can, else buffered. All mounts are made in a
+# private mount namespace, with / made rprivate first.
 set -u
 MINICR=${MINICR:-./minicr}
 BIN=${SCENARIO_BIN:-./test/scenarios}
@@ -65,14 +65,14 @@ verdict() { # case -> the scenario's own check after SIGUSR1
 	wait_pid_gone "$pid"
 }
 
-# mount_fs name type [ext4 size | mount options]: a fresh file system at $work/mnt-<name>
+# mount_fs name type [ext2/ext4 size | mount options]: a fresh file system at $work/mnt-<name>
 mount_fs() {
 	local at="$work/mnt-$1"
 	mkdir -p "$at"
-	if [ "$2" = ext4 ]; then
-		command -v mkfs.ext4 >/dev/null || return 1
-		truncate -s "$3" "$work/$1.ext4" && mkfs.ext4 -q -F "$work/$1.ext4" 2>/dev/null &&
-			mount -o loop "$work/$1.ext4" "$at" 2>/dev/null
+	if [ "$2" = ext4 ] || [ "$2" = ext2 ]; then
+		command -v mke2fs >/dev/null || return 1
+		truncate -s "$3" "$work/$1.img" && mke2fs -q -F -t "$2" "$work/$1.img" 2>/dev/null &&
+			mount -o loop "$work/$1.img" "$at" 2>/dev/null
 	else
 		mount -t "$2" ${3:+-o "$3"} "$1" "$at"
 	fi
@@ -143,12 +143,19 @@ fi
 if mount_fs ext4 ext4 512M; then
 	round_trip direct ext4 "direct I/O" "runs of 1 MiB and more read with O_DIRECT"
 else
-	skip "direct: no loop-mounted ext4 (mkfs.ext4 or loop devices missing)"
+	skip "direct: no loop-mounted ext4 (mke2fs or loop devices missing)"
 fi
 if mount_fs small-ext4 ext4 32M; then
 	full_fs full-ext4-direct small-ext4
 else
 	skip "full-ext4-direct: no loop-mounted ext4"
+fi
+# ext2 files have no extents, so no fallocate: the file is only truncated to size and the full
+# disk shows in a direct write of the writer thread.
+if mount_fs small-ext2 ext2 32M; then
+	full_fs full-ext2-direct-write small-ext2
+else
+	skip "full-ext2-direct-write: no loop-mounted ext2"
 fi
 if mount_fs small-tmpfs tmpfs size=32m; then
 	full_fs full-tmpfs-buffered small-tmpfs
