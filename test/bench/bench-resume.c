@@ -1,23 +1,35 @@
 /* Benchmark of the transparent-resume path (task_dump + resume_task_*), not run by make check:
- *   ./test/bench/bench-resume [MB...]     (root; default: 100 1024)
- * For each size a victim (this program with --victim MB) fills MB of anonymous memory with a
- * pattern; it is dumped into a temporary directory, killed, recreated with clone3(set_tid) and
- * resumed; it then verifies its memory and reports. Prints dump and resume times and MB/s. */
+ *   ./test/bench/bench-resume [MiB...]    (root; default: 100 1024)
+ * For each size a victim (this program with --victim MiB) fills that many MiB of anonymous memory
+ * with a pattern; it is dumped into a temporary directory on /tmp, killed, recreated with
+ * clone3(set_tid) and resumed; it then verifies its memory and reports. Prints dump and resume
+ * times and MiB/s, how much of the pages image the page cache held when the resume began, and
+ * reference rates measured on the spot, to judge how near the machine's limits both come:
+ *   - reading the victim's memory through /proc/PID/mem into a reused buffer (what dump does);
+ *   - the pages writer alone, same file system and size, nothing read (dump's other half);
+ *   - one O_DIRECT read of that file into fresh memory (what resume does with a cold image);
+ *   - the first touch of fresh anonymous memory (every restored page is one).
+ * It never drops caches and asserts nothing about time. */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "compat.h"
+#include "direct-io.h"
+#include "image.h"
 #include "log.h"
+#include "pages-writer.h"
 #include "parasite-ctl.h"
 #include "resume.h"
 #include "seize.h"
@@ -32,14 +44,15 @@ static int victim_main(size_t mb)
 	size_t n = (mb << 20) / 8;
 	uint64_t *mem =
 	    mmap(NULL, mb << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	char buf[16];
+	char buf[64];
 	ssize_t len;
 
 	if (mem == MAP_FAILED)
 		return 1;
 	for (size_t i = 0; i < n; i++)
 		mem[i] = i * 0x9e3779b97f4a7c15ull;
-	if (write(REPORT_FD, "READY\n", 6) != 6)
+	len = snprintf(buf, sizeof(buf), "READY %" PRIxPTR "\n", (uintptr_t)mem);
+	if (write(REPORT_FD, buf, (size_t)len) != len)
 		return 1;
 	do
 		len = read(CMD_FD, buf, sizeof(buf));
@@ -56,6 +69,151 @@ static double now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static double mib_per_s(uint64_t bytes, double ms)
+{
+	return (double)bytes / (1 << 20) / (ms / 1e3);
+}
+
+/* Reads size bytes of pid's memory at addr through /proc/PID/mem into one reused buffer of
+ * the pages writer's size, as dump does. Returns MiB/s, or -1. */
+static double ref_proc_mem_read(pid_t pid, uint64_t addr, uint64_t size)
+{
+	char path[64];
+	void *buf = NULL;
+	double t0, rate = -1;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/mem", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || posix_memalign(&buf, DIRECT_IO_ALIGN, PAGES_WRITER_BUF_SIZE))
+		goto out;
+	memset(buf, 0, PAGES_WRITER_BUF_SIZE);
+	t0 = now_ms();
+	for (uint64_t off = 0; off < size; off += PAGES_WRITER_BUF_SIZE) {
+		size_t len = (size_t)(size - off < PAGES_WRITER_BUF_SIZE ? size - off
+									 : PAGES_WRITER_BUF_SIZE);
+
+		if (pread(fd, buf, len, (off_t)(addr + off)) != (ssize_t)len)
+			goto out;
+	}
+	rate = mib_per_s(size, now_ms() - t0);
+out:
+	free(buf);
+	if (fd >= 0)
+		close(fd);
+	return rate;
+}
+
+/* Writes a size-byte pages image (pages-0.img in dirfd) through the pages writer with nothing
+ * to read: its ring of buffers is filled once, then written again as it is. Returns MiB/s, or
+ * -1; *ret_is_direct tells whether the writer used O_DIRECT. */
+static double ref_pages_write(int dirfd, uint64_t size, bool *ret_is_direct)
+{
+	struct pages_writer *w;
+	double t0 = now_ms();
+	uint64_t done = 0;
+
+	if (pages_writer_open(dirfd, 0, size, &w) < 0)
+		return -1;
+	*ret_is_direct = pages_writer_is_direct(w);
+	while (done < size) {
+		size_t room, chunk;
+		void *buf;
+
+		if (pages_writer_next(w, &buf, &room) < 0) {
+			pages_writer_free(w);
+			return -1;
+		}
+		chunk = size - done < room ? (size_t)(size - done) : room;
+		if (done < (uint64_t)PAGES_WRITER_N_BUFS * PAGES_WRITER_BUF_SIZE)
+			memset(buf, 0x5a, chunk);
+		if (pages_writer_commit(w, chunk) < 0) {
+			pages_writer_free(w);
+			return -1;
+		}
+		done += chunk;
+	}
+	if (pages_writer_close(w) < 0)
+		return -1;
+	return mib_per_s(size, now_ms() - t0);
+}
+
+/* Reads the data of pages-0.img into fresh anonymous memory with O_DIRECT (buffered where the
+ * file system has no direct I/O), in reads of up to 256 MiB like the restorer's page runs.
+ * Returns MiB/s, or -1. */
+static double ref_read_into_fresh_memory(int dirfd, uint64_t size, bool is_direct)
+{
+	const uint64_t max_read = 256ull << 20;
+	double t0, rate = -1;
+	uint8_t *mem;
+	int fd;
+
+	fd = openat(dirfd, "pages-0.img", O_RDONLY | O_CLOEXEC | (is_direct ? O_DIRECT : 0));
+	if (fd < 0)
+		return -1;
+	mem = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (mem == MAP_FAILED) {
+		close(fd);
+		return -1;
+	}
+	t0 = now_ms();
+	for (uint64_t off = 0; off < size; off += max_read) {
+		size_t len = (size_t)(size - off < max_read ? size - off : max_read);
+
+		if (pread(fd, mem + off, len, (off_t)(IMAGE_RAW_DATA_OFFSET + off)) != (ssize_t)len)
+			goto out;
+	}
+	rate = mib_per_s(size, now_ms() - t0);
+out:
+	munmap(mem, size);
+	close(fd);
+	return rate;
+}
+
+/* The first write to each page of fresh anonymous memory. Returns MiB/s, or -1. */
+static double ref_first_touch(uint64_t size)
+{
+	uint8_t *mem = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	double t0, rate;
+
+	if (mem == MAP_FAILED)
+		return -1;
+	t0 = now_ms();
+	memset(mem, 1, size);
+	rate = mib_per_s(size, now_ms() - t0);
+	munmap(mem, size);
+	return rate;
+}
+
+/* The share of a file's pages that the page cache holds (mincore of a mapping), or -1. */
+static int cached_percent(int dirfd, const char *name)
+{
+	struct stat st;
+	size_t n_pages, n_cached = 0;
+	unsigned char *vec = NULL;
+	void *map = MAP_FAILED;
+	int fd, percent = -1;
+
+	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0 || st.st_size == 0)
+		goto out;
+	n_pages = ((size_t)st.st_size + 4095) / 4096;
+	map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+	vec = malloc(n_pages);
+	if (map == MAP_FAILED || !vec || mincore(map, (size_t)st.st_size, vec) < 0)
+		goto out;
+	for (size_t i = 0; i < n_pages; i++)
+		n_cached += vec[i] & 1;
+	percent = (int)(100 * n_cached / n_pages);
+out:
+	free(vec);
+	if (map != MAP_FAILED)
+		munmap(map, (size_t)st.st_size);
+	if (fd >= 0)
+		close(fd);
+	return percent;
 }
 
 static int setup_fds(int report_wfd, int cmd_rfd, int img_dirfd)
@@ -85,10 +243,39 @@ static int read_line(int fd, char *buf, size_t size)
 	return (int)len;
 }
 
+/* The reference rates after a run, in a scratch directory next to the images. */
+static void print_references(size_t mb, int img_dirfd, double proc_mem_read)
+{
+	uint64_t size = (uint64_t)mb << 20;
+	bool is_direct = false;
+	double write_rate, read_rate, touch_rate;
+	int dirfd;
+
+	if (mkdirat(img_dirfd, "ref", 0700) < 0 ||
+	    (dirfd = openat(img_dirfd, "ref", O_DIRECTORY | O_RDONLY | O_CLOEXEC)) < 0) {
+		fprintf(stderr, "cannot make the reference directory\n");
+		return;
+	}
+	write_rate = ref_pages_write(dirfd, size, &is_direct);
+	read_rate = ref_read_into_fresh_memory(dirfd, size, is_direct);
+	touch_rate = ref_first_touch(size);
+	close(dirfd);
+	printf(
+	    "%6zu MiB  dump refs:   /proc/PID/mem read %7.0f MiB/s, pages writer alone %7.0f MiB/s "
+	    "(%s)\n",
+	    mb, proc_mem_read, write_rate, is_direct ? "O_DIRECT" : "buffered");
+	printf("%6zu MiB  resume refs: %s read into fresh memory %7.0f MiB/s, first touch of fresh "
+	       "memory %7.0f MiB/s\n",
+	       mb, is_direct ? "O_DIRECT" : "buffered", read_rate, touch_rate);
+}
+
 static int bench_one(const char *self, size_t mb)
 {
 	char tmpl[] = "/tmp/minicr-bench-resume.XXXXXX", line[64], arg[32], cmdline[128];
-	int rep[2], cmd[2], img_dirfd, status, ret;
+	char pages_name[IMAGE_NAME_MAX];
+	int rep[2], cmd[2], img_dirfd, status, ret, cached;
+	double proc_mem_read;
+	uint64_t addr = 0;
 	struct seize_tree *tree = NULL;
 	struct parasite_ctl *ctl = NULL;
 	struct parasite_task_state state;
@@ -109,12 +296,13 @@ static int bench_one(const char *self, size_t mb)
 	}
 	close(rep[1]);
 	close(cmd[0]);
-	if (read_line(rep[0], line, sizeof(line)) <= 0) {
+	if (read_line(rep[0], line, sizeof(line)) <= 0 ||
+	    sscanf(line, "READY %" SCNx64, &addr) != 1) {
 		fprintf(stderr, "victim did not start\n");
 		return -1;
 	}
-	close(rep[0]);
-	close(cmd[1]);
+	/* the victim waits in read(CMD_FD) until the dump: keep the write end open till then */
+	proc_mem_read = ref_proc_mem_read(pid, addr, (uint64_t)mb << 20);
 
 	t0 = now_ms();
 	ret = seize_tree(pid, &tree);
@@ -135,12 +323,16 @@ static int bench_one(const char *self, size_t mb)
 		seize_kill(tree);
 	seize_tree_free(tree);
 	waitpid(pid, &status, 0);
+	close(rep[0]);
+	close(cmd[1]);
 	if (ret < 0)
 		return ret;
-	printf("%6zu MB  dump: %8.1f ms total (%6.1f ms seize+parasite, %8.1f ms task_dump, "
-	       "%7.0f MB/s)\n",
-	       mb, t2 - t0, t1 - t0, t2 - t1, (double)mb / ((t2 - t1) / 1e3));
+	printf("%6zu MiB  dump: %8.1f ms total (%6.1f ms seize+parasite, %8.1f ms task_dump, "
+	       "%7.0f MiB/s)\n",
+	       mb, t2 - t0, t1 - t0, t2 - t1, mib_per_s((uint64_t)mb << 20, t2 - t1));
 
+	(void)image_file_name(IMAGE_PAGES, (uint64_t)pid, pages_name, sizeof(pages_name));
+	cached = cached_percent(img_dirfd, pages_name);
 	ret = resume_task_load(img_dirfd, pid, &rt);
 	if (ret < 0)
 		return ret;
@@ -171,8 +363,9 @@ static int bench_one(const char *self, size_t mb)
 	resume_task_free(rt);
 	if (ret < 0)
 		return ret;
-	printf("%6zu MB  resume: %7.1f ms clone3 to running (%7.0f MB/s)\n", mb, t3 - t0,
-	       (double)mb / ((t3 - t0) / 1e3));
+	printf("%6zu MiB  resume: %7.1f ms clone3 to running (%7.0f MiB/s), %d%% of %s in the page "
+	       "cache before\n",
+	       mb, t3 - t0, mib_per_s((uint64_t)mb << 20, t3 - t0), cached, pages_name);
 	if (write(cmd[1], "go\n", 3) != 3 || read_line(rep[0], line, sizeof(line)) <= 0 ||
 	    strcmp(line, "PASS\n")) {
 		fprintf(stderr, "restored victim did not verify its memory: '%s'\n", line);
@@ -181,6 +374,7 @@ static int bench_one(const char *self, size_t mb)
 	waitpid(pid, &status, 0);
 	close(rep[0]);
 	close(cmd[1]);
+	print_references(mb, img_dirfd, proc_mem_read);
 	close(img_dirfd);
 	snprintf(cmdline, sizeof(cmdline), "rm -rf %s", tmpl);
 	if (system(cmdline) != 0)
