@@ -55,8 +55,12 @@ struct dump {
 	struct fd_dump_ctx *fds;
 	struct image_writer *file_data;
 	size_t n_fds;
+	int fd_limit; /* minicr's, raised to the hard limit: a task's fds are all held at once */
 	struct tmpfs_dump_result tmpfs;
 };
+
+/* fds minicr keeps besides a task's local copies: images, directories, sockets, probes. */
+#define DUMP_OWN_FDS 64
 
 /* A mount namespace is named by its 64-bit id where the kernel has one (6.9+), else by the
  * inode of its nsfs file; both are unique while the namespace lives. */
@@ -296,6 +300,12 @@ static int dump_task_fds(struct dump *d, struct dump_task *t, const int *fds, si
 	FsEntry fs;
 	int ret;
 
+	if (n_fds + DUMP_OWN_FDS > (size_t)d->fd_limit) {
+		pr_err("cannot dump task %d: it has %zu fds, more than minicr can hold at once under "
+		       "its fd limit of %d (raise the hard RLIMIT_NOFILE)",
+		       (int)pid, n_fds, d->fd_limit);
+		return -EMFILE;
+	}
 	opts = calloc(n_fds + 1, sizeof(*opts));
 	locals = calloc(n_fds + 1, sizeof(*locals));
 	local_fds = calloc(n_fds + 1, sizeof(*local_fds));
@@ -549,6 +559,11 @@ int dump_run(const struct cli_options *opts)
 	uint64_t start = monotonic_ns();
 	int ret;
 
+	d.fd_limit = raise_fd_limit();
+	if (d.fd_limit < 0) {
+		ret = pr_neg(d.fd_limit, "cannot raise the fd limit");
+		goto out_free;
+	}
 	kerndat_probe_in_process(&d.kd);
 	pr_debug("kernel probed in %.1f ms", (double)(monotonic_ns() - start) / 1e6);
 	ret = open_images_dir(&d);

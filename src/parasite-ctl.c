@@ -629,7 +629,12 @@ static int recv_reply(struct parasite_ctl *ctl, uint32_t cmd, void *buf, size_t 
 		} else if ((size_t)n < sizeof(in.hdr) || in.hdr.len != (size_t)n - sizeof(in.hdr)) {
 			pr_err("malformed message from the parasite in task %d", ctl->pid);
 			ret = -EBADMSG;
-		} else if (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) {
+		} else if (msg.msg_flags & MSG_CTRUNC) {
+			/* the kernel drops passed fds that minicr has no room for */
+			pr_err("fds from the parasite in task %d were cut off (minicr's fd limit?)",
+			       ctl->pid);
+			ret = -EBADMSG;
+		} else if (msg.msg_flags & MSG_TRUNC) {
 			pr_err("truncated message from the parasite in task %d", ctl->pid);
 			ret = -EBADMSG;
 		} else if (in.hdr.cmd == PARASITE_CMD_LOG) {

@@ -9,7 +9,6 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -168,19 +167,14 @@ static int resume_tree(struct restore_ctx *ctx)
 
 /* The soft fd limit raised to the hard one (root lacks CAP_SYS_RESOURCE here, so the hard
  * limit is what there is). Returns the first service fd number. */
-static int raise_fd_limit(void)
+/* The fd limit raised to its hard value; the service fds sit just below it. */
+static int service_fd_base(void)
 {
-	struct rlimit rl;
+	int limit = raise_fd_limit();
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
-		return pr_errno("cannot read the fd limit");
-	if (rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
-			return pr_errno("cannot raise the fd limit to %lu",
-					(unsigned long)rl.rlim_max);
-	}
-	return (int)((rl.rlim_cur < SERVICE_FD_CEILING ? rl.rlim_cur : SERVICE_FD_CEILING) - 3);
+	if (limit < 0)
+		return pr_neg(limit, "cannot raise the fd limit");
+	return (limit < SERVICE_FD_CEILING ? limit : SERVICE_FD_CEILING) - 3;
 }
 
 /* Refuses before anything is created when a pid of the tree is taken. */
@@ -225,7 +219,7 @@ int restore_run(const struct cli_options *opts)
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t_start);
 	/* step 1: every image read and checked; nothing exists yet */
-	ctx.service_base = raise_fd_limit();
+	ctx.service_base = service_fd_base();
 	if (ctx.service_base < 0)
 		return CLI_EXIT_FAILED;
 	if (restore_set_load(img_dirfd, ctx.service_base, &set) < 0 ||

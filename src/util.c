@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <string.h>
+#include <sys/resource.h>
 
 ssize_t read_file_at(int dirfd, const char *path, char **ret_buf)
 {
@@ -41,6 +42,20 @@ ssize_t read_file_at(int dirfd, const char *path, char **ret_buf)
 	buf[len] = '\0';
 	*ret_buf = TAKE_PTR(buf);
 	return (ssize_t)len;
+}
+
+int raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return -errno;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			return -errno;
+	}
+	return rl.rlim_cur > INT_MAX ? INT_MAX : (int)rl.rlim_cur;
 }
 
 void close_all(const int *fds, size_t n)

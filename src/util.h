@@ -78,6 +78,10 @@ static inline uint64_t monotonic_ns(void)
  * Returns the length, or -errno (not logged). *ret_buf is set only on success. */
 ssize_t read_file_at(int dirfd, const char *path, char **ret_buf);
 
+/* Raises the soft RLIMIT_NOFILE of this process to its hard limit. Returns the limit (capped at
+ * INT_MAX), or -errno (not logged). */
+int raise_fd_limit(void);
+
 /* Closes fds[0..n): runs of consecutive numbers with one close_range() each (an fd table
  * received in batches is mostly one run), single fds with close(). */
 void close_all(const int *fds, size_t n);

@@ -103,6 +103,19 @@ fi
 kill -9 "$pid" 2>/dev/null
 wait "$pid" 2>/dev/null
 
+# More fds than minicr may hold under its hard fd limit: refused before any is drained.
+start shared-fds
+prlimit --nofile=48:48 "$MINICR" dump -t "$pid" -D "$dir/img" 2>"$dir/err"
+[ $? = 1 ] && ok "fd limit: status 1" || not_ok "fd limit: dump did not fail"
+expect_one_error "fd limit" "$dir/err"
+if grep -q "cannot dump task [0-9]*: it has [0-9]* fds, more than minicr can hold" "$dir/err"; then
+	ok "fd limit: the line names the task and the limit"
+else
+	not_ok "fd limit: unclear message: $(cat "$dir/err")"
+fi
+expect_no_images "fd limit" "$dir/img"
+finish "fd limit"
+
 # A pid that does not exist.
 "$MINICR" dump -t 4194304 -D "$work/none" 2>"$work/missing.err"
 [ $? = 1 ] && ok "missing pid: status 1" || not_ok "missing pid: dump did not fail"
