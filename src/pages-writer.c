@@ -205,7 +205,7 @@ void pages_writer_freep(struct pages_writer **w)
 	*w = pages_writer_free(*w);
 }
 
-static int open_file(struct pages_writer *w, int img_dirfd)
+static int open_file(struct pages_writer *w, int img_dirfd, uint64_t data_size)
 {
 	cleanup_close int fd = -EBADF;
 	int direct_fd;
@@ -213,6 +213,10 @@ static int open_file(struct pages_writer *w, int img_dirfd)
 	fd = openat(img_dirfd, w->name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return pr_errno("cannot create image '%s'", w->name);
+	if (data_size < DIRECT_IO_PAGES_MIN) {
+		w->fd = TAKE_FD(fd);
+		return 0;
+	}
 	/* statx reports direct I/O alignments of an existing regular file only */
 	direct_fd = direct_io_reopen(img_dirfd, w->name, fd, O_WRONLY);
 	if (direct_fd == -EOPNOTSUPP) {
@@ -256,7 +260,7 @@ int pages_writer_open(int img_dirfd, pid_t pid, uint64_t data_size,
 	pthread_cond_init(&w->cond, NULL);
 	(void)image_file_name(IMAGE_PAGES, (uint64_t)pid, w->name, sizeof(w->name));
 	w->file_size = IMAGE_RAW_DATA_OFFSET + data_size;
-	ret = open_file(w, img_dirfd);
+	ret = open_file(w, img_dirfd, data_size);
 	if (ret < 0)
 		return ret;
 	ret = size_file(w);
@@ -267,7 +271,9 @@ int pages_writer_open(int img_dirfd, pid_t pid, uint64_t data_size,
 				   PAGES_WRITER_BUF_SIZE))
 			return pr_neg(-ENOMEM, "cannot allocate the buffers of image '%s'",
 				      w->name);
-	start_thread(w);
+	/* a small image is written synchronously: a thread would not pay for itself */
+	if (data_size >= DIRECT_IO_PAGES_MIN)
+		start_thread(w);
 	image_raw_header(IMAGE_PAGES, w->bufs[0].data);
 	w->bufs[0].len = IMAGE_RAW_DATA_OFFSET;
 	w->end_off = IMAGE_RAW_DATA_OFFSET;

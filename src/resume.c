@@ -464,6 +464,9 @@ static int choose_pages_io(int img_dirfd, struct resume_task *rt)
 	char name[IMAGE_NAME_MAX];
 	bool has_long_run = false;
 
+	/* a small image was written through the page cache and is likely still there */
+	if (rt->pages_size < DIRECT_IO_PAGES_MIN)
+		return 0;
 	for (size_t i = 0; i < rt->n_runs && !has_long_run; i++)
 		has_long_run = rt->runs[i]->nr_pages * PAGE_SIZE_BYTES >= DIRECT_RUN_MIN;
 	if (!has_long_run)
