@@ -48,6 +48,19 @@ expect_one_error() { # name log
 	fi
 }
 
+# A refused dump (the command's exit status in $1): status 1, one error line that matches
+# pattern, no images.
+expect_refusal() { # status name pattern what-the-line-names
+	[ "$1" = 1 ] && ok "$2: status 1" || not_ok "$2: dump did not fail (status $1)"
+	expect_one_error "$2" "$dir/err"
+	if grep -q "$3" "$dir/err"; then
+		ok "$2: the line names $4"
+	else
+		not_ok "$2: unclear message: $(cat "$dir/err")"
+	fi
+	expect_no_images "$2" "$dir/img"
+}
+
 expect_no_images() { # name images-dir
 	if [ -z "$(ls -A "$2" 2>/dev/null)" ]; then
 		ok "$1: no image left behind"
@@ -77,13 +90,8 @@ done
 # An fd kind minicr does not support: the line names pid, fd, kind and path.
 start unsupported-socket
 "$MINICR" dump -t "$pid" -D "$dir/img" 2>"$dir/err"
-[ $? = 1 ] && ok "unsupported fd: status 1" || not_ok "unsupported fd: dump did not fail"
-expect_one_error "unsupported fd" "$dir/err"
-if grep -q "fd [0-9]* of task $pid: unsupported kind 'socket'" "$dir/err"; then
-	ok "unsupported fd: the line names the task, the fd and the kind"
-else
-	not_ok "unsupported fd: unclear message: $(cat "$dir/err")"
-fi
+expect_refusal $? "unsupported fd" "fd [0-9]* of task $pid: unsupported kind 'socket'" \
+	"the task, the fd and the kind"
 finish "unsupported fd"
 
 # A task of the tree dies while the tree is seized (MINICR_FAULT=exit kills the last one).
@@ -106,14 +114,8 @@ wait "$pid" 2>/dev/null
 # More fds than minicr may hold under its hard fd limit: refused before any is drained.
 start shared-fds
 prlimit --nofile=48:48 "$MINICR" dump -t "$pid" -D "$dir/img" 2>"$dir/err"
-[ $? = 1 ] && ok "fd limit: status 1" || not_ok "fd limit: dump did not fail"
-expect_one_error "fd limit" "$dir/err"
-if grep -q "cannot dump task [0-9]*: it has [0-9]* fds, more than minicr can hold" "$dir/err"; then
-	ok "fd limit: the line names the task and the limit"
-else
-	not_ok "fd limit: unclear message: $(cat "$dir/err")"
-fi
-expect_no_images "fd limit" "$dir/img"
+expect_refusal $? "fd limit" "cannot dump task $pid: it has [0-9]* fds, more than minicr can hold" \
+	"the task and the limit"
 finish "fd limit"
 
 # A pid that does not exist.
