@@ -31,9 +31,32 @@ static void readlink_fd(int fd, char *buf, size_t len)
 	buf[n < 0 ? 0 : n] = '\0';
 }
 
+static char base[] = SCENARIO_BASE;
+
+/* Removes what the scenario made under base, however it ends (the tmpfs mount goes with the
+ * scenario's private mount namespace). */
+static void remove_base(void)
+{
+	static const char *const files[] = {"a/sub/file"};
+	static const char *const dirs[] = {"a/sub/dir", "a/sub", "a", "b", ""};
+	char p[192];
+
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		snprintf(p, sizeof(p), "%s/%s", base, files[i]);
+		unlink(p);
+	}
+	if (!SCENARIO_ON_DISK) {
+		snprintf(p, sizeof(p), "%s/a", base);
+		umount2(p, MNT_DETACH);
+	}
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		snprintf(p, sizeof(p), "%s/%s", base, dirs[i]);
+		rmdir(p);
+	}
+}
+
 int main(void)
 {
-	char base[] = SCENARIO_BASE;
 	char a[128], b[128], p[192], link[256];
 	int file_fd, dir_fd, root_fd, mnt_file, mnt_dir, mnt_root;
 	struct statfs sfs;
@@ -43,6 +66,7 @@ int main(void)
 	scenario_private_mounts();
 	if (!mkdtemp(base))
 		scenario_skip("mkdtemp: %m");
+	atexit(remove_base);
 	snprintf(a, sizeof(a), "%s/a", base);
 	snprintf(b, sizeof(b), "%s/b", base);
 	mkdir(a, 0755);
