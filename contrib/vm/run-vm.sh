@@ -118,62 +118,79 @@ timeout=${MINICR_VM_TIMEOUT:-420}
 guest_timeout=$((timeout > 60 ? timeout - 30 : timeout))
 log=$work/console.log
 rm -f "$work/json-"* "$work/qemu.rc"
-echo "# booting under qemu (${MINICR_VM_ACCEL:-tcg}), at most $timeout s"
-t0=$(date +%s)
-xcheck='' json_name='' done_seen='' finished=''
-while IFS= read -r line; do
-	# the firmware's terminal codes (or a kernel message) may precede a guest line
-	case "$line" in
-	?*"@@vm "*) line="@@vm ${line#*@@vm }" ;;
-	esac
-	case "$line" in
-	"@@vm result "*)
-		l=${line#@@vm result }
-		status=${l%% *} l=${l#* }
-		name=${l%%: *} detail=
-		[ "$name" != "$l" ] && detail=${l#*: }
-		result "$status" "vm: $name" "$detail"
-		;;
-	"@@vm log "*)
-		echo "    ${line#@@vm log }"
-		;;
-	"@@vm info "*)
-		echo "# vm: ${line#@@vm info }"
-		;;
-	"@@vm json-begin "*)
-		json_name=${line#@@vm json-begin }
-		: >"$work/json-$json_name"
-		;;
-	"@@vm json-end "*)
-		json_name=
-		;;
-	"@@vm json "*)
-		[ -n "$json_name" ] && echo "${line#@@vm json }" >>"$work/json-$json_name"
-		;;
-	"@@vm xcheck "*)
-		xcheck=${line#@@vm xcheck }
-		;;
-	"@@vm done "*)
-		done_seen=${line#@@vm done }
-		;;
-	"@@vm finished"*)
-		finished=1
-		;;
-	"@@vm init: "*)
-		echo "# vm: $line"
-		;;
-	*"Kernel panic"*|*"BUG:"*|*"Oops"*|*"general protection"*)
-		echo "# vm console: $line"
-		;;
-	esac
-done < <({
-	timeout -k 10 "$timeout" qemu-system-x86_64 -accel "${MINICR_VM_ACCEL:-tcg}" -cpu max \
-		-m "${MINICR_VM_MEM:-2048}" -smp "${MINICR_VM_SMP:-2}" -nographic -no-reboot -nic none \
-		-kernel "$kernel" -initrd "$work/initrd.gz" \
-		-append "console=ttyS0 panic=-1 quiet vm.timeout=$guest_timeout" \
-		${MINICR_VM_QEMU_ARGS:-} </dev/null 2>&1
-	echo $? >"$work/qemu.rc"
-} | tr -d '\r' | tee "$log")
+# One boot of the guest; the results stream out as it runs. Sets reached_init (any guest line
+# seen), panicked, finished, done_seen, xcheck.
+boot_guest() {
+	echo "# booting under qemu (${MINICR_VM_ACCEL:-tcg}), at most $timeout s"
+	t0=$(date +%s)
+	xcheck='' json_name='' done_seen='' finished='' reached_init='' panicked=''
+	while IFS= read -r line; do
+		# the firmware's terminal codes (or a kernel message) may precede a guest line
+		case "$line" in
+		?*"@@vm "*) line="@@vm ${line#*@@vm }" ;;
+		esac
+		case "$line" in
+		"@@vm "*) reached_init=1 ;;
+		esac
+		case "$line" in
+		"@@vm result "*)
+			l=${line#@@vm result }
+			status=${l%% *} l=${l#* }
+			name=${l%%: *} detail=
+			[ "$name" != "$l" ] && detail=${l#*: }
+			result "$status" "vm: $name" "$detail"
+			;;
+		"@@vm log "*)
+			echo "    ${line#@@vm log }"
+			;;
+		"@@vm info "*)
+			echo "# vm: ${line#@@vm info }"
+			;;
+		"@@vm json-begin "*)
+			json_name=${line#@@vm json-begin }
+			: >"$work/json-$json_name"
+			;;
+		"@@vm json-end "*)
+			json_name=
+			;;
+		"@@vm json "*)
+			[ -n "$json_name" ] && echo "${line#@@vm json }" >>"$work/json-$json_name"
+			;;
+		"@@vm xcheck "*)
+			xcheck=${line#@@vm xcheck }
+			;;
+		"@@vm done "*)
+			done_seen=${line#@@vm done }
+			;;
+		"@@vm finished"*)
+			finished=1
+			;;
+		"@@vm init: "*)
+			echo "# vm: $line"
+			;;
+		*"Kernel panic"*|*"BUG:"*|*"Oops"*|*"general protection"*)
+			panicked=1
+			echo "# vm console: $line"
+			;;
+		esac
+	done < <({
+		timeout -k 10 "$timeout" qemu-system-x86_64 -accel "${MINICR_VM_ACCEL:-tcg}" -cpu max \
+			-m "${MINICR_VM_MEM:-2048}" -smp "${MINICR_VM_SMP:-2}" -nographic -no-reboot \
+			-nic none -kernel "$kernel" -initrd "$work/initrd.gz" \
+			-append "console=ttyS0 panic=-1 quiet vm.timeout=$guest_timeout" \
+			${MINICR_VM_QEMU_ARGS:-} </dev/null 2>&1
+		echo $? >"$work/qemu.rc"
+	} | tr -d '\r' | tee "$log")
+}
+
+boot_guest
+# A guest kernel that dies while it boots, before minicr's init runs, says nothing about
+# minicr (seen once in many runs: an int3 oops while TCG patches kernel text). One more boot.
+if [ -z "$reached_init" ] && [ -n "$panicked" ]; then
+	echo "# the guest kernel died before minicr's init ran; booting once more"
+	cp "$log" "$log.first-boot"
+	boot_guest
+fi
 qemu_rc=$(cat "$work/qemu.rc" 2>/dev/null || echo '?')
 echo "# guest ran $(($(date +%s) - t0)) s (qemu exit $qemu_rc)"
 if [ -z "$finished" ] || [ -z "$done_seen" ]; then
