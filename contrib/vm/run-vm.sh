@@ -225,6 +225,12 @@ host_dump() { # images-dir -> 0 ok, 1 failed, 2 dump not available
 	elif ! "$minicr" show --json "$dir/img" >"$dir/show.json" 2>"$dir/why"; then
 		rc=1
 	fi
+	# the scenario checks itself and exits, removing what it made; SIGKILL only if it hangs
+	kill -USR1 "$pid" 2>/dev/null
+	for ((i = 0; i < 500; i++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.01
+	done
 	kill -9 "$pid" 2>/dev/null
 	wait "$pid" 2>/dev/null
 	return $rc
