@@ -16,6 +16,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "fd.h"
 #include "hmap.h"
 #include "log.h"
 #include "parallel.h"
@@ -130,10 +131,10 @@ static int find_local(const struct sort_job *job, pid_t self, size_t *root, size
 
 	while (*link != NONE) {
 		size_t x = *link;
-		int r = compare(self, task->local_fds[m], self, task->local_fds[x]);
+		int r = compare(self, task->fds[m].local_fd, self, task->fds[x].local_fd);
 
 		if (r < 0) {
-			set_error(err, m, r, task->pid, task->fds[m], task->pid, task->fds[x]);
+			set_error(err, m, r, task->pid, task->fds[m].fd, task->pid, task->fds[x].fd);
 			return r;
 		}
 		if (r == 0) {
@@ -157,10 +158,10 @@ static int find_known(const struct sort_job *job, size_t chain, size_t m, size_t
 		size_t x = tree;
 
 		while (x != NONE) {
-			int r = compare(task->pid, task->fds[m], files[x].pid, files[x].fd);
+			int r = compare(task->pid, task->fds[m].fd, files[x].pid, files[x].fd);
 
 			if (r < 0) {
-				set_error(err, m, r, task->pid, task->fds[m], files[x].pid,
+				set_error(err, m, r, task->pid, task->fds[m].fd, files[x].pid,
 					  files[x].fd);
 				return r;
 			}
@@ -384,7 +385,7 @@ int fd_identity_commit(struct fd_identity *id, const struct fd_identity_task *ta
 				return pr_neg(-ENOMEM, "cannot grow the file identity table");
 			id->files[f] = (struct known_file){
 			    .pid = task->pid,
-			    .fd = task->fds[m],
+			    .fd = task->fds[m].fd,
 			    .left = file_of_node(file_of, id->left[m]),
 			    .right = file_of_node(file_of, id->right[m]),
 			    .next_tree = NONE,

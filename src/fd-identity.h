@@ -12,14 +12,14 @@
 #define FD_IDENTITY_NONE SIZE_MAX
 
 struct fd_identity;
+struct fd_local;
 
-/* One task's fds: fds[i] in the task (frozen), local_fds[i] this process's copy of it (kcmp
- * between local copies skips the ptrace checks), keys[i] its identity key. */
+/* One task's fds: fds[i].fd in the task (frozen), fds[i].local_fd this process's copy of it
+ * (kcmp between local copies skips the ptrace checks), keys[i] its identity key. */
 struct fd_identity_task {
 	pid_t pid;
 	size_t n_fds;
-	const int *fds;
-	const int *local_fds;
+	const struct fd_local *fds;
 	const uint64_t (*keys)[2];
 };
 

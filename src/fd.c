@@ -480,34 +480,6 @@ static int dump_one_fd(struct fd_dump_ctx *ctx, pid_t pid, const struct fd_local
 	return 0;
 }
 
-/* Which fds share an open file: within the task and with earlier tasks' files. */
-static int sort_identities(struct fd_dump_ctx *ctx, pid_t pid, const struct fd_local *fds,
-			   size_t n_fds, const struct fd_probe_set *probes, size_t *ret_file,
-			   size_t *ret_first, struct fd_identity_task *task)
-{
-	int *numbers = malloc((n_fds ? n_fds : 1) * sizeof(int));
-	int *local_fds = malloc((n_fds ? n_fds : 1) * sizeof(int));
-	uint64_t(*keys)[2] = malloc((n_fds ? n_fds : 1) * sizeof(*keys));
-
-	*task = (struct fd_identity_task){
-	    .pid = pid, .n_fds = n_fds, .fds = numbers, .local_fds = local_fds, .keys = keys};
-	if (!numbers || !local_fds || !keys)
-		return pr_neg(-ENOMEM, "cannot sort the fds of task %d", (int)pid);
-	for (size_t i = 0; i < n_fds; i++) {
-		numbers[i] = fds[i].fd;
-		local_fds[i] = fds[i].local_fd;
-		identity_key(fd_probe_at(probes, i), keys[i]);
-	}
-	return fd_identity_sort(ctx->identity, task, ret_file, ret_first);
-}
-
-static void identity_task_free(struct fd_identity_task *task)
-{
-	free((void *)task->fds);
-	free((void *)task->local_fds);
-	free((void *)task->keys);
-}
-
 int fd_dump_task(struct fd_dump_ctx *ctx, pid_t pid, const struct fd_local *fds, size_t n_fds,
 		 FdEntry **ret_entries)
 {
@@ -515,7 +487,8 @@ int fd_dump_task(struct fd_dump_ctx *ctx, pid_t pid, const struct fd_local *fds,
 	cleanup(fd_probe_set_freep) struct fd_probe_set *probes = NULL;
 	cleanup_free FdEntry *entries = NULL;
 	cleanup_free size_t *file = NULL, *first = NULL, *file_of = NULL;
-	struct fd_identity_task task = {0};
+	cleanup_free uint64_t(*keys)[2] = NULL;
+	struct fd_identity_task task = {.pid = pid, .n_fds = n_fds, .fds = fds};
 	char path[64];
 	int r;
 
@@ -531,7 +504,8 @@ int fd_dump_task(struct fd_dump_ctx *ctx, pid_t pid, const struct fd_local *fds,
 	file = malloc((n_fds ? n_fds : 1) * sizeof(*file));
 	first = malloc((n_fds ? n_fds : 1) * sizeof(*first));
 	file_of = malloc((n_fds ? n_fds : 1) * sizeof(*file_of));
-	if (!entries || !file || !first || !file_of)
+	keys = malloc((n_fds ? n_fds : 1) * sizeof(*keys));
+	if (!entries || !file || !first || !file_of || !keys)
 		return pr_neg(-ENOMEM, "cannot dump the fds of task %d", (int)pid);
 	r = fd_probe_task(pid, fd_dirfd, fdinfo_dirfd, fds, n_fds, &probes);
 	if (r < 0)
@@ -539,7 +513,11 @@ int fd_dump_task(struct fd_dump_ctx *ctx, pid_t pid, const struct fd_local *fds,
 	for (size_t i = 0; i < n_fds; i++)
 		if (fd_probe_at(probes, i)->failed)
 			return fd_probe_report(fd_probe_at(probes, i), pid, fds[i].fd);
-	r = sort_identities(ctx, pid, fds, n_fds, probes, file, first, &task);
+	/* which fds share an open file: within the task and with earlier tasks' files */
+	for (size_t i = 0; i < n_fds; i++)
+		identity_key(fd_probe_at(probes, i), keys[i]);
+	task.keys = (const uint64_t(*)[2])keys;
+	r = fd_identity_sort(ctx->identity, &task, file, first);
 	/* in fd order: each open file's record is made at its first fd */
 	for (size_t i = 0; i < n_fds && r == 0; i++) {
 		size_t f = file[i] != FD_IDENTITY_NONE ? file[i]
@@ -551,7 +529,6 @@ int fd_dump_task(struct fd_dump_ctx *ctx, pid_t pid, const struct fd_local *fds,
 	}
 	if (r == 0)
 		r = fd_identity_commit(ctx->identity, &task, file_of);
-	identity_task_free(&task);
 	if (r < 0)
 		return r;
 	*ret_entries = TAKE_PTR(entries);
