@@ -184,7 +184,6 @@ static int probe_one(const struct probe_job *job, struct text_buf *text, size_t 
 	char link[PATH_MAX];
 	int ret;
 
-	*p = (struct fd_probe){0};
 	ret = stat_local(l->local_fd, p);
 	if (ret < 0) {
 		fail(p, FD_PROBE_STAT, ret);

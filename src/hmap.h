@@ -1,7 +1,6 @@
 /* hmap.h: a small open-addressing hash map from a pair of 64-bit keys to a size_t value. No
- * deletion; the caller owns the struct (zero-initialised means empty). Not thread-safe, but
- * finding keys and changing the value of a found slot are safe from several threads as long
- * as nothing is put meanwhile. */
+ * deletion; the caller owns the struct (zero-initialised means empty). Several threads may
+ * find keys as long as nothing is put meanwhile. */
 #pragma once
 
 #include <stdbool.h>

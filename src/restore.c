@@ -37,17 +37,11 @@ struct restore_ctx {
 };
 
 /* Debug timeline of the restore steps (-vvv), in ms since minicr started restoring. */
-static struct timespec t_start;
+static uint64_t t_start;
 
 static void phase(const char *what)
 {
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	pr_debug("%.3f ms: %s",
-		 (double)(t.tv_sec - t_start.tv_sec) * 1e3 +
-		     (double)(t.tv_nsec - t_start.tv_nsec) / 1e6,
-		 what);
+	pr_debug("%.3f ms: %s", (double)(monotonic_ns() - t_start) / 1e6, what);
 }
 
 static int mount_root(void *opaque, const RegFileEntry *reg)
@@ -217,7 +211,7 @@ int restore_run(const struct cli_options *opts)
 		pr_errno("cannot open images directory '%s'", opts->images_dir);
 		return CLI_EXIT_FAILED;
 	}
-	clock_gettime(CLOCK_MONOTONIC, &t_start);
+	t_start = monotonic_ns();
 	/* step 1: every image read and checked; nothing exists yet */
 	ctx.service_base = service_fd_base();
 	if (ctx.service_base < 0)
