@@ -37,6 +37,7 @@
 #include "restorer-blob.h"
 #include "resume-internal.h"
 #include "sigframe.h"
+#include "xstate.h"
 #include "util.h"
 
 #ifndef MAP_FIXED_NOREPLACE
@@ -832,9 +833,15 @@ static int fill_threads(struct resume_task *rt, struct region *r, struct restore
 {
 	const TaskCoreEntry *core = rt->core;
 	struct restorer_thread *threads = region_alloc(r, core->n_threads * sizeof(*threads));
+	struct xstate_frame_layout layout;
+	int ret;
 
 	if (!threads)
 		return -ENOSPC;
+	ret = xstate_frame_layout_for(core->threads[0]->xstate.data, core->threads[0]->xstate.len,
+				      &layout);
+	if (ret < 0)
+		return ret;
 	a->threads = (uint64_t)(uintptr_t)threads;
 	a->n_threads = (uint32_t)core->n_threads;
 	for (size_t i = 0; i < core->n_threads; i++) {
@@ -844,14 +851,13 @@ static int fill_threads(struct resume_task *rt, struct region *r, struct restore
 		struct sigframe_altstack ss = {t->altstack_sp, t->altstack_size, t->altstack_flags};
 		uint64_t frame = r->frames + i * r->frame_size;
 		uint64_t mask = t->sigmask & ~((1ull << (SIGKILL - 1)) | (1ull << (SIGSTOP - 1)));
-		int ret;
 
 		if (!t->has_altstack_flags)
 			ss.flags = SS_DISABLE;
 		memcpy(&regs, t->gpregs.data, sizeof(regs));
 		memset(rtd, 0, sizeof(*rtd));
 		ret = sigframe_build((void *)(uintptr_t)frame, frame, &regs, t->xstate.data,
-				     t->xstate.len, mask, &ss, &rtd->sigframe_rsp);
+				     layout.len, layout.features, mask, &ss, &rtd->sigframe_rsp);
 		if (ret < 0)
 			return pr_neg(ret, "cannot build the signal frame of thread %d", t->tid);
 		rtd->tid = t->tid;

@@ -33,7 +33,7 @@ uint64_t sigframe_xstate_xfeatures(const void *xstate, size_t xstate_len)
 }
 
 int sigframe_build(void *buf, uint64_t addr, const struct user_regs_struct *regs,
-		   const void *xstate, size_t xstate_len, uint64_t sigmask,
+		   const void *xstate, size_t xstate_len, uint64_t xfeatures, uint64_t sigmask,
 		   const struct sigframe_altstack *altstack, uint64_t *ret_rsp)
 {
 	size_t size = sigframe_size(xstate_len);
@@ -42,6 +42,7 @@ int sigframe_build(void *buf, uint64_t addr, const struct user_regs_struct *regs
 	uint8_t *fp = (uint8_t *)buf + SIGFRAME_FPSTATE_OFFSET;
 	uint32_t magic2 = SIGFRAME_FP_XSTATE_MAGIC2;
 	struct sw_bytes sw;
+	uint64_t xstate_bv;
 
 	if (!size || ((uintptr_t)buf & 63) || (addr & 63))
 		return -EINVAL;
@@ -79,9 +80,13 @@ int sigframe_build(void *buf, uint64_t addr, const struct user_regs_struct *regs
 	memset(&sw, 0, sizeof(sw));
 	sw.magic1 = SIGFRAME_FP_XSTATE_MAGIC1;
 	sw.extended_size = (uint32_t)xstate_len + (uint32_t)sizeof(magic2);
-	sw.xfeatures = sigframe_xstate_xfeatures(xstate, xstate_len);
+	sw.xfeatures = xfeatures;
 	sw.xstate_size = (uint32_t)xstate_len;
 	memcpy(fp + SIGFRAME_SW_BYTES_OFFSET, &sw, sizeof(sw));
+	/* a component the frame does not carry must not be marked present in XSTATE_BV */
+	memcpy(&xstate_bv, fp + SIGFRAME_XSAVE_HEADER_OFFSET, sizeof(xstate_bv));
+	xstate_bv &= xfeatures;
+	memcpy(fp + SIGFRAME_XSAVE_HEADER_OFFSET, &xstate_bv, sizeof(xstate_bv));
 	memcpy(fp + xstate_len, &magic2, sizeof(magic2));
 
 	*ret_rsp = addr + sizeof(uint64_t);

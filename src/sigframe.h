@@ -54,6 +54,7 @@ _Static_assert(sizeof(struct sigframe_rt) == 440, "struct rt_sigframe is 440 byt
 #define SIGFRAME_XSTATE_MAX	  (64u << 10)
 #define SIGFRAME_SW_BYTES_OFFSET  464u /* software-reserved bytes of the fxsave area */
 #define SIGFRAME_FPSTATE_OFFSET	  448u /* 64-byte aligned place of the xsave area */
+#define SIGFRAME_XSAVE_HEADER_OFFSET 512u /* XSTATE_BV, the components present */
 
 /* Bytes a frame with an xstate of xstate_len bytes needs (0 if xstate_len is out of range). */
 size_t sigframe_size(size_t xstate_len);
@@ -69,10 +70,11 @@ struct sigframe_altstack {
 
 /* Builds a frame in buf (sigframe_size(xstate_len) bytes, 64-byte aligned) that will sit at
  * address addr in the task. The kernel takes it from rsp - 8, so *ret_rsp = addr + 8 is the
- * rsp to have when issuing rt_sigreturn. The xstate copy gets the signal-frame software bytes
- * (magic1, sizes, xfeatures = XCR0 from the ptrace buffer) and magic2 after it; without them
- * the kernel would silently restore only the legacy FXSAVE part. Returns 0, or -EINVAL for a bad
+ * rsp to have when issuing rt_sigreturn. The first xstate_len bytes of the xstate are copied
+ * with the signal-frame software bytes (magic1, sizes, xfeatures) and magic2 after them, and
+ * XSTATE_BV limited to xfeatures; without a size and features the restoring process may use, the
+ * kernel would silently restore only the legacy FXSAVE part. Returns 0, or -EINVAL for a bad
  * size or an unaligned buf/addr. */
 int sigframe_build(void *buf, uint64_t addr, const struct user_regs_struct *regs,
-		   const void *xstate, size_t xstate_len, uint64_t sigmask,
+		   const void *xstate, size_t xstate_len, uint64_t xfeatures, uint64_t sigmask,
 		   const struct sigframe_altstack *altstack, uint64_t *ret_rsp);

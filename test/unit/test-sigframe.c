@@ -65,7 +65,7 @@ Test(sigframe, carries_registers_mask_altstack_and_xstate_magic)
 	xstate[600] = 0xab; /* something in the extended area */
 	cr_assert_eq(sigframe_xstate_xfeatures(xstate, XSTATE_LEN), 0xe7);
 
-	cr_assert_eq(sigframe_build(buf, addr, &regs, xstate, XSTATE_LEN, 0x5, &ss, &rsp), 0);
+	cr_assert_eq(sigframe_build(buf, addr, &regs, xstate, XSTATE_LEN, xcr0, 0x5, &ss, &rsp), 0);
 	cr_assert_eq(rsp, addr + 8);
 	cr_assert_eq(f->uc.uc_mcontext.rip, 0x401000);
 	cr_assert_eq(f->uc.uc_mcontext.rsp, 0x7ffd0000);
@@ -94,6 +94,33 @@ Test(sigframe, carries_registers_mask_altstack_and_xstate_magic)
 	free(xstate);
 }
 
+Test(sigframe, limits_the_frame_to_the_features_the_process_may_use)
+{
+	struct user_regs_struct regs;
+	struct sigframe_altstack ss = {0, 0, SS_DISABLE};
+	uint8_t *xstate = calloc(1, 11008);
+	size_t size = sigframe_size(2816);
+	uint8_t *buf = aligned_frame(size);
+	uint64_t xcr0 = 0x600e7, xstate_bv = 0x400e2, u64, rsp;
+	uint32_t u32;
+
+	memset(&regs, 0, sizeof(regs));
+	memcpy(xstate + SIGFRAME_SW_BYTES_OFFSET, &xcr0, sizeof(xcr0));
+	memcpy(xstate + SIGFRAME_XSAVE_HEADER_OFFSET, &xstate_bv, sizeof(xstate_bv));
+	/* AMX tile data is not permitted: the frame stops before it and does not claim it */
+	cr_assert_eq(sigframe_build(buf, 0x1000, &regs, xstate, 2816, 0x200e7, 0, &ss, &rsp), 0);
+	memcpy(&u32, buf + SIGFRAME_FPSTATE_OFFSET + SIGFRAME_SW_BYTES_OFFSET + 16, 4);
+	cr_assert_eq(u32, 2816);
+	memcpy(&u64, buf + SIGFRAME_FPSTATE_OFFSET + SIGFRAME_SW_BYTES_OFFSET + 8, 8);
+	cr_assert_eq(u64, 0x200e7);
+	memcpy(&u64, buf + SIGFRAME_FPSTATE_OFFSET + SIGFRAME_XSAVE_HEADER_OFFSET, 8);
+	cr_assert_eq(u64, 0xe2);
+	memcpy(&u32, buf + SIGFRAME_FPSTATE_OFFSET + 2816, 4);
+	cr_assert_eq(u32, SIGFRAME_FP_XSTATE_MAGIC2);
+	free(buf);
+	free(xstate);
+}
+
 Test(sigframe, refuses_unaligned_frames)
 {
 	struct user_regs_struct regs;
@@ -103,10 +130,10 @@ Test(sigframe, refuses_unaligned_frames)
 	uint64_t rsp;
 
 	memset(&regs, 0, sizeof(regs));
-	cr_assert_eq(sigframe_build(buf, 0x1008, &regs, xstate, XSTATE_LEN, 0, &ss, &rsp), -EINVAL);
-	cr_assert_eq(sigframe_build(buf + 8, 0x1000, &regs, xstate, XSTATE_LEN, 0, &ss, &rsp),
+	cr_assert_eq(sigframe_build(buf, 0x1008, &regs, xstate, XSTATE_LEN, 0xe7, 0, &ss, &rsp), -EINVAL);
+	cr_assert_eq(sigframe_build(buf + 8, 0x1000, &regs, xstate, XSTATE_LEN, 0xe7, 0, &ss, &rsp),
 		     -EINVAL);
-	cr_assert_eq(sigframe_build(buf, 0x1000, &regs, xstate, 64, 0, &ss, &rsp), -EINVAL);
+	cr_assert_eq(sigframe_build(buf, 0x1000, &regs, xstate, 64, 0xe7, 0, &ss, &rsp), -EINVAL);
 	free(buf);
 	free(xstate);
 }

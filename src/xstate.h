@@ -1,0 +1,19 @@
+/* xstate.h: the xsave layout the kernel accepts in this process's signal frames. Features the
+ * kernel enables on demand (AMX tile data) count only once the process has asked for them, and
+ * a frame whose xstate is larger than the process's permitted size is restored as legacy FXSAVE
+ * state only, silently. Makes arch_prctl calls; logs its failures. */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct xstate_frame_layout {
+	uint64_t features; /* xfeatures a frame may carry */
+	size_t len;	   /* bytes of the standard-format xsave area those features span */
+};
+
+/* Fits this process's signal-frame layout to a dumped NT_X86_XSTATE buffer: asks the kernel for
+ * the dynamic features the buffer's XSTATE_BV uses (ARCH_REQ_XCOMP_PERM), then reports the
+ * permitted features and the size they span. Returns 0 or -errno. */
+int xstate_frame_layout_for(const void *xstate, size_t xstate_len,
+			    struct xstate_frame_layout *ret_layout);
