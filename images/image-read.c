@@ -11,8 +11,8 @@
 
 #include "image-decode.h"
 #include "inventory.pb-c.h"
-#include "log.h"
-#include "util.h"
+#include "base/log.h"
+#include "base/util.h"
 
 #define READER_BUF_SIZE (64u << 10)
 

@@ -8,8 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "util.h"
+#include "base/log.h"
+#include "base/util.h"
 
 /* One write() per this many bytes keeps the syscall cost of thousands of small records
  * negligible, and stays small enough not to matter for memory. */

@@ -9,9 +9,9 @@
 #include <string.h>
 
 #include "cli.h"
-#include "kerndat.h"
-#include "log.h"
-#include "util.h"
+#include "base/kerndat.h"
+#include "base/log.h"
+#include "base/util.h"
 
 struct check_feature {
 	const char *name;

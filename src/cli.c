@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "util.h"
+#include "base/util.h"
 
 const char cli_usage_text[] =
 	"usage: minicr [OPTIONS] COMMAND [ARGS]\n"

@@ -9,17 +9,17 @@
 
 #include "config.h"
 #include "detached-mnt.pb-c.h"
-#include "detached.h"
-#include "fd.h"
+#include "mount/dump-detached.h"
+#include "fd/fd.h"
 #include "image-write.h"
 #include "inventory.pb-c.h"
-#include "kerndat.h"
-#include "log.h"
+#include "base/kerndat.h"
+#include "base/log.h"
 #include "mnt.pb-c.h"
-#include "mount-table.h"
+#include "mount/table.h"
 #include "pstree.pb-c.h"
-#include "seize.h"
-#include "util.h"
+#include "task/seize.h"
+#include "base/util.h"
 
 uint64_t dump_mount_key(const struct mount_entry *m)
 {

@@ -18,18 +18,18 @@
 
 #include "config.h"
 #include "cli.h"
-#include "detached.h"
+#include "mount/dump-detached.h"
 #include "dump-images.h"
-#include "fd.h"
+#include "fd/fd.h"
 #include "image-write.h"
-#include "kerndat.h"
-#include "log.h"
-#include "mount-table.h"
-#include "parasite-ctl.h"
-#include "seize.h"
-#include "task-dump.h"
-#include "tmpfs-dump.h"
-#include "util.h"
+#include "base/kerndat.h"
+#include "base/log.h"
+#include "mount/table.h"
+#include "task/parasite-ctl.h"
+#include "task/seize.h"
+#include "task/dump-core.h"
+#include "mount/dump-tmpfs.h"
+#include "base/util.h"
 
 /* One process of the tree while it is being dumped. */
 struct dump_task {

@@ -9,10 +9,10 @@
 #include "check.h"
 #include "cli.h"
 #include "dump.h"
-#include "log.h"
+#include "base/log.h"
 #include "restore.h"
 #include "show.h"
-#include "util.h"
+#include "base/util.h"
 
 static int open_log_file(const char *path)
 {

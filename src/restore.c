@@ -13,15 +13,15 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "log.h"
-#include "restore-detached.h"
-#include "restore-fault.h"
-#include "restore-fds.h"
-#include "restore-images.h"
-#include "restore-mntns.h"
-#include "restore-tree.h"
-#include "resume.h"
-#include "util.h"
+#include "base/log.h"
+#include "mount/restore-detached.h"
+#include "base/fault.h"
+#include "fd/restore-table.h"
+#include "image-set/image-set.h"
+#include "mount/restore-ns.h"
+#include "task/restore-tree.h"
+#include "task/resume.h"
+#include "base/util.h"
 
 #define SERVICE_FD_CEILING 65536 /* service fds sit just below min(hard limit, this) */
 

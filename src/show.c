@@ -14,8 +14,8 @@
 
 #include "image-read.h"
 #include "image-render.h"
-#include "log.h"
-#include "util.h"
+#include "base/log.h"
+#include "base/util.h"
 
 /* One image file to print, and what validating it found. */
 struct show_file {

@@ -21,9 +21,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "compat.h"
-#include "fd.h"
-#include "util.h"
+#include "base/compat.h"
+#include "fd/fd.h"
+#include "base/util.h"
 
 #define N_FILES 20000
 #define RUNS	3

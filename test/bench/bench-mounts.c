@@ -14,9 +14,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "detached.h"
-#include "log.h"
-#include "mount-table.h"
+#include "mount/dump-detached.h"
+#include "base/log.h"
+#include "mount/table.h"
 
 #define N_RUNS 5
 

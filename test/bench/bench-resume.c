@@ -25,15 +25,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "compat.h"
-#include "direct-io.h"
+#include "base/compat.h"
+#include "base/direct-io.h"
 #include "image.h"
-#include "log.h"
-#include "pages-writer.h"
-#include "parasite-ctl.h"
-#include "resume.h"
-#include "seize.h"
-#include "task-dump.h"
+#include "base/log.h"
+#include "task/pages-writer.h"
+#include "task/parasite-ctl.h"
+#include "task/resume.h"
+#include "task/seize.h"
+#include "task/dump-core.h"
 
 #define REPORT_FD 3
 #define CMD_FD	  4

@@ -3,8 +3,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "mount-table.h"
-#include "mountinfo.h"
+#include "mount/table.h"
+#include "mount/mountinfo-parse.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "image-write.h"
-#include "log.h"
+#include "base/log.h"
 
 #include "core.pb-c.h"
 #include "detached-mnt.pb-c.h"

@@ -17,10 +17,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "compat.h"
-#include "detached.h"
-#include "log.h"
-#include "mount-table.h"
+#include "base/compat.h"
+#include "mount/dump-detached.h"
+#include "base/log.h"
+#include "mount/table.h"
 
 #define MS_PROPAGATION_FLAGS (MS_SHARED | MS_SLAVE | MS_PRIVATE | MS_UNBINDABLE)
 

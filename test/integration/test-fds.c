@@ -22,10 +22,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "compat.h"
-#include "fd.h"
-#include "log.h"
-#include "util.h"
+#include "base/compat.h"
+#include "fd/fd.h"
+#include "base/log.h"
+#include "base/util.h"
 
 enum {
 	FD_APPEND = 10, /* O_WRONLY|O_APPEND at offset 4, cloexec */

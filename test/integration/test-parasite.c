@@ -26,12 +26,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "fd.h"
-#include "log.h"
-#include "parasite-ctl.h"
-#include "pstree.h"
-#include "seize.h"
-#include "util.h"
+#include "fd/fd.h"
+#include "base/log.h"
+#include "task/parasite-ctl.h"
+#include "task/pstree.h"
+#include "task/seize.h"
+#include "base/util.h"
 
 #define N_THREADS    3
 #define PATTERN_SIZE (1024 * 1024)

@@ -27,7 +27,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "compat.h"
+#include "base/compat.h"
 
 #define MAX_TASKS 8
 #define MAX_FDS	  1400 /* the large-table victim holds 1200 */

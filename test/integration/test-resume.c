@@ -31,13 +31,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "compat.h"
-#include "log.h"
-#include "parasite-ctl.h"
-#include "resume.h"
-#include "seize.h"
-#include "task-dump.h"
-#include "util.h"
+#include "base/compat.h"
+#include "base/log.h"
+#include "task/parasite-ctl.h"
+#include "task/resume.h"
+#include "task/seize.h"
+#include "task/dump-core.h"
+#include "base/util.h"
 
 #define N_COUNTERS 2
 #define HEAP_SIZE  (1u << 20)

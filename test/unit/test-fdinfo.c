@@ -4,7 +4,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "fdinfo-parse.h"
+#include "fd/fdinfo-parse.h"
 
 static int parse(const char *text, struct fdinfo *fi)
 {

@@ -19,7 +19,7 @@
 #include "image-read.h"
 #include "image-render.h"
 #include "image-write.h"
-#include "log.h"
+#include "base/log.h"
 #include "show.h"
 
 #include "core.pb-c.h"

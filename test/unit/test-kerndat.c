@@ -8,8 +8,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "kerndat-parse.h"
-#include "kerndat.h"
+#include "base/kerndat-parse.h"
+#include "base/kerndat.h"
 
 /* 6.18 on x86_64: three back-to-back areas, vvar data before the code. */
 static const char maps_618[] =

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#include "mm-parse.h"
+#include "task/mm-parse.h"
 #include "restorer-blob.h"
 
 static const char smaps_text[] =

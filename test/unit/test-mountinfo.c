@@ -4,9 +4,9 @@
 #include <errno.h>
 #include <string.h>
 
-#include "compat.h"
-#include "mount-table.h"
-#include "mountinfo.h"
+#include "base/compat.h"
+#include "mount/table.h"
+#include "mount/mountinfo-parse.h"
 
 static struct mountinfo *parse_ok(const char *text)
 {

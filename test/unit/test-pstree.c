@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "parasite-blob.h"
-#include "pstree.h"
+#include "task/pstree.h"
 
 Test(pstree, parses_a_plain_stat_line)
 {

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <sys/user.h>
 
-#include "sigframe.h"
+#include "task/sigframe.h"
 
 #define XSTATE_LEN 2688
 

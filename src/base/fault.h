@@ -1,0 +1,22 @@
+/* restore-fault.h: fault injection for the restore steps, so tests can prove that a failure at
+ * any step leaves nothing behind: MINICR_FAULT=<step> makes that step fail with EIO. */
+#pragma once
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/log.h"
+
+/* Steps, in order: validate, detached, detached-mountpoint, mntns, files, fork (of the last
+ * task), install and ready (in the last task). Returns 0, or -EIO after
+ * logging one line when the step is the one named by MINICR_FAULT. */
+static inline int restore_fault(const char *step)
+{
+	const char *f = getenv("MINICR_FAULT");
+
+	if (!f || strcmp(f, step) != 0)
+		return 0;
+	log_print(LOG_ERROR, __FILE__, __LINE__, 0, "restore: injected fault at step '%s'", step);
+	return -EIO;
+}

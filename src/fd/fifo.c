@@ -1,0 +1,98 @@
+/* fd-fifo.c: named pipes. Dump: the path (as a reg record), the pipe identity and the bytes
+ * in the buffer. Restore: open the FIFO O_RDWR once, so that opening either end does not
+ * block and the data written back stays, then reopen it with each file's flags. */
+#define LOG_PREFIX "fd-fifo: "
+#include "fd/fd.h"
+
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/log.h"
+#include "base/util.h"
+
+/* FIFO ids live beside pipefs inode numbers: the top bit keeps them apart. */
+#define FIFO_ID_BIT (1ULL << 63)
+
+static bool fifo_matches(const struct fd_params *p)
+{
+	return S_ISFIFO(p->st.st_mode) && p->fs_type != PIPEFS_MAGIC && p->fs_type != 0 &&
+	       !(p->info.flags & O_PATH) && p->link[0] == '/' && !p->is_deleted;
+}
+
+static int fifo_dump(struct fd_dump_ctx *ctx, const struct fd_params *p, FileEntry *fe)
+{
+	PipeFileEntry *pe;
+	int size, r;
+
+	r = fd_dump_reg_path(ctx, p, fe);
+	if (r < 0)
+		return r;
+	size = fcntl(p->local_fd, F_GETPIPE_SZ);
+	if (size < 0)
+		return pr_errno("cannot read the size of FIFO fd %d of task %d", p->fd,
+				(int)p->pid);
+	pe = fd_file_pipe(fe);
+	pe->has_pipe_id = pe->has_pipe_size = true;
+	pe->pipe_id = FIFO_ID_BIT | fd_inode_key(p->st.st_dev, p->st.st_ino);
+	pe->pipe_size = (uint32_t)size;
+	return fd_dump_pipe_data(ctx, p, pe->pipe_id);
+}
+
+static int fifo_open_anchor(struct fd_restore_ctx *ctx, const FileEntry *fe)
+{
+	const PipeFileEntry *pe = fe->pipe;
+	cleanup_close int fd = -EBADF;
+	int r, queued = 0;
+
+	fd = fd_restore_open_path(ctx, fe->reg, O_RDWR | O_NONBLOCK);
+	if (fd < 0)
+		return fd;
+	if (pe->has_pipe_size && fcntl(fd, F_SETPIPE_SZ, (int)pe->pipe_size) < 0)
+		return pr_errno("cannot set the size of FIFO '%s' to %u", fe->reg->path,
+				pe->pipe_size);
+	if (ioctl(fd, FIONREAD, &queued) < 0)
+		return pr_errno("cannot count the bytes in FIFO '%s'", fe->reg->path);
+	if (queued > 0) {
+		/* someone outside the restored tree holds the FIFO open: its bytes are live */
+		pr_warn("FIFO '%s' already holds %d bytes, not writing the dumped ones",
+			fe->reg->path, queued);
+	} else {
+		r = fd_restore_pipe_data(ctx, pe->pipe_id, fd);
+		if (r < 0)
+			return r;
+	}
+	return fd_restore_ctx_keep(ctx, FD_KEEP_FIFO, pe->pipe_id, TAKE_FD(fd));
+}
+
+static int fifo_restore(struct fd_restore_ctx *ctx, const FileEntry *fe, int *ret_fd)
+{
+	int anchor, fd, r;
+
+	if (!fe->reg || !fe->pipe || !fe->pipe->has_pipe_id) {
+		pr_err("file %u: no reg or pipe record", fe->id);
+		return -EINVAL;
+	}
+	anchor = fd_restore_ctx_lookup(ctx, FD_KEEP_FIFO, fe->pipe->pipe_id);
+	if (anchor < 0) {
+		r = fifo_open_anchor(ctx, fe);
+		if (r < 0)
+			return r;
+		anchor = fd_restore_ctx_lookup(ctx, FD_KEEP_FIFO, fe->pipe->pipe_id);
+	}
+	fd = fd_reopen(anchor, fe->flags);
+	if (fd < 0)
+		return fd;
+	*ret_fd = fd;
+	return 0;
+}
+
+const struct fd_type_ops fd_fifo_ops = {
+    .type = FD_TYPE__FD_TYPE_FIFO,
+    .name = "fifo",
+    .matches = fifo_matches,
+    .dump = fifo_dump,
+    .restore = fifo_restore,
+};

@@ -1,0 +1,27 @@
+/* restore-fds.h: the file table of a restore. The root task opens every open file description
+ * of the tree once (so shared descriptions stay shared across fds and tasks); its children
+ * inherit that table, and each task then moves the files it uses to their dumped fd numbers,
+ * sets cwd, root and umask, and closes the rest. */
+#pragma once
+
+#include <stddef.h>
+
+#include "fd/fd.h"
+
+struct restore_set;
+struct restore_fdtable;
+
+/* Opens every FileEntry of set in this process (fd.c's fd_restore_file), regular files beneath
+ * the directory fd that mount_root returns. The fds land at the lowest free numbers below
+ * fd_limit. Returns 0 and sets *ret, or -errno (logged). */
+int restore_fds_open(const struct restore_set *set, fd_mount_root_fn mount_root, void *opaque,
+		     int fd_limit, struct restore_fdtable **ret);
+
+/* In task task_idx (a fork of the opener): puts each of its files at its dumped number with
+ * its close-on-exec flag, moving table fds out of the way when a number is taken, enters its
+ * cwd and root, sets its umask, and closes every other table fd. Returns 0 or -errno
+ * (logged). The table must not be used afterwards except to free it. */
+int restore_fds_install(struct restore_fdtable *t, size_t task_idx);
+
+/* Frees the table's memory; closes the fds still held unless they were installed. NULL-safe. */
+struct restore_fdtable *restore_fds_free(struct restore_fdtable *t);

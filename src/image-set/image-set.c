@@ -1,0 +1,613 @@
+/* restore-images.c: load the image set and check it as a whole before anything is restored. */
+#define LOG_PREFIX "restore: "
+#include "image-set/image-set.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fd/fd.h"
+#include "image-path.h"
+#include "image-read.h"
+#include "base/log.h"
+#include "base/util.h"
+
+#define PID_MAX_LIMIT 4194304 /* the kernel's upper bound for pid_max on 64-bit */
+
+/* Reads every record of (kind, id) into a growing array. Missing optional files give 0
+ * records. Returns 0 or -errno (logged). */
+static int read_all(int img_dirfd, enum image_kind kind, uint64_t id, bool optional,
+		    void ***ret_msgs, size_t *ret_n)
+{
+	cleanup(image_reader_freep) struct image_reader *r = NULL;
+	void **msgs = NULL;
+	size_t n = 0, cap = 0;
+	int ret;
+
+	ret = image_reader_open(img_dirfd, kind, id, &r);
+	if (ret == -ENOENT) {
+		char name[IMAGE_NAME_MAX];
+
+		*ret_msgs = NULL;
+		*ret_n = 0;
+		if (optional)
+			return 0;
+		(void)image_file_name(kind, id, name, sizeof(name));
+		pr_err("image set is incomplete: '%s' is missing", name);
+		return -ENOENT;
+	}
+	if (ret < 0)
+		return ret;
+	for (;;) {
+		ProtobufCMessage *msg;
+
+		ret = image_read_entry(r, &msg);
+		if (ret < 0)
+			goto fail;
+		if (ret == 0)
+			break;
+		if (n == cap) {
+			void **m;
+
+			cap = cap ? cap * 2 : 16;
+			m = realloc(msgs, cap * sizeof(*m));
+			if (!m) {
+				protobuf_c_message_free_unpacked(msg, NULL);
+				errno = ENOMEM;
+				ret = pr_errno("cannot read image '%s'", image_reader_name(r));
+				goto fail;
+			}
+			msgs = m;
+		}
+		msgs[n++] = msg;
+	}
+	*ret_msgs = msgs;
+	*ret_n = n;
+	return 0;
+fail:
+	for (size_t i = 0; i < n; i++)
+		protobuf_c_message_free_unpacked(msgs[i], NULL);
+	free(msgs);
+	return ret;
+}
+
+static void free_all(void **msgs, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		protobuf_c_message_free_unpacked(msgs[i], NULL);
+	free(msgs);
+}
+
+struct restore_set *restore_set_free(struct restore_set *set)
+{
+	if (!set)
+		return NULL;
+	for (size_t i = 0; i < set->n_tasks; i++) {
+		free_all((void **)set->tasks[i].fds, set->tasks[i].n_fds);
+		if (set->tasks[i].fs)
+			fs_entry__free_unpacked(set->tasks[i].fs, NULL);
+	}
+	free(set->tasks);
+	free_all((void **)set->pstree, set->n_tasks);
+	free_all((void **)set->files, set->n_files);
+	free_all((void **)set->detached, set->n_detached);
+	free_all((void **)set->data, set->n_data);
+	free_all((void **)set->mnts, set->n_mnts);
+	if (set->inv)
+		inventory_entry__free_unpacked(set->inv, NULL);
+	free(set->file_order);
+	free(set->detached_order);
+	free(set->mnt_order);
+	free(set);
+	return NULL;
+}
+
+void restore_set_freep(struct restore_set **set)
+{
+	restore_set_free(*set);
+}
+
+/* ---- id indexes ---------------------------------------------------------------------------- */
+
+typedef uint64_t (*key_fn)(const void *msg);
+
+static uint64_t file_key(const void *m)
+{
+	return ((const FileEntry *)m)->id;
+}
+static uint64_t detached_key(const void *m)
+{
+	return ((const DetachedMntEntry *)m)->id;
+}
+static uint64_t mnt_key(const void *m)
+{
+	return ((const MntEntry *)m)->mnt_id;
+}
+
+struct sort_ctx {
+	void **msgs;
+	key_fn key;
+};
+
+static int cmp_index(const void *a, const void *b, void *opaque)
+{
+	const struct sort_ctx *c = opaque;
+	uint64_t ka = c->key(c->msgs[*(const size_t *)a]), kb = c->key(c->msgs[*(const size_t *)b]);
+
+	return ka < kb ? -1 : ka > kb;
+}
+
+/* Builds the sorted index and reports the first duplicate key through *ret_dup. */
+static int build_index(void **msgs, size_t n, key_fn key, size_t **ret_order, ssize_t *ret_dup)
+{
+	struct sort_ctx c = {msgs, key};
+	size_t *order = malloc((n ? n : 1) * sizeof(*order));
+
+	if (!order)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		order[i] = i;
+	qsort_r(order, n, sizeof(*order), cmp_index, &c);
+	*ret_dup = -1;
+	for (size_t i = 1; i < n; i++)
+		if (key(msgs[order[i]]) == key(msgs[order[i - 1]])) {
+			*ret_dup = (ssize_t)order[i];
+			break;
+		}
+	*ret_order = order;
+	return 0;
+}
+
+static ssize_t lookup(void **msgs, const size_t *order, size_t n, key_fn key, uint64_t id)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		uint64_t k = key(msgs[order[mid]]);
+
+		if (k == id)
+			return (ssize_t)order[mid];
+		if (k < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
+ssize_t restore_set_file(const struct restore_set *set, uint32_t id)
+{
+	/* minicr numbers files 1..n in order: then the id is the index */
+	if (id >= 1 && id <= set->n_files && set->files[id - 1]->id == id)
+		return (ssize_t)id - 1;
+	return lookup((void **)set->files, set->file_order, set->n_files, file_key, id);
+}
+
+ssize_t restore_set_detached(const struct restore_set *set, uint64_t id)
+{
+	return lookup((void **)set->detached, set->detached_order, set->n_detached, detached_key,
+		      id);
+}
+
+ssize_t restore_set_mnt(const struct restore_set *set, uint64_t mnt_id)
+{
+	return lookup((void **)set->mnts, set->mnt_order, set->n_mnts, mnt_key, mnt_id);
+}
+
+/* ---- checks -------------------------------------------------------------------------------- */
+
+#define bad(fmt, ...) (pr_err("invalid image set: " fmt, ##__VA_ARGS__), -EBADMSG)
+
+static int check_path(const char *img, size_t rec, const char *what, const char *path,
+		      bool must_be_absolute)
+{
+	const char *reason = NULL;
+
+	if (!path)
+		return bad("%s record %zu: no %s", img, rec, what);
+	if (image_path_check(path, IMAGE_PATH_ALLOW_ABSOLUTE, &reason) < 0)
+		return bad("%s record %zu: %s '%s': %s", img, rec, what, path, reason);
+	if (must_be_absolute && path[0] != '/')
+		return bad("%s record %zu: %s '%s' is not absolute", img, rec, what, path);
+	return 0;
+}
+
+static long read_pid_max(void)
+{
+	cleanup_free char *buf = NULL;
+	long v;
+
+	if (read_file_at(AT_FDCWD, "/proc/sys/kernel/pid_max", &buf) < 0)
+		return PID_MAX_LIMIT;
+	buf[strcspn(buf, "\n")] = '\0';
+	if (parse_long(buf, 1, PID_MAX_LIMIT, &v) < 0)
+		return PID_MAX_LIMIT;
+	return v;
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static ssize_t task_index(const struct restore_set *set, size_t upto, pid_t pid)
+{
+	for (size_t i = 0; i < upto; i++)
+		if (set->pstree[i]->pid == pid)
+			return (ssize_t)i;
+	return -1;
+}
+
+static int check_pstree(struct restore_set *set)
+{
+	long pid_max = read_pid_max();
+	cleanup_free int *tids = NULL;
+	size_t n_tids = 0;
+
+	if (set->n_tasks == 0)
+		return bad("pstree.img holds no process");
+	for (size_t i = 0; i < set->n_tasks; i++)
+		n_tids += 1 + set->pstree[i]->n_threads;
+	tids = malloc(n_tids * sizeof(*tids));
+	if (!tids)
+		return -ENOMEM;
+	n_tids = 0;
+	for (size_t i = 0; i < set->n_tasks; i++) {
+		const PstreeEntry *p = set->pstree[i];
+		struct restore_task *t = &set->tasks[i];
+
+		t->pst = p;
+		t->parent = -1;
+		if (p->pid <= 0 || p->pid >= pid_max)
+			return bad("pstree.img record %zu: pid %d is out of range 1..%ld", i,
+				   p->pid, pid_max - 1);
+		tids[n_tids++] = p->pid;
+		if (p->n_threads > 0 && p->threads[0] != p->pid)
+			return bad("pstree.img record %zu: first thread %d is not pid %d", i,
+				   p->threads[0], p->pid);
+		for (size_t k = 1; k < p->n_threads; k++) {
+			if (p->threads[k] <= 0 || p->threads[k] >= pid_max)
+				return bad("pstree.img record %zu: tid %d is out of range", i,
+					   p->threads[k]);
+			tids[n_tids++] = p->threads[k];
+		}
+		if (i == 0) {
+			if (set->inv->has_root_pid && set->inv->root_pid != p->pid)
+				return bad("inventory root pid %d is not the first process %d",
+					   set->inv->root_pid, p->pid);
+		} else {
+			ssize_t parent = task_index(set, i, p->ppid);
+
+			if (parent < 0)
+				return bad(
+				    "pstree.img record %zu: parent %d of task %d is not listed "
+				    "before it",
+				    i, p->ppid, p->pid);
+			t->parent = (int)parent;
+		}
+		if (p->mnt_ns_id != set->pstree[0]->mnt_ns_id)
+			return bad("task %d is in mount namespace %lu, the root task in %lu: one "
+				   "mount namespace per tree is supported",
+				   p->pid, (unsigned long)p->mnt_ns_id,
+				   (unsigned long)set->pstree[0]->mnt_ns_id);
+		if (t->parent >= 0 && p->sid != p->pid && p->sid != set->pstree[t->parent]->sid)
+			return bad("task %d: session %d is neither its own nor its parent's",
+				   p->pid, p->sid);
+		if (p->pgid != p->pid &&
+		    (t->parent < 0 || p->pgid != set->pstree[t->parent]->pgid)) {
+			ssize_t leader = task_index(set, i, p->pgid);
+
+			if (t->parent >= 0 && (leader < 0 || set->pstree[leader]->sid != p->sid))
+				return bad("task %d: process group %d has no leader created before "
+					   "it in its session",
+					   p->pid, p->pgid);
+		}
+	}
+	qsort(tids, n_tids, sizeof(*tids), cmp_int);
+	for (size_t i = 1; i < n_tids; i++)
+		if (tids[i] == tids[i - 1])
+			return bad("pstree.img: pid %d is listed twice", tids[i]);
+	return 0;
+}
+
+static int check_files(struct restore_set *set)
+{
+	ssize_t dup;
+	int r;
+
+	r = build_index((void **)set->files, set->n_files, file_key, &set->file_order, &dup);
+	if (r < 0)
+		return r;
+	if (dup >= 0)
+		return bad("files.img record %zd: file id %u is used twice", dup,
+			   set->files[dup]->id);
+	for (size_t i = 0; i < set->n_files; i++) {
+		const FileEntry *fe = set->files[i];
+		const RegFileEntry *reg = fe->reg;
+
+		switch (fe->type) {
+		case FD_TYPE__FD_TYPE_REG:
+		case FD_TYPE__FD_TYPE_FIFO:
+		case FD_TYPE__FD_TYPE_CHRDEV:
+			if (!reg)
+				return bad("files.img record %zu: file %u has no path record", i,
+					   fe->id);
+			r = check_path("files.img", i, "path", reg->path, !reg->detached);
+			if (r < 0)
+				return r;
+			if (reg->detached) {
+				if (restore_set_detached(set, reg->mnt_id) < 0)
+					return bad(
+					    "files.img record %zu: file %u ('%s') is on "
+					    "detached mount %lu, absent from detached-mnt.img",
+					    i, fe->id, reg->path, (unsigned long)reg->mnt_id);
+			} else if (set->own_mntns && reg->has_mnt_ns_id &&
+				   reg->mnt_ns_id == set->mnt_ns_id &&
+				   restore_set_mnt(set, reg->mnt_id) < 0) {
+				return bad("files.img record %zu: file %u ('%s') is on mount %lu, "
+					   "absent from mnt-%lu.img",
+					   i, fe->id, reg->path, (unsigned long)reg->mnt_id,
+					   (unsigned long)set->mnt_ns_id);
+			}
+			if (fe->type == FD_TYPE__FD_TYPE_FIFO && !fe->pipe)
+				return bad("files.img record %zu: fifo %u has no pipe record", i,
+					   fe->id);
+			break;
+		case FD_TYPE__FD_TYPE_PIPE:
+			if (!fe->pipe || !fe->pipe->has_pipe_id)
+				return bad("files.img record %zu: pipe %u has no pipe id", i,
+					   fe->id);
+			break;
+		case FD_TYPE__FD_TYPE_MEMFD:
+			if (!fe->memfd)
+				return bad("files.img record %zu: memfd %u has no memfd record", i,
+					   fe->id);
+			if (fe->memfd->name && strchr(fe->memfd->name, '/'))
+				return bad("files.img record %zu: memfd name '%s' holds a '/'", i,
+					   fe->memfd->name);
+			break;
+		case FD_TYPE__FD_TYPE_EVENTFD:
+			break;
+		default:
+			return bad("files.img record %zu: file %u has unsupported type %d", i,
+				   fe->id, (int)fe->type);
+		}
+	}
+	return 0;
+}
+
+static int check_file_ref(const struct restore_set *set, const char *img, size_t rec, uint32_t id,
+			  const char *what)
+{
+	if (restore_set_file(set, id) < 0)
+		return bad("%s record %zu: %s file id %u is absent from files.img", img, rec, what,
+			   id);
+	return 0;
+}
+
+static int load_task(int img_dirfd, struct restore_set *set, size_t i, int fd_limit)
+{
+	struct restore_task *t = &set->tasks[i];
+	pid_t pid = t->pst->pid;
+	char img[IMAGE_NAME_MAX];
+	cleanup_free int *nums = NULL;
+	ProtobufCMessage *fs = NULL;
+	int r;
+
+	r = read_all(img_dirfd, IMAGE_FDINFO, (uint64_t)pid, false, (void ***)&t->fds, &t->n_fds);
+	if (r < 0)
+		return r;
+	r = image_read_single(img_dirfd, IMAGE_FS, (uint64_t)pid, &fs);
+	if (r == -ENOENT)
+		return bad("image set is incomplete: 'fs-%d.img' is missing", pid);
+	if (r < 0)
+		return r;
+	t->fs = (FsEntry *)fs;
+	(void)image_file_name(IMAGE_FDINFO, (uint64_t)pid, img, sizeof(img));
+	nums = malloc((t->n_fds ? t->n_fds : 1) * sizeof(*nums));
+	if (!nums)
+		return -ENOMEM;
+	for (size_t k = 0; k < t->n_fds; k++) {
+		const FdEntry *e = t->fds[k];
+		ssize_t f;
+
+		if (e->fd < 0 || e->fd >= fd_limit)
+			return bad("%s record %zu: fd %d is out of range 0..%d", img, k, e->fd,
+				   fd_limit - 1);
+		f = restore_set_file(set, e->file_id);
+		if (f < 0)
+			return bad(
+			    "%s record %zu: fd %d refers to file id %u, absent from files.img", img,
+			    k, e->fd, e->file_id);
+		if (e->has_type && e->type != set->files[f]->type)
+			return bad("%s record %zu: fd %d has type %d, its file %u type %d", img, k,
+				   e->fd, (int)e->type, e->file_id, (int)set->files[f]->type);
+		nums[k] = e->fd;
+		if (e->fd > set->max_fd)
+			set->max_fd = e->fd;
+	}
+	qsort(nums, t->n_fds, sizeof(*nums), cmp_int);
+	for (size_t k = 1; k < t->n_fds; k++)
+		if (nums[k] == nums[k - 1])
+			return bad("%s: fd %d is listed twice", img, nums[k]);
+	if (t->fs->pid != pid)
+		return bad("fs-%d.img is for pid %d", pid, t->fs->pid);
+	if (t->fs->has_cwd_file_id &&
+	    (r = check_file_ref(set, "fs image", 0, t->fs->cwd_file_id, "cwd")) < 0)
+		return r;
+	if (t->fs->has_root_file_id &&
+	    (r = check_file_ref(set, "fs image", 0, t->fs->root_file_id, "root")) < 0)
+		return r;
+	return 0;
+}
+
+static int check_mnts(struct restore_set *set)
+{
+	char img[IMAGE_NAME_MAX];
+	ssize_t dup;
+	int r;
+
+	(void)image_file_name(IMAGE_MNT, set->mnt_ns_id, img, sizeof(img));
+	r = build_index((void **)set->mnts, set->n_mnts, mnt_key, &set->mnt_order, &dup);
+	if (r < 0)
+		return r;
+	if (dup >= 0)
+		return bad("%s record %zd: mount id %lu is listed twice", img, dup,
+			   (unsigned long)set->mnts[dup]->mnt_id);
+	if (set->n_mnts == 0)
+		return bad("%s holds no mount", img);
+	for (size_t i = 0; i < set->n_mnts; i++) {
+		const MntEntry *m = set->mnts[i];
+
+		if ((r = check_path(img, i, "mountpoint", m->mountpoint, true)) < 0 ||
+		    (r = check_path(img, i, "root", m->root, true)) < 0)
+			return r;
+		if (!m->fstype || !*m->fstype)
+			return bad("%s record %zu: mount %lu has no filesystem type", img, i,
+				   (unsigned long)m->mnt_id);
+		if (i == 0) {
+			if (strcmp(m->mountpoint, "/") != 0)
+				return bad("%s: the first mount is at '%s', not '/'", img,
+					   m->mountpoint);
+			continue;
+		}
+		ssize_t p = restore_set_mnt(set, m->parent_id);
+
+		if (p < 0 || (size_t)p >= i)
+			return bad("%s record %zu: parent %lu of mount %lu is not listed before it",
+				   img, i, (unsigned long)m->parent_id, (unsigned long)m->mnt_id);
+	}
+	return 0;
+}
+
+static int check_detached(struct restore_set *set)
+{
+	ssize_t dup;
+	int r;
+
+	r = build_index((void **)set->detached, set->n_detached, detached_key, &set->detached_order,
+			&dup);
+	if (r < 0)
+		return r;
+	if (dup >= 0)
+		return bad("detached-mnt.img record %zd: mount id %lu is listed twice", dup,
+			   (unsigned long)set->detached[dup]->id);
+	for (size_t i = 0; i < set->n_detached; i++) {
+		const DetachedMntEntry *d = set->detached[i];
+
+		if (!d->orphaned &&
+		    (r = check_path("detached-mnt.img", i, "root", d->root, true)) < 0)
+			return r;
+		if (d->source_mnt_root && (r = check_path("detached-mnt.img", i, "source root",
+							  d->source_mnt_root, true)) < 0)
+			return r;
+		for (size_t k = 0; k < d->n_users; k++)
+			if (d->users[k]->path && (r = check_path("detached-mnt.img", i, "user path",
+								 d->users[k]->path, false)) < 0)
+				return r;
+	}
+	return 0;
+}
+
+static int check_data(struct restore_set *set)
+{
+	for (size_t i = 0; i < set->n_data; i++) {
+		const FileDataEntry *e = set->data[i];
+		int r;
+
+		if (e->has_data && e->data.len > FD_DATA_CHUNK_MAX)
+			return bad("file-data.img record %zu: chunk of %zu bytes exceeds %u", i,
+				   e->data.len, FD_DATA_CHUNK_MAX);
+		switch (e->kind) {
+		case FILE_DATA_KIND__FILE_DATA_KIND_FILE:
+			if (e->owner_id > UINT32_MAX ||
+			    restore_set_file(set, (uint32_t)e->owner_id) < 0)
+				return bad("file-data.img record %zu: file %lu is absent from "
+					   "files.img",
+					   i, (unsigned long)e->owner_id);
+			break;
+		case FILE_DATA_KIND__FILE_DATA_KIND_PIPE:
+			break;
+		case FILE_DATA_KIND__FILE_DATA_KIND_TMPFS:
+			if (!set->own_mntns || restore_set_mnt(set, e->owner_id) < 0)
+				return bad(
+				    "file-data.img record %zu: tmpfs mount %lu is absent from "
+				    "the tree's mount namespace",
+				    i, (unsigned long)e->owner_id);
+			r = check_path("file-data.img", i, "path", e->path, false);
+			if (r >= 0 && e->link_to)
+				r = check_path("file-data.img", i, "link_to", e->link_to, false);
+			if (r < 0)
+				return r;
+			break;
+		default:
+			return bad("file-data.img record %zu: unknown kind %d", i, (int)e->kind);
+		}
+	}
+	return 0;
+}
+
+static int check_mnt_ns(struct restore_set *set)
+{
+	const InventoryEntry *inv = set->inv;
+	uint64_t ns = set->pstree[0]->mnt_ns_id;
+
+	set->mnt_ns_id = ns;
+	if (!set->pstree[0]->has_mnt_ns_id ||
+	    (inv->has_root_mnt_ns_id && ns == inv->root_mnt_ns_id))
+		return 0;
+	for (size_t i = 0; i < inv->n_mnt_ns_ids; i++)
+		if (inv->mnt_ns_ids[i] == ns) {
+			set->own_mntns = true;
+			return 0;
+		}
+	return bad("the tree's mount namespace %lu has no mnt image", (unsigned long)ns);
+}
+
+int restore_set_load(int img_dirfd, int fd_limit, struct restore_set **ret_set)
+{
+	cleanup(restore_set_freep) struct restore_set *set = calloc(1, sizeof(*set));
+	int r;
+
+	if (!set)
+		return -ENOMEM;
+	set->max_fd = -1;
+	r = image_read_inventory(img_dirfd, &set->inv);
+	if (r < 0)
+		return r;
+	r = read_all(img_dirfd, IMAGE_PSTREE, 0, false, (void ***)&set->pstree, &set->n_tasks);
+	if (r < 0)
+		return r;
+	set->tasks = calloc(set->n_tasks ? set->n_tasks : 1, sizeof(*set->tasks));
+	if (!set->tasks)
+		return -ENOMEM;
+	if ((r = check_pstree(set)) < 0 || (r = check_mnt_ns(set)) < 0)
+		return r;
+	if (set->own_mntns) {
+		r = read_all(img_dirfd, IMAGE_MNT, set->mnt_ns_id, false, (void ***)&set->mnts,
+			     &set->n_mnts);
+		if (r < 0 || (r = check_mnts(set)) < 0)
+			return r;
+	}
+	r = read_all(img_dirfd, IMAGE_DETACHED_MNT, 0, true, (void ***)&set->detached,
+		     &set->n_detached);
+	if (r < 0 || (r = check_detached(set)) < 0)
+		return r;
+	r = read_all(img_dirfd, IMAGE_FILES, 0, false, (void ***)&set->files, &set->n_files);
+	if (r < 0 || (r = check_files(set)) < 0)
+		return r;
+	for (size_t i = 0; i < set->n_tasks; i++) {
+		r = load_task(img_dirfd, set, i, fd_limit);
+		if (r < 0)
+			return r;
+	}
+	r = read_all(img_dirfd, IMAGE_FILE_DATA, 0, true, (void ***)&set->data, &set->n_data);
+	if (r < 0 || (r = check_data(set)) < 0)
+		return r;
+	*ret_set = TAKE_PTR(set);
+	return 0;
+}

@@ -1,0 +1,53 @@
+/* seize.h: freeze a process tree with ptrace (PTRACE_SEIZE + PTRACE_INTERRUPT on every thread),
+ * rescanning until no new task or thread appears, and let it go again (detach or kill). It
+ * reads the tree through pstree.h; it never touches task memory (that is parasite-ctl.c). */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "task/pstree.h"
+
+struct seize_task {
+	pid_t pid;
+	pid_t ppid;
+	pid_t pgid;
+	pid_t sid;
+	char comm[PSTREE_COMM_MAX];
+	pid_t *tids; /* every thread, ascending; tids include pid itself */
+	size_t n_tids;
+	bool is_zombie;	  /* exited but not reaped: cannot be traced, so it is not seized */
+	bool was_stopped; /* group-stopped before the seize; stays stopped after release */
+};
+
+/* tasks[0] is the root; a parent always precedes its children. */
+struct seize_tree {
+	struct seize_task *tasks;
+	size_t n_tasks;
+	bool is_seccomp_suspended; /* PTRACE_O_SUSPEND_SECCOMP was granted (needs CAP_SYS_ADMIN) */
+	bool is_seized;		   /* false once released or killed */
+};
+
+/* Seizes every thread of every process of the tree rooted at root and waits until each one is
+ * in a ptrace stop. Returns 0 or -errno (logged once, e.g. "cannot seize task 1234: no such
+ * process" for -ESRCH). On failure every task seized so far is released untouched. On success
+ * *ret_tree owns the tasks: end with seize_release() or seize_kill(), then seize_tree_free(). */
+int seize_tree(pid_t root, struct seize_tree **ret_tree);
+
+/* Detaches every thread: the tree continues exactly as before (a task that was group-stopped
+ * stays stopped). The caller must have cured every parasite first. Idempotent; logs warnings. */
+void seize_release(struct seize_tree *tree);
+
+/* SIGKILLs every process of the tree and waits until the tracer's part of their exit is done,
+ * so the real parents can reap them. Idempotent. */
+void seize_kill(struct seize_tree *tree);
+
+/* Releases the tree if it is still seized, then frees it. NULL-safe, returns NULL. */
+struct seize_tree *seize_tree_free(struct seize_tree *tree);
+void seize_tree_freep(struct seize_tree **tree);
+
+/* Fault injection for tests: true the first time it is asked about a step that the environment
+ * variable MINICR_FAULT names (a comma-separated list is allowed). Steps: seize, infect, drain,
+ * state, cure (here and in parasite-ctl.c), mounts, images, exit (dump.c). */
+bool seize_fault(const char *step);

@@ -1,0 +1,68 @@
+/* xstate.c: the xsave layout of this process's signal frames, from arch_prctl and CPUID. */
+#define LOG_PREFIX "xstate: "
+#include "task/xstate.h"
+
+#include <cpuid.h>
+#include <errno.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "base/log.h"
+#include "task/sigframe.h"
+
+#define ARCH_GET_XCOMP_SUPP 0x1021
+#define ARCH_GET_XCOMP_PERM 0x1022
+#define ARCH_REQ_XCOMP_PERM 0x1023
+#define XSAVE_HEADER_OFFSET 512u
+
+/* End of the highest feature in mask, in the standard (non-compacted) format: CPUID leaf 0xd,
+ * sub-leaf i gives feature i's size (eax) and offset (ebx). Features 0 and 1 live in the legacy
+ * area, which with the header ends at SIGFRAME_XSTATE_MIN. */
+static size_t standard_size(uint64_t mask)
+{
+	size_t end = SIGFRAME_XSTATE_MIN;
+
+	for (unsigned int i = 2; i < 64; i++) {
+		unsigned int size, offset, ecx, edx;
+
+		if (!(mask & (1ull << i)) || !__get_cpuid_count(0xd, i, &size, &offset, &ecx, &edx))
+			continue;
+		if (size && offset + size > end)
+			end = offset + size;
+	}
+	return end;
+}
+
+int xstate_frame_layout_for(const void *xstate, size_t xstate_len,
+			    struct xstate_frame_layout *ret_layout)
+{
+	uint64_t saved_xcr0 = sigframe_xstate_xfeatures(xstate, xstate_len);
+	uint64_t in_use = 0, permitted = 0, supported = 0;
+
+	if (xstate_len >= XSAVE_HEADER_OFFSET + sizeof(in_use))
+		memcpy(&in_use, (const uint8_t *)xstate + XSAVE_HEADER_OFFSET, sizeof(in_use));
+	/* Linux 5.16+ has per-process permissions; older kernels enable every XCR0 feature. */
+	if (syscall(SYS_arch_prctl, ARCH_GET_XCOMP_PERM, &permitted) < 0) {
+		ret_layout->features = saved_xcr0;
+		ret_layout->len = xstate_len;
+		return 0;
+	}
+	(void)syscall(SYS_arch_prctl, ARCH_GET_XCOMP_SUPP, &supported);
+	for (unsigned int i = 63; in_use & supported & ~permitted; i--) {
+		uint64_t bit = 1ull << i;
+
+		if (!(in_use & supported & ~permitted & bit))
+			continue;
+		/* asking for the highest dynamic feature grants the ones it depends on too */
+		if (syscall(SYS_arch_prctl, ARCH_REQ_XCOMP_PERM, (unsigned long)i) < 0)
+			return pr_errno("cannot enable xstate feature %u the dumped registers use", i);
+		if (syscall(SYS_arch_prctl, ARCH_GET_XCOMP_PERM, &permitted) < 0)
+			return pr_errno("cannot read the permitted xstate features");
+	}
+	ret_layout->features = saved_xcr0 & permitted;
+	ret_layout->len = standard_size(ret_layout->features);
+	if (ret_layout->len > xstate_len)
+		ret_layout->len = xstate_len;
+	return 0;
+}
