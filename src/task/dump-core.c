@@ -23,6 +23,7 @@
 #include "core.pb-c.h"
 #include "image-write.h"
 #include "base/log.h"
+#include "base/procfs.h"
 #include "task/dump-mm.h"
 #include "task/mm-parse.h"
 #include "task/parasite-ctl.h"
@@ -315,20 +316,12 @@ static int dump_thread(pid_t tid, int mem_fd, struct parasite_ctl *ctl,
 	return 0;
 }
 
-static int read_creds(pid_t pid, struct mm_status_creds *creds)
+static int read_creds(pid_t pid, struct procfs_status *creds)
 {
-	cleanup_free char *buf = NULL;
-	char path[64];
-	ssize_t len;
+	int ret = procfs_read_status(pid, creds);
 
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	len = read_file_at(AT_FDCWD, path, &buf);
-	if (len < 0)
-		return pr_neg((int)len, "cannot read '%s'", path);
-	if (mm_parse_status(buf, creds) < 0) {
-		pr_err("cannot parse '%s'", path);
-		return -EINVAL;
-	}
+	if (ret < 0)
+		return pr_neg(ret, "cannot read /proc/%d/status", (int)pid);
 	return 0;
 }
 
@@ -370,7 +363,7 @@ static int dump_seccomp(pid_t pid, ProtobufCBinaryData *filters, size_t *ret_n)
 	return 0;
 }
 
-static int check_supported(pid_t pid, const struct mm_status_creds *creds)
+static int check_supported(pid_t pid, const struct procfs_status *creds)
 {
 	if (creds->has_shadow_stack) {
 		pr_err("cannot dump task %d: it uses a shadow stack (not supported)", (int)pid);
@@ -395,7 +388,7 @@ int task_dump(int img_dirfd, const struct seize_task *task, struct parasite_ctl 
 	ProtobufCBinaryData *shared = NULL;
 	TaskCoreEntry core = TASK_CORE_ENTRY__INIT;
 	CredsEntry creds_e = CREDS_ENTRY__INIT;
-	struct mm_status_creds creds;
+	struct procfs_status creds;
 	char exe[PATH_MAX], path[64];
 	size_t n_filters = 0, n_shared = 0, n_threads = 0;
 	cleanup_close int mem_fd = -EBADF;

@@ -14,6 +14,7 @@
 
 #include "image-write.h"
 #include "base/log.h"
+#include "base/procfs.h"
 #include "task/mm-parse.h"
 #include "mm.pb-c.h"
 #include "task/pages-writer.h"
@@ -26,20 +27,17 @@
 int mem_read_vmas(pid_t pid, struct mm_vma **ret_vmas, size_t *ret_n)
 {
 	cleanup_free char *buf = NULL;
-	char path[64];
 	ssize_t len;
 	int ret;
 
-	if (pid)
-		snprintf(path, sizeof(path), "/proc/%d/smaps", (int)pid);
-	else
-		snprintf(path, sizeof(path), "/proc/self/smaps");
-	len = read_file_at(AT_FDCWD, path, &buf);
+	len = procfs_read_maps(pid, true, &buf);
 	if (len < 0)
-		return pr_neg((int)len, "cannot read '%s'", path);
+		return pr_neg((int)len, "cannot read the memory map of %s %d",
+			      pid ? "task" : "minicr", pid ? (int)pid : (int)getpid());
 	ret = mm_parse_smaps(buf, ret_vmas, ret_n);
 	if (ret < 0)
-		return pr_neg(ret, "cannot parse '%s'", path);
+		return pr_neg(ret, "cannot parse the memory map of %s %d", pid ? "task" : "minicr",
+			      pid ? (int)pid : (int)getpid());
 	return 0;
 }
 
@@ -116,22 +114,18 @@ static int read_auxv(pid_t pid, uint64_t *auxv, size_t *ret_n)
 
 static int fill_mm_fields(pid_t pid, uint64_t brk, MmEntry *mm)
 {
-	cleanup_free char *stat = NULL;
-	struct mm_stat st;
-	char path[64];
-	ssize_t len;
+	struct procfs_stat st;
+	int ret = procfs_read_stat(pid, &st);
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	len = read_file_at(AT_FDCWD, path, &stat);
-	if (len < 0)
-		return pr_neg((int)len, "cannot read '%s'", path);
-	if (mm_parse_stat(stat, &st) < 0) {
-		pr_err("cannot parse '%s'", path);
+	if (ret < 0)
+		return pr_neg(ret, "cannot read /proc/%d/stat", (int)pid);
+	if (!st.has_mm) {
+		pr_err("cannot dump task %d: /proc/%d/stat has no mm fields", (int)pid, (int)pid);
 		return -EINVAL;
 	}
 	if (!st.start_code && !st.arg_start) {
-		pr_err("cannot dump task %d: '%s' hides the mm fields (no ptrace access?)",
-		       (int)pid, path);
+		pr_err("cannot dump task %d: /proc/%d/stat hides the mm fields (no ptrace access?)",
+		       (int)pid, (int)pid);
 		return -EPERM;
 	}
 #define SET(f, v)                                                                                  \

@@ -21,6 +21,7 @@
 #include "base/compat.h"
 #include "base/log.h"
 #include "base/fault.h"
+#include "base/procfs.h"
 #include "image-set/image-set.h"
 #include "base/util.h"
 
@@ -344,14 +345,9 @@ out_close:
 /* The state letter of /proc/PID/stat, or 0. */
 static char task_state(pid_t pid)
 {
-	cleanup_free char *buf = NULL;
-	char path[64], *p;
+	struct procfs_stat st;
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	if (read_file_at(AT_FDCWD, path, &buf) < 0)
-		return 0;
-	p = strrchr(buf, ')');
-	return p && p[1] == ' ' ? p[2] : 0;
+	return procfs_read_stat(pid, &st) < 0 ? 0 : st.state;
 }
 
 int restore_tree_wait_stopped(struct restore_tree *tree)

@@ -31,6 +31,7 @@
 #include "base/direct-io.h"
 #include "image-read.h"
 #include "base/log.h"
+#include "base/procfs.h"
 #include "task/dump-mm.h"
 #include "task/mm-parse.h"
 #include "mm.pb-c.h"
@@ -997,8 +998,7 @@ static int fill_mm(struct resume_task *rt, struct region *r, struct restorer_arg
 static int fill_creds(struct resume_task *rt, struct restorer_args *a)
 {
 	const CredsEntry *c = rt->core->creds;
-	cleanup_free char *buf = NULL;
-	struct mm_status_creds own;
+	struct procfs_status own;
 	struct restorer_creds *d = &a->creds;
 
 	if (!c)
@@ -1014,8 +1014,7 @@ static int fill_creds(struct resume_task *rt, struct restorer_args *a)
 	d->cap_amb = c->cap_amb;
 	d->securebits = c->securebits;
 	d->no_new_privs = c->no_new_privs;
-	if (read_file_at(AT_FDCWD, "/proc/self/status", &buf) < 0 ||
-	    mm_parse_status(buf, &own) < 0) {
+	if (procfs_read_status(0, &own) < 0) {
 		pr_err("cannot read the credentials of the restoring process");
 		return -EIO;
 	}
