@@ -325,6 +325,26 @@ static int read_creds(pid_t pid, struct procfs_status *creds)
 	return 0;
 }
 
+/* Every resource limit, as /proc/PID/limits lists them (RLIMIT_* order). */
+static int read_rlimits(pid_t pid, RlimitEntry *entries, RlimitEntry **ptrs, size_t *ret_n)
+{
+	struct procfs_limits l;
+	int ret = procfs_read_limits(pid, &l);
+
+	if (ret < 0)
+		return pr_neg(ret, "cannot read /proc/%d/limits", (int)pid);
+	for (size_t i = 0; i < l.n; i++) {
+		rlimit_entry__init(&entries[i]);
+		entries[i].resource = (uint32_t)i;
+		entries[i].has_cur = entries[i].has_max = true;
+		entries[i].cur = l.cur[i];
+		entries[i].max = l.max[i];
+		ptrs[i] = &entries[i];
+	}
+	*ret_n = l.n;
+	return 0;
+}
+
 /* Filters oldest first; PTRACE_SECCOMP_GET_FILTER counts from the newest (index 0). */
 static int dump_seccomp(pid_t pid, ProtobufCBinaryData *filters, size_t *ret_n)
 {
@@ -384,13 +404,14 @@ int task_dump(int img_dirfd, const struct seize_task *task, struct parasite_ctl 
 	cleanup_free struct thread_dump *threads = NULL;
 	cleanup_free ThreadCoreEntry **thread_ptrs = NULL;
 	SigactionEntry sigactions[PARASITE_NSIG], *sigaction_ptrs[PARASITE_NSIG];
+	RlimitEntry rlimits[PROCFS_NLIMITS], *rlimit_ptrs[PROCFS_NLIMITS];
 	ProtobufCBinaryData filters[SECCOMP_MAX];
 	ProtobufCBinaryData *shared = NULL;
 	TaskCoreEntry core = TASK_CORE_ENTRY__INIT;
 	CredsEntry creds_e = CREDS_ENTRY__INIT;
 	struct procfs_status creds;
 	char exe[PATH_MAX], path[64];
-	size_t n_filters = 0, n_shared = 0, n_threads = 0;
+	size_t n_filters = 0, n_shared = 0, n_threads = 0, n_rlimits = 0;
 	cleanup_close int mem_fd = -EBADF;
 	ssize_t len;
 	int ret;
@@ -409,6 +430,9 @@ int task_dump(int img_dirfd, const struct seize_task *task, struct parasite_ctl 
 	if (ret < 0)
 		return ret;
 	ret = check_supported(pid, &creds);
+	if (ret < 0)
+		return ret;
+	ret = read_rlimits(pid, rlimits, rlimit_ptrs, &n_rlimits);
 	if (ret < 0)
 		return ret;
 	snprintf(path, sizeof(path), "/proc/%d/mem", (int)pid);
@@ -506,6 +530,8 @@ int task_dump(int img_dirfd, const struct seize_task *task, struct parasite_ctl 
 	core.pdeathsig = state->pdeathsig;
 	core.child_subreaper = state->child_subreaper > 0;
 	core.umask = state->umask;
+	core.n_rlimits = n_rlimits;
+	core.rlimits = rlimit_ptrs;
 	core.has_group_stopped = true;
 	core.group_stopped = task->was_stopped;
 	core.has_xfeatures = core.has_xstate_size = true;

@@ -15,7 +15,9 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
+#include <sys/resource.h>
 #include <sys/rseq.h>
+#include <linux/capability.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -189,6 +191,15 @@ static int validate_core(const struct resume_task *rt, const char *name)
 			pr_err("image '%s': bad seccomp filter", name);
 			return -EBADMSG;
 		}
+	for (size_t j = 0; j < core->n_rlimits; j++) {
+		const RlimitEntry *l = core->rlimits[j];
+
+		if (l->resource != j || j >= RESTORER_NLIMITS || !l->has_cur || !l->has_max ||
+		    l->cur > l->max) {
+			pr_err("image '%s': bad resource limit %zu", name, j);
+			return -EBADMSG;
+		}
+	}
 	if (core->creds && (core->creds->n_uids != 4 || core->creds->n_gids != 4 ||
 			    core->creds->n_groups > RESTORER_MAX_GROUPS)) {
 		pr_err("image '%s': bad credentials", name);
@@ -220,6 +231,40 @@ static int check_special_layout(const struct resume_task *rt)
 			       "(dumped on another kernel?)",
 			       (int)rt->pid);
 			return -ENOTSUP;
+		}
+	}
+	return 0;
+}
+
+static const char *const rlimit_names[RESTORER_NLIMITS] = {
+    "RLIMIT_CPU",   "RLIMIT_FSIZE",	"RLIMIT_DATA",	     "RLIMIT_STACK",
+    "RLIMIT_CORE",  "RLIMIT_RSS",	"RLIMIT_NPROC",	     "RLIMIT_NOFILE",
+    "RLIMIT_MEMLOCK", "RLIMIT_AS",	"RLIMIT_LOCKS",	     "RLIMIT_SIGPENDING",
+    "RLIMIT_MSGQUEUE", "RLIMIT_NICE", "RLIMIT_RTPRIO", "RLIMIT_RTTIME",
+};
+
+/* The restored task starts with minicr's limits and can only lower a hard limit: a dumped hard
+ * limit above minicr's needs CAP_SYS_RESOURCE, which the restore then must have. */
+static int check_rlimits(const struct resume_task *rt)
+{
+	struct procfs_status own;
+	bool has_cap_sys_resource;
+
+	if (procfs_read_status(0, &own) < 0)
+		return pr_neg(-EIO, "cannot read minicr's own capabilities");
+	has_cap_sys_resource = own.cap_eff & (1ull << CAP_SYS_RESOURCE);
+	for (size_t i = 0; i < rt->core->n_rlimits; i++) {
+		const RlimitEntry *l = rt->core->rlimits[i];
+		struct rlimit cur;
+
+		if (getrlimit((int)i, &cur) < 0)
+			return pr_errno("cannot read minicr's %s", rlimit_names[i]);
+		if (l->max > (uint64_t)cur.rlim_max && !has_cap_sys_resource) {
+			pr_err("cannot restore task %d: its hard %s of %" PRIu64
+			       " is above minicr's %" PRIu64 " (raising it needs CAP_SYS_RESOURCE)",
+			       (int)rt->pid, rlimit_names[i], (uint64_t)l->max,
+			       (uint64_t)cur.rlim_max);
+			return -EPERM;
 		}
 	}
 	return 0;
@@ -541,6 +586,9 @@ int resume_task_load(int img_dirfd, pid_t pid, struct resume_task **ret_task)
 	if (ret < 0)
 		return ret;
 	ret = check_special_layout(rt);
+	if (ret < 0)
+		return ret;
+	ret = check_rlimits(rt);
 	if (ret < 0)
 		return ret;
 	ret = choose_pages_io(img_dirfd, rt);
@@ -1172,6 +1220,11 @@ static int build_region(struct resume_task *rt, struct region *r, struct helper_
 	a->has_personality = core->has_personality;
 	a->personality = core->personality;
 	a->umask = core->has_umask ? core->umask : (uint32_t)-1;
+	a->n_rlimits = (uint32_t)core->n_rlimits;
+	for (size_t i = 0; i < core->n_rlimits; i++) {
+		a->rlimits[i].cur = core->rlimits[i]->cur;
+		a->rlimits[i].max = core->rlimits[i]->max;
+	}
 	ret = fill_specials(rt, r, a);
 	if (ret == 0)
 		ret = fill_vmas(rt, r, a, h);
