@@ -23,6 +23,7 @@
 #include "base/fault.h"
 #include "base/procfs.h"
 #include "image-set/image-set.h"
+#include "task/resume.h"
 #include "base/util.h"
 
 #define NOTE_MAX 80
@@ -224,13 +225,15 @@ static void task_main(struct restore_tree *tree, size_t idx)
 	if (r < 0)
 		_exit(1);
 	close(tree->service_base + 1);
-	close(tree->service_base);
-	log_init(log_get_level(), -1);
 	(void)prctl(PR_SET_PDEATHSIG, 0);
 	if (tree->ops->enter_task) {
+		/* the log stays open: enter_task logs its failure there, and on success the
+		 * restorer closes it */
 		(void)tree->ops->enter_task(tree->ops->opaque, idx);
-		_exit(1); /* minicr's finish sees the task die and reports it */
+		_exit(RESUME_EXIT_LOGGED); /* minicr's finish sees it and logs nothing more */
 	}
+	close(tree->service_base);
+	log_init(log_get_level(), -1);
 	/* Without images to resume from, every task ends stopped, as with --leave-stopped;
 	 * whoever continues it finds it idle. */
 	close(tree->service_base + 2);

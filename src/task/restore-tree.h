@@ -17,9 +17,10 @@ struct restore_tree_ops {
 	/* In every task once its children exist: its fds, cwd, root. Returns 0 or -errno
 	 * (logged). */
 	int (*finish_task)(void *opaque, size_t task_idx);
-	/* In every task, last, with only its restored fds and service fd service_base + 2 open:
-	 * hands the task over to transparent resume. Returns only on failure. NULL: the task
-	 * stops itself (SIGSTOP) instead. */
+	/* In every task, last, with only its restored fds, the log (service_base, log_get_fd())
+	 * and service fd service_base + 2 open: hands the task over to transparent resume, which
+	 * closes both. Returns only on failure, logged; the task then exits with
+	 * RESUME_EXIT_LOGGED. NULL: the task stops itself (SIGSTOP) instead. */
 	int (*enter_task)(void *opaque, size_t task_idx);
 	void *opaque;
 };

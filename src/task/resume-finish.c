@@ -76,6 +76,8 @@ static int wait_tid(pid_t pid, pid_t tid, int *ret_status)
 			return pr_errno("cannot wait for thread %d of restored task %d", (int)tid,
 					(int)pid);
 	}
+	if (WIFEXITED(status) && WEXITSTATUS(status) == RESUME_EXIT_LOGGED)
+		return -ESRCH; /* it logged why, in minicr's log */
 	if (WIFEXITED(status)) {
 		pr_err("restored task %d: thread %d exited with status %d during the restore",
 		       (int)pid, (int)tid, WEXITSTATUS(status));

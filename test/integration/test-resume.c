@@ -628,6 +628,7 @@ static int finish_images(const char *dir, int failed)
 static int run(const char *self, const char *mode, bool leave_stopped)
 {
 	char tmpl[] = "/tmp/minicr-test-resume.XXXXXX", line[512];
+	cleanup(resume_set_freep) struct resume_set *set = NULL;
 	struct resume_task *rt = NULL;
 	int report_rfd, cmd_wfd, img_dirfd, status, rep[2], cmd[2];
 	double t0, t1, t2;
@@ -663,7 +664,9 @@ static int run(const char *self, const char *mode, bool leave_stopped)
 	close(cmd_wfd);
 	printf("dump of task %d: %.1f ms\n", pid, t1 - t0);
 
-	ret = resume_task_load(img_dirfd, pid, &rt);
+	ret = resume_set_new(1, &set);
+	if (ret == 0)
+		ret = resume_task_load(set, img_dirfd, pid, &rt);
 	if (ret < 0) {
 		fprintf(stderr, "FAIL load: %s\n", strerror(-ret));
 		return 1;
@@ -770,6 +773,7 @@ static int dump_tree(pid_t root, int img_dirfd)
 static int run_shared(const char *self)
 {
 	char tmpl[] = "/tmp/minicr-test-resume.XXXXXX", line[512];
+	cleanup(resume_set_freep) struct resume_set *set = NULL;
 	struct resume_task *rt[2] = {NULL, NULL};
 	int report_rfd, cmd_wfd, img_dirfd, status, rep[2], cmd[2], ret, failed = 0;
 	pid_t pids[2];
@@ -802,8 +806,13 @@ static int run_shared(const char *self)
 		fprintf(stderr, "FAIL task %d does not go away\n", pids[1]);
 		return 1;
 	}
+	ret = resume_set_new(2, &set);
+	if (ret < 0) {
+		fprintf(stderr, "FAIL resume set: %s\n", strerror(-ret));
+		return 1;
+	}
 	for (int i = 0; i < 2; i++) {
-		ret = resume_task_load(img_dirfd, pids[i], &rt[i]);
+		ret = resume_task_load(set, img_dirfd, pids[i], &rt[i]);
 		if (ret < 0) {
 			fprintf(stderr, "FAIL load %d: %s\n", pids[i], strerror(-ret));
 			return 1;

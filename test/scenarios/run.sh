@@ -50,6 +50,7 @@ all_scenarios=(
 	process-tree
 	mntns-tmpfs
 	rlimits
+	mapped-file
 )
 
 case "$engine" in
