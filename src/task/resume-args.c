@@ -90,10 +90,14 @@ static int helper_open(struct resume_task *rt, struct resume_helpers *h, const V
  * blob after mapping). */
 static int shmem_fd(struct resume_task *rt, struct resume_helpers *h, size_t i)
 {
-	int idx = rt->shm_idx[i];
+	int idx = shm_registry_find(rt->set->shm, rt->mm->vmas[i]->shmid);
 	char key[64];
 	int fd;
 
+	if (idx < 0)
+		return pr_neg(idx, "cannot restore task %d: shared mapping %" PRIx64 " changed "
+				   "since minicr checked it",
+			      (int)rt->pid, rt->mm->vmas[i]->start);
 	snprintf(key, sizeof(key), "shmem:%d", idx);
 	for (size_t j = 0; j < h->n; j++)
 		if (h->paths[j] && !strcmp(h->paths[j], key))

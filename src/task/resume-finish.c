@@ -52,7 +52,7 @@ int resume_task_seize(struct resume_task *rt, pid_t pid)
 
 	if (rt->is_seized)
 		return 0;
-	if (rt->core->n_seccomp_filters)
+	if (rt->has_seccomp)
 		opts |= PTRACE_O_SUSPEND_SECCOMP;
 	if (ptrace(PTRACE_SEIZE, pid, 0, opts) < 0)
 		return pr_errno("cannot seize restored task %d", (int)pid);
@@ -275,7 +275,6 @@ static int read_args(pid_t pid, uint64_t addr, struct restorer_args *a)
 
 static int finish_threads(struct resume_task *rt, pid_t pid)
 {
-	const TaskCoreEntry *core = rt->core;
 	struct restorer_args *a;
 	uint64_t args_addr = 0, other_args = 0, syscall_ip = 0, ip = 0;
 	int ret;
@@ -284,18 +283,18 @@ static int finish_threads(struct resume_task *rt, pid_t pid)
 	if (!a)
 		return pr_neg(-ENOMEM, "cannot allocate restorer arguments");
 	ret = wait_trap(pid, pid, &args_addr);
-	for (size_t i = 1; i < core->n_threads && ret == 0; i++) {
-		ret = wait_trap(pid, core->threads[i]->tid, &other_args);
+	for (size_t i = 1; i < rt->n_tids && ret == 0; i++) {
+		ret = wait_trap(pid, rt->tids[i], &other_args);
 		if (ret == 0 && other_args != args_addr) {
 			pr_err("restored task %d: thread %d trapped with foreign arguments",
-			       (int)pid, core->threads[i]->tid);
+			       (int)pid, rt->tids[i]);
 			ret = -EPROTO;
 		}
 	}
 	if (ret == 0)
 		ret = read_args(pid, args_addr, a);
-	for (size_t i = 0; i < core->n_threads && ret == 0; i++) {
-		ret = run_sigreturn(pid, core->threads[i]->tid, &ip);
+	for (size_t i = 0; i < rt->n_tids && ret == 0; i++) {
+		ret = run_sigreturn(pid, rt->tids[i], &ip);
 		if (i == 0)
 			syscall_ip = ip;
 	}
@@ -307,7 +306,6 @@ static int finish_threads(struct resume_task *rt, pid_t pid)
 
 int resume_task_finish(struct resume_task *rt, pid_t pid)
 {
-	const TaskCoreEntry *core = rt->core;
 	int ret;
 
 	ret = resume_task_seize(rt, pid);
@@ -318,10 +316,10 @@ int resume_task_finish(struct resume_task *rt, pid_t pid)
 		kill(pid, SIGKILL);
 		/* threads the blob created are traced by us: their exit must be collected here,
 		 * or the main thread stays a zombie nobody can reap */
-		for (size_t i = 1; i < core->n_threads; i++) {
+		for (size_t i = 1; i < rt->n_tids; i++) {
 			int status;
 
-			while (waitpid(core->threads[i]->tid, &status, __WALL) < 0 &&
+			while (waitpid(rt->tids[i], &status, __WALL) < 0 &&
 			       errno == EINTR)
 				;
 		}
@@ -330,11 +328,11 @@ int resume_task_finish(struct resume_task *rt, pid_t pid)
 	}
 	/* a group stop taken as soon as the threads leave their ptrace stops: --leave-stopped, or
 	 * a task that was stopped when it was dumped */
-	if ((rt->leave_stopped || core->group_stopped) && kill(pid, SIGSTOP) < 0)
+	if ((rt->leave_stopped || rt->group_stopped) && kill(pid, SIGSTOP) < 0)
 		return pr_errno("cannot stop restored task %d", (int)pid);
-	for (size_t i = 0; i < core->n_threads; i++)
-		if (ptrace(PTRACE_DETACH, core->threads[i]->tid, 0, 0) < 0)
-			ret = pr_errno("cannot detach restored thread %d", core->threads[i]->tid);
+	for (size_t i = 0; i < rt->n_tids; i++)
+		if (ptrace(PTRACE_DETACH, rt->tids[i], 0, 0) < 0)
+			ret = pr_errno("cannot detach restored thread %d", rt->tids[i]);
 	rt->is_seized = false;
 	return ret;
 }

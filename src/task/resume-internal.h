@@ -40,6 +40,14 @@ struct resume_task {
 	int img_dirfd;
 	bool is_seized;
 	bool leave_stopped;
+	/* What minicr keeps of the images once they are checked; the task reads them again in
+	 * enter(): a tree's images held in minicr would be copied into every task it forks and
+	 * unmapped again by every restorer. */
+	pid_t *tids; /* main thread first */
+	size_t n_tids;
+	bool has_seccomp;
+	bool group_stopped;
+	/* the images, between read_images() and drop_images() */
 	TaskCoreEntry *core;
 	MmEntry *mm;
 	PageRunEntry **runs;
@@ -47,8 +55,6 @@ struct resume_task {
 	uint64_t pages_size;
 	/* runs of RESUME_DIRECT_RUN_MIN and more are read with O_DIRECT (decided at load) */
 	bool has_direct_pages;
-	/* per entry of mm->vmas: index into set->shm, or -1 */
-	int *shm_idx;
 	/* in set->seize_flags, inherited by the task: minicr sets it and wakes the futex once it
 	 * has seized the task, which waits for that in enter() */
 	uint32_t *is_seized_flag;

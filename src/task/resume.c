@@ -178,19 +178,14 @@ static int load_shared(int img_dirfd, struct resume_task *rt)
 {
 	cleanup_close int pages_fd = -EBADF;
 	char name[IMAGE_NAME_MAX];
-	int ret;
+	int ret, idx;
 
-	rt->shm_idx = malloc(rt->mm->n_vmas * sizeof(int));
-	if (!rt->shm_idx)
-		return pr_neg(-ENOMEM, "cannot allocate shared memory indices");
-	for (size_t i = 0; i < rt->mm->n_vmas; i++)
-		rt->shm_idx[i] = -1;
 	for (size_t i = 0; i < rt->mm->n_vmas; i++) {
 		const VmaEntry *v = rt->mm->vmas[i];
 
 		if (v->kind != VMA_KIND_SHMEM)
 			continue;
-		ret = shm_registry_get(rt->set->shm, v, &rt->shm_idx[i]);
+		ret = shm_registry_get(rt->set->shm, v, &idx);
 		if (ret < 0)
 			return ret;
 		if (v->has_shm_owner && v->shm_owner != rt->pid)
@@ -201,8 +196,8 @@ static int load_shared(int img_dirfd, struct resume_task *rt)
 			if (pages_fd < 0)
 				return pr_errno("cannot open image '%s'", name);
 		}
-		ret = shm_registry_fill(rt->set->shm, rt->shm_idx[i], rt->pid, pages_fd, v,
-					rt->runs, rt->n_runs);
+		ret = shm_registry_fill(rt->set->shm, idx, rt->pid, pages_fd, v, rt->runs,
+					rt->n_runs);
 		if (ret < 0)
 			return ret;
 	}
@@ -238,9 +233,26 @@ static int choose_pages_io(int img_dirfd, struct resume_task *rt)
 	return 0;
 }
 
+static void drop_images(struct resume_task *rt)
+{
+	if (rt->core)
+		task_core_entry__free_unpacked(rt->core, NULL);
+	if (rt->mm)
+		mm_entry__free_unpacked(rt->mm, NULL);
+	for (size_t i = 0; i < rt->n_runs; i++)
+		page_run_entry__free_unpacked(rt->runs[i], NULL);
+	free(rt->runs);
+	rt->core = NULL;
+	rt->mm = NULL;
+	rt->runs = NULL;
+	rt->n_runs = 0;
+}
+
+/* Reads core, mm and pagemap images and checks them (task_images_validate()). */
 static int read_images(int img_dirfd, struct resume_task *rt)
 {
 	cleanup(image_reader_freep) struct image_reader *pages = NULL;
+	struct task_images ti;
 	pid_t pid = rt->pid;
 	int ret;
 
@@ -263,14 +275,36 @@ static int read_images(int img_dirfd, struct resume_task *rt)
 		return pr_neg(ret, "image pages-%d.img is missing", (int)pid);
 	if (ret < 0)
 		return ret;
-	return image_reader_raw_size(pages, &rt->pages_size);
+	ret = image_reader_raw_size(pages, &rt->pages_size);
+	if (ret < 0)
+		return ret;
+	ti = (struct task_images){.pid = pid,
+				  .core = rt->core,
+				  .mm = rt->mm,
+				  .runs = rt->runs,
+				  .n_runs = rt->n_runs,
+				  .pages_size = rt->pages_size};
+	return task_images_validate(&ti);
+}
+
+/* What minicr's own side needs later: the threads, seccomp, the stop state. */
+static int keep_summary(struct resume_task *rt)
+{
+	rt->tids = reallocarray(NULL, rt->core->n_threads, sizeof(*rt->tids));
+	if (!rt->tids)
+		return pr_neg(-ENOMEM, "cannot allocate the threads of task %d", (int)rt->pid);
+	for (size_t i = 0; i < rt->core->n_threads; i++)
+		rt->tids[i] = rt->core->threads[i]->tid;
+	rt->n_tids = rt->core->n_threads;
+	rt->has_seccomp = rt->core->n_seccomp_filters > 0;
+	rt->group_stopped = rt->core->group_stopped;
+	return 0;
 }
 
 int resume_task_load(struct resume_set *set, int img_dirfd, pid_t pid,
 		     struct resume_task **ret_task)
 {
 	cleanup(resume_task_freep) struct resume_task *rt = NULL;
-	struct task_images ti;
 	int ret;
 
 	if (set->n_used == set->n_flags)
@@ -285,15 +319,6 @@ int resume_task_load(struct resume_set *set, int img_dirfd, pid_t pid,
 	ret = read_images(img_dirfd, rt);
 	if (ret < 0)
 		return ret;
-	ti = (struct task_images){.pid = pid,
-				  .core = rt->core,
-				  .mm = rt->mm,
-				  .runs = rt->runs,
-				  .n_runs = rt->n_runs,
-				  .pages_size = rt->pages_size};
-	ret = task_images_validate(&ti);
-	if (ret < 0)
-		return ret;
 	ret = check_special_layout(rt);
 	if (ret < 0)
 		return ret;
@@ -306,6 +331,10 @@ int resume_task_load(struct resume_set *set, int img_dirfd, pid_t pid,
 	ret = load_shared(img_dirfd, rt);
 	if (ret < 0)
 		return ret;
+	ret = keep_summary(rt);
+	if (ret < 0)
+		return ret;
+	drop_images(rt);
 	*ret_task = TAKE_PTR(rt);
 	return 0;
 }
@@ -314,14 +343,8 @@ struct resume_task *resume_task_free(struct resume_task *rt)
 {
 	if (!rt)
 		return NULL;
-	free(rt->shm_idx);
-	if (rt->core)
-		task_core_entry__free_unpacked(rt->core, NULL);
-	if (rt->mm)
-		mm_entry__free_unpacked(rt->mm, NULL);
-	for (size_t i = 0; i < rt->n_runs; i++)
-		page_run_entry__free_unpacked(rt->runs[i], NULL);
-	free(rt->runs);
+	drop_images(rt);
+	free(rt->tids);
 	free(rt);
 	return NULL;
 }
@@ -398,6 +421,15 @@ int resume_task_enter(struct resume_task *rt)
 	h = calloc(1, sizeof(*h));
 	if (!h)
 		return pr_neg(-ENOMEM, "cannot allocate helper fds");
+	/* minicr checked these images and let them go; they are checked again as read here */
+	ret = read_images(rt->img_dirfd, rt);
+	if (ret < 0)
+		return ret;
+	if (rt->core->n_threads != rt->n_tids || rt->core->group_stopped != rt->group_stopped) {
+		pr_err("cannot restore task %d: its images changed since minicr checked them",
+		       (int)rt->pid);
+		return -ESTALE;
+	}
 	ret = resume_layout_read_own(&own, &n_own);
 	if (ret < 0)
 		return ret;

@@ -120,6 +120,14 @@ int shm_registry_get(struct shm_registry *reg, const VmaEntry *v, int *ret_idx)
 	return 0;
 }
 
+int shm_registry_find(const struct shm_registry *reg, uint64_t shmid)
+{
+	for (size_t i = 0; i < reg->n_objs; i++)
+		if (reg->objs[i].shmid == shmid)
+			return (int)i;
+	return -ENOENT;
+}
+
 int shm_registry_fill(struct shm_registry *reg, int idx, pid_t pid, int pages_fd,
 		      const VmaEntry *v, PageRunEntry *const *runs, size_t n_runs)
 {

@@ -20,6 +20,9 @@ struct shm_registry *shm_registry_free(struct shm_registry *reg);
  * (logged). */
 int shm_registry_get(struct shm_registry *reg, const VmaEntry *v, int *ret_idx);
 
+/* The index of the object of identity shmid, or -ENOENT. */
+int shm_registry_find(const struct shm_registry *reg, uint64_t shmid);
+
 /* In minicr: copies the dumped pages of v (the runs of task pid inside it, read from its pages
  * image pages_fd) into object idx. Returns 0 or -errno (logged). */
 int shm_registry_fill(struct shm_registry *reg, int idx, pid_t pid, int pages_fd,
