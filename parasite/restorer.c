@@ -410,8 +410,8 @@ void restorer_main(struct restorer_args *a)
 		(void)SYS1(__NR_umask, a->umask);
 	if (a->has_personality)
 		(void)SYS1(__NR_personality, a->personality);
-	if (a->child_subreaper)
-		(void)sys_prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+	/* a task that adopted the tasks of a session helper was a subreaper meanwhile */
+	(void)sys_prctl(PR_SET_CHILD_SUBREAPER, a->child_subreaper ? 1 : 0, 0, 0, 0);
 	if (a->pdeathsig)
 		(void)sys_prctl(PR_SET_PDEATHSIG, a->pdeathsig, 0, 0, 0);
 	restore_thread_creds(a);

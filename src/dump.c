@@ -28,6 +28,7 @@
 #include "task/parasite-ctl.h"
 #include "task/seize.h"
 #include "task/dump-core.h"
+#include "task/tree-plan.h"
 #include "mount/dump-tmpfs.h"
 #include "base/util.h"
 
@@ -473,6 +474,25 @@ static int set_up_tasks(struct dump *d)
 	return 0;
 }
 
+/* Sessions and groups restore could not rebuild are refused before the tree is touched. */
+static int check_sessions(struct dump *d)
+{
+	cleanup_free struct tree_plan_in *in = reallocarray(NULL, d->n_tasks, sizeof(*in));
+
+	if (!in)
+		return pr_neg(-ENOMEM, "cannot allocate the process tree plan");
+	for (size_t i = 0; i < d->n_tasks; i++) {
+		const struct seize_task *t = d->tasks[i].task;
+
+		in[i] = (struct tree_plan_in){.pid = t->pid, .pgid = t->pgid, .sid = t->sid,
+					      .parent = -1};
+		for (size_t j = 0; j < i && i > 0; j++)
+			if (d->tasks[j].task->pid == t->ppid)
+				in[i].parent = (int)j;
+	}
+	return tree_plan_check(in, d->n_tasks, 0, 0);
+}
+
 static int write_pstree(struct dump *d)
 {
 	cleanup_free uint64_t *ns_keys = calloc(d->n_tasks, sizeof(*ns_keys));
@@ -574,6 +594,8 @@ int dump_run(const struct cli_options *opts)
 	if (ret < 0)
 		goto out_remove_images;
 	ret = set_up_tasks(&d);
+	if (ret == 0)
+		ret = check_sessions(&d);
 	if (ret < 0)
 		goto out_release_tree;
 	pr_debug("tree seized in %.1f ms", (double)(monotonic_ns() - start) / 1e6);

@@ -12,6 +12,7 @@
 #include "image-read.h"
 #include "base/log.h"
 #include "base/util.h"
+#include "task/tree-plan.h"
 
 #define PID_MAX_LIMIT 4194304 /* the kernel's upper bound for pid_max on 64-bit */
 
@@ -242,6 +243,21 @@ static ssize_t task_index(const struct restore_set *set, size_t upto, pid_t pid)
 	return -1;
 }
 
+/* Sessions and groups as tree-plan.c can rebuild them, whatever minicr's own session. */
+static int check_sessions(const struct restore_set *set)
+{
+	cleanup_free struct tree_plan_in *in = reallocarray(NULL, set->n_tasks, sizeof(*in));
+
+	if (!in)
+		return -ENOMEM;
+	for (size_t i = 0; i < set->n_tasks; i++)
+		in[i] = (struct tree_plan_in){.pid = set->pstree[i]->pid,
+					      .pgid = set->pstree[i]->pgid,
+					      .sid = set->pstree[i]->sid,
+					      .parent = set->tasks[i].parent};
+	return tree_plan_check(in, set->n_tasks, 0, 0);
+}
+
 static int check_pstree(struct restore_set *set)
 {
 	long pid_max = read_pid_max();
@@ -294,24 +310,12 @@ static int check_pstree(struct restore_set *set)
 				   "mount namespace per tree is supported",
 				   p->pid, (unsigned long)p->mnt_ns_id,
 				   (unsigned long)set->pstree[0]->mnt_ns_id);
-		if (t->parent >= 0 && p->sid != p->pid && p->sid != set->pstree[t->parent]->sid)
-			return bad("task %d: session %d is neither its own nor its parent's",
-				   p->pid, p->sid);
-		if (p->pgid != p->pid &&
-		    (t->parent < 0 || p->pgid != set->pstree[t->parent]->pgid)) {
-			ssize_t leader = task_index(set, i, p->pgid);
-
-			if (t->parent >= 0 && (leader < 0 || set->pstree[leader]->sid != p->sid))
-				return bad("task %d: process group %d has no leader created before "
-					   "it in its session",
-					   p->pid, p->pgid);
-		}
 	}
 	qsort(tids, n_tids, sizeof(*tids), cmp_int);
 	for (size_t i = 1; i < n_tids; i++)
 		if (tids[i] == tids[i - 1])
 			return bad("pstree.img: pid %d is listed twice", tids[i]);
-	return 0;
+	return check_sessions(set);
 }
 
 static int check_files(struct restore_set *set)

@@ -51,6 +51,8 @@ all_scenarios=(
 	mntns-tmpfs
 	rlimits
 	mapped-file
+	sessions
+	session-elsewhere:dump-fails
 )
 
 case "$engine" in
