@@ -2,7 +2,8 @@
 # test.sh: the whole test suite on a fresh Debian machine (CI runs exactly this):
 #   1. gcc, -Werror: build, unit tests, integration tests, scenario suite (make check)
 #   2. the same suite built with ASan + UBSan (--enable-sanitizers)
-#   3. the image decoder and mountinfo fuzzers, briefly, with clang + libFuzzer + ASan/UBSan
+#   3. the fuzzers (image decoder, mountinfo, /proc parsers, smaps, signal frames, task image
+#      checks), briefly, with clang + libFuzzer + ASan/UBSan
 #   4. make distcheck (the tarball builds and passes out of tree)
 #   5. the kernel-VM lane: Debian sid's current 7.x kernel under qemu runs minicr check, the
 #      integration tests and the scenario suite, so the STATMOUNT_BY_FD path runs for real
