@@ -100,6 +100,7 @@ static int store_stat_field(struct procfs_stat *st, int nr, const char *tok)
 	case 49:
 	case 50:
 	case 51:
+	case 52:
 		break;
 	default:
 		return 0;
@@ -109,7 +110,8 @@ static int store_stat_field(struct procfs_stat *st, int nr, const char *tok)
 		st->exit_signal = -1;
 		return 0;
 	}
-	if (parse_udec(&p, nr == 38 ? INT_MAX : UINT64_MAX, &v) < 0 || !at_field_end(p))
+	if (parse_udec(&p, nr == 38 || nr == 52 ? INT_MAX : UINT64_MAX, &v) < 0 ||
+	    !at_field_end(p))
 		return -EINVAL;
 	switch (nr) {
 	case 26:
@@ -142,8 +144,11 @@ static int store_stat_field(struct procfs_stat *st, int nr, const char *tok)
 	case 50:
 		st->env_start = v;
 		break;
-	default:
+	case 51:
 		st->env_end = v;
+		break;
+	default:
+		st->exit_code = (int)v;
 		break;
 	}
 	return 0;
@@ -177,7 +182,7 @@ int procfs_parse_stat(const char *buf, struct procfs_stat *ret)
 	st.state = p[1];
 	p += 2;
 	/* (4..) one token per field; ppid, pgid and sid are mandatory */
-	for (nr = 4; nr <= 51; nr++) {
+	for (nr = 4; nr <= 52; nr++) {
 		if (*p != ' ' || p[1] == ' ' || p[1] == '\n' || p[1] == '\0')
 			break;
 		p++;
@@ -189,6 +194,7 @@ int procfs_parse_stat(const char *buf, struct procfs_stat *ret)
 	if (nr <= 6)
 		return -EINVAL;
 	st.has_mm = nr > 51;
+	st.has_exit_code = nr > 52;
 	*ret = st;
 	return 0;
 }

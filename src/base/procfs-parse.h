@@ -22,6 +22,8 @@ struct procfs_stat {
 	int exit_signal;				 /* 38 */
 	uint64_t start_data, end_data, start_brk;	 /* 45, 46, 47 */
 	uint64_t arg_start, arg_end, env_start, env_end; /* 48-51 */
+	bool has_exit_code;
+	int exit_code; /* 52: a zombie's status as waitpid() reports it */
 };
 
 /* Parses one stat line. comm is delimited by the first '(' and the LAST ')'. Returns 0 or

@@ -20,6 +20,7 @@
 #include "parasite/restorer-abi.h"
 #include "base/compat.h"
 #include "base/log.h"
+#include "base/procfs.h"
 #include "task/resume-internal.h"
 #include "base/util.h"
 
@@ -54,8 +55,23 @@ int resume_task_seize(struct resume_task *rt, pid_t pid)
 		return 0;
 	if (rt->has_seccomp)
 		opts |= PTRACE_O_SUSPEND_SECCOMP;
-	if (ptrace(PTRACE_SEIZE, pid, 0, opts) < 0)
+	if (ptrace(PTRACE_SEIZE, pid, 0, opts) < 0) {
+		int err = errno;
+		struct procfs_stat st;
+		int r = procfs_read_stat(pid, &st);
+
+		/* a task that failed before minicr came to it said why, in minicr's log */
+		if (r == -ESRCH || (r == 0 && (st.state == 'Z' || st.state == 'X'))) {
+			if (r == 0 && st.has_exit_code && WIFEXITED(st.exit_code) &&
+			    WEXITSTATUS(st.exit_code) == RESUME_EXIT_LOGGED)
+				return -ESRCH;
+			pr_err("restored task %d died during the restore (status %#x)", (int)pid,
+			       r == 0 && st.has_exit_code ? st.exit_code : 0);
+			return -ESRCH;
+		}
+		errno = err;
 		return pr_errno("cannot seize restored task %d", (int)pid);
+	}
 	rt->is_seized = true;
 	/* the task waits in resume_task_enter() for this (a shared page both inherited) */
 	__atomic_store_n(rt->is_seized_flag, 1, __ATOMIC_RELEASE);

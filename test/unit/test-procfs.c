@@ -141,6 +141,8 @@ Test(procfs_stat, reads_mm_fields_despite_a_tricky_comm)
 	cr_assert_eq(st.env_start, 140733000001100ULL);
 	cr_assert_eq(st.env_end, 140733000001200ULL);
 	cr_assert_eq(st.exit_signal, 17);
+	cr_assert(st.has_exit_code);
+	cr_assert_eq(st.exit_code, 0);
 }
 
 Test(procfs_stat, refuses_a_garbled_mm_field)
