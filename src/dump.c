@@ -29,6 +29,7 @@
 #include "task/seize.h"
 #include "task/dump-core.h"
 #include "task/tree-plan.h"
+#include "task/files-share.h"
 #include "mount/dump-tmpfs.h"
 #include "base/util.h"
 
@@ -596,6 +597,8 @@ int dump_run(const struct cli_options *opts)
 	ret = set_up_tasks(&d);
 	if (ret == 0)
 		ret = check_sessions(&d);
+	if (ret == 0)
+		ret = files_share_detect(d.tree);
 	if (ret < 0)
 		goto out_release_tree;
 	pr_debug("tree seized in %.1f ms", (double)(monotonic_ns() - start) / 1e6);

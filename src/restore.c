@@ -90,7 +90,7 @@ static int prepare_root(void *opaque)
 	return r;
 }
 
-static int finish_task(void *opaque, size_t task_idx)
+static int finish_task(void *opaque, size_t task_idx, bool is_member)
 {
 	struct restore_ctx *ctx = opaque;
 
@@ -98,15 +98,20 @@ static int finish_task(void *opaque, size_t task_idx)
 
 	if (task_idx == ctx->set->n_tasks - 1 && restore_fault("install") < 0)
 		return -EIO;
-	r = restore_fds_install(ctx->table, task_idx);
+	/* a task sharing its owner's fd table (CLONE_FILES) sets only cwd, root and umask */
+	r = is_member ? restore_fds_enter_fs(ctx->table, task_idx)
+		      : restore_fds_install(ctx->table, task_idx);
 	phase("fds installed");
 	return r;
 }
 
-static int enter_task(void *opaque, size_t task_idx)
+static int enter_task(void *opaque, size_t task_idx, const struct restore_tree_files *files)
 {
 	struct restore_ctx *ctx = opaque;
 
+	if (files)
+		resume_task_set_shared_files(ctx->resume[task_idx], files->is_member, files->sync,
+					     files->arg);
 	return resume_task_enter(ctx->resume[task_idx]);
 }
 

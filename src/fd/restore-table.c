@@ -276,6 +276,11 @@ static int enter_fs(struct restore_fdtable *t, const FsEntry *fs)
 	return 0;
 }
 
+int restore_fds_enter_fs(struct restore_fdtable *t, size_t task_idx)
+{
+	return enter_fs(t, t->set->tasks[task_idx].fs);
+}
+
 int restore_fds_install(struct restore_fdtable *t, size_t task_idx)
 {
 	const struct restore_set *set = t->set;

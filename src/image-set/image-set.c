@@ -305,6 +305,13 @@ static int check_pstree(struct restore_set *set)
 				    i, p->ppid, p->pid);
 			t->parent = (int)parent;
 		}
+		if (p->has_files_owner &&
+		    (t->parent < 0 ||
+		     p->files_owner != (set->pstree[t->parent]->has_files_owner
+					    ? set->pstree[t->parent]->files_owner
+					    : set->pstree[t->parent]->pid)))
+			return bad("task %d shares the fd table of %d, which is not its parent's",
+				   p->pid, p->files_owner);
 		if (p->mnt_ns_id != set->pstree[0]->mnt_ns_id)
 			return bad("task %d is in mount namespace %lu, the root task in %lu: one "
 				   "mount namespace per tree is supported",
@@ -446,6 +453,40 @@ static int load_task(int img_dirfd, struct restore_set *set, size_t i, int fd_li
 	if (t->fs->has_root_file_id &&
 	    (r = check_file_ref(set, "fs image", 0, t->fs->root_file_id, "root")) < 0)
 		return r;
+	return 0;
+}
+
+static int cmp_fd_entry(const void *a, const void *b)
+{
+	int x = (*(FdEntry *const *)a)->fd, y = (*(FdEntry *const *)b)->fd;
+
+	return x < y ? -1 : x > y;
+}
+
+/* A task sharing another's fd table (CLONE_FILES) has the same fds: one table is restored. */
+static int check_shared_tables(struct restore_set *set)
+{
+	for (size_t i = 0; i < set->n_tasks; i++) {
+		const struct restore_task *t = &set->tasks[i], *o;
+		ssize_t owner;
+
+		if (!t->pst->has_files_owner)
+			continue;
+		owner = task_index(set, i, t->pst->files_owner);
+		if (owner < 0)
+			return bad("task %d shares the fd table of %d, absent from the tree",
+				   t->pst->pid, t->pst->files_owner);
+		o = &set->tasks[owner];
+		if (o->n_fds != t->n_fds)
+			return bad("task %d shares the fd table of %d but has %zu fds, not %zu",
+				   t->pst->pid, o->pst->pid, t->n_fds, o->n_fds);
+		qsort(t->fds, t->n_fds, sizeof(*t->fds), cmp_fd_entry);
+		qsort(o->fds, o->n_fds, sizeof(*o->fds), cmp_fd_entry);
+		for (size_t k = 0; k < t->n_fds; k++)
+			if (t->fds[k]->fd != o->fds[k]->fd || t->fds[k]->file_id != o->fds[k]->file_id)
+				return bad("task %d shares the fd table of %d but its fd %d differs",
+					   t->pst->pid, o->pst->pid, t->fds[k]->fd);
+	}
 	return 0;
 }
 
@@ -609,6 +650,9 @@ int restore_set_load(int img_dirfd, int fd_limit, struct restore_set **ret_set)
 		if (r < 0)
 			return r;
 	}
+	r = check_shared_tables(set);
+	if (r < 0)
+		return r;
 	r = read_all(img_dirfd, IMAGE_FILE_DATA, 0, true, (void ***)&set->data, &set->n_data);
 	if (r < 0 || (r = check_data(set)) < 0)
 		return r;

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sched.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <linux/futex.h>
@@ -45,7 +46,9 @@ struct shared_area {
 	/* then, for the n_tasks tasks followed by the n_helpers helpers:
 	 *   int32_t created[]: its pid once it exists, else 0
 	 *   uint32_t ready[]: 1 once it leads its session or group
-	 * and per helper uint32_t done[]: how many tasks no longer need it; then the notes */
+	 * and per helper uint32_t done[]: how many tasks no longer need it; per task
+	 * uint32_t shared_steps[] and installed[] (fd tables shared with CLONE_FILES); then the
+	 * notes */
 };
 
 struct restore_tree {
@@ -58,6 +61,10 @@ struct restore_tree {
 	size_t shared_size;
 	int32_t *created;
 	uint32_t *ready, *done;
+	uint32_t *shared_steps; /* per owner of a shared fd table: its members' steps */
+	uint32_t *installed;	/* per owner: 1 once the shared table holds the dumped fds */
+	int *owner;		/* per task: the owner of the fd table it shares, or -1 */
+	uint32_t *n_members;	/* per task: how many tasks share its fd table */
 	char *notes;
 	int status_rfd;
 	pid_t root_pid;
@@ -87,8 +94,11 @@ static int plan_tree(const struct restore_set *set, struct tree_plan **ret_plan)
 	for (size_t i = 0; i < set->n_tasks; i++) {
 		const PstreeEntry *p = set->tasks[i].pst;
 
-		in[i] = (struct tree_plan_in){
-		    .pid = p->pid, .pgid = p->pgid, .sid = p->sid, .parent = set->tasks[i].parent};
+		in[i] = (struct tree_plan_in){.pid = p->pid,
+					      .pgid = p->pgid,
+					      .sid = p->sid,
+					      .parent = set->tasks[i].parent,
+					      .shares_files = p->has_files_owner};
 	}
 	r = tree_plan_build(in, set->n_tasks, getsid(0), getpgid(0), &plan);
 	if (r < 0)
@@ -106,6 +116,28 @@ static int plan_tree(const struct restore_set *set, struct tree_plan **ret_plan)
 		}
 	}
 	*ret_plan = plan;
+	return 0;
+}
+
+/* The owner of each shared fd table (the images say which task each member shares with, and
+ * checked that it is an ancestor through sharing parents). */
+static int find_owners(struct restore_tree *tree)
+{
+	const struct restore_set *set = tree->set;
+
+	tree->owner = malloc((set->n_tasks ? set->n_tasks : 1) * sizeof(*tree->owner));
+	tree->n_members = calloc(set->n_tasks ? set->n_tasks : 1, sizeof(*tree->n_members));
+	if (!tree->owner || !tree->n_members)
+		return -ENOMEM;
+	for (size_t i = 0; i < set->n_tasks; i++) {
+		int p = set->tasks[i].parent;
+
+		tree->owner[i] = -1;
+		if (!set->tasks[i].pst->has_files_owner || p < 0)
+			continue;
+		tree->owner[i] = tree->owner[p] >= 0 ? tree->owner[p] : p;
+		tree->n_members[tree->owner[i]]++;
+	}
 	return 0;
 }
 
@@ -127,14 +159,20 @@ int restore_tree_new(const struct restore_set *set, int service_base, bool leave
 		free(tree);
 		return r;
 	}
+	r = find_owners(tree);
+	if (r < 0) {
+		tree_plan_free(tree->plan);
+		free(tree);
+		return r;
+	}
 	slots = n_slots(tree);
 	size = sizeof(struct shared_area) + slots * (sizeof(int32_t) + sizeof(uint32_t)) +
-	       tree->plan->n_helpers * sizeof(uint32_t) + (set->n_detached + 1) * NOTE_MAX;
+	       tree->plan->n_helpers * sizeof(uint32_t) + 2 * set->n_tasks * sizeof(uint32_t) +
+	       (set->n_detached + 1) * NOTE_MAX;
 	tree->shared = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (tree->shared == MAP_FAILED) {
 		r = pr_errno("cannot map the restore's shared area");
-		tree_plan_free(tree->plan);
-		free(tree);
+		restore_tree_free(tree);
 		return r;
 	}
 	tree->shared_size = size;
@@ -142,7 +180,9 @@ int restore_tree_new(const struct restore_set *set, int service_base, bool leave
 	tree->created = (int32_t *)(tree->shared + 1);
 	tree->ready = (uint32_t *)(tree->created + slots);
 	tree->done = tree->ready + slots;
-	tree->notes = (char *)(tree->done + tree->plan->n_helpers);
+	tree->shared_steps = tree->done + tree->plan->n_helpers;
+	tree->installed = tree->shared_steps + set->n_tasks;
+	tree->notes = (char *)(tree->installed + set->n_tasks);
 	*ret = tree;
 	return 0;
 }
@@ -153,8 +193,11 @@ struct restore_tree *restore_tree_free(struct restore_tree *tree)
 		return NULL;
 	if (tree->status_rfd >= 0)
 		close(tree->status_rfd);
-	munmap(tree->shared, tree->shared_size);
+	if (tree->shared && tree->shared != MAP_FAILED)
+		munmap(tree->shared, tree->shared_size);
 	tree_plan_free(tree->plan);
+	free(tree->owner);
+	free(tree->n_members);
 	free(tree);
 	return NULL;
 }
@@ -221,6 +264,36 @@ static const char *helper_what(const struct tree_helper *h)
 	return h->kind == TREE_HELPER_SESSION ? "session" : "process group";
 }
 
+/* The owner of a shared table waits until each member took step step (1 cwd and root set,
+ * 2 reported ready, 3 done with the shared service fds). Returns 0 or -ETIMEDOUT (logged). */
+static int wait_members(struct restore_tree *tree, size_t idx, uint32_t step)
+{
+	if (!tree->n_members[idx])
+		return 0;
+	if (wait_word(&tree->shared_steps[idx], step * tree->n_members[idx]) < 0) {
+		pr_err("cannot restore task %d: the tasks sharing its fd table did not follow",
+		       (int)task_pid(tree, idx));
+		return -ETIMEDOUT;
+	}
+	return 0;
+}
+
+struct member_sync {
+	struct restore_tree *tree;
+	size_t idx;
+};
+
+static void files_sync(void *arg)
+{
+	struct member_sync *m = arg;
+	int o = m->tree->owner[m->idx];
+
+	if (o >= 0)
+		post(&m->tree->shared_steps[o], true);
+	else
+		(void)wait_members(m->tree, m->idx, 3);
+}
+
 static void task_main(struct restore_tree *tree, size_t idx) __attribute__((noreturn));
 static void helper_main(struct restore_tree *tree, size_t h) __attribute__((noreturn));
 
@@ -232,6 +305,7 @@ static int create_slot(struct restore_tree *tree, size_t slot)
 	pid_t want = slot < n_tasks ? task_pid(tree, slot)
 				    : tree->plan->helpers[slot - n_tasks].pid;
 	struct minicr_clone_args args = {
+	    .flags = slot < n_tasks && tree->owner[slot] >= 0 ? CLONE_FILES : 0,
 	    .exit_signal = SIGCHLD,
 	    .set_tid = (uint64_t)(uintptr_t)&want,
 	    .set_tid_size = 1,
@@ -378,6 +452,36 @@ static int join_group(struct restore_tree *tree, size_t idx)
 	return 0;
 }
 
+/* The fds of a task. Tasks sharing one table: each member sets its cwd, root and umask while
+ * the table still holds every file of the tree, then the owner installs the fds, once. */
+static int finish_files(struct restore_tree *tree, size_t idx)
+{
+	int o = tree->owner[idx], r;
+
+	if (!tree->ops->finish_task)
+		return 0;
+	if (o >= 0) {
+		r = tree->ops->finish_task(tree->ops->opaque, idx, true);
+		if (r < 0)
+			return r;
+		post(&tree->shared_steps[o], true);
+		if (wait_word(&tree->installed[o], 1) < 0) {
+			pr_err("cannot restore task %d: the fds of task %d, whose table it shares, "
+			       "were never installed",
+			       (int)task_pid(tree, idx), (int)task_pid(tree, (size_t)o));
+			return -ETIMEDOUT;
+		}
+		return 0;
+	}
+	if (wait_members(tree, idx, 1) < 0)
+		return -ETIMEDOUT;
+	r = tree->ops->finish_task(tree->ops->opaque, idx, false);
+	if (r < 0)
+		return r;
+	post(&tree->installed[idx], false);
+	return 0;
+}
+
 static int run_task(struct restore_tree *tree, size_t idx)
 {
 	const struct restore_set *set = tree->set;
@@ -416,11 +520,9 @@ static int run_task(struct restore_tree *tree, size_t idx)
 			r = reap_helper(tree, h);
 	if (r < 0)
 		return r;
-	if (tree->ops->finish_task) {
-		r = tree->ops->finish_task(tree->ops->opaque, idx);
-		if (r < 0)
-			return r;
-	}
+	r = finish_files(tree, idx);
+	if (r < 0)
+		return r;
 	/* the last task is created last: failing there finds the whole tree in place */
 	return idx == set->n_tasks - 1 ? restore_fault("ready") : 0;
 }
@@ -430,6 +532,7 @@ static void task_main(struct restore_tree *tree, size_t idx)
 	const struct restore_set *set = tree->set;
 	const struct tree_plan_task *pt = &tree->plan->tasks[idx];
 	pid_t pid = getpid(), parent;
+	bool is_member;
 	int r;
 
 	__atomic_store_n(&tree->created[idx], (int32_t)pid, __ATOMIC_SEQ_CST);
@@ -446,19 +549,32 @@ static void task_main(struct restore_tree *tree, size_t idx)
 	report(tree, pid, r);
 	if (r < 0)
 		_exit(1);
-	close(tree->service_base + 1);
+	/* in a shared fd table only the owner closes the service fds, after every member */
+	is_member = tree->owner[idx] >= 0;
+	if (is_member)
+		post(&tree->shared_steps[tree->owner[idx]], true);
+	else if (wait_members(tree, idx, 2) < 0)
+		_exit(1);
+	if (!is_member)
+		close(tree->service_base + 1);
 	(void)prctl(PR_SET_PDEATHSIG, 0);
 	if (tree->ops->enter_task) {
+		struct member_sync m = {tree, idx};
+		struct restore_tree_files files = {is_member, files_sync, &m};
+
 		/* the log stays open: enter_task logs its failure there, and on success the
 		 * restorer closes it */
-		(void)tree->ops->enter_task(tree->ops->opaque, idx);
+		(void)tree->ops->enter_task(tree->ops->opaque, idx,
+					    is_member || tree->n_members[idx] ? &files : NULL);
 		_exit(RESUME_EXIT_LOGGED); /* minicr's finish sees it and logs nothing more */
 	}
-	close(tree->service_base);
+	if (!is_member) {
+		close(tree->service_base);
+		/* Without images to resume from, every task ends stopped, as with
+		 * --leave-stopped; whoever continues it finds it idle. */
+		close(tree->service_base + 2);
+	}
 	log_init(log_get_level(), -1);
-	/* Without images to resume from, every task ends stopped, as with --leave-stopped;
-	 * whoever continues it finds it idle. */
-	close(tree->service_base + 2);
 	raise(SIGSTOP);
 	for (;;)
 		pause();

@@ -55,6 +55,10 @@ struct resume_task {
 	uint64_t pages_size;
 	/* runs of RESUME_DIRECT_RUN_MIN and more are read with O_DIRECT (decided at load) */
 	bool has_direct_pages;
+	/* a fd table shared with other tasks (resume_task_set_shared_files()) */
+	bool is_files_member;
+	void (*files_sync)(void *arg);
+	void *files_sync_arg;
 	/* in set->seize_flags, inherited by the task: minicr sets it and wakes the futex once it
 	 * has seized the task, which waits for that in enter() */
 	uint32_t *is_seized_flag;

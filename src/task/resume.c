@@ -359,6 +359,14 @@ void resume_task_set_img_dirfd(struct resume_task *rt, int img_dirfd)
 	rt->img_dirfd = img_dirfd;
 }
 
+void resume_task_set_shared_files(struct resume_task *rt, bool is_member,
+				  void (*sync)(void *arg), void *arg)
+{
+	rt->is_files_member = is_member;
+	rt->files_sync = sync;
+	rt->files_sync_arg = arg;
+}
+
 void resume_task_set_leave_stopped(struct resume_task *rt, bool leave_stopped)
 {
 	rt->leave_stopped = leave_stopped;
@@ -435,16 +443,22 @@ int resume_task_enter(struct resume_task *rt)
 		return ret;
 	/* minicr's log stays open until the blob closes it with the helpers, so a failure up to
 	 * here is reported where minicr reports, not on the restored program's stderr */
+	if (rt->is_files_member)
+		log_fd = -1; /* the owner of the shared table closes it */
 	ret = resume_args_build(rt, own, n_own, &r, h, log_fd >= 0 ? &log_fd : NULL,
 				log_fd >= 0 ? 1 : 0, &a);
 	if (ret < 0)
 		goto out;
+	if (rt->files_sync)
+		rt->files_sync(rt->files_sync_arg);
 	ret = wait_for_tracer(rt);
 	if (ret < 0)
 		goto out_unmap;
-	if (rt->img_dirfd >= 0)
-		close(rt->img_dirfd);
-	shm_registry_close_inherited(rt->set->shm, h->fds, h->n);
+	if (!rt->is_files_member) {
+		if (rt->img_dirfd >= 0)
+			close(rt->img_dirfd);
+		shm_registry_close_inherited(rt->set->shm, h->fds, h->n);
+	}
 	resume_helpers_forget(h);
 	/* From here on nothing may fail: no libc time calls (the blob parks the vdso), all
 	 * signals blocked (glibc's sigprocmask would keep its internal ones open). */

@@ -76,6 +76,12 @@ void resume_task_freep(struct resume_task **task);
 /* The image directory fd as T sees it, if restore.c moved it after load (default: the load
  * argument). enter() uses it and closes it. */
 void resume_task_set_img_dirfd(struct resume_task *task, int img_dirfd);
+/* The task shares its fd table with other restored tasks (CLONE_FILES). A member (is_member)
+ * closes nothing the table's owner closes (the images dir, minicr's log, inherited objects);
+ * enter() calls sync(arg) once its own helper fds are open: a member tells the owner it is
+ * done with the shared fds, the owner waits for every member before it closes them. */
+void resume_task_set_shared_files(struct resume_task *task, bool is_member,
+				  void (*sync)(void *arg), void *arg);
 /* Make finish() leave the process group-stopped (SIGSTOP) at its dumped state. */
 void resume_task_set_leave_stopped(struct resume_task *task, bool leave_stopped);
 

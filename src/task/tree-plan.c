@@ -103,6 +103,10 @@ static int plan_session(struct planner *pl, size_t i, pid_t outside_sid)
 		pl->fork_sid[i] = outside_sid;
 		return 0;
 	}
+	if (t->shares_files)
+		return bad("task %d shares its parent's fd table but is in session %d, which its "
+			   "parent %d cannot fork it into (not supported)",
+			   t->pid, t->sid, p >= 0 ? pl->in[p].pid : 0);
 	if (task_of(pl, t->sid) >= 0)
 		return bad("task %d is in session %d, led by task %d of the tree, but was adopted by "
 			   "task %d of session %d: nothing can fork it there again (not supported)",

@@ -13,6 +13,7 @@
 struct tree_plan_in {
 	pid_t pid, pgid, sid;
 	int parent;
+	bool shares_files; /* cloned with CLONE_FILES: its parent must fork it */
 };
 
 enum tree_helper_kind {

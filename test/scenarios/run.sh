@@ -53,6 +53,7 @@ all_scenarios=(
 	mapped-file
 	sessions
 	session-elsewhere:dump-fails
+	shared-fdtable
 )
 
 case "$engine" in
