@@ -28,6 +28,7 @@
 #include "task/parasite-ctl.h"
 #include "task/seize.h"
 #include "task/dump-core.h"
+#include "task/dump-mm.h"
 #include "task/tree-plan.h"
 #include "task/files-share.h"
 #include "mount/dump-tmpfs.h"
@@ -58,6 +59,7 @@ struct dump {
 	struct image_writer *file_data;
 	size_t n_fds;
 	int fd_limit; /* minicr's, raised to the hard limit: a task's fds are all held at once */
+	uint64_t own_special_sizes[3]; /* minicr's vdso layout, which each task's must match */
 	struct tmpfs_dump_result tmpfs;
 };
 
@@ -412,7 +414,7 @@ static int dump_one_task(struct dump *d, struct dump_task *t)
 	ret = parasite_ctl_get_task_state(t->ctl, &state);
 	if (ret < 0)
 		return ret;
-	return task_dump(d->tmp_dirfd, t->task, t->ctl, &state);
+	return task_dump(d->tmp_dirfd, t->task, t->ctl, &state, d->own_special_sizes);
 }
 
 /* Test hook: MINICR_FAULT=exit kills the last process of the tree while it is seized, as if
@@ -586,6 +588,9 @@ int dump_run(const struct cli_options *opts)
 		goto out_free;
 	}
 	kerndat_probe_in_process(&d.kd);
+	ret = mem_own_special_sizes(d.own_special_sizes);
+	if (ret < 0)
+		goto out_free;
 	pr_debug("kernel probed in %.1f ms", (double)(monotonic_ns() - start) / 1e6);
 	ret = open_images_dir(&d);
 	if (ret < 0)

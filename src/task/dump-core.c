@@ -398,7 +398,7 @@ static int check_supported(pid_t pid, const struct procfs_status *creds)
 }
 
 int task_dump(int img_dirfd, const struct seize_task *task, struct parasite_ctl *ctl,
-	      const struct parasite_task_state *state)
+	      const struct parasite_task_state *state, const uint64_t own_special_sizes[3])
 {
 	pid_t pid = task->pid;
 	cleanup_free struct thread_dump *threads = NULL;
@@ -540,7 +540,7 @@ int task_dump(int img_dirfd, const struct seize_task *task, struct parasite_ctl 
 	ret = image_write_single(img_dirfd, IMAGE_CORE, (uint64_t)pid, &core.base);
 	if (ret < 0)
 		goto out;
-	ret = mem_dump(img_dirfd, pid, state->brk);
+	ret = mem_dump(img_dirfd, pid, state->brk, own_special_sizes);
 out:
 	for (size_t i = 0; i < n_threads; i++) {
 		free(threads[i].xstate);

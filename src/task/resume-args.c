@@ -251,7 +251,8 @@ static int fill_threads(struct resume_task *rt, struct resume_region *r, struct 
 
 	if (!threads)
 		return -ENOSPC;
-	ret = xstate_frame_layout_for(core->threads[0]->xstate.data, core->threads[0]->xstate.len,
+	ret = xstate_frame_layout_for(&rt->set->xstate_cpu, core->threads[0]->xstate.data,
+				      core->threads[0]->xstate.len,
 				      &layout);
 	if (ret < 0)
 		return ret;

@@ -12,6 +12,7 @@
 #include "core.pb-c.h"
 #include "mm.pb-c.h"
 #include "task/mm-parse.h"
+#include "task/xstate.h"
 
 struct restorer_args;
 struct shm_registry;
@@ -32,6 +33,7 @@ struct resume_set {
 	size_t n_flags, n_used;
 	size_t flags_len;
 	uint64_t special_sizes[RESUME_SPECIAL_KINDS]; /* minicr's vvar/vvar_vclock/vdso */
+	struct xstate_cpu xstate_cpu;
 };
 
 struct resume_task {

@@ -62,6 +62,7 @@ int resume_set_new(size_t n_tasks, struct resume_set **ret_set)
 	if (ret < 0)
 		return ret;
 	resume_layout_special_sizes(own, n_own, set->special_sizes);
+	xstate_cpu_probe(&set->xstate_cpu);
 	*ret_set = TAKE_PTR(set);
 	return 0;
 }

@@ -34,10 +34,22 @@
 #include "task/resume.h"
 #include "task/seize.h"
 #include "task/dump-core.h"
+#include "task/dump-mm.h"
 
 #define REPORT_FD 3
 #define CMD_FD	  4
 #define IMG_FD	  5
+
+
+/* task_dump() with minicr's vdso layout, as dump.c passes it. */
+static int dump_one(int img_dirfd, const struct seize_task *task, struct parasite_ctl *ctl,
+		    const struct parasite_task_state *state)
+{
+	uint64_t own[3];
+	int ret = mem_own_special_sizes(own);
+
+	return ret < 0 ? ret : task_dump(img_dirfd, task, ctl, state, own);
+}
 
 static int victim_main(size_t mb)
 {
@@ -317,7 +329,7 @@ static int bench_one(const char *self, size_t mb)
 		ret = parasite_ctl_cure(ctl);
 	t1 = now_ms();
 	if (ret == 0)
-		ret = task_dump(img_dirfd, &tree->tasks[0], ctl, &state);
+		ret = dump_one(img_dirfd, &tree->tasks[0], ctl, &state);
 	t2 = now_ms();
 	parasite_ctl_free(ctl);
 	if (tree)

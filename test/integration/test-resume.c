@@ -37,6 +37,7 @@
 #include "task/resume.h"
 #include "task/seize.h"
 #include "task/dump-core.h"
+#include "task/dump-mm.h"
 #include "base/util.h"
 
 #define N_COUNTERS 2
@@ -48,6 +49,17 @@
 #define QUEUED_VAL 42
 
 /* ---- the victim ------------------------------------------------------------------------------ */
+
+
+/* task_dump() with minicr's vdso layout, as dump.c passes it. */
+static int dump_one(int img_dirfd, const struct seize_task *task, struct parasite_ctl *ctl,
+		    const struct parasite_task_state *state)
+{
+	uint64_t own[3];
+	int ret = mem_own_special_sizes(own);
+
+	return ret < 0 ? ret : task_dump(img_dirfd, task, ctl, state, own);
+}
 
 static volatile uint64_t counters[N_COUNTERS], shadows[N_COUNTERS];
 static volatile uint64_t main_counter;
@@ -574,7 +586,7 @@ static int dump_victim(pid_t pid, int img_dirfd)
 		ret = parasite_ctl_get_task_state(ctl, &state);
 	/* as dump.c does: task_dump() cures the task itself */
 	if (ret == 0)
-		ret = task_dump(img_dirfd, &tree->tasks[0], ctl, &state);
+		ret = dump_one(img_dirfd, &tree->tasks[0], ctl, &state);
 	parasite_ctl_free(ctl);
 	if (ret == 0)
 		seize_kill(tree);
@@ -759,7 +771,7 @@ static int dump_tree(pid_t root, int img_dirfd)
 		if (ret == 0)
 			ret = parasite_ctl_get_task_state(ctl, &state);
 		if (ret == 0)
-			ret = task_dump(img_dirfd, &tree->tasks[i], ctl, &state);
+			ret = dump_one(img_dirfd, &tree->tasks[i], ctl, &state);
 		parasite_ctl_free(ctl);
 	}
 	if (ret == 0)
