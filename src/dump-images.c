@@ -10,7 +10,7 @@
 #include "config.h"
 #include "detached-mnt.pb-c.h"
 #include "mount/dump-detached.h"
-#include "fd/fd.h"
+#include "fd/dump.h"
 #include "image-write.h"
 #include "inventory.pb-c.h"
 #include "base/kerndat.h"

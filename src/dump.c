@@ -20,7 +20,7 @@
 #include "cli.h"
 #include "mount/dump-detached.h"
 #include "dump-images.h"
-#include "fd/fd.h"
+#include "fd/dump.h"
 #include "image-write.h"
 #include "base/kerndat.h"
 #include "base/log.h"

@@ -27,7 +27,7 @@
 
 struct restore_ctx {
 	const struct cli_options *opts;
-	struct restore_set *set;
+	struct image_set *set;
 	struct restore_tree *tree;
 	struct restore_detached *detached;
 	struct restore_fdtable *table;
@@ -57,7 +57,7 @@ static int mount_root(void *opaque, const RegFileEntry *reg)
 static int prepare_root(void *opaque)
 {
 	struct restore_ctx *ctx = opaque;
-	const struct restore_set *set = ctx->set;
+	const struct image_set *set = ctx->set;
 	int r;
 
 	ctx->detached =
@@ -113,7 +113,7 @@ static int enter_task(void *opaque, size_t task_idx)
  * without them the tasks are left stopped. Returns 0 or -errno (logged). */
 static int load_resume(struct restore_ctx *ctx, int img_dirfd)
 {
-	const struct restore_set *set = ctx->set;
+	const struct image_set *set = ctx->set;
 	char name[64];
 
 	snprintf(name, sizeof(name), "core-%d.img", set->tasks[0].pst->pid);
@@ -172,7 +172,7 @@ static int service_fd_base(void)
 }
 
 /* Refuses before anything is created when a pid of the tree is taken. */
-static int check_pids_free(const struct restore_set *set)
+static int check_pids_free(const struct image_set *set)
 {
 	for (size_t i = 0; i < set->n_tasks; i++) {
 		const PstreeEntry *p = set->tasks[i].pst;
@@ -192,7 +192,7 @@ static int check_pids_free(const struct restore_set *set)
 int restore_run(const struct cli_options *opts)
 {
 	struct restore_ctx ctx = {.opts = opts, .ns_root_fd = -EBADF};
-	cleanup(restore_set_freep) struct restore_set *set = NULL;
+	cleanup(image_set_freep) struct image_set *set = NULL;
 	cleanup(restore_tree_freep) struct restore_tree *tree = NULL;
 	cleanup_close int img_dirfd = -EBADF;
 	struct restore_tree_ops ops = {
@@ -216,7 +216,7 @@ int restore_run(const struct cli_options *opts)
 	ctx.service_base = service_fd_base();
 	if (ctx.service_base < 0)
 		return CLI_EXIT_FAILED;
-	if (restore_set_load(img_dirfd, ctx.service_base, &set) < 0 ||
+	if (image_set_load(img_dirfd, ctx.service_base, &set) < 0 ||
 	    restore_fault("validate") < 0 || check_pids_free(set) < 0)
 		return CLI_EXIT_FAILED;
 	ctx.set = set;

@@ -5,9 +5,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
-#include "fd/fd.h"
+#include "fd/kind.h"
 #include "image-path.h"
 #include "image-read.h"
 #include "base/log.h"
@@ -79,7 +81,7 @@ static void free_all(void **msgs, size_t n)
 	free(msgs);
 }
 
-struct restore_set *restore_set_free(struct restore_set *set)
+struct image_set *image_set_free(struct image_set *set)
 {
 	if (!set)
 		return NULL;
@@ -103,9 +105,9 @@ struct restore_set *restore_set_free(struct restore_set *set)
 	return NULL;
 }
 
-void restore_set_freep(struct restore_set **set)
+void image_set_freep(struct image_set **set)
 {
-	restore_set_free(*set);
+	image_set_free(*set);
 }
 
 /* ---- id indexes ---------------------------------------------------------------------------- */
@@ -177,7 +179,7 @@ static ssize_t lookup(void **msgs, const size_t *order, size_t n, key_fn key, ui
 	return -1;
 }
 
-ssize_t restore_set_file(const struct restore_set *set, uint32_t id)
+ssize_t image_set_file(const struct image_set *set, uint32_t id)
 {
 	/* minicr numbers files 1..n in order: then the id is the index */
 	if (id >= 1 && id <= set->n_files && set->files[id - 1]->id == id)
@@ -185,20 +187,32 @@ ssize_t restore_set_file(const struct restore_set *set, uint32_t id)
 	return lookup((void **)set->files, set->file_order, set->n_files, file_key, id);
 }
 
-ssize_t restore_set_detached(const struct restore_set *set, uint64_t id)
+ssize_t image_set_detached(const struct image_set *set, uint64_t id)
 {
 	return lookup((void **)set->detached, set->detached_order, set->n_detached, detached_key,
 		      id);
 }
 
-ssize_t restore_set_mnt(const struct restore_set *set, uint64_t mnt_id)
+ssize_t image_set_mnt(const struct image_set *set, uint64_t mnt_id)
 {
 	return lookup((void **)set->mnts, set->mnt_order, set->n_mnts, mnt_key, mnt_id);
 }
 
 /* ---- checks -------------------------------------------------------------------------------- */
 
-#define bad(fmt, ...) (pr_err("invalid image set: " fmt, ##__VA_ARGS__), -EBADMSG)
+#define bad(fmt, ...) image_set_bad(fmt, ##__VA_ARGS__)
+
+int image_set_bad(const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	pr_err("invalid image set: %s", msg);
+	return -EBADMSG;
+}
 
 static int check_path(const char *img, size_t rec, const char *what, const char *path,
 		      bool must_be_absolute)
@@ -234,7 +248,7 @@ static int cmp_int(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static ssize_t task_index(const struct restore_set *set, size_t upto, pid_t pid)
+static ssize_t task_index(const struct image_set *set, size_t upto, pid_t pid)
 {
 	for (size_t i = 0; i < upto; i++)
 		if (set->pstree[i]->pid == pid)
@@ -242,7 +256,7 @@ static ssize_t task_index(const struct restore_set *set, size_t upto, pid_t pid)
 	return -1;
 }
 
-static int check_pstree(struct restore_set *set)
+static int check_pstree(struct image_set *set)
 {
 	long pid_max = read_pid_max();
 	cleanup_free int *tids = NULL;
@@ -314,7 +328,32 @@ static int check_pstree(struct restore_set *set)
 	return 0;
 }
 
-static int check_files(struct restore_set *set)
+int image_set_check_reg(const struct image_set *set, size_t rec, const FileEntry *fe)
+{
+	const RegFileEntry *reg = fe->reg;
+	int r;
+
+	if (!reg)
+		return bad("files.img record %zu: file %u has no path record", rec, fe->id);
+	r = check_path("files.img", rec, "path", reg->path, !reg->detached);
+	if (r < 0)
+		return r;
+	if (reg->detached) {
+		if (image_set_detached(set, reg->mnt_id) < 0)
+			return bad("files.img record %zu: file %u ('%s') is on detached mount %lu, "
+				   "absent from detached-mnt.img",
+				   rec, fe->id, reg->path, (unsigned long)reg->mnt_id);
+	} else if (set->own_mntns && reg->has_mnt_ns_id && reg->mnt_ns_id == set->mnt_ns_id &&
+		   image_set_mnt(set, reg->mnt_id) < 0) {
+		return bad("files.img record %zu: file %u ('%s') is on mount %lu, absent from "
+			   "mnt-%lu.img",
+			   rec, fe->id, reg->path, (unsigned long)reg->mnt_id,
+			   (unsigned long)set->mnt_ns_id);
+	}
+	return 0;
+}
+
+static int check_files(struct image_set *set)
 {
 	ssize_t dup;
 	int r;
@@ -327,69 +366,27 @@ static int check_files(struct restore_set *set)
 			   set->files[dup]->id);
 	for (size_t i = 0; i < set->n_files; i++) {
 		const FileEntry *fe = set->files[i];
-		const RegFileEntry *reg = fe->reg;
+		const struct fd_kind *kind = fd_kind_by_type(fe->type);
 
-		switch (fe->type) {
-		case FD_TYPE__FD_TYPE_REG:
-		case FD_TYPE__FD_TYPE_FIFO:
-		case FD_TYPE__FD_TYPE_CHRDEV:
-			if (!reg)
-				return bad("files.img record %zu: file %u has no path record", i,
-					   fe->id);
-			r = check_path("files.img", i, "path", reg->path, !reg->detached);
-			if (r < 0)
-				return r;
-			if (reg->detached) {
-				if (restore_set_detached(set, reg->mnt_id) < 0)
-					return bad(
-					    "files.img record %zu: file %u ('%s') is on "
-					    "detached mount %lu, absent from detached-mnt.img",
-					    i, fe->id, reg->path, (unsigned long)reg->mnt_id);
-			} else if (set->own_mntns && reg->has_mnt_ns_id &&
-				   reg->mnt_ns_id == set->mnt_ns_id &&
-				   restore_set_mnt(set, reg->mnt_id) < 0) {
-				return bad("files.img record %zu: file %u ('%s') is on mount %lu, "
-					   "absent from mnt-%lu.img",
-					   i, fe->id, reg->path, (unsigned long)reg->mnt_id,
-					   (unsigned long)set->mnt_ns_id);
-			}
-			if (fe->type == FD_TYPE__FD_TYPE_FIFO && !fe->pipe)
-				return bad("files.img record %zu: fifo %u has no pipe record", i,
-					   fe->id);
-			break;
-		case FD_TYPE__FD_TYPE_PIPE:
-			if (!fe->pipe || !fe->pipe->has_pipe_id)
-				return bad("files.img record %zu: pipe %u has no pipe id", i,
-					   fe->id);
-			break;
-		case FD_TYPE__FD_TYPE_MEMFD:
-			if (!fe->memfd)
-				return bad("files.img record %zu: memfd %u has no memfd record", i,
-					   fe->id);
-			if (fe->memfd->name && strchr(fe->memfd->name, '/'))
-				return bad("files.img record %zu: memfd name '%s' holds a '/'", i,
-					   fe->memfd->name);
-			break;
-		case FD_TYPE__FD_TYPE_EVENTFD:
-			break;
-		default:
+		if (!kind)
 			return bad("files.img record %zu: file %u has unsupported type %d", i,
 				   fe->id, (int)fe->type);
-		}
+		if (kind->validate && (r = kind->validate(set, i, fe)) < 0)
+			return r;
 	}
 	return 0;
 }
 
-static int check_file_ref(const struct restore_set *set, const char *img, size_t rec, uint32_t id,
+static int check_file_ref(const struct image_set *set, const char *img, size_t rec, uint32_t id,
 			  const char *what)
 {
-	if (restore_set_file(set, id) < 0)
+	if (image_set_file(set, id) < 0)
 		return bad("%s record %zu: %s file id %u is absent from files.img", img, rec, what,
 			   id);
 	return 0;
 }
 
-static int load_task(int img_dirfd, struct restore_set *set, size_t i, int fd_limit)
+static int load_task(int img_dirfd, struct image_set *set, size_t i, int fd_limit)
 {
 	struct restore_task *t = &set->tasks[i];
 	pid_t pid = t->pst->pid;
@@ -418,7 +415,7 @@ static int load_task(int img_dirfd, struct restore_set *set, size_t i, int fd_li
 		if (e->fd < 0 || e->fd >= fd_limit)
 			return bad("%s record %zu: fd %d is out of range 0..%d", img, k, e->fd,
 				   fd_limit - 1);
-		f = restore_set_file(set, e->file_id);
+		f = image_set_file(set, e->file_id);
 		if (f < 0)
 			return bad(
 			    "%s record %zu: fd %d refers to file id %u, absent from files.img", img,
@@ -445,7 +442,7 @@ static int load_task(int img_dirfd, struct restore_set *set, size_t i, int fd_li
 	return 0;
 }
 
-static int check_mnts(struct restore_set *set)
+static int check_mnts(struct image_set *set)
 {
 	char img[IMAGE_NAME_MAX];
 	ssize_t dup;
@@ -475,7 +472,7 @@ static int check_mnts(struct restore_set *set)
 					   m->mountpoint);
 			continue;
 		}
-		ssize_t p = restore_set_mnt(set, m->parent_id);
+		ssize_t p = image_set_mnt(set, m->parent_id);
 
 		if (p < 0 || (size_t)p >= i)
 			return bad("%s record %zu: parent %lu of mount %lu is not listed before it",
@@ -484,7 +481,7 @@ static int check_mnts(struct restore_set *set)
 	return 0;
 }
 
-static int check_detached(struct restore_set *set)
+static int check_detached(struct image_set *set)
 {
 	ssize_t dup;
 	int r;
@@ -513,7 +510,7 @@ static int check_detached(struct restore_set *set)
 	return 0;
 }
 
-static int check_data(struct restore_set *set)
+static int check_data(struct image_set *set)
 {
 	for (size_t i = 0; i < set->n_data; i++) {
 		const FileDataEntry *e = set->data[i];
@@ -525,7 +522,7 @@ static int check_data(struct restore_set *set)
 		switch (e->kind) {
 		case FILE_DATA_KIND__FILE_DATA_KIND_FILE:
 			if (e->owner_id > UINT32_MAX ||
-			    restore_set_file(set, (uint32_t)e->owner_id) < 0)
+			    image_set_file(set, (uint32_t)e->owner_id) < 0)
 				return bad("file-data.img record %zu: file %lu is absent from "
 					   "files.img",
 					   i, (unsigned long)e->owner_id);
@@ -533,7 +530,7 @@ static int check_data(struct restore_set *set)
 		case FILE_DATA_KIND__FILE_DATA_KIND_PIPE:
 			break;
 		case FILE_DATA_KIND__FILE_DATA_KIND_TMPFS:
-			if (!set->own_mntns || restore_set_mnt(set, e->owner_id) < 0)
+			if (!set->own_mntns || image_set_mnt(set, e->owner_id) < 0)
 				return bad(
 				    "file-data.img record %zu: tmpfs mount %lu is absent from "
 				    "the tree's mount namespace",
@@ -551,7 +548,7 @@ static int check_data(struct restore_set *set)
 	return 0;
 }
 
-static int check_mnt_ns(struct restore_set *set)
+static int check_mnt_ns(struct image_set *set)
 {
 	const InventoryEntry *inv = set->inv;
 	uint64_t ns = set->pstree[0]->mnt_ns_id;
@@ -568,9 +565,9 @@ static int check_mnt_ns(struct restore_set *set)
 	return bad("the tree's mount namespace %lu has no mnt image", (unsigned long)ns);
 }
 
-int restore_set_load(int img_dirfd, int fd_limit, struct restore_set **ret_set)
+int image_set_load(int img_dirfd, int fd_limit, struct image_set **ret_set)
 {
-	cleanup(restore_set_freep) struct restore_set *set = calloc(1, sizeof(*set));
+	cleanup(image_set_freep) struct image_set *set = calloc(1, sizeof(*set));
 	int r;
 
 	if (!set)

@@ -32,14 +32,14 @@
 	 MOUNT_ATTR__ATIME | MOUNT_ATTR_NODIRATIME | MINICR_MOUNT_ATTR_NOSYMFOLLOW)
 
 struct restore_detached {
-	const struct restore_set *set;
+	const struct image_set *set;
 	enum cli_detached_method method;
 	int *root_fds; /* per set->detached[i]; -EBADF until prepared */
 	restore_detached_note_fn note;
 	void *opaque;
 };
 
-struct restore_detached *restore_detached_new(const struct restore_set *set,
+struct restore_detached *restore_detached_new(const struct image_set *set,
 					      enum cli_detached_method method,
 					      restore_detached_note_fn note, void *opaque)
 {
@@ -75,7 +75,7 @@ struct restore_detached *restore_detached_free(struct restore_detached *d)
 
 int restore_detached_root(const struct restore_detached *d, uint64_t id)
 {
-	ssize_t i = restore_set_detached(d->set, id);
+	ssize_t i = image_set_detached(d->set, id);
 
 	if (i < 0 || d->root_fds[i] < 0) {
 		pr_err("detached mount %lu was not rebuilt", (unsigned long)id);
@@ -277,7 +277,7 @@ static int enter_scratch_ns(void)
 
 int restore_detached_prepare(struct restore_detached *d, bool is_final)
 {
-	const struct restore_set *set = d->set;
+	const struct image_set *set = d->set;
 	cleanup(mount_table_freep) struct mount_table *table = NULL;
 	cleanup_close int back_ns_fd = -EBADF, root_fd = -EBADF;
 	bool any = false;

@@ -8,7 +8,7 @@
 
 #include "cli.h"
 
-struct restore_set;
+struct image_set;
 struct restore_detached;
 
 /* Called with the name of a temporary mountpoint ("/.minicr.detached.XXXXXX") before it is
@@ -17,7 +17,7 @@ typedef void (*restore_detached_note_fn)(void *opaque, const char *path);
 
 /* Creates an empty context for set's detached mounts (note may be NULL). Returns NULL on
  * ENOMEM. */
-struct restore_detached *restore_detached_new(const struct restore_set *set,
+struct restore_detached *restore_detached_new(const struct image_set *set,
 					      enum cli_detached_method method,
 					      restore_detached_note_fn note, void *opaque);
 /* Rebuilds every detached mount not rebuilt yet whose source filesystem has a live mount in the

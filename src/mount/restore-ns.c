@@ -89,7 +89,7 @@ static void str_index_free(struct str_index *x)
 }
 
 struct mntns_state {
-	const struct restore_set *set;
+	const struct image_set *set;
 	struct mount_table *cur;
 	size_t n_cur;
 	size_t *match;		 /* per dumped mount: index in cur, or NONE */
@@ -118,7 +118,7 @@ static bool is_below(const char *root, const char *prefix, const char **ret_sub)
 /* (1) match dumped mounts with the copy's, parent first, by mountpoint hash. */
 static int match_mounts(struct mntns_state *st)
 {
-	const struct restore_set *set = st->set;
+	const struct image_set *set = st->set;
 	struct str_index by_mp;
 	int r = str_index_init(&by_mp, st->n_cur);
 
@@ -132,7 +132,7 @@ static int match_mounts(struct mntns_state *st)
 
 		st->match[i] = NONE;
 		if (i > 0) {
-			size_t pm = st->match[restore_set_mnt(set, d->parent_id)];
+			size_t pm = st->match[image_set_mnt(set, d->parent_id)];
 
 			if (pm == NONE)
 				continue;
@@ -230,7 +230,7 @@ static int clone_from(const char *dir, const char *sub, const MntEntry *d)
 /* (2) binds whose source only the copy has (it is about to be detached) are cloned now. */
 static int clone_copy_sources(struct mntns_state *st)
 {
-	const struct restore_set *set = st->set;
+	const struct image_set *set = st->set;
 
 	for (size_t i = 1; i < set->n_mnts; i++) {
 		const MntEntry *d = set->mnts[i];
@@ -334,7 +334,7 @@ static int ensure_mountpoint(const char *path, int tree_fd)
 
 /* Writes the dumped files of a fresh tmpfs; every path is created beneath the mount's root
  * without following symlinks. */
-static int fill_tmpfs(const struct restore_set *set, const MntEntry *d)
+static int fill_tmpfs(const struct image_set *set, const MntEntry *d)
 {
 	cleanup_close int root_fd = open(d->mountpoint, O_PATH | O_DIRECTORY | O_CLOEXEC);
 
@@ -346,7 +346,7 @@ static int fill_tmpfs(const struct restore_set *set, const MntEntry *d)
 /* A mount of d's superblock already in the new namespace whose root holds d's root. */
 static ssize_t find_bind_source(struct mntns_state *st, size_t i, const char **ret_sub)
 {
-	const struct restore_set *set = st->set;
+	const struct image_set *set = st->set;
 	const MntEntry *d = set->mnts[i];
 
 	/* The newest mount of the superblock comes first: cloning it is cheap, while cloning a
@@ -400,7 +400,7 @@ static int bind_fast(struct mntns_state *st, size_t i, int base_fd, const char *
 /* (4) + (5) one missing mount: bind or fresh, contents, flags. */
 static int create_mount(struct mntns_state *st, size_t i)
 {
-	const struct restore_set *set = st->set;
+	const struct image_set *set = st->set;
 	const MntEntry *d = set->mnts[i];
 	const char *sub = "";
 	cleanup_close int tree_fd = TAKE_FD(st->clone_fd[i]);
@@ -497,7 +497,7 @@ static int set_propagation(const char *path, uint64_t propagation)
  * join it with MOVE_MOUNT_SET_GROUP; a slave joins its master's group, then turns slave. */
 static int restore_propagation(struct mntns_state *st)
 {
-	const struct restore_set *set = st->set;
+	const struct image_set *set = st->set;
 	int r;
 
 	for (size_t pass = 0; pass < 2; pass++) {
@@ -543,7 +543,7 @@ static int restore_propagation(struct mntns_state *st)
 	return 0;
 }
 
-int restore_mntns_build(const struct restore_set *set)
+int restore_mntns_build(const struct image_set *set)
 {
 	struct mntns_state st = {.set = set, .recent = NONE, .recent_fd = -EBADF};
 	size_t n = set->n_mnts;

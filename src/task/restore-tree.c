@@ -38,7 +38,7 @@ struct shared_area {
 };
 
 struct restore_tree {
-	const struct restore_set *set;
+	const struct image_set *set;
 	const struct restore_tree_ops *ops;
 	int service_base; /* log fd; service_base + 1: status pipe write end */
 	bool leave_stopped;
@@ -55,7 +55,7 @@ static char *note_at(struct shared_area *s, size_t n_tasks, uint32_t i)
 	return (char *)&s->created[n_tasks] + (size_t)i * NOTE_MAX;
 }
 
-int restore_tree_new(const struct restore_set *set, int service_base, bool leave_stopped,
+int restore_tree_new(const struct image_set *set, int service_base, bool leave_stopped,
 		     struct restore_tree **ret)
 {
 	struct restore_tree *tree = calloc(1, sizeof(*tree));
@@ -178,7 +178,7 @@ static int create_task(struct restore_tree *tree, size_t idx)
 
 static int run_task(struct restore_tree *tree, size_t idx)
 {
-	const struct restore_set *set = tree->set;
+	const struct image_set *set = tree->set;
 	int r;
 
 	r = set_session_and_group(tree, idx);
@@ -207,7 +207,7 @@ static int run_task(struct restore_tree *tree, size_t idx)
 
 static void task_main(struct restore_tree *tree, size_t idx)
 {
-	const struct restore_set *set = tree->set;
+	const struct image_set *set = tree->set;
 	pid_t pid = getpid(), parent;
 	int r;
 
@@ -262,7 +262,7 @@ static void root_main(struct restore_tree *tree)
 
 int restore_tree_start(struct restore_tree *tree, const struct restore_tree_ops *ops)
 {
-	const struct restore_set *set = tree->set;
+	const struct image_set *set = tree->set;
 	const PstreeEntry *root = set->tasks[0].pst;
 	pid_t want = root->pid;
 	struct minicr_clone_args args = {
@@ -406,7 +406,7 @@ int restore_tree_wait_root(struct restore_tree *tree)
 
 void restore_tree_abort(struct restore_tree *tree)
 {
-	const struct restore_set *set = tree->set;
+	const struct image_set *set = tree->set;
 	struct shared_area *s = tree->shared;
 	uint32_t n_notes;
 

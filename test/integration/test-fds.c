@@ -23,7 +23,9 @@
 #include <unistd.h>
 
 #include "base/compat.h"
-#include "fd/fd.h"
+#include "fd/dump.h"
+#include "fd/kind.h"
+#include "fd/restore-file.h"
 #include "base/log.h"
 #include "base/util.h"
 
@@ -370,8 +372,8 @@ static void check_dump(struct fd_dump_ctx *ctx, const FdEntry *ce, const FdEntry
 	    {FD_DUP, FD_TYPE__FD_TYPE_REG, false},
 	    {FD_NULL, FD_TYPE__FD_TYPE_CHRDEV, false},
 	    {FD_SHARED, FD_TYPE__FD_TYPE_REG, false},
-	    {FD_DIR, FD_TYPE__FD_TYPE_REG, false},
-	    {FD_OPATH, FD_TYPE__FD_TYPE_REG, false},
+	    {FD_DIR, FD_TYPE__FD_TYPE_DIR, false},
+	    {FD_OPATH, FD_TYPE__FD_TYPE_OPATH, false},
 	    {FD_PIPE_R, FD_TYPE__FD_TYPE_PIPE, false},
 	    {FD_PIPE_W, FD_TYPE__FD_TYPE_PIPE, false},
 	    {FD_FIFO_RW, FD_TYPE__FD_TYPE_FIFO, false},

@@ -26,7 +26,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "fd/fd.h"
+#include "fd/dump.h"
+#include "fd/kind.h"
+#include "fd/restore-file.h"
 #include "base/log.h"
 #include "task/parasite-ctl.h"
 #include "task/pstree.h"

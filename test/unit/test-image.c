@@ -827,12 +827,14 @@ Test(image, a_newer_or_zero_format_version_is_refused)
 	struct buf b = {.len = 0};
 	InventoryEntry *back;
 	struct image_writer *w;
+	char newer[64];
 
+	snprintf(newer, sizeof(newer), "format version %d is newer", IMAGE_FORMAT_VERSION + 1);
 	inv.format_version = IMAGE_FORMAT_VERSION + 1;
 	put_le32(&b, image_kind_magic(IMAGE_INVENTORY));
 	put_record(&b, &inv.base);
 	cr_assert_eq(read_all(&b, IMAGE_INVENTORY, "inventory.img", NULL), -EBADMSG);
-	expect_one_error_line("image 'inventory.img' record 0: format version 3 is newer");
+	expect_one_error_line(newer);
 
 	/* The same through the directory API. */
 	clear_log();
@@ -840,7 +842,7 @@ Test(image, a_newer_or_zero_format_version_is_refused)
 	cr_assert_eq(image_write_entry(w, &inv.base), 0);
 	cr_assert_eq(image_writer_close(w), 0);
 	cr_assert_eq(image_read_inventory(tmp_dirfd, &back), -EBADMSG);
-	expect_one_error_line("format version 3 is newer");
+	expect_one_error_line(newer);
 
 	clear_log();
 	inv.format_version = 0;
