@@ -52,7 +52,7 @@ stage "gcc -Werror: make check" check_in "$top/build" check --enable-werror
 # scenarios run in baseline and dump modes only: a restored process starts as a fork of
 # minicr, and a sanitized minicr's shadow mappings cover the addresses the dumped process
 # needs back.
-sanitized_tests="test/unit/test-cli test/unit/test-image test/unit/test-mountinfo
+sanitized_tests="test/unit/test-base test/unit/test-cli test/unit/test-image test/unit/test-mountinfo
 	test/unit/test-fdinfo test/unit/test-kerndat test/unit/test-pstree test/unit/test-mm-parse
 	test/unit/test-sigframe test/integration/test-parasite test/integration/test-fds
 	test/integration/test-detached test/integration/test-dump-failures.sh

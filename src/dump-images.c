@@ -21,16 +21,6 @@
 #include "task/seize.h"
 #include "base/util.h"
 
-uint64_t dump_mount_key(const struct mount_entry *m)
-{
-	return m->mnt_id ? m->mnt_id : m->mnt_id_old;
-}
-
-uint64_t dump_detached_key(const struct detached_mount *dm)
-{
-	return dm->id ? dm->id : dm->mnt_id_old;
-}
-
 /* Writes n records produced by get(i) into a new image; one error path for every list. */
 static int write_records(int img_dirfd, enum image_kind kind, uint64_t id, size_t n,
 			 const ProtobufCMessage *(*get)(const void *src, size_t i, void *scratch),
@@ -82,7 +72,7 @@ static const ProtobufCMessage *get_detached(const void *src, size_t i, void *scr
 	DetachedMntEntry *e = &s->entry;
 
 	detached_mnt_entry__init(e);
-	e->id = dump_detached_key(dm);
+	e->id = detached_mount_key(dm);
 	e->has_mnt_id_old = true;
 	e->mnt_id_old = dm->mnt_id_old;
 	e->fstype = dm->fstype;
@@ -102,7 +92,7 @@ static const ProtobufCMessage *get_detached(const void *src, size_t i, void *scr
 	e->root_is_file = dm->root_is_file;
 	if (!dm->is_orphaned) {
 		e->has_source_mnt_id = e->has_source_ns_id = true;
-		e->source_mnt_id = dm->source_mnt ? dump_mount_key(dm->source_mnt) : 0;
+		e->source_mnt_id = dm->source_mnt ? mount_entry_key(dm->source_mnt) : 0;
 		e->source_ns_id = dm->source_ns_id;
 		e->source_mnt_root = (char *)dm->source_mnt_root;
 	}
@@ -176,9 +166,9 @@ static const ProtobufCMessage *get_mount(const void *src, size_t i, void *scratc
 	MntEntry *e = &s->entry;
 
 	mnt_entry__init(e);
-	e->mnt_id = dump_mount_key(m);
+	e->mnt_id = mount_entry_key(m);
 	e->has_parent_id = true;
-	e->parent_id = m->parent ? dump_mount_key(m->parent) : e->mnt_id;
+	e->parent_id = m->parent ? mount_entry_key(m->parent) : e->mnt_id;
 	e->has_mnt_id_old = e->has_parent_id_old = true;
 	e->mnt_id_old = m->mnt_id_old;
 	e->parent_id_old = m->parent_id_old;

@@ -15,11 +15,6 @@ struct mount_entry;
 struct mount_table;
 struct seize_tree;
 
-/* The id a mount is known by in the images: its unique 64-bit id, or the 32-bit id where the
- * table came from mountinfo on a kernel without unique ids. */
-uint64_t dump_mount_key(const struct mount_entry *m);
-uint64_t dump_detached_key(const struct detached_mount *dm);
-
 /* Each writes one image into img_dirfd. Return 0 or -errno (logged). */
 int dump_write_files(int img_dirfd, const struct fd_dump_ctx *fds);
 int dump_write_detached(int img_dirfd, const struct detached_ctx *detached);

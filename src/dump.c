@@ -245,13 +245,13 @@ static int resolve_mount(void *opaque, pid_t pid, int fd, int local_fd, uint32_t
 		return r;
 	switch (res.kind) {
 	case DETACHED_FD_IN_TREE:
-		ret->mnt_id = dump_mount_key(res.mount);
+		ret->mnt_id = mount_entry_key(res.mount);
 		ret->mnt_ns_id = table_ns_key(res.table);
 		ret->mnt_id_old = res.mount->mnt_id_old;
 		ret->detached = false;
 		break;
 	case DETACHED_FD_DETACHED:
-		ret->mnt_id = dump_detached_key(res.detached);
+		ret->mnt_id = detached_mount_key(res.detached);
 		ret->mnt_ns_id = 0;
 		ret->mnt_id_old = res.detached->mnt_id_old;
 		ret->detached = true;
@@ -262,7 +262,7 @@ static int resolve_mount(void *opaque, pid_t pid, int fd, int local_fd, uint32_t
 		if (!res.table || table_ns_key(res.table) != d->own_ns_key)
 			return refuse_outside_mount(pid, fd, link_path,
 						    mnt_id_old ? mnt_id_old : mnt_id_unique);
-		ret->mnt_id = dump_mount_key(res.mount);
+		ret->mnt_id = mount_entry_key(res.mount);
 		ret->mnt_ns_id = d->own_ns_key;
 		ret->mnt_id_old = res.mount->mnt_id_old;
 		ret->detached = false;

@@ -20,6 +20,7 @@
 
 #include "base/compat.h"
 #include "base/log.h"
+#include "base/path.h"
 #include "mount/table.h"
 #include "base/fault.h"
 #include "image-set/image-set.h"
@@ -82,18 +83,6 @@ int restore_detached_root(const struct restore_detached *d, uint64_t id)
 		return -ENOENT;
 	}
 	return d->root_fds[i];
-}
-
-/* The part of root below prefix, or NULL if prefix does not contain root. */
-static const char *path_below(const char *root, const char *prefix)
-{
-	size_t n = strlen(prefix);
-
-	while (n > 0 && prefix[n - 1] == '/')
-		n--;
-	if (strncmp(root, prefix, n) != 0 || (root[n] != '\0' && root[n] != '/'))
-		return NULL;
-	return root + n;
 }
 
 /* A live mount of d's superblock in table t whose root contains d->root. */

@@ -22,6 +22,7 @@
 
 #include "base/compat.h"
 #include "base/log.h"
+#include "base/path.h"
 #include "mount/table.h"
 #include "base/fault.h"
 #include "image-set/image-set.h"
@@ -102,18 +103,6 @@ struct mntns_state {
 	size_t recent;		 /* the mount created last from a tree fd, or NONE */
 	int recent_fd;		 /* that tree fd, now the mount's root */
 };
-
-static bool is_below(const char *root, const char *prefix, const char **ret_sub)
-{
-	size_t n = strlen(prefix);
-
-	while (n > 0 && prefix[n - 1] == '/')
-		n--;
-	if (strncmp(root, prefix, n) != 0 || (root[n] != '\0' && root[n] != '/'))
-		return false;
-	*ret_sub = root + n;
-	return true;
-}
 
 /* (1) match dumped mounts with the copy's, parent first, by mountpoint hash. */
 static int match_mounts(struct mntns_state *st)
@@ -241,7 +230,7 @@ static int clone_copy_sources(struct mntns_state *st)
 			continue;
 		for (m = mount_table_find_dev(st->cur, d->dev_major, d->dev_minor); m;
 		     m = m->next_same_dev)
-			if (is_below(d->root, m->root, &sub))
+			if ((sub = path_below(d->root, m->root)))
 				break;
 		if (!m)
 			continue;
@@ -356,7 +345,7 @@ static ssize_t find_bind_source(struct mntns_state *st, size_t i, const char **r
 		const MntEntry *s = set->mnts[k];
 
 		if (k < i && st->created[k] && s->dev_major == d->dev_major &&
-		    s->dev_minor == d->dev_minor && is_below(d->root, s->root, ret_sub))
+		    s->dev_minor == d->dev_minor && (*ret_sub = path_below(d->root, s->root)))
 			return (ssize_t)k;
 	}
 	return -1;
