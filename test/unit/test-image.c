@@ -182,10 +182,20 @@ static int read_all(const struct buf *b, int expect_kind, const char *name, size
 	return ret;
 }
 
-/* The pure decoder must agree with the reader on every input. */
+/* The reader over an image in memory (what show, the fuzzers and these tests use) must agree
+ * with the reader over a file on every input, and report the failure without logging. */
 static int decode_all(const struct buf *b, int expect_kind, struct image_error *err)
 {
-	return image_decode(b->data, b->len, expect_kind, NULL, NULL, NULL, err);
+	struct image_reader *r = NULL;
+	ProtobufCMessage *msg;
+	int ret = image_reader_open_mem(b->data, b->len, expect_kind, "mem.img", &r);
+
+	while (ret >= 0 && (ret = image_read_entry(r, &msg)) > 0)
+		protobuf_c_message_free_unpacked(msg, NULL);
+	if (ret < 0 && r)
+		*err = *image_reader_error(r);
+	image_reader_free(r);
+	return ret;
 }
 
 static void free_msg(ProtobufCMessage *msg)
@@ -882,72 +892,94 @@ Test(image, a_missing_inventory_is_an_error_for_read_inventory)
 	expect_one_error_line("cannot open image 'inventory.img'");
 }
 
-/* ---- the pure decoder ----------------------------------------------------------------------- */
+/* ---- images in memory ------------------------------------------------------------------------ */
 
-static int count_fd_records(enum image_kind kind, size_t index, const ProtobufCMessage *msg,
-			    void *opaque)
-{
-	int *sum = opaque;
-
-	cr_assert_eq(kind, IMAGE_FDINFO);
-	cr_assert_eq(msg->descriptor, &fd_entry__descriptor);
-	*sum += ((const FdEntry *)msg)->fd;
-	return index == 99 ? -ECANCELED : 0;
-}
-
-Test(image, decode_calls_back_per_record_and_stops_on_a_negative_return)
+Test(image, a_memory_reader_returns_records_in_order_without_logging)
 {
 	struct buf b = {.len = 0};
-	struct image_decode_result res;
-	struct image_error err;
-	int sum = 0;
+	struct image_reader *r = NULL;
+	ProtobufCMessage *msg;
+	int sum = 0, n = 0, ret;
 
 	put_le32(&b, image_kind_magic(IMAGE_FDINFO));
 	for (int i = 1; i <= 3; i++)
 		put_fd_entry(&b, i);
-	cr_assert_eq(image_decode(b.data, b.len, -1, count_fd_records, &sum, &res, &err), 0);
+	cr_assert_eq(image_reader_open_mem(b.data, b.len, -1, "mem.img", &r), 0);
+	cr_assert_eq(image_reader_kind(r), IMAGE_FDINFO);
+	while ((ret = image_read_entry(r, &msg)) > 0) {
+		cr_assert_eq(msg->descriptor, &fd_entry__descriptor);
+		sum += ((const FdEntry *)msg)->fd;
+		n++;
+		protobuf_c_message_free_unpacked(msg, NULL);
+	}
+	cr_assert_eq(ret, 0);
 	cr_assert_eq(sum, 6);
-	cr_assert_eq(res.kind, IMAGE_FDINFO);
-	cr_assert_eq(res.n_records, 3);
+	cr_assert_eq(n, 3);
+	image_reader_free(r);
 
-	b.len = 4;
-	for (int i = 0; i < 120; i++)
-		put_fd_entry(&b, 1);
-	sum = 0;
-	cr_assert_eq(image_decode(b.data, b.len, -1, count_fd_records, &sum, &res, &err),
-		     -ECANCELED);
-	cr_assert_eq(sum, 100);
-	cr_assert_str_eq(logged(), "", "the decoder never logs");
+	/* a bad record is reported through the error, not the log */
+	put_le32(&b, 5);
+	put(&b, "xxxxx", 5);
+	cr_assert_eq(image_reader_open_mem(b.data, b.len, -1, "mem.img", &r), 0);
+	while ((ret = image_read_entry(r, &msg)) > 0)
+		protobuf_c_message_free_unpacked(msg, NULL);
+	cr_assert_eq(ret, -EBADMSG);
+	cr_assert_eq(image_reader_error(r)->record, 3);
+	image_reader_free(r);
+	cr_assert_str_eq(logged(), "", "the memory reader never logs");
+}
+
+static int raw_size_of(const struct buf *b, uint64_t *size, struct image_error *err)
+{
+	struct image_reader *r = NULL;
+	int ret = image_reader_open_mem(b->data, b->len, IMAGE_PAGES, "pages.img", &r);
+
+	if (ret == 0)
+		ret = image_reader_raw_size(r, size);
+	else if (r)
+		*err = *image_reader_error(r);
+	image_reader_free(r);
+	return ret;
 }
 
 Test(image, decode_reports_raw_size_for_pages)
 {
 	struct buf b = {.len = 0};
-	struct image_decode_result res;
 	struct image_error err;
+	uint64_t size = 0;
+	char data[10];
 
 	put_raw_header(&b, IMAGE_PAGES);
 	put(&b, "0123456789", 10);
-	cr_assert_eq(image_decode(b.data, b.len, IMAGE_PAGES, NULL, NULL, &res, &err), 0);
-	cr_assert_eq(res.kind, IMAGE_PAGES);
-	cr_assert_eq(res.raw_size, 10);
+	cr_assert_eq(raw_size_of(&b, &size, &err), 0);
+	cr_assert_eq(size, 10);
+	{
+		struct image_reader *r = NULL;
+
+		cr_assert_eq(image_reader_open_mem(b.data, b.len, IMAGE_PAGES, "p.img", &r), 0);
+		cr_assert_eq(image_pread_raw(r, data, 4, 6), 0);
+		cr_assert_eq(memcmp(data, "6789", 4), 0);
+		cr_assert_eq(image_pread_raw(r, data, 5, 6), -EBADMSG);
+		image_reader_free(r);
+	}
 }
 
 Test(image, decode_refuses_a_raw_header_that_is_short_or_not_zero)
 {
 	struct buf b = {.len = 0};
-	struct image_decode_result res;
 	struct image_error err;
+	uint64_t size = 1;
 
 	put_raw_header(&b, IMAGE_PAGES);
-	cr_assert_eq(image_decode(b.data, b.len, IMAGE_PAGES, NULL, NULL, &res, &err), 0);
-	cr_assert_eq(res.raw_size, 0, "a header alone is an empty pages image");
-	cr_assert_eq(image_decode(b.data, b.len - 1, IMAGE_PAGES, NULL, NULL, &res, &err),
-		     -EBADMSG);
+	cr_assert_eq(raw_size_of(&b, &size, &err), 0);
+	cr_assert_eq(size, 0, "a header alone is an empty pages image");
+	b.len--;
+	cr_assert_eq(raw_size_of(&b, &size, &err), -EBADMSG);
 	cr_assert_str_eq(err.what, "truncated header (4095 of 4096 bytes)");
 	cr_assert_eq(err.record, IMAGE_ERROR_NO_RECORD);
+	b.len++;
 	b.data[IMAGE_RAW_DATA_OFFSET - 1] = 1;
-	cr_assert_eq(image_decode(b.data, b.len, -1, NULL, NULL, &res, &err), -EBADMSG);
+	cr_assert_eq(raw_size_of(&b, &size, &err), -EBADMSG);
 	cr_assert_not_null(strstr(err.what, "nonzero byte at offset 4095"), "%s", err.what);
 }
 
