@@ -28,6 +28,7 @@ const char cli_usage_text[] =
 	"      --leave-running      dump: let the tree continue after a successful dump\n"
 	"  -d, --restore-detached   restore: return once the tree runs\n"
 	"      --leave-stopped      restore: leave every task stopped before it resumes\n"
+	"      --check-only         restore: check the images and this system, change nothing\n"
 	"      --detached-mounts=mountpoint|clone\n"
 	"                           restore: how detached mounts are rebuilt (default: clone)\n"
 	"      --json               show, check: print JSON\n"
@@ -39,6 +40,7 @@ const char cli_usage_text[] =
 enum {
 	OPT_LEAVE_RUNNING = 0x100,
 	OPT_LEAVE_STOPPED,
+	OPT_CHECK_ONLY,
 	OPT_DETACHED_MOUNTS,
 	OPT_JSON,
 };
@@ -51,6 +53,7 @@ static const struct option long_options[] = {
 	{"leave-running", no_argument, NULL, OPT_LEAVE_RUNNING},
 	{"restore-detached", no_argument, NULL, 'd'},
 	{"leave-stopped", no_argument, NULL, OPT_LEAVE_STOPPED},
+	{"check-only", no_argument, NULL, OPT_CHECK_ONLY},
 	{"detached-mounts", required_argument, NULL, OPT_DETACHED_MOUNTS},
 	{"json", no_argument, NULL, OPT_JSON},
 	{"help", no_argument, NULL, 'h'},
@@ -118,6 +121,9 @@ static int check_command_options(const struct cli_options *o, char *errbuf, size
 		return fail(errbuf, errlen, "option -t/--tree is only valid for dump, not %s", cmd);
 	if (o->leave_running && o->command != CLI_COMMAND_DUMP)
 		return fail(errbuf, errlen, "option --leave-running is only valid for dump, not %s",
+			    cmd);
+	if (o->check_only && o->command != CLI_COMMAND_RESTORE)
+		return fail(errbuf, errlen, "option --check-only is only valid for restore, not %s",
 			    cmd);
 	if ((o->restore_detached || o->leave_stopped) && o->command != CLI_COMMAND_RESTORE)
 		return fail(errbuf, errlen, "options -d and --leave-stopped are only valid for restore, not %s",
@@ -204,6 +210,9 @@ int cli_parse(int argc, char **argv, struct cli_options *ret_opts, char *errbuf,
 			break;
 		case OPT_LEAVE_STOPPED:
 			o.leave_stopped = true;
+			break;
+		case OPT_CHECK_ONLY:
+			o.check_only = true;
 			break;
 		case OPT_DETACHED_MOUNTS:
 			if (strcmp(optarg, "mountpoint") == 0)

@@ -21,6 +21,7 @@
 #include "mount/dump-detached.h"
 #include "dump-images.h"
 #include "fd/dump.h"
+#include "image-set/image-set.h"
 #include "image-write.h"
 #include "base/kerndat.h"
 #include "base/log.h"
@@ -509,6 +510,16 @@ static int write_images(struct dump *d)
 				    d->n_ns, d->own_ns_key);
 }
 
+/* Rule 1, what dump writes restore accepts: the set about to be published is read back through
+ * restore's own checks, so a state restore would refuse fails the dump (with restore's reason)
+ * while the tree can still be let go. */
+static int check_restorable(struct dump *d)
+{
+	if (seize_fault("check"))
+		return pr_neg(-EIO, "cannot check the images (injected fault)");
+	return image_set_check_for_dump(d->tmp_dirfd, image_set_fd_limit(d->fd_limit));
+}
+
 /* tmpfs mounts that exist only in the tree's own namespaces hold files no other mount can
  * give back at restore: their contents go to file-data.img. */
 static int dump_private_tmpfs(struct dump *d)
@@ -602,6 +613,9 @@ int dump_run(const struct cli_options *opts)
 		goto out_cure;
 	pr_debug("tasks dumped in %.1f ms", (double)(monotonic_ns() - start) / 1e6);
 	ret = write_images(&d);
+	if (ret < 0)
+		goto out_cure;
+	ret = check_restorable(&d);
 	if (ret < 0)
 		goto out_cure;
 	ret = cure_tasks(&d);

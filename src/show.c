@@ -9,10 +9,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "image-read.h"
+#include "image-set/image-set.h"
 #include "image-render.h"
 #include "base/log.h"
 #include "base/util.h"
@@ -209,11 +212,46 @@ static int list_dir(int dirfd, const char *path, struct show_list *l)
 	return 0;
 }
 
-static int show_list(int dirfd, struct show_list *l, bool json)
+static bool has_file(const struct show_list *l, const char *name)
 {
-	for (size_t i = 0; i < l->n_files; i++) {
-		int ret = validate(dirfd, &l->files[i]);
+	for (size_t i = 0; i < l->n_files; i++)
+		if (strcmp(l->files[i].name, name) == 0)
+			return true;
+	return false;
+}
 
+/* A directory holding an inventory and a process tree is an image set: it must pass restore's
+ * own checks (the set as a whole: references, pids, paths, kinds), so show never presents as
+ * valid what restore would refuse. Single files and loose images are checked one by one. */
+static int validate_set(int dirfd, const struct show_list *l)
+{
+	struct image_set *set = NULL;
+	struct rlimit nofile;
+	int ret;
+
+	if (!has_file(l, "inventory.img") || !has_file(l, "pstree.img"))
+		return 0;
+	if (getrlimit(RLIMIT_NOFILE, &nofile) < 0)
+		return pr_errno("cannot read the fd limit");
+	ret = image_set_load(dirfd, image_set_fd_limit((int)(nofile.rlim_max < INT_MAX
+								? nofile.rlim_max
+								: INT_MAX)),
+			     &set);
+	image_set_free(set);
+	return ret;
+}
+
+static int show_list(int dirfd, struct show_list *l, bool json, bool is_dir)
+{
+	int ret;
+
+	for (size_t i = 0; i < l->n_files; i++) {
+		ret = validate(dirfd, &l->files[i]);
+		if (ret < 0)
+			return ret;
+	}
+	if (is_dir) {
+		ret = validate_set(dirfd, l);
 		if (ret < 0)
 			return ret;
 	}
@@ -235,7 +273,7 @@ int show_run(const char *path, bool json)
 			return pr_errno("cannot open images directory '%s'", path);
 		ret = list_dir(dirfd, path, &l);
 		if (ret == 0)
-			ret = show_list(dirfd, &l, json);
+			ret = show_list(dirfd, &l, json, true);
 	} else {
 		const char *slash = strrchr(path, '/');
 		cleanup_free char *parent = NULL;
@@ -257,7 +295,7 @@ int show_run(const char *path, bool json)
 			return pr_neg(-ENOMEM, "cannot show '%s'", path);
 		}
 		l.n_files = 1;
-		ret = show_list(slash ? dirfd : AT_FDCWD, &l, json);
+		ret = show_list(slash ? dirfd : AT_FDCWD, &l, json, false);
 	}
 	show_list_done(&l);
 	return ret;

@@ -1,5 +1,5 @@
 /* restore-images.c: load the image set and check it as a whole before anything is restored. */
-#define LOG_PREFIX "restore: "
+#define LOG_PREFIX "images: "
 #include "image-set/image-set.h"
 
 #include <errno.h>
@@ -16,6 +16,14 @@
 #include "base/util.h"
 
 #define PID_MAX_LIMIT 4194304 /* the kernel's upper bound for pid_max on 64-bit */
+/* restore's service fds (log, status pipe, images dir) sit just below min(limit, this) */
+#define SERVICE_FD_CEILING 65536
+#define SERVICE_FDS	   3
+
+int image_set_fd_limit(int nofile)
+{
+	return (nofile < SERVICE_FD_CEILING ? nofile : SERVICE_FD_CEILING) - SERVICE_FDS;
+}
 
 /* Reads every record of (kind, id) into a growing array. Missing optional files give 0
  * records. Returns 0 or -errno (logged). */
@@ -200,9 +208,9 @@ ssize_t image_set_mnt(const struct image_set *set, uint64_t mnt_id)
 
 /* ---- checks -------------------------------------------------------------------------------- */
 
-#define bad(fmt, ...) image_set_bad(fmt, ##__VA_ARGS__)
+#define bad(fmt, ...) image_set_bad(set, fmt, ##__VA_ARGS__)
 
-int image_set_bad(const char *fmt, ...)
+int image_set_bad(const struct image_set *set, const char *fmt, ...)
 {
 	char msg[1024];
 	va_list ap;
@@ -210,11 +218,14 @@ int image_set_bad(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	pr_err("invalid image set: %s", msg);
+	if (set->for_dump)
+		pr_err("cannot dump: restore would refuse the images: %s", msg);
+	else
+		pr_err("invalid image set: %s", msg);
 	return -EBADMSG;
 }
 
-static int check_path(const char *img, size_t rec, const char *what, const char *path,
+static int check_path(const struct image_set *set, const char *img, size_t rec, const char *what, const char *path,
 		      bool must_be_absolute)
 {
 	const char *reason = NULL;
@@ -335,7 +346,7 @@ int image_set_check_reg(const struct image_set *set, size_t rec, const FileEntry
 
 	if (!reg)
 		return bad("files.img record %zu: file %u has no path record", rec, fe->id);
-	r = check_path("files.img", rec, "path", reg->path, !reg->detached);
+	r = check_path(set, "files.img", rec, "path", reg->path, !reg->detached);
 	if (r < 0)
 		return r;
 	if (reg->detached) {
@@ -460,8 +471,8 @@ static int check_mnts(struct image_set *set)
 	for (size_t i = 0; i < set->n_mnts; i++) {
 		const MntEntry *m = set->mnts[i];
 
-		if ((r = check_path(img, i, "mountpoint", m->mountpoint, true)) < 0 ||
-		    (r = check_path(img, i, "root", m->root, true)) < 0)
+		if ((r = check_path(set, img, i, "mountpoint", m->mountpoint, true)) < 0 ||
+		    (r = check_path(set, img, i, "root", m->root, true)) < 0)
 			return r;
 		if (!m->fstype || !*m->fstype)
 			return bad("%s record %zu: mount %lu has no filesystem type", img, i,
@@ -496,14 +507,20 @@ static int check_detached(struct image_set *set)
 	for (size_t i = 0; i < set->n_detached; i++) {
 		const DetachedMntEntry *d = set->detached[i];
 
-		if (!d->orphaned &&
-		    (r = check_path("detached-mnt.img", i, "root", d->root, true)) < 0)
+		/* no live mount to rebuild from: what the fds reached would have to be rebuilt
+		 * from dumped contents, which restore cannot do yet */
+		if (d->orphaned)
+			return bad("detached mount %lu (%s, dev %u:%u) has no live mount of its "
+				   "filesystem (orphaned), which is not supported",
+				   (unsigned long)d->id, d->fstype ? d->fstype : "?", d->dev_major,
+				   d->dev_minor);
+		if ((r = check_path(set, "detached-mnt.img", i, "root", d->root, true)) < 0)
 			return r;
-		if (d->source_mnt_root && (r = check_path("detached-mnt.img", i, "source root",
+		if (d->source_mnt_root && (r = check_path(set, "detached-mnt.img", i, "source root",
 							  d->source_mnt_root, true)) < 0)
 			return r;
 		for (size_t k = 0; k < d->n_users; k++)
-			if (d->users[k]->path && (r = check_path("detached-mnt.img", i, "user path",
+			if (d->users[k]->path && (r = check_path(set, "detached-mnt.img", i, "user path",
 								 d->users[k]->path, false)) < 0)
 				return r;
 	}
@@ -535,9 +552,9 @@ static int check_data(struct image_set *set)
 				    "file-data.img record %zu: tmpfs mount %lu is absent from "
 				    "the tree's mount namespace",
 				    i, (unsigned long)e->owner_id);
-			r = check_path("file-data.img", i, "path", e->path, false);
+			r = check_path(set, "file-data.img", i, "path", e->path, false);
 			if (r >= 0 && e->link_to)
-				r = check_path("file-data.img", i, "link_to", e->link_to, false);
+				r = check_path(set, "file-data.img", i, "link_to", e->link_to, false);
 			if (r < 0)
 				return r;
 			break;
@@ -565,7 +582,7 @@ static int check_mnt_ns(struct image_set *set)
 	return bad("the tree's mount namespace %lu has no mnt image", (unsigned long)ns);
 }
 
-int image_set_load(int img_dirfd, int fd_limit, struct image_set **ret_set)
+static int load(int img_dirfd, int fd_limit, bool for_dump, struct image_set **ret_set)
 {
 	cleanup(image_set_freep) struct image_set *set = calloc(1, sizeof(*set));
 	int r;
@@ -573,6 +590,7 @@ int image_set_load(int img_dirfd, int fd_limit, struct image_set **ret_set)
 	if (!set)
 		return -ENOMEM;
 	set->max_fd = -1;
+	set->for_dump = for_dump;
 	r = image_read_inventory(img_dirfd, &set->inv);
 	if (r < 0)
 		return r;
@@ -607,4 +625,18 @@ int image_set_load(int img_dirfd, int fd_limit, struct image_set **ret_set)
 		return r;
 	*ret_set = TAKE_PTR(set);
 	return 0;
+}
+
+int image_set_load(int img_dirfd, int fd_limit, struct image_set **ret_set)
+{
+	return load(img_dirfd, fd_limit, false, ret_set);
+}
+
+int image_set_check_for_dump(int img_dirfd, int fd_limit)
+{
+	struct image_set *set = NULL;
+	int r = load(img_dirfd, fd_limit, true, &set);
+
+	image_set_free(set);
+	return r;
 }

@@ -342,3 +342,41 @@ out_ns:
 		return pr_errno("cannot return from the scratch mount namespace");
 	return fd < 0 ? fd : 0;
 }
+
+/* A mount of the tree's own namespace (rebuilt before the detached mounts' final pass) that
+ * will hold e's root. */
+static bool has_source_in_set(const struct image_set *set, const DetachedMntEntry *e)
+{
+	for (size_t i = 0; set->own_mntns && i < set->n_mnts; i++) {
+		const MntEntry *m = set->mnts[i];
+
+		if (m->dev_major == e->dev_major && m->dev_minor == e->dev_minor && m->root &&
+		    path_below(e->root, m->root))
+			return true;
+	}
+	return false;
+}
+
+int restore_detached_check(const struct image_set *set)
+{
+	cleanup(mount_table_freep) struct mount_table *table = NULL;
+	int r;
+
+	if (!set->n_detached)
+		return 0;
+	r = mount_table_collect(getpid(), 0, &table);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < set->n_detached; i++) {
+		const DetachedMntEntry *e = set->detached[i];
+
+		if (e->root && !find_source(table, e) && !has_source_in_set(set, e)) {
+			pr_err("cannot restore detached mount %lu (%s, dev %u:%u, root '%s'): no "
+			       "live mount of its filesystem holds that root",
+			       (unsigned long)e->id, e->fstype ? e->fstype : "?", e->dev_major,
+			       e->dev_minor, e->root);
+			return -ENOENT;
+		}
+	}
+	return 0;
+}
