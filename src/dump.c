@@ -70,6 +70,15 @@ static uint64_t table_ns_key(const struct mount_table *t)
 	return mount_table_ns_id(t) ? mount_table_ns_id(t) : mount_table_ns_ino(t);
 }
 
+/* The mount table of minicr's own namespace: collected for it, or one of the tree's. */
+static const struct mount_table *own_table(const struct dump *d)
+{
+	for (size_t i = 0; i < d->n_ns && !d->own_table; i++)
+		if (table_ns_key(d->ns_tables[i]) == d->own_ns_key)
+			return d->ns_tables[i];
+	return d->own_table;
+}
+
 /* ---- images directory ------------------------------------------------------------------ */
 
 static int open_images_dir(struct dump *d)
@@ -499,7 +508,7 @@ static int write_images(struct dump *d)
 		return ret;
 	for (size_t i = 0; i < d->n_ns; i++) {
 		ret = dump_write_mounts(d->tmp_dirfd, d->ns_tables[i], table_ns_key(d->ns_tables[i]),
-					d->tmpfs.mount_keys, d->tmpfs.n_mount_keys);
+					own_table(d), d->tmpfs.walked, d->tmpfs.n_walked);
 		if (ret < 0)
 			return ret;
 	}
@@ -524,11 +533,8 @@ static int check_restorable(struct dump *d)
  * give back at restore: their contents go to file-data.img. */
 static int dump_private_tmpfs(struct dump *d)
 {
-	const struct mount_table *own = d->own_table;
+	const struct mount_table *own = own_table(d);
 
-	for (size_t i = 0; i < d->n_ns && !own; i++)
-		if (table_ns_key(d->ns_tables[i]) == d->own_ns_key)
-			own = d->ns_tables[i];
 	for (size_t i = 0; i < d->n_ns; i++) {
 		int ret;
 
@@ -544,7 +550,7 @@ static int dump_private_tmpfs(struct dump *d)
 static void dump_free(struct dump *d)
 {
 	image_writer_free(d->file_data);
-	free(d->tmpfs.mount_keys);
+	free(d->tmpfs.walked);
 	fd_dump_ctx_free(d->fds);
 	detached_ctx_free(d->detached);
 	for (size_t i = 0; i < d->n_ns; i++)

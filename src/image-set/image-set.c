@@ -10,6 +10,8 @@
 #include <string.h>
 
 #include "fd/kind.h"
+#include "mount/build.h"
+#include "mount/kind.h"
 #include "image-path.h"
 #include "image-read.h"
 #include "base/log.h"
@@ -453,9 +455,22 @@ static int load_task(int img_dirfd, struct image_set *set, size_t i, int fd_limi
 	return 0;
 }
 
+/* A mount's kind (proto/mnt.proto) must be one this minicr has, and pass its own checks. */
+static int check_mount_kind(const struct image_set *set, const char *img, size_t rec,
+			    const struct mount_spec *spec)
+{
+	const struct mount_kind *kind = mount_kind_by_kind(spec->kind);
+
+	if (!kind)
+		return bad("%s record %zu: %s has unknown mount kind %d", img, rec, spec->what,
+			   (int)spec->kind);
+	return kind->validate ? kind->validate(set, spec) : 0;
+}
+
 static int check_mnts(struct image_set *set)
 {
-	char img[IMAGE_NAME_MAX];
+	char img[IMAGE_NAME_MAX], what[PATH_MAX + 64];
+	struct mount_spec spec;
 	ssize_t dup;
 	int r;
 
@@ -477,6 +492,10 @@ static int check_mnts(struct image_set *set)
 		if (!m->fstype || !*m->fstype)
 			return bad("%s record %zu: mount %lu has no filesystem type", img, i,
 				   (unsigned long)m->mnt_id);
+		mount_spec_of_mnt(m, what, sizeof(what), &spec);
+		r = check_mount_kind(set, img, i, &spec);
+		if (r < 0)
+			return r;
 		if (i == 0) {
 			if (strcmp(m->mountpoint, "/") != 0)
 				return bad("%s: the first mount is at '%s', not '/'", img,
@@ -494,6 +513,8 @@ static int check_mnts(struct image_set *set)
 
 static int check_detached(struct image_set *set)
 {
+	char what[64];
+	struct mount_spec spec;
 	ssize_t dup;
 	int r;
 
@@ -515,6 +536,10 @@ static int check_detached(struct image_set *set)
 				   (unsigned long)d->id, d->fstype ? d->fstype : "?", d->dev_major,
 				   d->dev_minor);
 		if ((r = check_path(set, "detached-mnt.img", i, "root", d->root, true)) < 0)
+			return r;
+		mount_spec_of_detached(d, what, sizeof(what), &spec);
+		r = check_mount_kind(set, "detached-mnt.img", i, &spec);
+		if (r < 0)
 			return r;
 		if (d->source_mnt_root && (r = check_path(set, "detached-mnt.img", i, "source root",
 							  d->source_mnt_root, true)) < 0)

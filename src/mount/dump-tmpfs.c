@@ -243,7 +243,7 @@ static int walk_private_mounts(const struct mount_table *ns_table,
 
 	for (size_t i = 0; i < n; i++) {
 		const struct mount_entry *m = mount_table_get(ns_table, i), *first, *chosen;
-		uint64_t *keys;
+		const struct mount_entry **walked;
 		int ret;
 
 		if (strcmp(m->fstype, "tmpfs") != 0)
@@ -260,11 +260,11 @@ static int walk_private_mounts(const struct mount_table *ns_table,
 		links_forget(wk);
 		if (ret < 0)
 			return ret;
-		keys = realloc(res->mount_keys, (res->n_mount_keys + 1) * sizeof(*keys));
-		if (!keys)
+		walked = reallocarray(res->walked, res->n_walked + 1, sizeof(*walked));
+		if (!walked)
 			return pr_neg(-ENOMEM, "cannot allocate tmpfs mount keys");
-		keys[res->n_mount_keys++] = mount_entry_key(chosen);
-		res->mount_keys = keys;
+		walked[res->n_walked++] = chosen;
+		res->walked = walked;
 	}
 	res->n_files += wk->n_files;
 	return 0;

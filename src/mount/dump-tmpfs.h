@@ -13,11 +13,14 @@
 #include <stdint.h>
 
 struct image_writer;
+struct mount_entry;
 struct mount_table;
 
 struct tmpfs_dump_result {
-	uint64_t *mount_keys; /* the mounts whose contents were written; free() */
-	size_t n_mount_keys;
+	/* the mounts that were walked, one per superblock: entries of the namespace tables, valid
+	 * while those live; the array is malloc'ed (free()) */
+	const struct mount_entry **walked;
+	size_t n_walked;
 	size_t n_files;
 };
 

@@ -39,7 +39,6 @@ kill -9 "$pid"
 wait "$pid" 2>/dev/null
 for _ in $(seq 3000); do [ -d "/proc/$pid" ] || break; sleep 0.01; done
 
-before=$(ps -e --no-headers | wc -l)
 if "$MINICR" restore -D "$work/img" --check-only >"$work/out" 2>"$work/err" &&
 	grep -q "restore check passed: 1 task" "$work/out"; then
 	ok "good set: $(cat "$work/out")"
@@ -47,8 +46,8 @@ else
 	not_ok "good set: $(cat "$work/out" "$work/err")"
 fi
 [ -d "/proc/$pid" ] && not_ok "good set: a process was created" || ok "good set: no process created"
-[ "$(ps -e --no-headers | wc -l)" -le "$before" ] && ok "good set: nothing left running" ||
-	not_ok "good set: more processes than before"
+[ -z "$(pgrep -P $$ -x minicr)" ] && ok "good set: nothing left running" ||
+	not_ok "good set: a minicr is still running"
 
 # a file the tree had open is gone from its path
 data=$(sed -n 's/^.*"\(\/tmp\/minicr-scn-offsets[^"]*\/data\)".*$/\1/p' <("$MINICR" show "$work/img" --json) | head -1)
