@@ -3,6 +3,7 @@
 #define LOG_PREFIX "show: "
 #include "show.h"
 
+#include <bsd/libutil.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -14,11 +15,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core.pb-c.h"
 #include "image-read.h"
 #include "image-set/image-set.h"
 #include "image-render.h"
 #include "base/log.h"
 #include "base/util.h"
+#include "show-task.h"
 
 /* One image file to print, and what validating it found. */
 struct show_file {
@@ -68,6 +71,18 @@ static int validate(int dirfd, struct show_file *file)
 	}
 }
 
+/* "N bytes of raw data", with the size in K/M/G beside it (humanize_number(3)) when large. */
+static void print_raw_size(FILE *out, uint64_t size)
+{
+	char human[8];
+
+	fprintf(out, "%llu bytes", (unsigned long long)size);
+	if (size >= 10240 && humanize_number(human, sizeof(human), (int64_t)size, "",
+					     HN_AUTOSCALE, HN_DECIMAL | HN_NOSPACE | HN_B) > 0)
+		fprintf(out, " (%s)", human);
+	fputs(" of raw data\n", out);
+}
+
 static int print_file(int dirfd, const struct show_file *file, bool json, FILE *out)
 {
 	cleanup(image_reader_freep) struct image_reader *r = NULL;
@@ -83,8 +98,7 @@ static int print_file(int dirfd, const struct show_file *file, bool json, FILE *
 		if (json)
 			fprintf(out, "{\"size\": %llu}", (unsigned long long)file->raw_size);
 		else
-			fprintf(out, "%llu bytes of raw data\n",
-				(unsigned long long)file->raw_size);
+			print_raw_size(out, file->raw_size);
 		return 0;
 	}
 	if (json)
@@ -107,6 +121,8 @@ static int print_file(int dirfd, const struct show_file *file, bool json, FILE *
 		} else {
 			fprintf(out, "  #%zu %s\n", i, msg->descriptor->short_name);
 			image_render_text(out, msg, 4);
+			if (msg->descriptor == &task_core_entry__descriptor)
+				show_task_core(out, (const TaskCoreEntry *)msg);
 		}
 	}
 	if (json)
