@@ -81,8 +81,11 @@ printf 'junk' >>"$work/img/files.img"
 check_fails "corrupt image" "files.img"
 cp "$work/files.img.good" "$work/img/files.img"
 
-# the real restore of the same set still works
-if "$MINICR" restore -D "$work/img" -d 2>"$work/err"; then
+# the real restore of the same set still works (not where a sanitized minicr cannot resume a
+# process: NO_RESUME=1 in the sanitizer stage)
+if [ -n "${NO_RESUME:-}" ]; then
+	kill -9 "$pid" 2>/dev/null
+elif "$MINICR" restore -D "$work/img" -d 2>"$work/err"; then
 	kill -USR1 "$pid"
 	for _ in $(seq 3000); do [ -s "$work/result" ] && break; sleep 0.01; done
 	[ "$(head -1 "$work/result")" = PASS ] && ok "restore after the checks" ||
