@@ -4,17 +4,7 @@
 # path, a missing image and a corrupt image each fail with one line naming the cause, and show
 # refuses the same sets. Then a real restore of the same set still works.
 set -u
-MINICR=${MINICR:-./minicr}
-BIN=${SCENARIO_BIN:-./test/scenarios}
-if [ "$(id -u)" != 0 ]; then
-	echo "skipped: needs root (ptrace)"
-	exit 77
-fi
-work=$(mktemp -d /tmp/minicr-check-only.XXXXXX)
-trap 'rm -rf "$work"' EXIT
-passed=0 failed=0
-ok() { passed=$((passed + 1)); echo "ok - $*"; }
-not_ok() { failed=$((failed + 1)); echo "not ok - $*"; }
+. "$(dirname "$0")/lib.sh"
 
 check_fails() { # name pattern
 	if "$MINICR" restore -D "$work/img" --check-only >"$work/out" 2>"$work/err"; then
@@ -94,5 +84,4 @@ else
 	not_ok "restore after the checks failed: $(cat "$work/err")"
 fi
 rm -rf "$(dirname "$data")"
-echo "$passed passed, $failed failed"
-[ "$failed" = 0 ]
+finish_tests

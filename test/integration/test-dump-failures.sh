@@ -4,18 +4,7 @@
 # minicr dump must exit 1 with exactly one error line, leave no image behind, and the tree
 # must carry on: the scenario then checks itself after SIGUSR1.
 set -u
-MINICR=${MINICR:-./minicr}
-BIN=${SCENARIO_BIN:-./test/scenarios}
-if [ "$(id -u)" != 0 ]; then
-	echo "skipped: needs root (ptrace)"
-	exit 77
-fi
-work=$(mktemp -d /tmp/minicr-dump-failures.XXXXXX)
-trap 'rm -rf "$work"' EXIT
-passed=0 failed=0
-
-ok() { passed=$((passed + 1)); echo "ok - $*"; }
-not_ok() { failed=$((failed + 1)); echo "not ok - $*"; }
+. "$(dirname "$0")/lib.sh"
 
 start() { # scenario -> sets pid, dir
 	dir="$work/$1.$RANDOM"
@@ -132,5 +121,4 @@ finish "fd limit"
 [ $? = 1 ] && ok "missing pid: status 1" || not_ok "missing pid: dump did not fail"
 expect_one_error "missing pid" "$work/missing.err"
 
-echo "$passed passed, $failed failed"
-[ "$failed" = 0 ]
+finish_tests

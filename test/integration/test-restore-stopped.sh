@@ -7,19 +7,8 @@
 # Checks from outside: each pid exists and is stopped, with the dumped fd numbers, its cwd, and
 # the dumped mount namespace layout; nothing of minicr is left once the tree is killed.
 set -u
-MINICR=${MINICR:-./minicr}
-BIN=${SCENARIO_BIN:-./test/scenarios}
-if [ "$(id -u)" != 0 ]; then
-	echo "skipped: needs root (ptrace)"
-	exit 77
-fi
-work=$(mktemp -d /tmp/minicr-restore-stopped.XXXXXX)
-trap 'rm -rf "$work"' EXIT
-passed=0 failed=0
-ok() { passed=$((passed + 1)); echo "ok - $*"; }
-not_ok() { failed=$((failed + 1)); echo "not ok - $*"; }
+. "$(dirname "$0")/lib.sh"
 
-session_pids() { ps -eo pid=,sid= | awk -v s="$1" '$2 == s { print $1 }'; }
 
 one() { # scenario
 	local name=$1 dir="$work/$1" pid pids state fds want
@@ -64,5 +53,4 @@ one() { # scenario
 for s in file-offsets pipe-data shared-fds misc-fds process-tree mntns-tmpfs detached-bind; do
 	one "$s"
 done
-echo "$passed passed, $failed failed"
-[ "$failed" = 0 ]
+finish_tests
