@@ -130,9 +130,8 @@ static int print_file(int dirfd, const struct show_file *file, bool json, FILE *
 	return ret;
 }
 
-static int print_all(int dirfd, const struct show_list *l, bool json)
+static int print_all(int dirfd, const struct show_list *l, bool json, FILE *out)
 {
-	FILE *out = stdout;
 	int ret = 0;
 
 	if (json)
@@ -149,7 +148,7 @@ static int print_all(int dirfd, const struct show_list *l, bool json)
 	if (ret < 0)
 		return ret;
 	if (fflush(out) != 0 || ferror(out))
-		return pr_errno("cannot write to standard output");
+		return pr_errno("cannot write the decoded images");
 	return 0;
 }
 
@@ -257,7 +256,7 @@ static int validate_set(int dirfd, const struct show_list *l)
 	return ret;
 }
 
-static int show_list(int dirfd, struct show_list *l, bool json, bool is_dir)
+static int show_list(int dirfd, struct show_list *l, bool json, bool is_dir, FILE *out)
 {
 	int ret;
 
@@ -271,10 +270,10 @@ static int show_list(int dirfd, struct show_list *l, bool json, bool is_dir)
 		if (ret < 0)
 			return ret;
 	}
-	return print_all(dirfd, l, json);
+	return print_all(dirfd, l, json, out);
 }
 
-int show_run(const char *path, bool json)
+int show_print(const char *path, bool json, FILE *out)
 {
 	struct show_list l = {0};
 	cleanup_close int dirfd = -EBADF;
@@ -289,7 +288,7 @@ int show_run(const char *path, bool json)
 			return pr_errno("cannot open images directory '%s'", path);
 		ret = list_dir(dirfd, path, &l);
 		if (ret == 0)
-			ret = show_list(dirfd, &l, json, true);
+			ret = show_list(dirfd, &l, json, true, out);
 	} else {
 		const char *slash = strrchr(path, '/');
 		cleanup_free char *parent = NULL;
@@ -311,8 +310,13 @@ int show_run(const char *path, bool json)
 			return pr_neg(-ENOMEM, "cannot show '%s'", path);
 		}
 		l.n_files = 1;
-		ret = show_list(slash ? dirfd : AT_FDCWD, &l, json, false);
+		ret = show_list(slash ? dirfd : AT_FDCWD, &l, json, false, out);
 	}
 	show_list_done(&l);
 	return ret;
+}
+
+int show_run(const char *path, bool json)
+{
+	return show_print(path, json, stdout);
 }
