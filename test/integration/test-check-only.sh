@@ -40,7 +40,8 @@ fi
 	not_ok "good set: a minicr is still running"
 
 # a file the tree had open is gone from its path
-data=$(sed -n 's/^.*"\(\/tmp\/minicr-scn-offsets[^"]*\/data\)".*$/\1/p' <("$MINICR" show "$work/img" --json) | head -1)
+data=$("$MINICR" show "$work/img" --json |
+	sed -n 's/^.*"\(\/tmp\/minicr-scn-offsets[^"]*\/data\)".*$/\1/p' | head -1)
 if [ -n "$data" ] && mv "$data" "$data.away"; then
 	check_fails "missing file" "cannot open '$data'"
 	mv "$data.away" "$data"
@@ -83,5 +84,5 @@ elif "$MINICR" restore -D "$work/img" -d 2>"$work/err"; then
 else
 	not_ok "restore after the checks failed: $(cat "$work/err")"
 fi
-rm -rf "$(dirname "$data")"
+[ -n "$data" ] && rm -rf "$(dirname "$data")"
 finish_tests
