@@ -53,4 +53,38 @@ one() { # scenario
 for s in file-offsets pipe-data shared-fds misc-fds process-tree mntns-tmpfs detached-bind; do
 	one "$s"
 done
+
+# Restore touches nothing outside what it rebuilds: a mountpoint that is gone from a filesystem
+# outside the tree is not made again there; the restore fails with one line naming the mount.
+dir="$work/gone"
+mkdir -p "$dir"
+export SCENARIO_READY="$dir/ready" SCENARIO_RESULT="$dir/result"
+"$BIN/launch" "$BIN/mntns-tmpfs" </dev/null >"$dir/out" 2>&1 &
+pid=$!
+for _ in $(seq 3000); do [ -s "$dir/ready" ] && break; sleep 0.01; done
+if "$MINICR" dump -t "$pid" -D "$dir/img" 2>"$dir/err"; then
+	wait "$pid" 2>/dev/null
+	for _ in $(seq 3000); do [ -z "$(session_pids "$pid")" ] && break; sleep 0.01; done
+	mp=$("$MINICR" show "$dir/img" --json | grep -o '"mountpoint": "/tmp/minicr-scn-mntns[^"]*/bind"' |
+		head -1 | sed 's/.*: "\(.*\)"/\1/')
+	if [ -n "$mp" ] && rmdir "$mp"; then
+		if "$MINICR" restore -D "$dir/img" -d 2>"$dir/err"; then
+			not_ok "gone mountpoint: restore succeeded"
+			for p in $(session_pids "$pid"); do kill -9 "$p"; done
+		elif [ "$(grep -c error "$dir/err")" = 1 ] &&
+			grep -q "mountpoint is missing from a filesystem outside the tree" "$dir/err"; then
+			ok "gone mountpoint: refused: $(cat "$dir/err")"
+		else
+			not_ok "gone mountpoint: $(cat "$dir/err")"
+		fi
+		[ -e "$mp" ] && not_ok "gone mountpoint: '$mp' was made again on the host" ||
+			ok "gone mountpoint: nothing made on the host"
+		rm -rf "$(dirname "$mp")"
+	else
+		not_ok "gone mountpoint: no bind mountpoint in the images"
+	fi
+else
+	not_ok "gone mountpoint: dump failed: $(cat "$dir/err")"
+	kill -9 "$pid" 2>/dev/null
+fi
 finish_tests
