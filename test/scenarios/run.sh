@@ -55,6 +55,8 @@ esac
 bin_dir=${SCENARIO_BIN:-$(pwd)/test/scenarios}
 minicr=${MINICR:-$(pwd)/minicr}
 expected_file=${SCENARIO_EXPECTED:-$here/expected}
+# as messages name it: test/scenarios/expected, wherever the tree is
+expected_name=${expected_file#"${expected_file%test/scenarios/expected}"}
 
 # name[:expectation]; "dump-fails" means the engine must refuse the tree and leave it running.
 all_scenarios=(
@@ -131,13 +133,22 @@ alive() {
 	[ -n "$state" ] && [ "$state" != Z ] && [ "$state" != X ]
 }
 
-# first_error LOG STDERR-FILE: the first error line of an engine's log (CRIU's non-fatal
-# RLIMIT_NOFILE complaint aside), else the last line of its stderr.
+# first_error LOG STDERR-FILE: what an engine's log says went wrong: its first error line
+# and, when there are more, the last (CRIU logs non-fatal probe errors first); CRIU's
+# non-fatal RLIMIT_NOFILE complaint and its closing "... FAILED." aside. Else the last line
+# of its stderr.
 first_error() {
-	local line
-	line=$(grep -i 'error' "$1" 2>/dev/null | grep -v 'RLIMIT_NOFILE' | head -n 1)
-	[ -n "$line" ] || line=$(tail -n 1 "$2" 2>/dev/null)
-	echo "$line"
+	local errs first last
+	errs=$(grep -i 'error' "$1" 2>/dev/null | grep -v -e 'RLIMIT_NOFILE' -e 'FAILED\.$')
+	first=$(head -n 1 <<<"$errs" | cut -c1-240)
+	last=$(tail -n 1 <<<"$errs" | cut -c1-240)
+	if [ -z "$first" ]; then
+		tail -n 1 "$2" 2>/dev/null
+	elif [ "$first" = "$last" ]; then
+		echo "$first"
+	else
+		echo "$first ... $last"
+	fi
 }
 
 session_pids() { ps -eo pid=,sid= | awk -v s="$1" '$2 == s { print $1 }'; }
@@ -198,6 +209,21 @@ report() { # status name detail
 }
 
 # ---- reproducer bundles ------------------------------------------------------------------------
+# wrap_words: stdin's words as lines of at most 100 columns (in bash: the VM has no fold).
+wrap_words() {
+	local line='' w words
+	read -r -d '' -a words
+	for w in "${words[@]}"; do
+		if [ -n "$line" ] && [ $((${#line} + ${#w} + 1)) -gt 100 ]; then
+			echo "$line"
+			line=$w
+		else
+			line=${line:+$line }$w
+		fi
+	done
+	[ -z "$line" ] || echo "$line"
+}
+
 # bundle NAME SOURCE VERDICT: a directory another person can attach to a bug report.
 bundle() {
 	local name=$1 source=$2 verdict=$3 b
@@ -244,7 +270,7 @@ bundle() {
 			"are the engine's logs at -v4; images/ holds the images it wrote and $decoded." \
 			"To reproduce: build minicr's test scenarios and run" \
 			"test/scenarios/run.sh --engine $engine --mode $mode $what_to_run."
-	} | fold -s -w 100 >"$b/README"
+	} | wrap_words >"$b/README"
 	echo "# bundle: $b"
 }
 
@@ -300,7 +326,7 @@ conclude() {
 	local name=$1 source=$2
 	case "$verdict" in
 	"") if [ "$expect" = fails ]; then
-		report fail "$name" "passed, but $expected_file says it fails under $engine ($expect_why): update it"
+		report fail "$name" "passed, but $expected_name says it fails under $engine ($expect_why): update it"
 	    else
 		report pass "$name"
 	    fi ;;
@@ -404,12 +430,12 @@ run_zdtm() { # program args...
 	pid=$(cat "$dir/pid" 2>/dev/null)
 	if [ -z "$pid" ] || ! alive "$pid"; then
 		verdict="never became ready: $(tail -n 1 "$dir/output.inprogress" "$dir/output" "$dir/out" 2>/dev/null | grep -v '^\(==>\|$\)' | tail -n 1)"
-		conclude "$name" "$prog $*"
+		conclude "$name" "$prog${*:+ $*}"
 		return
 	fi
 	if ! drive "$name" "$pid" "$expect" 2>>"$dir/driver.err"; then
 		kill -9 "$pid" 2>/dev/null
-		conclude "$name" "$prog $*"
+		conclude "$name" "$prog${*:+ $*}"
 		return
 	fi
 	echo "kill -TERM $pid" >>"$dir/commands"
@@ -426,7 +452,7 @@ run_zdtm() { # program args...
 	else
 		zdtm_verdict
 	fi
-	conclude "$name" "$prog $*"
+	conclude "$name" "$prog${*:+ $*}"
 }
 
 echo "# scenarios: mode $mode, engine $engine ($engine_version), bundles in $bundles"
@@ -451,6 +477,6 @@ else
 		run_one "$name" "$expect"
 	done
 fi
-[ "$known" = 0 ] || echo "# $known known failures under $engine (see $expected_file)"
+[ "$known" = 0 ] || echo "# $known known failures under $engine (see $expected_name)"
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" = 0 ]
