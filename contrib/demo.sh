@@ -37,7 +37,7 @@ echo "fd $journal_fd -> $(readlink "/proc/$pid/fd/$journal_fd") on mount $mnt_id
 	"listed in its mountinfo: $(grep -c "^$mnt_id " "/proc/$pid/mountinfo" || true) times"
 
 say "minicr dump -t $pid -D $images"
-"$minicr" dump -t "$pid" -D "$images" -v2
+"$minicr" dump -t "$pid" -D "$images" -v3
 last=$(tail -1 "$work/out")
 echo "last line before the dump: $last"
 while [ -d "/proc/$pid" ]; do sleep 0.05; done

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/escape.h"
@@ -11,11 +12,26 @@
 static enum log_level current_level = LOG_WARN;
 static int log_fd = -1;
 static _Thread_local bool thread_is_muted;
+static bool is_quiet;	    /* -v0: not even errors */
+static bool has_timestamps; /* -v3 and up, as CRIU does */
+static struct timespec log_start;
 
 void log_init(enum log_level level, int fd)
 {
 	current_level = level;
 	log_fd = fd;
+}
+
+void log_init_verbosity(int verbosity, int fd)
+{
+	is_quiet = verbosity <= 0;
+	has_timestamps = verbosity >= 3;
+	if (has_timestamps)
+		clock_gettime(CLOCK_MONOTONIC, &log_start);
+	log_init(verbosity <= 1	  ? LOG_ERROR
+		 : verbosity >= 4 ? LOG_DEBUG
+				  : (enum log_level)(verbosity - 1),
+		 fd);
 }
 
 enum log_level log_get_level(void)
@@ -47,14 +63,25 @@ void log_print(enum log_level level, const char *file, int line, int errnum, con
 	va_list ap;
 	int saved_errno = errno;
 
-	if (level > current_level || thread_is_muted)
+	if (level > current_level || thread_is_muted || is_quiet)
 		return;
 
 	/* Build the whole line first so one write() keeps lines from interleaving. */
+	if (has_timestamps) {
+		struct timespec now;
+		long long ns;
+
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		ns = (now.tv_sec - log_start.tv_sec) * 1000000000LL + now.tv_nsec -
+		     log_start.tv_nsec;
+		len += (size_t)snprintf(buf, sizeof(buf), "(%02lld.%06lld) ", ns / 1000000000LL,
+					ns % 1000000000LL / 1000);
+	}
 	if (level != LOG_INFO)
-		len += (size_t)snprintf(buf, sizeof(buf), "minicr: %s: ", level_names[level]);
+		len += (size_t)snprintf(buf + len, sizeof(buf) - len,
+					"minicr: %s: ", level_names[level]);
 	else
-		len += (size_t)snprintf(buf, sizeof(buf), "minicr: ");
+		len += (size_t)snprintf(buf + len, sizeof(buf) - len, "minicr: ");
 	if (len < sizeof(buf)) {
 		char msg[2048];
 		int n;

@@ -18,6 +18,10 @@ enum log_level {
 
 /* Sets the threshold and the output fd (not owned; -1 means stderr). */
 void log_init(enum log_level level, int fd);
+/* Sets the threshold from CRIU's verbosity scale, as -v0..-v4 give it: 0 prints nothing, 1
+ * errors, 2 warnings too, 3 information too, each line with the seconds since this call, 4
+ * debug too. Quiet and timestamps survive later log_init() calls, which change level and fd. */
+void log_init_verbosity(int verbosity, int fd);
 enum log_level log_get_level(void);
 int log_get_fd(void);
 /* Silences every log line of the calling thread (true) or lets them out again: for work that
