@@ -155,10 +155,14 @@ static void print_text(const struct kerndat *kd, const struct check_feature *f, 
 		       const char *const *restore_missing, size_t n_restore)
 {
 	printf("kernel %s\n", kd->release);
-	printf("%-27s %-4s %s\n", "feature", "have", "without it");
-	for (size_t i = 0; i < n; i++)
-		printf("%-27s %-4s %s\n", f[i].name, f[i].is_available ? "yes" : "no",
-		       f[i].fallback);
+	printf("%-27s %-8s %s\n", "FEATURE", "PRESENT", "WHAT MINICR DOES WITHOUT IT");
+	for (size_t i = 0; i < n; i++) {
+		/* "none: X" (no fallback) reads "required: X", present or not */
+		bool required = strncmp(f[i].fallback, "none: ", 6) == 0;
+
+		printf("%-27s %-8s %s%s\n", f[i].name, f[i].is_available ? "yes" : "no",
+		       required ? "required: " : "", f[i].fallback + (required ? 6 : 0));
+	}
 	if (kd->has_vdso_layout) {
 		char details[128];
 

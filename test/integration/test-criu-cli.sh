@@ -110,6 +110,12 @@ check "check --feature clone3: one line for it, exit 0 or 3 (exit $rc)" \
 check "check --feature with an unknown name: exit 2" test $? = 2
 check "check --feature list names the features" \
 	bash -c '"$1" check --feature list | grep -qx statmount_by_fd' _ "$minicr"
+# check: labelled columns; a feature with no fallback says it is required, not "none"
+out=$("$minicr" check 2>&1)
+check "check labels its columns" \
+	grep -qE '^FEATURE +PRESENT +WHAT MINICR DOES WITHOUT IT$' <<<"$out"
+check "a feature without a fallback reads 'required: ...'" \
+	grep -qE '^clone3_set_tid +(yes|no) +required: restore cannot give tasks their old pids$' <<<"$out"
 
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]
