@@ -32,6 +32,7 @@ const char cli_usage_text[] =
 	"  -s, --leave-stopped      restore: leave every task stopped before it resumes\n"
 	"      --pidfile FILE       restore -d: write the restored root's pid to FILE\n"
 	"      --check-only         restore: check the images and this system, change nothing\n"
+	"      --explain            dump, restore: tell each step in a plain sentence\n"
 	"      --detached-mounts=mountpoint|clone\n"
 	"                           restore: how detached mounts are rebuilt (default: clone)\n"
 	"      --feature NAME       check: only this feature (\"list\" prints the names)\n"
@@ -53,6 +54,7 @@ const char cli_usage_text[] =
 enum {
 	OPT_DETACHED_MOUNTS = 0x100,
 	OPT_CHECK_ONLY,
+	OPT_EXPLAIN,
 	OPT_JSON,
 	OPT_DOT,
 	OPT_SVG,
@@ -100,6 +102,7 @@ static const struct option long_options[] = {
     BOOL_OPTION("restore-detached", 'd'),
     {"leave-stopped", no_argument, NULL, 's'},
     {"check-only", no_argument, NULL, OPT_CHECK_ONLY},
+    {"explain", no_argument, NULL, OPT_EXPLAIN},
     {"detached-mounts", required_argument, NULL, OPT_DETACHED_MOUNTS},
     {"json", no_argument, NULL, OPT_JSON},
     {"dot", no_argument, NULL, OPT_DOT},
@@ -220,6 +223,9 @@ static int check_command_options(const struct cli_options *o, char *errbuf, size
 			    cmd);
 	if (o->restore_detached && !is_restore)
 		return fail(errbuf, errlen, "option -d is only valid for restore, not %s", cmd);
+	if (o->explain && !is_restore && !is_dump)
+		return fail(errbuf, errlen,
+			    "option --explain is only valid for dump and restore, not %s", cmd);
 	if (o->leave_stopped && !is_restore && !is_dump)
 		return fail(errbuf, errlen,
 			    "option -s/--leave-stopped is only valid for restore, not %s", cmd);
@@ -423,6 +429,9 @@ static int take_option(struct cli_options *o, int c, const char *arg, char *errb
 		break;
 	case OPT_CHECK_ONLY:
 		o->check_only = true;
+		break;
+	case OPT_EXPLAIN:
+		o->explain = true;
 		break;
 	case OPT_DETACHED_MOUNTS:
 		if (strcmp(arg, "mountpoint") == 0)

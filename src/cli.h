@@ -87,6 +87,7 @@ struct cli_options {
 	bool leave_running;      /* dump --leave-running */
 	bool restore_detached;   /* restore -d */
 	bool leave_stopped;      /* restore --leave-stopped */
+	bool explain;            /* dump, restore --explain: narrate each step */
 	bool check_only;         /* restore --check-only: check images and system, change nothing */
 	enum cli_detached_method detached_method;
 	const char *show_path;   /* show DIR|FILE */

@@ -130,6 +130,7 @@ int main(int argc, char **argv)
 			exit(CLI_EXIT_FAILED);
 	}
 	log_init_verbosity(opts.verbosity, log_fd);
+	log_explain_enable(opts.explain);
 
 	status = run_command(&opts);
 	if (log_fd >= 0)

@@ -205,33 +205,44 @@ static int html_images(FILE *out, const char *dir)
 	return r;
 }
 
-/* The timed lines of a log in the images directory ("tree seized in 1.2 ms", "12.345 ms: files
- * open"): at -v3 dump and restore time every step. */
-static void html_timeline(FILE *out, int dirfd, const char *name)
+/* What a log in the images directory tells: the --explain narration ("explain: ..." lines), then
+ * the other timed lines ("tree seized in 1.2 ms", "12.345 ms: files open": at -v4 dump and
+ * restore time every step). */
+static void html_log(FILE *out, int dirfd, const char *name)
 {
 	cleanup_free char *log = NULL;
 	ssize_t len = read_file_at(dirfd, name, &log);
-	bool any = false;
 
 	if (len <= 0)
 		return;
-	for (char *line = log, *nl; line && *line; line = nl ? nl + 1 : NULL) {
-		char *ms = strstr(line, " ms");
+	for (int pass = 0; pass < 2; pass++) {
+		bool any = false;
+		const char *p = log;
 
-		nl = strchr(line, '\n');
-		if (nl)
-			*nl = '\0';
-		if (!ms)
-			continue;
-		if (!any)
-			fprintf(out, "<h2>Timeline of %s</h2>\n<table class=\"timeline\">\n", name);
-		any = true;
-		fputs("<tr><td>", out);
-		html_text(out, line, strlen(line));
-		fputs("</td></tr>\n", out);
+		while (*p) {
+			const char *nl = strchr(p, '\n');
+			size_t n = nl ? (size_t)(nl - p) : strlen(p);
+			const char *ex = memmem(p, n, "explain: ", 9);
+			bool take = pass == 0 ? ex != NULL : !ex && memmem(p, n, " ms", 3);
+
+			if (take) {
+				if (!any)
+					fprintf(out, "<h2>%s %s</h2>\n<ol class=\"%s\">\n",
+						pass == 0 ? "What minicr did:" : "Timeline of", name,
+						pass == 0 ? "explain" : "timeline");
+				any = true;
+				fputs("<li>", out);
+				if (ex)
+					html_text(out, ex + 9, n - (size_t)(ex + 9 - p));
+				else
+					html_text(out, p, n);
+				fputs("</li>\n", out);
+			}
+			p += n + (nl ? 1 : 0);
+		}
+		if (any)
+			fputs("</ol>\n", out);
 	}
-	if (any)
-		fputs("</table>\n", out);
 }
 
 static const char html_head[] =
@@ -283,8 +294,8 @@ static int write_html(const char *path, const char *dir, const struct image_set 
 	}
 	fputs("</div>\n", out);
 	r = html_images(out, dir);
-	html_timeline(out, dirfd, "dump.log");
-	html_timeline(out, dirfd, "restore.log");
+	html_log(out, dirfd, "dump.log");
+	html_log(out, dirfd, "restore.log");
 	fputs(html_tail, out);
 	if (fclose(out) != 0 && r == 0)
 		r = pr_errno("cannot make the report of '%s'", dir);

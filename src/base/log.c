@@ -56,15 +56,14 @@ static const char *const level_names[] = {
 	[LOG_DEBUG] = "debug",
 };
 
-void log_print(enum log_level level, const char *file, int line, int errnum, const char *fmt, ...)
+/* Formats and writes one line: "[(time) ]minicr: [tag: ]message[: strerror][ (file:line)]". The
+ * message is escaped: names in it come from targets and images. */
+static void emit(const char *tag, const char *file, int line, int errnum, const char *fmt,
+		 va_list ap)
 {
-	char buf[4096];
+	char buf[4096], msg[2048];
 	size_t len = 0;
-	va_list ap;
-	int saved_errno = errno;
-
-	if (level > current_level || thread_is_muted || is_quiet)
-		return;
+	int n;
 
 	/* Build the whole line first so one write() keeps lines from interleaving. */
 	if (has_timestamps) {
@@ -77,32 +76,21 @@ void log_print(enum log_level level, const char *file, int line, int errnum, con
 		len += (size_t)snprintf(buf, sizeof(buf), "(%02lld.%06lld) ", ns / 1000000000LL,
 					ns % 1000000000LL / 1000);
 	}
-	if (level != LOG_INFO)
-		len += (size_t)snprintf(buf + len, sizeof(buf) - len,
-					"minicr: %s: ", level_names[level]);
-	else
-		len += (size_t)snprintf(buf + len, sizeof(buf) - len, "minicr: ");
-	if (len < sizeof(buf)) {
-		char msg[2048];
-		int n;
+	len += (size_t)snprintf(buf + len, sizeof(buf) - len, "minicr: %s%s", tag ? tag : "",
+				tag ? ": " : "");
+	n = vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (n > 0 && len < sizeof(buf)) {
+		size_t room = sizeof(buf) - len;
+		size_t need = escape_bytes(buf + len, room, msg,
+					   (size_t)n < sizeof(msg) ? (size_t)n : sizeof(msg) - 1);
 
-		va_start(ap, fmt);
-		n = vsnprintf(msg, sizeof(msg), fmt, ap);
-		va_end(ap);
-		/* names in the message come from targets and images: one line, unambiguous */
-		if (n > 0) {
-			size_t room = sizeof(buf) - len;
-			size_t need = escape_bytes(buf + len, room, msg,
-						   (size_t)n < sizeof(msg) ? (size_t)n : sizeof(msg) - 1);
-
-			len += need < room ? need : strlen(buf + len);
-		}
+		len += need < room ? need : strlen(buf + len);
 	}
 	if (errnum && len < sizeof(buf))
 		len += (size_t)snprintf(buf + len, sizeof(buf) - len, ": %s", strerror(errnum));
-	if (file && (level == LOG_ERROR || level == LOG_WARN || current_level >= LOG_DEBUG) &&
-	    len < sizeof(buf)) {
+	if (file && len < sizeof(buf)) {
 		const char *base = strrchr(file, '/');
+
 		len += (size_t)snprintf(buf + len, sizeof(buf) - len, " (%s:%d)",
 					base ? base + 1 : file, line);
 	}
@@ -110,5 +98,56 @@ void log_print(enum log_level level, const char *file, int line, int errnum, con
 		len = sizeof(buf) - 2;
 	buf[len++] = '\n';
 	(void)!write(log_get_fd(), buf, len);
+}
+
+void log_print(enum log_level level, const char *file, int line, int errnum, const char *fmt, ...)
+{
+	va_list ap;
+	int saved_errno = errno;
+
+	if (level > current_level || thread_is_muted || is_quiet)
+		return;
+	if (!(level == LOG_ERROR || level == LOG_WARN || current_level >= LOG_DEBUG))
+		file = NULL;
+	va_start(ap, fmt);
+	emit(level == LOG_INFO ? NULL : level_names[level], file, line, errnum, fmt, ap);
+	va_end(ap);
+	errno = saved_errno;
+}
+
+bool log_explaining;
+
+void log_explain_enable(bool on)
+{
+	log_explaining = on;
+}
+
+static void explain_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void explain_line(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	emit("explain", NULL, 0, 0, fmt, ap);
+	va_end(ap);
+}
+
+void log_explain(uint64_t start_ns, const char *how, const char *fmt, ...)
+{
+	struct timespec now;
+	char msg[2048];
+	va_list ap;
+	int saved_errno = errno;
+
+	if (thread_is_muted)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	explain_line("%s (%s%s%.2f ms)", msg, how ? how : "", how ? ", " : "",
+		     (double)((uint64_t)now.tv_sec * 1000000000ULL + (uint64_t)now.tv_nsec -
+			      start_ns) /
+			 1e6);
 	errno = saved_errno;
 }

@@ -13,14 +13,14 @@ fi
 
 count() { grep -c "$1" "$2" || true; }
 
-dumped() { # scenario -> dumps it with --leave-running into $dir, sets pid
+dumped() { # scenario -> dumps it with --leave-running (and --explain) into $dir, sets pid
 	dir="$work/$1"
 	mkdir -p "$dir"
 	export SCENARIO_READY="$dir/ready" SCENARIO_RESULT="$dir/result"
 	"$BIN/launch" "$BIN/$1" </dev/null >"$dir/out" 2>&1 &
 	pid=$!
 	for _ in $(seq 3000); do [ -s "$dir/ready" ] && break; sleep 0.01; done
-	"$MINICR" dump -t "$pid" -D "$dir/img" --leave-running 2>"$dir/err"
+	"$MINICR" dump -t "$pid" -D "$dir/img" --leave-running --explain -o dump.log
 }
 
 structure() { # name dir
@@ -58,7 +58,7 @@ for s in shared-fds detached-bind mntns-tmpfs; do
 	if dumped "$s"; then
 		structure "$s" "$dir"
 	else
-		not_ok "$s: dump failed: $(cat "$dir/err")"
+		not_ok "$s: dump failed: $(tail -1 "$dir/img/dump.log")"
 	fi
 	kill -9 "$pid" 2>/dev/null
 	wait "$pid" 2>/dev/null
@@ -71,7 +71,7 @@ mkdir -p "$dir"
 	</dev/null >/dev/null 2>&1 &
 pid=$!
 for _ in $(seq 3000); do [ "$(ls /proc/$pid/fd 2>/dev/null | wc -l)" -ge 100 ] && break; sleep 0.01; done
-if "$MINICR" dump -t "$pid" -D "$dir/img" --leave-running 2>"$dir/err"; then
+if "$MINICR" dump -t "$pid" -D "$dir/img" --leave-running -o dump.log; then
 	"$MINICR" show "$dir/img" --dot >"$dir/sum.dot"
 	"$MINICR" show "$dir/img" --dot --full >"$dir/full.dot"
 	# 100 on /dev/null, and stdin, stdout and stderr on it too
@@ -83,18 +83,28 @@ if "$MINICR" dump -t "$pid" -D "$dir/img" --leave-running 2>"$dir/err"; then
 	[ "$(count 'class="fd"' "$dir/full.dot")" -ge 100 ] && ok "large table: --full draws every fd" ||
 		not_ok "large table: --full drew $(count 'class="fd"' "$dir/full.dot") fd nodes"
 else
-	not_ok "large table: dump failed: $(cat "$dir/err")"
+	not_ok "large table: dump failed: $(tail -1 "$dir/img/dump.log")"
 fi
 kill -9 "$pid" 2>/dev/null
 wait "$pid" 2>/dev/null
 
-# --svg and --html; the report in a headless Chromium
+# --explain tells the detached mount's story in one sentence; off, it says nothing
 img="$work/detached-bind/img"
+if grep -Eq "explain: task [0-9]+: fd 3 \('/file'\) is on mount [0-9]+, which no mount table lists: detached; resolved (with a file handle through mount [0-9]+ \('[^']*'\) -> root /sub|by statmount on the fd itself)" "$img/dump.log"; then
+	ok "--explain: $(grep -m 1 'no mount table lists' "$img/dump.log" | sed 's/.*explain: //')"
+else
+	not_ok "--explain: no detached sentence in: $(grep explain "$img/dump.log" | head -5)"
+fi
+grep -q explain "$work/big/img/dump.log" 2>/dev/null && not_ok "a dump without --explain explains" ||
+	ok "a dump without --explain tells nothing"
+
+# --svg and --html; the report in a headless Chromium
 "$MINICR" show "$img" --svg "$work/g.svg" 2>"$work/err" && grep -q '<svg' "$work/g.svg" &&
 	ok "--svg draws the graph" || not_ok "--svg: $(cat "$work/err")"
 if "$MINICR" show "$img" --html "$work/report.html" >"$work/out" 2>"$work/err" &&
-	grep -q "report written to $work/report.html" "$work/out"; then
-	ok "--html writes the report"
+	grep -q "report written to $work/report.html" "$work/out" &&
+	grep -q 'What minicr did: dump.log' "$work/report.html"; then
+	ok "--html writes the report, with the narration of the dump"
 else
 	not_ok "--html: $(cat "$work/out" "$work/err")"
 fi
