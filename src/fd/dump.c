@@ -15,6 +15,7 @@
 #include "base/arena.h"
 #include "base/compat.h"
 #include "base/log.h"
+#include "base/progress.h"
 #include "base/util.h"
 #include "fd/dump-data.h"
 #include "fd/identity.h"
@@ -368,6 +369,7 @@ int fd_dump_task(struct fd_dump_ctx *ctx, pid_t pid, const struct fd_local *fds,
 	cleanup_free FdEntry *entries = NULL;
 	struct task_fds t = {0};
 	struct fd_identity_task task = {.pid = pid, .n_fds = n_fds, .fds = fds};
+	struct progress progress;
 	char path[64];
 	int r;
 
@@ -407,6 +409,7 @@ int fd_dump_task(struct fd_dump_ctx *ctx, pid_t pid, const struct fd_local *fds,
 	task.keys = (const uint64_t(*)[2])t.keys;
 	r = fd_identity_sort(ctx->identity, &task, t.file, t.first);
 	/* step 3: in fd order, each open file's record is made at its first fd */
+	progress_start(&progress, "fds dumped", "fds", n_fds, 1);
 	for (size_t i = 0; i < n_fds && r == 0; i++) {
 		size_t f = t.file[i] != FD_IDENTITY_NONE ? t.file[i]
 			   : t.first[i] != i		  ? t.file_of[t.first[i]]
@@ -418,7 +421,9 @@ int fd_dump_task(struct fd_dump_ctx *ctx, pid_t pid, const struct fd_local *fds,
 
 		r = dump_one_fd(ctx, &fds[i], &t.params[i], t.kinds[i], cloexec, f, &t.file_of[i],
 				&entries[i]);
+		progress_add(&progress, 1);
 	}
+	progress_end(&progress);
 	if (r == 0)
 		r = fd_identity_commit(ctx->identity, &task, t.file_of);
 	if (r == 0)

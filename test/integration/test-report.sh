@@ -88,6 +88,28 @@ fi
 kill -9 "$pid" 2>/dev/null
 wait "$pid" 2>/dev/null
 
+# a progress line on a terminal (shown at once here, not after a second), none elsewhere
+if command -v script >/dev/null; then
+	dir="$work/progress"
+	mkdir -p "$dir"
+	export SCENARIO_READY="$dir/ready" SCENARIO_RESULT="$dir/result"
+	"$BIN/launch" "$BIN/dirty-memory" </dev/null >"$dir/out" 2>&1 &
+	pid=$!
+	for _ in $(seq 3000); do [ -s "$dir/ready" ] && break; sleep 0.01; done
+	MINICR_PROGRESS_AFTER_MS=0 script -qec \
+		"$MINICR dump -t $pid -D $dir/img1 --leave-running" "$dir/tty" >/dev/null 2>&1
+	MINICR_PROGRESS_AFTER_MS=0 "$MINICR" dump -t "$pid" -D "$dir/img2" --leave-running \
+		>"$dir/notty" 2>&1
+	if grep -q 'minicr: pages written: [0-9]*/[0-9]* MiB' "$dir/tty" &&
+		! grep -q 'pages written' "$dir/notty"; then
+		ok "progress: on a terminal only ($(grep -o 'pages written: [^%]*%' "$dir/tty" | tail -1))"
+	else
+		not_ok "progress: tty '$(tr '\r' '|' <"$dir/tty" | head -c 200)', not a tty '$(head -c 200 "$dir/notty")'"
+	fi
+	kill -9 "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+fi
+
 # --explain tells the detached mount's story in one sentence; off, it says nothing
 img="$work/detached-bind/img"
 if grep -Eq "explain: task [0-9]+: fd 3 \('/file'\) is on mount [0-9]+, which no mount table lists: detached; resolved (with a file handle through mount [0-9]+ \('[^']*'\) -> root /sub|by statmount on the fd itself)" "$img/dump.log"; then
