@@ -1,10 +1,11 @@
-/* fd-probe.c: per-fd facts of a task's fd table, gathered on several threads for large
+/* fd/probe.c: per-fd facts of a task's fd table, gathered on several threads for large
  * tables. Each thread probes a contiguous range of fds and keeps its link texts in its own
  * buffer, so the threads share nothing they write. */
 #define LOG_PREFIX "fd: "
 #include "fd/probe.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <linux/magic.h>
 #include <stdio.h>
@@ -15,7 +16,7 @@
 #include <unistd.h>
 
 #include "base/compat.h"
-#include "fd/fd.h"
+#include "fd/list.h"
 #include "base/log.h"
 #include "base/parallel.h"
 #include "base/util.h"
@@ -35,6 +36,7 @@ struct probe_job {
 	const struct fd_local *fds;
 	struct fd_probe *probes;
 	size_t *link_offs;	/* into the range's text, made pointers after the join */
+	size_t *fdinfo_offs;	/* the same for fdinfo texts */
 	struct text_buf *texts; /* one per range */
 	int *errors;		/* per range: -ENOMEM left the range incomplete */
 };
@@ -46,9 +48,8 @@ struct fd_probe_set {
 	size_t n_texts;
 };
 
-static int text_append(struct text_buf *t, const char *s, size_t *ret_off)
+static int text_append_len(struct text_buf *t, const char *s, size_t len, size_t *ret_off)
 {
-	size_t len = strlen(s) + 1;
 
 	if (t->len + len > t->cap) {
 		size_t cap = t->cap ? t->cap * 2 : 16384;
@@ -66,6 +67,11 @@ static int text_append(struct text_buf *t, const char *s, size_t *ret_off)
 	*ret_off = t->len;
 	t->len += len;
 	return 0;
+}
+
+static int text_append(struct text_buf *t, const char *s, size_t *ret_off)
+{
+	return text_append_len(t, s, strlen(s) + 1, ret_off);
 }
 
 static void fail(struct fd_probe *p, enum fd_probe_step step, int error)
@@ -124,8 +130,10 @@ static void read_local_info(int local_fd, struct fd_probe *p)
 	p->info.pos = pos < 0 ? 0 : (uint64_t)pos;
 }
 
-/* Reads /proc/PID/fdinfo/N through the task's fdinfo directory into p->info. */
-static void read_fdinfo(int fdinfo_dirfd, int fd, struct fd_probe *p)
+/* Reads /proc/PID/fdinfo/N through the task's fdinfo directory into p->info, and keeps its
+ * text for the fd's kind. Returns 0, or -ENOMEM when the text cannot be kept. */
+static int read_fdinfo(int fdinfo_dirfd, int fd, struct fd_probe *p, struct text_buf *text,
+		       size_t *ret_off)
 {
 	char name[16], buf[4096];
 	cleanup_close int infofd = -EBADF;
@@ -134,21 +142,31 @@ static void read_fdinfo(int fdinfo_dirfd, int fd, struct fd_probe *p)
 
 	snprintf(name, sizeof(name), "%d", fd);
 	infofd = openat(fdinfo_dirfd, name, O_RDONLY | O_CLOEXEC);
-	if (infofd < 0)
-		return fail(p, FD_PROBE_FDINFO_OPEN, -errno);
-	len = read_full(infofd, buf, sizeof(buf));
-	if (len < 0)
-		return fail(p, FD_PROBE_FDINFO_READ, (int)len);
-	if ((size_t)len == sizeof(buf)) {
-		/* long kind-specific tails (epoll, inotify): keep whole lines only */
-		char *nl = memrchr(buf, '\n', sizeof(buf));
+	if (infofd < 0) {
+		fail(p, FD_PROBE_FDINFO_OPEN, -errno);
+		return 0;
+	}
+	len = read_full(infofd, buf, sizeof(buf) - 1);
+	if (len < 0) {
+		fail(p, FD_PROBE_FDINFO_READ, (int)len);
+		return 0;
+	}
+	if ((size_t)len == sizeof(buf) - 1) {
+		/* long kind-specific tails (epoll, inotify): keep whole lines only; a kind that
+		 * needs them all reads its own copy (fd_params_fdinfo) */
+		char *nl = memrchr(buf, '\n', sizeof(buf) - 1);
 
 		len = nl ? nl - buf + 1 : 0;
 	}
+	buf[len] = '\0';
 	r = fdinfo_parse(buf, (size_t)len, &p->info);
-	if (r < 0)
-		return fail(p, FD_PROBE_FDINFO_PARSE, r);
+	if (r < 0) {
+		fail(p, FD_PROBE_FDINFO_PARSE, r);
+		return 0;
+	}
 	p->has_fdinfo = true;
+	p->fdinfo_len = (size_t)len;
+	return text_append_len(text, buf, (size_t)len + 1, ret_off);
 }
 
 int fd_probe_read_link(int dirfd, const char *name, char *buf, size_t size, bool *ret_deleted)
@@ -191,8 +209,8 @@ static int probe_one(const struct probe_job *job, struct text_buf *text, size_t 
 	}
 	if (info_from_local(l, &p->st))
 		read_local_info(l->local_fd, p);
-	else
-		read_fdinfo(job->fdinfo_dirfd, l->fd, p);
+	else if (read_fdinfo(job->fdinfo_dirfd, l->fd, p, text, &job->fdinfo_offs[i]) < 0)
+		return -ENOMEM;
 	if (p->failed)
 		return 0;
 	if (S_ISFIFO(p->st.st_mode))
@@ -212,7 +230,8 @@ static int probe_one(const struct probe_job *job, struct text_buf *text, size_t 
 	}
 	if (!p->has_fdinfo && strncmp(link, "anon_inode:", 11) == 0) {
 		/* an anon inode that looks like a regular file: its counters are only in fdinfo */
-		read_fdinfo(job->fdinfo_dirfd, l->fd, p);
+		if (read_fdinfo(job->fdinfo_dirfd, l->fd, p, text, &job->fdinfo_offs[i]) < 0)
+			return -ENOMEM;
 		if (p->failed)
 			return 0;
 	}
@@ -233,7 +252,7 @@ int fd_probe_task(pid_t pid, int fd_dirfd, int fdinfo_dirfd, const struct fd_loc
 		  size_t n_fds, struct fd_probe_set **ret_set)
 {
 	cleanup(fd_probe_set_freep) struct fd_probe_set *set = NULL;
-	cleanup_free size_t *link_offs = NULL;
+	cleanup_free size_t *link_offs = NULL, *fdinfo_offs = NULL;
 	size_t n_ranges = parallel_n_ranges(n_fds, PROBE_PARALLEL_MIN);
 	int errors[PARALLEL_MAX_THREADS] = {0};
 	uint64_t start = monotonic_ns();
@@ -241,11 +260,12 @@ int fd_probe_task(pid_t pid, int fd_dirfd, int fdinfo_dirfd, const struct fd_loc
 
 	set = calloc(1, sizeof(*set));
 	link_offs = calloc(n_fds ? n_fds : 1, sizeof(*link_offs));
+	fdinfo_offs = calloc(n_fds ? n_fds : 1, sizeof(*fdinfo_offs));
 	if (set) {
 		set->probes = calloc(n_fds ? n_fds : 1, sizeof(*set->probes));
 		set->texts = calloc(n_ranges, sizeof(*set->texts));
 	}
-	if (!set || !link_offs || !set->probes || !set->texts)
+	if (!set || !link_offs || !fdinfo_offs || !set->probes || !set->texts)
 		return pr_neg(-ENOMEM, "cannot probe the fds of task %d", (int)pid);
 	set->n = n_fds;
 	set->n_texts = n_ranges;
@@ -255,6 +275,7 @@ int fd_probe_task(pid_t pid, int fd_dirfd, int fdinfo_dirfd, const struct fd_loc
 	    .fds = fds,
 	    .probes = set->probes,
 	    .link_offs = link_offs,
+	    .fdinfo_offs = fdinfo_offs,
 	    .texts = set->texts,
 	    .errors = errors,
 	};
@@ -267,9 +288,15 @@ int fd_probe_task(pid_t pid, int fd_dirfd, int fdinfo_dirfd, const struct fd_loc
 		size_t from, to;
 
 		parallel_range_bounds(n_fds, n_ranges, k, &from, &to);
-		for (size_t i = from; i < to; i++)
-			if (!set->probes[i].failed)
-				set->probes[i].link = set->texts[k].data + link_offs[i];
+		for (size_t i = from; i < to; i++) {
+			struct fd_probe *p = &set->probes[i];
+
+			if (p->failed)
+				continue;
+			p->link = set->texts[k].data + link_offs[i];
+			if (p->has_fdinfo)
+				p->fdinfo = set->texts[k].data + fdinfo_offs[i];
+		}
 	}
 	pr_debug("task %d: probed %zu fds on %zu thread(s) in %.1f ms", (int)pid, n_fds, n_ranges,
 		 (double)(monotonic_ns() - start) / 1e6);

@@ -1,4 +1,4 @@
-/* fd-probe.h: the facts about each fd of a task that need no other fd: stat, mount id, flags,
+/* fd/probe.h: the facts about each fd of a task that need no other fd: stat, mount id, flags,
  * offset, fdinfo where the local copy cannot tell, and the link text. They are the bulk of
  * an fd dump's syscalls, so large tables are probed on several threads; sharing detection and
  * classification, which compare fds, stay serial in fd.c. Logs nothing from the threads: the
@@ -33,6 +33,8 @@ struct fd_probe {
 	uint64_t mnt_id_unique; /* 0 when the kernel gave the old id (info.mnt_id) instead */
 	long fs_type;		/* fstatfs f_type of FIFOs and memfd candidates, else 0 */
 	const char *link;	/* readlink text without " (deleted)"; valid while the set lives */
+	const char *fdinfo;	/* the fdinfo text when has_fdinfo; valid while the set lives */
+	size_t fdinfo_len;
 	bool is_deleted;
 	bool has_fdinfo; /* info came from /proc/PID/fdinfo/N */
 	enum fd_probe_step failed;

@@ -16,13 +16,16 @@
 #include "base/parallel.h"
 #include "base/fault.h"
 #include "image-set/image-set.h"
+#include "base/hmap.h"
+#include "base/progress.h"
 #include "base/util.h"
+#include "fd/kind.h"
 
 /* Below this many files a thread costs more to start than it saves. */
 #define OPEN_PARALLEL_MIN 512
 
 struct restore_fdtable {
-	const struct restore_set *set;
+	const struct image_set *set;
 	int fd_limit;
 	int *cur;	 /* per file index: the fd holding it, or -1 */
 	int *who;	 /* per fd number below fd_limit: the file index held there, or -1 */
@@ -49,8 +52,8 @@ static void restore_fds_freep(struct restore_fdtable **t)
 	restore_fds_free(*t);
 }
 
-static int open_one(struct fd_restore_ctx *ctx, const struct restore_set *set,
-		    struct restore_fdtable *t, size_t i, int fd_limit)
+static int open_file(struct fd_restore_ctx *ctx, const struct image_set *set,
+		     struct restore_fdtable *t, size_t i, int fd_limit)
 {
 	int fd, r = fd_restore_file(ctx, set->files[i], &fd);
 
@@ -66,11 +69,51 @@ static int open_one(struct fd_restore_ctx *ctx, const struct restore_set *set,
 	return 0;
 }
 
-/* Files reopened by path (not unlinked) need no other file of the table: the bulk of a large
- * table, and the part worth opening on several threads. */
+/* Most kinds depend on nothing; a few (a tty slave on its master) name files to open first.
+ * Kinds are trusted not to make cycles, but a bad image may: a file met again while its own
+ * dependencies are being opened is refused. */
+#define DEPS_MAX 64
+
+static int open_one(struct fd_restore_ctx *ctx, const struct image_set *set,
+		    struct restore_fdtable *t, bool *visiting, size_t i, int fd_limit)
+{
+	const FileEntry *fe = set->files[i];
+	const struct fd_kind *kind = fd_kind_by_type(fe->type);
+	uint32_t deps[DEPS_MAX];
+	size_t n_deps;
+	int r = 0;
+
+	if (t->cur[i] >= 0)
+		return 0;
+	n_deps = kind && kind->deps ? kind->deps(fe, deps, DEPS_MAX) : 0;
+	if (n_deps > DEPS_MAX) {
+		pr_err("cannot restore file %u: it depends on %zu files, more than %d", fe->id,
+		       n_deps, DEPS_MAX);
+		return -E2BIG;
+	}
+	visiting[i] = true;
+	for (size_t k = 0; k < n_deps && r == 0; k++) {
+		ssize_t d = image_set_file(set, deps[k]);
+
+		if (d < 0 || visiting[d]) {
+			pr_err("cannot restore file %u: file %u it depends on is %s", fe->id,
+			       deps[k], d < 0 ? "missing" : "in a dependency cycle");
+			r = -EINVAL;
+		} else {
+			r = open_one(ctx, set, t, visiting, (size_t)d, fd_limit);
+		}
+	}
+	visiting[i] = false;
+	return r < 0 ? r : open_file(ctx, set, t, i, fd_limit);
+}
+
+/* Files that need no other file of the table (plain files reopened by path): the bulk of a
+ * large table, and the part worth opening on several threads. */
 static bool opens_alone(const FileEntry *fe)
 {
-	return fe->type == FD_TYPE__FD_TYPE_REG && fe->reg && !fe->reg->unlinked;
+	const struct fd_kind *kind = fd_kind_by_type(fe->type);
+
+	return kind && kind->opens_alone && kind->opens_alone(fe);
 }
 
 /* Makes this process's fd table hold n_files more fds up front: growing it while several
@@ -92,7 +135,7 @@ static int grow_fd_table(size_t n_files, int fd_limit)
 
 struct open_job {
 	struct fd_restore_ctx *ctx;
-	const struct restore_set *set;
+	const struct image_set *set;
 	struct restore_fdtable *t;
 	const int *target; /* per file: the number the root task wants it at, or -1 */
 };
@@ -140,7 +183,7 @@ static void open_range(void *opaque, size_t range, size_t from, size_t to)
 
 /* Opens the files that open alone on several threads. Best effort: whatever is not opened
  * here is left to the serial pass. */
-static void open_in_parallel(struct fd_restore_ctx *ctx, const struct restore_set *set,
+static void open_in_parallel(struct fd_restore_ctx *ctx, const struct image_set *set,
 			     struct restore_fdtable *t, size_t n_ranges)
 {
 	cleanup_free int *target = malloc(set->n_files * sizeof(*target));
@@ -151,7 +194,7 @@ static void open_in_parallel(struct fd_restore_ctx *ctx, const struct restore_se
 	for (size_t i = 0; i < set->n_files; i++)
 		target[i] = -1;
 	for (size_t k = 0; k < root->n_fds; k++) {
-		ssize_t f = restore_set_file(set, root->fds[k]->file_id);
+		ssize_t f = image_set_file(set, root->fds[k]->file_id);
 		int n = root->fds[k]->fd;
 
 		if (f >= 0 && n < t->fd_limit && (target[f] < 0 || n < target[f]))
@@ -161,12 +204,14 @@ static void open_in_parallel(struct fd_restore_ctx *ctx, const struct restore_se
 		     &(struct open_job){.ctx = ctx, .set = set, .t = t, .target = target});
 }
 
-int restore_fds_open(const struct restore_set *set, fd_mount_root_fn mount_root, void *opaque,
+int restore_fds_open(const struct image_set *set, fd_mount_root_fn mount_root, void *opaque,
 		     int fd_limit, struct restore_fdtable **ret)
 {
 	cleanup(restore_fds_freep) struct restore_fdtable *t = calloc(1, sizeof(*t));
 	struct fd_restore_callbacks cb = {.mount_root = mount_root, .opaque = opaque};
 	cleanup(fd_restore_ctx_freep) struct fd_restore_ctx *ctx = NULL;
+	cleanup_free bool *visiting = NULL;
+	struct progress progress;
 	size_t n_ranges;
 	int r;
 
@@ -204,13 +249,19 @@ int restore_fds_open(const struct restore_set *set, fd_mount_root_fn mount_root,
 	n_ranges = parallel_n_ranges(set->n_files, OPEN_PARALLEL_MIN);
 	if (n_ranges > 1 && set->n_tasks > 0)
 		open_in_parallel(ctx, set, t, n_ranges);
+	visiting = calloc(set->n_files ? set->n_files : 1, sizeof(*visiting));
+	if (!visiting)
+		return -ENOMEM;
+	progress_start(&progress, "files opened", "files", set->n_files, 1);
 	for (size_t i = 0; i < set->n_files; i++) {
-		if (t->cur[i] >= 0)
-			continue;
-		r = open_one(ctx, set, t, i, fd_limit);
+		r = open_one(ctx, set, t, visiting, i, fd_limit);
 		if (r < 0)
-			return r;
+			break;
+		progress_add(&progress, 1);
 	}
+	progress_end(&progress);
+	if (r < 0)
+		return r;
 	*ret = TAKE_PTR(t);
 	return 0;
 }
@@ -245,10 +296,10 @@ static int relocate(struct restore_fdtable *t, int n)
 /* Enters the task's root and cwd: fchdir to the root, chroot("."), then fchdir to the cwd. */
 static int enter_fs(struct restore_fdtable *t, const FsEntry *fs)
 {
-	const struct restore_set *set = t->set;
+	const struct image_set *set = t->set;
 
 	if (fs->has_root_file_id) {
-		ssize_t f = restore_set_file(set, fs->root_file_id);
+		ssize_t f = image_set_file(set, fs->root_file_id);
 		const RegFileEntry *reg = set->files[f]->reg;
 		bool is_ns_root = reg && !reg->detached && reg->path && strcmp(reg->path, "/") == 0;
 
@@ -262,7 +313,7 @@ static int enter_fs(struct restore_fdtable *t, const FsEntry *fs)
 		}
 	}
 	if (fs->has_cwd_file_id) {
-		ssize_t f = restore_set_file(set, fs->cwd_file_id);
+		ssize_t f = image_set_file(set, fs->cwd_file_id);
 
 		if (fchdir(t->cur[f]) < 0)
 			return pr_errno("cannot enter cwd '%s' of task %d",
@@ -276,6 +327,59 @@ static int enter_fs(struct restore_fdtable *t, const FsEntry *fs)
 	return 0;
 }
 
+/* What an after-install step sees of its task. */
+struct fd_install_ctx {
+	const struct image_set *set;
+	const struct restore_task *task;
+	struct hmap fd_of; /* (file_id, 0) -> fd number, filled on first use */
+};
+
+pid_t fd_install_pid(const struct fd_install_ctx *t)
+{
+	return t->task->pst->pid;
+}
+
+int fd_install_fd_of(const struct fd_install_ctx *t, uint32_t file_id)
+{
+	struct hmap *fd_of = (struct hmap *)&t->fd_of; /* a cache: filled once, then read */
+	struct hmap_slot *s;
+
+	if (!fd_of->n && t->task->n_fds) {
+		if (hmap_reserve(fd_of, t->task->n_fds) < 0)
+			return -ENOMEM;
+		for (size_t k = 0; k < t->task->n_fds; k++)
+			if (!hmap_find(fd_of, t->task->fds[k]->file_id, 0) &&
+			    hmap_put(fd_of, t->task->fds[k]->file_id, 0,
+				     (size_t)t->task->fds[k]->fd) < 0)
+				return -ENOMEM;
+	}
+	s = hmap_find(fd_of, file_id, 0);
+	return s ? (int)s->value : -ENOENT;
+}
+
+/* Step 4 of installing: each file of the task whose kind has an after-install step, once. */
+static int after_install(const struct image_set *set, const struct restore_task *task)
+{
+	struct fd_install_ctx ctx = {.set = set, .task = task};
+	cleanup_free bool *done = calloc(set->n_files ? set->n_files : 1, sizeof(*done));
+	int r = 0;
+
+	if (!done)
+		return -ENOMEM;
+	for (size_t k = 0; k < task->n_fds && r == 0; k++) {
+		ssize_t f = image_set_file(set, task->fds[k]->file_id);
+		const FileEntry *fe = set->files[f];
+		const struct fd_kind *kind = fd_kind_by_type(fe->type);
+
+		if (done[f] || !kind || !kind->after_install)
+			continue;
+		done[f] = true;
+		r = kind->after_install(&ctx, fe, task->fds[k]->fd);
+	}
+	hmap_clear(&ctx.fd_of);
+	return r;
+}
+
 int restore_fds_enter_fs(struct restore_fdtable *t, size_t task_idx)
 {
 	return enter_fs(t, t->set->tasks[task_idx].fs);
@@ -283,7 +387,7 @@ int restore_fds_enter_fs(struct restore_fdtable *t, size_t task_idx)
 
 int restore_fds_install(struct restore_fdtable *t, size_t task_idx)
 {
-	const struct restore_set *set = t->set;
+	const struct image_set *set = t->set;
 	const struct restore_task *task = &set->tasks[task_idx];
 	cleanup_free uint32_t *need = calloc(set->n_files ? set->n_files : 1, sizeof(*need));
 	cleanup_free int *drop = NULL;
@@ -296,11 +400,11 @@ int restore_fds_install(struct restore_fdtable *t, size_t task_idx)
 		return -ENOMEM;
 	memset(t->who, 0xff, (size_t)t->fd_limit * sizeof(int));
 	for (size_t k = 0; k < task->n_fds; k++)
-		need[restore_set_file(set, task->fds[k]->file_id)]++;
+		need[image_set_file(set, task->fds[k]->file_id)]++;
 	if (task->fs->has_cwd_file_id)
-		need[restore_set_file(set, task->fs->cwd_file_id)]++;
+		need[image_set_file(set, task->fs->cwd_file_id)]++;
 	if (task->fs->has_root_file_id)
-		need[restore_set_file(set, task->fs->root_file_id)]++;
+		need[image_set_file(set, task->fs->root_file_id)]++;
 	/* step 1: drop the files this task does not use, in runs: a task of a large tree
 	 * inherits every file of the tree and keeps a few */
 	drop = malloc((set->n_files ? set->n_files : 1) * sizeof(*drop));
@@ -321,7 +425,7 @@ int restore_fds_install(struct restore_fdtable *t, size_t task_idx)
 	/* step 2: each fd at its number */
 	for (size_t k = 0; k < task->n_fds; k++) {
 		const FdEntry *e = task->fds[k];
-		int f = (int)restore_set_file(set, e->file_id), n = e->fd, old = t->cur[f];
+		int f = (int)image_set_file(set, e->file_id), n = e->fd, old = t->cur[f];
 
 		if (t->who[n] >= 0 && t->who[n] != f) {
 			r = relocate(t, n);
@@ -353,5 +457,6 @@ int restore_fds_install(struct restore_fdtable *t, size_t task_idx)
 	}
 	qsort(drop, n_drop, sizeof(*drop), cmp_fd);
 	close_all(drop, n_drop);
-	return 0;
+	/* step 4: the kinds' own work once the table is exactly the task's */
+	return after_install(set, task);
 }

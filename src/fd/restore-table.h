@@ -6,21 +6,23 @@
 
 #include <stddef.h>
 
-#include "fd/fd.h"
+#include "fd/restore-file.h"
 
-struct restore_set;
+struct image_set;
 struct restore_fdtable;
 
-/* Opens every FileEntry of set in this process (fd.c's fd_restore_file), regular files beneath
- * the directory fd that mount_root returns. The fds land at the lowest free numbers below
- * fd_limit. Returns 0 and sets *ret, or -errno (logged). */
-int restore_fds_open(const struct restore_set *set, fd_mount_root_fn mount_root, void *opaque,
+/* Opens every FileEntry of set in this process (fd_restore_file()), each after the files its
+ * kind depends on, files reached by a path beneath the directory fd that mount_root returns.
+ * The fds land at the lowest free numbers below fd_limit. Returns 0 and sets *ret, or -errno
+ * (logged). */
+int restore_fds_open(const struct image_set *set, fd_mount_root_fn mount_root, void *opaque,
 		     int fd_limit, struct restore_fdtable **ret);
 
 /* In task task_idx (a fork of the opener): puts each of its files at its dumped number with
  * its close-on-exec flag, moving table fds out of the way when a number is taken, enters its
- * cwd and root, sets its umask, and closes every other table fd. Returns 0 or -errno
- * (logged). The table must not be used afterwards except to free it. */
+ * cwd and root, sets its umask, closes every other table fd, and runs the after-install step
+ * of each of its files whose kind has one. Returns 0 or -errno (logged). The table must not
+ * be used afterwards except to free it. */
 int restore_fds_install(struct restore_fdtable *t, size_t task_idx);
 
 /* In a task that shares the fd table of another task of the tree (CLONE_FILES), whose

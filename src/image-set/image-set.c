@@ -1,13 +1,17 @@
 /* restore-images.c: load the image set and check it as a whole before anything is restored. */
-#define LOG_PREFIX "restore: "
+#define LOG_PREFIX "images: "
 #include "image-set/image-set.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
-#include "fd/fd.h"
+#include "fd/kind.h"
+#include "mount/build.h"
+#include "mount/kind.h"
 #include "image-path.h"
 #include "image-read.h"
 #include "base/log.h"
@@ -15,6 +19,14 @@
 #include "task/tree-plan.h"
 
 #define PID_MAX_LIMIT 4194304 /* the kernel's upper bound for pid_max on 64-bit */
+/* restore's service fds (log, status pipe, images dir) sit just below min(limit, this) */
+#define SERVICE_FD_CEILING 65536
+#define SERVICE_FDS	   3
+
+int image_set_fd_limit(int nofile)
+{
+	return (nofile < SERVICE_FD_CEILING ? nofile : SERVICE_FD_CEILING) - SERVICE_FDS;
+}
 
 /* Reads every record of (kind, id) into a growing array. Missing optional files give 0
  * records. Returns 0 or -errno (logged). */
@@ -80,7 +92,7 @@ static void free_all(void **msgs, size_t n)
 	free(msgs);
 }
 
-struct restore_set *restore_set_free(struct restore_set *set)
+struct image_set *image_set_free(struct image_set *set)
 {
 	if (!set)
 		return NULL;
@@ -104,9 +116,9 @@ struct restore_set *restore_set_free(struct restore_set *set)
 	return NULL;
 }
 
-void restore_set_freep(struct restore_set **set)
+void image_set_freep(struct image_set **set)
 {
-	restore_set_free(*set);
+	image_set_free(*set);
 }
 
 /* ---- id indexes ---------------------------------------------------------------------------- */
@@ -178,7 +190,7 @@ static ssize_t lookup(void **msgs, const size_t *order, size_t n, key_fn key, ui
 	return -1;
 }
 
-ssize_t restore_set_file(const struct restore_set *set, uint32_t id)
+ssize_t image_set_file(const struct image_set *set, uint32_t id)
 {
 	/* minicr numbers files 1..n in order: then the id is the index */
 	if (id >= 1 && id <= set->n_files && set->files[id - 1]->id == id)
@@ -186,22 +198,37 @@ ssize_t restore_set_file(const struct restore_set *set, uint32_t id)
 	return lookup((void **)set->files, set->file_order, set->n_files, file_key, id);
 }
 
-ssize_t restore_set_detached(const struct restore_set *set, uint64_t id)
+ssize_t image_set_detached(const struct image_set *set, uint64_t id)
 {
 	return lookup((void **)set->detached, set->detached_order, set->n_detached, detached_key,
 		      id);
 }
 
-ssize_t restore_set_mnt(const struct restore_set *set, uint64_t mnt_id)
+ssize_t image_set_mnt(const struct image_set *set, uint64_t mnt_id)
 {
 	return lookup((void **)set->mnts, set->mnt_order, set->n_mnts, mnt_key, mnt_id);
 }
 
 /* ---- checks -------------------------------------------------------------------------------- */
 
-#define bad(fmt, ...) (pr_err("invalid image set: " fmt, ##__VA_ARGS__), -EBADMSG)
+#define bad(fmt, ...) image_set_bad(set, fmt, ##__VA_ARGS__)
 
-static int check_path(const char *img, size_t rec, const char *what, const char *path,
+int image_set_bad(const struct image_set *set, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (set->for_dump)
+		pr_err("cannot dump: restore would refuse the images: %s", msg);
+	else
+		pr_err("invalid image set: %s", msg);
+	return -EBADMSG;
+}
+
+static int check_path(const struct image_set *set, const char *img, size_t rec, const char *what, const char *path,
 		      bool must_be_absolute)
 {
 	const char *reason = NULL;
@@ -235,7 +262,7 @@ static int cmp_int(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static ssize_t task_index(const struct restore_set *set, size_t upto, pid_t pid)
+static ssize_t task_index(const struct image_set *set, size_t upto, pid_t pid)
 {
 	for (size_t i = 0; i < upto; i++)
 		if (set->pstree[i]->pid == pid)
@@ -244,7 +271,7 @@ static ssize_t task_index(const struct restore_set *set, size_t upto, pid_t pid)
 }
 
 /* Sessions and groups as tree-plan.c can rebuild them, whatever minicr's own session. */
-static int check_sessions(const struct restore_set *set)
+static int check_sessions(const struct image_set *set)
 {
 	cleanup_free struct tree_plan_in *in = reallocarray(NULL, set->n_tasks, sizeof(*in));
 
@@ -258,7 +285,7 @@ static int check_sessions(const struct restore_set *set)
 	return tree_plan_check(in, set->n_tasks, 0, 0);
 }
 
-static int check_pstree(struct restore_set *set)
+static int check_pstree(struct image_set *set)
 {
 	long pid_max = read_pid_max();
 	cleanup_free int *tids = NULL;
@@ -325,7 +352,32 @@ static int check_pstree(struct restore_set *set)
 	return check_sessions(set);
 }
 
-static int check_files(struct restore_set *set)
+int image_set_check_reg(const struct image_set *set, size_t rec, const FileEntry *fe)
+{
+	const RegFileEntry *reg = fe->reg;
+	int r;
+
+	if (!reg)
+		return bad("files.img record %zu: file %u has no path record", rec, fe->id);
+	r = check_path(set, "files.img", rec, "path", reg->path, !reg->detached);
+	if (r < 0)
+		return r;
+	if (reg->detached) {
+		if (image_set_detached(set, reg->mnt_id) < 0)
+			return bad("files.img record %zu: file %u ('%s') is on detached mount %lu, "
+				   "absent from detached-mnt.img",
+				   rec, fe->id, reg->path, (unsigned long)reg->mnt_id);
+	} else if (set->own_mntns && reg->has_mnt_ns_id && reg->mnt_ns_id == set->mnt_ns_id &&
+		   image_set_mnt(set, reg->mnt_id) < 0) {
+		return bad("files.img record %zu: file %u ('%s') is on mount %lu, absent from "
+			   "mnt-%lu.img",
+			   rec, fe->id, reg->path, (unsigned long)reg->mnt_id,
+			   (unsigned long)set->mnt_ns_id);
+	}
+	return 0;
+}
+
+static int check_files(struct image_set *set)
 {
 	ssize_t dup;
 	int r;
@@ -338,69 +390,27 @@ static int check_files(struct restore_set *set)
 			   set->files[dup]->id);
 	for (size_t i = 0; i < set->n_files; i++) {
 		const FileEntry *fe = set->files[i];
-		const RegFileEntry *reg = fe->reg;
+		const struct fd_kind *kind = fd_kind_by_type(fe->type);
 
-		switch (fe->type) {
-		case FD_TYPE__FD_TYPE_REG:
-		case FD_TYPE__FD_TYPE_FIFO:
-		case FD_TYPE__FD_TYPE_CHRDEV:
-			if (!reg)
-				return bad("files.img record %zu: file %u has no path record", i,
-					   fe->id);
-			r = check_path("files.img", i, "path", reg->path, !reg->detached);
-			if (r < 0)
-				return r;
-			if (reg->detached) {
-				if (restore_set_detached(set, reg->mnt_id) < 0)
-					return bad(
-					    "files.img record %zu: file %u ('%s') is on "
-					    "detached mount %lu, absent from detached-mnt.img",
-					    i, fe->id, reg->path, (unsigned long)reg->mnt_id);
-			} else if (set->own_mntns && reg->has_mnt_ns_id &&
-				   reg->mnt_ns_id == set->mnt_ns_id &&
-				   restore_set_mnt(set, reg->mnt_id) < 0) {
-				return bad("files.img record %zu: file %u ('%s') is on mount %lu, "
-					   "absent from mnt-%lu.img",
-					   i, fe->id, reg->path, (unsigned long)reg->mnt_id,
-					   (unsigned long)set->mnt_ns_id);
-			}
-			if (fe->type == FD_TYPE__FD_TYPE_FIFO && !fe->pipe)
-				return bad("files.img record %zu: fifo %u has no pipe record", i,
-					   fe->id);
-			break;
-		case FD_TYPE__FD_TYPE_PIPE:
-			if (!fe->pipe || !fe->pipe->has_pipe_id)
-				return bad("files.img record %zu: pipe %u has no pipe id", i,
-					   fe->id);
-			break;
-		case FD_TYPE__FD_TYPE_MEMFD:
-			if (!fe->memfd)
-				return bad("files.img record %zu: memfd %u has no memfd record", i,
-					   fe->id);
-			if (fe->memfd->name && strchr(fe->memfd->name, '/'))
-				return bad("files.img record %zu: memfd name '%s' holds a '/'", i,
-					   fe->memfd->name);
-			break;
-		case FD_TYPE__FD_TYPE_EVENTFD:
-			break;
-		default:
+		if (!kind)
 			return bad("files.img record %zu: file %u has unsupported type %d", i,
 				   fe->id, (int)fe->type);
-		}
+		if (kind->validate && (r = kind->validate(set, i, fe)) < 0)
+			return r;
 	}
 	return 0;
 }
 
-static int check_file_ref(const struct restore_set *set, const char *img, size_t rec, uint32_t id,
+static int check_file_ref(const struct image_set *set, const char *img, size_t rec, uint32_t id,
 			  const char *what)
 {
-	if (restore_set_file(set, id) < 0)
+	if (image_set_file(set, id) < 0)
 		return bad("%s record %zu: %s file id %u is absent from files.img", img, rec, what,
 			   id);
 	return 0;
 }
 
-static int load_task(int img_dirfd, struct restore_set *set, size_t i, int fd_limit)
+static int load_task(int img_dirfd, struct image_set *set, size_t i, int fd_limit)
 {
 	struct restore_task *t = &set->tasks[i];
 	pid_t pid = t->pst->pid;
@@ -429,7 +439,7 @@ static int load_task(int img_dirfd, struct restore_set *set, size_t i, int fd_li
 		if (e->fd < 0 || e->fd >= fd_limit)
 			return bad("%s record %zu: fd %d is out of range 0..%d", img, k, e->fd,
 				   fd_limit - 1);
-		f = restore_set_file(set, e->file_id);
+		f = image_set_file(set, e->file_id);
 		if (f < 0)
 			return bad(
 			    "%s record %zu: fd %d refers to file id %u, absent from files.img", img,
@@ -464,7 +474,7 @@ static int cmp_fd_entry(const void *a, const void *b)
 }
 
 /* A task sharing another's fd table (CLONE_FILES) has the same fds: one table is restored. */
-static int check_shared_tables(struct restore_set *set)
+static int check_shared_tables(struct image_set *set)
 {
 	for (size_t i = 0; i < set->n_tasks; i++) {
 		const struct restore_task *t = &set->tasks[i], *o;
@@ -490,9 +500,22 @@ static int check_shared_tables(struct restore_set *set)
 	return 0;
 }
 
-static int check_mnts(struct restore_set *set)
+/* A mount's kind (proto/mnt.proto) must be one this minicr has, and pass its own checks. */
+static int check_mount_kind(const struct image_set *set, const char *img, size_t rec,
+			    const struct mount_spec *spec)
 {
-	char img[IMAGE_NAME_MAX];
+	const struct mount_kind *kind = mount_kind_by_kind(spec->kind);
+
+	if (!kind)
+		return bad("%s record %zu: %s has unknown mount kind %d", img, rec, spec->what,
+			   (int)spec->kind);
+	return kind->validate ? kind->validate(set, spec) : 0;
+}
+
+static int check_mnts(struct image_set *set)
+{
+	char img[IMAGE_NAME_MAX], what[PATH_MAX + 64];
+	struct mount_spec spec;
 	ssize_t dup;
 	int r;
 
@@ -508,19 +531,23 @@ static int check_mnts(struct restore_set *set)
 	for (size_t i = 0; i < set->n_mnts; i++) {
 		const MntEntry *m = set->mnts[i];
 
-		if ((r = check_path(img, i, "mountpoint", m->mountpoint, true)) < 0 ||
-		    (r = check_path(img, i, "root", m->root, true)) < 0)
+		if ((r = check_path(set, img, i, "mountpoint", m->mountpoint, true)) < 0 ||
+		    (r = check_path(set, img, i, "root", m->root, true)) < 0)
 			return r;
 		if (!m->fstype || !*m->fstype)
 			return bad("%s record %zu: mount %lu has no filesystem type", img, i,
 				   (unsigned long)m->mnt_id);
+		mount_spec_of_mnt(m, what, sizeof(what), &spec);
+		r = check_mount_kind(set, img, i, &spec);
+		if (r < 0)
+			return r;
 		if (i == 0) {
 			if (strcmp(m->mountpoint, "/") != 0)
 				return bad("%s: the first mount is at '%s', not '/'", img,
 					   m->mountpoint);
 			continue;
 		}
-		ssize_t p = restore_set_mnt(set, m->parent_id);
+		ssize_t p = image_set_mnt(set, m->parent_id);
 
 		if (p < 0 || (size_t)p >= i)
 			return bad("%s record %zu: parent %lu of mount %lu is not listed before it",
@@ -529,8 +556,10 @@ static int check_mnts(struct restore_set *set)
 	return 0;
 }
 
-static int check_detached(struct restore_set *set)
+static int check_detached(struct image_set *set)
 {
+	char what[64];
+	struct mount_spec spec;
 	ssize_t dup;
 	int r;
 
@@ -544,21 +573,31 @@ static int check_detached(struct restore_set *set)
 	for (size_t i = 0; i < set->n_detached; i++) {
 		const DetachedMntEntry *d = set->detached[i];
 
-		if (!d->orphaned &&
-		    (r = check_path("detached-mnt.img", i, "root", d->root, true)) < 0)
+		/* no live mount to rebuild from: what the fds reached would have to be rebuilt
+		 * from dumped contents, which restore cannot do yet */
+		if (d->orphaned)
+			return bad("detached mount %lu (%s, dev %u:%u) has no live mount of its "
+				   "filesystem (orphaned), which is not supported",
+				   (unsigned long)d->id, d->fstype ? d->fstype : "?", d->dev_major,
+				   d->dev_minor);
+		if ((r = check_path(set, "detached-mnt.img", i, "root", d->root, true)) < 0)
 			return r;
-		if (d->source_mnt_root && (r = check_path("detached-mnt.img", i, "source root",
+		mount_spec_of_detached(d, what, sizeof(what), &spec);
+		r = check_mount_kind(set, "detached-mnt.img", i, &spec);
+		if (r < 0)
+			return r;
+		if (d->source_mnt_root && (r = check_path(set, "detached-mnt.img", i, "source root",
 							  d->source_mnt_root, true)) < 0)
 			return r;
 		for (size_t k = 0; k < d->n_users; k++)
-			if (d->users[k]->path && (r = check_path("detached-mnt.img", i, "user path",
+			if (d->users[k]->path && (r = check_path(set, "detached-mnt.img", i, "user path",
 								 d->users[k]->path, false)) < 0)
 				return r;
 	}
 	return 0;
 }
 
-static int check_data(struct restore_set *set)
+static int check_data(struct image_set *set)
 {
 	for (size_t i = 0; i < set->n_data; i++) {
 		const FileDataEntry *e = set->data[i];
@@ -570,7 +609,7 @@ static int check_data(struct restore_set *set)
 		switch (e->kind) {
 		case FILE_DATA_KIND__FILE_DATA_KIND_FILE:
 			if (e->owner_id > UINT32_MAX ||
-			    restore_set_file(set, (uint32_t)e->owner_id) < 0)
+			    image_set_file(set, (uint32_t)e->owner_id) < 0)
 				return bad("file-data.img record %zu: file %lu is absent from "
 					   "files.img",
 					   i, (unsigned long)e->owner_id);
@@ -578,14 +617,14 @@ static int check_data(struct restore_set *set)
 		case FILE_DATA_KIND__FILE_DATA_KIND_PIPE:
 			break;
 		case FILE_DATA_KIND__FILE_DATA_KIND_TMPFS:
-			if (!set->own_mntns || restore_set_mnt(set, e->owner_id) < 0)
+			if (!set->own_mntns || image_set_mnt(set, e->owner_id) < 0)
 				return bad(
 				    "file-data.img record %zu: tmpfs mount %lu is absent from "
 				    "the tree's mount namespace",
 				    i, (unsigned long)e->owner_id);
-			r = check_path("file-data.img", i, "path", e->path, false);
+			r = check_path(set, "file-data.img", i, "path", e->path, false);
 			if (r >= 0 && e->link_to)
-				r = check_path("file-data.img", i, "link_to", e->link_to, false);
+				r = check_path(set, "file-data.img", i, "link_to", e->link_to, false);
 			if (r < 0)
 				return r;
 			break;
@@ -596,7 +635,7 @@ static int check_data(struct restore_set *set)
 	return 0;
 }
 
-static int check_mnt_ns(struct restore_set *set)
+static int check_mnt_ns(struct image_set *set)
 {
 	const InventoryEntry *inv = set->inv;
 	uint64_t ns = set->pstree[0]->mnt_ns_id;
@@ -613,14 +652,15 @@ static int check_mnt_ns(struct restore_set *set)
 	return bad("the tree's mount namespace %lu has no mnt image", (unsigned long)ns);
 }
 
-int restore_set_load(int img_dirfd, int fd_limit, struct restore_set **ret_set)
+static int load(int img_dirfd, int fd_limit, bool for_dump, struct image_set **ret_set)
 {
-	cleanup(restore_set_freep) struct restore_set *set = calloc(1, sizeof(*set));
+	cleanup(image_set_freep) struct image_set *set = calloc(1, sizeof(*set));
 	int r;
 
 	if (!set)
 		return -ENOMEM;
 	set->max_fd = -1;
+	set->for_dump = for_dump;
 	r = image_read_inventory(img_dirfd, &set->inv);
 	if (r < 0)
 		return r;
@@ -658,4 +698,18 @@ int restore_set_load(int img_dirfd, int fd_limit, struct restore_set **ret_set)
 		return r;
 	*ret_set = TAKE_PTR(set);
 	return 0;
+}
+
+int image_set_load(int img_dirfd, int fd_limit, struct image_set **ret_set)
+{
+	return load(img_dirfd, fd_limit, false, ret_set);
+}
+
+int image_set_check_for_dump(int img_dirfd, int fd_limit)
+{
+	struct image_set *set = NULL;
+	int r = load(img_dirfd, fd_limit, true, &set);
+
+	image_set_free(set);
+	return r;
 }

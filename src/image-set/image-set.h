@@ -23,7 +23,7 @@ struct restore_task {
 	FsEntry *fs; /* fs-<pid>.img, owned */
 };
 
-struct restore_set {
+struct image_set {
 	InventoryEntry *inv;
 	PstreeEntry **pstree;
 	struct restore_task *tasks; /* same order as pstree.img: parents before children */
@@ -40,19 +40,39 @@ struct restore_set {
 	bool own_mntns;
 	MntEntry **mnts;
 	size_t n_mnts;
-	int max_fd; /* the highest fd number of any task */
+	int max_fd;    /* the highest fd number of any task */
+	bool for_dump; /* checked by a dump before it publishes: failures say so */
 	/* private: sorted id -> index maps */
 	size_t *file_order, *detached_order, *mnt_order;
 };
 
-/* Reads and validates every image of the set in img_dirfd; fd numbers must stay below
- * fd_limit. Returns 0 and sets *ret_set, or -errno after one log line naming the image,
- * record and reason. Nothing outside the process is changed. */
-int restore_set_load(int img_dirfd, int fd_limit, struct restore_set **ret_set);
-struct restore_set *restore_set_free(struct restore_set *set); /* NULL-safe, returns NULL */
-void restore_set_freep(struct restore_set **set);
+/* The fd numbers a restore can give the tree's files under an RLIMIT_NOFILE of nofile: restore
+ * keeps a few service fds at the top of the range. Dump checks its images against the same
+ * bound. */
+int image_set_fd_limit(int nofile);
+
+/* Reads and validates every image of the set in img_dirfd: the one "can this be restored?"
+ * check of the images, which restore runs before it creates anything, dump runs on the set it
+ * is about to publish (before it lets the tree go), and show runs on what it decodes. fd
+ * numbers must stay below fd_limit. Returns 0 and sets *ret_set, or -errno after one log line
+ * naming the image, record and reason. Nothing outside the process is changed. */
+int image_set_load(int img_dirfd, int fd_limit, struct image_set **ret_set);
+/* The same checks, run by dump on the set it is about to publish; a failure is logged as
+ * "cannot dump: restore would refuse the images: <reason>". Returns 0 or -errno. */
+int image_set_check_for_dump(int img_dirfd, int fd_limit);
+struct image_set *image_set_free(struct image_set *set); /* NULL-safe, returns NULL */
+void image_set_freep(struct image_set **set);
+
+/* Logs "invalid image set: <message>" (from a dump: "cannot dump: restore would refuse the
+ * images: <message>") once and returns -EBADMSG: the one way checks of the set (here and in
+ * the kinds' validate hooks) report. */
+int image_set_bad(const struct image_set *set, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Checks the path record of a file reached by a path (record rec of files.img): present, a
+ * clean path, on a mount the set has. Returns 0 or -EBADMSG (logged). */
+int image_set_check_reg(const struct image_set *set, size_t rec, const FileEntry *fe);
 
 /* O(log n) lookups by id; -1 when absent. */
-ssize_t restore_set_file(const struct restore_set *set, uint32_t id);
-ssize_t restore_set_detached(const struct restore_set *set, uint64_t id);
-ssize_t restore_set_mnt(const struct restore_set *set, uint64_t mnt_id);
+ssize_t image_set_file(const struct image_set *set, uint32_t id);
+ssize_t image_set_detached(const struct image_set *set, uint64_t id);
+ssize_t image_set_mnt(const struct image_set *set, uint64_t mnt_id);

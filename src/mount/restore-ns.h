@@ -4,9 +4,9 @@
  * fresh filesystems with their options), per-mount flags, propagation, tmpfs contents. */
 #pragma once
 
-struct restore_set;
+struct image_set;
 
 /* unshare(CLONE_NEWNS) in the caller, then rebuilds set's namespace there. Returns 0 or -errno
  * (logged, naming the mount). A failure leaves the caller in a half-built namespace of its
  * own, which disappears with it. */
-int restore_mntns_build(const struct restore_set *set);
+int restore_mntns_build(const struct image_set *set);

@@ -52,7 +52,7 @@ struct shared_area {
 };
 
 struct restore_tree {
-	const struct restore_set *set;
+	const struct image_set *set;
 	const struct restore_tree_ops *ops;
 	struct tree_plan *plan;
 	int service_base; /* log fd; service_base + 1: status pipe write end */
@@ -83,7 +83,7 @@ static size_t n_slots(const struct restore_tree *tree)
 }
 
 /* The plan for minicr's own session and group; a helper must find its pid free. */
-static int plan_tree(const struct restore_set *set, struct tree_plan **ret_plan)
+static int plan_tree(const struct image_set *set, struct tree_plan **ret_plan)
 {
 	cleanup_free struct tree_plan_in *in = reallocarray(NULL, set->n_tasks, sizeof(*in));
 	struct tree_plan *plan = NULL;
@@ -123,7 +123,7 @@ static int plan_tree(const struct restore_set *set, struct tree_plan **ret_plan)
  * checked that it is an ancestor through sharing parents). */
 static int find_owners(struct restore_tree *tree)
 {
-	const struct restore_set *set = tree->set;
+	const struct image_set *set = tree->set;
 
 	tree->owner = malloc((set->n_tasks ? set->n_tasks : 1) * sizeof(*tree->owner));
 	tree->n_members = calloc(set->n_tasks ? set->n_tasks : 1, sizeof(*tree->n_members));
@@ -141,7 +141,7 @@ static int find_owners(struct restore_tree *tree)
 	return 0;
 }
 
-int restore_tree_new(const struct restore_set *set, int service_base, bool leave_stopped,
+int restore_tree_new(const struct image_set *set, int service_base, bool leave_stopped,
 		     struct restore_tree **ret)
 {
 	struct restore_tree *tree = calloc(1, sizeof(*tree));
@@ -384,7 +384,7 @@ static int reap_helper(struct restore_tree *tree, size_t h)
 
 static int create_children(struct restore_tree *tree, size_t idx, bool before_setsid)
 {
-	const struct restore_set *set = tree->set;
+	const struct image_set *set = tree->set;
 
 	for (size_t j = idx + 1; j < set->n_tasks; j++) {
 		const struct tree_plan_task *pj = &tree->plan->tasks[j];
@@ -484,7 +484,7 @@ static int finish_files(struct restore_tree *tree, size_t idx)
 
 static int run_task(struct restore_tree *tree, size_t idx)
 {
-	const struct restore_set *set = tree->set;
+	const struct image_set *set = tree->set;
 	const struct tree_plan_task *pt = &tree->plan->tasks[idx];
 	int r;
 
@@ -529,7 +529,7 @@ static int run_task(struct restore_tree *tree, size_t idx)
 
 static void task_main(struct restore_tree *tree, size_t idx)
 {
-	const struct restore_set *set = tree->set;
+	const struct image_set *set = tree->set;
 	const struct tree_plan_task *pt = &tree->plan->tasks[idx];
 	pid_t pid = getpid(), parent;
 	bool is_member;

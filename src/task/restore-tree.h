@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-struct restore_set;
+struct image_set;
 struct restore_tree;
 
 /* How a task stands to a fd table shared with other tasks (CLONE_FILES). */
@@ -41,7 +41,7 @@ struct restore_tree_ops {
  * status pipe at fd numbers service_base and service_base + 1 (above every dumped fd), and
  * keeps whatever the caller put at service_base + 2 (closed by the task if enter_task is NULL).
  * Returns 0 and sets *ret, or -errno (logged). Nothing is created yet. */
-int restore_tree_new(const struct restore_set *set, int service_base, bool leave_stopped,
+int restore_tree_new(const struct image_set *set, int service_base, bool leave_stopped,
 		     struct restore_tree **ret);
 
 /* Records a path (a temporary mountpoint) that restore_tree_abort() removes; callable from

@@ -1,5 +1,5 @@
-/* Unit tests for fdinfo-parse.c: what /proc/PID/fdinfo/N texts parse to, and which are
- * refused. */
+/* Unit tests for fdinfo-parse.c: what /proc/PID/fdinfo/N texts parse to, which are refused,
+ * and the key lookups the fd kinds use for their own lines. */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <string.h>
@@ -21,35 +21,42 @@ Test(fdinfo, parses_pos_octal_flags_mnt_id_and_ino)
 	cr_assert_eq(fi.mnt_id, 27);
 	cr_assert(fi.has_ino);
 	cr_assert_eq(fi.ino, 1234567);
-	cr_assert_not(fi.has_eventfd_count);
+}
+
+static int get_u64(const char *text, const char *key, unsigned int base, uint64_t *v)
+{
+	return fdinfo_get_u64(text, strlen(text), key, base, v);
 }
 
 Test(fdinfo, parses_eventfd_count_as_hex_and_semaphore)
 {
-	struct fdinfo fi;
 	const char *text = "pos:\t0\nflags:\t02\nmnt_id:\t17\nino:\t1038\n"
 			   "eventfd-count:               2a\neventfd-id: 1\n"
 			   "eventfd-semaphore: 1\n";
+	uint64_t v;
+	bool sem = false;
 
-	cr_assert_eq(parse(text, &fi), 0);
-	cr_assert(fi.has_eventfd_count);
-	cr_assert_eq(fi.eventfd_count, 42);
-	cr_assert(fi.has_eventfd_id);
-	cr_assert_eq(fi.eventfd_id, 1);
-	cr_assert(fi.has_eventfd_semaphore);
-	cr_assert(fi.eventfd_semaphore);
+	cr_assert_eq(get_u64(text, "eventfd-count", 16, &v), 0);
+	cr_assert_eq(v, 42);
+	cr_assert_eq(get_u64(text, "eventfd-id", 10, &v), 0);
+	cr_assert_eq(v, 1);
+	cr_assert_eq(fdinfo_get_flag(text, strlen(text), "eventfd-semaphore", &sem), 0);
+	cr_assert(sem);
+	cr_assert_eq(get_u64(text, "eventfd", 10, &v), -ENOENT, "a key is a whole word");
+	cr_assert_eq(get_u64(text, "timerfd-ticks", 10, &v), -ENOENT);
 }
 
 Test(fdinfo, parses_large_positions_and_counters)
 {
 	struct fdinfo fi;
+	const char *text = "pos:\t18446744073709551615\nflags:\t0\nmnt_id:\t1\n"
+			   "eventfd-count: fffffffffffffffe\n";
+	uint64_t v;
 
-	cr_assert_eq(parse("pos:\t18446744073709551615\nflags:\t0\nmnt_id:\t1\n"
-			   "eventfd-count: fffffffffffffffe\n",
-			   &fi),
-		     0);
+	cr_assert_eq(parse(text, &fi), 0);
 	cr_assert_eq(fi.pos, UINT64_MAX);
-	cr_assert_eq(fi.eventfd_count, 0xfffffffffffffffeULL);
+	cr_assert_eq(get_u64(text, "eventfd-count", 16, &v), 0);
+	cr_assert_eq(v, 0xfffffffffffffffeULL);
 }
 
 Test(fdinfo, skips_unknown_and_kind_specific_lines)
@@ -106,6 +113,17 @@ Test(fdinfo, refuses_malformed_values)
 		     "overflow");
 	cr_assert_eq(parse("pos:\t0\nflags:\t040000000000\nmnt_id:\t1\n", &fi), -EINVAL,
 		     "flags above 32 bits");
-	cr_assert_eq(parse("pos:\t0\nflags:\t0\nmnt_id:\t1\neventfd-count: xyz\n", &fi), -EINVAL);
-	cr_assert_eq(parse("pos:\t0\nflags:\t0\nmnt_id:\t1\neventfd-semaphore: 2\n", &fi), -EINVAL);
+}
+
+Test(fdinfo, refuses_malformed_kind_values)
+{
+	const char *bad_count = "pos:\t0\nflags:\t0\nmnt_id:\t1\neventfd-count: xyz\n";
+	const char *bad_flag = "pos:\t0\nflags:\t0\nmnt_id:\t1\neventfd-semaphore: 2\n";
+	uint64_t v = 7;
+	bool sem = false;
+
+	cr_assert_eq(get_u64(bad_count, "eventfd-count", 16, &v), -EINVAL);
+	cr_assert_eq(v, 7, "output untouched on failure");
+	cr_assert_eq(fdinfo_get_flag(bad_flag, strlen(bad_flag), "eventfd-semaphore", &sem),
+		     -EINVAL);
 }

@@ -1,0 +1,73 @@
+/* fd/refused.c: fds minicr recognises but cannot restore yet. Each is refused at dump with one
+ * line naming its kind, so the tree keeps running; it is asked last, after every kind that
+ * restores. When a kind learns one of these states, its entry here goes. */
+#define LOG_PREFIX "fd: "
+#include "fd/kind.h"
+
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+#include "base/log.h"
+#include "base/util.h"
+
+/* The kind's name for the refusal, or NULL if p is none of these. */
+static const char *refused_name(const struct fd_params *p)
+{
+	static const struct {
+		const char *link, *name;
+	} anon[] = {
+	    {"anon_inode:[eventpoll]", "epoll"},	 {"anon_inode:inotify", "inotify"},
+	    {"anon_inode:[fanotify]", "fanotify"},	 {"anon_inode:[timerfd]", "timerfd"},
+	    {"anon_inode:[signalfd]", "signalfd"},	 {"anon_inode:[pidfd]", "pidfd"},
+	    {"anon_inode:[io_uring]", "io_uring"},	 {"anon_inode:bpf-map", "bpf-map"},
+	    {"anon_inode:[userfaultfd]", "userfaultfd"},
+	};
+	unsigned int maj = major(p->st.st_rdev);
+
+	for (size_t i = 0; i < ARRAY_SIZE(anon); i++)
+		if (strcmp(p->link, anon[i].link) == 0)
+			return anon[i].name;
+	/* 4, 5: virtual consoles, tty, console, ptmx; 136-143: pseudo-terminal slaves */
+	if (S_ISCHR(p->st.st_mode) && (maj == 4 || maj == 5 || (maj >= 136 && maj <= 143)))
+		return "tty";
+	if (S_ISBLK(p->st.st_mode))
+		return "block device";
+	if (p->is_deleted && strncmp(p->link, "/memfd:", 7) == 0)
+		return "hugetlbfs memfd";
+	if (p->is_deleted && S_ISDIR(p->st.st_mode))
+		return "removed directory";
+	if (p->is_deleted && p->st.st_nlink > 0)
+		return "removed path of a linked file";
+	return NULL;
+}
+
+static bool refused_recognise(const struct fd_params *p)
+{
+	return refused_name(p) != NULL;
+}
+
+static int refused_dump(struct fd_dump_ctx *ctx, const struct fd_params *p, FileEntry *fe)
+{
+	(void)ctx;
+	(void)fe;
+	pr_err("cannot dump fd %d of task %d: unsupported kind '%s' (%s)", p->fd, (int)p->pid,
+	       refused_name(p), p->link);
+	return -ENOTSUP;
+}
+
+static int refused_open(struct fd_restore_ctx *ctx, const FileEntry *fe, int *ret_fd)
+{
+	(void)ctx;
+	(void)ret_fd;
+	pr_err("cannot restore file %u: its kind is not supported", fe->id);
+	return -ENOTSUP;
+}
+
+const struct fd_kind fd_kind_refused = {
+    .name = "refused",
+    .type = FD_TYPE__FD_TYPE_UNSUPPORTED,
+    .recognise = refused_recognise,
+    .dump = refused_dump,
+    .open = refused_open,
+};
