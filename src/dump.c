@@ -30,6 +30,7 @@
 #include "task/seize.h"
 #include "task/dump-core.h"
 #include "task/dump-mm.h"
+#include "task/resume.h"
 #include "task/tree-plan.h"
 #include "task/files-share.h"
 #include "mount/dump-tmpfs.h"
@@ -609,9 +610,15 @@ static int write_images(struct dump *d)
  * while the tree can still be let go. */
 static int check_restorable(struct dump *d)
 {
+	int ret;
+
 	if (seize_fault("check"))
 		return pr_neg(-EIO, "cannot check the images (injected fault)");
-	return image_set_check_for_dump(d->tmp_dirfd, image_set_fd_limit(d->fd_limit));
+	ret = image_set_check_for_dump(d->tmp_dirfd, image_set_fd_limit(d->fd_limit));
+	/* and each task's core, mm and pagemap images, as resume_task_load() checks them */
+	for (size_t i = 0; i < d->n_tasks && ret == 0; i++)
+		ret = resume_task_check(d->tmp_dirfd, d->tasks[i].task->pid);
+	return ret;
 }
 
 /* tmpfs mounts that exist only in the tree's own namespaces hold files no other mount can

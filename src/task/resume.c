@@ -340,6 +340,20 @@ int resume_task_load(struct resume_set *set, int img_dirfd, pid_t pid,
 	return 0;
 }
 
+int resume_task_check(int img_dirfd, pid_t pid)
+{
+	cleanup(resume_task_freep) struct resume_task *rt = calloc(1, sizeof(*rt));
+	int ret;
+
+	if (!rt)
+		return pr_neg(-ENOMEM, "cannot allocate the resume state of task %d", (int)pid);
+	rt->pid = pid;
+	ret = read_images(img_dirfd, rt);
+	if (ret < 0)
+		return ret;
+	return check_rlimits(rt);
+}
+
 struct resume_task *resume_task_free(struct resume_task *rt)
 {
 	if (!rt)

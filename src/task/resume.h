@@ -70,6 +70,9 @@ void resume_set_freep(struct resume_set **set);
  * (logged, naming the image). Keeps img_dirfd (not owned, must stay open until enter). */
 int resume_task_load(struct resume_set *set, int img_dirfd, pid_t pid,
 		     struct resume_task **ret_task);
+/* What resume_task_load() refuses of the images alone (task_images_validate()) and of minicr's
+ * resource limits, for dump to run on what it is about to publish. Returns 0 or -errno (logged). */
+int resume_task_check(int img_dirfd, pid_t pid);
 struct resume_task *resume_task_free(struct resume_task *task);
 void resume_task_freep(struct resume_task **task);
 
