@@ -34,6 +34,7 @@ struct resume_set {
 	size_t flags_len;
 	uint64_t special_sizes[RESUME_SPECIAL_KINDS]; /* minicr's vvar/vvar_vclock/vdso */
 	struct xstate_cpu xstate_cpu;
+	bool has_cap_sys_resource; /* minicr may raise a hard resource limit */
 };
 
 struct resume_task {

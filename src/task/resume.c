@@ -34,6 +34,17 @@
 
 #define SEIZE_WAIT_MS 60000
 
+/* Whether minicr may raise a hard resource limit of a task it restores. */
+static int has_cap_sys_resource(bool *ret)
+{
+	struct procfs_status own;
+
+	if (procfs_read_status(0, &own) < 0)
+		return pr_neg(-EIO, "cannot read minicr's own capabilities");
+	*ret = own.cap_eff & (1ull << CAP_SYS_RESOURCE);
+	return 0;
+}
+
 /* ---- the set ------------------------------------------------------------------------------ */
 
 int resume_set_new(size_t n_tasks, struct resume_set **ret_set)
@@ -63,6 +74,9 @@ int resume_set_new(size_t n_tasks, struct resume_set **ret_set)
 		return ret;
 	resume_layout_special_sizes(own, n_own, set->special_sizes);
 	xstate_cpu_probe(&set->xstate_cpu);
+	ret = has_cap_sys_resource(&set->has_cap_sys_resource);
+	if (ret < 0)
+		return ret;
 	*ret_set = TAKE_PTR(set);
 	return 0;
 }
@@ -115,14 +129,8 @@ static const char *const rlimit_names[RESTORER_NLIMITS] = {
 
 /* The restored task starts with minicr's limits and can only lower a hard limit: a dumped hard
  * limit above minicr's needs CAP_SYS_RESOURCE, which the restore then must have. */
-static int check_rlimits(const struct resume_task *rt)
+static int check_rlimits(const struct resume_task *rt, bool has_cap_sys_resource)
 {
-	struct procfs_status own;
-	bool has_cap_sys_resource;
-
-	if (procfs_read_status(0, &own) < 0)
-		return pr_neg(-EIO, "cannot read minicr's own capabilities");
-	has_cap_sys_resource = own.cap_eff & (1ull << CAP_SYS_RESOURCE);
 	for (size_t i = 0; i < rt->core->n_rlimits; i++) {
 		const RlimitEntry *l = rt->core->rlimits[i];
 		struct rlimit cur;
@@ -323,7 +331,7 @@ int resume_task_load(struct resume_set *set, int img_dirfd, pid_t pid,
 	ret = check_special_layout(rt);
 	if (ret < 0)
 		return ret;
-	ret = check_rlimits(rt);
+	ret = check_rlimits(rt, set->has_cap_sys_resource);
 	if (ret < 0)
 		return ret;
 	ret = choose_pages_io(img_dirfd, rt);
@@ -343,6 +351,7 @@ int resume_task_load(struct resume_set *set, int img_dirfd, pid_t pid,
 int resume_task_check(int img_dirfd, pid_t pid)
 {
 	cleanup(resume_task_freep) struct resume_task *rt = calloc(1, sizeof(*rt));
+	bool has_cap;
 	int ret;
 
 	if (!rt)
@@ -351,7 +360,10 @@ int resume_task_check(int img_dirfd, pid_t pid)
 	ret = read_images(img_dirfd, rt);
 	if (ret < 0)
 		return ret;
-	return check_rlimits(rt);
+	ret = has_cap_sys_resource(&has_cap);
+	if (ret < 0)
+		return ret;
+	return check_rlimits(rt, has_cap);
 }
 
 struct resume_task *resume_task_free(struct resume_task *rt)
