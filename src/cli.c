@@ -11,51 +11,54 @@
 #include "base/util.h"
 
 const char cli_usage_text[] =
-	"usage: minicr [OPTIONS] COMMAND [ARGS]\n"
-	"\n"
-	"commands:\n"
-	"  dump -t PID -D DIR       freeze the process tree at PID and write images to DIR\n"
-	"  restore -D DIR           rebuild the tree from DIR; it continues running\n"
-	"  show DIR|FILE            decode an images directory or one image file\n"
-	"  check                    probe the kernel features minicr relies on\n"
-	"\n"
-	"options:\n"
-	"  -t, --tree PID           root of the process tree to dump\n"
-	"  -D, --images-dir DIR     images directory\n"
-	"  -o, --log-file FILE      write the log to FILE instead of stderr\n"
-	"  -v, -vN                  more verbose: repeat, or set a level (0 errors, 1 warnings\n"
-	"                           (default), 2 info, 3 debug)\n"
-	"      --leave-running      dump: let the tree continue after a successful dump\n"
-	"  -d, --restore-detached   restore: return once the tree runs\n"
-	"      --leave-stopped      restore: leave every task stopped before it resumes\n"
-	"      --detached-mounts=mountpoint|clone\n"
-	"                           restore: how detached mounts are rebuilt (default: clone)\n"
-	"      --json               show, check: print JSON\n"
-	"  -h, --help               print this help\n"
-	"  -V, --version            print the version\n"
-	"\n"
-	"exit status: 0 success, 1 failure, 2 usage error, 3 check: kernel unsupported\n";
+    "usage: minicr [OPTIONS] COMMAND [ARGS]\n"
+    "\n"
+    "commands:\n"
+    "  dump -t PID -D DIR       freeze the process tree at PID and write images to DIR\n"
+    "  restore -D DIR           rebuild the tree from DIR; it continues running\n"
+    "  show DIR|FILE            decode an images directory or one image file\n"
+    "  check                    probe the kernel features minicr relies on\n"
+    "\n"
+    "options:\n"
+    "  -t, --tree PID           root of the process tree to dump\n"
+    "  -D, --images-dir DIR     images directory\n"
+    "  -o, --log-file FILE      write the log to FILE instead of stderr\n"
+    "  -v, -vN                  more verbose: repeat, or set a level (0 errors, 1 warnings\n"
+    "                           (default), 2 info, 3 debug)\n"
+    "      --leave-running      dump: let the tree continue after a successful dump\n"
+    "      --tcp-established    dump: also TCP connections to peers outside the tree\n"
+    "  -d, --restore-detached   restore: return once the tree runs\n"
+    "      --leave-stopped      restore: leave every task stopped before it resumes\n"
+    "      --detached-mounts=mountpoint|clone\n"
+    "                           restore: how detached mounts are rebuilt (default: clone)\n"
+    "      --json               show, check: print JSON\n"
+    "  -h, --help               print this help\n"
+    "  -V, --version            print the version\n"
+    "\n"
+    "exit status: 0 success, 1 failure, 2 usage error, 3 check: kernel unsupported\n";
 
 enum {
 	OPT_LEAVE_RUNNING = 0x100,
 	OPT_LEAVE_STOPPED,
 	OPT_DETACHED_MOUNTS,
 	OPT_JSON,
+	OPT_TCP_ESTABLISHED,
 };
 
 static const struct option long_options[] = {
-	{"tree", required_argument, NULL, 't'},
-	{"images-dir", required_argument, NULL, 'D'},
-	{"log-file", required_argument, NULL, 'o'},
-	{"verbose", optional_argument, NULL, 'v'},
-	{"leave-running", no_argument, NULL, OPT_LEAVE_RUNNING},
-	{"restore-detached", no_argument, NULL, 'd'},
-	{"leave-stopped", no_argument, NULL, OPT_LEAVE_STOPPED},
-	{"detached-mounts", required_argument, NULL, OPT_DETACHED_MOUNTS},
-	{"json", no_argument, NULL, OPT_JSON},
-	{"help", no_argument, NULL, 'h'},
-	{"version", no_argument, NULL, 'V'},
-	{NULL, 0, NULL, 0},
+    {"tree", required_argument, NULL, 't'},
+    {"images-dir", required_argument, NULL, 'D'},
+    {"log-file", required_argument, NULL, 'o'},
+    {"verbose", optional_argument, NULL, 'v'},
+    {"leave-running", no_argument, NULL, OPT_LEAVE_RUNNING},
+    {"restore-detached", no_argument, NULL, 'd'},
+    {"leave-stopped", no_argument, NULL, OPT_LEAVE_STOPPED},
+    {"detached-mounts", required_argument, NULL, OPT_DETACHED_MOUNTS},
+    {"json", no_argument, NULL, OPT_JSON},
+    {"tcp-established", no_argument, NULL, OPT_TCP_ESTABLISHED},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},
+    {NULL, 0, NULL, 0},
 };
 
 static const char *const command_names[] = {
@@ -116,6 +119,12 @@ static int check_command_options(const struct cli_options *o, char *errbuf, size
 
 	if (o->tree_pid && o->command != CLI_COMMAND_DUMP)
 		return fail(errbuf, errlen, "option -t/--tree is only valid for dump, not %s", cmd);
+	/* CRIU wants it at restore too; minicr's images say which connections need it */
+	if (o->tcp_established && o->command != CLI_COMMAND_DUMP &&
+	    o->command != CLI_COMMAND_RESTORE)
+		return fail(errbuf, errlen,
+			    "option --tcp-established is only valid for dump and restore, not %s",
+			    cmd);
 	if (o->leave_running && o->command != CLI_COMMAND_DUMP)
 		return fail(errbuf, errlen, "option --leave-running is only valid for dump, not %s",
 			    cmd);
@@ -204,6 +213,9 @@ int cli_parse(int argc, char **argv, struct cli_options *ret_opts, char *errbuf,
 			break;
 		case OPT_LEAVE_STOPPED:
 			o.leave_stopped = true;
+			break;
+		case OPT_TCP_ESTABLISHED:
+			o.tcp_established = true;
 			break;
 		case OPT_DETACHED_MOUNTS:
 			if (strcmp(optarg, "mountpoint") == 0)

@@ -36,6 +36,7 @@ struct cli_options {
 	int verbosity;           /* log level: 0 errors, 1 warnings (default), 2 info, 3 debug */
 	bool json;               /* show/check --json */
 	bool leave_running;      /* dump --leave-running */
+	bool tcp_established;	 /* dump --tcp-established: TCP peers outside the tree allowed */
 	bool restore_detached;   /* restore -d */
 	bool leave_stopped;      /* restore --leave-stopped */
 	enum cli_detached_method detached_method;

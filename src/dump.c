@@ -552,9 +552,10 @@ int dump_run(const struct cli_options *opts)
 {
 	struct dump d = {.opts = opts, .img_dirfd = -EBADF, .tmp_dirfd = -EBADF};
 	struct fd_dump_callbacks cb = {
-		.resolve_mount = resolve_mount,
-		.data_sink = write_file_data,
-		.opaque = &d,
+	    .resolve_mount = resolve_mount,
+	    .data_sink = write_file_data,
+	    .opaque = &d,
+	    .tcp_established = opts->tcp_established,
 	};
 	uint64_t start = monotonic_ns();
 	int ret;
@@ -594,6 +595,9 @@ int dump_run(const struct cli_options *opts)
 	ret = dump_tasks(&d);
 	if (ret < 0)
 		goto out_cure;
+	ret = fd_dump_finish(d.fds);
+	if (ret < 0)
+		goto out_cure;
 	ret = dump_private_tmpfs(&d);
 	if (ret < 0)
 		goto out_cure;
@@ -611,6 +615,7 @@ int dump_run(const struct cli_options *opts)
 	if (ret < 0)
 		goto out_release_tree;
 
+	fd_dump_end(d.fds, !opts->leave_running);
 	if (opts->leave_running)
 		seize_release(d.tree);
 	else
@@ -626,6 +631,8 @@ int dump_run(const struct cli_options *opts)
 out_cure:
 	(void)cure_tasks(&d);
 out_release_tree:
+	if (d.fds)
+		fd_dump_end(d.fds, false);
 	if (d.tree)
 		seize_release(d.tree);
 out_remove_images:

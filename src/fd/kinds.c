@@ -11,6 +11,7 @@
 	X(fifo)                                                                                    \
 	X(memfd)                                                                                   \
 	X(eventfd)                                                                                 \
+	X(unix)                                                                                    \
 	X(chrdev)                                                                                  \
 	X(dir)                                                                                     \
 	X(opath)                                                                                   \

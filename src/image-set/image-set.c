@@ -529,6 +529,15 @@ static int check_data(struct image_set *set)
 			break;
 		case FILE_DATA_KIND__FILE_DATA_KIND_PIPE:
 			break;
+		case FILE_DATA_KIND__FILE_DATA_KIND_SK_QUEUE:
+		case FILE_DATA_KIND__FILE_DATA_KIND_SK_SEND:
+			/* a socket's queue: its owner is the socket's file */
+			if (e->owner_id > UINT32_MAX ||
+			    image_set_file(set, (uint32_t)e->owner_id) < 0)
+				return bad("file-data.img record %zu: socket %lu is absent from "
+					   "files.img",
+					   i, (unsigned long)e->owner_id);
+			break;
 		case FILE_DATA_KIND__FILE_DATA_KIND_TMPFS:
 			if (!set->own_mntns || image_set_mnt(set, e->owner_id) < 0)
 				return bad(

@@ -90,9 +90,29 @@ done
 # An fd kind minicr does not support: the line names pid, fd, kind and path.
 start unsupported-socket
 "$MINICR" dump -t "$pid" -D "$dir/img" 2>"$dir/err"
-expect_refusal $? "unsupported fd" "fd [0-9]* of task $pid: unsupported kind 'socket'" \
+expect_refusal $? "unsupported fd" "fd [0-9]* of task $pid: unsupported kind 'netlink socket' (socket:\[[0-9]*\])" \
 	"the task, the fd and the kind"
 finish "unsupported fd"
+
+# Socket states restore cannot rebuild: one line naming the task, the fd and the socket's inode.
+start unix-refuse-peer
+"$MINICR" dump -t "$pid" -D "$dir/img" 2>"$dir/err"
+expect_refusal $? "outside peer" \
+	"fd [0-9]* of task $pid (socket:\[[0-9]*\]): its peer socket:\[[0-9]*\] is outside the dumped tree" \
+	"the task, the fd, the socket and its peer"
+finish "outside peer"
+start unix-refuse-scm
+"$MINICR" dump -t "$pid" -D "$dir/img" 2>"$dir/err"
+expect_refusal $? "fd in flight" \
+	"fd [0-9]* of task $pid (socket:\[[0-9]*\]): file descriptors in flight .*SCM_RIGHTS" \
+	"the task, the fd, the socket and SCM_RIGHTS"
+finish "fd in flight"
+start unix-refuse-unaccepted
+"$MINICR" dump -t "$pid" -D "$dir/img" 2>"$dir/err"
+expect_refusal $? "data before accept" \
+	"fd [0-9]* of task $pid (socket:\[[0-9]*\]): data it wrote waits, unaccepted, in the accept queue of socket:\[[0-9]*\]" \
+	"the task, the fd, the socket and the listener"
+finish "data before accept"
 
 # A task of the tree dies while the tree is seized (MINICR_FAULT=exit kills the last one).
 start shared-fds

@@ -49,6 +49,11 @@ all_scenarios=(
 	dirty-memory
 	process-tree
 	mntns-tmpfs
+	unix-pairs
+	unix-names
+	unix-refuse-peer:dump-fails
+	unix-refuse-scm:dump-fails
+	unix-refuse-unaccepted:dump-fails
 )
 
 case "$engine" in
