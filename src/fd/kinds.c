@@ -12,6 +12,7 @@
 	X(memfd)                                                                                   \
 	X(eventfd)                                                                                 \
 	X(unix)                                                                                    \
+	X(inet)                                                                                    \
 	X(chrdev)                                                                                  \
 	X(dir)                                                                                     \
 	X(opath)                                                                                   \

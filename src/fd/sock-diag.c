@@ -329,18 +329,20 @@ static int inet_collect(struct sock_diag *d, int family, int protocol)
 	return r;
 }
 
+int sock_diag_inet_collect(struct sock_diag *d, int family, int protocol)
+{
+	return inet_table(d, family, protocol)->collected ? 0 : inet_collect(d, family, protocol);
+}
+
 int sock_diag_inet_find(struct sock_diag *d, int family, int protocol, uint64_t ino,
 			const struct sock_diag_inet **ret)
 {
 	struct inet_table *t = inet_table(d, family, protocol);
 	struct hmap_slot *s;
+	int r = sock_diag_inet_collect(d, family, protocol);
 
-	if (!t->collected) {
-		int r = inet_collect(d, family, protocol);
-
-		if (r < 0)
-			return r;
-	}
+	if (r < 0)
+		return r;
 	s = hmap_find(&t->by_ino, ino, 0);
 	if (!s)
 		return -ENOENT;

@@ -60,6 +60,9 @@ const struct sock_diag_unix *sock_diag_unix_all(const struct sock_diag *d, size_
  * same returns as sock_diag_unix_find(). */
 int sock_diag_inet_find(struct sock_diag *d, int family, int protocol, uint64_t ino,
 			const struct sock_diag_inet **ret);
+/* Lists the sockets of that family and protocol now, if not done yet. Returns 0 or -errno
+ * (logged). */
+int sock_diag_inet_collect(struct sock_diag *d, int family, int protocol);
 /* Every socket of that family and protocol (after a successful lookup), embryos included. */
 const struct sock_diag_inet *sock_diag_inet_all(const struct sock_diag *d, int family, int protocol,
 						size_t *ret_n);

@@ -54,6 +54,8 @@ all_scenarios=(
 	unix-refuse-peer:dump-fails
 	unix-refuse-scm:dump-fails
 	unix-refuse-unaccepted:dump-fails
+	inet-tcp
+	inet-udp
 )
 
 case "$engine" in
