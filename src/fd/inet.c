@@ -588,6 +588,9 @@ static int inet_dump_finish(struct fd_dump_ctx *ctx)
 
 	if (!st)
 		return 0;
+	/* every dumped connection is in repair mode now: a failure must end it everywhere */
+	if (dump_fault("sock-finish") < 0)
+		return -EIO;
 	for (size_t i = 0; i < st->n; i++) {
 		struct inet_dumped *u = &st->socks[i], *v;
 		InetSkEntry *ie = u->fe->inet_sk;

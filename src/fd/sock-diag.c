@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "base/fault.h"
 #include "base/hmap.h"
 #include "base/log.h"
 #include "base/util.h"
@@ -73,6 +74,8 @@ static int diag_dump(const void *req, size_t len, const char *what,
 
 	if (!buf)
 		return -ENOMEM;
+	if (dump_fault("sock-diag") < 0)
+		return -EIO;
 	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
 	if (fd < 0)
 		return pr_errno("cannot open a sock_diag socket for %s", what);

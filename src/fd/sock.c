@@ -17,6 +17,7 @@
 #include <linux/sockios.h>
 #include <unistd.h>
 
+#include "base/fault.h"
 #include "base/hmap.h"
 #include "base/log.h"
 #include "base/util.h"
@@ -428,6 +429,9 @@ static int peek_all(struct fd_dump_ctx *ctx, const struct fd_params *p, uint32_t
 			note_addr(res, pk);
 		res->msgs++;
 		res->bytes += (uint64_t)n;
+		/* a failure half way through the queue must leave it whole */
+		if (dump_fault("sock-queue") < 0)
+			return -EIO;
 		offset += (int)n;
 		if (offset < 0) {
 			pr_err("cannot dump fd %d of task %d (%s): its queue holds more than 2 GiB",

@@ -18,6 +18,7 @@
 #include <linux/sockios.h>
 #include <unistd.h>
 
+#include "base/fault.h"
 #include "base/log.h"
 #include "base/util.h"
 #include "fd/sock.h"
@@ -159,7 +160,9 @@ int tcp_repair_dump(struct fd_dump_ctx *ctx, const struct fd_params *p, const Fi
 	if (set_int(p->local_fd, TCP_REPAIR, TCP_REPAIR_ON) < 0)
 		return pr_errno("cannot put fd %d of task %d (%s) in TCP repair mode", p->fd,
 				(int)p->pid, p->link);
-	r = read_state(p, te);
+	r = dump_fault("tcp-repair");
+	if (r == 0)
+		r = read_state(p, te);
 	/* a peek starts at SO_PEEK_OFF when one is set: read from the start, then put it back */
 	if (r == 0 && getsockopt(p->local_fd, SOL_SOCKET, SO_PEEK_OFF, &peek_off, &len) == 0 &&
 	    peek_off >= 0)

@@ -32,7 +32,8 @@ bin_dir=${SCENARIO_BIN:-$(pwd)/test/scenarios}
 minicr=${MINICR:-$(pwd)/minicr}
 criu=${CRIU:-criu}
 
-# name[:expectation]; "dump-fails" means the engine must refuse the tree and leave it running.
+# name[:expectation]; "dump-fails" means the engine must refuse the tree and leave it running;
+# "tcp-established" dumps with --tcp-established (a connection to a process outside the tree).
 all_scenarios=(
 	file-offsets
 	pipe-data
@@ -56,17 +57,20 @@ all_scenarios=(
 	unix-refuse-unaccepted:dump-fails
 	inet-tcp
 	inet-udp
+	sock-chat
+	inet-refuse-peer:dump-fails
+	inet-external:tcp-established
 )
 
 case "$engine" in
 minicr)
 	[ -x "$minicr" ] || { echo "run.sh: minicr binary '$minicr' not found (set MINICR)"; exit 2; }
-	engine_dump() { "$minicr" dump -t "$1" -D "$2" ${3:+--leave-running} -o "$2/dump.log"; }
+	engine_dump() { "$minicr" dump -t "$1" -D "$2" ${3:+--leave-running} -o "$2/dump.log" $dump_opts; }
 	engine_restore() { "$minicr" restore -D "$1" -d -o "$1/restore.log"; }
 	;;
 criu)
 	command -v "$criu" >/dev/null || { echo "skipped: criu engine requested but '$criu' is not installed"; echo "0 passed, 0 failed, ${#all_scenarios[@]} skipped"; exit 0; }
-	engine_dump() { "$criu" dump -t "$1" -D "$2" ${3:+--leave-running} -o dump.log; }
+	engine_dump() { "$criu" dump -t "$1" -D "$2" ${3:+--leave-running} -o dump.log $dump_opts; }
 	engine_restore() { "$criu" restore -D "$1" -d -o restore.log; }
 	;;
 *) echo "run.sh: unknown engine '$engine'"; exit 2 ;;
@@ -108,6 +112,8 @@ report() { # status name detail
 
 run_one() { # name expectation
 	local name=$1 expect=$2 dir="$work/$1" pid status result
+	dump_opts=
+	[ "$expect" = tcp-established ] && dump_opts=--tcp-established
 	mkdir -p "$dir/img"
 	export SCENARIO_READY="$dir/ready" SCENARIO_RESULT="$dir/result"
 	"$bin_dir/launch" "$bin_dir/$name" </dev/null >"$dir/out" 2>&1 &
