@@ -832,10 +832,21 @@ static int refill_udp(void *opaque, const struct sock_msg *m)
 	struct udp_refill *f = opaque;
 	struct sockaddr_storage self, from = {0};
 	struct in_addr s4, d4;
+	char text[INET6_ADDRSTRLEN + 16], *space;
 
 	(void)addr_parse((int)f->ie->family, f->ie->src_addr, f->ie->src_port, &self);
-	if (m->addr && m->addr_len <= sizeof(from))
-		memcpy(&from, m->addr, m->addr_len);
+	/* the source is "ADDR PORT" text */
+	if (m->addr && m->addr_len < sizeof(text)) {
+		memcpy(text, m->addr, m->addr_len);
+		text[m->addr_len] = 0;
+		space = strchr(text, ' ');
+		if (space) {
+			*space = 0;
+			if (!addr_parse(strchr(text, ':') ? AF_INET6 : AF_INET, text,
+					(uint32_t)strtoul(space + 1, NULL, 10), &from))
+				from.ss_family = 0;
+		}
+	}
 	if (from.ss_family == AF_INET) {
 		const struct sockaddr_in *s = (const struct sockaddr_in *)&from;
 

@@ -4,6 +4,7 @@
 #define LOG_PREFIX "fd-sock: "
 #include "fd/sock.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
@@ -195,6 +196,25 @@ int sock_set_bufs(int fd, uint32_t sndbuf, uint32_t rcvbuf, uint32_t file_id)
 	return 0;
 }
 
+/* What a new socket gets (net.core.wmem_default, rmem_default), read once; 0 if unknown. */
+static void default_bufs(uint32_t *ret_snd, uint32_t *ret_rcv)
+{
+	static uint32_t snd = 1, rcv = 1;
+
+	if (snd == 1) {
+		cleanup_free char *w = NULL, *r = NULL;
+
+		snd = read_file_at(AT_FDCWD, "/proc/sys/net/core/wmem_default", &w) > 0
+			  ? (uint32_t)strtoul(w, NULL, 10)
+			  : 0;
+		rcv = read_file_at(AT_FDCWD, "/proc/sys/net/core/rmem_default", &r) > 0
+			  ? (uint32_t)strtoul(r, NULL, 10)
+			  : 0;
+	}
+	*ret_snd = snd;
+	*ret_rcv = rcv;
+}
+
 int sock_opts_restore(int fd, const SkOptsEntry *o, unsigned int what, uint32_t file_id)
 {
 	int r;
@@ -219,9 +239,17 @@ int sock_opts_restore(int fd, const SkOptsEntry *o, unsigned int what, uint32_t 
 	if ((what & SOCK_OPT_PEEK) && o->has_peek_off &&
 	    setsockopt(fd, SOL_SOCKET, SO_PEEK_OFF, &o->peek_off, sizeof(o->peek_off)) < 0)
 		return pr_errno("cannot set SO_PEEK_OFF of socket file %u", file_id);
-	if (what & SOCK_OPT_BUFS) {
-		r = sock_set_bufs(fd, o->has_sndbuf ? o->sndbuf : 0, o->has_rcvbuf ? o->rcvbuf : 0,
-				  file_id);
+	if (what & (SOCK_OPT_BUFS | SOCK_OPT_BUFS_CHANGED)) {
+		uint32_t snd = o->has_sndbuf ? o->sndbuf : 0, rcv = o->has_rcvbuf ? o->rcvbuf : 0;
+		uint32_t def_snd, def_rcv;
+
+		/* a new socket has the defaults already, unless they were changed meanwhile */
+		default_bufs(&def_snd, &def_rcv);
+		if (!(what & SOCK_OPT_BUFS_CHANGED) && snd == def_snd)
+			snd = 0;
+		if (rcv == def_rcv)
+			rcv = 0;
+		r = sock_set_bufs(fd, snd, rcv, file_id);
 		if (r < 0)
 			return r;
 	}
@@ -254,6 +282,8 @@ struct peek {
 	} control;
 	struct sockaddr_storage addr;
 	socklen_t addr_len;
+	char addr_out[INET6_ADDRSTRLEN + 16]; /* the source as stored: see encode_addr() */
+	size_t addr_out_len;
 	bool has_creds, has_fds;
 	struct ucred creds;
 	int flags;
@@ -290,6 +320,33 @@ static void peek_control(struct peek *pk, struct msghdr *mh)
 		pk->has_fds = true;
 }
 
+/* The source address as file-data.img keeps it: a unix name's bytes (sun_path, empty for an
+ * unnamed sender), or "ADDR PORT" text for IPv4 and IPv6. */
+static void encode_addr(struct peek *pk)
+{
+	const struct sockaddr_storage *a = &pk->addr;
+	char text[INET6_ADDRSTRLEN];
+	size_t off = offsetof(struct sockaddr_un, sun_path);
+
+	pk->addr_out_len = 0;
+	if (a->ss_family == AF_UNIX && pk->addr_len > off && pk->addr_len <= sizeof(*a)) {
+		pk->addr_out_len = pk->addr_len - off;
+		memcpy(pk->addr_out, ((const struct sockaddr_un *)a)->sun_path, pk->addr_out_len);
+	} else if (a->ss_family == AF_INET &&
+		   inet_ntop(AF_INET, &((const struct sockaddr_in *)a)->sin_addr, text,
+			     sizeof(text))) {
+		pk->addr_out_len =
+		    (size_t)snprintf(pk->addr_out, sizeof(pk->addr_out), "%s %u", text,
+				     ntohs(((const struct sockaddr_in *)a)->sin_port));
+	} else if (a->ss_family == AF_INET6 &&
+		   inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)a)->sin6_addr, text,
+			     sizeof(text))) {
+		pk->addr_out_len =
+		    (size_t)snprintf(pk->addr_out, sizeof(pk->addr_out), "%s %u", text,
+				     ntohs(((const struct sockaddr_in6 *)a)->sin6_port));
+	}
+}
+
 /* One peek at the current peek offset. Returns the message's full length (datagrams) or the
  * bytes read (streams), -EAGAIN at the end of the queue, or another -errno. */
 static ssize_t peek_one(int fd, struct peek *pk, bool is_stream)
@@ -310,6 +367,7 @@ static ssize_t peek_one(int fd, struct peek *pk, bool is_stream)
 		return -errno;
 	pk->addr_len = mh.msg_namelen;
 	pk->flags = mh.msg_flags;
+	encode_addr(pk);
 	peek_control(pk, &mh);
 	return n;
 }
@@ -336,8 +394,8 @@ static int emit_msg(struct fd_dump_ctx *ctx, uint32_t file_id, const struct peek
 		e.has_total_size = off == 0;
 		e.total_size = len;
 		e.has_sk_addr = off == 0 && with_addr;
-		e.sk_addr.data = (uint8_t *)&pk->addr;
-		e.sk_addr.len = pk->addr_len <= sizeof(pk->addr) ? pk->addr_len : 0;
+		e.sk_addr.data = (uint8_t *)pk->addr_out;
+		e.sk_addr.len = pk->addr_out_len;
 		e.sk_creds = NULL;
 		if (off == 0 && with_creds && pk->has_creds) {
 			creds.pid = pk->creds.pid;
@@ -365,13 +423,13 @@ static void note_pid(struct sock_queue_result *res, int32_t pid)
 
 static void note_addr(struct sock_queue_result *res, const struct peek *pk)
 {
-	size_t len = pk->addr_len <= sizeof(res->addrs[0].bytes) ? pk->addr_len : 0;
+	size_t len = pk->addr_out_len <= sizeof(res->addrs[0].bytes) ? pk->addr_out_len : 0;
 
 	for (size_t i = 0; i < res->n_addrs && i < SOCK_QUEUE_PIDS_MAX; i++)
-		if (res->addrs[i].len == len && memcmp(res->addrs[i].bytes, &pk->addr, len) == 0)
+		if (res->addrs[i].len == len && memcmp(res->addrs[i].bytes, pk->addr_out, len) == 0)
 			return;
 	if (res->n_addrs < SOCK_QUEUE_PIDS_MAX) {
-		memcpy(res->addrs[res->n_addrs].bytes, &pk->addr, len);
+		memcpy(res->addrs[res->n_addrs].bytes, pk->addr_out, len);
 		res->addrs[res->n_addrs].len = len;
 	}
 	res->n_addrs++;

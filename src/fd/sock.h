@@ -22,10 +22,12 @@ int sock_in_own_netns(int sk_fd);
 
 /* Which options sock_opts_dump() reads and sock_opts_restore() sets. */
 enum {
-	SOCK_OPT_PASS = 1 << 0, /* SO_PASSCRED, SO_PASSSEC, SO_PASSPIDFD */
-	SOCK_OPT_PEEK = 1 << 1, /* SO_PEEK_OFF */
-	SOCK_OPT_BUFS = 1 << 2, /* SO_SNDBUF, SO_RCVBUF */
-	SOCK_OPT_INET = 1 << 3, /* reuse, keepalive, linger, device, priority, mark, ... */
+	SOCK_OPT_PASS = 1 << 0,		/* SO_PASSCRED, SO_PASSSEC, SO_PASSPIDFD */
+	SOCK_OPT_PEEK = 1 << 1,		/* SO_PEEK_OFF */
+	SOCK_OPT_BUFS = 1 << 2,		/* SO_SNDBUF, SO_RCVBUF */
+	SOCK_OPT_INET = 1 << 3,		/* reuse, keepalive, linger, device, priority, mark, ... */
+	SOCK_OPT_BUFS_CHANGED = 1 << 4, /* restore: the buffers, the send buffer raised since the
+					 * socket was made (a new one has the defaults) */
 };
 
 /* Reads the options `what` of the socket behind p into a new record (fields left unset keep
@@ -41,7 +43,7 @@ struct sock_queue_result {
 	int32_t pids[SOCK_QUEUE_PIDS_MAX]; /* distinct sender pids of credentials recorded */
 	size_t n_pids;			   /* may exceed SOCK_QUEUE_PIDS_MAX */
 	struct {
-		uint8_t bytes[128]; /* a distinct source address (with_addr) */
+		uint8_t bytes[128]; /* a distinct source address (with_addr), as stored */
 		size_t len;
 	} addrs[SOCK_QUEUE_PIDS_MAX];
 	size_t n_addrs; /* may exceed SOCK_QUEUE_PIDS_MAX */
@@ -64,7 +66,8 @@ int sock_queue_dump(struct fd_dump_ctx *ctx, const struct fd_params *p, uint32_t
 struct sock_msg {
 	const uint8_t *data;
 	size_t len;
-	const uint8_t *addr; /* source address (sockaddr bytes), or NULL */
+	const uint8_t *addr; /* source address: a unix name (sun_path bytes), "ADDR PORT" text
+			      * for IPv4 and IPv6; NULL for none */
 	size_t addr_len;
 	const SkCredsEntry *creds; /* or NULL */
 };

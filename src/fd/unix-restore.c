@@ -35,6 +35,10 @@
 #include "fd/sock.h"
 #include "image-set/image-set.h"
 
+/* What a new unix socket's send buffer holds at least: half the usual net.core.wmem_default
+ * (212992, counted twice by the kernel). Beyond that, a queue's sender gets a larger one. */
+#define SOCK_BUF_MIN_DEFAULT 106496
+
 struct usk {
 	const FileEntry *fe;
 	const UnixSkEntry *ue;
@@ -42,6 +46,7 @@ struct usk {
 	int fake;	/* the stand-in peer of a socket whose peer is gone */
 	ssize_t peer;	/* index of the peer in the tree, or -1 */
 	bool paired;	/* made by socketpair() */
+	bool raised;	/* its send buffer was raised to refill a queue */
 	int name_dirfd; /* path names: the directory the name resolves from, or -1 */
 	bool name_root; /* chroot into name_dirfd for this name (absolute, or private) */
 };
@@ -529,15 +534,15 @@ static int refill_one(void *opaque, const struct sock_msg *m)
 	struct refill *f = opaque;
 	const struct usk *to = f->to;
 	const uint8_t *name = NULL;
-	size_t len = 0, off = offsetof(struct sockaddr_un, sun_path);
+	size_t len = 0;
 	int sender;
 
 	/* credentials go explicitly: nobody asks for them while the queues are refilled */
 	if (f->sender >= 0)
 		return sock_send_msg(f->sender, m, NULL, 0, to->fe->id);
-	if (m->addr && m->addr_len > off) {
-		name = m->addr + off;
-		len = m->addr_len - off;
+	if (m->addr && m->addr_len > 0) {
+		name = m->addr;
+		len = m->addr_len;
 	}
 	sender = sender_for(f->r, name, len, to->fe->id);
 	if (sender < 0)
@@ -567,13 +572,16 @@ static int refill_all(struct urestore *r)
 			pr_err("cannot restore unix socket %u: its queue has no sender", s->fe->id);
 			return -EINVAL;
 		}
-		/* room for the whole queue in the sender's buffer, the real size is set after */
-		if (f.sender >= 0) {
+		/* room for the whole queue (and each message's overhead) in the sender's buffer
+		 * when a new socket's would not do; the real size is set after */
+		if (f.sender >= 0 && bytes + msgs * 1024ULL + 65536 > SOCK_BUF_MIN_DEFAULT) {
 			ret = sock_set_bufs(f.sender,
 					    (uint32_t)(2 * (bytes + msgs * 4096ULL) + (1 << 20)), 0,
 					    s->fe->id);
 			if (ret < 0)
 				return ret;
+			if (!s->ue->peer_closed && s->peer >= 0)
+				r->u[s->peer].raised = true;
 		}
 		ret = sock_queues_each(r->q, FILE_DATA_KIND__FILE_DATA_KIND_SK_QUEUE, s->fe->id,
 				       refill_one, &f);
@@ -621,7 +629,9 @@ static int finish_all(struct urestore *r)
 
 		closep(&s->fake);
 		ret = sock_opts_restore(s->fd, s->ue->opts,
-					SOCK_OPT_PASS | SOCK_OPT_PEEK | SOCK_OPT_BUFS, s->fe->id);
+					SOCK_OPT_PASS | SOCK_OPT_PEEK |
+					    (s->raised ? SOCK_OPT_BUFS_CHANGED : SOCK_OPT_BUFS),
+					s->fe->id);
 		if (ret < 0)
 			return ret;
 	}

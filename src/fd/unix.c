@@ -456,15 +456,6 @@ static void check_accepted(struct unix_state *st, struct unix_dumped *u)
 	}
 }
 
-/* The sun_path part of a recorded source address. */
-static void addr_name(const uint8_t *addr, size_t len, const uint8_t **ret, size_t *ret_len)
-{
-	size_t off = offsetof(struct sockaddr_un, sun_path);
-
-	*ret = addr + off;
-	*ret_len = len > off ? len - off : 0;
-}
-
 static bool same_name(const uint8_t *a, size_t alen, const UnixSkEntry *ue)
 {
 	size_t blen = ue && ue->has_name ? ue->name.len : 0;
@@ -508,7 +499,8 @@ static int check_dgram(struct unix_state *st, struct unix_dumped *u)
 		const uint8_t *name;
 		size_t len;
 
-		addr_name(u->q.addrs[i].bytes, u->q.addrs[i].len, &name, &len);
+		name = u->q.addrs[i].bytes;
+		len = u->q.addrs[i].len;
 		if (paired && !same_name(name, len, peer ? pe : NULL))
 			return REFUSE(u, "it was made by socketpair() and holds messages from a "
 					 "socket other than its peer");
