@@ -681,34 +681,38 @@ static int inet_validate(const struct image_set *set, size_t rec, const FileEntr
 	const FileEntry *l;
 
 	if (!ie)
-		return image_set_bad("files.img record %zu: inet socket %u has no record", rec,
+		return image_set_bad(set, "files.img record %zu: inet socket %u has no record", rec,
 				     fe->id);
 	if ((ie->family != AF_INET && ie->family != AF_INET6) ||
 	    !((ie->protocol == IPPROTO_TCP && ie->type == SK_TYPE__SK_STREAM) ||
 	      (ie->protocol == IPPROTO_UDP && ie->type == SK_TYPE__SK_DGRAM)))
-		return image_set_bad("files.img record %zu: inet socket %u: family %u, type %d, "
+		return image_set_bad(set,
+				     "files.img record %zu: inet socket %u: family %u, type %d, "
 				     "protocol %u",
 				     rec, fe->id, ie->family, (int)ie->type, ie->protocol);
 	if (!addr_parse((int)ie->family, ie->src_addr, ie->src_port, &a) ||
 	    (ie->has_dst_port && !addr_parse((int)ie->family, ie->dst_addr, ie->dst_port, &a)))
-		return image_set_bad("files.img record %zu: inet socket %u has a bad address", rec,
-				     fe->id);
+		return image_set_bad(set, "files.img record %zu: inet socket %u has a bad address",
+				     rec, fe->id);
 	if (ie->protocol == IPPROTO_TCP && ie->state != SK_STATE__SK_LISTEN &&
 	    ie->state != SK_STATE__SK_CLOSE && ie->state != SK_STATE__SK_ESTABLISHED)
-		return image_set_bad("files.img record %zu: TCP socket %u has state %d", rec,
+		return image_set_bad(set, "files.img record %zu: TCP socket %u has state %d", rec,
 				     fe->id, (int)ie->state);
 	if (ie->protocol == IPPROTO_TCP && ie->state == SK_STATE__SK_ESTABLISHED &&
 	    !ie->has_listener_id && (!ie->tcp || !ie->has_dst_port))
-		return image_set_bad("files.img record %zu: established TCP socket %u has no "
+		return image_set_bad(set,
+				     "files.img record %zu: established TCP socket %u has no "
 				     "repair state",
 				     rec, fe->id);
 	if (ie->has_listener_id &&
 	    (!(l = inet_file(set, ie->listener_id)) || l->inet_sk->state != SK_STATE__SK_LISTEN))
-		return image_set_bad("files.img record %zu: the listener %u of TCP socket %u is "
+		return image_set_bad(set,
+				     "files.img record %zu: the listener %u of TCP socket %u is "
 				     "not a listening socket of the set",
 				     rec, ie->listener_id, fe->id);
 	if (ie->has_peer_id && !inet_file(set, ie->peer_id))
-		return image_set_bad("files.img record %zu: the peer %u of TCP socket %u is not an "
+		return image_set_bad(set,
+				     "files.img record %zu: the peer %u of TCP socket %u is not an "
 				     "inet socket of the set",
 				     rec, ie->peer_id, fe->id);
 	return 0;

@@ -595,7 +595,8 @@ int sock_queues_each(const struct sock_queues *q, int kind, uint32_t owner, sock
 			size_t off = e->data.len;
 
 			if (e->total_size > (1ULL << 31))
-				return image_set_bad("file-data.img: socket message of file %u is "
+				return image_set_bad(q->set,
+						     "file-data.img: socket message of file %u is "
 						     "%lu bytes",
 						     owner, (unsigned long)e->total_size);
 			joined = malloc(e->total_size);
@@ -613,7 +614,8 @@ int sock_queues_each(const struct sock_queues *q, int kind, uint32_t owner, sock
 				s = hmap_next(&q->by_owner, s);
 			}
 			if (off != e->total_size)
-				return image_set_bad("file-data.img: socket message of file %u is "
+				return image_set_bad(q->set,
+						     "file-data.img: socket message of file %u is "
 						     "cut short",
 						     owner);
 			m.data = joined;

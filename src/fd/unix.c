@@ -595,19 +595,20 @@ static int unix_validate(const struct image_set *set, size_t rec, const FileEntr
 	const FileEntry *l;
 
 	if (!ue)
-		return image_set_bad("files.img record %zu: unix socket %u has no record", rec,
+		return image_set_bad(set, "files.img record %zu: unix socket %u has no record", rec,
 				     fe->id);
 	if (ue->type != SK_TYPE__SK_STREAM && ue->type != SK_TYPE__SK_DGRAM &&
 	    ue->type != SK_TYPE__SK_SEQPACKET)
-		return image_set_bad("files.img record %zu: unix socket %u has type %d", rec,
+		return image_set_bad(set, "files.img record %zu: unix socket %u has type %d", rec,
 				     fe->id, (int)ue->type);
 	if (ue->state != SK_STATE__SK_ESTABLISHED && ue->state != SK_STATE__SK_LISTEN &&
 	    ue->state != SK_STATE__SK_CLOSE)
-		return image_set_bad("files.img record %zu: unix socket %u has state %d", rec,
+		return image_set_bad(set, "files.img record %zu: unix socket %u has state %d", rec,
 				     fe->id, (int)ue->state);
 	if (ue->has_name &&
 	    (ue->name.len == 0 || ue->name.len > sizeof(((struct sockaddr_un *)0)->sun_path)))
-		return image_set_bad("files.img record %zu: unix socket %u has a name of %zu bytes",
+		return image_set_bad(set,
+				     "files.img record %zu: unix socket %u has a name of %zu bytes",
 				     rec, fe->id, ue->name.len);
 	if (ue->has_name && !unix_name_is_abstract(ue->name.data, ue->name.len) && !ue->accepted &&
 	    !ue->name_unlinked) {
@@ -616,27 +617,31 @@ static int unix_validate(const struct image_set *set, size_t rec, const FileEntr
 		if (r < 0)
 			return r;
 		if (!ue->name_dir || ue->name_dir[0] != '/')
-			return image_set_bad("files.img record %zu: unix socket %u has no name "
+			return image_set_bad(set,
+					     "files.img record %zu: unix socket %u has no name "
 					     "directory",
 					     rec, fe->id);
 	}
 	if (ue->has_peer_id && !unix_file(set, ue->peer_id))
-		return image_set_bad("files.img record %zu: the peer %u of unix socket %u is not "
+		return image_set_bad(set,
+				     "files.img record %zu: the peer %u of unix socket %u is not "
 				     "a unix socket of the set",
 				     rec, ue->peer_id, fe->id);
 	if (ue->has_listener_id &&
 	    (!(l = unix_file(set, ue->listener_id)) || l->unix_sk->state != SK_STATE__SK_LISTEN))
-		return image_set_bad("files.img record %zu: the listener %u of unix socket %u is "
+		return image_set_bad(set,
+				     "files.img record %zu: the listener %u of unix socket %u is "
 				     "not a listening unix socket of the set",
 				     rec, ue->listener_id, fe->id);
 	for (size_t k = 0; k < ue->n_accept_queue; k++)
 		if (!unix_file(set, ue->accept_queue[k]))
-			return image_set_bad("files.img record %zu: client %u in the accept queue "
+			return image_set_bad(set,
+					     "files.img record %zu: client %u in the accept queue "
 					     "of unix socket %u is not a unix socket of the set",
 					     rec, ue->accept_queue[k], fe->id);
 	if (ue->state == SK_STATE__SK_LISTEN && !ue->has_name)
-		return image_set_bad("files.img record %zu: listening unix socket %u has no name",
-				     rec, fe->id);
+		return image_set_bad(
+		    set, "files.img record %zu: listening unix socket %u has no name", rec, fe->id);
 	return 0;
 }
 
