@@ -34,6 +34,7 @@ engine=minicr
 bundles=${SCENARIO_BUNDLES:-/tmp/minicr-bundles}
 selected=()
 zdtm=()
+tcp_established=
 while [ $# -gt 0 ] && [ ${#zdtm[@]} = 0 ]; do
 	case "$1" in
 	--mode) mode=$2; shift 2 ;;
@@ -58,7 +59,8 @@ expected_file=${SCENARIO_EXPECTED:-$here/expected}
 # as messages name it: test/scenarios/expected, wherever the tree is
 expected_name=${expected_file#"${expected_file%test/scenarios/expected}"}
 
-# name[:expectation]; "dump-fails" means the engine must refuse the tree and leave it running.
+# name[:expectation]; "dump-fails" means the engine must refuse the tree and leave it running;
+# "tcp-established" dumps with --tcp-established (a connection to a process outside the tree).
 all_scenarios=(
 	file-offsets
 	pipe-data
@@ -76,6 +78,16 @@ all_scenarios=(
 	process-tree
 	mntns-tmpfs
 	mntns-per-task:dump-fails
+	unix-pairs
+	unix-names
+	unix-refuse-peer:dump-fails
+	unix-refuse-scm:dump-fails
+	unix-refuse-unaccepted:dump-fails
+	inet-tcp
+	inet-udp
+	sock-chat
+	inet-refuse-peer:dump-fails
+	inet-external:tcp-established
 )
 
 # The CRIU this machine can run: $CRIU, the one fetch-criu.sh cached, or criu from PATH.
@@ -192,7 +204,8 @@ run_cmd() {
 	"$@" 2>>"$dir/$name.err"
 }
 engine_dump() { # pid images-dir [leave-running]
-	run_cmd dump "$engine_bin" dump -t "$1" -D "$2" ${3:+--leave-running} -v4 -o dump.log
+	run_cmd dump "$engine_bin" dump -t "$1" -D "$2" ${3:+--leave-running} -v4 -o dump.log \
+		${tcp_established:+--tcp-established}
 }
 engine_restore() { # images-dir
 	run_cmd restore "$engine_bin" restore -D "$1" -d -v4 -o restore.log
@@ -349,6 +362,8 @@ conclude() {
 run_one() { # name list-expectation
 	local name=$1 pid status result
 	dir="$work/$1" verdict=
+	tcp_established=
+	[ "$2" = tcp-established ] && tcp_established=1
 	expectation "$name" "$2"
 	mkdir -p "$dir/img"
 	export SCENARIO_READY="$dir/ready" SCENARIO_RESULT="$dir/result"
