@@ -84,6 +84,40 @@ static void bytes_hex(FILE *f, const ProtobufCBinaryData *b, size_t max)
 		fprintf(f, "%02x", b->data[i]);
 }
 
+/* Bytes that read as text (socket names with an abstract name's leading NUL, queued
+ * messages): printable ASCII, NUL, tab and newline. */
+static bool bytes_are_text(const ProtobufCBinaryData *b)
+{
+	for (size_t i = 0; i < b->len; i++) {
+		uint8_t c = b->data[i];
+
+		if ((c < 0x20 || c > 0x7e) && c != 0 && c != '\n' && c != '\t')
+			return false;
+	}
+	return b->len > 0;
+}
+
+/* Text bytes C-style in quotes: \0, \n, \t, \" and \\ escaped; at most max of them. */
+static void bytes_text(FILE *f, const ProtobufCBinaryData *b, size_t max)
+{
+	fputc('"', f);
+	for (size_t i = 0; i < b->len && i < max; i++) {
+		uint8_t c = b->data[i];
+
+		if (c == 0)
+			fputs("\\0", f);
+		else if (c == '\n')
+			fputs("\\n", f);
+		else if (c == '\t')
+			fputs("\\t", f);
+		else if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else
+			fputc(c, f);
+	}
+	fputc('"', f);
+}
+
 static void enum_value(FILE *f, const ProtobufCFieldDescriptor *fd, int value, bool json)
 {
 	const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value(fd->descriptor, value);
@@ -167,8 +201,11 @@ static void scalar_value(FILE *f, const ProtobufCFieldDescriptor *fd, const void
 			fputs("\"}", f);
 		} else {
 			fprintf(f, "<%zu bytes>%s", b->len, b->len ? " " : "");
-			bytes_hex(f, b, IMAGE_RENDER_TEXT_BYTES);
-			if (b->len > IMAGE_RENDER_TEXT_BYTES)
+			if (bytes_are_text(b))
+				bytes_text(f, b, 2 * IMAGE_RENDER_TEXT_BYTES);
+			else
+				bytes_hex(f, b, IMAGE_RENDER_TEXT_BYTES);
+			if (b->len > (bytes_are_text(b) ? 2 : 1) * IMAGE_RENDER_TEXT_BYTES)
 				fputs("...", f);
 		}
 		break;

@@ -236,11 +236,12 @@ static int check_command_options(const struct cli_options *o, char *errbuf, size
 		return fail(errbuf, errlen,
 			    "option --pidfile does not go with --check-only: nothing is restored");
 	if ((o->dot || o->svg_path || o->html_path || o->full) && o->command != CLI_COMMAND_SHOW)
-		return fail(errbuf, errlen,
-			    "options --dot, --svg, --html and --full are only valid for show, not %s",
-			    cmd);
+		return fail(
+		    errbuf, errlen,
+		    "options --dot, --svg, --html and --full are only valid for show, not %s", cmd);
 	if (o->json && (o->dot || o->svg_path || o->html_path))
-		return fail(errbuf, errlen, "option --json does not go with --dot, --svg or --html");
+		return fail(errbuf, errlen,
+			    "option --json does not go with --dot, --svg or --html");
 	if (o->json && o->command != CLI_COMMAND_SHOW && o->command != CLI_COMMAND_CHECK)
 		return fail(errbuf, errlen, "option --json is only valid for show and check, not %s",
 			    cmd);
@@ -293,7 +294,6 @@ __attribute__((format(printf, 4, 5))) static int refuse(char *errbuf, size_t err
 static int check_criu_options(const struct cli_options *o, char *errbuf, size_t errlen)
 {
 	const struct cli_criu_options *c = &o->criu;
-	const char *no_sockets = "it dumps no sockets (a tree holding one is refused)";
 	const char *no_increments = "it makes no incremental or remote dumps";
 
 	if (o->command == CLI_COMMAND_DUMP && o->leave_stopped)
@@ -310,14 +310,18 @@ static int check_criu_options(const struct cli_options *o, char *errbuf, size_t 
 			      "it dumps no ttys, and restores a "
 			      "task whose session is outside the tree only into minicr's own "
 			      "session");
-	if (c->tcp_established)
-		return refuse(errbuf, errlen, "--tcp-established", "%s", no_sockets);
+	/* --tcp-established is honoured: the inet kind dumps connections to outside peers */
 	if (c->tcp_close)
-		return refuse(errbuf, errlen, "--tcp-close", "%s", no_sockets);
+		return refuse(errbuf, errlen, "--tcp-close",
+			      "it restores established connections or refuses them, never closes "
+			      "them");
 	if (c->skip_in_flight)
-		return refuse(errbuf, errlen, "--skip-in-flight", "%s", no_sockets);
+		return refuse(errbuf, errlen, "--skip-in-flight",
+			      "it refuses a listener with connections from outside the tree "
+			      "waiting, never drops them");
 	if (c->ext_unix_sk)
-		return refuse(errbuf, errlen, "-x/--ext-unix-sk", "%s", no_sockets);
+		return refuse(errbuf, errlen, "-x/--ext-unix-sk",
+			      "it refuses unix sockets whose peer is outside the tree");
 	if (c->file_locks)
 		return refuse(errbuf, errlen, "-l/--file-locks", "it dumps no file locks");
 	if (c->evasive_devices)

@@ -80,15 +80,15 @@ struct cli_options {
 	bool log_pid;		 /* --log-pid */
 	int verbosity;		 /* CRIU's scale, 0..CLI_VERBOSITY_MAX (see above) */
 	bool json;               /* show/check --json */
-	bool dot;                /* show --dot */
-	const char *svg_path;    /* show --svg FILE */
-	const char *html_path;   /* show --html FILE */
-	bool full;               /* show --full */
-	bool leave_running;      /* dump --leave-running */
+	bool dot;		 /* show --dot */
+	const char *svg_path;	 /* show --svg FILE */
+	const char *html_path;	 /* show --html FILE */
+	bool full;		 /* show --full */
+	bool leave_running;	 /* dump --leave-running */
 	bool restore_detached;   /* restore -d */
 	bool leave_stopped;      /* restore --leave-stopped */
-	bool explain;            /* dump, restore --explain: narrate each step */
-	bool check_only;         /* restore --check-only: check images and system, change nothing */
+	bool explain;		 /* dump, restore --explain: narrate each step */
+	bool check_only;	 /* restore --check-only: check images and system, change nothing */
 	enum cli_detached_method detached_method;
 	const char *show_path;   /* show DIR|FILE */
 	const char *features[CLI_MAX_FEATURES]; /* check --feature NAME ("list": print the names) */

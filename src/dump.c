@@ -293,10 +293,11 @@ static void explain_mount_of(pid_t pid, int fd, const char *path, const struct d
 			who, path, dm->mnt_id_old, dm->source_mnt->mnt_id_old,
 			dm->source_mnt->mountpoint, dm->root ? dm->root : "?");
 	else
-		explain(start, "fstatfs",
-			"%s ('%s') is on mount %u, which no mount table lists: detached; no live mount "
-			"of its %s filesystem exists (orphaned)",
-			who, path, dm->mnt_id_old, dm->fstype);
+		explain(
+		    start, "fstatfs",
+		    "%s ('%s') is on mount %u, which no mount table lists: detached; no live mount "
+		    "of its %s filesystem exists (orphaned)",
+		    who, path, dm->mnt_id_old, dm->fstype);
 }
 
 static int resolve_mount(void *opaque, pid_t pid, int fd, int local_fd, uint32_t mnt_id_old,
@@ -405,8 +406,8 @@ static int dump_task_fds(struct dump *d, struct dump_task *t, const int *fds, si
 	pr_debug("task %d: classified %zu fds in %.1f ms", (int)pid, n_fds,
 		 (double)(monotonic_ns() - start) / 1e6);
 	explain(start, "parasite: poll, SCM_RIGHTS; kcmp",
-		"task %d: %zu fds taken from inside the task by the parasite and classified", (int)pid,
-		n_fds);
+		"task %d: %zu fds taken from inside the task by the parasite and classified",
+		(int)pid, n_fds);
 
 	ret = image_writer_open(d->tmp_dirfd, IMAGE_FDINFO, (uint64_t)pid, &w);
 	if (ret < 0)
@@ -593,8 +594,9 @@ static int write_images(struct dump *d)
 	if (ret < 0)
 		return ret;
 	for (size_t i = 0; i < d->n_ns; i++) {
-		ret = dump_write_mounts(d->tmp_dirfd, d->ns_tables[i], table_ns_key(d->ns_tables[i]),
-					own_table(d), d->tmpfs.walked, d->tmpfs.n_walked);
+		ret =
+		    dump_write_mounts(d->tmp_dirfd, d->ns_tables[i], table_ns_key(d->ns_tables[i]),
+				      own_table(d), d->tmpfs.walked, d->tmpfs.n_walked);
 		if (ret < 0)
 			return ret;
 	}
@@ -661,9 +663,10 @@ int dump_run(const struct cli_options *opts)
 {
 	struct dump d = {.opts = opts, .img_dirfd = -EBADF, .tmp_dirfd = -EBADF};
 	struct fd_dump_callbacks cb = {
-		.resolve_mount = resolve_mount,
-		.data_sink = write_file_data,
-		.opaque = &d,
+	    .resolve_mount = resolve_mount,
+	    .data_sink = write_file_data,
+	    .opaque = &d,
+	    .tcp_established = opts->criu.tcp_established,
 	};
 	uint64_t start = monotonic_ns();
 	int ret;
@@ -714,6 +717,9 @@ int dump_run(const struct cli_options *opts)
 	ret = dump_tasks(&d);
 	if (ret < 0)
 		goto out_cure;
+	ret = fd_dump_finish(d.fds);
+	if (ret < 0)
+		goto out_cure;
 	ret = dump_private_tmpfs(&d);
 	if (ret < 0)
 		goto out_cure;
@@ -735,8 +741,10 @@ int dump_run(const struct cli_options *opts)
 	if (ret < 0)
 		goto out_release_tree;
 
-	explain(start, "rt_sigreturn, munmap", "cured every task: no parasite, code or register of "
-						 "minicr left in them; images published");
+	explain(start, "rt_sigreturn, munmap",
+		"cured every task: no parasite, code or register of "
+		"minicr left in them; images published");
+	fd_dump_end(d.fds, !opts->leave_running);
 	if (opts->leave_running)
 		seize_release(d.tree);
 	else
@@ -754,6 +762,8 @@ int dump_run(const struct cli_options *opts)
 out_cure:
 	(void)cure_tasks(&d);
 out_release_tree:
+	if (d.fds)
+		fd_dump_end(d.fds, false);
 	if (d.tree)
 		seize_release(d.tree);
 out_remove_images:

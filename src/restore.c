@@ -309,10 +309,11 @@ int restore_run(const struct cli_options *opts)
 	close(ctx.service_base + 2);
 	phase("tree ready");
 	if (r == 0)
-		explain(t_step, "clone3(set_tid)",
-			"created %zu task(s) with their old pids, sessions and groups; each put its "
-			"fds at their numbers, cwd and root",
-			set->n_tasks);
+		explain(
+		    t_step, "clone3(set_tid)",
+		    "created %zu task(s) with their old pids, sessions and groups; each put its "
+		    "fds at their numbers, cwd and root",
+		    set->n_tasks);
 	t_step = monotonic_ns();
 	/* step 3: every task resumes (or is left stopped) */
 	if (r == 0)

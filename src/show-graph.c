@@ -145,13 +145,14 @@ static void mount_nodes(FILE *out, const struct image_set *set)
 {
 	if (!set->n_mnts)
 		return;
-	fprintf(out, "  subgraph cluster_ns_%" PRIu64 " {\n    label=\"mount namespace %" PRIu64
-		     "\";\n",
+	fprintf(out,
+		"  subgraph cluster_ns_%" PRIu64 " {\n    label=\"mount namespace %" PRIu64 "\";\n",
 		set->mnt_ns_id, set->mnt_ns_id);
 	for (size_t i = 0; i < set->n_mnts; i++) {
 		const MntEntry *m = set->mnts[i];
 
-		fprintf(out, "    mnt_%" PRIu64 " [class=\"mount\", shape=folder, label=\"mount %u\\n",
+		fprintf(out,
+			"    mnt_%" PRIu64 " [class=\"mount\", shape=folder, label=\"mount %u\\n",
 			m->mnt_id, m->mnt_id_old);
 		dot_text(out, m->mountpoint);
 		fputs("\\n", out);
@@ -198,7 +199,8 @@ static void detached_nodes(FILE *out, const struct image_set *set)
 		const DetachedMntEntry *d = set->detached[i];
 
 		fprintf(out,
-			"  det_%" PRIu64 " [class=\"detached\", shape=folder, style=\"bold,dashed\", "
+			"  det_%" PRIu64
+			" [class=\"detached\", shape=folder, style=\"bold,dashed\", "
 			"label=\"detached mount %" PRIu64 "\\n",
 			d->id, d->id);
 		dot_text(out, d->fstype);
@@ -255,8 +257,8 @@ static void fs_edges(FILE *out, const struct image_set *set, const struct restor
 	}
 	if (t->fs->has_root_file_id) {
 		mark(set, drawn, t->fs->root_file_id);
-		fprintf(out, "  task_%d -> file_%u [class=\"root\", label=\"root\"];\n", t->pst->pid,
-			t->fs->root_file_id);
+		fprintf(out, "  task_%d -> file_%u [class=\"root\", label=\"root\"];\n",
+			t->pst->pid, t->fs->root_file_id);
 	}
 }
 

@@ -38,10 +38,9 @@ static int load_set(const char *dir, struct image_set **ret_set)
 		return pr_errno("cannot open images directory '%s'", dir);
 	if (getrlimit(RLIMIT_NOFILE, &nofile) < 0)
 		return pr_errno("cannot read the fd limit");
-	return image_set_load(dirfd,
-			      image_set_fd_limit(nofile.rlim_max < INT_MAX ? (int)nofile.rlim_max
-									   : INT_MAX),
-			      ret_set);
+	return image_set_load(
+	    dirfd, image_set_fd_limit(nofile.rlim_max < INT_MAX ? (int)nofile.rlim_max : INT_MAX),
+	    ret_set);
 }
 
 /* The DOT text of the set, malloc'ed in *ret_dot. */
@@ -197,7 +196,8 @@ static int html_images(FILE *out, const char *dir)
 	r = show_print(dir, false, f);
 	fclose(f);
 	if (r == 0) {
-		fputs("<h2>Images</h2>\n<details><summary>every image, decoded</summary><pre>", out);
+		fputs("<h2>Images</h2>\n<details><summary>every image, decoded</summary><pre>",
+		      out);
 		html_lines(out, text, len);
 		fputs("</pre></details>\n", out);
 	}
@@ -228,8 +228,8 @@ static void html_log(FILE *out, int dirfd, const char *name)
 			if (take) {
 				if (!any)
 					fprintf(out, "<h2>%s %s</h2>\n<ol class=\"%s\">\n",
-						pass == 0 ? "What minicr did:" : "Timeline of", name,
-						pass == 0 ? "explain" : "timeline");
+						pass == 0 ? "What minicr did:" : "Timeline of",
+						name, pass == 0 ? "explain" : "timeline");
 				any = true;
 				fputs("<li>", out);
 				if (ex)
@@ -288,7 +288,8 @@ static int write_html(const char *path, const char *dir, const struct image_set 
 
 		fputs(start ? start : svg, out);
 	} else {
-		fputs("<p>Graphviz was not available to draw the graph; its DOT text:</p><pre>", out);
+		fputs("<p>Graphviz was not available to draw the graph; its DOT text:</p><pre>",
+		      out);
 		html_lines(out, dot, strlen(dot));
 		fputs("</pre>", out);
 	}

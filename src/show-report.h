@@ -5,10 +5,10 @@
 #include <stdbool.h>
 
 struct show_report_opts {
-	bool dot;		/* print the DOT text on standard output */
-	const char *svg_path;	/* write the picture as SVG (needs libgvc) */
-	const char *html_path;	/* write the HTML report */
-	bool full;		/* draw every fd of large tables */
+	bool dot;	       /* print the DOT text on standard output */
+	const char *svg_path;  /* write the picture as SVG (needs libgvc) */
+	const char *html_path; /* write the HTML report */
+	bool full;	       /* draw every fd of large tables */
 };
 
 /* Loads and checks the set in dir, then makes what o asks for. Returns 0 or -errno (logged). */

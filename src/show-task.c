@@ -84,7 +84,8 @@ static void print_caps(FILE *out, const CredsEntry *c)
 		const struct {
 			cap_flag_t flag;
 			uint64_t mask;
-		} sets[] = {{CAP_EFFECTIVE, c->cap_eff}, {CAP_PERMITTED, c->cap_prm},
+		} sets[] = {{CAP_EFFECTIVE, c->cap_eff},
+			    {CAP_PERMITTED, c->cap_prm},
 			    {CAP_INHERITABLE, c->cap_inh}};
 
 		for (size_t s = 0; s < ARRAY_SIZE(sets); s++)

@@ -77,8 +77,8 @@ static void print_raw_size(FILE *out, uint64_t size)
 	char human[8];
 
 	fprintf(out, "%llu bytes", (unsigned long long)size);
-	if (size >= 10240 && humanize_number(human, sizeof(human), (int64_t)size, "",
-					     HN_AUTOSCALE, HN_DECIMAL | HN_NOSPACE | HN_B) > 0)
+	if (size >= 10240 && humanize_number(human, sizeof(human), (int64_t)size, "", HN_AUTOSCALE,
+					     HN_DECIMAL | HN_NOSPACE | HN_B) > 0)
 		fprintf(out, " (%s)", human);
 	fputs(" of raw data\n", out);
 }
@@ -248,10 +248,9 @@ static int validate_set(int dirfd, const struct show_list *l)
 		return 0;
 	if (getrlimit(RLIMIT_NOFILE, &nofile) < 0)
 		return pr_errno("cannot read the fd limit");
-	ret = image_set_load(dirfd, image_set_fd_limit((int)(nofile.rlim_max < INT_MAX
-								? nofile.rlim_max
-								: INT_MAX)),
-			     &set);
+	ret = image_set_load(
+	    dirfd, image_set_fd_limit((int)(nofile.rlim_max < INT_MAX ? nofile.rlim_max : INT_MAX)),
+	    &set);
 	image_set_free(set);
 	return ret;
 }

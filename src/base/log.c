@@ -145,9 +145,9 @@ void log_explain(uint64_t start_ns, const char *how, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	explain_line("%s (%s%s%.2f ms)", msg, how ? how : "", how ? ", " : "",
-		     (double)((uint64_t)now.tv_sec * 1000000000ULL + (uint64_t)now.tv_nsec -
-			      start_ns) /
-			 1e6);
+	explain_line(
+	    "%s (%s%s%.2f ms)", msg, how ? how : "", how ? ", " : "",
+	    (double)((uint64_t)now.tv_sec * 1000000000ULL + (uint64_t)now.tv_nsec - start_ns) /
+		1e6);
 	errno = saved_errno;
 }

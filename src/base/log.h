@@ -39,7 +39,7 @@ extern bool log_explaining;
 void log_explain_enable(bool on);
 /* Logs "explain: <sentence> (<how>, <ms since start_ns> ms)"; how may be NULL. */
 void log_explain(uint64_t start_ns, const char *how, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 #define explain(start_ns, how, fmt, ...)                                                           \
 	do {                                                                                       \
 		if (log_explaining)                                                                \

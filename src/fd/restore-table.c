@@ -208,7 +208,7 @@ int restore_fds_open(const struct image_set *set, fd_mount_root_fn mount_root, v
 		     int fd_limit, struct restore_fdtable **ret)
 {
 	cleanup(restore_fds_freep) struct restore_fdtable *t = calloc(1, sizeof(*t));
-	struct fd_restore_callbacks cb = {.mount_root = mount_root, .opaque = opaque};
+	struct fd_restore_callbacks cb = {.mount_root = mount_root, .opaque = opaque, .set = set};
 	cleanup(fd_restore_ctx_freep) struct fd_restore_ctx *ctx = NULL;
 	cleanup_free bool *visiting = NULL;
 	struct progress progress;

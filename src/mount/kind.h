@@ -27,7 +27,7 @@ struct mount_dump_view {
 /* A mount to rebuild, whether it comes from mnt-<ns>.img or detached-mnt.img. */
 struct mount_spec {
 	MntKind kind;
-	uint64_t id;	 /* its image key */
+	uint64_t id;	  /* its image key */
 	const char *what; /* for messages: "mount 123 ('/x')", "detached mount 45" */
 	const char *fstype, *source, *options;
 	const char *root; /* the mount's root inside its filesystem */

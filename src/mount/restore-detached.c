@@ -278,10 +278,11 @@ int restore_detached_prepare(struct restore_detached *d, bool is_final)
 			goto out_ns;
 		pr_debug("%s rebuilt (%s)", what, mount_kind_by_kind(spec.kind)->name);
 		if (d->method == CLI_DETACHED_CLONE)
-			explain(start, "open_tree(OPEN_TREE_CLONE), mount_setattr",
-				"%s (%s, root %s) rebuilt as an unattached clone of its root: in no "
-				"namespace, never visible anywhere",
-				what, e->fstype ? e->fstype : "?", e->root ? e->root : "?");
+			explain(
+			    start, "open_tree(OPEN_TREE_CLONE), mount_setattr",
+			    "%s (%s, root %s) rebuilt as an unattached clone of its root: in no "
+			    "namespace, never visible anywhere",
+			    what, e->fstype ? e->fstype : "?", e->root ? e->root : "?");
 		else
 			explain(start, "mount, mount_setattr, umount2(MNT_DETACH)",
 				"%s (%s, root %s) rebuilt the talk's way: bound at a temporary "

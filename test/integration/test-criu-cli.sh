@@ -89,10 +89,10 @@ out=$("$minicr" dump -t 999999 -D "$w/nothing" 2>&1)
 check "the default level (2) prints the error" grep -q 'minicr: error: ' <<<"$out"
 
 # CRIU options minicr cannot honour: one line, exit status 3, nothing done
-out=$("$minicr" dump -t 999999 -D "$w/refused" --tcp-established 2>&1)
+out=$("$minicr" dump -t 999999 -D "$w/refused" --skip-in-flight 2>&1)
 rc=$?
-check "--tcp-established: exit 3, one line naming it" \
-	test "$rc:$(wc -l <<<"$out")" = "3:1" -a -n "$(grep -- '--tcp-established' <<<"$out")"
+check "--skip-in-flight: exit 3, one line naming it" \
+	test "$rc:$(wc -l <<<"$out")" = "3:1" -a -n "$(grep -- '--skip-in-flight' <<<"$out")"
 check "a refused dump touches nothing" test ! -e "$w/refused"
 "$minicr" restore -D "$w/img" --pidfile p >/dev/null 2>&1
 check "--pidfile without -d: exit 3" test $? = 3

@@ -24,6 +24,9 @@
 # Bundles: every scenario an engine fails leaves a reproducer directory in --bundles DIR
 #          ($SCENARIO_BUNDLES, default /tmp/minicr-bundles): README, the scenario's source name,
 #          the exact commands, the engine's -v4 logs, the images and `minicr show` of them.
+# --probe: PROBE before SESSION DIR runs before the dump and PROBE after SESSION DIR once the
+#          tree runs again (restored, or left running by the dump); a failing "after" fails
+#          the scenario with the probe's first line (see proc-fields.sh).
 # Environment: SCENARIO_BIN (dir of built scenarios), SCENARIO_EXPECTED (the expectations file),
 # KEEP_IMAGES=1 keeps every scenario's work dir in /tmp/minicr-kept-NAME.
 set -u
@@ -33,7 +36,9 @@ mode=cr
 engine=minicr
 bundles=${SCENARIO_BUNDLES:-/tmp/minicr-bundles}
 selected=()
+probe=
 zdtm=()
+tcp_established=
 while [ $# -gt 0 ] && [ ${#zdtm[@]} = 0 ]; do
 	case "$1" in
 	--mode) mode=$2; shift 2 ;;
@@ -42,8 +47,10 @@ while [ $# -gt 0 ] && [ ${#zdtm[@]} = 0 ]; do
 	--engine=*) engine=${1#--engine=}; shift ;;
 	--bundles) bundles=$2; shift 2 ;;
 	--bundles=*) bundles=${1#--bundles=}; shift ;;
+	--probe) probe=$2; shift 2 ;;
+	--probe=*) probe=${1#--probe=}; shift ;;
 	--zdtm) zdtm=("$@"); break ;;
-	-h|--help) sed -n '2,33p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,36p' "$0"; exit 0 ;;
 	*) selected+=("$1"); shift ;;
 	esac
 done
@@ -58,7 +65,8 @@ expected_file=${SCENARIO_EXPECTED:-$here/expected}
 # as messages name it: test/scenarios/expected, wherever the tree is
 expected_name=${expected_file#"${expected_file%test/scenarios/expected}"}
 
-# name[:expectation]; "dump-fails" means the engine must refuse the tree and leave it running.
+# name[:expectation]; "dump-fails" means the engine must refuse the tree and leave it running;
+# "tcp-established" dumps with --tcp-established (a connection to a process outside the tree).
 all_scenarios=(
 	file-offsets
 	pipe-data
@@ -81,6 +89,16 @@ all_scenarios=(
 	session-elsewhere:dump-fails
 	shared-fdtable
 	mntns-per-task:dump-fails
+	unix-pairs
+	unix-names
+	unix-refuse-peer:dump-fails
+	unix-refuse-scm:dump-fails
+	unix-refuse-unaccepted:dump-fails
+	inet-tcp
+	inet-udp
+	sock-chat
+	inet-refuse-peer:dump-fails
+	inet-external:tcp-established
 )
 
 # The CRIU this machine can run: $CRIU, the one fetch-criu.sh cached, or criu from PATH.
@@ -197,7 +215,8 @@ run_cmd() {
 	"$@" 2>>"$dir/$name.err"
 }
 engine_dump() { # pid images-dir [leave-running]
-	run_cmd dump "$engine_bin" dump -t "$1" -D "$2" ${3:+--leave-running} -v4 -o dump.log
+	run_cmd dump "$engine_bin" dump -t "$1" -D "$2" ${3:+--leave-running} -v4 -o dump.log \
+		${tcp_established:+--tcp-established}
 }
 engine_restore() { # images-dir
 	run_cmd restore "$engine_bin" restore -D "$1" -d -v4 -o restore.log
@@ -239,7 +258,7 @@ bundle() {
 	echo "$verdict" >"$b/verdict"
 	cp "$dir/commands" "$b/commands" 2>/dev/null || : >"$b/commands"
 	local f
-	for f in out result output ready; do
+	for f in out result output ready probe; do
 		[ -f "$dir/$f" ] && cp "$dir/$f" "$b/scenario-$f"
 	done
 	for f in dump restore; do
@@ -279,6 +298,18 @@ bundle() {
 	echo "# bundle: $b"
 }
 
+# probe_before PID, probe_after PID: the --probe command around the engine's work; the
+# differences it prints stay in $dir/probe for the bundle.
+probe_before() {
+	[ -z "$probe" ] || "$probe" before "$1" "$dir" >"$dir/probe" 2>&1
+}
+probe_after() {
+	[ -z "$probe" ] && return 0
+	"$probe" after "$1" "$dir" >"$dir/probe" 2>&1 && return 0
+	verdict="probe: $(head -n 1 "$dir/probe") ($(wc -l <"$dir/probe") difference(s), see probe)"
+	return 1
+}
+
 # ---- one scenario, whatever protocol it speaks -------------------------------------------------
 # drive NAME PID EXPECTATION: the engine's part of the mode. Returns 0 when the scenario should
 # now be signalled to check itself, 1 when the verdict is already given (report called).
@@ -297,6 +328,7 @@ drive() {
 		fi
 		;;
 	dump:*)
+		probe_before "$pid"
 		if ! engine_dump "$pid" "$dir/img" leave-running; then
 			verdict="dump failed: $(first_error "$dir/img/dump.log" "$dir/dump.err")"
 			return 1
@@ -305,8 +337,10 @@ drive() {
 			verdict="images do not decode: $(tail -1 "$dir/show")"
 			return 1
 		fi
+		probe_after "$pid" || return 1
 		;;
 	cr:*)
+		probe_before "$pid"
 		if ! engine_dump "$pid" "$dir/img"; then
 			verdict="dump failed: $(first_error "$dir/img/dump.log" "$dir/dump.err")"
 			return 1
@@ -320,6 +354,7 @@ drive() {
 			verdict="restore failed: $(first_error "$dir/img/restore.log" "$dir/restore.err")"
 			return 1
 		fi
+		probe_after "$pid" || return 1
 		;;
 	esac
 	return 0
@@ -354,6 +389,8 @@ conclude() {
 run_one() { # name list-expectation
 	local name=$1 pid status result
 	dir="$work/$1" verdict=
+	tcp_established=
+	[ "$2" = tcp-established ] && tcp_established=1
 	expectation "$name" "$2"
 	mkdir -p "$dir/img"
 	export SCENARIO_READY="$dir/ready" SCENARIO_RESULT="$dir/result"

@@ -202,10 +202,20 @@ static void assert_refused(const char *command, const char *option, const char *
 	cr_assert_null(strchr(err, '\n'));
 }
 
+Test(cli, honours_tcp_established_on_dump_and_restore)
+{
+	struct cli_options o;
+	char err[256] = "";
+
+	cr_assert_eq(parse(&o, err, "dump", "-t", "1", "-D", "d", "--tcp-established", NULL), 0,
+		     "%s", err);
+	cr_assert(o.criu.tcp_established);
+	cr_assert_eq(parse(&o, err, "restore", "-D", "d", "--tcp-established", NULL), 0, "%s", err);
+	cr_assert(o.criu.tcp_established);
+}
+
 Test(cli, refuses_criu_options_it_cannot_honour_with_one_line)
 {
-	assert_refused("dump", "--tcp-established", "--tcp-established");
-	assert_refused("restore", "--tcp-established", "--tcp-established");
 	assert_refused("restore", "--tcp-close", "--tcp-close");
 	assert_refused("dump", "--skip-in-flight", "--skip-in-flight");
 	assert_refused("dump", "-x", "--ext-unix-sk");

@@ -1089,8 +1089,8 @@ Test(image, path_check_accepts_ordinary_relative_paths)
  * name and only escaped when shown; what is refused is what could escape (.., absolute, NUL). */
 Test(image, path_check_accepts_any_byte_but_nul_in_names)
 {
-	static const char *const names[] = {"a\nb", "a\x01", "a\x7f", "tab\there", "back\\slash",
-					     "\xff\xfe"};
+	static const char *const names[] = {"a\nb",	 "a\x01",	"a\x7f",
+					    "tab\there", "back\\slash", "\xff\xfe"};
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		cr_assert_eq(image_path_check(names[i], 0, NULL), 0, "'%s'", names[i]);
