@@ -156,16 +156,22 @@ int fd_dump_reg_path(struct fd_dump_ctx *ctx, const struct fd_params *p, FileEnt
 int fd_params_fdinfo(struct fd_dump_ctx *ctx, const struct fd_params *p, const char **ret_text,
 		     size_t *ret_len)
 {
+	if (p->fdinfo && !p->fdinfo_is_head) {
+		*ret_text = p->fdinfo;
+		*ret_len = p->fdinfo_len;
+		return 0;
+	}
+	return fd_params_fdinfo_now(ctx, p, ret_text, ret_len);
+}
+
+int fd_params_fdinfo_now(struct fd_dump_ctx *ctx, const struct fd_params *p, const char **ret_text,
+			 size_t *ret_len)
+{
 	char path[64];
 	cleanup_free char *text = NULL;
 	char *copy;
 	ssize_t len;
 
-	if (p->fdinfo) {
-		*ret_text = p->fdinfo;
-		*ret_len = p->fdinfo_len;
-		return 0;
-	}
 	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", p->local_fd);
 	len = read_file_at(AT_FDCWD, path, &text);
 	if (len < 0) {
@@ -286,6 +292,7 @@ static void params_of(const struct fd_probe *probe, pid_t pid, const struct fd_l
 	    .fs_type = probe->fs_type,
 	    .fdinfo = probe->fdinfo,
 	    .fdinfo_len = probe->fdinfo_len,
+	    .fdinfo_is_head = probe->fdinfo_is_head,
 	};
 	p->info.flags &= ~(uint32_t)O_CLOEXEC;
 }

@@ -38,6 +38,8 @@ struct fd_params {
 	const char *fdinfo;	/* the task's fdinfo text when it was read (devices, anon inodes),
 				 * else NULL: fd_params_fdinfo() reads it */
 	size_t fdinfo_len;
+	bool fdinfo_is_head; /* fdinfo holds only the first lines of a longer text (an epoll
+			      * set, inotify watches): fd_params_fdinfo() reads it whole */
 };
 
 struct fd_kind {
@@ -106,11 +108,16 @@ char *fd_dump_strdup(struct fd_dump_ctx *ctx, const char *s);
  * minicr's namespace, or a detached mount) and sets fe->reg to a new path record (path,
  * mount, dev, ino, size, mode, rdev, unlinked). Returns 0 or -errno (logged). */
 int fd_dump_reg_path(struct fd_dump_ctx *ctx, const struct fd_params *p, FileEntry *fe);
-/* The task's fdinfo text for p: the probe's, or read from the local copy's fdinfo (the lines
- * a kind reads describe the open file description, which both show alike). The text lives as
- * long as ctx. Returns 0 or -errno (logged). */
+/* The task's fdinfo text for p, whole: the probe's, or read from the local copy's fdinfo when
+ * the probe has none or kept only its head (the lines a kind reads describe the open file
+ * description, which both show alike). The text lives as long as ctx. Returns 0 or -errno
+ * (logged). */
 int fd_params_fdinfo(struct fd_dump_ctx *ctx, const struct fd_params *p, const char **ret_text,
 		     size_t *ret_len);
+/* The same, always read now from the local copy: for a kind that changed what fdinfo shows
+ * (a timerfd brought up to date by timerfd_gettime). */
+int fd_params_fdinfo_now(struct fd_dump_ctx *ctx, const struct fd_params *p, const char **ret_text,
+			 size_t *ret_len);
 /* Largest FileDataEntry.data chunk, bytes. */
 #define FD_DATA_CHUNK_MAX (1U << 20)
 /* Sends the contents of the file behind p->local_fd (read through a fresh descriptor, so no
@@ -162,3 +169,6 @@ int fd_restore_lookup(const struct fd_restore_ctx *ctx, uint64_t tag, uint64_t k
 pid_t fd_install_pid(const struct fd_install_ctx *t);
 /* A number at which file `file_id` sits in that task, or -ENOENT. */
 int fd_install_fd_of(const struct fd_install_ctx *t, uint32_t file_id);
+/* True in exactly one of the tasks holding file `file_id`: the first in the image's task order
+ * (parents before children). For steps that must happen once per file (arming a timer). */
+bool fd_install_is_first_holder(const struct fd_install_ctx *t, uint32_t file_id);

@@ -11,6 +11,8 @@
 	X(fifo)                                                                                    \
 	X(memfd)                                                                                   \
 	X(eventfd)                                                                                 \
+	X(signalfd)                                                                                \
+	X(timerfd)                                                                                 \
 	X(chrdev)                                                                                  \
 	X(dir)                                                                                     \
 	X(opath)                                                                                   \

@@ -36,7 +36,8 @@ struct fd_probe {
 	const char *fdinfo;	/* the fdinfo text when has_fdinfo; valid while the set lives */
 	size_t fdinfo_len;
 	bool is_deleted;
-	bool has_fdinfo; /* info came from /proc/PID/fdinfo/N */
+	bool has_fdinfo;     /* info came from /proc/PID/fdinfo/N */
+	bool fdinfo_is_head; /* the text was longer than the probe keeps: fdinfo is its head */
 	enum fd_probe_step failed;
 	int error; /* -errno of the failed step */
 };

@@ -18,8 +18,7 @@ static const char *refused_name(const struct fd_params *p)
 		const char *link, *name;
 	} anon[] = {
 	    {"anon_inode:[eventpoll]", "epoll"},	 {"anon_inode:inotify", "inotify"},
-	    {"anon_inode:[fanotify]", "fanotify"},	 {"anon_inode:[timerfd]", "timerfd"},
-	    {"anon_inode:[signalfd]", "signalfd"},	 {"anon_inode:[pidfd]", "pidfd"},
+	    {"anon_inode:[fanotify]", "fanotify"},	 {"anon_inode:[pidfd]", "pidfd"},
 	    {"anon_inode:[io_uring]", "io_uring"},	 {"anon_inode:bpf-map", "bpf-map"},
 	    {"anon_inode:[userfaultfd]", "userfaultfd"},
 	};

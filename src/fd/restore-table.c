@@ -29,6 +29,7 @@ struct restore_fdtable {
 	int *cur;	 /* per file index: the fd holding it, or -1 */
 	int *who;	 /* per fd number below fd_limit: the file index held there, or -1 */
 	bool *installed; /* per fd number: a dumped fd of this task */
+	size_t *first_holder; /* per file index: the first task (image order) with an fd on it */
 };
 
 struct restore_fdtable *restore_fds_free(struct restore_fdtable *t)
@@ -42,6 +43,7 @@ struct restore_fdtable *restore_fds_free(struct restore_fdtable *t)
 	free(t->cur);
 	free(t->who);
 	free(t->installed);
+	free(t->first_holder);
 	free(t);
 	return NULL;
 }
@@ -203,6 +205,22 @@ static void open_in_parallel(struct fd_restore_ctx *ctx, const struct image_set 
 		     &(struct open_job){.ctx = ctx, .set = set, .t = t, .target = target});
 }
 
+/* Which task a file's once-only step (arming a timer) belongs to: the first that holds it. */
+static int find_first_holders(struct restore_fdtable *t)
+{
+	const struct image_set *set = t->set;
+
+	t->first_holder = malloc((set->n_files ? set->n_files : 1) * sizeof(size_t));
+	if (!t->first_holder)
+		return -ENOMEM;
+	for (size_t i = 0; i < set->n_files; i++)
+		t->first_holder[i] = SIZE_MAX;
+	for (size_t k = set->n_tasks; k-- > 0;)
+		for (size_t j = 0; j < set->tasks[k].n_fds; j++)
+			t->first_holder[image_set_file(set, set->tasks[k].fds[j]->file_id)] = k;
+	return 0;
+}
+
 int restore_fds_open(const struct image_set *set, fd_mount_root_fn mount_root, void *opaque,
 		     int fd_limit, struct restore_fdtable **ret)
 {
@@ -222,6 +240,9 @@ int restore_fds_open(const struct image_set *set, fd_mount_root_fn mount_root, v
 		return -ENOMEM;
 	for (size_t i = 0; i < set->n_files; i++)
 		t->cur[i] = -1;
+	r = find_first_holders(t);
+	if (r < 0)
+		return r;
 	ctx = fd_restore_ctx_new(&cb);
 	if (!ctx)
 		return -ENOMEM;
@@ -315,14 +336,22 @@ static int enter_fs(struct restore_fdtable *t, const FsEntry *fs)
 
 /* What an after-install step sees of its task. */
 struct fd_install_ctx {
-	const struct image_set *set;
+	const struct restore_fdtable *table;
 	const struct restore_task *task;
+	size_t task_idx;
 	struct hmap fd_of; /* (file_id, 0) -> fd number, filled on first use */
 };
 
 pid_t fd_install_pid(const struct fd_install_ctx *t)
 {
 	return t->task->pst->pid;
+}
+
+bool fd_install_is_first_holder(const struct fd_install_ctx *t, uint32_t file_id)
+{
+	ssize_t f = image_set_file(t->table->set, file_id);
+
+	return f >= 0 && t->table->first_holder[f] == t->task_idx;
 }
 
 int fd_install_fd_of(const struct fd_install_ctx *t, uint32_t file_id)
@@ -344,9 +373,11 @@ int fd_install_fd_of(const struct fd_install_ctx *t, uint32_t file_id)
 }
 
 /* Step 4 of installing: each file of the task whose kind has an after-install step, once. */
-static int after_install(const struct image_set *set, const struct restore_task *task)
+static int after_install(const struct restore_fdtable *t, size_t task_idx)
 {
-	struct fd_install_ctx ctx = {.set = set, .task = task};
+	const struct image_set *set = t->set;
+	const struct restore_task *task = &set->tasks[task_idx];
+	struct fd_install_ctx ctx = {.table = t, .task = task, .task_idx = task_idx};
 	cleanup_free bool *done = calloc(set->n_files ? set->n_files : 1, sizeof(*done));
 	int r = 0;
 
@@ -428,5 +459,5 @@ int restore_fds_install(struct restore_fdtable *t, size_t task_idx)
 		t->cur[i] = -1;
 	}
 	/* step 4: the kinds' own work once the table is exactly the task's */
-	return after_install(set, task);
+	return after_install(t, task_idx);
 }

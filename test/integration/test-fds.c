@@ -12,8 +12,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
-#include <sys/signalfd.h>
-#include <sys/timerfd.h>
+#include <sys/syscall.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -788,15 +787,12 @@ static void check_unsupported(struct fd_dump_ctx *ctx, pid_t pid)
 /* Other kinds minicr does not dump name themselves the same way (fds of this process). */
 static void check_unsupported_anon(struct fd_dump_ctx *ctx)
 {
-	sigset_t none;
 	struct {
 		int fd;
 		const char *kind, *link;
 	} cases[] = {
 	    {epoll_create1(EPOLL_CLOEXEC), "epoll", "anon_inode:[eventpoll]"},
-	    {timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC), "timerfd", "anon_inode:[timerfd]"},
-	    {(sigemptyset(&none), signalfd(-1, &none, SFD_CLOEXEC)), "signalfd",
-	     "anon_inode:[signalfd]"},
+	    {(int)syscall(SYS_userfaultfd, O_CLOEXEC), "userfaultfd", "anon_inode:[userfaultfd]"},
 	};
 	int logfd = memfd_create("log", MFD_CLOEXEC);
 
@@ -807,8 +803,13 @@ static void check_unsupported_anon(struct fd_dump_ctx *ctx)
 		ssize_t len;
 		int r;
 
-		if (cases[i].fd < 0 || logfd < 0)
-			die("anon fd");
+		if (logfd < 0)
+			die("log memfd");
+		if (cases[i].fd < 0) {
+			printf("cannot make a %s here (%s): not checked\n", cases[i].kind,
+			       strerror(errno));
+			continue;
+		}
 		if (ftruncate(logfd, 0) < 0 || lseek(logfd, 0, SEEK_SET) != 0)
 			die("log reset");
 		log_init(LOG_ERROR, logfd);

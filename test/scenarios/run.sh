@@ -49,6 +49,7 @@ all_scenarios=(
 	dirty-memory
 	process-tree
 	mntns-tmpfs
+	timer-signal-fds
 )
 
 case "$engine" in

@@ -127,3 +127,99 @@ Test(fdinfo, refuses_malformed_kind_values)
 	cr_assert_eq(fdinfo_get_flag(bad_flag, strlen(bad_flag), "eventfd-semaphore", &sem),
 		     -EINVAL);
 }
+
+Test(fdinfo, parses_timerfd_pairs_and_octal_flags)
+{
+	const char *text = "pos:\t0\nflags:\t02\nmnt_id:\t17\nino:\t1038\nclockid: 1\nticks: 0\n"
+			   "settime flags: 03\nit_value: (98, 102235677)\n"
+			   "it_interval: (0, 0)\n";
+	int64_t a, b;
+	uint64_t v;
+
+	cr_assert_eq(get_u64(text, "settime flags", 8, &v), 0);
+	cr_assert_eq(v, 3);
+	cr_assert_eq(fdinfo_get_pair(text, strlen(text), "it_value", &a, &b), 0);
+	cr_assert_eq(a, 98);
+	cr_assert_eq(b, 102235677);
+	cr_assert_eq(fdinfo_get_pair(text, strlen(text), "it_interval", &a, &b), 0);
+	cr_assert_eq(a, 0);
+	cr_assert_eq(b, 0);
+	cr_assert_eq(fdinfo_get_pair(text, strlen(text), "it_nothing", &a, &b), -ENOENT);
+}
+
+Test(fdinfo, refuses_malformed_pairs)
+{
+	const char *bad[] = {"v: 1, 2\n",    "v: (1 2)\n",   "v: (1, 2\n",    "v: (1, x)\n",
+			     "v: x(1, 2)\n", "v: (1, 2)x\n", "v: (- 1, 2)\n", "v: (, 2)\n"};
+	int64_t a, b;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		cr_assert_eq(fdinfo_get_pair(bad[i], strlen(bad[i]), "v", &a, &b), -EINVAL, "%s",
+			     bad[i]);
+	cr_assert_eq(fdinfo_get_pair("v: (-1, 5)\n", 11, "v", &a, &b), 0);
+	cr_assert_eq(a, -1);
+}
+
+Test(fdinfo, parses_signed_numbers)
+{
+	int64_t v;
+	const char *min = "-9223372036854775808", *over = "9223372036854775808";
+
+	cr_assert_eq(fdinfo_parse_s64(min, min + strlen(min), &v), 0);
+	cr_assert_eq(v, INT64_MIN);
+	cr_assert_eq(fdinfo_parse_s64(over, over + strlen(over), &v), -EINVAL);
+	cr_assert_eq(fdinfo_parse_s64(min, min, &v), -EINVAL, "empty range");
+	cr_assert_eq(fdinfo_parse_s64(min, min + 1, &v), -EINVAL, "a sign alone");
+}
+
+Test(fdinfo, iterates_item_lines_and_their_fields)
+{
+	const char *text =
+	    "pos:\t0\nflags:\t02000002\nmnt_id:\t17\nino:\t1038\n"
+	    "tfd:        3 events: 80000019 data: 1122334455667788  pos:0 ino:1491f9 "
+	    "sdev:f\n"
+	    "tfd:        6 events: 40000019 data: 1122334455667788  pos:0 ino:1491f9 "
+	    "sdev:f\n"
+	    "tfd-not: 1\n";
+	size_t cursor = 0, len, n = 0;
+	const char *line;
+	uint64_t v;
+
+	while (fdinfo_next_line(text, strlen(text), "tfd: ", &cursor, &line, &len) == 1) {
+		cr_assert_eq(fdinfo_field_u64(line, len, "tfd", 10, &v), 0);
+		cr_assert_eq(v, n == 0 ? 3 : 6);
+		cr_assert_eq(fdinfo_field_u64(line, len, "events", 16, &v), 0);
+		cr_assert_eq(v, n == 0 ? 0x80000019 : 0x40000019);
+		cr_assert_eq(fdinfo_field_u64(line, len, "data", 16, &v), 0);
+		cr_assert_eq(v, 0x1122334455667788ULL);
+		cr_assert_eq(fdinfo_field_u64(line, len, "sdev", 16, &v), 0);
+		cr_assert_eq(v, 0xf);
+		cr_assert_eq(fdinfo_field_u64(line, len, "nope", 16, &v), -ENOENT);
+		n++;
+	}
+	cr_assert_eq(n, 2);
+}
+
+Test(fdinfo, matches_whole_field_names_and_decodes_hex_bytes)
+{
+	const char *line = "inotify wd:2 ino:a746e0 sdev:fe00000 mask:80000100 ignored_mask:0 "
+			   "fhandle-bytes:8 fhandle-type:1 f_handle:e046a7005bd0795e";
+	uint8_t h[16];
+	size_t n;
+	uint64_t v;
+
+	cr_assert_eq(fdinfo_field_u64(line, strlen(line), "mask", 16, &v), 0);
+	cr_assert_eq(v, 0x80000100);
+	cr_assert_eq(fdinfo_field_u64(line, strlen(line), "ignored_mask", 16, &v), 0);
+	cr_assert_eq(v, 0);
+	cr_assert_eq(fdinfo_field_u64(line, strlen(line), "wd", 16, &v), 0);
+	cr_assert_eq(v, 2);
+	cr_assert_eq(fdinfo_field_hex(line, strlen(line), "f_handle", h, sizeof(h), &n), 0);
+	cr_assert_eq(n, 8);
+	cr_assert_eq(h[0], 0xe0);
+	cr_assert_eq(h[7], 0x5e);
+	cr_assert_eq(fdinfo_field_hex(line, strlen(line), "f_handle", h, 4, &n), -EINVAL,
+		     "longer than the buffer");
+	cr_assert_eq(fdinfo_field_hex("h:abc", 5, "h", h, sizeof(h), &n), -EINVAL, "odd length");
+	cr_assert_eq(fdinfo_field_hex("h:zz", 4, "h", h, sizeof(h), &n), -EINVAL, "not hex");
+}
