@@ -35,6 +35,8 @@ struct fd_dump_ctx {
 	struct fd_data_dump *data;    /* contents and pipe buffers */
 	struct arena arena;	      /* records and strings of the kinds */
 	struct fd_mount_ref mount_ref; /* the resolver's answer, reused */
+	const struct fd_params *task_fds; /* the task being dumped */
+	size_t n_task_fds;
 };
 
 struct fd_dump_ctx *fd_dump_ctx_new(const struct fd_dump_callbacks *cb)
@@ -185,6 +187,12 @@ int fd_params_fdinfo_now(struct fd_dump_ctx *ctx, const struct fd_params *p, con
 	*ret_text = copy;
 	*ret_len = (size_t)len;
 	return 0;
+}
+
+size_t fd_dump_task_fds(const struct fd_dump_ctx *ctx, const struct fd_params **ret)
+{
+	*ret = ctx->task_fds;
+	return ctx->n_task_fds;
 }
 
 int64_t fd_dump_contents(struct fd_dump_ctx *ctx, const struct fd_params *p, uint32_t owner_id)
@@ -414,6 +422,8 @@ int fd_dump_task(struct fd_dump_ctx *ctx, pid_t pid, const struct fd_local *fds,
 	task.keys = (const uint64_t(*)[2])t.keys;
 	r = fd_identity_sort(ctx->identity, &task, t.file, t.first);
 	/* step 3: in fd order, each open file's record is made at its first fd */
+	ctx->task_fds = t.params;
+	ctx->n_task_fds = n_fds;
 	for (size_t i = 0; i < n_fds && r == 0; i++) {
 		size_t f = t.file[i] != FD_IDENTITY_NONE ? t.file[i]
 			   : t.first[i] != i		  ? t.file_of[t.first[i]]
@@ -426,6 +436,8 @@ int fd_dump_task(struct fd_dump_ctx *ctx, pid_t pid, const struct fd_local *fds,
 		r = dump_one_fd(ctx, &fds[i], &t.params[i], t.kinds[i], cloexec, f, &t.file_of[i],
 				&entries[i]);
 	}
+	ctx->task_fds = NULL;
+	ctx->n_task_fds = 0;
 	if (r == 0)
 		r = fd_identity_commit(ctx->identity, &task, t.file_of);
 	if (r == 0)

@@ -118,6 +118,9 @@ int fd_params_fdinfo(struct fd_dump_ctx *ctx, const struct fd_params *p, const c
  * (a timerfd brought up to date by timerfd_gettime). */
 int fd_params_fdinfo_now(struct fd_dump_ctx *ctx, const struct fd_params *p, const char **ret_text,
 			 size_t *ret_len);
+/* The fds of the task being dumped, in fd order, for a kind whose state names other fds of
+ * its task (an epoll's targets). Borrowed; valid while that task's fds are dumped. */
+size_t fd_dump_task_fds(const struct fd_dump_ctx *ctx, const struct fd_params **ret);
 /* Largest FileDataEntry.data chunk, bytes. */
 #define FD_DATA_CHUNK_MAX (1U << 20)
 /* Sends the contents of the file behind p->local_fd (read through a fresh descriptor, so no

@@ -13,6 +13,7 @@
 	X(eventfd)                                                                                 \
 	X(signalfd)                                                                                \
 	X(timerfd)                                                                                 \
+	X(epoll)                                                                                   \
 	X(chrdev)                                                                                  \
 	X(dir)                                                                                     \
 	X(opath)                                                                                   \

@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/syscall.h>
 #include <sys/ioctl.h>
@@ -791,7 +790,6 @@ static void check_unsupported_anon(struct fd_dump_ctx *ctx)
 		int fd;
 		const char *kind, *link;
 	} cases[] = {
-	    {epoll_create1(EPOLL_CLOEXEC), "epoll", "anon_inode:[eventpoll]"},
 	    {(int)syscall(SYS_userfaultfd, O_CLOEXEC), "userfaultfd", "anon_inode:[userfaultfd]"},
 	};
 	int logfd = memfd_create("log", MFD_CLOEXEC);

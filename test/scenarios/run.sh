@@ -50,6 +50,7 @@ all_scenarios=(
 	process-tree
 	mntns-tmpfs
 	timer-signal-fds
+	epoll-items
 )
 
 case "$engine" in

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "fd/epoll-parse.h"
 #include "fd/fdinfo-parse.h"
 
 static int parse(const char *text, struct fdinfo *fi)
@@ -222,4 +223,36 @@ Test(fdinfo, matches_whole_field_names_and_decodes_hex_bytes)
 		     "longer than the buffer");
 	cr_assert_eq(fdinfo_field_hex("h:abc", 5, "h", h, sizeof(h), &n), -EINVAL, "odd length");
 	cr_assert_eq(fdinfo_field_hex("h:zz", 4, "h", h, sizeof(h), &n), -EINVAL, "not hex");
+}
+
+Test(epoll_parse, parses_an_item_line)
+{
+	const char *line =
+	    "tfd:       10 events: 40000019 data: ffffffffffffffff  pos:12 ino:1491f9 "
+	    "sdev:fe00001";
+	struct epoll_tfd t;
+
+	cr_assert_eq(epoll_parse_tfd(line, strlen(line), &t), 0);
+	cr_assert_eq(t.tfd, 10);
+	cr_assert_eq(t.events, 0x40000019);
+	cr_assert_eq(t.data, UINT64_MAX);
+	cr_assert_eq(t.pos, 12);
+	cr_assert_eq(t.ino, 0x1491f9);
+	cr_assert_eq(fdinfo_sdev_major(t.sdev), 254);
+	cr_assert_eq(fdinfo_sdev_minor(t.sdev), 1);
+}
+
+Test(epoll_parse, refuses_incomplete_or_out_of_range_items)
+{
+	const char *bad[] = {
+	    "tfd: 3 events: 19 data: 0 pos:0 ino:1",		   /* no sdev */
+	    "tfd: 3 events: 1ffffffff data: 0 pos:0 ino:1 sdev:f", /* events above 32 bits */
+	    "tfd: 2147483648 events: 19 data: 0 pos:0 ino:1 sdev:f",
+	    "tfd: -1 events: 19 data: 0 pos:0 ino:1 sdev:f",
+	    "tfd: 3 events: 19 data: 0 pos:x ino:1 sdev:f",
+	};
+	struct epoll_tfd t;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		cr_assert_eq(epoll_parse_tfd(bad[i], strlen(bad[i]), &t), -EINVAL, "%s", bad[i]);
 }
