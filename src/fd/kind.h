@@ -79,6 +79,13 @@ struct fd_kind {
 	 * task's fds are at their numbers (epoll registrations, a controlling terminal).
 	 * fd is one of the numbers the file has in the task. Returns 0 or -errno (logged). */
 	int (*after_install)(const struct fd_install_ctx *t, const FileEntry *fe, int fd);
+	/* True if the file can be opened only once every task of the tree exists (a pidfd of
+	 * one of them). The root task opens it then, with a context that reaches no mount (no
+	 * path may be opened), and hands it to each task holding it (fd/restore-late.h). */
+	bool opens_late;
+	/* True if after_install needs every task of the tree to exist, with its session and
+	 * group (a terminal's foreground group): the tasks then meet before that step. */
+	bool after_install_needs_tree;
 };
 
 /* ---- the registry (kinds.c) -------------------------------------------------------------- */
@@ -165,6 +172,12 @@ int fd_reopen(int fd, uint32_t flags);
 int fd_restore_keep(struct fd_restore_ctx *ctx, uint64_t tag, uint64_t key, int fd);
 /* A kept fd (borrowed; -1 for a key kept alone), or -ENOENT. */
 int fd_restore_lookup(const struct fd_restore_ctx *ctx, uint64_t tag, uint64_t key);
+/* The fd (borrowed) of file file_id, opened earlier in this table: a file the kind named in
+ * its deps (a pty slave's master). -ENOENT if it is not open. */
+int fd_restore_file_fd(const struct fd_restore_ctx *ctx, uint32_t file_id);
+/* Runs fn(arg) when ctx is freed, after its kept fds are closed, in this process only (not in
+ * tasks forked meanwhile): to reap a helper process. Returns 0 or -ENOMEM (logged). */
+int fd_restore_defer(struct fd_restore_ctx *ctx, void (*fn)(void *arg), void *arg);
 
 /* ---- after-install help ----------------------------------------------------------------- */
 

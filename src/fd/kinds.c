@@ -14,6 +14,7 @@
 	X(signalfd)                                                                                \
 	X(timerfd)                                                                                 \
 	X(epoll)                                                                                   \
+	X(pidfd)                                                                                   \
 	X(chrdev)                                                                                  \
 	X(dir)                                                                                     \
 	X(opath)                                                                                   \

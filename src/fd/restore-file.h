@@ -42,6 +42,10 @@ int fd_restore_ctx_add_data(struct fd_restore_ctx *ctx, const FileDataEntry *ent
  * *ret_fd is owned by the caller. Returns 0, or -errno (logged). */
 int fd_restore_file(struct fd_restore_ctx *ctx, const FileEntry *fe, int *ret_fd);
 
+/* Records that file file_id is open at fd (borrowed) in the process holding the table, for
+ * kinds that need a file they depend on (fd_restore_file_fd()). Returns 0 or -ENOMEM. */
+int fd_restore_ctx_note_file(struct fd_restore_ctx *ctx, uint32_t file_id, int fd);
+
 /* Puts file_fd at number fde->fd with fde->cloexec (dup3; file_fd stays open). Returns 0 or
  * -errno (logged). */
 int fd_restore_install(const FdEntry *fde, int file_fd);

@@ -19,6 +19,7 @@
 #include "base/hmap.h"
 #include "base/util.h"
 #include "fd/kind.h"
+#include "fd/restore-late.h"
 
 /* Below this many files a thread costs more to start than it saves. */
 #define OPEN_PARALLEL_MIN 512
@@ -30,6 +31,8 @@ struct restore_fdtable {
 	int *who;	 /* per fd number below fd_limit: the file index held there, or -1 */
 	bool *installed; /* per fd number: a dumped fd of this task */
 	size_t *first_holder; /* per file index: the first task (image order) with an fd on it */
+	struct restore_late *late; /* files opened once the tree exists; NULL when none */
+	int *late_fds;		   /* per file index, in a task: its late file's fd, or -1 */
 };
 
 struct restore_fdtable *restore_fds_free(struct restore_fdtable *t)
@@ -44,6 +47,12 @@ struct restore_fdtable *restore_fds_free(struct restore_fdtable *t)
 	free(t->who);
 	free(t->installed);
 	free(t->first_holder);
+	restore_late_free(t->late);
+	if (t->late_fds)
+		for (size_t i = 0; i < t->set->n_files; i++)
+			if (t->late_fds[i] >= 0)
+				close(t->late_fds[i]);
+	free(t->late_fds);
 	free(t);
 	return NULL;
 }
@@ -67,7 +76,7 @@ static int open_file(struct fd_restore_ctx *ctx, const struct image_set *set,
 		return -EMFILE;
 	}
 	t->cur[i] = fd;
-	return 0;
+	return fd_restore_ctx_note_file(ctx, set->files[i]->id, fd) < 0 ? -ENOMEM : 0;
 }
 
 /* Most kinds depend on nothing; a few (a tty slave on its master) name files to open first.
@@ -84,7 +93,7 @@ static int open_one(struct fd_restore_ctx *ctx, const struct image_set *set,
 	size_t n_deps;
 	int r = 0;
 
-	if (t->cur[i] >= 0)
+	if (t->cur[i] >= 0 || (kind && kind->opens_late))
 		return 0;
 	n_deps = kind && kind->deps ? kind->deps(fe, deps, DEPS_MAX) : 0;
 	if (n_deps > DEPS_MAX) {
@@ -266,13 +275,23 @@ int restore_fds_open(const struct image_set *set, fd_mount_root_fn mount_root, v
 	/* one context for all, so the ends of a pipe (and sharers of a memfd or an unlinked
 	 * file) find each other; files that open alone go first, in parallel */
 	n_ranges = parallel_n_ranges(set->n_files, OPEN_PARALLEL_MIN);
-	if (n_ranges > 1 && set->n_tasks > 0)
+	if (n_ranges > 1 && set->n_tasks > 0) {
 		open_in_parallel(ctx, set, t, n_ranges);
+		for (size_t i = 0; i < set->n_files; i++)
+			if (t->cur[i] >= 0 &&
+			    fd_restore_ctx_note_file(ctx, set->files[i]->id, t->cur[i]) < 0)
+				return -ENOMEM;
+	}
 	visiting = calloc(set->n_files ? set->n_files : 1, sizeof(*visiting));
 	if (!visiting)
 		return -ENOMEM;
 	for (size_t i = 0; i < set->n_files; i++) {
 		r = open_one(ctx, set, t, visiting, i, fd_limit);
+		if (r < 0)
+			return r;
+	}
+	if (restore_late_needed(set)) {
+		r = restore_late_new(set, &t->late);
 		if (r < 0)
 			return r;
 	}
@@ -383,6 +402,9 @@ static int after_install(const struct restore_fdtable *t, size_t task_idx)
 
 	if (!done)
 		return -ENOMEM;
+	/* the last task, so the fault finds every other task's step done */
+	if (task_idx == set->n_tasks - 1 && (r = restore_fault("after-install")) < 0)
+		return r;
 	for (size_t k = 0; k < task->n_fds && r == 0; k++) {
 		ssize_t f = image_set_file(set, task->fds[k]->file_id);
 		const FileEntry *fe = set->files[f];
@@ -394,6 +416,45 @@ static int after_install(const struct restore_fdtable *t, size_t task_idx)
 		r = kind->after_install(&ctx, fe, task->fds[k]->fd);
 	}
 	hmap_clear(&ctx.fd_of);
+	return r;
+}
+
+/* Meets the other tasks (restore-late.h) and puts the late files this task holds at their
+ * numbers: those are free now, and the fds received sit above every dumped number. */
+static int install_late(struct restore_fdtable *t, size_t task_idx)
+{
+	const struct image_set *set = t->set;
+	const struct restore_task *task = &set->tasks[task_idx];
+	struct fd_restore_callbacks cb = {0};
+	cleanup(fd_restore_ctx_freep) struct fd_restore_ctx *ctx = NULL;
+	int r;
+
+	t->late_fds = malloc((set->n_files ? set->n_files : 1) * sizeof(int));
+	if (!t->late_fds)
+		return -ENOMEM;
+	if (task_idx == 0) {
+		/* late kinds open no path: the mounts are gone by now */
+		ctx = fd_restore_ctx_new(&cb);
+		if (!ctx)
+			return -ENOMEM;
+	}
+	r = restore_late_meet(t->late, task_idx, ctx, t->late_fds);
+	t->late = restore_late_free(t->late);
+	/* the fds a kind kept in ctx sit at numbers the task may want: gone before placing */
+	ctx = fd_restore_ctx_free(ctx);
+	if (r < 0)
+		return r;
+	for (size_t k = 0; k < task->n_fds && r == 0; k++) {
+		ssize_t f = image_set_file(set, task->fds[k]->file_id);
+
+		if (t->late_fds[f] >= 0)
+			r = fd_restore_install(task->fds[k], t->late_fds[f]);
+	}
+	for (size_t i = 0; i < set->n_files; i++)
+		if (t->late_fds[i] >= 0) {
+			close(t->late_fds[i]);
+			t->late_fds[i] = -1;
+		}
 	return r;
 }
 
@@ -431,6 +492,8 @@ int restore_fds_install(struct restore_fdtable *t, size_t task_idx)
 		const FdEntry *e = task->fds[k];
 		int f = (int)image_set_file(set, e->file_id), n = e->fd, old = t->cur[f];
 
+		if (old < 0)
+			continue; /* a late file: placed once the tree has met */
 		if (t->who[n] >= 0 && t->who[n] != f) {
 			r = relocate(t, n);
 			if (r < 0)
@@ -458,6 +521,12 @@ int restore_fds_install(struct restore_fdtable *t, size_t task_idx)
 			close(t->cur[i]);
 		t->cur[i] = -1;
 	}
-	/* step 4: the kinds' own work once the table is exactly the task's */
+	/* step 4: the late files, once every task of the tree exists */
+	if (t->late) {
+		r = install_late(t, task_idx);
+		if (r < 0)
+			return r;
+	}
+	/* step 5: the kinds' own work once the table is exactly the task's */
 	return after_install(t, task_idx);
 }

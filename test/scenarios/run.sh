@@ -51,6 +51,7 @@ all_scenarios=(
 	mntns-tmpfs
 	timer-signal-fds
 	epoll-items
+	pidfds
 )
 
 case "$engine" in
