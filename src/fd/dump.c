@@ -189,6 +189,13 @@ int fd_params_fdinfo_now(struct fd_dump_ctx *ctx, const struct fd_params *p, con
 	return 0;
 }
 
+int fd_dump_open_mount(struct fd_dump_ctx *ctx, uint32_t mnt_id_old, uint32_t major, uint32_t minor)
+{
+	if (!ctx->cb.open_mount)
+		return -ENOENT;
+	return ctx->cb.open_mount(ctx->cb.opaque, mnt_id_old, major, minor);
+}
+
 size_t fd_dump_task_fds(const struct fd_dump_ctx *ctx, const struct fd_params **ret)
 {
 	*ret = ctx->task_fds;

@@ -40,10 +40,18 @@ typedef int (*fd_resolve_mount_fn)(void *opaque, pid_t pid, int fd, int local_fd
  * by the sink). */
 typedef int (*fd_data_sink_fn)(void *opaque, const FileDataEntry *entry);
 
+/* Opens (O_PATH) the root of a mount the tree or minicr can reach: the one whose old 32-bit id
+ * is mnt_id_old when that is nonzero, else one of superblock major:minor. For kinds that name
+ * mounts or filesystems, not files (an inotify watch's handle is opened through it, a
+ * fanotify mount mark names it). Returns the fd, -ENOENT (not logged) when there is none, or
+ * -errno (logged). */
+typedef int (*fd_open_mount_fn)(void *opaque, uint32_t mnt_id_old, uint32_t major, uint32_t minor);
+
 struct fd_dump_callbacks {
 	fd_resolve_mount_fn resolve_mount; /* required */
 	fd_data_sink_fn data_sink;	   /* required */
-	void *opaque;			   /* passed to both */
+	fd_open_mount_fn open_mount;	   /* optional: without it, no mount is found */
+	void *opaque;			   /* passed to all */
 };
 
 /* Dump state for a whole tree: file ids and shared-file identity span every task. */

@@ -125,6 +125,11 @@ int fd_params_fdinfo(struct fd_dump_ctx *ctx, const struct fd_params *p, const c
  * (a timerfd brought up to date by timerfd_gettime). */
 int fd_params_fdinfo_now(struct fd_dump_ctx *ctx, const struct fd_params *p, const char **ret_text,
 			 size_t *ret_len);
+/* Opens (O_PATH) the root of a mount the tree or minicr can reach: the one with old id
+ * mnt_id_old when nonzero, else one of superblock major:minor. Returns the fd, -ENOENT (not
+ * logged) when there is none, or -errno (logged). */
+int fd_dump_open_mount(struct fd_dump_ctx *ctx, uint32_t mnt_id_old, uint32_t major,
+		       uint32_t minor);
 /* The fds of the task being dumped, in fd order, for a kind whose state names other fds of
  * its task (an epoll's targets). Borrowed; valid while that task's fds are dumped. */
 size_t fd_dump_task_fds(const struct fd_dump_ctx *ctx, const struct fd_params **ret);

@@ -15,6 +15,8 @@
 	X(timerfd)                                                                                 \
 	X(epoll)                                                                                   \
 	X(pidfd)                                                                                   \
+	X(inotify)                                                                                 \
+	X(fanotify)                                                                                \
 	X(chrdev)                                                                                  \
 	X(dir)                                                                                     \
 	X(opath)                                                                                   \

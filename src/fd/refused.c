@@ -17,8 +17,8 @@ static const char *refused_name(const struct fd_params *p)
 	static const struct {
 		const char *link, *name;
 	} anon[] = {
-	    {"anon_inode:inotify", "inotify"},		 {"anon_inode:[fanotify]", "fanotify"},
-	    {"anon_inode:[io_uring]", "io_uring"},	 {"anon_inode:bpf-map", "bpf-map"},
+	    {"anon_inode:[io_uring]", "io_uring"},
+	    {"anon_inode:bpf-map", "bpf-map"},
 	    {"anon_inode:[userfaultfd]", "userfaultfd"},
 	};
 	unsigned int maj = major(p->st.st_rdev);

@@ -34,10 +34,18 @@ int mem_read_vmas(pid_t pid, struct mm_vma **ret_vmas, size_t *ret_n)
 		snprintf(path, sizeof(path), "/proc/%d/smaps", (int)pid);
 	else
 		snprintf(path, sizeof(path), "/proc/self/smaps");
-	len = read_file_at(AT_FDCWD, path, &buf);
-	if (len < 0)
-		return pr_neg((int)len, "cannot read '%s'", path);
-	ret = mm_parse_smaps(buf, ret_vmas, ret_n);
+	/* Reading one's own smaps races with one's own allocations: the buffer growing moves
+	 * the heap's end between two reads, and the heap is listed twice. Once the buffer is
+	 * large enough, a second reading is stable. */
+	for (int attempt = 0;; attempt++) {
+		len = read_file_at(AT_FDCWD, path, &buf);
+		if (len < 0)
+			return pr_neg((int)len, "cannot read '%s'", path);
+		ret = mm_parse_smaps(buf, ret_vmas, ret_n);
+		if (ret != -EINVAL || pid || attempt == 2)
+			break;
+		free(TAKE_PTR(buf));
+	}
 	if (ret < 0)
 		return pr_neg(ret, "cannot parse '%s'", path);
 	return 0;

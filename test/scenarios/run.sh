@@ -52,6 +52,7 @@ all_scenarios=(
 	timer-signal-fds
 	epoll-items
 	pidfds
+	fsnotify-watches
 )
 
 case "$engine" in

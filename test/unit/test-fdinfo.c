@@ -6,6 +6,7 @@
 
 #include "fd/epoll-parse.h"
 #include "fd/fdinfo-parse.h"
+#include "fd/fsnotify-parse.h"
 
 static int parse(const char *text, struct fdinfo *fi)
 {
@@ -255,4 +256,70 @@ Test(epoll_parse, refuses_incomplete_or_out_of_range_items)
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		cr_assert_eq(epoll_parse_tfd(bad[i], strlen(bad[i]), &t), -EINVAL, "%s", bad[i]);
+}
+
+Test(fsnotify_parse, parses_an_inotify_watch)
+{
+	const char *line = "inotify wd:1a ino:a746e1 sdev:fe00000 mask:4000fff ignored_mask:0 "
+			   "fhandle-bytes:8 fhandle-type:1 f_handle:e146a70099a78f27";
+	struct inotify_wd w;
+
+	cr_assert_eq(inotify_parse_wd(line, strlen(line), &w), 0);
+	cr_assert_eq(w.wd, 0x1a);
+	cr_assert_eq(w.ino, 0xa746e1);
+	cr_assert_eq(w.sdev, 0xfe00000);
+	cr_assert_eq(w.mask, 0x4000fff);
+	cr_assert_eq(w.handle.bytes, 8);
+	cr_assert_eq(w.handle.type, 1);
+	cr_assert_eq(w.handle.data[0], 0xe1);
+	cr_assert_eq(w.handle.data[7], 0x27);
+}
+
+Test(fsnotify_parse, refuses_watches_whose_handle_does_not_match_its_length)
+{
+	const char *bad[] = {
+	    "inotify wd:1 ino:1 sdev:1 mask:1 ignored_mask:0 fhandle-bytes:4 fhandle-type:1 "
+	    "f_handle:e146a70099a78f27",
+	    "inotify wd:1 ino:1 sdev:1 mask:1 ignored_mask:0 fhandle-bytes:8 fhandle-type:1",
+	    "inotify wd:80000000 ino:1 sdev:1 mask:1 ignored_mask:0 fhandle-bytes:1 "
+	    "fhandle-type:1 f_handle:00",
+	    "fanotify wd:1 ino:1 sdev:1 mask:1 ignored_mask:0 fhandle-bytes:1 fhandle-type:1 "
+	    "f_handle:00",
+	};
+	struct inotify_wd w;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		cr_assert_eq(inotify_parse_wd(bad[i], strlen(bad[i]), &w), -EINVAL, "%s", bad[i]);
+}
+
+Test(fsnotify_parse, parses_fanotify_groups_and_each_kind_of_mark)
+{
+	const char *group = "fanotify flags:200 event-flags:8000";
+	const char *sb = "fanotify sdev:fe00000 mflags:0 mask:200 ignored_mask:0";
+	const char *inode =
+	    "fanotify ino:3c51a sdev:fe00000 mflags:0 mask:40000100 "
+	    "ignored_mask:0 fhandle-bytes:8 fhandle-type:1 f_handle:1ac5030000000000";
+	const char *mnt = "fanotify mnt_id:1b mflags:40 mask:20 ignored_mask:20";
+	struct fanotify_group g;
+	struct fanotify_mark m;
+
+	cr_assert_eq(fanotify_parse_line(group, strlen(group), &g, &m), 1);
+	cr_assert_eq(g.flags, 0x200);
+	cr_assert_eq(g.event_flags, 0x8000);
+	cr_assert_eq(fanotify_parse_line(sb, strlen(sb), &g, &m), 2);
+	cr_assert_eq(m.kind, FANOTIFY_MARK_SB);
+	cr_assert_eq(m.sdev, 0xfe00000);
+	cr_assert_eq(m.mask, 0x200);
+	cr_assert_eq(fanotify_parse_line(inode, strlen(inode), &g, &m), 2);
+	cr_assert_eq(m.kind, FANOTIFY_MARK_INODE);
+	cr_assert_eq(m.ino, 0x3c51a);
+	cr_assert_eq(m.mask, 0x40000100);
+	cr_assert_eq(m.handle.bytes, 8);
+	cr_assert_eq(fanotify_parse_line(mnt, strlen(mnt), &g, &m), 2);
+	cr_assert_eq(m.kind, FANOTIFY_MARK_MOUNT);
+	cr_assert_eq(m.mnt_id, 0x1b);
+	cr_assert_eq(m.mflags, 0x40);
+	cr_assert_eq(m.ignored_mask, 0x20);
+	cr_assert_eq(fanotify_parse_line("fanotify what:1", 15, &g, &m), -EINVAL);
+	cr_assert_eq(fanotify_parse_line("inotify flags:1 event-flags:2", 29, &g, &m), -EINVAL);
 }
