@@ -25,12 +25,13 @@
 #define MAX_LINES 16
 
 static char base[] = "/tmp/minicr-scn-fsnotify.XXXXXX";
+static char disk[] = "/tmp/minicr-scn-fsnotify-disk.XXXXXX";
 static char det[192];
 
 static void remove_base(void)
 {
-	static const char *const names[] = {"dir/made-after", "dir",   "f",   "g",   "f2", "other",
-					    "new2",	      "sub/w", "sub", "det", ""};
+	static const char *const names[] = {"dir/made-after", "dir",  "f",   "g", "f2",
+					    "other",	      "new2", "det", ""};
 	char p[256];
 
 	umount2(det, MNT_DETACH);
@@ -41,6 +42,9 @@ static void remove_base(void)
 	}
 	umount2(base, MNT_DETACH);
 	rmdir(base);
+	snprintf(p, sizeof(p), "%s/w", disk);
+	unlink(p);
+	rmdir(disk);
 }
 
 static char *at(const char *name)
@@ -182,14 +186,14 @@ int main(void)
 	char c = 'x';
 
 	scenario_private_mounts();
-	if (!mkdtemp(base))
+	if (!mkdtemp(base) || !mkdtemp(disk))
 		scenario_skip("mkdtemp: %m");
 	atexit(remove_base);
 	if (mount("scenario", base, "tmpfs", 0, "size=1m") < 0)
 		scenario_skip("mount tmpfs: %m");
 	snprintf(det, sizeof(det), "%s/det", base);
-	if (mkdir(at("dir"), 0755) < 0 || mkdir(at("sub"), 0755) < 0 || mkdir(det, 0755) < 0 ||
-	    mount(at("sub"), det, NULL, MS_BIND, NULL) < 0)
+	if (mkdir(at("dir"), 0755) < 0 || mkdir(det, 0755) < 0 ||
+	    mount(disk, det, NULL, MS_BIND, NULL) < 0)
 		scenario_skip("setup: %m");
 	close(open(at("f"), O_CREAT | O_WRONLY, 0644));
 	close(open(at("g"), O_CREAT | O_WRONLY, 0644));
