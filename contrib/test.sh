@@ -51,13 +51,16 @@ stage "gcc -Werror: make check" check_in "$top/build" check --enable-werror
 # mappings make a memory dump meaningless (the scenario victims are plain programs), and the
 # scenarios run in baseline and dump modes only: a restored process starts as a fork of
 # minicr, and a sanitized minicr's shadow mappings cover the addresses the dumped process
-# needs back.
-sanitized_tests="test/unit/test-cli test/unit/test-image test/unit/test-mountinfo
+# needs back. Every restore step before the resume still runs sanitized: test-restore-stopped
+# restores scenario dumps without their memory images, leaving the tasks stopped.
+sanitized_tests="test/unit/test-base test/unit/test-cli test/unit/test-image test/unit/test-mountinfo
 	test/unit/test-fdinfo test/unit/test-kerndat test/unit/test-pstree test/unit/test-mm-parse
 	test/unit/test-sigframe test/integration/test-parasite test/integration/test-fds
 	test/integration/test-detached test/integration/test-dump-failures.sh
+	test/integration/test-check-only.sh test/integration/test-restore-stopped.sh
 	test/scenarios/check-scenarios.sh"
-SCENARIO_MODES="baseline dump" MAKE_TESTS=$(echo $sanitized_tests) stage "ASan+UBSan: make check" \
+NO_RESUME=1 SCENARIO_MODES="baseline dump" MAKE_TESTS=$(echo $sanitized_tests) \
+	stage "ASan+UBSan: make check" \
 	check_in "$top/build-sanitizers" check --enable-sanitizers --enable-werror
 stage "clang fuzzing smoke" check_in "$top/build-fuzz" check --enable-fuzzing --enable-werror CC=clang
 stage "make distcheck" check_in "$top/build" distcheck --enable-werror

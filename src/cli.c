@@ -28,9 +28,14 @@ const char cli_usage_text[] =
 	"      --leave-running      dump: let the tree continue after a successful dump\n"
 	"  -d, --restore-detached   restore: return once the tree runs\n"
 	"      --leave-stopped      restore: leave every task stopped before it resumes\n"
+	"      --check-only         restore: check the images and this system, change nothing\n"
 	"      --detached-mounts=mountpoint|clone\n"
 	"                           restore: how detached mounts are rebuilt (default: clone)\n"
 	"      --json               show, check: print JSON\n"
+	"      --dot                show DIR: print the set as a Graphviz graph\n"
+	"      --svg FILE           show DIR: draw that graph into FILE (SVG)\n"
+	"      --html FILE          show DIR: write a self-contained HTML report\n"
+	"      --full               show DIR: draw every fd of large fd tables\n"
 	"  -h, --help               print this help\n"
 	"  -V, --version            print the version\n"
 	"\n"
@@ -39,8 +44,13 @@ const char cli_usage_text[] =
 enum {
 	OPT_LEAVE_RUNNING = 0x100,
 	OPT_LEAVE_STOPPED,
+	OPT_CHECK_ONLY,
 	OPT_DETACHED_MOUNTS,
 	OPT_JSON,
+	OPT_DOT,
+	OPT_SVG,
+	OPT_HTML,
+	OPT_FULL,
 };
 
 static const struct option long_options[] = {
@@ -51,8 +61,13 @@ static const struct option long_options[] = {
 	{"leave-running", no_argument, NULL, OPT_LEAVE_RUNNING},
 	{"restore-detached", no_argument, NULL, 'd'},
 	{"leave-stopped", no_argument, NULL, OPT_LEAVE_STOPPED},
+	{"check-only", no_argument, NULL, OPT_CHECK_ONLY},
 	{"detached-mounts", required_argument, NULL, OPT_DETACHED_MOUNTS},
 	{"json", no_argument, NULL, OPT_JSON},
+	{"dot", no_argument, NULL, OPT_DOT},
+	{"svg", required_argument, NULL, OPT_SVG},
+	{"html", required_argument, NULL, OPT_HTML},
+	{"full", no_argument, NULL, OPT_FULL},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, 'V'},
 	{NULL, 0, NULL, 0},
@@ -119,9 +134,18 @@ static int check_command_options(const struct cli_options *o, char *errbuf, size
 	if (o->leave_running && o->command != CLI_COMMAND_DUMP)
 		return fail(errbuf, errlen, "option --leave-running is only valid for dump, not %s",
 			    cmd);
+	if (o->check_only && o->command != CLI_COMMAND_RESTORE)
+		return fail(errbuf, errlen, "option --check-only is only valid for restore, not %s",
+			    cmd);
 	if ((o->restore_detached || o->leave_stopped) && o->command != CLI_COMMAND_RESTORE)
 		return fail(errbuf, errlen, "options -d and --leave-stopped are only valid for restore, not %s",
 			    cmd);
+	if ((o->dot || o->svg_path || o->html_path || o->full) && o->command != CLI_COMMAND_SHOW)
+		return fail(errbuf, errlen,
+			    "options --dot, --svg, --html and --full are only valid for show, not %s",
+			    cmd);
+	if (o->json && (o->dot || o->svg_path || o->html_path))
+		return fail(errbuf, errlen, "option --json does not go with --dot, --svg or --html");
 	if (o->json && o->command != CLI_COMMAND_SHOW && o->command != CLI_COMMAND_CHECK)
 		return fail(errbuf, errlen, "option --json is only valid for show and check, not %s",
 			    cmd);
@@ -205,6 +229,9 @@ int cli_parse(int argc, char **argv, struct cli_options *ret_opts, char *errbuf,
 		case OPT_LEAVE_STOPPED:
 			o.leave_stopped = true;
 			break;
+		case OPT_CHECK_ONLY:
+			o.check_only = true;
+			break;
 		case OPT_DETACHED_MOUNTS:
 			if (strcmp(optarg, "mountpoint") == 0)
 				o.detached_method = CLI_DETACHED_MOUNTPOINT;
@@ -217,6 +244,18 @@ int cli_parse(int argc, char **argv, struct cli_options *ret_opts, char *errbuf,
 			break;
 		case OPT_JSON:
 			o.json = true;
+			break;
+		case OPT_DOT:
+			o.dot = true;
+			break;
+		case OPT_SVG:
+			o.svg_path = optarg;
+			break;
+		case OPT_HTML:
+			o.html_path = optarg;
+			break;
+		case OPT_FULL:
+			o.full = true;
 			break;
 		case 'h':
 			o.help = true;

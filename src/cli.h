@@ -35,9 +35,14 @@ struct cli_options {
 	const char *log_file;    /* -o; NULL means stderr */
 	int verbosity;           /* log level: 0 errors, 1 warnings (default), 2 info, 3 debug */
 	bool json;               /* show/check --json */
+	bool dot;                /* show --dot */
+	const char *svg_path;    /* show --svg FILE */
+	const char *html_path;   /* show --html FILE */
+	bool full;               /* show --full */
 	bool leave_running;      /* dump --leave-running */
 	bool restore_detached;   /* restore -d */
 	bool leave_stopped;      /* restore --leave-stopped */
+	bool check_only;         /* restore --check-only: check images and system, change nothing */
 	enum cli_detached_method detached_method;
 	const char *show_path;   /* show DIR|FILE */
 	bool help;

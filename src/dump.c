@@ -21,6 +21,7 @@
 #include "mount/dump-detached.h"
 #include "dump-images.h"
 #include "fd/dump.h"
+#include "image-set/image-set.h"
 #include "image-write.h"
 #include "base/kerndat.h"
 #include "base/log.h"
@@ -67,6 +68,15 @@ struct dump {
 static uint64_t table_ns_key(const struct mount_table *t)
 {
 	return mount_table_ns_id(t) ? mount_table_ns_id(t) : mount_table_ns_ino(t);
+}
+
+/* The mount table of minicr's own namespace: collected for it, or one of the tree's. */
+static const struct mount_table *own_table(const struct dump *d)
+{
+	for (size_t i = 0; i < d->n_ns && !d->own_table; i++)
+		if (table_ns_key(d->ns_tables[i]) == d->own_ns_key)
+			return d->ns_tables[i];
+	return d->own_table;
 }
 
 /* ---- images directory ------------------------------------------------------------------ */
@@ -245,13 +255,13 @@ static int resolve_mount(void *opaque, pid_t pid, int fd, int local_fd, uint32_t
 		return r;
 	switch (res.kind) {
 	case DETACHED_FD_IN_TREE:
-		ret->mnt_id = dump_mount_key(res.mount);
+		ret->mnt_id = mount_entry_key(res.mount);
 		ret->mnt_ns_id = table_ns_key(res.table);
 		ret->mnt_id_old = res.mount->mnt_id_old;
 		ret->detached = false;
 		break;
 	case DETACHED_FD_DETACHED:
-		ret->mnt_id = dump_detached_key(res.detached);
+		ret->mnt_id = detached_mount_key(res.detached);
 		ret->mnt_ns_id = 0;
 		ret->mnt_id_old = res.detached->mnt_id_old;
 		ret->detached = true;
@@ -262,7 +272,7 @@ static int resolve_mount(void *opaque, pid_t pid, int fd, int local_fd, uint32_t
 		if (!res.table || table_ns_key(res.table) != d->own_ns_key)
 			return refuse_outside_mount(pid, fd, link_path,
 						    mnt_id_old ? mnt_id_old : mnt_id_unique);
-		ret->mnt_id = dump_mount_key(res.mount);
+		ret->mnt_id = mount_entry_key(res.mount);
 		ret->mnt_ns_id = d->own_ns_key;
 		ret->mnt_id_old = res.mount->mnt_id_old;
 		ret->detached = false;
@@ -560,7 +570,7 @@ static int write_images(struct dump *d)
 		return ret;
 	for (size_t i = 0; i < d->n_ns; i++) {
 		ret = dump_write_mounts(d->tmp_dirfd, d->ns_tables[i], table_ns_key(d->ns_tables[i]),
-					d->tmpfs.mount_keys, d->tmpfs.n_mount_keys);
+					own_table(d), d->tmpfs.walked, d->tmpfs.n_walked);
 		if (ret < 0)
 			return ret;
 	}
@@ -571,15 +581,22 @@ static int write_images(struct dump *d)
 				    d->n_ns, d->own_ns_key);
 }
 
+/* Rule 1, what dump writes restore accepts: the set about to be published is read back through
+ * restore's own checks, so a state restore would refuse fails the dump (with restore's reason)
+ * while the tree can still be let go. */
+static int check_restorable(struct dump *d)
+{
+	if (seize_fault("check"))
+		return pr_neg(-EIO, "cannot check the images (injected fault)");
+	return image_set_check_for_dump(d->tmp_dirfd, image_set_fd_limit(d->fd_limit));
+}
+
 /* tmpfs mounts that exist only in the tree's own namespaces hold files no other mount can
  * give back at restore: their contents go to file-data.img. */
 static int dump_private_tmpfs(struct dump *d)
 {
-	const struct mount_table *own = d->own_table;
+	const struct mount_table *own = own_table(d);
 
-	for (size_t i = 0; i < d->n_ns && !own; i++)
-		if (table_ns_key(d->ns_tables[i]) == d->own_ns_key)
-			own = d->ns_tables[i];
 	for (size_t i = 0; i < d->n_ns; i++) {
 		int ret;
 
@@ -595,7 +612,7 @@ static int dump_private_tmpfs(struct dump *d)
 static void dump_free(struct dump *d)
 {
 	image_writer_free(d->file_data);
-	free(d->tmpfs.mount_keys);
+	free(d->tmpfs.walked);
 	fd_dump_ctx_free(d->fds);
 	detached_ctx_free(d->detached);
 	for (size_t i = 0; i < d->n_ns; i++)
@@ -665,6 +682,9 @@ int dump_run(const struct cli_options *opts)
 		goto out_cure;
 	pr_debug("tasks dumped in %.1f ms", (double)(monotonic_ns() - start) / 1e6);
 	ret = write_images(&d);
+	if (ret < 0)
+		goto out_cure;
+	ret = check_restorable(&d);
 	if (ret < 0)
 		goto out_cure;
 	ret = cure_tasks(&d);

@@ -12,6 +12,7 @@
 #include "base/log.h"
 #include "restore.h"
 #include "show.h"
+#include "show-report.h"
 #include "base/util.h"
 
 static int open_log_file(const char *path)
@@ -31,6 +32,13 @@ static int run_command(const struct cli_options *opts)
 	case CLI_COMMAND_RESTORE:
 		return restore_run(opts);
 	case CLI_COMMAND_SHOW:
+		if (opts->dot || opts->svg_path || opts->html_path) {
+			struct show_report_opts r = {opts->dot, opts->svg_path, opts->html_path,
+						     opts->full};
+
+			return show_report_run(opts->show_path, &r) < 0 ? CLI_EXIT_FAILED
+									: CLI_EXIT_OK;
+		}
 		return show_run(opts->show_path, opts->json) < 0 ? CLI_EXIT_FAILED : CLI_EXIT_OK;
 	case CLI_COMMAND_CHECK:
 		return check_run(opts->json);

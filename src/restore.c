@@ -12,7 +12,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/kerndat.h"
+#include "base/kerndat-parse.h"
 #include "cli.h"
+#include "fd/restore-check.h"
 #include "base/log.h"
 #include "mount/restore-detached.h"
 #include "base/fault.h"
@@ -22,8 +25,6 @@
 #include "task/restore-tree.h"
 #include "task/resume.h"
 #include "base/util.h"
-
-#define SERVICE_FD_CEILING 65536 /* service fds sit just below min(hard limit, this) */
 
 struct restore_ctx {
 	const struct cli_options *opts;
@@ -160,15 +161,14 @@ static int resume_tree(struct restore_ctx *ctx)
 }
 
 /* The soft fd limit raised to the hard one (root lacks CAP_SYS_RESOURCE here, so the hard
- * limit is what there is). Returns the first service fd number. */
-/* The fd limit raised to its hard value; the service fds sit just below it. */
+ * limit is what there is). Returns the first service fd number: the tree's fds are below it. */
 static int service_fd_base(void)
 {
 	int limit = raise_fd_limit();
 
 	if (limit < 0)
 		return pr_neg(limit, "cannot raise the fd limit");
-	return (limit < SERVICE_FD_CEILING ? limit : SERVICE_FD_CEILING) - 3;
+	return image_set_fd_limit(limit);
 }
 
 /* Refuses before anything is created when a pid of the tree is taken. */
@@ -186,6 +186,41 @@ static int check_pids_free(const struct image_set *set)
 			}
 		}
 	}
+	return 0;
+}
+
+/* restore --check-only: what restore checks before it creates anything (the images, the pids)
+ * and what it can check of this system without changing it: the kernel features restore needs,
+ * the sources of detached mounts, the files reopened by path in minicr's namespace. */
+static int check_only(const struct image_set *set)
+{
+	const char *missing[8];
+	struct kerndat kd;
+	cleanup_close int root_fd = -EBADF;
+	size_t n_missing;
+	int r;
+
+	r = kerndat_probe(&kd);
+	if (r < 0)
+		return r;
+	n_missing = kerndat_missing_for_restore(&kd, missing, ARRAY_SIZE(missing));
+	if (n_missing) {
+		pr_err("cannot restore on this kernel: %s is missing%s", missing[0],
+		       n_missing > 1 ? " (and more: see minicr check)" : "");
+		return -ENOTSUP;
+	}
+	r = restore_detached_check(set);
+	if (r < 0)
+		return r;
+	root_fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (root_fd < 0)
+		return pr_errno("cannot open the root of the mount namespace");
+	r = fd_check_paths(set, root_fd);
+	if (r < 0)
+		return r;
+	printf("restore check passed: %zu task(s), %zu file(s), %zu mount(s), %zu detached "
+	       "mount(s)\n",
+	       set->n_tasks, set->n_files, set->n_mnts, set->n_detached);
 	return 0;
 }
 
@@ -221,6 +256,8 @@ int restore_run(const struct cli_options *opts)
 		return CLI_EXIT_FAILED;
 	ctx.set = set;
 	phase("images validated");
+	if (opts->check_only)
+		return check_only(set) < 0 ? CLI_EXIT_FAILED : CLI_EXIT_OK;
 	r = load_resume(&ctx, img_dirfd);
 	if (r < 0)
 		goto out_free;

@@ -6,6 +6,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/escape.h"
+
 static enum log_level current_level = LOG_WARN;
 static int log_fd = -1;
 static _Thread_local bool thread_is_muted;
@@ -54,9 +56,20 @@ void log_print(enum log_level level, const char *file, int line, int errnum, con
 	else
 		len += (size_t)snprintf(buf, sizeof(buf), "minicr: ");
 	if (len < sizeof(buf)) {
+		char msg[2048];
+		int n;
+
 		va_start(ap, fmt);
-		len += (size_t)vsnprintf(buf + len, sizeof(buf) - len, fmt, ap);
+		n = vsnprintf(msg, sizeof(msg), fmt, ap);
 		va_end(ap);
+		/* names in the message come from targets and images: one line, unambiguous */
+		if (n > 0) {
+			size_t room = sizeof(buf) - len;
+			size_t need = escape_bytes(buf + len, room, msg,
+						   (size_t)n < sizeof(msg) ? (size_t)n : sizeof(msg) - 1);
+
+			len += need < room ? need : strlen(buf + len);
+		}
 	}
 	if (errnum && len < sizeof(buf))
 		len += (size_t)snprintf(buf + len, sizeof(buf) - len, ": %s", strerror(errnum));

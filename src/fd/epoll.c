@@ -198,13 +198,14 @@ static int epoll_validate(const struct image_set *set, size_t rec, const FileEnt
 	int r = 0;
 
 	if (!ee || !ee->has_pid)
-		return image_set_bad("files.img record %zu: epoll file %u has no task", rec,
+		return image_set_bad(set, "files.img record %zu: epoll file %u has no task", rec,
 				     fe->id);
 	for (size_t i = 0; i < set->n_tasks && !task; i++)
 		if (set->tasks[i].pst->pid == ee->pid)
 			task = &set->tasks[i];
 	if (!task)
-		return image_set_bad("files.img record %zu: epoll file %u names task %d, absent "
+		return image_set_bad(set,
+				     "files.img record %zu: epoll file %u names task %d, absent "
 				     "from pstree.img",
 				     rec, fe->id, ee->pid);
 	if (hmap_reserve(&fds, task->n_fds) < 0)
@@ -217,14 +218,15 @@ static int epoll_validate(const struct image_set *set, size_t rec, const FileEnt
 		}
 	}
 	if (!holds)
-		r = image_set_bad("files.img record %zu: epoll file %u is not held by task %d", rec,
-				  fe->id, ee->pid);
+		r = image_set_bad(set, "files.img record %zu: epoll file %u is not held by task %d",
+				  rec, fe->id, ee->pid);
 	for (size_t i = 0; i < ee->n_items && r == 0; i++) {
 		const EpollItem *item = ee->items[i];
 		int32_t target = item->has_target_fd ? item->target_fd : item->tfd;
 
 		if (item->tfd < 0 || !hmap_find(&fds, (uint64_t)target, 0))
 			r = image_set_bad(
+			    set,
 			    "files.img record %zu: item %zu of epoll file %u names fd "
 			    "%d, not an fd of task %d",
 			    rec, i, fe->id, target, ee->pid);

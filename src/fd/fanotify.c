@@ -155,13 +155,14 @@ static int fanotify_validate(const struct image_set *set, size_t rec, const File
 	const struct restore_task *task = NULL;
 
 	if (!fa || !fa->has_flags || !fa->has_pid)
-		return image_set_bad("files.img record %zu: fanotify file %u has no group", rec,
-				     fe->id);
+		return image_set_bad(set, "files.img record %zu: fanotify file %u has no group",
+				     rec, fe->id);
 	for (size_t i = 0; i < set->n_tasks && !task; i++)
 		if (set->tasks[i].pst->pid == fa->pid)
 			task = &set->tasks[i];
 	if (!task)
-		return image_set_bad("files.img record %zu: fanotify file %u names task %d, "
+		return image_set_bad(set,
+				     "files.img record %zu: fanotify file %u names task %d, "
 				     "absent from pstree.img",
 				     rec, fe->id, fa->pid);
 	for (size_t i = 0; i < fa->n_marks; i++) {
@@ -172,7 +173,8 @@ static int fanotify_validate(const struct image_set *set, size_t rec, const File
 
 		if (m->kind < FANOTIFY_MARK_KIND__FANOTIFY_MARK_INODE ||
 		    m->kind > FANOTIFY_MARK_KIND__FANOTIFY_MARK_FILESYSTEM)
-			return image_set_bad("files.img record %zu: fanotify file %u: mark %zu of "
+			return image_set_bad(set,
+					     "files.img record %zu: fanotify file %u: mark %zu of "
 					     "unknown kind %d",
 					     rec, fe->id, i, (int)m->kind);
 		if (m->reg) {
@@ -185,6 +187,7 @@ static int fanotify_validate(const struct image_set *set, size_t rec, const File
 			found = task->fds[k]->fd == m->unlinked_fd;
 		if (!found || m->kind != FANOTIFY_MARK_KIND__FANOTIFY_MARK_INODE)
 			return image_set_bad(
+			    set,
 			    "files.img record %zu: fanotify file %u: mark %zu names "
 			    "no file",
 			    rec, fe->id, i);

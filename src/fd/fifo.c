@@ -99,7 +99,7 @@ static int fifo_validate(const struct image_set *set, size_t rec, const FileEntr
 	if (r < 0)
 		return r;
 	if (!fe->pipe || !fe->pipe->has_pipe_id)
-		return image_set_bad("files.img record %zu: fifo %u has no pipe record", rec,
+		return image_set_bad(set, "files.img record %zu: fifo %u has no pipe record", rec,
 				     fe->id);
 	return 0;
 }

@@ -129,13 +129,14 @@ static int inotify_validate(const struct image_set *set, size_t rec, const FileE
 	const struct restore_task *task = NULL;
 
 	if (!ie || !ie->has_pid)
-		return image_set_bad("files.img record %zu: inotify file %u has no task", rec,
+		return image_set_bad(set, "files.img record %zu: inotify file %u has no task", rec,
 				     fe->id);
 	for (size_t i = 0; i < set->n_tasks && !task; i++)
 		if (set->tasks[i].pst->pid == ie->pid)
 			task = &set->tasks[i];
 	if (!task)
-		return image_set_bad("files.img record %zu: inotify file %u names task %d, absent "
+		return image_set_bad(set,
+				     "files.img record %zu: inotify file %u names task %d, absent "
 				     "from pstree.img",
 				     rec, fe->id, ie->pid);
 	for (size_t i = 0; i < ie->n_watches; i++) {
@@ -146,6 +147,7 @@ static int inotify_validate(const struct image_set *set, size_t rec, const FileE
 
 		if (w->wd <= 0 || (i > 0 && w->wd <= ie->watches[i - 1]->wd))
 			return image_set_bad(
+			    set,
 			    "files.img record %zu: inotify file %u: watch %d out of "
 			    "order",
 			    rec, fe->id, w->wd);
@@ -159,6 +161,7 @@ static int inotify_validate(const struct image_set *set, size_t rec, const FileE
 			found = task->fds[k]->fd == w->unlinked_fd;
 		if (!found)
 			return image_set_bad(
+			    set,
 			    "files.img record %zu: inotify file %u: watch %d names "
 			    "no file",
 			    rec, fe->id, w->wd);

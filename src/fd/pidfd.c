@@ -130,11 +130,12 @@ static int pidfd_validate(const struct image_set *set, size_t rec, const FileEnt
 	const PidfdFileEntry *pe = fe->pidfd;
 
 	if (!pe || !pe->has_pid)
-		return image_set_bad("files.img record %zu: pidfd file %u has no process", rec,
+		return image_set_bad(set, "files.img record %zu: pidfd file %u has no process", rec,
 				     fe->id);
 	if (pe->pid == 0) {
 		if (!pe->has_dead_id)
-			return image_set_bad("files.img record %zu: pidfd file %u of an exited "
+			return image_set_bad(set,
+					     "files.img record %zu: pidfd file %u of an exited "
 					     "process has no id",
 					     rec, fe->id);
 		return 0;
@@ -142,7 +143,8 @@ static int pidfd_validate(const struct image_set *set, size_t rec, const FileEnt
 	for (size_t i = 0; i < set->n_tasks; i++)
 		if (set->tasks[i].pst->pid == pe->pid)
 			return 0;
-	return image_set_bad("files.img record %zu: pidfd file %u refers to process %d, absent "
+	return image_set_bad(set,
+			     "files.img record %zu: pidfd file %u refers to process %d, absent "
 			     "from pstree.img",
 			     rec, fe->id, pe->pid);
 }

@@ -43,9 +43,8 @@ static int signalfd_dump(struct fd_dump_ctx *ctx, const struct fd_params *p, Fil
 
 static int signalfd_validate(const struct image_set *set, size_t rec, const FileEntry *fe)
 {
-	(void)set;
 	if (!fe->signalfd || !fe->signalfd->has_sigmask)
-		return image_set_bad("files.img record %zu: signalfd file %u has no mask", rec,
+		return image_set_bad(set, "files.img record %zu: signalfd file %u has no mask", rec,
 				     fe->id);
 	return 0;
 }

@@ -118,18 +118,18 @@ static int timerfd_validate(const struct image_set *set, size_t rec, const FileE
 {
 	const TimerfdFileEntry *te = fe->timerfd;
 
-	(void)set;
 	if (!te || !te->has_clockid)
-		return image_set_bad("files.img record %zu: timerfd file %u has no clock", rec,
+		return image_set_bad(set, "files.img record %zu: timerfd file %u has no clock", rec,
 				     fe->id);
 	if (te->settime_flags & ~(uint32_t)SETTIME_FLAGS)
-		return image_set_bad("files.img record %zu: timerfd file %u has unknown flags %#x",
+		return image_set_bad(set,
+				     "files.img record %zu: timerfd file %u has unknown flags %#x",
 				     rec, fe->id, te->settime_flags);
 	if (!valid_time(te->value_sec, te->value_nsec) ||
 	    !valid_time(te->interval_sec, te->interval_nsec) ||
 	    !valid_time(te->deadline_sec, te->deadline_nsec))
-		return image_set_bad("files.img record %zu: timerfd file %u has a malformed time",
-				     rec, fe->id);
+		return image_set_bad(
+		    set, "files.img record %zu: timerfd file %u has a malformed time", rec, fe->id);
 	return 0;
 }
 

@@ -4,18 +4,7 @@
 # minicr dump must exit 1 with exactly one error line, leave no image behind, and the tree
 # must carry on: the scenario then checks itself after SIGUSR1.
 set -u
-MINICR=${MINICR:-./minicr}
-BIN=${SCENARIO_BIN:-./test/scenarios}
-if [ "$(id -u)" != 0 ]; then
-	echo "skipped: needs root (ptrace)"
-	exit 77
-fi
-work=$(mktemp -d /tmp/minicr-dump-failures.XXXXXX)
-trap 'rm -rf "$work"' EXIT
-passed=0 failed=0
-
-ok() { passed=$((passed + 1)); echo "ok - $*"; }
-not_ok() { failed=$((failed + 1)); echo "not ok - $*"; }
+. "$(dirname "$0")/lib.sh"
 
 start() { # scenario -> sets pid, dir
 	dir="$work/$1.$RANDOM"
@@ -72,7 +61,7 @@ expect_no_images() { # name images-dir
 # Injected faults, at every step of the sequence, on a tree with a child process and a
 # shared file description (shared-fds) and on one with threads.
 for scenario in shared-fds threads; do
-	for step in seize mounts infect drain state images cure; do
+	for step in seize mounts infect drain state images check cure; do
 		start "$scenario" || { not_ok "$scenario/$step: scenario did not start"; continue; }
 		MINICR_FAULT=$step "$MINICR" dump -t "$pid" -D "$dir/img" 2>"$dir/err"
 		status=$?
@@ -93,6 +82,15 @@ start unsupported-socket
 expect_refusal $? "unsupported fd" "fd [0-9]* of task $pid: unsupported kind 'socket'" \
 	"the task, the fd and the kind"
 finish "unsupported fd"
+
+# A state restore would refuse (here: a second mount namespace in the tree) is refused by the
+# dump itself, through restore's own checks, before the tree is let go: the process is not lost.
+start mntns-per-task
+"$MINICR" dump -t "$pid" -D "$dir/img" 2>"$dir/err"
+expect_refusal $? "refused by restore's checks" \
+	"cannot dump: restore would refuse the images: task [0-9]* is in mount namespace" \
+	"restore's reason"
+finish "refused by restore's checks"
 
 # A task of the tree dies while the tree is seized (MINICR_FAULT=exit kills the last one).
 start shared-fds
@@ -123,5 +121,4 @@ finish "fd limit"
 [ $? = 1 ] && ok "missing pid: status 1" || not_ok "missing pid: dump did not fail"
 expect_one_error "missing pid" "$work/missing.err"
 
-echo "$passed passed, $failed failed"
-[ "$failed" = 0 ]
+finish_tests

@@ -20,6 +20,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "check.h"
 #include "base/compat.h"
 #include "fd/dump.h"
 #include "fd/kind.h"
@@ -62,30 +63,7 @@ static const int dumped_fds[] = {0,	     1,		 2,	    FD_APPEND,	 FD_DUP,
 				 FD_EVENTFD, FD_WPIPE,	 FD_BIGMEM, FD_BIGMEM_RO};
 #define N_DUMPED (sizeof(dumped_fds) / sizeof(dumped_fds[0]))
 
-static int failures;
 static char dir[64];
-
-#define CHECK(cond, ...)                                                                           \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);            \
-			fprintf(stderr, __VA_ARGS__);                                              \
-			fprintf(stderr, "\n");                                                     \
-			failures++;                                                                \
-		}                                                                                  \
-	} while (0)
-
-static void die(const char *what)
-{
-	perror(what);
-	_exit(1);
-}
-
-static void skip(const char *why)
-{
-	printf("SKIP: %s\n", why);
-	exit(77);
-}
 
 static void at(int fd, int want)
 {
@@ -927,8 +905,8 @@ int main(void)
 		}
 		rmdir(dir);
 	}
-	if (failures) {
-		printf("test-fds: %d checks failed\n", failures);
+	if (check_failures) {
+		printf("test-fds: %d checks failed\n", check_failures);
 		return 1;
 	}
 	printf("test-fds: all checks passed\n");

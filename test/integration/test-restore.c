@@ -27,31 +27,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "check.h"
 #include "base/compat.h"
 
 #define MAX_TASKS 8
 #define MAX_FDS	  1400 /* the large-table victim holds 1200 */
 #define KCMP_FILE 0
 
-static int n_failed;
 static const char *minicr;
 static char work[] = "/tmp/minicr-test-restore.XXXXXX";
-
-#define CHECK(cond, ...)                                                                           \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);            \
-			fprintf(stderr, __VA_ARGS__);                                              \
-			fputc('\n', stderr);                                                       \
-			n_failed++;                                                                \
-		}                                                                                  \
-	} while (0)
-
-static void die(const char *what)
-{
-	perror(what);
-	exit(1);
-}
 
 static const char *at(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static const char *at(const char *fmt, ...)
@@ -604,7 +588,7 @@ static void test_tree(void)
 		snap_task(pids[i], &before[i]);
 	share_matrix(before, n, share_before, sizeof(share_before));
 	if (dump_tree(pids[0], pids, n, dir) < 0) {
-		n_failed++;
+		check_failures++;
 		return;
 	}
 
@@ -711,7 +695,7 @@ static void test_detached(void)
 		die("umount2");
 	strcpy(mountinfo_before, slurp("/proc/self/mountinfo"));
 	if (dump_tree(pid, &pid, 1, dir) < 0) {
-		n_failed++;
+		check_failures++;
 		return;
 	}
 	for (size_t k = 0; k < 2; k++) {
@@ -807,7 +791,7 @@ static void test_mntns(void)
 	snap_task(pid, &t0);
 	strcpy(mountinfo_before, slurp("/proc/self/mountinfo"));
 	if (dump_tree(pid, &pid, 1, dir) < 0) {
-		n_failed++;
+		check_failures++;
 		return;
 	}
 	st = restore(dir, NULL, NULL);
@@ -857,7 +841,7 @@ static void test_large_table(void)
 		shared[i] = syscall(SYS_kcmp, pid, pid, KCMP_FILE, t0.fds[i].fd,
 				    t0.fds[i + 1].fd) == 0;
 	if (dump_tree(pid, &pid, 1, dir) < 0) {
-		n_failed++;
+		check_failures++;
 		return;
 	}
 	st = restore(dir, NULL, NULL);
@@ -937,8 +921,8 @@ int main(void)
 	test_detached();
 	test_mntns();
 	test_large_table();
-	if (n_failed) {
-		printf("test-restore: %d check(s) failed\n", n_failed);
+	if (check_failures) {
+		printf("test-restore: %d check(s) failed\n", check_failures);
 		return 1;
 	}
 	printf("test-restore: all checks passed\n");

@@ -49,6 +49,7 @@ all_scenarios=(
 	dirty-memory
 	process-tree
 	mntns-tmpfs
+	mntns-per-task:dump-fails
 	timer-signal-fds
 	epoll-items
 	pidfds

@@ -163,3 +163,16 @@ Test(cli, accepts_help_and_version_without_a_command)
 	cr_assert_eq(parse(&o, err, "-V", NULL), 0, "%s", err);
 	cr_assert(o.version);
 }
+
+Test(cli, parses_restore_check_only_and_refuses_it_elsewhere)
+{
+	struct cli_options o;
+	char err[256] = "";
+
+	cr_assert_eq(parse(&o, err, "restore", "-D", "/tmp/img", "--check-only", NULL), 0, "%s",
+		     err);
+	cr_assert(o.check_only);
+	cr_assert_eq(parse(&o, err, "dump", "-t", "1", "-D", "/tmp/img", "--check-only", NULL),
+		     -EINVAL);
+	cr_assert_not_null(strstr(err, "--check-only"), "%s", err);
+}
