@@ -26,6 +26,8 @@ const char cli_usage_text[] =
 	"  -v, -vN                  more verbose: repeat, or set a level (0 errors, 1 warnings\n"
 	"                           (default), 2 info, 3 debug)\n"
 	"      --leave-running      dump: let the tree continue after a successful dump\n"
+	"  -j, --shell-job          dump, restore: the tree uses a terminal it did not open\n"
+	"                           (the user's); restore reconnects it to minicr's own\n"
 	"  -d, --restore-detached   restore: return once the tree runs\n"
 	"      --leave-stopped      restore: leave every task stopped before it resumes\n"
 	"      --check-only         restore: check the images and this system, change nothing\n"
@@ -59,6 +61,7 @@ static const struct option long_options[] = {
 	{"log-file", required_argument, NULL, 'o'},
 	{"verbose", optional_argument, NULL, 'v'},
 	{"leave-running", no_argument, NULL, OPT_LEAVE_RUNNING},
+	{"shell-job", no_argument, NULL, 'j'},
 	{"restore-detached", no_argument, NULL, 'd'},
 	{"leave-stopped", no_argument, NULL, OPT_LEAVE_STOPPED},
 	{"check-only", no_argument, NULL, OPT_CHECK_ONLY},
@@ -134,6 +137,9 @@ static int check_command_options(const struct cli_options *o, char *errbuf, size
 	if (o->leave_running && o->command != CLI_COMMAND_DUMP)
 		return fail(errbuf, errlen, "option --leave-running is only valid for dump, not %s",
 			    cmd);
+	if (o->shell_job && o->command != CLI_COMMAND_DUMP && o->command != CLI_COMMAND_RESTORE)
+		return fail(errbuf, errlen,
+			    "option -j/--shell-job is only valid for dump and restore, not %s", cmd);
 	if (o->check_only && o->command != CLI_COMMAND_RESTORE)
 		return fail(errbuf, errlen, "option --check-only is only valid for restore, not %s",
 			    cmd);
@@ -197,7 +203,7 @@ int cli_parse(int argc, char **argv, struct cli_options *ret_opts, char *errbuf,
 	optind = 0; /* full reset of getopt's internal state, so repeated calls work */
 	opterr = 0;
 	/* "-" keeps positionals in order, so "show DIR" and options may be mixed freely. */
-	while ((c = getopt_long(argc, argv, "-:t:D:o:v::dhV", long_options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "-:t:D:o:v::djhV", long_options, NULL)) != -1) {
 		switch (c) {
 		case 1:
 			ret = take_positional(&o, optarg, errbuf, errlen);
@@ -222,6 +228,9 @@ int cli_parse(int argc, char **argv, struct cli_options *ret_opts, char *errbuf,
 			break;
 		case 'd':
 			o.restore_detached = true;
+			break;
+		case 'j':
+			o.shell_job = true;
 			break;
 		case OPT_LEAVE_RUNNING:
 			o.leave_running = true;

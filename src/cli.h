@@ -40,6 +40,7 @@ struct cli_options {
 	const char *html_path;   /* show --html FILE */
 	bool full;               /* show --full */
 	bool leave_running;      /* dump --leave-running */
+	bool shell_job;		 /* dump, restore -j/--shell-job (CRIU's): an outside terminal */
 	bool restore_detached;   /* restore -d */
 	bool leave_stopped;      /* restore --leave-stopped */
 	bool check_only;         /* restore --check-only: check images and system, change nothing */

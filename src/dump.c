@@ -635,6 +635,7 @@ int dump_run(const struct cli_options *opts)
 	    .data_sink = write_file_data,
 	    .open_mount = open_mount,
 	    .opaque = &d,
+	    .shell_job = opts->shell_job,
 	};
 	uint64_t start = monotonic_ns();
 	int ret;
@@ -674,6 +675,9 @@ int dump_run(const struct cli_options *opts)
 	ret = dump_tasks(&d);
 	if (ret < 0)
 		goto out_cure;
+	ret = fd_dump_finish(d.fds);
+	if (ret < 0)
+		goto out_cure;
 	ret = dump_private_tmpfs(&d);
 	if (ret < 0)
 		goto out_cure;
@@ -694,10 +698,12 @@ int dump_run(const struct cli_options *opts)
 	if (ret < 0)
 		goto out_release_tree;
 
-	if (opts->leave_running)
+	if (opts->leave_running) {
+		fd_dump_release(d.fds);
 		seize_release(d.tree);
-	else
+	} else {
 		seize_kill(d.tree);
+	}
 	remove_private_dir(&d);
 	pr_info("dumped %zu task(s), %zu fd(s), %zu mount namespace(s), %zu detached mount(s) "
 		"into '%s' in %.1f ms",
@@ -709,6 +715,7 @@ int dump_run(const struct cli_options *opts)
 out_cure:
 	(void)cure_tasks(&d);
 out_release_tree:
+	fd_dump_release(d.fds);
 	if (d.tree)
 		seize_release(d.tree);
 out_remove_images:

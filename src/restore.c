@@ -81,7 +81,11 @@ static int prepare_root(void *opaque)
 	if (ctx->ns_root_fd < 0)
 		return pr_errno("cannot open the root of the mount namespace");
 	phase("mounts ready");
-	r = restore_fds_open(set, mount_root, ctx, ctx->service_base, &ctx->table);
+	r = restore_fds_open(set,
+			     &(struct fd_restore_callbacks){.mount_root = mount_root,
+							    .opaque = ctx,
+							    .shell_job = ctx->opts->shell_job},
+			     ctx->service_base, &ctx->table);
 	phase("files open");
 	/* The detached mounts now live on only through the files opened beneath them. */
 	ctx->detached = restore_detached_free(ctx->detached);
@@ -169,6 +173,27 @@ static int service_fd_base(void)
 	if (limit < 0)
 		return pr_neg(limit, "cannot raise the fd limit");
 	return image_set_fd_limit(limit);
+}
+
+/* --shell-job: a root that leads its process group is the job in the foreground of minicr's
+ * terminal, as a shell would put it (CRIU's way). SIGTTOU is held off for the call: minicr may
+ * itself be in the background. */
+static int foreground_job(const struct image_set *set)
+{
+	const PstreeEntry *root = set->tasks[0].pst;
+	sigset_t ttou, old;
+	int r = 0;
+
+	if (root->pgid != root->pid || !isatty(STDIN_FILENO))
+		return 0;
+	sigemptyset(&ttou);
+	sigaddset(&ttou, SIGTTOU);
+	sigprocmask(SIG_BLOCK, &ttou, &old);
+	if (tcsetpgrp(STDIN_FILENO, root->pid) < 0)
+		r = pr_errno("cannot put the restored job %d in the foreground of this terminal",
+			     root->pid);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	return r;
 }
 
 /* Refuses before anything is created when a pid of the tree is taken. */
@@ -267,6 +292,7 @@ int restore_run(const struct cli_options *opts)
 	if (r < 0)
 		goto out_free;
 	ctx.tree = tree;
+	restore_tree_set_shell_job(tree, opts->shell_job);
 	if (dup3(img_dirfd, ctx.service_base + 2, O_CLOEXEC) < 0) {
 		r = pr_errno("cannot pass the images directory to the restored tree");
 		goto out_free;
@@ -274,6 +300,8 @@ int restore_run(const struct cli_options *opts)
 	r = restore_tree_start(tree, &ops);
 	close(ctx.service_base + 2);
 	phase("tree ready");
+	if (r == 0 && opts->shell_job)
+		r = foreground_job(set);
 	/* step 3: every task resumes (or is left stopped) */
 	if (r == 0)
 		r = resume_tree(&ctx);

@@ -37,6 +37,11 @@ struct fd_dump_ctx {
 	struct fd_mount_ref mount_ref; /* the resolver's answer, reused */
 	const struct fd_params *task_fds; /* the task being dumped */
 	size_t n_task_fds;
+	struct {
+		void (*fn)(void *arg, bool tree_runs_on);
+		void *arg;
+	} * deferred;
+	size_t n_deferred;
 };
 
 struct fd_dump_ctx *fd_dump_ctx_new(const struct fd_dump_callbacks *cb)
@@ -57,6 +62,9 @@ struct fd_dump_ctx *fd_dump_ctx_free(struct fd_dump_ctx *ctx)
 {
 	if (!ctx)
 		return NULL;
+	for (size_t i = ctx->n_deferred; i-- > 0;)
+		ctx->deferred[i].fn(ctx->deferred[i].arg, false);
+	free(ctx->deferred);
 	free(ctx->files);
 	fd_identity_free(ctx->identity);
 	fd_data_dump_free(ctx->data);
@@ -85,6 +93,59 @@ void *fd_dump_alloc(struct fd_dump_ctx *ctx, size_t size)
 char *fd_dump_strdup(struct fd_dump_ctx *ctx, const char *s)
 {
 	return arena_strdup(&ctx->arena, s);
+}
+
+size_t fd_dump_n_files(const struct fd_dump_ctx *ctx)
+{
+	return ctx->n_files;
+}
+
+const FileEntry *fd_dump_file(const struct fd_dump_ctx *ctx, size_t i)
+{
+	return fd_dump_ctx_file(ctx, i);
+}
+
+bool fd_dump_shell_job(const struct fd_dump_ctx *ctx)
+{
+	return ctx->cb.shell_job;
+}
+
+int fd_dump_defer(struct fd_dump_ctx *ctx, void (*fn)(void *arg, bool tree_runs_on), void *arg)
+{
+	void *more = reallocarray(ctx->deferred, ctx->n_deferred + 1, sizeof(*ctx->deferred));
+
+	if (!more) {
+		fn(arg, true);
+		return pr_neg(-ENOMEM, "cannot keep a dump step to undo");
+	}
+	ctx->deferred = more;
+	ctx->deferred[ctx->n_deferred].fn = fn;
+	ctx->deferred[ctx->n_deferred].arg = arg;
+	ctx->n_deferred++;
+	return 0;
+}
+
+void fd_dump_release(struct fd_dump_ctx *ctx)
+{
+	if (!ctx)
+		return;
+	/* last taken, first put back */
+	for (size_t i = ctx->n_deferred; i-- > 0;)
+		ctx->deferred[i].fn(ctx->deferred[i].arg, true);
+	ctx->n_deferred = 0;
+}
+
+int fd_dump_finish(struct fd_dump_ctx *ctx)
+{
+	for (size_t i = 0; i < ctx->n_files; i++) {
+		FileEntry *fe = &ctx->files[i]->fe;
+		const struct fd_kind *kind = fd_kind_by_type(fe->type);
+		int r;
+
+		if (kind && kind->dump_finish && (r = kind->dump_finish(ctx, fe)) < 0)
+			return r;
+	}
+	return 0;
 }
 
 /* A new file record with id n_files + 1; NULL on ENOMEM. */

@@ -52,6 +52,7 @@ struct fd_dump_callbacks {
 	fd_data_sink_fn data_sink;	   /* required */
 	fd_open_mount_fn open_mount;	   /* optional: without it, no mount is found */
 	void *opaque;			   /* passed to all */
+	bool shell_job; /* --shell-job: terminals the tree did not open are dumped as such */
 };
 
 /* Dump state for a whole tree: file ids and shared-file identity span every task. */
@@ -79,6 +80,14 @@ int fd_dump_task(struct fd_dump_ctx *ctx, pid_t pid, const struct fd_local *fds,
 /* Dumps the cwd and root of task pid as two new directory FileEntry records (opened O_PATH on
  * restore) plus the umask. *ret is filled (no owned pointers). Returns 0 or -errno (logged). */
 int fd_dump_fs(struct fd_dump_ctx *ctx, pid_t pid, FsEntry *ret);
+
+/* After every task's fds: the kinds' dump_finish steps (a tty slave finds its master among the
+ * files of the whole tree). Returns 0, or -errno after one log line (-ENOTSUP: refused). */
+int fd_dump_finish(struct fd_dump_ctx *ctx);
+/* The tree is let go running (a failed dump, --leave-running): the kinds put back what their
+ * dump took (a terminal's queued bytes). Call it before releasing the tree; without the call,
+ * freeing the context drops it. */
+void fd_dump_release(struct fd_dump_ctx *ctx);
 
 /* The files dumped so far, in file-id order (ids are 1..n): every FileEntry to write to
  * files.img. Borrowed from ctx; NULL when i >= count. */

@@ -60,6 +60,11 @@ struct fd_kind {
 	 * Returns 0 or -errno (logged). */
 	int (*dump)(struct fd_dump_ctx *ctx, const struct fd_params *p, FileEntry *fe);
 
+	/* Optional: runs once every task's fds are dumped, for a file whose record names files
+	 * of other tasks (a tty slave's master); fd_dump_ctx_file() lists them all. A state the
+	 * kind cannot restore is refused here as in dump. Returns 0 or -errno (logged). */
+	int (*dump_finish)(struct fd_dump_ctx *ctx, FileEntry *fe);
+
 	/* ---- restore ---- */
 	/* Optional: checks fe (record rec of files.img) against the image set before anything is
 	 * created, with restore's own rules; dump runs it too before it lets the tree go.
@@ -133,6 +138,16 @@ int fd_dump_open_mount(struct fd_dump_ctx *ctx, uint32_t mnt_id_old, uint32_t ma
 /* The fds of the task being dumped, in fd order, for a kind whose state names other fds of
  * its task (an epoll's targets). Borrowed; valid while that task's fds are dumped. */
 size_t fd_dump_task_fds(const struct fd_dump_ctx *ctx, const struct fd_params **ret);
+/* Every file dumped so far: ids 1..n (the dump_finish steps see the whole tree's). */
+size_t fd_dump_n_files(const struct fd_dump_ctx *ctx);
+const FileEntry *fd_dump_file(const struct fd_dump_ctx *ctx, size_t i);
+/* --shell-job was given: terminals the tree did not open may be dumped. */
+bool fd_dump_shell_job(const struct fd_dump_ctx *ctx);
+/* Calls fn(arg, tree_runs_on) once: from fd_dump_release() with true when the dump lets the
+ * tree run on (the kind puts back what its dump took), else with false when the context is
+ * freed (the kind only frees). Returns 0 or -ENOMEM (logged; fn is then called at once with
+ * true). */
+int fd_dump_defer(struct fd_dump_ctx *ctx, void (*fn)(void *arg, bool tree_runs_on), void *arg);
 /* Largest FileDataEntry.data chunk, bytes. */
 #define FD_DATA_CHUNK_MAX (1U << 20)
 /* Sends the contents of the file behind p->local_fd (read through a fresh descriptor, so no
@@ -180,6 +195,9 @@ int fd_restore_lookup(const struct fd_restore_ctx *ctx, uint64_t tag, uint64_t k
 /* The fd (borrowed) of file file_id, opened earlier in this table: a file the kind named in
  * its deps (a pty slave's master). -ENOENT if it is not open. */
 int fd_restore_file_fd(const struct fd_restore_ctx *ctx, uint32_t file_id);
+/* --shell-job was given to restore: terminals the tree did not open are reconnected to minicr's
+ * own. */
+bool fd_restore_shell_job(const struct fd_restore_ctx *ctx);
 /* Runs fn(arg) when ctx is freed, after its kept fds are closed, in this process only (not in
  * tasks forked meanwhile): to reap a helper process. Returns 0 or -ENOMEM (logged). */
 int fd_restore_defer(struct fd_restore_ctx *ctx, void (*fn)(void *arg), void *arg);
@@ -190,6 +208,9 @@ int fd_restore_defer(struct fd_restore_ctx *ctx, void (*fn)(void *arg), void *ar
 pid_t fd_install_pid(const struct fd_install_ctx *t);
 /* A number at which file `file_id` sits in that task, or -ENOENT. */
 int fd_install_fd_of(const struct fd_install_ctx *t, uint32_t file_id);
+/* The record of file file_id of the image set (another file a kind's step needs: a pty slave's
+ * master), or NULL. */
+const FileEntry *fd_install_file(const struct fd_install_ctx *t, uint32_t file_id);
 /* True in exactly one of the tasks holding file `file_id`: the first in the image's task order
  * (parents before children). For steps that must happen once per file (arming a timer). */
 bool fd_install_is_first_holder(const struct fd_install_ctx *t, uint32_t file_id);

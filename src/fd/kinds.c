@@ -17,6 +17,7 @@
 	X(pidfd)                                                                                   \
 	X(inotify)                                                                                 \
 	X(fanotify)                                                                                \
+	X(tty)                                                                                     \
 	X(chrdev)                                                                                  \
 	X(dir)                                                                                     \
 	X(opath)                                                                                   \

@@ -99,6 +99,11 @@ int fd_restore_keep(struct fd_restore_ctx *ctx, uint64_t tag, uint64_t key, int 
 	return 0;
 }
 
+bool fd_restore_shell_job(const struct fd_restore_ctx *ctx)
+{
+	return ctx->cb.shell_job;
+}
+
 int fd_restore_defer(struct fd_restore_ctx *ctx, void (*fn)(void *arg), void *arg)
 {
 	struct deferred *d = reallocarray(ctx->deferred, ctx->n_deferred + 1, sizeof(*d));

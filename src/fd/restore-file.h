@@ -4,6 +4,8 @@
  * across files (a pipe's ends, a memfd, the dumped contents). */
 #pragma once
 
+#include <stdbool.h>
+
 #include "fdinfo.pb-c.h"
 #include "file-data.pb-c.h"
 #include "files.pb-c.h"
@@ -16,6 +18,7 @@ typedef int (*fd_mount_root_fn)(void *opaque, const RegFileEntry *reg);
 struct fd_restore_callbacks {
 	fd_mount_root_fn mount_root; /* required for files reached by a path */
 	void *opaque;
+	bool shell_job; /* --shell-job: reconnect terminals the tree did not open */
 };
 
 /* Restore state for the process that opens the tree's files. Free it only once every task

@@ -32,6 +32,7 @@ struct restore_fdtable {
 	bool *installed; /* per fd number: a dumped fd of this task */
 	size_t *first_holder; /* per file index: the first task (image order) with an fd on it */
 	struct restore_late *late; /* files opened once the tree exists; NULL when none */
+	bool shell_job;
 	int *late_fds;		   /* per file index, in a task: its late file's fd, or -1 */
 };
 
@@ -230,11 +231,10 @@ static int find_first_holders(struct restore_fdtable *t)
 	return 0;
 }
 
-int restore_fds_open(const struct image_set *set, fd_mount_root_fn mount_root, void *opaque,
+int restore_fds_open(const struct image_set *set, const struct fd_restore_callbacks *cb,
 		     int fd_limit, struct restore_fdtable **ret)
 {
 	cleanup(restore_fds_freep) struct restore_fdtable *t = calloc(1, sizeof(*t));
-	struct fd_restore_callbacks cb = {.mount_root = mount_root, .opaque = opaque};
 	cleanup(fd_restore_ctx_freep) struct fd_restore_ctx *ctx = NULL;
 	cleanup_free bool *visiting = NULL;
 	size_t n_ranges;
@@ -244,6 +244,7 @@ int restore_fds_open(const struct image_set *set, fd_mount_root_fn mount_root, v
 		return -ENOMEM;
 	t->set = set;
 	t->fd_limit = fd_limit;
+	t->shell_job = cb->shell_job;
 	t->cur = malloc((set->n_files ? set->n_files : 1) * sizeof(int));
 	if (!t->cur)
 		return -ENOMEM;
@@ -252,7 +253,7 @@ int restore_fds_open(const struct image_set *set, fd_mount_root_fn mount_root, v
 	r = find_first_holders(t);
 	if (r < 0)
 		return r;
-	ctx = fd_restore_ctx_new(&cb);
+	ctx = fd_restore_ctx_new(cb);
 	if (!ctx)
 		return -ENOMEM;
 	for (size_t i = 0; i < set->n_data; i++) {
@@ -366,6 +367,13 @@ pid_t fd_install_pid(const struct fd_install_ctx *t)
 	return t->task->pst->pid;
 }
 
+const FileEntry *fd_install_file(const struct fd_install_ctx *t, uint32_t file_id)
+{
+	ssize_t f = image_set_file(t->table->set, file_id);
+
+	return f >= 0 ? t->table->set->files[f] : NULL;
+}
+
 bool fd_install_is_first_holder(const struct fd_install_ctx *t, uint32_t file_id)
 {
 	ssize_t f = image_set_file(t->table->set, file_id);
@@ -425,7 +433,7 @@ static int install_late(struct restore_fdtable *t, size_t task_idx)
 {
 	const struct image_set *set = t->set;
 	const struct restore_task *task = &set->tasks[task_idx];
-	struct fd_restore_callbacks cb = {0};
+	struct fd_restore_callbacks cb = {.shell_job = t->shell_job};
 	cleanup(fd_restore_ctx_freep) struct fd_restore_ctx *ctx = NULL;
 	int r;
 

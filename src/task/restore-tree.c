@@ -42,6 +42,7 @@ struct restore_tree {
 	const struct restore_tree_ops *ops;
 	int service_base; /* log fd; service_base + 1: status pipe write end */
 	bool leave_stopped;
+	bool shell_job; /* the root's session is minicr's (--shell-job) */
 	struct shared_area *shared;
 	size_t shared_size;
 	int status_rfd;
@@ -93,6 +94,11 @@ struct restore_tree *restore_tree_free(struct restore_tree *tree)
 	return NULL;
 }
 
+void restore_tree_set_shell_job(struct restore_tree *tree, bool shell_job)
+{
+	tree->shell_job = shell_job;
+}
+
 void restore_tree_freep(struct restore_tree **tree)
 {
 	restore_tree_free(*tree);
@@ -117,10 +123,27 @@ static void report(struct restore_tree *tree, pid_t pid, int status)
 	(void)write_all(tree->service_base + 1, &msg, sizeof(msg));
 }
 
+/* --shell-job: the job's session (the root's) is minicr's own now, as in CRIU: the tasks stay
+ * in it, each in its own group where it led one, in its group where the leader is in the tree,
+ * else in the group it was born in. */
+static int join_shell_job(struct restore_tree *tree, const PstreeEntry *p)
+{
+	bool leader_in_tree = p->pgid == p->pid;
+
+	for (size_t i = 0; i < tree->set->n_tasks && !leader_in_tree; i++)
+		leader_in_tree = tree->set->tasks[i].pst->pid == p->pgid;
+	if (leader_in_tree && getpgid(0) != p->pgid &&
+	    setpgid(0, p->pgid == p->pid ? 0 : p->pgid) < 0)
+		return pr_errno("cannot put task %d into process group %d", p->pid, p->pgid);
+	return 0;
+}
+
 static int set_session_and_group(struct restore_tree *tree, size_t idx)
 {
 	const PstreeEntry *p = tree->set->tasks[idx].pst;
 
+	if (tree->shell_job && p->sid == tree->set->tasks[0].pst->sid)
+		return join_shell_job(tree, p);
 	if (p->sid == p->pid) {
 		if (setsid() < 0)
 			return pr_errno("cannot make task %d a session leader", p->pid);

@@ -31,6 +31,10 @@ struct restore_tree_ops {
 int restore_tree_new(const struct image_set *set, int service_base, bool leave_stopped,
 		     struct restore_tree **ret);
 
+/* --shell-job: the tasks of the root's session stay in minicr's session (the job is reconnected
+ * to minicr's terminal) instead of their own. */
+void restore_tree_set_shell_job(struct restore_tree *tree, bool shell_job);
+
 /* Records a path (a temporary mountpoint) that restore_tree_abort() removes; callable from
  * inside the tasks. At most one per detached mount of the set is kept. */
 void restore_tree_note(void *tree, const char *path);

@@ -12,6 +12,9 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/syscall.h>
+#include <linux/bpf.h>
+#include <linux/io_uring.h>
+#include <linux/perf_event.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -764,11 +767,23 @@ static void check_unsupported(struct fd_dump_ctx *ctx, pid_t pid)
 /* Other kinds minicr does not dump name themselves the same way (fds of this process). */
 static void check_unsupported_anon(struct fd_dump_ctx *ctx)
 {
+	struct io_uring_params ring = {0};
+	struct perf_event_attr perf = {.type = PERF_TYPE_SOFTWARE,
+				       .size = sizeof(perf),
+				       .config = PERF_COUNT_SW_CPU_CLOCK,
+				       .disabled = 1};
+	union bpf_attr map = {
+	    .map_type = BPF_MAP_TYPE_ARRAY, .key_size = 4, .value_size = 4, .max_entries = 1};
 	struct {
 		int fd;
 		const char *kind, *link;
 	} cases[] = {
 	    {(int)syscall(SYS_userfaultfd, O_CLOEXEC), "userfaultfd", "anon_inode:[userfaultfd]"},
+	    {(int)syscall(SYS_io_uring_setup, 4, &ring), "io_uring", "anon_inode:[io_uring]"},
+	    {(int)syscall(SYS_perf_event_open, &perf, 0, -1, -1, PERF_FLAG_FD_CLOEXEC),
+	     "perf_event", "anon_inode:[perf_event]"},
+	    {(int)syscall(SYS_bpf, BPF_MAP_CREATE, &map, sizeof(map)), "bpf map",
+	     "anon_inode:bpf-map"},
 	};
 	int logfd = memfd_create("log", MFD_CLOEXEC);
 

@@ -54,6 +54,7 @@ all_scenarios=(
 	epoll-items
 	pidfds
 	fsnotify-watches
+	pty-session
 )
 
 case "$engine" in
@@ -86,10 +87,15 @@ wait_for_file() {
 
 session_pids() { ps -eo pid=,sid= | awk -v s="$1" '$2 == s { print $1 }'; }
 
-wait_session_gone() {
-	local i
+# The tree's pids: its descendants may have sessions of their own.
+tree_pids() { echo "$1"; for c in $(pgrep -P "$1"); do tree_pids "$c"; done; }
+
+wait_session_gone() { # sid [pid...]
+	local i p alive
 	for ((i = 0; i < 3000; i++)); do
-		[ -z "$(session_pids "$1")" ] && return 0
+		alive=$(session_pids "$1")
+		for p in "${@:2}"; do [ -d "/proc/$p" ] && alive+=" $p"; done
+		[ -z "$alive" ] && return 0
 		sleep 0.01
 	done
 	return 1
@@ -105,7 +111,7 @@ report() { # status name detail
 }
 
 run_one() { # name expectation
-	local name=$1 expect=$2 dir="$work/$1" pid status result
+	local name=$1 expect=$2 dir="$work/$1" pid pids status result
 	mkdir -p "$dir/img"
 	export SCENARIO_READY="$dir/ready" SCENARIO_RESULT="$dir/result"
 	"$bin_dir/launch" "$bin_dir/$name" </dev/null >"$dir/out" 2>&1 &
@@ -143,12 +149,14 @@ run_one() { # name expectation
 		fi
 		;;
 	cr:*)
+		pids=$(tree_pids "$pid")
 		if ! engine_dump "$pid" "$dir/img" 2>"$dir/err"; then
 			report fail "$name" "dump failed: $(tail -1 "$dir/img/dump.log" 2>/dev/null)"
 			kill -9 "$pid" 2>/dev/null; wait "$pid"; return
 		fi
 		wait "$pid" 2>/dev/null
-		if ! wait_session_gone "$pid"; then
+		# shellcheck disable=SC2086
+		if ! wait_session_gone "$pid" $pids; then
 			report fail "$name" "the dumped tree is still alive"
 			return
 		fi

@@ -176,3 +176,19 @@ Test(cli, parses_restore_check_only_and_refuses_it_elsewhere)
 		     -EINVAL);
 	cr_assert_not_null(strstr(err, "--check-only"), "%s", err);
 }
+
+Test(cli, parses_shell_job_for_dump_and_restore_only)
+{
+	struct cli_options o;
+	char err[256];
+	char *dump[] = {"minicr", "dump", "-t", "1", "-D", "d", "--shell-job", NULL};
+	char *restore[] = {"minicr", "restore", "-D", "d", "-j", NULL};
+	char *show[] = {"minicr", "show", "d", "-j", NULL};
+
+	cr_assert_eq(cli_parse(7, dump, &o, err, sizeof(err)), 0, "%s", err);
+	cr_assert(o.shell_job);
+	cr_assert_eq(cli_parse(5, restore, &o, err, sizeof(err)), 0, "%s", err);
+	cr_assert(o.shell_job);
+	cr_assert_eq(cli_parse(4, show, &o, err, sizeof(err)), -EINVAL);
+	cr_assert(strstr(err, "shell-job"), "%s", err);
+}
