@@ -55,6 +55,7 @@ all_scenarios=(
 	pidfds
 	fsnotify-watches
 	pty-session
+	event-loop
 )
 
 case "$engine" in
