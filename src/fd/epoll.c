@@ -17,11 +17,14 @@
 #include <string.h>
 #include <sys/capability.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include "base/compat.h"
 #include "base/hmap.h"
 #include "base/log.h"
 #include "base/util.h"
@@ -109,60 +112,157 @@ static size_t count_items(const char *text, size_t len)
 	return n;
 }
 
+/* Above this many items the child probe below pays off. */
+#define PROBE_MIN_ITEMS 64
+
+/* Checks, in one child process, every item whose number no other item has: with the task's
+ * file at that number put at the same number of the child's own table (pidfd_getfd), an
+ * EPOLL_CTL_ADD of it fails with EEXIST exactly when the item is that file's. That is one tree
+ * lookup per item, where kcmp(KCMP_EPOLL_TFD) walks every item of the epoll for each one: a
+ * large set would cost the square of its size. An item the probe does not find is added by it
+ * and deleted at once. Sets ret_hit[i]; on any failure, fewer hits (kcmp decides those). */
+static void probe_items(const struct fd_params *p, const struct epoll_tfd *items,
+			const bool *unique, size_t n, bool *ret_hit)
+{
+	uint8_t *hit = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	cleanup_close int pidfd = sys_pidfd_open(p->pid, 0);
+	int32_t max_tfd = 0;
+	pid_t child;
+
+	if (hit == MAP_FAILED)
+		return;
+	if (pidfd < 0)
+		goto out_unmap;
+	for (size_t i = 0; i < n; i++)
+		if (items[i].tfd > max_tfd)
+			max_tfd = items[i].tfd;
+	child = fork();
+	if (child == 0) {
+		/* the epoll and the pidfd above every item's number, nothing else open */
+		int ep = fcntl(p->local_fd, F_DUPFD_CLOEXEC, max_tfd + 1), pf;
+
+		pf = ep < 0 ? -1 : fcntl(pidfd, F_DUPFD_CLOEXEC, ep + 1);
+		if (pf < 0)
+			_exit(1);
+		(void)syscall(SYS_close_range, 0U, (unsigned int)ep - 1, 0U);
+		(void)syscall(SYS_close_range, (unsigned int)ep + 1, (unsigned int)pf - 1, 0U);
+		(void)syscall(SYS_close_range, (unsigned int)pf + 1, ~0U, 0U);
+		for (size_t i = 0; i < n; i++) {
+			struct epoll_event ev = {0};
+			int fd, tfd = items[i].tfd;
+
+			if (!unique[i] || (fd = sys_pidfd_getfd(pf, tfd, 0)) < 0)
+				continue;
+			if (fd != tfd && dup3(fd, tfd, O_CLOEXEC) < 0)
+				_exit(1);
+			if (fd != tfd)
+				close(fd);
+			if (epoll_ctl(ep, EPOLL_CTL_ADD, tfd, &ev) == 0)
+				(void)epoll_ctl(ep, EPOLL_CTL_DEL, tfd, NULL);
+			else if (errno == EEXIST)
+				hit[i] = 1;
+			close(tfd);
+		}
+		_exit(0);
+	}
+	if (child > 0) {
+		int status;
+
+		while (waitpid(child, &status, 0) < 0 && errno == EINTR)
+			;
+		if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+			for (size_t i = 0; i < n; i++)
+				ret_hit[i] = hit[i] != 0;
+	}
+out_unmap:
+	munmap(hit, n);
+}
+
+/* The items of fdinfo's "tfd:" lines, with each one's rank among the items of its number. */
+static int parse_items(const struct fd_params *p, const char *text, size_t len,
+		       struct epoll_tfd **ret_items, uint32_t **ret_ranks, bool **ret_unique,
+		       size_t *ret_n)
+{
+	size_t cursor = 0, line_len, n = count_items(text, len), i = 0;
+	cleanup_free struct epoll_tfd *items = calloc(n ? n : 1, sizeof(*items));
+	cleanup_free uint32_t *ranks = calloc(n ? n : 1, sizeof(*ranks));
+	cleanup_free bool *unique = calloc(n ? n : 1, sizeof(*unique));
+	struct hmap counts = {0};
+	const char *line;
+	int r = 0;
+
+	if (!items || !ranks || !unique || hmap_reserve(&counts, n) < 0)
+		return -ENOMEM;
+	while (r == 0 && i < n &&
+	       fdinfo_next_line(text, len, EPOLL_TFD_PREFIX, &cursor, &line, &line_len) == 1) {
+		int64_t rank;
+
+		if (epoll_parse_tfd(line, line_len, &items[i]) < 0) {
+			pr_err("cannot parse item %zu of epoll fd %d of task %d: '%.*s'", i, p->fd,
+			       (int)p->pid, (int)line_len, line);
+			r = -EINVAL;
+			break;
+		}
+		rank = next_rank(&counts, items[i].tfd);
+		if (rank < 0)
+			r = (int)rank;
+		ranks[i++] = (uint32_t)rank;
+	}
+	for (size_t k = 0; k < i && r == 0; k++)
+		unique[k] = hmap_find(&counts, (uint64_t)(uint32_t)items[k].tfd, 0)->value == 1;
+	hmap_clear(&counts);
+	if (r < 0)
+		return r;
+	*ret_items = TAKE_PTR(items);
+	*ret_ranks = TAKE_PTR(ranks);
+	*ret_unique = TAKE_PTR(unique);
+	*ret_n = i;
+	return 0;
+}
+
 static int dump_items(struct fd_dump_ctx *ctx, const struct fd_params *p, const char *text,
 		      size_t len, EpollFileEntry *ee)
 {
 	struct target_search s = {.p = p};
-	size_t cursor = 0, line_len, n = count_items(text, len);
-	struct hmap ranks = {0};
-	const char *line;
-	int r = 0;
+	cleanup_free struct epoll_tfd *items = NULL;
+	cleanup_free uint32_t *ranks = NULL;
+	cleanup_free bool *unique = NULL, *hit = NULL;
+	size_t n;
+	int r;
 
+	r = parse_items(p, text, len, &items, &ranks, &unique, &n);
+	if (r < 0)
+		return r;
 	s.n_fds = fd_dump_task_fds(ctx, &s.fds);
 	ee->items = fd_dump_alloc(ctx, (n ? n : 1) * sizeof(*ee->items));
-	if (!ee->items || hmap_reserve(&ranks, n) < 0)
+	hit = calloc(n ? n : 1, sizeof(*hit));
+	if (!ee->items || !hit)
 		return -ENOMEM;
-	while (r == 0 &&
-	       fdinfo_next_line(text, len, EPOLL_TFD_PREFIX, &cursor, &line, &line_len) == 1) {
+	if (n >= PROBE_MIN_ITEMS)
+		probe_items(p, items, unique, n, hit);
+	for (size_t i = 0; i < n && r == 0; i++) {
 		EpollItem *item = FD_DUMP_NEW(ctx, EpollItem, EPOLL_ITEM__INIT);
-		struct epoll_tfd t;
-		int64_t rank;
-		int target;
+		int target = hit[i] ? items[i].tfd : find_target(&s, &items[i], ranks[i]);
 
 		if (!item) {
 			r = -ENOMEM;
-			break;
-		}
-		if (epoll_parse_tfd(line, line_len, &t) < 0) {
-			pr_err("cannot parse item %zu of epoll fd %d of task %d: '%.*s'",
-			       ee->n_items, p->fd, (int)p->pid, (int)line_len, line);
-			r = -EINVAL;
-			break;
-		}
-		rank = next_rank(&ranks, t.tfd);
-		if (rank < 0) {
-			r = (int)rank;
-			break;
-		}
-		target = find_target(&s, &t, (uint32_t)rank);
-		if (target < 0) {
+		} else if (target < 0) {
 			if (target == -ENOENT)
 				pr_err(
 				    "cannot dump epoll fd %d of task %d: its item %d watches inode "
 				    "%lu, which no fd of the task holds any more",
-				    p->fd, (int)p->pid, t.tfd, (unsigned long)t.ino);
+				    p->fd, (int)p->pid, items[i].tfd, (unsigned long)items[i].ino);
 			r = target;
-			break;
+		} else {
+			item->tfd = items[i].tfd;
+			item->has_target_fd = item->has_events = item->has_data = true;
+			item->target_fd = target;
+			item->events = items[i].events;
+			item->data = items[i].data;
+			ee->items[ee->n_items++] = item;
 		}
-		item->tfd = t.tfd;
-		item->has_target_fd = item->has_events = item->has_data = true;
-		item->target_fd = target;
-		item->events = t.events;
-		item->data = t.data;
-		ee->items[ee->n_items++] = item;
 	}
 	hmap_clear(&s.by_inode);
-	hmap_clear(&ranks);
 	return r;
 }
 

@@ -5,6 +5,7 @@
  *   - an item added through an fd number that was then dup'ed away and closed (the target
  *     lives on at another number), and two items under one number (the first target dup'ed
  *     away, the number reused for a second one).
+ *   - a hundred more plain items, so the dump checks a large set the fast way.
  * After restore the epoll's fdinfo lists the same items (number, events, data), each item is
  * still keyed by its old number (EPOLL_CTL_MOD through the dup'ed number fails as before), and
  * epoll_wait reports exactly the targets that are ready. */
@@ -22,7 +23,8 @@
 
 #include "scenario.h"
 
-#define MAX_ITEMS 32
+#define MAX_ITEMS 160
+#define N_BULK	  100 /* plain items besides: a set large enough for the dump's bulk check */
 
 struct item {
 	int tfd;
@@ -151,6 +153,13 @@ int main(void)
 	(void)!write(fresh[1], "nw", 2);
 	add(epfd, fresh[0], EPOLLIN, DATA(SHARED_NEW));
 	add(epfd, empty[0], EPOLLIN | EPOLLONESHOT, DATA(ONESHOT_PIPE));
+	for (int i = 0; i < N_BULK; i++) {
+		int fd = eventfd(0, EFD_NONBLOCK);
+
+		if (fd < 0)
+			scenario_skip("eventfd: %m");
+		add(epfd, fd, EPOLLIN, 0x5500000000000000ULL | (uint64_t)i);
+	}
 	/* fire the one-shot items (EPOLLOUT: an eventfd is writable; a byte in the pipe, read
 	 * again so the pipe is empty at dump), and take the ET edge once */
 	(void)!write(empty[1], "e", 1);
@@ -160,7 +169,7 @@ int main(void)
 		scenario_skip("expected one-shot and edge events, got %#lx", (unsigned long)got);
 	(void)!read(empty[0], &one, 1);
 	n_before = items_of(epfd, before);
-	if (n_before != 11)
+	if (n_before != 11 + N_BULK)
 		scenario_skip("fdinfo lists %d items", n_before);
 	qsort(before, (size_t)n_before, sizeof(before[0]), item_cmp);
 	/* a child holds the epoll and its targets too */
