@@ -385,8 +385,17 @@ static int dump_task_fds(struct dump *d, struct dump_task *t, const int *fds, si
 		return pr_neg(-ENOMEM, "cannot allocate the fd table of task %d", (int)pid);
 	if (n_fds > 0) {
 		ret = parasite_ctl_drain_fds(t->ctl, fds, n_fds, local_fds, opts);
-		if (ret < 0)
+		if (ret < 0) {
+			/* the drain names no fd: say which kind the kernel would not pass */
+			int bad = fd_find_unpassable(pid, fds, n_fds);
+
+			if (bad >= 0)
+				pr_err("cannot dump fd %d of task %d: unsupported kind 'io_uring' "
+				       "(anon_inode:[io_uring]: its files cannot be passed between "
+				       "processes, nor rebuilt)",
+				       bad, (int)pid);
 			return ret;
+		}
 	}
 	for (size_t i = 0; i < n_fds; i++) {
 		locals[i].fd = fds[i];
