@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "scenario.h"
@@ -40,6 +41,7 @@ int main(void)
 {
 	const char *c = getenv("SCENARIO_CASE");
 	int fd = -1, p[2];
+	pid_t child = 0;
 
 	if (!c)
 		scenario_skip("no SCENARIO_CASE");
@@ -51,7 +53,8 @@ int main(void)
 			scenario_skip("pipe: %m");
 		fd = epoll_create1(0);
 		epoll_ctl(fd, EPOLL_CTL_ADD, p[0], &ev);
-		if (fork() == 0) {
+		child = fork();
+		if (child == 0) {
 			close(fd);
 			(void)!write(p[1], "x", 1);
 			for (;;)
@@ -95,6 +98,8 @@ int main(void)
 		struct epoll_event ev;
 
 		scenario_check(epoll_wait(fd, &ev, 1, 1000) == 1, "the epoll lost its item");
+		kill(child, SIGKILL);
+		waitpid(child, NULL, 0);
 	}
 	scenario_pass();
 }
