@@ -354,6 +354,68 @@ static int resolve_mount(void *opaque, pid_t pid, int fd, int local_fd, uint32_t
 	return 0;
 }
 
+/* The root of mount e of table t, if it is that mount (not covered by another): O_PATH fd, or
+ * -1. Reached through the namespace's task, so it works for any namespace of the tree. */
+static int open_mount_root(const struct mount_table *t, const struct mount_entry *e)
+{
+	char path[PATH_MAX];
+	struct statx stx;
+	int fd;
+
+	if (snprintf(path, sizeof(path), "/proc/%d/root%s", (int)mount_table_pid(t),
+		     e->mountpoint) >= (int)sizeof(path))
+		return -1;
+	fd = open(path, O_PATH | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if (statx(fd, "", AT_EMPTY_PATH, STATX_MNT_ID, &stx) < 0 ||
+	    (uint32_t)stx.stx_mnt_id != e->mnt_id_old) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* The root of a mount of table t: the one with old id mnt_id_old, else one of major:minor, a
+ * mount of the whole filesystem first (its root holds every file). Returns an fd or -1. */
+static int open_mount_in(const struct mount_table *t, uint32_t mnt_id_old, uint32_t major,
+			 uint32_t minor)
+{
+	const struct mount_entry *e;
+
+	if (mnt_id_old) {
+		e = mount_table_find_old(t, mnt_id_old);
+		return e ? open_mount_root(t, e) : -1;
+	}
+	for (int whole = 1; whole >= 0; whole--)
+		for (e = mount_table_find_dev(t, major, minor); e; e = e->next_same_dev) {
+			int fd;
+
+			if (whole != (strcmp(e->root, "/") == 0))
+				continue;
+			fd = open_mount_root(t, e);
+			if (fd >= 0)
+				return fd;
+		}
+	return -1;
+}
+
+/* The tree's namespaces first, then minicr's own. */
+static int open_mount(void *opaque, uint32_t mnt_id_old, uint32_t major, uint32_t minor)
+{
+	struct dump *d = opaque;
+	int fd;
+
+	for (size_t i = 0; i < d->n_ns; i++) {
+		fd = open_mount_in(d->ns_tables[i], mnt_id_old, major, minor);
+		if (fd >= 0)
+			return fd;
+	}
+	if (d->own_table && (fd = open_mount_in(d->own_table, mnt_id_old, major, minor)) >= 0)
+		return fd;
+	return -ENOENT;
+}
+
 static int write_file_data(void *opaque, const FileDataEntry *entry)
 {
 	struct dump *d = opaque;
@@ -388,8 +450,17 @@ static int dump_task_fds(struct dump *d, struct dump_task *t, const int *fds, si
 		return pr_neg(-ENOMEM, "cannot allocate the fd table of task %d", (int)pid);
 	if (n_fds > 0) {
 		ret = parasite_ctl_drain_fds(t->ctl, fds, n_fds, local_fds, opts);
-		if (ret < 0)
+		if (ret < 0) {
+			/* the drain names no fd: say which kind the kernel would not pass */
+			int bad = fd_find_unpassable(pid, fds, n_fds);
+
+			if (bad >= 0)
+				pr_err("cannot dump fd %d of task %d: unsupported kind 'io_uring' "
+				       "(anon_inode:[io_uring]: its files cannot be passed between "
+				       "processes, nor rebuilt)",
+				       bad, (int)pid);
 			return ret;
+		}
 	}
 	for (size_t i = 0; i < n_fds; i++) {
 		locals[i].fd = fds[i];
@@ -665,8 +736,10 @@ int dump_run(const struct cli_options *opts)
 	struct fd_dump_callbacks cb = {
 	    .resolve_mount = resolve_mount,
 	    .data_sink = write_file_data,
+	    .open_mount = open_mount,
 	    .opaque = &d,
 	    .tcp_established = opts->criu.tcp_established,
+	    .shell_job = opts->criu.shell_job,
 	};
 	uint64_t start = monotonic_ns();
 	int ret;
@@ -745,10 +818,12 @@ int dump_run(const struct cli_options *opts)
 		"cured every task: no parasite, code or register of "
 		"minicr left in them; images published");
 	fd_dump_end(d.fds, !opts->leave_running);
-	if (opts->leave_running)
+	if (opts->leave_running) {
+		fd_dump_release(d.fds);
 		seize_release(d.tree);
-	else
+	} else {
 		seize_kill(d.tree);
+	}
 	explain(start, opts->leave_running ? "PTRACE_DETACH" : "SIGKILL",
 		opts->leave_running ? "let the tree run on" : "killed the tree");
 	remove_private_dir(&d);
@@ -762,8 +837,10 @@ int dump_run(const struct cli_options *opts)
 out_cure:
 	(void)cure_tasks(&d);
 out_release_tree:
-	if (d.fds)
+	if (d.fds) {
 		fd_dump_end(d.fds, false);
+		fd_dump_release(d.fds);
+	}
 	if (d.tree)
 		seize_release(d.tree);
 out_remove_images:

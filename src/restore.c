@@ -87,7 +87,11 @@ static int prepare_root(void *opaque)
 	phase("mounts ready");
 	explain(t_step, NULL, "mounts ready in the root task");
 	t_step = monotonic_ns();
-	r = restore_fds_open(set, mount_root, ctx, ctx->service_base, &ctx->table);
+	r = restore_fds_open(set,
+			     &(struct fd_restore_callbacks){.mount_root = mount_root,
+							    .opaque = ctx,
+							    .shell_job = ctx->opts->criu.shell_job},
+			     ctx->service_base, &ctx->table);
 	phase("files open");
 	if (r == 0)
 		explain(t_step, "openat2(RESOLVE_BENEATH), pipe, memfd_create, ...",
@@ -200,6 +204,27 @@ static int service_fd_base(void)
 	return image_set_fd_limit(limit);
 }
 
+/* --shell-job: a root that leads its process group is the job in the foreground of minicr's
+ * terminal, as a shell would put it (CRIU's way). SIGTTOU is held off for the call: minicr may
+ * itself be in the background. */
+static int foreground_job(const struct image_set *set)
+{
+	const PstreeEntry *root = set->tasks[0].pst;
+	sigset_t ttou, old;
+	int r = 0;
+
+	if (root->pgid != root->pid || !isatty(STDIN_FILENO))
+		return 0;
+	sigemptyset(&ttou);
+	sigaddset(&ttou, SIGTTOU);
+	sigprocmask(SIG_BLOCK, &ttou, &old);
+	if (tcsetpgrp(STDIN_FILENO, root->pid) < 0)
+		r = pr_errno("cannot put the restored job %d in the foreground of this terminal",
+			     root->pid);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	return r;
+}
+
 /* Refuses before anything is created when a pid of the tree is taken. */
 static int check_pids_free(const struct image_set *set)
 {
@@ -297,7 +322,7 @@ int restore_run(const struct cli_options *opts)
 		goto out_free;
 	ops.enter_task = ctx.resume ? enter_task : NULL;
 	/* step 2: the tree, which builds its mounts and files and reports ready */
-	r = restore_tree_new(set, ctx.service_base, opts->leave_stopped, &tree);
+	r = restore_tree_new(set, ctx.service_base, opts->leave_stopped, opts->criu.shell_job, &tree);
 	if (r < 0)
 		goto out_free;
 	ctx.tree = tree;
@@ -308,6 +333,8 @@ int restore_run(const struct cli_options *opts)
 	r = restore_tree_start(tree, &ops);
 	close(ctx.service_base + 2);
 	phase("tree ready");
+	if (r == 0 && opts->criu.shell_job)
+		r = foreground_job(set);
 	if (r == 0)
 		explain(
 		    t_step, "clone3(set_tid)",

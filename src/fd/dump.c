@@ -43,6 +43,13 @@ struct fd_dump_ctx {
 	} kind_state[8]; /* fd_dump_kind_state() */
 	size_t n_kind_state;
 	bool ended;
+	const struct fd_params *task_fds; /* the task being dumped */
+	size_t n_task_fds;
+	struct {
+		void (*fn)(void *arg, bool tree_runs_on);
+		void *arg;
+	} * deferred;
+	size_t n_deferred;
 };
 
 struct fd_dump_ctx *fd_dump_ctx_new(const struct fd_dump_callbacks *cb)
@@ -64,6 +71,9 @@ struct fd_dump_ctx *fd_dump_ctx_free(struct fd_dump_ctx *ctx)
 	if (!ctx)
 		return NULL;
 	fd_dump_end(ctx, false);
+	for (size_t i = ctx->n_deferred; i-- > 0;)
+		ctx->deferred[i].fn(ctx->deferred[i].arg, false);
+	free(ctx->deferred);
 	free(ctx->files);
 	fd_identity_free(ctx->identity);
 	fd_data_dump_free(ctx->data);
@@ -93,6 +103,47 @@ char *fd_dump_strdup(struct fd_dump_ctx *ctx, const char *s)
 {
 	return arena_strdup(&ctx->arena, s);
 }
+
+size_t fd_dump_n_files(const struct fd_dump_ctx *ctx)
+{
+	return ctx->n_files;
+}
+
+const FileEntry *fd_dump_file(const struct fd_dump_ctx *ctx, size_t i)
+{
+	return fd_dump_ctx_file(ctx, i);
+}
+
+bool fd_dump_shell_job(const struct fd_dump_ctx *ctx)
+{
+	return ctx->cb.shell_job;
+}
+
+int fd_dump_defer(struct fd_dump_ctx *ctx, void (*fn)(void *arg, bool tree_runs_on), void *arg)
+{
+	void *more = reallocarray(ctx->deferred, ctx->n_deferred + 1, sizeof(*ctx->deferred));
+
+	if (!more) {
+		fn(arg, true);
+		return pr_neg(-ENOMEM, "cannot keep a dump step to undo");
+	}
+	ctx->deferred = more;
+	ctx->deferred[ctx->n_deferred].fn = fn;
+	ctx->deferred[ctx->n_deferred].arg = arg;
+	ctx->n_deferred++;
+	return 0;
+}
+
+void fd_dump_release(struct fd_dump_ctx *ctx)
+{
+	if (!ctx)
+		return;
+	/* last taken, first put back */
+	for (size_t i = ctx->n_deferred; i-- > 0;)
+		ctx->deferred[i].fn(ctx->deferred[i].arg, true);
+	ctx->n_deferred = 0;
+}
+
 
 /* A new file record with id n_files + 1; NULL on ENOMEM. */
 static struct fd_file *file_new(struct fd_dump_ctx *ctx)
@@ -165,16 +216,22 @@ int fd_dump_reg_path(struct fd_dump_ctx *ctx, const struct fd_params *p, FileEnt
 int fd_params_fdinfo(struct fd_dump_ctx *ctx, const struct fd_params *p, const char **ret_text,
 		     size_t *ret_len)
 {
+	if (p->fdinfo && !p->fdinfo_is_head) {
+		*ret_text = p->fdinfo;
+		*ret_len = p->fdinfo_len;
+		return 0;
+	}
+	return fd_params_fdinfo_now(ctx, p, ret_text, ret_len);
+}
+
+int fd_params_fdinfo_now(struct fd_dump_ctx *ctx, const struct fd_params *p, const char **ret_text,
+			 size_t *ret_len)
+{
 	char path[64];
 	cleanup_free char *text = NULL;
 	char *copy;
 	ssize_t len;
 
-	if (p->fdinfo) {
-		*ret_text = p->fdinfo;
-		*ret_len = p->fdinfo_len;
-		return 0;
-	}
 	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", p->local_fd);
 	len = read_file_at(AT_FDCWD, path, &text);
 	if (len < 0) {
@@ -188,6 +245,19 @@ int fd_params_fdinfo(struct fd_dump_ctx *ctx, const struct fd_params *p, const c
 	*ret_text = copy;
 	*ret_len = (size_t)len;
 	return 0;
+}
+
+int fd_dump_open_mount(struct fd_dump_ctx *ctx, uint32_t mnt_id_old, uint32_t major, uint32_t minor)
+{
+	if (!ctx->cb.open_mount)
+		return -ENOENT;
+	return ctx->cb.open_mount(ctx->cb.opaque, mnt_id_old, major, minor);
+}
+
+size_t fd_dump_task_fds(const struct fd_dump_ctx *ctx, const struct fd_params **ret)
+{
+	*ret = ctx->task_fds;
+	return ctx->n_task_fds;
 }
 
 int64_t fd_dump_contents(struct fd_dump_ctx *ctx, const struct fd_params *p, uint32_t owner_id)
@@ -226,6 +296,14 @@ int fd_dump_finish(struct fd_dump_ctx *ctx)
 	size_t n;
 	const struct fd_kind *const *kinds = fd_kind_all(&n);
 
+	for (size_t i = 0; i < ctx->n_files; i++) {
+		FileEntry *fe = &ctx->files[i]->fe;
+		const struct fd_kind *kind = fd_kind_by_type(fe->type);
+		int r;
+
+		if (kind && kind->dump_finish_file && (r = kind->dump_finish_file(ctx, fe)) < 0)
+			return r;
+	}
 	for (size_t i = 0; i < n; i++) {
 		int r = kinds[i]->dump_finish ? kinds[i]->dump_finish(ctx) : 0;
 
@@ -346,6 +424,7 @@ static void params_of(const struct fd_probe *probe, pid_t pid, const struct fd_l
 	    .sock_family = probe->sock_family,
 	    .sock_type = probe->sock_type,
 	    .sock_protocol = probe->sock_protocol,
+	    .fdinfo_is_head = probe->fdinfo_is_head,
 	};
 	p->info.flags &= ~(uint32_t)O_CLOEXEC;
 }
@@ -469,6 +548,8 @@ int fd_dump_task(struct fd_dump_ctx *ctx, pid_t pid, const struct fd_local *fds,
 	r = fd_identity_sort(ctx->identity, &task, t.file, t.first);
 	/* step 3: in fd order, each open file's record is made at its first fd */
 	progress_start(&progress, "fds dumped", "fds", n_fds, 1);
+	ctx->task_fds = t.params;
+	ctx->n_task_fds = n_fds;
 	for (size_t i = 0; i < n_fds && r == 0; i++) {
 		size_t f = t.file[i] != FD_IDENTITY_NONE ? t.file[i]
 			   : t.first[i] != i		  ? t.file_of[t.first[i]]
@@ -483,6 +564,8 @@ int fd_dump_task(struct fd_dump_ctx *ctx, pid_t pid, const struct fd_local *fds,
 		progress_add(&progress, 1);
 	}
 	progress_end(&progress);
+	ctx->task_fds = NULL;
+	ctx->n_task_fds = 0;
 	if (r == 0)
 		r = fd_identity_commit(ctx->identity, &task, t.file_of);
 	if (r == 0)

@@ -171,6 +171,7 @@ static int read_fdinfo(int fdinfo_dirfd, int fd, struct fd_probe *p, struct text
 		char *nl = memrchr(buf, '\n', sizeof(buf) - 1);
 
 		len = nl ? nl - buf + 1 : 0;
+		p->fdinfo_is_head = true;
 	}
 	buf[len] = '\0';
 	r = fdinfo_parse(buf, (size_t)len, &p->info);

@@ -39,6 +39,7 @@ struct fd_probe {
 	bool is_deleted;
 	bool has_fdinfo; /* info came from /proc/PID/fdinfo/N */
 	int sock_family, sock_type, sock_protocol; /* sockets: SO_DOMAIN, SO_TYPE, SO_PROTOCOL */
+	bool fdinfo_is_head; /* the text was longer than the probe keeps: fdinfo is its head */
 	enum fd_probe_step failed;
 	int error; /* -errno of the failed step */
 };

@@ -17,10 +17,19 @@
 /* Flags F_SETFL changes. */
 #define FD_SETFL_FLAGS (O_APPEND | O_NONBLOCK | O_DIRECT | O_NOATIME)
 
+struct deferred {
+	void (*fn)(void *arg);
+	void *arg;
+};
+
 struct fd_restore_ctx {
 	struct fd_restore_callbacks cb;
 	struct hmap kept; /* (tag, key) -> fd, or (size_t)-1 for a key kept alone */
 	struct fd_data_restore *data;
+	struct hmap files; /* (file id, 0) -> its fd in the table (borrowed) */
+	struct deferred *deferred;
+	size_t n_deferred;
+	pid_t owner; /* the process that made the context: only it runs the deferred steps */
 };
 
 struct fd_restore_ctx *fd_restore_ctx_new(const struct fd_restore_callbacks *cb)
@@ -30,6 +39,7 @@ struct fd_restore_ctx *fd_restore_ctx_new(const struct fd_restore_callbacks *cb)
 	if (!ctx)
 		return NULL;
 	ctx->cb = *cb;
+	ctx->owner = getpid();
 	ctx->data = fd_data_restore_new();
 	if (!ctx->data)
 		return fd_restore_ctx_free(ctx);
@@ -44,6 +54,12 @@ struct fd_restore_ctx *fd_restore_ctx_free(struct fd_restore_ctx *ctx)
 		if (ctx->kept.slots[i].used && (int)ctx->kept.slots[i].value >= 0)
 			close((int)ctx->kept.slots[i].value);
 	hmap_clear(&ctx->kept);
+	hmap_clear(&ctx->files);
+	/* after the kept fds are closed: a helper waiting for their end may now be reaped */
+	if (ctx->owner == getpid())
+		for (size_t i = 0; i < ctx->n_deferred; i++)
+			ctx->deferred[i].fn(ctx->deferred[i].arg);
+	free(ctx->deferred);
 	fd_data_restore_free(ctx->data);
 	free(ctx);
 	return NULL;
@@ -81,6 +97,36 @@ int fd_restore_keep(struct fd_restore_ctx *ctx, uint64_t tag, uint64_t key, int 
 		return pr_errno("cannot keep an fd for restore");
 	}
 	return 0;
+}
+
+bool fd_restore_shell_job(const struct fd_restore_ctx *ctx)
+{
+	return ctx->cb.shell_job;
+}
+
+int fd_restore_defer(struct fd_restore_ctx *ctx, void (*fn)(void *arg), void *arg)
+{
+	struct deferred *d = reallocarray(ctx->deferred, ctx->n_deferred + 1, sizeof(*d));
+
+	if (!d) {
+		errno = ENOMEM;
+		return pr_errno("cannot defer a restore step");
+	}
+	ctx->deferred = d;
+	d[ctx->n_deferred++] = (struct deferred){.fn = fn, .arg = arg};
+	return 0;
+}
+
+int fd_restore_ctx_note_file(struct fd_restore_ctx *ctx, uint32_t file_id, int fd)
+{
+	return hmap_put(&ctx->files, file_id, 0, (size_t)fd);
+}
+
+int fd_restore_file_fd(const struct fd_restore_ctx *ctx, uint32_t file_id)
+{
+	struct hmap_slot *s = hmap_find(&ctx->files, file_id, 0);
+
+	return s ? (int)s->value : -ENOENT;
 }
 
 int fd_restore_lookup(const struct fd_restore_ctx *ctx, uint64_t tag, uint64_t key)

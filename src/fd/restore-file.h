@@ -4,6 +4,8 @@
  * across files (a pipe's ends, a memfd, the dumped contents). */
 #pragma once
 
+#include <stdbool.h>
+
 #include "fdinfo.pb-c.h"
 #include "file-data.pb-c.h"
 #include "files.pb-c.h"
@@ -19,6 +21,7 @@ struct fd_restore_callbacks {
 	fd_mount_root_fn mount_root; /* required for files reached by a path */
 	void *opaque;
 	const struct image_set *set; /* the set being restored, for fd_restore_image_set() */
+	bool shell_job; /* --shell-job: reconnect terminals the tree did not open */
 };
 
 /* Restore state for the process that opens the tree's files. Free it only once every task
@@ -44,6 +47,10 @@ int fd_restore_ctx_add_data(struct fd_restore_ctx *ctx, const FileDataEntry *ent
  * fd among every FdEntry with that file_id (dup it, pass it to other tasks). On success
  * *ret_fd is owned by the caller. Returns 0, or -errno (logged). */
 int fd_restore_file(struct fd_restore_ctx *ctx, const FileEntry *fe, int *ret_fd);
+
+/* Records that file file_id is open at fd (borrowed) in the process holding the table, for
+ * kinds that need a file they depend on (fd_restore_file_fd()). Returns 0 or -ENOMEM. */
+int fd_restore_ctx_note_file(struct fd_restore_ctx *ctx, uint32_t file_id, int fd);
 
 /* Puts file_fd at number fde->fd with fde->cloexec (dup3; file_fd stays open). Returns 0 or
  * -errno (logged). */

@@ -20,6 +20,7 @@
 #include "base/progress.h"
 #include "base/util.h"
 #include "fd/kind.h"
+#include "fd/restore-late.h"
 
 /* Below this many files a thread costs more to start than it saves. */
 #define OPEN_PARALLEL_MIN 512
@@ -30,6 +31,10 @@ struct restore_fdtable {
 	int *cur;	 /* per file index: the fd holding it, or -1 */
 	int *who;	 /* per fd number below fd_limit: the file index held there, or -1 */
 	bool *installed; /* per fd number: a dumped fd of this task */
+	size_t *first_holder; /* per file index: the first task (image order) with an fd on it */
+	struct restore_late *late; /* files opened once the tree exists; NULL when none */
+	bool shell_job;
+	int *late_fds;		   /* per file index, in a task: its late file's fd, or -1 */
 };
 
 struct restore_fdtable *restore_fds_free(struct restore_fdtable *t)
@@ -43,6 +48,13 @@ struct restore_fdtable *restore_fds_free(struct restore_fdtable *t)
 	free(t->cur);
 	free(t->who);
 	free(t->installed);
+	free(t->first_holder);
+	restore_late_free(t->late);
+	if (t->late_fds)
+		for (size_t i = 0; i < t->set->n_files; i++)
+			if (t->late_fds[i] >= 0)
+				close(t->late_fds[i]);
+	free(t->late_fds);
 	free(t);
 	return NULL;
 }
@@ -66,7 +78,7 @@ static int open_file(struct fd_restore_ctx *ctx, const struct image_set *set,
 		return -EMFILE;
 	}
 	t->cur[i] = fd;
-	return 0;
+	return fd_restore_ctx_note_file(ctx, set->files[i]->id, fd) < 0 ? -ENOMEM : 0;
 }
 
 /* Most kinds depend on nothing; a few (a tty slave on its master) name files to open first.
@@ -83,7 +95,7 @@ static int open_one(struct fd_restore_ctx *ctx, const struct image_set *set,
 	size_t n_deps;
 	int r = 0;
 
-	if (t->cur[i] >= 0)
+	if (t->cur[i] >= 0 || (kind && kind->opens_late))
 		return 0;
 	n_deps = kind && kind->deps ? kind->deps(fe, deps, DEPS_MAX) : 0;
 	if (n_deps > DEPS_MAX) {
@@ -204,11 +216,28 @@ static void open_in_parallel(struct fd_restore_ctx *ctx, const struct image_set 
 		     &(struct open_job){.ctx = ctx, .set = set, .t = t, .target = target});
 }
 
-int restore_fds_open(const struct image_set *set, fd_mount_root_fn mount_root, void *opaque,
+/* Which task a file's once-only step (arming a timer) belongs to: the first that holds it. */
+static int find_first_holders(struct restore_fdtable *t)
+{
+	const struct image_set *set = t->set;
+
+	t->first_holder = malloc((set->n_files ? set->n_files : 1) * sizeof(size_t));
+	if (!t->first_holder)
+		return -ENOMEM;
+	for (size_t i = 0; i < set->n_files; i++)
+		t->first_holder[i] = SIZE_MAX;
+	for (size_t k = set->n_tasks; k-- > 0;)
+		for (size_t j = 0; j < set->tasks[k].n_fds; j++)
+			t->first_holder[image_set_file(set, set->tasks[k].fds[j]->file_id)] = k;
+	return 0;
+}
+
+int restore_fds_open(const struct image_set *set, const struct fd_restore_callbacks *cb,
 		     int fd_limit, struct restore_fdtable **ret)
 {
 	cleanup(restore_fds_freep) struct restore_fdtable *t = calloc(1, sizeof(*t));
-	struct fd_restore_callbacks cb = {.mount_root = mount_root, .opaque = opaque, .set = set};
+	/* the set is the one restored, for the kinds that read it */
+	struct fd_restore_callbacks cbs = *cb;
 	cleanup(fd_restore_ctx_freep) struct fd_restore_ctx *ctx = NULL;
 	cleanup_free bool *visiting = NULL;
 	struct progress progress;
@@ -219,12 +248,17 @@ int restore_fds_open(const struct image_set *set, fd_mount_root_fn mount_root, v
 		return -ENOMEM;
 	t->set = set;
 	t->fd_limit = fd_limit;
+	t->shell_job = cb->shell_job;
 	t->cur = malloc((set->n_files ? set->n_files : 1) * sizeof(int));
 	if (!t->cur)
 		return -ENOMEM;
 	for (size_t i = 0; i < set->n_files; i++)
 		t->cur[i] = -1;
-	ctx = fd_restore_ctx_new(&cb);
+	r = find_first_holders(t);
+	if (r < 0)
+		return r;
+	cbs.set = set;
+	ctx = fd_restore_ctx_new(&cbs);
 	if (!ctx)
 		return -ENOMEM;
 	for (size_t i = 0; i < set->n_data; i++) {
@@ -247,8 +281,13 @@ int restore_fds_open(const struct image_set *set, fd_mount_root_fn mount_root, v
 	/* one context for all, so the ends of a pipe (and sharers of a memfd or an unlinked
 	 * file) find each other; files that open alone go first, in parallel */
 	n_ranges = parallel_n_ranges(set->n_files, OPEN_PARALLEL_MIN);
-	if (n_ranges > 1 && set->n_tasks > 0)
+	if (n_ranges > 1 && set->n_tasks > 0) {
 		open_in_parallel(ctx, set, t, n_ranges);
+		for (size_t i = 0; i < set->n_files; i++)
+			if (t->cur[i] >= 0 &&
+			    fd_restore_ctx_note_file(ctx, set->files[i]->id, t->cur[i]) < 0)
+				return -ENOMEM;
+	}
 	visiting = calloc(set->n_files ? set->n_files : 1, sizeof(*visiting));
 	if (!visiting)
 		return -ENOMEM;
@@ -262,6 +301,11 @@ int restore_fds_open(const struct image_set *set, fd_mount_root_fn mount_root, v
 	progress_end(&progress);
 	if (r < 0)
 		return r;
+	if (restore_late_needed(set)) {
+		r = restore_late_new(set, &t->late);
+		if (r < 0)
+			return r;
+	}
 	*ret = TAKE_PTR(t);
 	return 0;
 }
@@ -329,14 +373,29 @@ static int enter_fs(struct restore_fdtable *t, const FsEntry *fs)
 
 /* What an after-install step sees of its task. */
 struct fd_install_ctx {
-	const struct image_set *set;
+	const struct restore_fdtable *table;
 	const struct restore_task *task;
+	size_t task_idx;
 	struct hmap fd_of; /* (file_id, 0) -> fd number, filled on first use */
 };
 
 pid_t fd_install_pid(const struct fd_install_ctx *t)
 {
 	return t->task->pst->pid;
+}
+
+const FileEntry *fd_install_file(const struct fd_install_ctx *t, uint32_t file_id)
+{
+	ssize_t f = image_set_file(t->table->set, file_id);
+
+	return f >= 0 ? t->table->set->files[f] : NULL;
+}
+
+bool fd_install_is_first_holder(const struct fd_install_ctx *t, uint32_t file_id)
+{
+	ssize_t f = image_set_file(t->table->set, file_id);
+
+	return f >= 0 && t->table->first_holder[f] == t->task_idx;
 }
 
 int fd_install_fd_of(const struct fd_install_ctx *t, uint32_t file_id)
@@ -358,14 +417,19 @@ int fd_install_fd_of(const struct fd_install_ctx *t, uint32_t file_id)
 }
 
 /* Step 4 of installing: each file of the task whose kind has an after-install step, once. */
-static int after_install(const struct image_set *set, const struct restore_task *task)
+static int after_install(const struct restore_fdtable *t, size_t task_idx)
 {
-	struct fd_install_ctx ctx = {.set = set, .task = task};
+	const struct image_set *set = t->set;
+	const struct restore_task *task = &set->tasks[task_idx];
+	struct fd_install_ctx ctx = {.table = t, .task = task, .task_idx = task_idx};
 	cleanup_free bool *done = calloc(set->n_files ? set->n_files : 1, sizeof(*done));
 	int r = 0;
 
 	if (!done)
 		return -ENOMEM;
+	/* the last task, so the fault finds every other task's step done */
+	if (task_idx == set->n_tasks - 1 && (r = restore_fault("after-install")) < 0)
+		return r;
 	for (size_t k = 0; k < task->n_fds && r == 0; k++) {
 		ssize_t f = image_set_file(set, task->fds[k]->file_id);
 		const FileEntry *fe = set->files[f];
@@ -383,6 +447,45 @@ static int after_install(const struct image_set *set, const struct restore_task 
 int restore_fds_enter_fs(struct restore_fdtable *t, size_t task_idx)
 {
 	return enter_fs(t, t->set->tasks[task_idx].fs);
+}
+
+/* Meets the other tasks (restore-late.h) and puts the late files this task holds at their
+ * numbers: those are free now, and the fds received sit above every dumped number. */
+static int install_late(struct restore_fdtable *t, size_t task_idx)
+{
+	const struct image_set *set = t->set;
+	const struct restore_task *task = &set->tasks[task_idx];
+	struct fd_restore_callbacks cb = {.set = set, .shell_job = t->shell_job};
+	cleanup(fd_restore_ctx_freep) struct fd_restore_ctx *ctx = NULL;
+	int r;
+
+	t->late_fds = malloc((set->n_files ? set->n_files : 1) * sizeof(int));
+	if (!t->late_fds)
+		return -ENOMEM;
+	if (task_idx == 0) {
+		/* late kinds open no path: the mounts are gone by now */
+		ctx = fd_restore_ctx_new(&cb);
+		if (!ctx)
+			return -ENOMEM;
+	}
+	r = restore_late_meet(t->late, task_idx, ctx, t->late_fds);
+	t->late = restore_late_free(t->late);
+	/* the fds a kind kept in ctx sit at numbers the task may want: gone before placing */
+	ctx = fd_restore_ctx_free(ctx);
+	if (r < 0)
+		return r;
+	for (size_t k = 0; k < task->n_fds && r == 0; k++) {
+		ssize_t f = image_set_file(set, task->fds[k]->file_id);
+
+		if (t->late_fds[f] >= 0)
+			r = fd_restore_install(task->fds[k], t->late_fds[f]);
+	}
+	for (size_t i = 0; i < set->n_files; i++)
+		if (t->late_fds[i] >= 0) {
+			close(t->late_fds[i]);
+			t->late_fds[i] = -1;
+		}
+	return r;
 }
 
 int restore_fds_install(struct restore_fdtable *t, size_t task_idx)
@@ -427,6 +530,8 @@ int restore_fds_install(struct restore_fdtable *t, size_t task_idx)
 		const FdEntry *e = task->fds[k];
 		int f = (int)image_set_file(set, e->file_id), n = e->fd, old = t->cur[f];
 
+		if (old < 0)
+			continue; /* a late file: placed once the tree has met */
 		if (t->who[n] >= 0 && t->who[n] != f) {
 			r = relocate(t, n);
 			if (r < 0)
@@ -457,6 +562,12 @@ int restore_fds_install(struct restore_fdtable *t, size_t task_idx)
 	}
 	qsort(drop, n_drop, sizeof(*drop), cmp_fd);
 	close_all(drop, n_drop);
-	/* step 4: the kinds' own work once the table is exactly the task's */
-	return after_install(set, task);
+	/* step 4: the late files, once every task of the tree exists */
+	if (t->late) {
+		r = install_late(t, task_idx);
+		if (r < 0)
+			return r;
+	}
+	/* step 5: the kinds' own work once the table is exactly the task's */
+	return after_install(t, task_idx);
 }

@@ -12,10 +12,10 @@ struct image_set;
 struct restore_fdtable;
 
 /* Opens every FileEntry of set in this process (fd_restore_file()), each after the files its
- * kind depends on, files reached by a path beneath the directory fd that mount_root returns.
+ * kind depends on, files reached by a path beneath the directory fd that cb->mount_root returns.
  * The fds land at the lowest free numbers below fd_limit. Returns 0 and sets *ret, or -errno
  * (logged). */
-int restore_fds_open(const struct image_set *set, fd_mount_root_fn mount_root, void *opaque,
+int restore_fds_open(const struct image_set *set, const struct fd_restore_callbacks *cb,
 		     int fd_limit, struct restore_fdtable **ret);
 
 /* In task task_idx (a fork of the opener): puts each of its files at its dumped number with

@@ -388,13 +388,22 @@ static int check_files(struct image_set *set)
 	if (dup >= 0)
 		return bad("files.img record %zd: file id %u is used twice", dup,
 			   set->files[dup]->id);
+	for (size_t i = 0; i < set->n_files; i++)
+		if (!fd_kind_by_type(set->files[i]->type))
+			return bad("files.img record %zu: file %u has unsupported type %d", i,
+				   set->files[i]->id, (int)set->files[i]->type);
+	return 0;
+}
+
+/* Each file checked by its kind, once the tasks are loaded: a kind may name a task and its fds
+ * (an epoll's items). */
+static int check_kinds(const struct image_set *set)
+{
 	for (size_t i = 0; i < set->n_files; i++) {
 		const FileEntry *fe = set->files[i];
 		const struct fd_kind *kind = fd_kind_by_type(fe->type);
+		int r;
 
-		if (!kind)
-			return bad("files.img record %zu: file %u has unsupported type %d", i,
-				   fe->id, (int)fe->type);
 		if (kind->validate && (r = kind->validate(set, i, fe)) < 0)
 			return r;
 	}
@@ -702,6 +711,9 @@ static int load(int img_dirfd, int fd_limit, bool for_dump, struct image_set **r
 			return r;
 	}
 	r = check_shared_tables(set);
+	if (r < 0)
+		return r;
+	r = check_kinds(set);
 	if (r < 0)
 		return r;
 	r = read_all(img_dirfd, IMAGE_FILE_DATA, 0, true, (void ***)&set->data, &set->n_data);

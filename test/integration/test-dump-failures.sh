@@ -132,6 +132,51 @@ expect_refusal $? "refused by restore's checks" \
 	"restore's reason"
 finish "refused by restore's checks"
 
+# States the fd kinds refuse, each with one line naming the task, the fd and why.
+for case in "epoll-orphan:watches inode [0-9]*, which no fd of the task holds" \
+	"pidfd-outside:process [0-9]* is not in the dumped tree" \
+	"pidfd-thread:is a thread of process" \
+	"userfaultfd:unsupported kind 'userfaultfd'" \
+	"perf_event:unsupported kind 'perf_event'"; do
+	name=${case%%:*}
+	export SCENARIO_CASE=$name
+	start refused-fds || { not_ok "$name: scenario did not start"; continue; }
+	if [ -s "$dir/result" ]; then # it could not make the state here
+		echo "ok - $name # SKIP $(cat "$dir/result")"
+		wait "$pid" 2>/dev/null
+		continue
+	fi
+	"$MINICR" dump -t "$pid" -D "$dir/img" 2>"$dir/err"
+	expect_refusal $? "$name" "${case#*:}" "the fd and why"
+	finish "$name"
+done
+# io_uring: the kernel will not pass its files over SCM_RIGHTS, so the parasite's drain fails
+# (and says so) before any kind sees it; a line then names it.
+export SCENARIO_CASE=io_uring
+if start refused-fds && [ ! -s "$dir/result" ]; then
+	"$MINICR" dump -t "$pid" -D "$dir/img" 2>"$dir/err"
+	[ $? = 1 ] && ok "io_uring: status 1" || not_ok "io_uring: dump did not fail"
+	grep -q "fd [0-9]* of task $pid: unsupported kind 'io_uring'" "$dir/err" &&
+		ok "io_uring: a line names it" || not_ok "io_uring: no line names it: $(cat "$dir/err")"
+	expect_no_images io_uring "$dir/img"
+	finish io_uring
+elif [ -s "$dir/result" ]; then
+	echo "ok - io_uring # SKIP $(cat "$dir/result")"
+	wait "$pid" 2>/dev/null
+fi
+unset SCENARIO_CASE
+
+# A dump that fails after a terminal's queued bytes were read puts them back: the pty-session
+# scenario then finds its unread output and typed input where they were.
+for step in images check; do
+	start pty-session || { not_ok "pty-session/$step: scenario did not start"; continue; }
+	MINICR_FAULT=$step "$MINICR" dump -t "$pid" -D "$dir/img" 2>"$dir/err"
+	[ $? = 1 ] && ok "pty-session/$step: dump failed with status 1" ||
+		not_ok "pty-session/$step: dump did not fail"
+	expect_one_error "pty-session/$step" "$dir/err"
+	finish "pty-session/$step"
+done
+
 # A task of the tree dies while the tree is seized (MINICR_FAULT=exit kills the last one).
 start shared-fds
 child=$(ps -o pid= --ppid "$pid" | tr -d ' ')

@@ -99,6 +99,12 @@ all_scenarios=(
 	sock-chat
 	inet-refuse-peer:dump-fails
 	inet-external:tcp-established
+	timer-signal-fds
+	epoll-items
+	pidfds
+	fsnotify-watches
+	pty-session
+	event-loop
 )
 
 # The CRIU this machine can run: $CRIU, the one fetch-criu.sh cached, or criu from PATH.
@@ -176,10 +182,15 @@ first_error() {
 
 session_pids() { ps -eo pid=,sid= | awk -v s="$1" '$2 == s { print $1 }'; }
 
-wait_session_gone() {
-	local i
+# The tree's pids: its descendants may have sessions of their own.
+tree_pids() { echo "$1"; for c in $(pgrep -P "$1"); do tree_pids "$c"; done; }
+
+wait_session_gone() { # sid [pid...]
+	local i p alive
 	for ((i = 0; i < 3000; i++)); do
-		[ -z "$(session_pids "$1")" ] && return 0
+		alive=$(session_pids "$1")
+		for p in "${@:2}"; do [ -d "/proc/$p" ] && alive+=" $p"; done
+		[ -z "$alive" ] && return 0
 		sleep 0.01
 	done
 	return 1
@@ -314,7 +325,7 @@ probe_after() {
 # drive NAME PID EXPECTATION: the engine's part of the mode. Returns 0 when the scenario should
 # now be signalled to check itself, 1 when the verdict is already given (report called).
 drive() {
-	local name=$1 pid=$2 expect=$3
+	local name=$1 pid=$2 expect=$3 pids
 	case "$mode:$expect" in
 	baseline:*) ;;
 	*:dump-fails)
@@ -341,12 +352,15 @@ drive() {
 		;;
 	cr:*)
 		probe_before "$pid"
+		# every pid of the tree, also those that left its session (a pty's session)
+		pids=$(tree_pids "$pid")
 		if ! engine_dump "$pid" "$dir/img"; then
 			verdict="dump failed: $(first_error "$dir/img/dump.log" "$dir/dump.err")"
 			return 1
 		fi
 		wait "$pid" 2>/dev/null
-		if ! wait_session_gone "$pid"; then
+		# shellcheck disable=SC2086
+		if ! wait_session_gone "$pid" $pids; then
 			verdict="the dumped tree is still alive"
 			return 1
 		fi

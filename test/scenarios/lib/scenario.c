@@ -36,6 +36,31 @@ static void write_marker(const char *env, const char *text)
 	fclose(f);
 }
 
+/* Field 22 of /proc/self/stat: the start time, in clock ticks after boot. */
+static unsigned long long start_time(void)
+{
+	char buf[1024], *p;
+	unsigned long long t = 0;
+	FILE *f = fopen("/proc/self/stat", "re");
+
+	if (!f)
+		return 0;
+	if (fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')))
+		sscanf(p + 2,
+		       "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d "
+		       "%*d %*d %llu",
+		       &t);
+	fclose(f);
+	return t;
+}
+
+static unsigned long long ready_start_time;
+
+bool scenario_was_restored(void)
+{
+	return start_time() != ready_start_time;
+}
+
 void scenario_ready(void)
 {
 	struct sigaction sa = {.sa_handler = on_usr1};
@@ -47,6 +72,7 @@ void scenario_ready(void)
 	sigaddset(&block, SIGUSR1);
 	sigprocmask(SIG_BLOCK, &block, NULL);
 	sigaction(SIGUSR1, &sa, NULL);
+	ready_start_time = start_time();
 	write_marker("SCENARIO_READY", "ready\n");
 }
 
