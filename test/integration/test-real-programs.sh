@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Real programs, dumped and restored: tail -f (inotify, poll without a timeout), a node timer
-# loop (epoll, eventfds, pipes, threads), and an interactive bash in a pty under script(1)
-# (pty master and slave, controlling terminal, signalfd). Each must go on after restore: tail
-# prints a line appended later, node keeps ticking, bash runs a command typed later. A program
-# that is not installed is skipped.
+# loop (epoll, eventfds, pipes, threads), an interactive bash in a pty under script(1) (pty
+# master and slave, controlling terminal, signalfd), python's http.server (a TCP listener) and
+# socat forking a cat per connection on a unix listener. Each must go on after restore: tail
+# prints a line appended later, node keeps ticking, bash runs a command typed later, the
+# servers answer a new client. A program that is not installed is skipped (contrib/setup.sh
+# installs them).
 set -u
 MINICR=${MINICR:-./minicr}
 BIN=${SCENARIO_BIN:-./test/scenarios}
@@ -31,6 +33,7 @@ start() { # name stdin stdout command...
 	shift 3
 	"$BIN/launch" /bin/sh -c 'echo $$ > "$0"; exec "$@"' "$work/$name.pid" "$@" <"$in" \
 		>"$out" 2>&1 &
+	disown $! # the shell still reaps it, without a "Killed" notice when the dump kills it
 	for _ in $(seq 1000); do [ -s "$work/$name.pid" ] && break; sleep 0.01; done
 }
 
@@ -57,7 +60,16 @@ cr() { # name
 	return 1
 }
 
-mkdir -p "$work/tail.img" "$work/node.img" "$work/shell.img"
+mkdir -p "$work/tail.img" "$work/node.img" "$work/shell.img" "$work/http.img" "$work/socat.img"
+
+free_port() {
+	local p
+	for p in $(seq 20000 20999 | shuf); do
+		ss -Hltn "sport = :$p" 2>/dev/null | grep -q . || { echo "$p"; return; }
+	done
+}
+# Retries cmd until it succeeds (a hang guard, not a timing assertion).
+retry() { for _ in $(seq 1000); do "$@" && return 0; sleep 0.01; done; return 1; }
 
 # (1) tail -f: inotify on the file, poll(2) on its output without a timeout
 if command -v tail >/dev/null; then
@@ -107,6 +119,42 @@ if command -v script >/dev/null && command -v bash >/dev/null; then
 	exec 7>&-
 else
 	skip "bash in a pty: script(1) or bash is not installed"
+fi
+
+# (4) python3 -m http.server: a TCP listener; a page made before the dump and one made after
+if command -v python3 >/dev/null && command -v curl >/dev/null; then
+	port=$(free_port)
+	mkdir -p "$work/www"
+	echo before >"$work/www/page"
+	(cd "$work/www" && start http /dev/null "$work/http.out" \
+		python3 -m http.server --bind 127.0.0.1 "$port")
+	if ! retry curl -sf -o /dev/null "http://127.0.0.1:$port/page"; then
+		not_ok "python3 http.server: never served: $(tail -1 "$work/http.out")"
+	elif cr http; then
+		echo after >"$work/www/new"
+		[ "$(curl -sf "http://127.0.0.1:$port/page")" = before ] &&
+			[ "$(curl -sf "http://127.0.0.1:$port/new")" = after ] &&
+			ok "python3 http.server: serves an old and a new page after restore" ||
+			not_ok "python3 http.server: does not serve after restore"
+	fi
+	kill_tree "$(cat "$work/http.pid")"
+else
+	skip "python3 http.server: python3 or curl is not installed"
+fi
+
+# (5) socat: a unix listener forking a cat for each connection
+if command -v socat >/dev/null; then
+	start socat /dev/null "$work/socat.out" socat "UNIX-LISTEN:$work/echo.sock,fork" EXEC:cat
+	if ! retry test -S "$work/echo.sock"; then
+		not_ok "socat: never listened: $(tail -1 "$work/socat.out")"
+	elif cr socat; then
+		[ "$(echo hello | socat -t1 - "UNIX-CONNECT:$work/echo.sock")" = hello ] &&
+			ok "socat: echoes for a new client after restore" ||
+			not_ok "socat: no echo after restore"
+	fi
+	kill_tree "$(cat "$work/socat.pid")"
+else
+	skip "socat: not installed"
 fi
 
 echo "$passed passed, $failed failed, $skipped skipped"
