@@ -67,6 +67,10 @@ capture_process() { # pid
 		awk -F':' -v w="$n" '{
 			k = $1; v = substr($0, length($1) + 2); sub(/^[ \t]+/, "", v); gsub(/[ \t]+/, " ", v)
 			if (k == "lock") { sub(/^[0-9]+: /, "", v); sub(/ [0-9a-f]+:[0-9a-f]+:[0-9]+ /, " ", v) }
+			# which inode and device a watch, mark or epoll item is on, and its file handle:
+			# objects made again at restore are new inodes; the target is compared by fd
+			if (k ~ /^fanotify (ino|mnt_id|sdev)$/) sub(/^[^ ]+ ?/, "", v)
+			gsub(/(^| )(ino|sdev|fhandle-bytes|fhandle-type|f_handle):[^ ]*/, "", v)
 			printf "%s\t%s\t%s\n", w, k, v }' "/proc/$p/fdinfo/$f" 2>/dev/null |
 			while IFS=$'\t' read -r w k v; do
 				[ "$k" = mnt_id ] && v=$(mount_of "$p" "$v")
@@ -123,7 +127,8 @@ after)
 		END {
 			for (k in seen) {
 				split(k, wk, "\t"); split(wk[1], file, " ")
-				c = file[1] "\t" wk[2]
+				kk = wk[2]; gsub(/ /, "_", kk)
+				c = file[1] "\t" kk
 				if (!(c in cls)) c = file[1] "\t*"
 				b = (k in before) ? before[k] : "(absent)"
 				a = (k in after) ? after[k] : "(absent)"
