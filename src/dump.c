@@ -431,7 +431,7 @@ static int dump_tasks(struct dump *d)
 		if (ret < 0)
 			return ret;
 	}
-	return 0;
+	return fd_dump_finish(d->fds);
 }
 
 /* Cures every infected process; returns the first error. */

@@ -19,6 +19,7 @@
 #include "fd/dump-data.h"
 #include "fd/identity.h"
 #include "fd/kind.h"
+#include "fd/locks.h"
 #include "fd/probe.h"
 
 /* One open file description: its record and the generic sub-record kinds share. */
@@ -33,6 +34,7 @@ struct fd_dump_ctx {
 	size_t n_files, cap_files;
 	struct fd_identity *identity; /* which fds share a file, across the tree */
 	struct fd_data_dump *data;    /* contents and pipe buffers */
+	struct fd_locks_dump *locks;  /* locks and leases */
 	struct arena arena;	      /* records and strings of the kinds */
 	struct fd_mount_ref mount_ref; /* the resolver's answer, reused */
 };
@@ -46,7 +48,8 @@ struct fd_dump_ctx *fd_dump_ctx_new(const struct fd_dump_callbacks *cb)
 	ctx->cb = *cb;
 	ctx->identity = fd_identity_new();
 	ctx->data = fd_data_dump_new(cb->data_sink, cb->opaque);
-	if (!ctx->identity || !ctx->data)
+	ctx->locks = fd_locks_dump_new();
+	if (!ctx->identity || !ctx->data || !ctx->locks)
 		return fd_dump_ctx_free(ctx);
 	return ctx;
 }
@@ -58,6 +61,7 @@ struct fd_dump_ctx *fd_dump_ctx_free(struct fd_dump_ctx *ctx)
 	free(ctx->files);
 	fd_identity_free(ctx->identity);
 	fd_data_dump_free(ctx->data);
+	fd_locks_dump_free(ctx->locks);
 	arena_free(&ctx->arena);
 	free(ctx);
 	return NULL;
@@ -246,7 +250,10 @@ static int dump_new_file(struct fd_dump_ctx *ctx, const struct fd_kind *kind,
 	f->fe.flags = p->info.flags;
 	f->fe.has_pos = true;
 	f->fe.pos = p->info.pos;
-	if (p->info.flags & O_ASYNC) {
+	/* The owner gets the O_ASYNC signals and those of a lease breaking: read it for
+	 * files with either (a lease is on an inode /proc/locks names). */
+	if (!(p->info.flags & O_PATH) &&
+	    ((p->info.flags & O_ASYNC) || fd_locks_dump_maybe(ctx->locks, p->st.st_ino))) {
 		struct f_owner_ex owner;
 		int sig;
 
@@ -256,11 +263,13 @@ static int dump_new_file(struct fd_dump_ctx *ctx, const struct fd_kind *kind,
 			return pr_errno("cannot read the owner of fd %d of task %d", p->fd,
 					(int)p->pid);
 		}
-		f->fown.has_pid_type = f->fown.has_pid = f->fown.has_signum = true;
-		f->fown.pid_type = (uint32_t)owner.type;
-		f->fown.pid = owner.pid;
-		f->fown.signum = (uint32_t)sig;
-		f->fe.fown = &f->fown;
+		if ((p->info.flags & O_ASYNC) || owner.pid || sig) {
+			f->fown.has_pid_type = f->fown.has_pid = f->fown.has_signum = true;
+			f->fown.pid_type = (uint32_t)owner.type;
+			f->fown.pid = owner.pid;
+			f->fown.signum = (uint32_t)sig;
+			f->fe.fown = &f->fown;
+		}
 	}
 	r = kind->dump(ctx, p, &f->fe);
 	if (r < 0) {
@@ -387,6 +396,11 @@ int fd_dump_task(struct fd_dump_ctx *ctx, pid_t pid, const struct fd_local *fds,
 	r = fd_probe_task(pid, fd_dirfd, fdinfo_dirfd, fds, n_fds, &probes);
 	if (r < 0)
 		goto out;
+	r = fd_locks_dump_load(ctx->locks);
+	if (r == 0)
+		r = fd_locks_dump_task(ctx->locks, pid);
+	if (r < 0)
+		goto out;
 	/* step 1: what each fd is, in fd order so the first failure is the one logged */
 	for (size_t i = 0; i < n_fds; i++) {
 		const struct fd_probe *probe = fd_probe_at(probes, i);
@@ -418,6 +432,12 @@ int fd_dump_task(struct fd_dump_ctx *ctx, pid_t pid, const struct fd_local *fds,
 
 		r = dump_one_fd(ctx, &fds[i], &t.params[i], t.kinds[i], cloexec, f, &t.file_of[i],
 				&entries[i]);
+		if (r == 0 && fd_locks_dump_maybe(ctx->locks, t.params[i].st.st_ino)) {
+			bool is_new = f == FD_IDENTITY_NONE;
+
+			r = fd_locks_dump_fd(ctx->locks, ctx, &t.params[i],
+					     &ctx->files[is_new ? t.file_of[i] : f]->fe, is_new);
+		}
 	}
 	if (r == 0)
 		r = fd_identity_commit(ctx->identity, &task, t.file_of);
@@ -426,6 +446,11 @@ int fd_dump_task(struct fd_dump_ctx *ctx, pid_t pid, const struct fd_local *fds,
 out:
 	task_fds_free(&t);
 	return r;
+}
+
+int fd_dump_finish(struct fd_dump_ctx *ctx)
+{
+	return fd_locks_dump_finish(ctx->locks);
 }
 
 /* ---- cwd and root ------------------------------------------------------------------------ */

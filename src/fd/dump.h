@@ -68,6 +68,10 @@ static inline void fd_dump_ctx_freep(struct fd_dump_ctx **ctx)
 int fd_dump_task(struct fd_dump_ctx *ctx, pid_t pid, const struct fd_local *fds, size_t n_fds,
 		 FdEntry **ret_entries);
 
+/* Once every task's fds are dumped: the checks that span the tree (every lock a task holds was
+ * found on one of the dumped fds). Returns 0 or -errno (logged). */
+int fd_dump_finish(struct fd_dump_ctx *ctx);
+
 /* Dumps the cwd and root of task pid as two new directory FileEntry records (opened O_PATH on
  * restore) plus the umask. *ret is filled (no owned pointers). Returns 0 or -errno (logged). */
 int fd_dump_fs(struct fd_dump_ctx *ctx, pid_t pid, FsEntry *ret);

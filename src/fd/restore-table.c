@@ -19,6 +19,7 @@
 #include "base/hmap.h"
 #include "base/util.h"
 #include "fd/kind.h"
+#include "fd/locks.h"
 
 /* Below this many files a thread costs more to start than it saves. */
 #define OPEN_PARALLEL_MIN 512
@@ -29,6 +30,7 @@ struct restore_fdtable {
 	int *cur;	 /* per file index: the fd holding it, or -1 */
 	int *who;	 /* per fd number below fd_limit: the file index held there, or -1 */
 	bool *installed; /* per fd number: a dumped fd of this task */
+	struct fd_locks_plan *locks; /* which task sets which lock */
 };
 
 struct restore_fdtable *restore_fds_free(struct restore_fdtable *t)
@@ -42,6 +44,7 @@ struct restore_fdtable *restore_fds_free(struct restore_fdtable *t)
 	free(t->cur);
 	free(t->who);
 	free(t->installed);
+	fd_locks_plan_free(t->locks);
 	free(t);
 	return NULL;
 }
@@ -248,7 +251,8 @@ int restore_fds_open(const struct image_set *set, fd_mount_root_fn mount_root, v
 	if (n_ranges > 1 && set->n_tasks > 0)
 		open_in_parallel(ctx, set, t, n_ranges);
 	visiting = calloc(set->n_files ? set->n_files : 1, sizeof(*visiting));
-	if (!visiting)
+	t->locks = fd_locks_plan_new(set);
+	if (!visiting || !t->locks)
 		return -ENOMEM;
 	for (size_t i = 0; i < set->n_files; i++) {
 		r = open_one(ctx, set, t, visiting, i, fd_limit);
@@ -343,9 +347,13 @@ int fd_install_fd_of(const struct fd_install_ctx *t, uint32_t file_id)
 	return s ? (int)s->value : -ENOENT;
 }
 
-/* Step 4 of installing: each file of the task whose kind has an after-install step, once. */
-static int after_install(const struct image_set *set, const struct restore_task *task)
+/* Step 4 of installing: each file of the task whose kind has an after-install step, once;
+ * then the locks of its files. Locks go last: no fd of the task is closed after them (closing
+ * any fd of an inode drops the process's POSIX locks on it). */
+static int after_install(const struct restore_fdtable *t, const struct restore_task *task)
 {
+	const struct image_set *set = t->set;
+	size_t task_idx = (size_t)(task - set->tasks);
 	struct fd_install_ctx ctx = {.set = set, .task = task};
 	cleanup_free bool *done = calloc(set->n_files ? set->n_files : 1, sizeof(*done));
 	int r = 0;
@@ -363,6 +371,15 @@ static int after_install(const struct image_set *set, const struct restore_task 
 		r = kind->after_install(&ctx, fe, task->fds[k]->fd);
 	}
 	hmap_clear(&ctx.fd_of);
+	memset(done, 0, set->n_files * sizeof(*done));
+	for (size_t k = 0; k < task->n_fds && r == 0; k++) {
+		ssize_t f = image_set_file(set, task->fds[k]->file_id);
+
+		if (done[f] || !set->files[f]->n_locks)
+			continue;
+		done[f] = true;
+		r = fd_locks_restore(t->locks, set, task_idx, (size_t)f, task->fds[k]->fd);
+	}
 	return r;
 }
 
@@ -428,5 +445,5 @@ int restore_fds_install(struct restore_fdtable *t, size_t task_idx)
 		t->cur[i] = -1;
 	}
 	/* step 4: the kinds' own work once the table is exactly the task's */
-	return after_install(set, task);
+	return after_install(t, task);
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "fd/kind.h"
+#include "fd/locks.h"
 #include "image-path.h"
 #include "image-read.h"
 #include "base/log.h"
@@ -602,6 +603,9 @@ int image_set_load(int img_dirfd, int fd_limit, struct image_set **ret_set)
 		if (r < 0)
 			return r;
 	}
+	r = fd_locks_validate(set);
+	if (r < 0)
+		return r;
 	r = read_all(img_dirfd, IMAGE_FILE_DATA, 0, true, (void ***)&set->data, &set->n_data);
 	if (r < 0 || (r = check_data(set)) < 0)
 		return r;

@@ -49,6 +49,7 @@ all_scenarios=(
 	dirty-memory
 	process-tree
 	mntns-tmpfs
+	file-locks
 )
 
 case "$engine" in
