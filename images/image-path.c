@@ -33,8 +33,6 @@ int image_path_check_len(const char *path, size_t len, unsigned flags, const cha
 
 		if (i < len && c == '\0')
 			return refuse(ret_reason, "path contains a NUL byte");
-		if (c < 0x20 || c == 0x7f)
-			return refuse(ret_reason, "path contains a control character");
 		if (c != '/')
 			continue;
 		if (i < len && (flags & IMAGE_PATH_SINGLE_NAME))

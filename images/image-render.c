@@ -98,6 +98,43 @@ static void text_string(FILE *f, const char *s)
 	fputc('"', f);
 }
 
+const char *image_render_escape(const char *s, char *buf, size_t size)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t len = strlen(s), out = 0;
+
+	if (size < 4)
+		return size ? (buf[0] = '\0', buf) : buf;
+	for (size_t i = 0; i < len;) {
+		unsigned char c = p[i];
+		size_t n = 1;
+		char esc[8];
+		const char *piece = esc;
+
+		if (c == '"' || c == '\\') {
+			esc[0] = '\\', esc[1] = (char)c, esc[2] = '\0';
+		} else if (c >= 0x20 && c != 0x7f && (n = utf8_seq_len(p + i, len - i)) > 0) {
+			piece = s + i;
+		} else {
+			snprintf(esc, sizeof(esc), "\\x%02x", c);
+			n = 1;
+		}
+		{
+			size_t plen = piece == esc ? strlen(esc) : n;
+
+			if (out + plen + 4 > size) {
+				memcpy(buf + out, "...", 4);
+				return buf;
+			}
+			memcpy(buf + out, piece, plen);
+			out += plen;
+		}
+		i += n;
+	}
+	buf[out] = '\0';
+	return buf;
+}
+
 static void bytes_hex(FILE *f, const ProtobufCBinaryData *b, size_t max)
 {
 	for (size_t i = 0; i < b->len && i < max; i++)

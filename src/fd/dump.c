@@ -14,6 +14,7 @@
 
 #include "base/arena.h"
 #include "base/compat.h"
+#include "base/hmap.h"
 #include "base/log.h"
 #include "base/util.h"
 #include "fd/dump-data.h"
@@ -21,6 +22,7 @@
 #include "fd/kind.h"
 #include "fd/locks.h"
 #include "fd/probe.h"
+#include "image-render.h"
 
 /* One open file description: its record and the generic sub-record kinds share. */
 struct fd_file {
@@ -37,6 +39,7 @@ struct fd_dump_ctx {
 	struct fd_locks_dump *locks;  /* locks and leases */
 	struct arena arena;	      /* records and strings of the kinds */
 	struct fd_mount_ref mount_ref; /* the resolver's answer, reused */
+	struct hmap kept;	       /* fd_dump_keep(): (tag, key) -> value */
 };
 
 struct fd_dump_ctx *fd_dump_ctx_new(const struct fd_dump_callbacks *cb)
@@ -62,6 +65,7 @@ struct fd_dump_ctx *fd_dump_ctx_free(struct fd_dump_ctx *ctx)
 	fd_identity_free(ctx->identity);
 	fd_data_dump_free(ctx->data);
 	fd_locks_dump_free(ctx->locks);
+	hmap_clear(&ctx->kept);
 	arena_free(&ctx->arena);
 	free(ctx);
 	return NULL;
@@ -87,6 +91,23 @@ void *fd_dump_alloc(struct fd_dump_ctx *ctx, size_t size)
 char *fd_dump_strdup(struct fd_dump_ctx *ctx, const char *s)
 {
 	return arena_strdup(&ctx->arena, s);
+}
+
+int fd_dump_keep(struct fd_dump_ctx *ctx, uint64_t tag, uint64_t key, uint64_t value)
+{
+	if (hmap_put(&ctx->kept, tag, key, (size_t)value) < 0)
+		return pr_neg(-ENOMEM, "cannot keep a value for the dump");
+	return 0;
+}
+
+int fd_dump_lookup(const struct fd_dump_ctx *ctx, uint64_t tag, uint64_t key, uint64_t *ret_value)
+{
+	struct hmap_slot *s = hmap_find(&ctx->kept, tag, key);
+
+	if (!s)
+		return -ENOENT;
+	*ret_value = s->value;
+	return 0;
 }
 
 /* A new file record with id n_files + 1; NULL on ENOMEM. */
@@ -227,7 +248,7 @@ static const struct fd_kind *classify(const struct fd_params *p)
 
 		unknown_kind_name(p, name, sizeof(name));
 		pr_err("cannot dump fd %d of task %d: unsupported kind '%s' (%s)", p->fd,
-		       (int)p->pid, name, p->link);
+		       (int)p->pid, name, IMAGE_ESCAPED(p->link));
 	}
 	return kind;
 }
@@ -478,6 +499,15 @@ static int dump_fs_dir(struct fd_dump_ctx *ctx, pid_t pid, const char *which, ui
 	}
 	if (fstat(dirfd, &p.st) < 0)
 		return pr_errno("cannot stat the %s of task %d", which, (int)pid);
+	if (p.is_deleted && p.st.st_nlink > 0) {
+		char root[64];
+
+		snprintf(root, sizeof(root), "/proc/%d/root", (int)pid);
+		if (!fd_probe_really_deleted(AT_FDCWD, root, link, &p.st)) {
+			strcat(link, " (deleted)");
+			p.is_deleted = false;
+		}
+	}
 	if (statx(dirfd, "", AT_EMPTY_PATH, STATX_MNT_ID | STATX_MNT_ID_UNIQUE, &stx) < 0)
 		return pr_errno("cannot read the mount id of the %s of task %d", which, (int)pid);
 	if (stx.stx_mask & STATX_MNT_ID_UNIQUE)

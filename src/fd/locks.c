@@ -21,6 +21,7 @@
 #include "fd/kind.h"
 #include "fd/locks-parse.h"
 #include "image-set/image-set.h"
+#include "image-render.h"
 
 /* ---- dump ------------------------------------------------------------------------------- */
 
@@ -123,7 +124,8 @@ static int refuse(const struct fd_params *p, const struct lock_line *l, const ch
 {
 	pr_err("cannot dump fd %d of task %d: it holds a %s %s lock (%s), which minicr cannot "
 	       "restore: %s",
-	       p->fd, (int)p->pid, lock_class_name(l->cls), lock_type_name(l->type), p->link, why);
+	       p->fd, (int)p->pid, lock_class_name(l->cls), lock_type_name(l->type),
+	       IMAGE_ESCAPED(p->link), why);
 	return -ENOTSUP;
 }
 

@@ -17,6 +17,7 @@
 #include "base/log.h"
 #include "base/util.h"
 #include "fd/restore-file.h"
+#include "image-render.h"
 
 #ifndef __NR_openat2
 #define __NR_openat2 437
@@ -29,10 +30,17 @@
 /* Flags F_SETFL changes. */
 #define FD_SETFL_FLAGS (O_APPEND | O_NONBLOCK | O_DIRECT | O_NOATIME)
 
-static uint32_t open_flags(uint32_t flags)
+/* O_TMPFILE as fdinfo shows it, without its O_DIRECTORY part. */
+#define TMPFILE_BIT 020000000
+
+uint32_t fd_open_flags(uint32_t flags)
 {
 	if (flags & O_PATH)
 		return flags & (O_PATH | O_DIRECTORY | O_NOFOLLOW);
+	/* A file opened O_TMPFILE shows O_TMPFILE's O_DIRECTORY bit too: reopening it must not
+	 * ask for a directory. */
+	if (flags & TMPFILE_BIT)
+		flags &= ~(uint32_t)O_DIRECTORY;
 	return flags & FD_OPEN_FLAGS;
 }
 
@@ -92,7 +100,7 @@ static int reopen_root_file(int rootfd, uint32_t flags)
 	if (S_ISDIR(st.st_mode))
 		return -EISDIR;
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", rootfd);
-	fd = open(proc, (int)(open_flags(flags) | O_CLOEXEC));
+	fd = open(proc, (int)(fd_open_flags(flags) | O_CLOEXEC));
 	return fd < 0 ? -errno : fd;
 }
 
@@ -101,7 +109,7 @@ static int open_beneath(int dirfd, const char *path, uint32_t flags)
 	/* No O_NOFOLLOW unless the dumped flags had it: it would stay visible in the restored
 	 * file's flags. RESOLVE_BENEATH keeps every symlink inside the mount. */
 	struct open_how how = {
-	    .flags = open_flags(flags) | O_CLOEXEC,
+	    .flags = fd_open_flags(flags) | O_CLOEXEC,
 	    .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
 	};
 	int fd;
@@ -138,15 +146,15 @@ int fd_restore_open_path(struct fd_restore_ctx *ctx, const RegFileEntry *reg, ui
 	fd = open_beneath(root, reg->path, flags);
 	if (fd < 0) {
 		errno = -fd;
-		return pr_errno("cannot open '%s' (mount %lu%s)", reg->path,
+		return pr_errno("cannot open '%s' (mount %lu%s)", IMAGE_ESCAPED(reg->path),
 				(unsigned long)reg->mnt_id, reg->detached ? ", detached" : "");
 	}
 	if (reg->has_mode) {
 		if (fstat(fd, &st) < 0)
-			return pr_errno("cannot stat '%s'", reg->path);
+			return pr_errno("cannot stat '%s'", IMAGE_ESCAPED(reg->path));
 		if ((st.st_mode & S_IFMT) != (reg->mode & S_IFMT)) {
-			pr_err("cannot reopen '%s': file type 0%o, was 0%o at dump", reg->path,
-			       st.st_mode & S_IFMT, reg->mode & S_IFMT);
+			pr_err("cannot reopen '%s': file type 0%o, was 0%o at dump",
+			       IMAGE_ESCAPED(reg->path), st.st_mode & S_IFMT, reg->mode & S_IFMT);
 			return -ESTALE;
 		}
 	}
@@ -177,7 +185,7 @@ int fd_restore_open_parent(struct fd_restore_ctx *ctx, const RegFileEntry *reg)
 	fd = open_beneath(root, dir, O_PATH | O_DIRECTORY);
 	if (fd < 0) {
 		errno = -fd;
-		return pr_errno("cannot open the directory of '%s'", reg->path);
+		return pr_errno("cannot open the directory of '%s'", IMAGE_ESCAPED(reg->path));
 	}
 	return fd;
 }
@@ -188,7 +196,7 @@ int fd_reopen(int fd, uint32_t flags)
 	int nfd;
 
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	nfd = open(path, (int)(open_flags(flags) | O_CLOEXEC));
+	nfd = open(path, (int)(fd_open_flags(flags) | O_CLOEXEC));
 	if (nfd < 0)
 		return pr_errno("cannot reopen fd %d with flags 0%o", fd, flags);
 	return nfd;

@@ -10,6 +10,7 @@
 
 #include "base/log.h"
 #include "base/util.h"
+#include "image-render.h"
 
 /* The kind's name for the refusal, or NULL if p is none of these. */
 static const char *refused_name(const struct fd_params *p)
@@ -35,10 +36,6 @@ static const char *refused_name(const struct fd_params *p)
 		return "block device";
 	if (p->is_deleted && strncmp(p->link, "/memfd:", 7) == 0)
 		return "hugetlbfs memfd";
-	if (p->is_deleted && S_ISDIR(p->st.st_mode))
-		return "removed directory";
-	if (p->is_deleted && p->st.st_nlink > 0)
-		return "removed path of a linked file";
 	return NULL;
 }
 
@@ -52,7 +49,7 @@ static int refused_dump(struct fd_dump_ctx *ctx, const struct fd_params *p, File
 	(void)ctx;
 	(void)fe;
 	pr_err("cannot dump fd %d of task %d: unsupported kind '%s' (%s)", p->fd, (int)p->pid,
-	       refused_name(p), p->link);
+	       refused_name(p), IMAGE_ESCAPED(p->link));
 	return -ENOTSUP;
 }
 

@@ -17,10 +17,18 @@
 /* Flags F_SETFL changes. */
 #define FD_SETFL_FLAGS (O_APPEND | O_NONBLOCK | O_DIRECT | O_NOATIME)
 
+struct kind_state {
+	uint64_t tag;
+	void *state;
+	void (*release)(void *state);
+};
+
 struct fd_restore_ctx {
 	struct fd_restore_callbacks cb;
 	struct hmap kept; /* (tag, key) -> fd, or (size_t)-1 for a key kept alone */
 	struct fd_data_restore *data;
+	struct kind_state *states; /* fd_restore_state() */
+	size_t n_states;
 };
 
 struct fd_restore_ctx *fd_restore_ctx_new(const struct fd_restore_callbacks *cb)
@@ -40,6 +48,13 @@ struct fd_restore_ctx *fd_restore_ctx_free(struct fd_restore_ctx *ctx)
 {
 	if (!ctx)
 		return NULL;
+	/* last made, first released: a kind's undo may rely on what an earlier one made */
+	for (size_t i = ctx->n_states; i-- > 0;) {
+		if (ctx->states[i].release)
+			ctx->states[i].release(ctx->states[i].state);
+		free(ctx->states[i].state);
+	}
+	free(ctx->states);
 	for (size_t i = 0; i < ctx->kept.cap; i++)
 		if (ctx->kept.slots[i].used && (int)ctx->kept.slots[i].value >= 0)
 			close((int)ctx->kept.slots[i].value);
@@ -88,6 +103,26 @@ int fd_restore_lookup(const struct fd_restore_ctx *ctx, uint64_t tag, uint64_t k
 	struct hmap_slot *s = hmap_find(&ctx->kept, tag, key);
 
 	return s ? (int)s->value : -ENOENT;
+}
+
+void *fd_restore_state(struct fd_restore_ctx *ctx, uint64_t tag, size_t size,
+		       void (*release)(void *state))
+{
+	struct kind_state *bigger;
+	void *state;
+
+	for (size_t i = 0; i < ctx->n_states; i++)
+		if (ctx->states[i].tag == tag)
+			return ctx->states[i].state;
+	state = calloc(1, size ? size : 1);
+	bigger = state ? reallocarray(ctx->states, ctx->n_states + 1, sizeof(*bigger)) : NULL;
+	if (!bigger) {
+		free(state);
+		return NULL;
+	}
+	ctx->states = bigger;
+	ctx->states[ctx->n_states++] = (struct kind_state){tag, state, release};
+	return state;
 }
 
 static int fd_restore_pos(const FileEntry *fe, int fd)

@@ -33,6 +33,7 @@ minicr=${MINICR:-$(pwd)/minicr}
 criu=${CRIU:-criu}
 
 # name[:expectation]; "dump-fails" means the engine must refuse the tree and leave it running.
+# A name "program/case" runs one case of a program that holds several (its only argument).
 all_scenarios=(
 	file-offsets
 	pipe-data
@@ -50,6 +51,15 @@ all_scenarios=(
 	process-tree
 	mntns-tmpfs
 	file-locks
+	removed-files/dirs
+	removed-files/linked
+	removed-files/unlinked
+	removed-files/fifo
+	removed-files/tmpfile
+	removed-files/symlinks
+	removed-files/names
+	removed-files/detached
+	removed-files/tmpfs
 )
 
 case "$engine" in
@@ -101,10 +111,11 @@ report() { # status name detail
 }
 
 run_one() { # name expectation
-	local name=$1 expect=$2 dir="$work/$1" pid status result
+	local name=$1 expect=$2 dir="$work/$1" pid status result prog=${1%%/*} args=()
+	[ "$prog" != "$name" ] && args=("${name#*/}")
 	mkdir -p "$dir/img"
 	export SCENARIO_READY="$dir/ready" SCENARIO_RESULT="$dir/result"
-	"$bin_dir/launch" "$bin_dir/$name" </dev/null >"$dir/out" 2>&1 &
+	"$bin_dir/launch" "$bin_dir/$prog" "${args[@]}" </dev/null >"$dir/out" 2>&1 &
 	pid=$!
 	if ! wait_for_file "$dir/ready"; then
 		wait "$pid"; status=$?
@@ -169,7 +180,7 @@ run_one() { # name expectation
 	fi
 	wait "$pid" 2>/dev/null
 	if [ -n "${KEEP_IMAGES:-}" ]; then
-		cp -r "$dir" "/tmp/minicr-kept-$name"
+		cp -r "$dir" "/tmp/minicr-kept-${name//\//-}"
 	fi
 }
 

@@ -1038,20 +1038,20 @@ Test(image, reading_records_from_raw_and_raw_from_records_is_refused)
 Test(image, path_check_accepts_ordinary_relative_paths)
 {
 	static const char *const good[] = {
-	    "a",	   "a/b/c", "./a", "a/./b",   "a//b", "a/b/",
-	    ".",	   "..a",   "a..", "a/..b/c", "...",  "dir/file with spaces",
-	    "caf\xc3\xa9",
+	    "a",	   "a/b/c", "./a",   "a/./b",	"a//b",	     "a/b/",
+	    ".",	   "..a",   "a..",   "a/..b/c", "...",	     "dir/file with spaces",
+	    "caf\xc3\xa9", "a\nb",  "a\x01", "a\x7f",	"tab\there", "back\\slash",
+	    "\xff\xfe",
 	};
 
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
 		cr_assert_eq(image_path_check(good[i], 0, NULL), 0, "%s", good[i]);
 }
 
-Test(image, path_check_refuses_escapes_and_odd_bytes)
+Test(image, path_check_refuses_escapes)
 {
 	static const char *const bad[] = {
-	    "..", "../a", "a/..",  "a/../b", "a/b/../../..", "/a",    "/",
-	    "",	  "a\nb", "a\x01", "a\x7f",  "./..",	     "a/../",
+	    "..", "../a", "a/..", "a/../b", "a/b/../../..", "/a", "/", "", "./..", "a/../",
 	};
 	const char *reason;
 
@@ -1298,4 +1298,15 @@ Test(show, a_single_file_is_shown_by_its_path)
 	cr_assert_eq(show_run(path, false), 0);
 	cr_assert_not_null(strstr(captured_stdout(), "mm-7.img: mm image, 1 record\n  #0 MmEntry\n"
 						     "    pid: 100\n    auxv: [6, 4096, 0, 0]\n"));
+}
+
+Test(image, escapes_names_for_log_lines)
+{
+	char buf[64];
+
+	cr_assert_str_eq(image_render_escape("plain/caf\xc3\xa9", buf, sizeof(buf)),
+			 "plain/caf\xc3\xa9");
+	cr_assert_str_eq(image_render_escape("a b\tc\nd\\e\xff\"", buf, sizeof(buf)),
+			 "a b\\x09c\\x0ad\\\\e\\xff\\\"");
+	cr_assert_str_eq(image_render_escape("abcdefghij", buf, 8), "abcd...");
 }
