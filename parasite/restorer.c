@@ -220,8 +220,14 @@ static void unpark_specials(struct restorer_args *a)
 static void restore_sigactions(struct restorer_args *a)
 {
 	for (int sig = 1; sig <= RESTORER_NSIG; sig++) {
+		struct restorer_sigaction ignore = {.handler = 1}; /* SIG_IGN */
+
 		if (sig == SIGKILL || sig == SIGSTOP)
 			continue;
+		/* Ignoring a signal drops what is pending of it: what the restore itself made
+		 * pend (files signalling their owners while they were set up) never reaches the
+		 * program; its own pending signals are queued afterwards. */
+		check(sys_rt_sigaction(sig, &ignore, 0, 8), RESTORER_STEP_SIGACTION);
 		check(sys_rt_sigaction(sig, &a->sigactions[sig - 1], 0, 8),
 		      RESTORER_STEP_SIGACTION);
 	}

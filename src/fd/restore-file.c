@@ -138,6 +138,7 @@ static int fd_restore_pos(const FileEntry *fe, int fd)
 /* F_SETFL flags the kind's open did not give, the owner, and O_ASYNC last. */
 static int restore_flags_and_owner(const FileEntry *fe, int fd)
 {
+	uint32_t want;
 	int cur;
 
 	if (fe->flags & O_PATH)
@@ -145,9 +146,8 @@ static int restore_flags_and_owner(const FileEntry *fe, int fd)
 	cur = fcntl(fd, F_GETFL);
 	if (cur < 0)
 		return pr_errno("cannot read the flags of restored file %u", fe->id);
-	if (((uint32_t)cur & FD_SETFL_FLAGS) != (fe->flags & FD_SETFL_FLAGS) &&
-	    fcntl(fd, F_SETFL, ((uint32_t)cur & ~FD_SETFL_FLAGS) | (fe->flags & FD_SETFL_FLAGS)) <
-		0)
+	want = ((uint32_t)cur & ~FD_SETFL_FLAGS) | (fe->flags & FD_SETFL_FLAGS);
+	if ((uint32_t)cur != want && fcntl(fd, F_SETFL, want) < 0)
 		return pr_errno("cannot set flags 0%o on restored file %u", fe->flags, fe->id);
 	if (fe->fown && (fe->fown->pid || fe->fown->signum)) {
 		struct f_owner_ex owner = {.type = (int)fe->fown->pid_type, .pid = fe->fown->pid};
@@ -159,7 +159,7 @@ static int restore_flags_and_owner(const FileEntry *fe, int fd)
 			return pr_errno("cannot set signal %u of restored file %u",
 					fe->fown->signum, fe->id);
 	}
-	if ((fe->flags & O_ASYNC) && fcntl(fd, F_SETFL, cur | O_ASYNC) < 0)
+	if ((fe->flags & O_ASYNC) && fcntl(fd, F_SETFL, want | O_ASYNC) < 0)
 		return pr_errno("cannot set O_ASYNC on restored file %u", fe->id);
 	return 0;
 }

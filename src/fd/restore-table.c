@@ -31,6 +31,8 @@ struct restore_fdtable {
 	int *who;	 /* per fd number below fd_limit: the file index held there, or -1 */
 	bool *installed; /* per fd number: a dumped fd of this task */
 	struct fd_locks_plan *locks; /* which task sets which lock */
+	size_t
+	    *async_task; /* per file with O_ASYNC: the task that arms it; NULL when none has it */
 };
 
 struct restore_fdtable *restore_fds_free(struct restore_fdtable *t)
@@ -45,6 +47,7 @@ struct restore_fdtable *restore_fds_free(struct restore_fdtable *t)
 	free(t->who);
 	free(t->installed);
 	fd_locks_plan_free(t->locks);
+	free(t->async_task);
 	free(t);
 	return NULL;
 }
@@ -206,6 +209,37 @@ static void open_in_parallel(struct fd_restore_ctx *ctx, const struct image_set 
 		     &(struct open_job){.ctx = ctx, .set = set, .t = t, .target = target});
 }
 
+/* O_ASYNC signals carry the fd number the flag was set at (si_fd), and the file was opened at
+ * another number: the first task holding a file arms it again at its own number. */
+static int plan_async(struct restore_fdtable *t)
+{
+	const struct image_set *set = t->set;
+	bool any = false;
+
+	for (size_t i = 0; i < set->n_files && !any; i++)
+		any = (set->files[i]->flags & O_ASYNC) != 0;
+	if (!any)
+		return 0;
+	t->async_task = malloc(set->n_files * sizeof(*t->async_task));
+	if (!t->async_task)
+		return -ENOMEM;
+	for (size_t i = 0; i < set->n_files; i++)
+		t->async_task[i] = SIZE_MAX;
+	for (size_t k = set->n_tasks; k-- > 0;)
+		for (size_t j = 0; j < set->tasks[k].n_fds; j++)
+			t->async_task[image_set_file(set, set->tasks[k].fds[j]->file_id)] = k;
+	return 0;
+}
+
+static int arm_async(const FileEntry *fe, int fd)
+{
+	int flags = fcntl(fd, F_GETFL);
+
+	if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_ASYNC) < 0 || fcntl(fd, F_SETFL, flags) < 0)
+		return pr_errno("cannot arm O_ASYNC of file %u at fd %d", fe->id, fd);
+	return 0;
+}
+
 int restore_fds_open(const struct image_set *set, fd_mount_root_fn mount_root, void *opaque,
 		     int fd_limit, struct restore_fdtable **ret)
 {
@@ -252,7 +286,7 @@ int restore_fds_open(const struct image_set *set, fd_mount_root_fn mount_root, v
 		open_in_parallel(ctx, set, t, n_ranges);
 	visiting = calloc(set->n_files ? set->n_files : 1, sizeof(*visiting));
 	t->locks = fd_locks_plan_new(set);
-	if (!visiting || !t->locks)
+	if (!visiting || !t->locks || plan_async(t) < 0)
 		return -ENOMEM;
 	for (size_t i = 0; i < set->n_files; i++) {
 		r = open_one(ctx, set, t, visiting, i, fd_limit);
@@ -350,7 +384,7 @@ int fd_install_fd_of(const struct fd_install_ctx *t, uint32_t file_id)
 /* Step 4 of installing: each file of the task whose kind has an after-install step, once;
  * then the locks of its files. Locks go last: no fd of the task is closed after them (closing
  * any fd of an inode drops the process's POSIX locks on it). */
-static int after_install(const struct restore_fdtable *t, const struct restore_task *task)
+static int after_install(struct restore_fdtable *t, const struct restore_task *task)
 {
 	const struct image_set *set = t->set;
 	size_t task_idx = (size_t)(task - set->tasks);
@@ -371,6 +405,14 @@ static int after_install(const struct restore_fdtable *t, const struct restore_t
 		r = kind->after_install(&ctx, fe, task->fds[k]->fd);
 	}
 	hmap_clear(&ctx.fd_of);
+	for (size_t k = 0; k < task->n_fds && r == 0 && t->async_task; k++) {
+		ssize_t f = image_set_file(set, task->fds[k]->file_id);
+
+		if ((set->files[f]->flags & O_ASYNC) && t->async_task[f] == task_idx) {
+			t->async_task[f] = SIZE_MAX; /* this task's first fd of the file only */
+			r = arm_async(set->files[f], task->fds[k]->fd);
+		}
+	}
 	memset(done, 0, set->n_files * sizeof(*done));
 	for (size_t k = 0; k < task->n_fds && r == 0; k++) {
 		ssize_t f = image_set_file(set, task->fds[k]->file_id);

@@ -209,8 +209,14 @@ static void task_main(struct restore_tree *tree, size_t idx)
 {
 	const struct image_set *set = tree->set;
 	pid_t pid = getpid(), parent;
+	sigset_t all, before;
 	int r;
 
+	/* Files being opened, installed and closed signal their owners (O_ASYNC, F_SETOWN) and a
+	 * task still has the default action, which kills: block everything until the restorer
+	 * sets the dumped actions and mask (children inherit this). */
+	sigfillset(&all);
+	(void)sigprocmask(SIG_SETMASK, &all, &before);
 	__atomic_store_n(&tree->shared->created[idx], (int32_t)pid, __ATOMIC_SEQ_CST);
 	/* A task whose parent dies during the restore dies too, so killing what minicr knows
 	 * of kills the whole tree, even a child its parent had no time to record. */
@@ -233,6 +239,7 @@ static void task_main(struct restore_tree *tree, size_t idx)
 	/* Without images to resume from, every task ends stopped, as with --leave-stopped;
 	 * whoever continues it finds it idle. */
 	close(tree->service_base + 2);
+	(void)sigprocmask(SIG_SETMASK, &before, NULL);
 	raise(SIGSTOP);
 	for (;;)
 		pause();

@@ -60,6 +60,16 @@ all_scenarios=(
 	removed-files/names
 	removed-files/detached
 	removed-files/tmpfs
+	open-flags/opath
+	open-flags/directory
+	open-flags/append
+	open-flags/direct
+	open-flags/noatime
+	open-flags/sync
+	open-flags/async
+	open-flags/cloexec
+	open-flags/pipe-size
+	open-flags/seals
 )
 
 case "$engine" in
