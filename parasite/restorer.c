@@ -241,6 +241,27 @@ static void close_helper_fds(struct restorer_args *a)
 		check(sys_close(fds[i]), RESTORER_STEP_CLOSE);
 }
 
+/* The kernel's struct flock on x86_64. */
+struct kflock {
+	int16_t l_type, l_whence;
+	int64_t l_start, l_len;
+	int32_t l_pid;
+};
+
+static void set_locks(struct restorer_args *a)
+{
+	const struct restorer_lock *locks = (const struct restorer_lock *)a->locks;
+
+	for (uint32_t i = 0; i < a->n_locks; i++) {
+		struct kflock fl = {.l_type = locks[i].type,
+				    .l_whence = 0 /* SEEK_SET */,
+				    .l_start = locks[i].start,
+				    .l_len = locks[i].len};
+
+		check(SYS3(__NR_fcntl, locks[i].fd, 6 /* F_SETLK */, &fl), RESTORER_STEP_LOCK);
+	}
+}
+
 static void create_threads(struct restorer_args *a)
 {
 	struct restorer_thread *threads = (struct restorer_thread *)a->threads;
@@ -398,6 +419,7 @@ void restorer_main(struct restorer_args *a)
 	check(sys_prctl(PR_SET_MM, PR_SET_MM_MAP, &a->mm_map, sizeof(a->mm_map), 0),
 	      RESTORER_STEP_MM_MAP);
 	close_helper_fds(a);
+	set_locks(a);
 	restore_sigactions(a);
 	create_threads(a);
 	queue_signals(a);

@@ -532,3 +532,49 @@ int fd_locks_restore(const struct fd_locks_plan *plan, const struct image_set *s
 	}
 	return 0;
 }
+
+ssize_t fd_locks_posix_of_task(const struct image_set *set, size_t task_idx,
+			       struct fd_posix_lock **ret)
+{
+	const struct restore_task *task = &set->tasks[task_idx];
+	struct fd_posix_lock *locks = NULL;
+	struct hmap seen = {0};
+	size_t n = 0, cap = 0;
+
+	*ret = NULL;
+	for (size_t k = 0; k < task->n_fds; k++) {
+		ssize_t f = image_set_file(set, task->fds[k]->file_id);
+		const FileEntry *fe = set->files[f];
+
+		if (!fe->n_locks || hmap_find(&seen, (uint64_t)f, 0))
+			continue;
+		if (hmap_put(&seen, (uint64_t)f, 0, 0) < 0)
+			goto nomem;
+		for (size_t i = 0; i < fe->n_locks; i++) {
+			const FileLockEntry *l = fe->locks[i];
+
+			if (l->kind != FILE_LOCK_KIND__FILE_LOCK_POSIX || l->pid != task->pst->pid)
+				continue;
+			if (n == cap) {
+				struct fd_posix_lock *bigger;
+
+				cap = cap ? cap * 2 : 8;
+				bigger = reallocarray(locks, cap, sizeof(*bigger));
+				if (!bigger)
+					goto nomem;
+				locks = bigger;
+			}
+			locks[n++] = (struct fd_posix_lock){.fd = task->fds[k]->fd,
+							    .type = (short)l->type,
+							    .start = l->start,
+							    .len = l->len};
+		}
+	}
+	hmap_clear(&seen);
+	*ret = locks;
+	return (ssize_t)n;
+nomem:
+	hmap_clear(&seen);
+	free(locks);
+	return pr_neg(-ENOMEM, "cannot list the locks of task %d", (int)task->pst->pid);
+}

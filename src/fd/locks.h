@@ -48,6 +48,19 @@ int fd_locks_dump_finish(struct fd_locks_dump *d);
  * owner of a POSIX lock holds the file). Returns 0 or -EBADMSG (logged). */
 int fd_locks_validate(const struct image_set *set);
 
+/* A POSIX lock of a task, with the number of the fd it is set through. */
+struct fd_posix_lock {
+	int fd;
+	short type; /* F_RDLCK, F_WRLCK */
+	uint64_t start, len;
+};
+
+/* The POSIX locks task task_idx owns, each with its first fd of the file: what the task must
+ * set again when something closes an fd of those files after the install (resume's helper
+ * fds). *ret is malloc'ed (NULL when there are none). Returns the count, or -ENOMEM (logged). */
+ssize_t fd_locks_posix_of_task(const struct image_set *set, size_t task_idx,
+			       struct fd_posix_lock **ret);
+
 /* Which task sets each lock of an open file description, decided once for the whole tree. */
 struct fd_locks_plan;
 

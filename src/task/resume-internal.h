@@ -27,4 +27,6 @@ struct resume_task {
 	/* a MAP_SHARED page made at load and inherited by the task: minicr sets *is_seized_flag
 	 * and wakes the futex once it has seized the task, which waits for that in enter() */
 	uint32_t *is_seized_flag;
+	struct resume_lock *locks; /* set again by the blob, last (resume_task_set_locks) */
+	size_t n_locks;
 };

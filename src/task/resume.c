@@ -569,6 +569,7 @@ struct resume_task *resume_task_free(struct resume_task *rt)
 	free(rt->runs);
 	if (rt->is_seized_flag)
 		munmap(rt->is_seized_flag, PAGE_SIZE_BYTES);
+	free(rt->locks);
 	free(rt);
 	return NULL;
 }
@@ -586,6 +587,20 @@ void resume_task_set_img_dirfd(struct resume_task *rt, int img_dirfd)
 void resume_task_set_leave_stopped(struct resume_task *rt, bool leave_stopped)
 {
 	rt->leave_stopped = leave_stopped;
+}
+
+int resume_task_set_locks(struct resume_task *rt, const struct resume_lock *locks, size_t n)
+{
+	struct resume_lock *copy = n ? calloc(n, sizeof(*copy)) : NULL;
+
+	if (n && !copy)
+		return pr_neg(-ENOMEM, "cannot keep the locks of task %d", (int)rt->pid);
+	if (n)
+		memcpy(copy, locks, n * sizeof(*copy));
+	free(rt->locks);
+	rt->locks = copy;
+	rt->n_locks = n;
+	return 0;
 }
 
 /* ---- enter: inside the restored process ---------------------------------------------------- */
@@ -1134,7 +1149,8 @@ static int build_region(struct resume_task *rt, struct region *r, struct helper_
 			      core->n_threads * sizeof(struct restorer_thread) +
 			      count_signals(core) * sizeof(struct restorer_siginfo) +
 			      ARRAY_SIZE(h->fds) * sizeof(int32_t) + seccomp_len + 8 +
-			      rt->mm->n_auxv * sizeof(uint64_t) + 8);
+			      rt->mm->n_auxv * sizeof(uint64_t) + 8 +
+			      rt->n_locks * sizeof(struct restorer_lock) + 16);
 	r->frame_size = sigframe_size(core->threads[0]->xstate.len);
 	frames_len = PAGE_ALIGN(core->n_threads * r->frame_size);
 	/* the park area is also where the restoring process's own trio may be bigger: use ours */
@@ -1229,6 +1245,22 @@ int resume_task_enter(struct resume_task *rt)
 		close_fds[i] = h->fds[i];
 	a->close_fds = (uint64_t)(uintptr_t)close_fds;
 	a->n_close_fds = (uint32_t)h->n;
+	if (rt->n_locks) {
+		struct restorer_lock *locks = region_alloc(&r, rt->n_locks * sizeof(*locks));
+
+		if (!locks) {
+			ret = pr_neg(-ENOSPC, "no room for the %zu locks of task %d", rt->n_locks,
+				     (int)rt->pid);
+			goto out_unmap;
+		}
+		for (size_t i = 0; i < rt->n_locks; i++)
+			locks[i] = (struct restorer_lock){.fd = rt->locks[i].fd,
+							  .type = rt->locks[i].type,
+							  .start = rt->locks[i].start,
+							  .len = rt->locks[i].len};
+		a->locks = (uint64_t)(uintptr_t)locks;
+		a->n_locks = (uint32_t)rt->n_locks;
+	}
 
 	ret = wait_for_tracer(rt);
 	if (ret < 0)

@@ -1,6 +1,8 @@
 /* Locks and leases held at dump: flock (exclusive, and shared by two descriptions), POSIX
  * record locks of two ranges and types in the root process and one more range taken by a child
- * through the inherited description, OFD locks of two ranges, a read lease with its signal.
+ * through the inherited description, POSIX locks on a file the process also maps shared (as
+ * sqlite's WAL index is: the restore maps it through a helper fd, whose close would drop the
+ * locks), OFD locks of two ranges, a read lease with its signal.
  * After restore the lock table must be the same: /proc/locks shows the same lines for these
  * inodes (class, type, pid, range), and a second process sees every lock through F_GETLK,
  * F_OFD_GETLK and a refused flock. */
@@ -11,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -133,10 +136,11 @@ static void check_from_outside(pid_t root, pid_t child, const int *fds)
 
 int main(void)
 {
-	int a, b, c, d, e1, e2, cmd[2], ready[2], status;
+	int a, b, c, d, e1, e2, m, cmd[2], ready[2], status;
+	char *map;
 	struct flock fl = {.l_whence = SEEK_SET};
 	char lines_after[MAX_LINES][128];
-	ino_t inos[5];
+	ino_t inos[6];
 	struct stat st;
 	pid_t child;
 	char byte;
@@ -165,6 +169,22 @@ int main(void)
 		scenario_skip("F_OFD_SETLK: %m");
 	if (fcntl(d, F_SETSIG, SIGRTMIN + 2) < 0 || fcntl(d, F_SETLEASE, F_RDLCK) < 0)
 		scenario_skip("F_SETLEASE: %m");
+	/* mapped through another description that was closed, locked through this one */
+	m = open_in_dir("mapped", O_RDWR);
+	if (ftruncate(m, 4096) < 0)
+		scenario_skip("ftruncate: %m");
+	{
+		int mfd = open_in_dir("mapped", O_RDWR);
+
+		map = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
+		if (map == MAP_FAILED)
+			scenario_skip("mmap: %m");
+		close(mfd);
+	}
+	strcpy(map, "mapped");
+	fl = (struct flock){.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 120, .l_len = 1};
+	if (fcntl(m, F_SETLK, &fl) < 0)
+		scenario_skip("F_SETLK: %m");
 	if (pipe(cmd) < 0 || pipe(ready) < 0)
 		scenario_skip("pipe: %m");
 	child = fork();
@@ -195,12 +215,13 @@ int main(void)
 	fstat(c, &st), inos[2] = st.st_ino;
 	fstat(d, &st), inos[3] = st.st_ino;
 	fstat(e1, &st), inos[4] = st.st_ino;
-	n_before = locks_of(inos, 5, lines_before);
+	fstat(m, &st), inos[5] = st.st_ino;
+	n_before = locks_of(inos, 6, lines_before);
 
 	scenario_ready();
 	scenario_wait();
 
-	int n_after = locks_of(inos, 5, lines_after);
+	int n_after = locks_of(inos, 6, lines_after);
 	for (int i = 0; i < n_before || i < n_after; i++)
 		scenario_check(i < n_before && i < n_after &&
 				   strcmp(lines_before[i], lines_after[i]) == 0,
@@ -208,6 +229,7 @@ int main(void)
 			       i < n_after ? lines_after[i] : "",
 			       i < n_before ? lines_before[i] : "", n_after, n_before);
 	scenario_check(fcntl(d, F_GETLEASE) == F_RDLCK, "lease: %d", fcntl(d, F_GETLEASE));
+	scenario_check(strcmp(map, "mapped") == 0, "the mapping of the locked file: '%s'", map);
 	scenario_check(fcntl(d, F_GETSIG) == SIGRTMIN + 2, "lease signal %d", fcntl(d, F_GETSIG));
 	check_from_outside(getpid(), child, NULL);
 	if (write(cmd[1], "c", 1) != 1 || waitpid(child, &status, 0) != child)
