@@ -2,7 +2,7 @@
  * record locks of two ranges and types in the root process and one more range taken by a child
  * through the inherited description, POSIX locks on a file the process also maps shared (as
  * sqlite's WAL index is: the restore maps it through a helper fd, whose close would drop the
- * locks), OFD locks of two ranges, a read lease with its signal.
+ * locks), OFD locks of two ranges, a read lease with its signal, a write lease.
  * After restore the lock table must be the same: /proc/locks shows the same lines for these
  * inodes (class, type, pid, range), and a second process sees every lock through F_GETLK,
  * F_OFD_GETLK and a refused flock. */
@@ -136,11 +136,11 @@ static void check_from_outside(pid_t root, pid_t child, const int *fds)
 
 int main(void)
 {
-	int a, b, c, d, e1, e2, m, cmd[2], ready[2], status;
+	int a, b, c, d, e1, e2, m, w, cmd[2], ready[2], status;
 	char *map;
 	struct flock fl = {.l_whence = SEEK_SET};
 	char lines_after[MAX_LINES][128];
-	ino_t inos[6];
+	ino_t inos[7];
 	struct stat st;
 	pid_t child;
 	char byte;
@@ -169,6 +169,9 @@ int main(void)
 		scenario_skip("F_OFD_SETLK: %m");
 	if (fcntl(d, F_SETSIG, SIGRTMIN + 2) < 0 || fcntl(d, F_SETLEASE, F_RDLCK) < 0)
 		scenario_skip("F_SETLEASE: %m");
+	w = open_in_dir("wlease", O_RDWR);
+	if (fcntl(w, F_SETLEASE, F_WRLCK) < 0)
+		scenario_skip("F_SETLEASE F_WRLCK: %m");
 	/* mapped through another description that was closed, locked through this one */
 	m = open_in_dir("mapped", O_RDWR);
 	if (ftruncate(m, 4096) < 0)
@@ -216,12 +219,13 @@ int main(void)
 	fstat(d, &st), inos[3] = st.st_ino;
 	fstat(e1, &st), inos[4] = st.st_ino;
 	fstat(m, &st), inos[5] = st.st_ino;
-	n_before = locks_of(inos, 6, lines_before);
+	fstat(w, &st), inos[6] = st.st_ino;
+	n_before = locks_of(inos, 7, lines_before);
 
 	scenario_ready();
 	scenario_wait();
 
-	int n_after = locks_of(inos, 6, lines_after);
+	int n_after = locks_of(inos, 7, lines_after);
 	for (int i = 0; i < n_before || i < n_after; i++)
 		scenario_check(i < n_before && i < n_after &&
 				   strcmp(lines_before[i], lines_after[i]) == 0,
@@ -229,6 +233,7 @@ int main(void)
 			       i < n_after ? lines_after[i] : "",
 			       i < n_before ? lines_before[i] : "", n_after, n_before);
 	scenario_check(fcntl(d, F_GETLEASE) == F_RDLCK, "lease: %d", fcntl(d, F_GETLEASE));
+	scenario_check(fcntl(w, F_GETLEASE) == F_WRLCK, "write lease: %d", fcntl(w, F_GETLEASE));
 	scenario_check(strcmp(map, "mapped") == 0, "the mapping of the locked file: '%s'", map);
 	scenario_check(fcntl(d, F_GETSIG) == SIGRTMIN + 2, "lease signal %d", fcntl(d, F_GETSIG));
 	check_from_outside(getpid(), child, NULL);
@@ -236,8 +241,8 @@ int main(void)
 		scenario_fail("cannot reach the locking child");
 	scenario_check(WIFEXITED(status) && WEXITSTATUS(status) == 0,
 		       "the child lost its view of the locks (status %d)", status);
-	for (const char *const *n =
-		 (const char *const[]){"flock", "posix", "ofd", "lease", "shared", NULL};
+	for (const char *const *n = (const char *const[]){"flock", "posix", "ofd", "lease",
+							  "shared", "mapped", "wlease", NULL};
 	     *n; n++) {
 		char path[128];
 
