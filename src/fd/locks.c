@@ -34,10 +34,12 @@ struct shared_owner {
 
 struct fd_locks_dump {
 	bool loaded;
+	bool every_fd;		/* /proc/locks never read the same twice: read every fdinfo */
 	struct hmap inos;	/* (ino, 0): inodes /proc/locks names */
 	struct lock_line *held; /* the locks /proc/locks shows held (no blocked requests) */
 	size_t n_held;
-	struct hmap found;	/* (ino, lock_key) -> how many such locks were found on fds */
+	struct hmap held_index; /* (ino, lock_key) -> held index: each distinct lock once */
+	struct hmap found;	/* (ino, lock_key): such a lock was found on an fd */
 	struct hmap tasks;	/* (pid, 0): tasks whose fds were dumped */
 	struct hmap posix_read; /* (pid, file id): POSIX lines taken for this task and file */
 	struct shared_owner *shared;
@@ -54,6 +56,7 @@ struct fd_locks_dump *fd_locks_dump_free(struct fd_locks_dump *d)
 	if (!d)
 		return NULL;
 	hmap_clear(&d->inos);
+	hmap_clear(&d->held_index);
 	hmap_clear(&d->found);
 	hmap_clear(&d->tasks);
 	hmap_clear(&d->posix_read);
@@ -74,50 +77,83 @@ static uint64_t lock_key(const struct lock_line *l)
 	return k;
 }
 
-int fd_locks_dump_load(struct fd_locks_dump *d)
+/* Adds the held locks of one /proc/locks text to d, each distinct lock once. */
+static int take_proc_locks(struct fd_locks_dump *d, const char *text, size_t len, size_t *cap)
 {
-	cleanup_free char *text = NULL;
-	const char *cursor, *end;
+	const char *cursor = text, *end = text + len;
 	struct lock_line l;
-	size_t cap = 0;
-	ssize_t len;
 	int r;
 
-	if (d->loaded)
-		return 0;
-	len = read_file_at(AT_FDCWD, "/proc/locks", &text);
-	if (len < 0) {
-		errno = (int)-len;
-		return pr_errno("cannot read '/proc/locks'");
-	}
-	cursor = text;
-	end = text + len;
 	while ((r = locks_parse_next(&cursor, end, &l)) != 0) {
 		if (r < 0)
 			continue; /* a line of a format to come: the fd's own lines will tell */
-		if (l.is_waiter || !l.has_inode)
+		if (l.is_waiter || !l.has_inode || hmap_find(&d->held_index, l.ino, lock_key(&l)))
 			continue;
 		if (!hmap_find(&d->inos, l.ino, 0) && hmap_put(&d->inos, l.ino, 0, 0) < 0)
-			return pr_neg(-ENOMEM, "cannot index '/proc/locks'");
-		if (d->n_held == cap) {
+			return -ENOMEM;
+		if (d->n_held == *cap) {
 			struct lock_line *bigger;
 
-			cap = cap ? cap * 2 : 64;
-			bigger = reallocarray(d->held, cap, sizeof(*bigger));
+			*cap = *cap ? *cap * 2 : 64;
+			bigger = reallocarray(d->held, *cap, sizeof(*bigger));
 			if (!bigger)
-				return pr_neg(-ENOMEM, "cannot index '/proc/locks'");
+				return -ENOMEM;
 			d->held = bigger;
 		}
+		if (hmap_put(&d->held_index, l.ino, lock_key(&l), d->n_held) < 0)
+			return -ENOMEM;
 		d->held[d->n_held++] = l;
 	}
+	return 0;
+}
+
+/* Passes over /proc/locks before it is given up on as a guide. */
+#define LOCKS_PASSES 4
+
+int fd_locks_dump_load(struct fd_locks_dump *d)
+{
+	cleanup_free char *last = NULL;
+	ssize_t last_len = -1;
+	size_t cap = 0;
+
+	if (d->loaded)
+		return 0;
+	/* The kernel shows /proc/locks a page per read(), walking its lists by position: locks
+	 * other processes take or drop meanwhile shift the rest, and a line can be skipped (seen
+	 * here: one lock of 10 000 missed while another process locked and unlocked files).
+	 * The tree is frozen, so its locks stay put: two passes that read the same text were
+	 * not disturbed. When none agree, every fd's fdinfo is read instead. */
+	for (int pass = 0; pass < LOCKS_PASSES && !d->loaded; pass++) {
+		char *text = NULL;
+		ssize_t len = read_file_at(AT_FDCWD, "/proc/locks", &text);
+
+		if (len < 0) {
+			errno = (int)-len;
+			return pr_errno("cannot read '/proc/locks'");
+		}
+		if (take_proc_locks(d, text, (size_t)len, &cap) < 0) {
+			free(text);
+			return pr_neg(-ENOMEM, "cannot index '/proc/locks'");
+		}
+		d->loaded = len == last_len && memcmp(text, last, (size_t)len) == 0;
+		free(last);
+		last = text;
+		last_len = len;
+	}
+	if (!d->loaded) {
+		pr_debug("/proc/locks changed while it was read %d times: reading the locks of "
+			 "every fd",
+			 LOCKS_PASSES);
+		d->every_fd = true;
+		d->loaded = true;
+	}
 	pr_debug("/proc/locks: %zu held locks on %zu inodes", d->n_held, d->inos.n);
-	d->loaded = true;
 	return 0;
 }
 
 bool fd_locks_dump_maybe(const struct fd_locks_dump *d, uint64_t ino)
 {
-	return d->inos.n && hmap_find(&d->inos, ino, 0);
+	return d->every_fd || (d->inos.n && hmap_find(&d->inos, ino, 0));
 }
 
 static int refuse(const struct fd_params *p, const struct lock_line *l, const char *why)
@@ -165,12 +201,8 @@ static int add_lock(struct fd_dump_ctx *ctx, FileEntry *fe, const struct lock_li
 
 static int note_found(struct fd_locks_dump *d, const struct lock_line *l)
 {
-	struct hmap_slot *s = hmap_find(&d->found, l->ino, lock_key(l));
-
-	if (s) {
-		s->value++;
+	if (hmap_find(&d->found, l->ino, lock_key(l)))
 		return 0;
-	}
 	return hmap_put(&d->found, l->ino, lock_key(l), 1) < 0 ? -ENOMEM : 0;
 }
 
@@ -300,21 +332,19 @@ int fd_locks_dump_finish(struct fd_locks_dump *d)
 			return -ENOTSUP;
 		}
 	}
-	/* OFD locks show no pid: only POSIX, flock and leases are checked */
+	/* OFD locks show no pid: only POSIX, flock and leases are checked. Two flock locks that
+	 * look alike (one process, one file, two descriptions) count as one: /proc/locks may
+	 * show a lock twice when other processes lock between its reads. */
 	for (size_t i = 0; i < d->n_held; i++) {
 		const struct lock_line *l = &d->held[i];
-		struct hmap_slot *s;
 
 		if (l->cls != LOCK_CLASS_POSIX && l->cls != LOCK_CLASS_FLOCK &&
 		    l->cls != LOCK_CLASS_LEASE)
 			continue;
 		if (l->pid <= 0 || !hmap_find(&d->tasks, (uint64_t)l->pid, 0))
 			continue;
-		s = hmap_find(&d->found, l->ino, lock_key(l));
-		if (s && s->value > 0) {
-			s->value--;
+		if (hmap_find(&d->found, l->ino, lock_key(l)))
 			continue;
-		}
 		pr_err("cannot dump task %d: it holds a %s %s lock on inode %02x:%02x:%lu through "
 		       "no open fd (a memory mapping, or an fd passed out of the tree), which "
 		       "minicr cannot restore",

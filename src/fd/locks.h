@@ -29,7 +29,9 @@ int fd_locks_dump_load(struct fd_locks_dump *d);
  * 0 or -ENOMEM (logged). */
 int fd_locks_dump_task(struct fd_locks_dump *d, pid_t pid);
 /* True when /proc/locks names inode ino (of any device): only then may an fd on it hold a
- * lock. False before fd_locks_dump_load(). */
+ * lock. Always true when /proc/locks kept changing while it was read (other processes locking
+ * and unlocking): its lines could not be trusted to be all there. False before
+ * fd_locks_dump_load(). */
 bool fd_locks_dump_maybe(const struct fd_locks_dump *d, uint64_t ino);
 /* Reads the lock lines of fd p->fd of task p->pid and adds the locks it holds to fe (the
  * record of its open file description): those of the description when is_new_file (its first

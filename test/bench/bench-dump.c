@@ -219,6 +219,7 @@ static double dump_once(pid_t victim, const char *images, double *ret_cpu_ms)
 		      (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3;
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		fprintf(stderr, "bench-dump: minicr dump failed (status %#x)\n", status);
+		kill(victim, SIGKILL);
 		exit(1);
 	}
 	return now_ms() - start;

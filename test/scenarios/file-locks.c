@@ -198,6 +198,8 @@ int main(void)
 
 		sigfillset(&all);
 		sigprocmask(SIG_BLOCK, &all, NULL);
+		/* the root's end only: its death ends the wait below */
+		close(cmd[1]);
 		fl = (struct flock){
 		    .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 60, .l_len = 10};
 		if (fcntl(b, F_SETLK, &fl) < 0 || write(ready[1], "r", 1) != 1)
@@ -211,8 +213,12 @@ int main(void)
 			_exit(3);
 		_exit(0);
 	}
-	if (read(ready[0], &byte, 1) != 1)
+	close(cmd[0]);
+	close(ready[1]);
+	if (read(ready[0], &byte, 1) != 1) {
+		kill(child, SIGKILL);
 		scenario_skip("the child could not lock");
+	}
 	fstat(a, &st), inos[0] = st.st_ino;
 	fstat(b, &st), inos[1] = st.st_ino;
 	fstat(c, &st), inos[2] = st.st_ino;
