@@ -23,11 +23,3 @@ int image_render_json(FILE *f, const ProtobufCMessage *msg);
 /* Writes len bytes of s as a JSON string literal, escaping as needed; bytes that are not
  * valid UTF-8 become \u00XX, so the output is always valid JSON. */
 void image_render_json_string(FILE *f, const char *s, size_t len);
-
-/* s as text mode shows a string, without the quotes: '"' and '\\' escaped, control bytes and
- * bytes that are not UTF-8 as \xNN, so any name reads back unambiguously (log lines use it).
- * Written into buf (size bytes, cut short with "..." when it does not fit). Returns buf. */
-const char *image_render_escape(const char *s, char *buf, size_t size);
-/* image_render_escape() into a buffer that lives as long as the enclosing full expression's
- * block: for a log line's arguments. */
-#define IMAGE_ESCAPED(s) image_render_escape((s), (char[4 * 4096 + 8]){0}, 4 * 4096 + 8)

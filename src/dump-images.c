@@ -16,20 +16,11 @@
 #include "base/kerndat.h"
 #include "base/log.h"
 #include "mnt.pb-c.h"
+#include "mount/kind.h"
 #include "mount/table.h"
 #include "pstree.pb-c.h"
 #include "task/seize.h"
 #include "base/util.h"
-
-uint64_t dump_mount_key(const struct mount_entry *m)
-{
-	return m->mnt_id ? m->mnt_id : m->mnt_id_old;
-}
-
-uint64_t dump_detached_key(const struct detached_mount *dm)
-{
-	return dm->id ? dm->id : dm->mnt_id_old;
-}
 
 /* Writes n records produced by get(i) into a new image; one error path for every list. */
 static int write_records(int img_dirfd, enum image_kind kind, uint64_t id, size_t n,
@@ -82,7 +73,7 @@ static const ProtobufCMessage *get_detached(const void *src, size_t i, void *scr
 	DetachedMntEntry *e = &s->entry;
 
 	detached_mnt_entry__init(e);
-	e->id = dump_detached_key(dm);
+	e->id = detached_mount_key(dm);
 	e->has_mnt_id_old = true;
 	e->mnt_id_old = dm->mnt_id_old;
 	e->fstype = dm->fstype;
@@ -100,9 +91,13 @@ static const ProtobufCMessage *get_detached(const void *src, size_t i, void *scr
 	e->orphaned = dm->is_orphaned;
 	e->has_root_is_file = true;
 	e->root_is_file = dm->root_is_file;
+	/* a live mount of its superblock to bind from; an orphaned one has no kind that can
+	 * rebuild it yet (the image checks refuse it) */
+	e->has_kind = true;
+	e->kind = dm->is_orphaned ? MNT_KIND__MNT_KIND_UNKNOWN : MNT_KIND__MNT_KIND_BIND;
 	if (!dm->is_orphaned) {
 		e->has_source_mnt_id = e->has_source_ns_id = true;
-		e->source_mnt_id = dm->source_mnt ? dump_mount_key(dm->source_mnt) : 0;
+		e->source_mnt_id = dm->source_mnt ? mount_entry_key(dm->source_mnt) : 0;
 		e->source_ns_id = dm->source_ns_id;
 		e->source_mnt_root = (char *)dm->source_mnt_root;
 	}
@@ -146,8 +141,9 @@ int dump_write_detached(int img_dirfd, const struct detached_ctx *detached)
 struct mount_scratch {
 	MntEntry entry;
 	uint64_t ns_key;
-	const uint64_t *contents_keys;
-	size_t n_contents_keys;
+	const struct mount_table *own;
+	const struct mount_entry *const *walked;
+	size_t n_walked;
 };
 
 static MntPropagation propagation_of(uint32_t ms)
@@ -161,12 +157,16 @@ static MntPropagation propagation_of(uint32_t ms)
 	return MNT_PROPAGATION__MNT_PROPAGATION_PRIVATE;
 }
 
-static bool key_in(uint64_t key, const uint64_t *keys, size_t n)
+/* The walked mount of m's superblock, if its contents were saved (the walked list holds one
+ * mount per private tmpfs superblock: a handful). */
+static const struct mount_entry *walked_of(const struct mount_scratch *s,
+					   const struct mount_entry *m)
 {
-	for (size_t i = 0; i < n; i++)
-		if (keys[i] == key)
-			return true;
-	return false;
+	for (size_t i = 0; i < s->n_walked; i++)
+		if (s->walked[i]->dev_major == m->dev_major &&
+		    s->walked[i]->dev_minor == m->dev_minor)
+			return s->walked[i];
+	return NULL;
 }
 
 static const ProtobufCMessage *get_mount(const void *src, size_t i, void *scratch)
@@ -174,11 +174,13 @@ static const ProtobufCMessage *get_mount(const void *src, size_t i, void *scratc
 	const struct mount_entry *m = mount_table_get(src, i);
 	struct mount_scratch *s = scratch;
 	MntEntry *e = &s->entry;
+	const struct mount_entry *walked;
+	struct mount_dump_view view;
 
 	mnt_entry__init(e);
-	e->mnt_id = dump_mount_key(m);
+	e->mnt_id = mount_entry_key(m);
 	e->has_parent_id = true;
-	e->parent_id = m->parent ? dump_mount_key(m->parent) : e->mnt_id;
+	e->parent_id = m->parent ? mount_entry_key(m->parent) : e->mnt_id;
 	e->has_mnt_id_old = e->has_parent_id_old = true;
 	e->mnt_id_old = m->mnt_id_old;
 	e->parent_id_old = m->parent_id_old;
@@ -203,20 +205,33 @@ static const ProtobufCMessage *get_mount(const void *src, size_t i, void *scratc
 		e->has_master_id = true;
 		e->master_id = m->master_id;
 	}
-	if (key_in(e->mnt_id, s->contents_keys, s->n_contents_keys)) {
+	walked = walked_of(s, m);
+	view = (struct mount_dump_view){
+	    .m = m,
+	    .sb_is_live = s->own && mount_table_find_dev(s->own, m->dev_major, m->dev_minor),
+	    .contents_dumped = walked != NULL,
+	};
+	e->has_kind = true;
+	e->kind = mount_kind_recognise(&view)->kind;
+	if (walked) {
 		e->has_contents_dumped = true;
-		e->contents_dumped = true;
+		e->contents_dumped = walked == m;
+		e->has_contents_id = true;
+		e->contents_id = mount_entry_key(walked);
+		e->contents_root = (char *)walked->root;
 	}
 	return &e->base;
 }
 
 int dump_write_mounts(int img_dirfd, const struct mount_table *table, uint64_t ns_key,
-		      const uint64_t *contents_keys, size_t n_contents_keys)
+		      const struct mount_table *own, const struct mount_entry *const *walked,
+		      size_t n_walked)
 {
 	struct mount_scratch s = {
-		.ns_key = ns_key,
-		.contents_keys = contents_keys,
-		.n_contents_keys = n_contents_keys,
+	    .ns_key = ns_key,
+	    .own = own,
+	    .walked = walked,
+	    .n_walked = n_walked,
 	};
 
 	return write_records(img_dirfd, IMAGE_MNT, ns_key, mount_table_size(table), get_mount,

@@ -21,6 +21,7 @@
 #include "mount/dump-detached.h"
 #include "dump-images.h"
 #include "fd/dump.h"
+#include "image-set/image-set.h"
 #include "image-write.h"
 #include "base/kerndat.h"
 #include "base/log.h"
@@ -67,6 +68,15 @@ struct dump {
 static uint64_t table_ns_key(const struct mount_table *t)
 {
 	return mount_table_ns_id(t) ? mount_table_ns_id(t) : mount_table_ns_ino(t);
+}
+
+/* The mount table of minicr's own namespace: collected for it, or one of the tree's. */
+static const struct mount_table *own_table(const struct dump *d)
+{
+	for (size_t i = 0; i < d->n_ns && !d->own_table; i++)
+		if (table_ns_key(d->ns_tables[i]) == d->own_ns_key)
+			return d->ns_tables[i];
+	return d->own_table;
 }
 
 /* ---- images directory ------------------------------------------------------------------ */
@@ -218,6 +228,20 @@ static int collect_mount_tables(struct dump *d)
 	return 0;
 }
 
+/* --explain: the mount tables the fds are looked up in. */
+static void explain_tables(const struct dump *d, uint64_t start)
+{
+	for (size_t i = 0; i < d->n_ns; i++) {
+		const struct mount_table *t = d->ns_tables[i];
+		bool by_listmount = mount_table_method(t) == MOUNT_TABLE_METHOD_LISTMOUNT;
+
+		explain(start, by_listmount ? "listmount, statmount" : "/proc/PID/mountinfo",
+			"mount namespace %" PRIu64 " of task %d: %zu mounts%s", table_ns_key(t),
+			(int)mount_table_pid(t), mount_table_size(t),
+			table_ns_key(t) == d->own_ns_key ? " (minicr's own)" : "");
+	}
+}
+
 /* ---- fds --------------------------------------------------------------------------------- */
 
 static int refuse_outside_mount(pid_t pid, int fd, const char *link_path, uint64_t mnt_id)
@@ -226,6 +250,49 @@ static int refuse_outside_mount(pid_t pid, int fd, const char *link_path, uint64
 	       " belongs to a mount namespace outside the dumped tree",
 	       fd, (int)pid, link_path, mnt_id);
 	return -EXDEV;
+}
+
+/* --explain: where an fd's mount was found; for a detached one, how it was resolved. */
+static void explain_mount_of(pid_t pid, int fd, const char *path, const struct detached_result *res,
+			     uint64_t start)
+{
+	const struct detached_mount *dm = res->detached;
+	char who[48];
+
+	if (fd >= 0)
+		snprintf(who, sizeof(who), "task %d: fd %d", (int)pid, fd);
+	else
+		snprintf(who, sizeof(who), "task %d: its cwd or root", (int)pid);
+	if (res->kind == DETACHED_FD_OTHER_NS && res->mount)
+		explain(start, "statx, fdinfo",
+			"%s ('%s') is on mount %u of minicr's own namespace, outside the tree's: "
+			"reopened there at restore",
+			who, path, res->mount->mnt_id_old);
+	if (res->kind != DETACHED_FD_DETACHED)
+		return;
+	if (dm->n_users > 1) {
+		explain(start, "statx", "%s ('%s') is on the same detached mount %u", who, path,
+			dm->mnt_id_old);
+		return;
+	}
+	if (dm->method == DETACHED_METHOD_STATMOUNT_BY_FD)
+		explain(start, "statmount(STATMOUNT_BY_FD)",
+			"%s ('%s') is on mount %u, which no mount table lists: detached; resolved "
+			"by statmount on the fd itself: %s, root %s%s",
+			who, path, dm->mnt_id_old, dm->fstype, dm->root ? dm->root : "?",
+			dm->is_orphaned ? ", its filesystem mounted nowhere else (orphaned)" : "");
+	else if (dm->source_mnt)
+		explain(start, "name_to_handle_at, open_by_handle_at, fstatfs",
+			"%s ('%s') is on mount %u, which no mount table lists: detached; resolved "
+			"with a file handle through mount %u ('%s') -> root %s",
+			who, path, dm->mnt_id_old, dm->source_mnt->mnt_id_old,
+			dm->source_mnt->mountpoint, dm->root ? dm->root : "?");
+	else
+		explain(
+		    start, "fstatfs",
+		    "%s ('%s') is on mount %u, which no mount table lists: detached; no live mount "
+		    "of its %s filesystem exists (orphaned)",
+		    who, path, dm->mnt_id_old, dm->fstype);
 }
 
 static int resolve_mount(void *opaque, pid_t pid, int fd, int local_fd, uint32_t mnt_id_old,
@@ -238,20 +305,23 @@ static int resolve_mount(void *opaque, pid_t pid, int fd, int local_fd, uint32_t
 				   .mnt_id_unique = mnt_id_unique,
 				   .path = link_path};
 	struct detached_result res;
+	uint64_t start = log_explaining ? monotonic_ns() : 0;
 	int r;
 
 	r = detached_resolve_fd(d->detached, local_fd, &desc, &res);
 	if (r < 0)
 		return r;
+	if (log_explaining)
+		explain_mount_of(pid, fd, link_path, &res, start);
 	switch (res.kind) {
 	case DETACHED_FD_IN_TREE:
-		ret->mnt_id = dump_mount_key(res.mount);
+		ret->mnt_id = mount_entry_key(res.mount);
 		ret->mnt_ns_id = table_ns_key(res.table);
 		ret->mnt_id_old = res.mount->mnt_id_old;
 		ret->detached = false;
 		break;
 	case DETACHED_FD_DETACHED:
-		ret->mnt_id = dump_detached_key(res.detached);
+		ret->mnt_id = detached_mount_key(res.detached);
 		ret->mnt_ns_id = 0;
 		ret->mnt_id_old = res.detached->mnt_id_old;
 		ret->detached = true;
@@ -262,7 +332,7 @@ static int resolve_mount(void *opaque, pid_t pid, int fd, int local_fd, uint32_t
 		if (!res.table || table_ns_key(res.table) != d->own_ns_key)
 			return refuse_outside_mount(pid, fd, link_path,
 						    mnt_id_old ? mnt_id_old : mnt_id_unique);
-		ret->mnt_id = dump_mount_key(res.mount);
+		ret->mnt_id = mount_entry_key(res.mount);
 		ret->mnt_ns_id = d->own_ns_key;
 		ret->mnt_id_old = res.mount->mnt_id_old;
 		ret->detached = false;
@@ -330,6 +400,9 @@ static int dump_task_fds(struct dump *d, struct dump_task *t, const int *fds, si
 		return ret;
 	pr_debug("task %d: classified %zu fds in %.1f ms", (int)pid, n_fds,
 		 (double)(monotonic_ns() - start) / 1e6);
+	explain(start, "parasite: poll, SCM_RIGHTS; kcmp",
+		"task %d: %zu fds taken from inside the task by the parasite and classified",
+		(int)pid, n_fds);
 
 	ret = image_writer_open(d->tmp_dirfd, IMAGE_FDINFO, (uint64_t)pid, &w);
 	if (ret < 0)
@@ -431,7 +504,7 @@ static int dump_tasks(struct dump *d)
 		if (ret < 0)
 			return ret;
 	}
-	return fd_dump_finish(d->fds);
+	return 0;
 }
 
 /* Cures every infected process; returns the first error. */
@@ -497,8 +570,9 @@ static int write_images(struct dump *d)
 	if (ret < 0)
 		return ret;
 	for (size_t i = 0; i < d->n_ns; i++) {
-		ret = dump_write_mounts(d->tmp_dirfd, d->ns_tables[i], table_ns_key(d->ns_tables[i]),
-					d->tmpfs.mount_keys, d->tmpfs.n_mount_keys);
+		ret =
+		    dump_write_mounts(d->tmp_dirfd, d->ns_tables[i], table_ns_key(d->ns_tables[i]),
+				      own_table(d), d->tmpfs.walked, d->tmpfs.n_walked);
 		if (ret < 0)
 			return ret;
 	}
@@ -509,15 +583,22 @@ static int write_images(struct dump *d)
 				    d->n_ns, d->own_ns_key);
 }
 
+/* Rule 1, what dump writes restore accepts: the set about to be published is read back through
+ * restore's own checks, so a state restore would refuse fails the dump (with restore's reason)
+ * while the tree can still be let go. */
+static int check_restorable(struct dump *d)
+{
+	if (seize_fault("check"))
+		return pr_neg(-EIO, "cannot check the images (injected fault)");
+	return image_set_check_for_dump(d->tmp_dirfd, image_set_fd_limit(d->fd_limit));
+}
+
 /* tmpfs mounts that exist only in the tree's own namespaces hold files no other mount can
  * give back at restore: their contents go to file-data.img. */
 static int dump_private_tmpfs(struct dump *d)
 {
-	const struct mount_table *own = d->own_table;
+	const struct mount_table *own = own_table(d);
 
-	for (size_t i = 0; i < d->n_ns && !own; i++)
-		if (table_ns_key(d->ns_tables[i]) == d->own_ns_key)
-			own = d->ns_tables[i];
 	for (size_t i = 0; i < d->n_ns; i++) {
 		int ret;
 
@@ -533,7 +614,7 @@ static int dump_private_tmpfs(struct dump *d)
 static void dump_free(struct dump *d)
 {
 	image_writer_free(d->file_data);
-	free(d->tmpfs.mount_keys);
+	free(d->tmpfs.walked);
 	fd_dump_ctx_free(d->fds);
 	detached_ctx_free(d->detached);
 	for (size_t i = 0; i < d->n_ns; i++)
@@ -552,9 +633,10 @@ int dump_run(const struct cli_options *opts)
 {
 	struct dump d = {.opts = opts, .img_dirfd = -EBADF, .tmp_dirfd = -EBADF};
 	struct fd_dump_callbacks cb = {
-		.resolve_mount = resolve_mount,
-		.data_sink = write_file_data,
-		.opaque = &d,
+	    .resolve_mount = resolve_mount,
+	    .data_sink = write_file_data,
+	    .opaque = &d,
+	    .tcp_established = opts->criu.tcp_established,
 	};
 	uint64_t start = monotonic_ns();
 	int ret;
@@ -577,10 +659,14 @@ int dump_run(const struct cli_options *opts)
 	if (ret < 0)
 		goto out_release_tree;
 	pr_debug("tree seized in %.1f ms", (double)(monotonic_ns() - start) / 1e6);
+	explain(start, "PTRACE_SEIZE, PTRACE_INTERRUPT",
+		"froze the tree of %d: %zu task(s), every thread stopped", (int)opts->tree_pid,
+		d.n_tasks);
 	ret = collect_mount_tables(&d);
 	if (ret < 0)
 		goto out_release_tree;
 	pr_debug("mount tables collected in %.1f ms", (double)(monotonic_ns() - start) / 1e6);
+	explain_tables(&d, start);
 
 	d.fds = fd_dump_ctx_new(&cb);
 	if (!d.fds) {
@@ -594,6 +680,9 @@ int dump_run(const struct cli_options *opts)
 	ret = dump_tasks(&d);
 	if (ret < 0)
 		goto out_cure;
+	ret = fd_dump_finish(d.fds);
+	if (ret < 0)
+		goto out_cure;
 	ret = dump_private_tmpfs(&d);
 	if (ret < 0)
 		goto out_cure;
@@ -604,6 +693,10 @@ int dump_run(const struct cli_options *opts)
 	ret = write_images(&d);
 	if (ret < 0)
 		goto out_cure;
+	ret = check_restorable(&d);
+	if (ret < 0)
+		goto out_cure;
+	explain(start, NULL, "wrote the images; restore's own checks accept them");
 	ret = cure_tasks(&d);
 	if (ret < 0)
 		goto out_release_tree;
@@ -611,10 +704,16 @@ int dump_run(const struct cli_options *opts)
 	if (ret < 0)
 		goto out_release_tree;
 
+	explain(start, "rt_sigreturn, munmap",
+		"cured every task: no parasite, code or register of "
+		"minicr left in them; images published");
+	fd_dump_end(d.fds, !opts->leave_running);
 	if (opts->leave_running)
 		seize_release(d.tree);
 	else
 		seize_kill(d.tree);
+	explain(start, opts->leave_running ? "PTRACE_DETACH" : "SIGKILL",
+		opts->leave_running ? "let the tree run on" : "killed the tree");
 	remove_private_dir(&d);
 	pr_info("dumped %zu task(s), %zu fd(s), %zu mount namespace(s), %zu detached mount(s) "
 		"into '%s' in %.1f ms",
@@ -626,6 +725,8 @@ int dump_run(const struct cli_options *opts)
 out_cure:
 	(void)cure_tasks(&d);
 out_release_tree:
+	if (d.fds)
+		fd_dump_end(d.fds, false);
 	if (d.tree)
 		seize_release(d.tree);
 out_remove_images:

@@ -12,7 +12,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/kerndat.h"
+#include "base/kerndat-parse.h"
 #include "cli.h"
+#include "fd/restore-check.h"
 #include "base/log.h"
 #include "mount/restore-detached.h"
 #include "base/fault.h"
@@ -23,8 +26,6 @@
 #include "task/restore-tree.h"
 #include "task/resume.h"
 #include "base/util.h"
-
-#define SERVICE_FD_CEILING 65536 /* service fds sit just below min(hard limit, this) */
 
 struct restore_ctx {
 	const struct cli_options *opts;
@@ -44,6 +45,9 @@ static void phase(const char *what)
 {
 	pr_debug("%.3f ms: %s", (double)(monotonic_ns() - t_start) / 1e6, what);
 }
+
+/* --explain: the start of the step being told. */
+static uint64_t t_step;
 
 static int mount_root(void *opaque, const RegFileEntry *reg)
 {
@@ -81,8 +85,16 @@ static int prepare_root(void *opaque)
 	if (ctx->ns_root_fd < 0)
 		return pr_errno("cannot open the root of the mount namespace");
 	phase("mounts ready");
+	explain(t_step, NULL, "mounts ready in the root task");
+	t_step = monotonic_ns();
 	r = restore_fds_open(set, mount_root, ctx, ctx->service_base, &ctx->table);
 	phase("files open");
+	if (r == 0)
+		explain(t_step, "openat2(RESOLVE_BENEATH), pipe, memfd_create, ...",
+			"opened each of the %zu open file descriptions once in the root task, so "
+			"fds that shared one still share it",
+			set->n_files);
+	t_step = monotonic_ns();
 	/* The detached mounts now live on only through the files opened beneath them. */
 	ctx->detached = restore_detached_free(ctx->detached);
 	close(ctx->ns_root_fd);
@@ -179,15 +191,14 @@ static int resume_tree(struct restore_ctx *ctx)
 }
 
 /* The soft fd limit raised to the hard one (root lacks CAP_SYS_RESOURCE here, so the hard
- * limit is what there is). Returns the first service fd number. */
-/* The fd limit raised to its hard value; the service fds sit just below it. */
+ * limit is what there is). Returns the first service fd number: the tree's fds are below it. */
 static int service_fd_base(void)
 {
 	int limit = raise_fd_limit();
 
 	if (limit < 0)
 		return pr_neg(limit, "cannot raise the fd limit");
-	return (limit < SERVICE_FD_CEILING ? limit : SERVICE_FD_CEILING) - 3;
+	return image_set_fd_limit(limit);
 }
 
 /* Refuses before anything is created when a pid of the tree is taken. */
@@ -205,6 +216,41 @@ static int check_pids_free(const struct image_set *set)
 			}
 		}
 	}
+	return 0;
+}
+
+/* restore --check-only: what restore checks before it creates anything (the images, the pids)
+ * and what it can check of this system without changing it: the kernel features restore needs,
+ * the sources of detached mounts, the files reopened by path in minicr's namespace. */
+static int check_only(const struct image_set *set)
+{
+	const char *missing[8];
+	struct kerndat kd;
+	cleanup_close int root_fd = -EBADF;
+	size_t n_missing;
+	int r;
+
+	r = kerndat_probe(&kd);
+	if (r < 0)
+		return r;
+	n_missing = kerndat_missing_for_restore(&kd, missing, ARRAY_SIZE(missing));
+	if (n_missing) {
+		pr_err("cannot restore on this kernel: %s is missing%s", missing[0],
+		       n_missing > 1 ? " (and more: see minicr check)" : "");
+		return -ENOTSUP;
+	}
+	r = restore_detached_check(set);
+	if (r < 0)
+		return r;
+	root_fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (root_fd < 0)
+		return pr_errno("cannot open the root of the mount namespace");
+	r = fd_check_paths(set, root_fd);
+	if (r < 0)
+		return r;
+	printf("restore check passed: %zu task(s), %zu file(s), %zu mount(s), %zu detached "
+	       "mount(s)\n",
+	       set->n_tasks, set->n_files, set->n_mnts, set->n_detached);
 	return 0;
 }
 
@@ -240,6 +286,13 @@ int restore_run(const struct cli_options *opts)
 		return CLI_EXIT_FAILED;
 	ctx.set = set;
 	phase("images validated");
+	explain(t_start, "read, no other syscall",
+		"read and checked the images: %zu task(s), %zu open file description(s), %zu "
+		"mount(s) of the tree's own namespace, %zu detached mount(s); pids are free",
+		set->n_tasks, set->n_files, set->n_mnts, set->n_detached);
+	t_step = monotonic_ns();
+	if (opts->check_only)
+		return check_only(set) < 0 ? CLI_EXIT_FAILED : CLI_EXIT_OK;
 	r = load_resume(&ctx, img_dirfd);
 	if (r < 0)
 		goto out_free;
@@ -256,10 +309,22 @@ int restore_run(const struct cli_options *opts)
 	r = restore_tree_start(tree, &ops);
 	close(ctx.service_base + 2);
 	phase("tree ready");
+	if (r == 0)
+		explain(
+		    t_step, "clone3(set_tid)",
+		    "created %zu task(s) with their old pids, sessions and groups; each put its "
+		    "fds at their numbers, cwd and root",
+		    set->n_tasks);
+	t_step = monotonic_ns();
 	/* step 3: every task resumes (or is left stopped) */
 	if (r == 0)
 		r = resume_tree(&ctx);
 	phase("tree resumed");
+	if (r == 0)
+		explain(t_step, ctx.resume ? "restorer: mmap, PR_SET_MM_MAP, rt_sigreturn" : NULL,
+			ctx.resume ? "every task got its memory, registers and threads back and "
+				     "continues where it was frozen"
+				   : "no memory images: the tasks are left stopped");
 	if (r < 0) {
 		restore_tree_abort(tree);
 		goto out_free;

@@ -12,7 +12,6 @@
 #include "base/util.h"
 #include "fd/ghost.h"
 #include "image-set/image-set.h"
-#include "image-render.h"
 
 static bool is_tty(dev_t rdev)
 {
@@ -47,10 +46,10 @@ static int chrdev_open(struct fd_restore_ctx *ctx, const FileEntry *fe, int *ret
 	if (fd < 0)
 		return fd;
 	if (fstat(fd, &st) < 0)
-		return pr_errno("cannot stat '%s'", IMAGE_ESCAPED(fe->reg->path));
+		return pr_errno("cannot stat '%s'", fe->reg->path);
 	if (fe->reg->has_rdev && st.st_rdev != fe->reg->rdev) {
 		pr_err("cannot reopen '%s': device %u:%u, was %u:%u at dump",
-		       IMAGE_ESCAPED(fe->reg->path), major(st.st_rdev), minor(st.st_rdev),
+		       fe->reg->path, major(st.st_rdev), minor(st.st_rdev),
 		       major(fe->reg->rdev), minor(fe->reg->rdev));
 		return -ESTALE;
 	}

@@ -15,7 +15,6 @@
 #include "base/util.h"
 #include "fd/ghost.h"
 #include "image-set/image-set.h"
-#include "image-render.h"
 
 /* The O_RDWR end kept open per FIFO, keyed by pipe id. */
 #define KEEP_ANCHOR FD_KEEP_TAG(FD_TYPE__FD_TYPE_FIFO, 0)
@@ -65,14 +64,14 @@ static int fifo_open_anchor(struct fd_restore_ctx *ctx, const FileEntry *fe)
 		return fd;
 	if (pe->has_pipe_size && fcntl(fd, F_SETPIPE_SZ, (int)pe->pipe_size) < 0)
 		return pr_errno("cannot set the size of FIFO '%s' to %u",
-				IMAGE_ESCAPED(fe->reg->path), pe->pipe_size);
+				fe->reg->path, pe->pipe_size);
 	if (ioctl(fd, FIONREAD, &queued) < 0)
 		return pr_errno("cannot count the bytes in FIFO '%s'",
-				IMAGE_ESCAPED(fe->reg->path));
+				fe->reg->path);
 	if (queued > 0) {
 		/* someone outside the restored tree holds the FIFO open: its bytes are live */
 		pr_warn("FIFO '%s' already holds %d bytes, not writing the dumped ones",
-			IMAGE_ESCAPED(fe->reg->path), queued);
+			fe->reg->path, queued);
 	} else {
 		r = fd_restore_pipe_data(ctx, pe->pipe_id, fd);
 		if (r < 0)
@@ -108,7 +107,7 @@ static int fifo_validate(const struct image_set *set, size_t rec, const FileEntr
 	if (r < 0)
 		return r;
 	if (!fe->pipe || !fe->pipe->has_pipe_id)
-		return image_set_bad("files.img record %zu: fifo %u has no pipe record", rec,
+		return image_set_bad(set, "files.img record %zu: fifo %u has no pipe record", rec,
 				     fe->id);
 	return 0;
 }

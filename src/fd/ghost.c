@@ -37,7 +37,6 @@
 #include "base/util.h"
 #include "fd/restore-file.h"
 #include "image-set/image-set.h"
-#include "image-render.h"
 
 /* Dump: inode key -> the file id whose file-data.img chunks hold the inode's contents. */
 #define TAG_CONTENTS FD_KEEP_TAG(FD_TYPE__FD_TYPE_REG, 1)
@@ -62,7 +61,7 @@ static int refuse(const struct fd_params *p, const char *why)
 	char what[64];
 
 	describe(p, what, sizeof(what));
-	pr_err("cannot dump %s: '%s' was removed, and %s", what, IMAGE_ESCAPED(p->link), why);
+	pr_err("cannot dump %s: '%s' was removed, and %s", what, p->link, why);
 	return -ENOTSUP;
 }
 
@@ -170,7 +169,7 @@ static int dump_target(struct fd_dump_ctx *ctx, const struct fd_params *p, Remov
 
 	if (len < 0)
 		return pr_errno("cannot read the target of symlink '%s' (fd %d of task %d)",
-				IMAGE_ESCAPED(p->link), p->fd, (int)p->pid);
+				p->link, p->fd, (int)p->pid);
 	copy = fd_dump_alloc(ctx, (size_t)len + 1);
 	if (!copy)
 		return -ENOMEM;
@@ -191,7 +190,7 @@ int fd_ghost_dump(struct fd_dump_ctx *ctx, const struct fd_params *p, FileEntry 
 	if (statx(p->local_fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, &stx) <
 	    0)
 		return pr_errno("cannot stat removed '%s' (fd %d of task %d)",
-				IMAGE_ESCAPED(p->link), p->fd, (int)p->pid);
+				p->link, p->fd, (int)p->pid);
 	if (fstatvfs(p->local_fd, &vfs) == 0 && (vfs.f_flag & ST_RDONLY))
 		return refuse(p, "its mount is read-only: restore could not make it again");
 	rm = FD_DUMP_NEW(ctx, RemovedPathEntry, REMOVED_PATH_ENTRY__INIT);
@@ -334,7 +333,7 @@ static void ghost_release(void *opaque)
 			set_times(n->times, dirfd, n->name, AT_SYMLINK_NOFOLLOW);
 		if (unlinkat(dirfd, n->name, n->is_dir ? AT_REMOVEDIR : 0) < 0 && errno != ENOENT)
 			pr_err("cannot remove '%s', made for the restore: %s",
-			       IMAGE_ESCAPED(n->path), strerror(errno));
+			       n->path, strerror(errno));
 		free(n->path);
 	}
 	for (size_t i = 0; i < g->n_objects; i++) {
@@ -482,7 +481,7 @@ static ssize_t open_dir(struct ghost_state *g, int root, const char *path, size_
 	parent_len = comp ? (size_t)(comp - path) : 0;
 	comp = comp ? comp + 1 : path;
 	if ((size_t)(path + len - comp) > NAME_MAX || comp == path + len) {
-		pr_err("cannot walk to '%s': a bad component", IMAGE_ESCAPED(PREFIX(path, len)));
+		pr_err("cannot walk to '%s': a bad component", PREFIX(path, len));
 		return -EINVAL;
 	}
 	memcpy(name, comp, (size_t)(path + len - comp));
@@ -497,7 +496,7 @@ static ssize_t open_dir(struct ghost_state *g, int root, const char *path, size_
 		note_mtime(g, (size_t)parent);
 		if (mkdirat(g->dirs[parent].fd, name, 0700) < 0)
 			return pr_errno("cannot make directory '%s' for the restore",
-					IMAGE_ESCAPED(PREFIX(path, len)));
+					PREFIX(path, len));
 		made = add_name(g, (size_t)parent, root, path, len, true);
 		if (made < 0)
 			return made;
@@ -505,7 +504,7 @@ static ssize_t open_dir(struct ghost_state *g, int root, const char *path, size_
 		    openat(g->dirs[parent].fd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	}
 	if (fd < 0)
-		return pr_errno("cannot open directory '%s'", IMAGE_ESCAPED(PREFIX(path, len)));
+		return pr_errno("cannot open directory '%s'", PREFIX(path, len));
 	found = add_dir(g, root, path, len, fd, find_made(g, root, path, len) >= 0);
 	if (found < 0)
 		close(fd);
@@ -572,7 +571,7 @@ static int open_borrowed(struct ghost_state *g, size_t dir, const char *name, co
 	} while (r == -EEXIST);
 	if (r < 0) {
 		errno = -r;
-		return pr_errno("cannot make a temporary name beside '%s'", IMAGE_ESCAPED(path));
+		return pr_errno("cannot make a temporary name beside '%s'", path);
 	}
 	if (renameat2(dirfd, temp, dirfd, name, RENAME_EXCHANGE) < 0) {
 		int err = errno;
@@ -581,18 +580,18 @@ static int open_borrowed(struct ghost_state *g, size_t dir, const char *name, co
 			(void)unlinkat(dirfd, temp, rmflag);
 			errno = err;
 			return pr_errno("cannot borrow the name '%s' from the file that holds it",
-					IMAGE_ESCAPED(path));
+					path);
 		}
 		/* the filesystem cannot exchange names: the temporary name is shown instead */
 		fd = open_flags_at(dirfd, temp, flags);
 		(void)unlinkat(dirfd, temp, rmflag);
 		if (fd < 0) {
 			errno = -fd;
-			return pr_errno("cannot open '%s'", IMAGE_ESCAPED(path));
+			return pr_errno("cannot open '%s'", path);
 		}
 		pr_warn("'%s' is another file now and its filesystem cannot exchange names: the "
 			"restored fd shows '%s' in that directory instead",
-			IMAGE_ESCAPED(path), IMAGE_ESCAPED(temp));
+			path, temp);
 		return fd;
 	}
 	fd = open_flags_at(dirfd, name, flags);
@@ -602,14 +601,14 @@ static int open_borrowed(struct ghost_state *g, size_t dir, const char *name, co
 	    (unlinkat(dirfd, name, rmflag) < 0 ||
 	     renameat2(dirfd, temp, dirfd, name, RENAME_NOREPLACE) < 0)) {
 		r = pr_errno("cannot give '%s' back to the file that holds it: it is left at '%s'",
-			     IMAGE_ESCAPED(path), IMAGE_ESCAPED(temp));
+			     path, temp);
 		if (fd >= 0)
 			close(fd);
 		return r;
 	}
 	if (fd < 0) {
 		errno = -fd;
-		return pr_errno("cannot open '%s'", IMAGE_ESCAPED(path));
+		return pr_errno("cannot open '%s'", path);
 	}
 	return fd;
 }
@@ -629,7 +628,7 @@ static int set_owner_and_mode(int dirfd, const char *name, const RegFileEntry *r
 	if (rm && (rm->has_uid || rm->has_gid) &&
 	    fchownat(dirfd, name, rm->has_uid ? rm->uid : (uid_t)-1,
 		     rm->has_gid ? rm->gid : (gid_t)-1, flags | AT_SYMLINK_NOFOLLOW) < 0)
-		return pr_errno("cannot give '%s' its owner %u:%u", IMAGE_ESCAPED(reg->path),
+		return pr_errno("cannot give '%s' its owner %u:%u", reg->path,
 				rm->uid, rm->gid);
 	if (!S_ISLNK(reg->mode)) {
 		char proc[64];
@@ -638,7 +637,7 @@ static int set_owner_and_mode(int dirfd, const char *name, const RegFileEntry *r
 		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", dirfd);
 		if ((flags & AT_EMPTY_PATH) ? chmod(proc, reg->mode & 07777) < 0
 					    : fchmodat(dirfd, name, reg->mode & 07777, 0) < 0)
-			return pr_errno("cannot give '%s' its mode 0%o", IMAGE_ESCAPED(reg->path),
+			return pr_errno("cannot give '%s' its mode 0%o", reg->path,
 					reg->mode & 07777);
 	}
 	return 0;
@@ -693,7 +692,7 @@ static int make_temp_inode(struct fd_restore_ctx *ctx, struct ghost_state *g, si
 	if (r < 0) {
 		errno = -r;
 		return pr_errno("cannot make '%s' again beside its old name",
-				IMAGE_ESCAPED(reg->path));
+				reg->path);
 	}
 	return set_owner_and_mode(dirfd, temp, reg, 0);
 }
@@ -713,7 +712,7 @@ static int make_tmpfile(struct fd_restore_ctx *ctx, struct ghost_state *g, size_
 
 	fd = openat(g->dirs[dir].fd, ".", (int)(O_TMPFILE | acc | keep | O_CLOEXEC), 0600);
 	if (fd < 0)
-		return pr_errno("cannot make O_TMPFILE '%s' again", IMAGE_ESCAPED(reg->path));
+		return pr_errno("cannot make O_TMPFILE '%s' again", reg->path);
 	o->fd = fd;
 	r = fd_restore_contents(ctx, rm->has_data_id ? rm->data_id : fe->id, fd);
 	if (r < 0)
@@ -792,7 +791,7 @@ static int open_by_handle(struct ghost_state *g, size_t dir, const RegFileEntry 
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", g->dirs[dir].fd);
 	mount_fd = open(proc, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (mount_fd < 0)
-		return pr_errno("cannot open the directory of '%s'", IMAGE_ESCAPED(reg->path));
+		return pr_errno("cannot open the directory of '%s'", reg->path);
 	h.fh.handle_bytes = (unsigned int)rm->handle.len;
 	h.fh.handle_type = rm->handle_type;
 	memcpy(h.fh.f_handle, rm->handle.data, rm->handle.len);
@@ -815,16 +814,16 @@ static int open_by_handle(struct ghost_state *g, size_t dir, const RegFileEntry 
 			pr_err(
 			    "cannot reopen '%s': the file it named is gone (its other names were "
 			    "removed since the dump)",
-			    IMAGE_ESCAPED(reg->path));
+			    reg->path);
 		else
-			pr_errno("cannot reopen '%s' by its file handle", IMAGE_ESCAPED(reg->path));
+			pr_errno("cannot reopen '%s' by its file handle", reg->path);
 		return -ESTALE;
 	}
 	if (fstat(fd, &st) < 0 || st.st_ino != reg->ino ||
 	    (st.st_mode & S_IFMT) != (reg->mode & S_IFMT)) {
 		close(fd);
 		pr_err("cannot reopen '%s': its file handle leads to another file",
-		       IMAGE_ESCAPED(reg->path));
+		       reg->path);
 		return -ESTALE;
 	}
 	return fd;
@@ -848,7 +847,7 @@ static int open_at_free_name(struct ghost_state *g, size_t dir, const char *path
 	if (r < 0) {
 		errno = -r;
 		return pr_errno("cannot give '%s' its name again",
-				IMAGE_ESCAPED(PREFIX(path, len)));
+				PREFIX(path, len));
 	}
 	n = add_name(g, dir, g->dirs[dir].root, path, len, src->dirfd < 0);
 	if (n < 0)
@@ -857,7 +856,7 @@ static int open_at_free_name(struct ghost_state *g, size_t dir, const char *path
 	fd = open_flags_at(dirfd, name, flags);
 	if (fd < 0) {
 		errno = -fd;
-		return pr_errno("cannot open '%s'", IMAGE_ESCAPED(PREFIX(path, len)));
+		return pr_errno("cannot open '%s'", PREFIX(path, len));
 	}
 	return fd;
 }
@@ -914,7 +913,7 @@ static int open_removed(struct fd_restore_ctx *ctx, struct ghost_state *g, const
 		if (fd >= 0)
 			close(fd);
 		pr_err("cannot open '%s' again: its name leads elsewhere now",
-		       IMAGE_ESCAPED(reg->path));
+		       reg->path);
 		return -ESTALE;
 	}
 
@@ -926,7 +925,7 @@ static int open_removed(struct fd_restore_ctx *ctx, struct ghost_state *g, const
 		if (handle_fd < 0)
 			return handle_fd;
 		if (fstat(handle_fd, &st) < 0)
-			return pr_errno("cannot stat '%s'", IMAGE_ESCAPED(reg->path));
+			return pr_errno("cannot stat '%s'", reg->path);
 		ino = st.st_ino;
 		src = (struct source){handle_fd, "", AT_EMPTY_PATH};
 	} else if (!is_dir) {
@@ -941,7 +940,7 @@ static int open_removed(struct fd_restore_ctx *ctx, struct ghost_state *g, const
 				o->tmpfile_given = true;
 				fd = fcntl(o->fd, F_DUPFD_CLOEXEC, 0);
 				return fd < 0 ? pr_errno("cannot duplicate '%s'",
-							 IMAGE_ESCAPED(reg->path))
+							 reg->path)
 					      : fd;
 			}
 			return fd_reopen(o->fd, flags);
@@ -958,7 +957,7 @@ static int open_removed(struct fd_restore_ctx *ctx, struct ghost_state *g, const
 					   flags);
 			if (fd < 0) {
 				errno = -fd;
-				return pr_errno("cannot open '%s'", IMAGE_ESCAPED(reg->path));
+				return pr_errno("cannot open '%s'", reg->path);
 			}
 			n = made;
 			goto placed;
@@ -977,7 +976,7 @@ placed:
 	if (!same_inode(fd, reg, ino)) {
 		close(fd);
 		pr_err("cannot reopen '%s': another file took its place meanwhile",
-		       IMAGE_ESCAPED(reg->path));
+		       reg->path);
 		return -ESTALE;
 	}
 	if (is_dir) {
@@ -1036,7 +1035,7 @@ int fd_ghost_open(struct fd_restore_ctx *ctx, const FileEntry *fe, uint32_t flag
 	struct ghost_state *g = state_of(ctx);
 
 	if (!g)
-		return pr_neg(-ENOMEM, "cannot restore removed '%s'", IMAGE_ESCAPED(fe->reg->path));
+		return pr_neg(-ENOMEM, "cannot restore removed '%s'", fe->reg->path);
 	return open_removed(ctx, g, fe, flags);
 }
 
@@ -1053,35 +1052,35 @@ int fd_ghost_validate(const struct image_set *set, size_t rec, const FileEntry *
 	base = reg->path ? strrchr(reg->path, '/') : NULL;
 	base = base ? base + 1 : reg->path;
 	if (!base || !*base || strcmp(base, ".") == 0)
-		return image_set_bad("files.img record %zu: removed path '%s' of file %u has no "
+		return image_set_bad(set, "files.img record %zu: removed path '%s' of file %u has no "
 				     "name",
-				     rec, IMAGE_ESCAPED(reg->path ? reg->path : ""), fe->id);
+				     rec, reg->path ? reg->path : "", fe->id);
 	if (!reg->has_mode)
-		return image_set_bad("files.img record %zu: removed file %u has no mode", rec,
+		return image_set_bad(set, "files.img record %zu: removed file %u has no mode", rec,
 				     fe->id);
 	if (!rm)
 		return 0; /* an image of an older minicr: a regular file with its contents */
 	if (rm->linked &&
 	    (!rm->has_handle || rm->handle.len == 0 || rm->handle.len > MAX_HANDLE_SZ))
-		return image_set_bad("files.img record %zu: removed file %u has a bad file handle",
+		return image_set_bad(set, "files.img record %zu: removed file %u has a bad file handle",
 				     rec, fe->id);
 	if (rm->linked)
 		return 0;
 	if (S_ISLNK(reg->mode) &&
 	    (!rm->has_target || rm->target.len == 0 || rm->target.len >= PATH_MAX ||
 	     memchr(rm->target.data, '\0', rm->target.len)))
-		return image_set_bad("files.img record %zu: removed symlink %u has a bad target",
+		return image_set_bad(set, "files.img record %zu: removed symlink %u has a bad target",
 				     rec, fe->id);
 	if (S_ISREG(reg->mode) && rm->has_data_id && image_set_file(set, rm->data_id) < 0)
-		return image_set_bad("files.img record %zu: the contents of removed file %u are "
+		return image_set_bad(set, "files.img record %zu: the contents of removed file %u are "
 				     "those of file %u, absent from files.img",
 				     rec, fe->id, rm->data_id);
 	if (rm->tmpfile && !S_ISREG(reg->mode))
-		return image_set_bad(
+		return image_set_bad(set,
 		    "files.img record %zu: O_TMPFILE file %u is not a regular file", rec, fe->id);
 	if (!S_ISREG(reg->mode) && !S_ISDIR(reg->mode) && !S_ISLNK(reg->mode) &&
 	    !S_ISFIFO(reg->mode) && !S_ISCHR(reg->mode) && !S_ISBLK(reg->mode))
-		return image_set_bad("files.img record %zu: removed file %u has type 0%o", rec,
+		return image_set_bad(set, "files.img record %zu: removed file %u has type 0%o", rec,
 				     fe->id, reg->mode & S_IFMT);
 	return 0;
 }

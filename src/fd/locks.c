@@ -21,7 +21,6 @@
 #include "fd/kind.h"
 #include "fd/locks-parse.h"
 #include "image-set/image-set.h"
-#include "image-render.h"
 
 /* ---- dump ------------------------------------------------------------------------------- */
 
@@ -161,7 +160,7 @@ static int refuse(const struct fd_params *p, const struct lock_line *l, const ch
 	pr_err("cannot dump fd %d of task %d: it holds a %s %s lock (%s), which minicr cannot "
 	       "restore: %s",
 	       p->fd, (int)p->pid, lock_class_name(l->cls), lock_type_name(l->type),
-	       IMAGE_ESCAPED(p->link), why);
+	       p->link, why);
 	return -ENOTSUP;
 }
 
@@ -405,32 +404,32 @@ static int index_holders(const struct image_set *set, struct hmap *holders)
 	return 0;
 }
 
-static int check_lock(const FileEntry *fe, size_t rec, const FileLockEntry *l,
-		      const struct hmap *holders, size_t f)
+static int check_lock(const struct image_set *set, const FileEntry *fe, size_t rec,
+		      const FileLockEntry *l, const struct hmap *holders, size_t f)
 {
 	if (l->kind != FILE_LOCK_KIND__FILE_LOCK_POSIX &&
 	    l->kind != FILE_LOCK_KIND__FILE_LOCK_FLOCK &&
 	    l->kind != FILE_LOCK_KIND__FILE_LOCK_OFD && l->kind != FILE_LOCK_KIND__FILE_LOCK_LEASE)
-		return image_set_bad("files.img record %zu: file %u has a lock of unknown kind %d",
+		return image_set_bad(set, "files.img record %zu: file %u has a lock of unknown kind %d",
 				     rec, fe->id, (int)l->kind);
 	if (l->type != F_RDLCK && l->type != F_WRLCK)
-		return image_set_bad("files.img record %zu: file %u has a %s lock of type %u", rec,
+		return image_set_bad(set, "files.img record %zu: file %u has a %s lock of type %u", rec,
 				     fe->id, kind_name(l->kind), l->type);
 	if (l->start > INT64_MAX || l->len > INT64_MAX || l->start + l->len > (uint64_t)INT64_MAX)
-		return image_set_bad("files.img record %zu: file %u has a %s lock beyond the "
+		return image_set_bad(set, "files.img record %zu: file %u has a %s lock beyond the "
 				     "largest offset",
 				     rec, fe->id, kind_name(l->kind));
 	if (!hmap_find(holders, f, 0))
-		return image_set_bad("files.img record %zu: file %u has locks but no task holds it",
+		return image_set_bad(set, "files.img record %zu: file %u has locks but no task holds it",
 				     rec, fe->id);
 	if (l->kind == FILE_LOCK_KIND__FILE_LOCK_POSIX &&
 	    (!l->has_pid || l->pid <= 0 || !hmap_find(holders, f, (uint64_t)l->pid)))
-		return image_set_bad(
+		return image_set_bad(set,
 		    "files.img record %zu: file %u has a POSIX lock of process %d, "
 		    "which does not hold it",
 		    rec, fe->id, l->has_pid ? l->pid : 0);
 	if ((fe->flags & O_PATH))
-		return image_set_bad("files.img record %zu: O_PATH file %u has a lock", rec,
+		return image_set_bad(set, "files.img record %zu: O_PATH file %u has a lock", rec,
 				     fe->id);
 	return 0;
 }
@@ -451,12 +450,12 @@ int fd_locks_validate(const struct image_set *set)
 		size_t n_flock = 0, n_lease = 0;
 
 		for (size_t k = 0; k < fe->n_locks && r == 0; k++) {
-			r = check_lock(fe, i, fe->locks[k], &holders, i);
+			r = check_lock(set, fe, i, fe->locks[k], &holders, i);
 			n_flock += fe->locks[k]->kind == FILE_LOCK_KIND__FILE_LOCK_FLOCK;
 			n_lease += fe->locks[k]->kind == FILE_LOCK_KIND__FILE_LOCK_LEASE;
 		}
 		if (r == 0 && (n_flock > 1 || n_lease > 1))
-			r = image_set_bad(
+			r = image_set_bad(set,
 			    "files.img record %zu: file %u has %zu flock locks and %zu "
 			    "leases; an open file holds one of each at most",
 			    i, fe->id, n_flock, n_lease);

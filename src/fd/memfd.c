@@ -111,12 +111,11 @@ static int memfd_open(struct fd_restore_ctx *ctx, const FileEntry *fe, int *ret_
 
 static int memfd_validate(const struct image_set *set, size_t rec, const FileEntry *fe)
 {
-	(void)set;
 	if (!fe->memfd || !fe->memfd->has_inode)
-		return image_set_bad("files.img record %zu: memfd %u has no memfd record", rec,
+		return image_set_bad(set, "files.img record %zu: memfd %u has no memfd record", rec,
 				     fe->id);
 	if (fe->memfd->name && strchr(fe->memfd->name, '/'))
-		return image_set_bad("files.img record %zu: memfd name '%s' holds a '/'", rec,
+		return image_set_bad(set, "files.img record %zu: memfd name '%s' holds a '/'", rec,
 				     fe->memfd->name);
 	return 0;
 }

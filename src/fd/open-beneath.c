@@ -17,7 +17,6 @@
 #include "base/log.h"
 #include "base/util.h"
 #include "fd/restore-file.h"
-#include "image-render.h"
 
 #ifndef __NR_openat2
 #define __NR_openat2 437
@@ -146,15 +145,15 @@ int fd_restore_open_path(struct fd_restore_ctx *ctx, const RegFileEntry *reg, ui
 	fd = open_beneath(root, reg->path, flags);
 	if (fd < 0) {
 		errno = -fd;
-		return pr_errno("cannot open '%s' (mount %lu%s)", IMAGE_ESCAPED(reg->path),
+		return pr_errno("cannot open '%s' (mount %lu%s)", reg->path,
 				(unsigned long)reg->mnt_id, reg->detached ? ", detached" : "");
 	}
 	if (reg->has_mode) {
 		if (fstat(fd, &st) < 0)
-			return pr_errno("cannot stat '%s'", IMAGE_ESCAPED(reg->path));
+			return pr_errno("cannot stat '%s'", reg->path);
 		if ((st.st_mode & S_IFMT) != (reg->mode & S_IFMT)) {
 			pr_err("cannot reopen '%s': file type 0%o, was 0%o at dump",
-			       IMAGE_ESCAPED(reg->path), st.st_mode & S_IFMT, reg->mode & S_IFMT);
+			       reg->path, st.st_mode & S_IFMT, reg->mode & S_IFMT);
 			return -ESTALE;
 		}
 	}
@@ -185,7 +184,7 @@ int fd_restore_open_parent(struct fd_restore_ctx *ctx, const RegFileEntry *reg)
 	fd = open_beneath(root, dir, O_PATH | O_DIRECTORY);
 	if (fd < 0) {
 		errno = -fd;
-		return pr_errno("cannot open the directory of '%s'", IMAGE_ESCAPED(reg->path));
+		return pr_errno("cannot open the directory of '%s'", reg->path);
 	}
 	return fd;
 }

@@ -1,5 +1,5 @@
 /* restore-images.c: load the image set and check it as a whole before anything is restored. */
-#define LOG_PREFIX "restore: "
+#define LOG_PREFIX "images: "
 #include "image-set/image-set.h"
 
 #include <errno.h>
@@ -11,12 +11,22 @@
 
 #include "fd/kind.h"
 #include "fd/locks.h"
+#include "mount/build.h"
+#include "mount/kind.h"
 #include "image-path.h"
 #include "image-read.h"
 #include "base/log.h"
 #include "base/util.h"
 
 #define PID_MAX_LIMIT 4194304 /* the kernel's upper bound for pid_max on 64-bit */
+/* restore's service fds (log, status pipe, images dir) sit just below min(limit, this) */
+#define SERVICE_FD_CEILING 65536
+#define SERVICE_FDS	   3
+
+int image_set_fd_limit(int nofile)
+{
+	return (nofile < SERVICE_FD_CEILING ? nofile : SERVICE_FD_CEILING) - SERVICE_FDS;
+}
 
 /* Reads every record of (kind, id) into a growing array. Missing optional files give 0
  * records. Returns 0 or -errno (logged). */
@@ -201,9 +211,9 @@ ssize_t image_set_mnt(const struct image_set *set, uint64_t mnt_id)
 
 /* ---- checks -------------------------------------------------------------------------------- */
 
-#define bad(fmt, ...) image_set_bad(fmt, ##__VA_ARGS__)
+#define bad(fmt, ...) image_set_bad(set, fmt, ##__VA_ARGS__)
 
-int image_set_bad(const char *fmt, ...)
+int image_set_bad(const struct image_set *set, const char *fmt, ...)
 {
 	char msg[1024];
 	va_list ap;
@@ -211,12 +221,15 @@ int image_set_bad(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	pr_err("invalid image set: %s", msg);
+	if (set->for_dump)
+		pr_err("cannot dump: restore would refuse the images: %s", msg);
+	else
+		pr_err("invalid image set: %s", msg);
 	return -EBADMSG;
 }
 
-static int check_path(const char *img, size_t rec, const char *what, const char *path,
-		      bool must_be_absolute)
+static int check_path(const struct image_set *set, const char *img, size_t rec, const char *what,
+		      const char *path, bool must_be_absolute)
 {
 	const char *reason = NULL;
 
@@ -336,7 +349,7 @@ int image_set_check_reg(const struct image_set *set, size_t rec, const FileEntry
 
 	if (!reg)
 		return bad("files.img record %zu: file %u has no path record", rec, fe->id);
-	r = check_path("files.img", rec, "path", reg->path, !reg->detached);
+	r = check_path(set, "files.img", rec, "path", reg->path, !reg->detached);
 	if (r < 0)
 		return r;
 	if (reg->detached) {
@@ -443,9 +456,22 @@ static int load_task(int img_dirfd, struct image_set *set, size_t i, int fd_limi
 	return 0;
 }
 
+/* A mount's kind (proto/mnt.proto) must be one this minicr has, and pass its own checks. */
+static int check_mount_kind(const struct image_set *set, const char *img, size_t rec,
+			    const struct mount_spec *spec)
+{
+	const struct mount_kind *kind = mount_kind_by_kind(spec->kind);
+
+	if (!kind)
+		return bad("%s record %zu: %s has unknown mount kind %d", img, rec, spec->what,
+			   (int)spec->kind);
+	return kind->validate ? kind->validate(set, spec) : 0;
+}
+
 static int check_mnts(struct image_set *set)
 {
-	char img[IMAGE_NAME_MAX];
+	char img[IMAGE_NAME_MAX], what[PATH_MAX + 64];
+	struct mount_spec spec;
 	ssize_t dup;
 	int r;
 
@@ -461,12 +487,16 @@ static int check_mnts(struct image_set *set)
 	for (size_t i = 0; i < set->n_mnts; i++) {
 		const MntEntry *m = set->mnts[i];
 
-		if ((r = check_path(img, i, "mountpoint", m->mountpoint, true)) < 0 ||
-		    (r = check_path(img, i, "root", m->root, true)) < 0)
+		if ((r = check_path(set, img, i, "mountpoint", m->mountpoint, true)) < 0 ||
+		    (r = check_path(set, img, i, "root", m->root, true)) < 0)
 			return r;
 		if (!m->fstype || !*m->fstype)
 			return bad("%s record %zu: mount %lu has no filesystem type", img, i,
 				   (unsigned long)m->mnt_id);
+		mount_spec_of_mnt(m, what, sizeof(what), &spec);
+		r = check_mount_kind(set, img, i, &spec);
+		if (r < 0)
+			return r;
 		if (i == 0) {
 			if (strcmp(m->mountpoint, "/") != 0)
 				return bad("%s: the first mount is at '%s', not '/'", img,
@@ -484,6 +514,8 @@ static int check_mnts(struct image_set *set)
 
 static int check_detached(struct image_set *set)
 {
+	char what[64];
+	struct mount_spec spec;
 	ssize_t dup;
 	int r;
 
@@ -497,15 +529,26 @@ static int check_detached(struct image_set *set)
 	for (size_t i = 0; i < set->n_detached; i++) {
 		const DetachedMntEntry *d = set->detached[i];
 
-		if (!d->orphaned &&
-		    (r = check_path("detached-mnt.img", i, "root", d->root, true)) < 0)
+		/* no live mount to rebuild from: what the fds reached would have to be rebuilt
+		 * from dumped contents, which restore cannot do yet */
+		if (d->orphaned)
+			return bad("detached mount %lu (%s, dev %u:%u) has no live mount of its "
+				   "filesystem (orphaned), which is not supported",
+				   (unsigned long)d->id, d->fstype ? d->fstype : "?", d->dev_major,
+				   d->dev_minor);
+		if ((r = check_path(set, "detached-mnt.img", i, "root", d->root, true)) < 0)
 			return r;
-		if (d->source_mnt_root && (r = check_path("detached-mnt.img", i, "source root",
+		mount_spec_of_detached(d, what, sizeof(what), &spec);
+		r = check_mount_kind(set, "detached-mnt.img", i, &spec);
+		if (r < 0)
+			return r;
+		if (d->source_mnt_root && (r = check_path(set, "detached-mnt.img", i, "source root",
 							  d->source_mnt_root, true)) < 0)
 			return r;
 		for (size_t k = 0; k < d->n_users; k++)
-			if (d->users[k]->path && (r = check_path("detached-mnt.img", i, "user path",
-								 d->users[k]->path, false)) < 0)
+			if (d->users[k]->path &&
+			    (r = check_path(set, "detached-mnt.img", i, "user path",
+					    d->users[k]->path, false)) < 0)
 				return r;
 	}
 	return 0;
@@ -530,15 +573,25 @@ static int check_data(struct image_set *set)
 			break;
 		case FILE_DATA_KIND__FILE_DATA_KIND_PIPE:
 			break;
+		case FILE_DATA_KIND__FILE_DATA_KIND_SK_QUEUE:
+		case FILE_DATA_KIND__FILE_DATA_KIND_SK_SEND:
+			/* a socket's queue: its owner is the socket's file */
+			if (e->owner_id > UINT32_MAX ||
+			    image_set_file(set, (uint32_t)e->owner_id) < 0)
+				return bad("file-data.img record %zu: socket %lu is absent from "
+					   "files.img",
+					   i, (unsigned long)e->owner_id);
+			break;
 		case FILE_DATA_KIND__FILE_DATA_KIND_TMPFS:
 			if (!set->own_mntns || image_set_mnt(set, e->owner_id) < 0)
 				return bad(
 				    "file-data.img record %zu: tmpfs mount %lu is absent from "
 				    "the tree's mount namespace",
 				    i, (unsigned long)e->owner_id);
-			r = check_path("file-data.img", i, "path", e->path, false);
+			r = check_path(set, "file-data.img", i, "path", e->path, false);
 			if (r >= 0 && e->link_to)
-				r = check_path("file-data.img", i, "link_to", e->link_to, false);
+				r = check_path(set, "file-data.img", i, "link_to", e->link_to,
+					       false);
 			if (r < 0)
 				return r;
 			break;
@@ -566,7 +619,7 @@ static int check_mnt_ns(struct image_set *set)
 	return bad("the tree's mount namespace %lu has no mnt image", (unsigned long)ns);
 }
 
-int image_set_load(int img_dirfd, int fd_limit, struct image_set **ret_set)
+static int load(int img_dirfd, int fd_limit, bool for_dump, struct image_set **ret_set)
 {
 	cleanup(image_set_freep) struct image_set *set = calloc(1, sizeof(*set));
 	int r;
@@ -574,6 +627,7 @@ int image_set_load(int img_dirfd, int fd_limit, struct image_set **ret_set)
 	if (!set)
 		return -ENOMEM;
 	set->max_fd = -1;
+	set->for_dump = for_dump;
 	r = image_read_inventory(img_dirfd, &set->inv);
 	if (r < 0)
 		return r;
@@ -611,4 +665,18 @@ int image_set_load(int img_dirfd, int fd_limit, struct image_set **ret_set)
 		return r;
 	*ret_set = TAKE_PTR(set);
 	return 0;
+}
+
+int image_set_load(int img_dirfd, int fd_limit, struct image_set **ret_set)
+{
+	return load(img_dirfd, fd_limit, false, ret_set);
+}
+
+int image_set_check_for_dump(int img_dirfd, int fd_limit)
+{
+	struct image_set *set = NULL;
+	int r = load(img_dirfd, fd_limit, true, &set);
+
+	image_set_free(set);
+	return r;
 }

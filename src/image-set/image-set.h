@@ -40,21 +40,34 @@ struct image_set {
 	bool own_mntns;
 	MntEntry **mnts;
 	size_t n_mnts;
-	int max_fd; /* the highest fd number of any task */
+	int max_fd;    /* the highest fd number of any task */
+	bool for_dump; /* checked by a dump before it publishes: failures say so */
 	/* private: sorted id -> index maps */
 	size_t *file_order, *detached_order, *mnt_order;
 };
 
-/* Reads and validates every image of the set in img_dirfd; fd numbers must stay below
- * fd_limit. Returns 0 and sets *ret_set, or -errno after one log line naming the image,
- * record and reason. Nothing outside the process is changed. */
+/* The fd numbers a restore can give the tree's files under an RLIMIT_NOFILE of nofile: restore
+ * keeps a few service fds at the top of the range. Dump checks its images against the same
+ * bound. */
+int image_set_fd_limit(int nofile);
+
+/* Reads and validates every image of the set in img_dirfd: the one "can this be restored?"
+ * check of the images, which restore runs before it creates anything, dump runs on the set it
+ * is about to publish (before it lets the tree go), and show runs on what it decodes. fd
+ * numbers must stay below fd_limit. Returns 0 and sets *ret_set, or -errno after one log line
+ * naming the image, record and reason. Nothing outside the process is changed. */
 int image_set_load(int img_dirfd, int fd_limit, struct image_set **ret_set);
+/* The same checks, run by dump on the set it is about to publish; a failure is logged as
+ * "cannot dump: restore would refuse the images: <reason>". Returns 0 or -errno. */
+int image_set_check_for_dump(int img_dirfd, int fd_limit);
 struct image_set *image_set_free(struct image_set *set); /* NULL-safe, returns NULL */
 void image_set_freep(struct image_set **set);
 
-/* Logs "invalid image set: <message>" once and returns -EBADMSG: the one way checks of the set
- * (here and in the kinds' validate hooks) report. */
-int image_set_bad(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Logs "invalid image set: <message>" (from a dump: "cannot dump: restore would refuse the
+ * images: <message>") once and returns -EBADMSG: the one way checks of the set (here and in
+ * the kinds' validate hooks) report. */
+int image_set_bad(const struct image_set *set, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 /* Checks the path record of a file reached by a path (record rec of files.img): present, a
  * clean path, on a mount the set has. Returns 0 or -EBADMSG (logged). */
 int image_set_check_reg(const struct image_set *set, size_t rec, const FileEntry *fe);

@@ -1,4 +1,4 @@
-/* detached.c: classify an fd's mount against the collected tables, and resolve lazily
+/* mount/dump-detached.c: classify an fd's mount against the collected tables, and resolve lazily
  * unmounted mounts with statmount(STATMOUNT_BY_FD) (Linux 7.0+) or, before that, with fstatfs()
  * plus a file handle reopened through a live mount of the same superblock. */
 #include "mount/dump-detached.h"
@@ -14,6 +14,8 @@
 
 #define LOG_PREFIX "detached: "
 #include "base/compat.h"
+#include "base/hmap.h"
+#include "base/path.h"
 #include "base/log.h"
 #include "mount/table.h"
 #include "base/util.h"
@@ -33,61 +35,20 @@ struct detached_ctx {
 	bool has_by_fd;
 	struct group **groups; /* first-seen order */
 	size_t n_groups, groups_cap;
-	/* open-addressing map key -> group; capacity is a power of two, kept under half full */
-	uint64_t *map_keys;
-	struct group **map_values;
-	size_t map_cap;
+	struct hmap by_key; /* (key, 0) -> index in groups */
 };
 
 /* ---- helpers --------------------------------------------------------------------------- */
 
-
-static size_t map_slot(const uint64_t *keys, struct group *const *values, size_t cap, uint64_t key)
-{
-	size_t i;
-
-	for (i = hash_u64(key) & (cap - 1); values[i]; i = (i + 1) & (cap - 1))
-		if (keys[i] == key)
-			break;
-	return i;
-}
-
 static struct group *map_get(const struct detached_ctx *ctx, uint64_t key)
 {
-	return ctx->map_values[map_slot(ctx->map_keys, ctx->map_values, ctx->map_cap, key)];
-}
+	const struct hmap_slot *slot = hmap_find(&ctx->by_key, key, 0);
 
-static int map_grow(struct detached_ctx *ctx)
-{
-	size_t cap = ctx->map_cap * 2, i;
-	cleanup_free uint64_t *keys = calloc(cap, sizeof(*keys));
-	cleanup_free struct group **values = calloc(cap, sizeof(*values));
-
-	if (!keys || !values)
-		return -ENOMEM;
-	for (i = 0; i < ctx->map_cap; i++) {
-		size_t s;
-
-		if (!ctx->map_values[i])
-			continue;
-		s = map_slot(keys, values, cap, ctx->map_keys[i]);
-		keys[s] = ctx->map_keys[i];
-		values[s] = ctx->map_values[i];
-	}
-	free(ctx->map_keys);
-	free(ctx->map_values);
-	ctx->map_keys = TAKE_PTR(keys);
-	ctx->map_values = TAKE_PTR(values);
-	ctx->map_cap = cap;
-	return 0;
+	return slot ? ctx->groups[slot->value] : NULL;
 }
 
 static int ctx_add_group(struct detached_ctx *ctx, struct group *g)
 {
-	size_t s;
-
-	if ((ctx->n_groups + 1) * 2 > ctx->map_cap && map_grow(ctx) < 0)
-		return -ENOMEM;
 	if (ctx->n_groups == ctx->groups_cap) {
 		size_t cap = ctx->groups_cap ? ctx->groups_cap * 2 : 16;
 		struct group **bigger = realloc(ctx->groups, cap * sizeof(*bigger));
@@ -97,9 +58,8 @@ static int ctx_add_group(struct detached_ctx *ctx, struct group *g)
 		ctx->groups = bigger;
 		ctx->groups_cap = cap;
 	}
-	s = map_slot(ctx->map_keys, ctx->map_values, ctx->map_cap, g->key);
-	ctx->map_keys[s] = g->key;
-	ctx->map_values[s] = g;
+	if (hmap_put(&ctx->by_key, g->key, 0, ctx->n_groups) < 0)
+		return -ENOMEM;
 	ctx->groups[ctx->n_groups++] = g;
 	return 0;
 }
@@ -146,54 +106,6 @@ static int group_add_user(struct group *g, const struct detached_fd *desc, const
 	u->fd = desc->fd;
 	g->m.n_users++;
 	return 0;
-}
-
-static bool has_suffix(const char *s, const char *suffix)
-{
-	size_t ls = strlen(s), lx = strlen(suffix);
-
-	return ls >= lx && strcmp(s + ls - lx, suffix) == 0;
-}
-
-/* Whether path is root itself or below it ("/a" is under "/", "/a/b" under "/a", "/ab" is not). */
-static bool path_is_under(const char *path, const char *root)
-{
-	size_t len = strlen(root);
-
-	if (strcmp(root, "/") == 0)
-		return path[0] == '/';
-	return strncmp(path, root, len) == 0 && (path[len] == '\0' || path[len] == '/');
-}
-
-/* root + rel, where both are absolute: ("/", "/a") -> "/a", ("/x", "/") -> "/x". */
-static char *path_join(const char *root, const char *rel)
-{
-	char *s;
-
-	if (strcmp(rel, "/") == 0)
-		return strdup(root);
-	if (strcmp(root, "/") == 0)
-		return strdup(rel);
-	if (asprintf(&s, "%s%s", root, rel) < 0)
-		return NULL;
-	return s;
-}
-
-/* The mount root of a file at in_fs that readlink shows as rel: in_fs minus the suffix rel.
- * Returns NULL with errno EXDEV if in_fs does not end with rel. */
-static char *path_strip_suffix(const char *in_fs, const char *rel)
-{
-	size_t lf = strlen(in_fs), lr = strlen(rel);
-
-	if (strcmp(rel, "/") == 0)
-		return strdup(in_fs);
-	if (lr > lf || strcmp(in_fs + lf - lr, rel) != 0) {
-		errno = EXDEV;
-		return NULL;
-	}
-	if (lf == lr)
-		return strdup("/");
-	return strndup(in_fs, lf - lr);
 }
 
 static int readlink_fd(int fd, char **ret)
@@ -453,12 +365,12 @@ static int path_in_fs_via(const struct mount_table *t, const struct mount_entry 
 
 	/* readlink of a file outside the live mount's root shows its path from the fs root
 	 * without the mountpoint: the prefix test and the inode check below reject it. */
-	if (!path_is_under(path, prefix))
+	if (!path_below(path, prefix))
 		return -EXDEV;
 	rel = strcmp(prefix, "/") == 0 ? path : path + strlen(prefix);
 	if (!*rel)
 		rel = "/";
-	is_deleted = has_suffix(rel, DELETED_SUFFIX);
+	is_deleted = str_has_suffix(rel, DELETED_SUFFIX);
 	if (!is_deleted) {
 		/* Walk to it again by name: proves rel names this inode inside the live mount. */
 		check_fd = strcmp(rel, "/") == 0
@@ -557,11 +469,11 @@ static int resolve_by_file_handle(const struct detached_ctx *ctx, int fd, const 
 	if (!rel_copy)
 		return -ENOMEM;
 	/* An unlinked file reads back with the same suffix through both mounts. */
-	if (has_suffix(in_fs, DELETED_SUFFIX)) {
+	if (str_has_suffix(in_fs, DELETED_SUFFIX)) {
 		in_fs[strlen(in_fs) - strlen(DELETED_SUFFIX)] = '\0';
 		/* the fd's path has the suffix too when it came unstripped, or when it is a
 		 * live name that ends in " (deleted)" */
-		if (has_suffix(rel_copy, DELETED_SUFFIX) && !has_suffix(in_fs, rel_copy))
+		if (str_has_suffix(rel_copy, DELETED_SUFFIX) && !str_has_suffix(in_fs, rel_copy))
 			rel_copy[strlen(rel_copy) - strlen(DELETED_SUFFIX)] = '\0';
 	}
 	m->root = path_strip_suffix(in_fs, rel_copy);
@@ -586,7 +498,7 @@ static int choose_source_mount(const struct detached_ctx *ctx, struct detached_m
 
 		for (e = mount_table_find_dev(t, m->dev_major, m->dev_minor); e;
 		     e = e->next_same_dev) {
-			if (!path_is_under(m->root, e->root))
+			if (!path_below(m->root, e->root))
 				continue;
 			m->source_mnt = e;
 			m->source_mnt_id = e->mnt_id;
@@ -653,10 +565,7 @@ int detached_ctx_new(struct mount_table *const *tree_tables, size_t n_tree,
 	if (!ctx)
 		return -ENOMEM;
 	ctx->tables = calloc(n_tree + n_other + 1, sizeof(*ctx->tables));
-	ctx->map_cap = 64;
-	ctx->map_keys = calloc(ctx->map_cap, sizeof(*ctx->map_keys));
-	ctx->map_values = calloc(ctx->map_cap, sizeof(*ctx->map_values));
-	if (!ctx->tables || !ctx->map_keys || !ctx->map_values)
+	if (!ctx->tables)
 		return -ENOMEM;
 	if (n_tree)
 		memcpy(ctx->tables, tree_tables, n_tree * sizeof(*ctx->tables));
@@ -679,8 +588,7 @@ struct detached_ctx *detached_ctx_free(struct detached_ctx *ctx)
 	for (i = 0; i < ctx->n_groups; i++)
 		group_free(ctx->groups[i]);
 	free(ctx->groups);
-	free(ctx->map_keys);
-	free(ctx->map_values);
+	hmap_clear(&ctx->by_key);
 	free(ctx->tables);
 	free(ctx);
 	return NULL;

@@ -53,6 +53,12 @@ struct detached_mount {
 	size_t n_users;
 };
 
+/* The id a detached mount is known by in the images (see mount_entry_key()). */
+static inline uint64_t detached_mount_key(const struct detached_mount *dm)
+{
+	return dm->id ? dm->id : dm->mnt_id_old;
+}
+
 enum detached_fd_kind {
 	DETACHED_FD_IN_TREE = 1,  /* the mount is in a table of the tree's namespaces */
 	DETACHED_FD_OTHER_NS = 2, /* the mount is in a namespace outside the tree */

@@ -11,20 +11,15 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
-#include "dump-images.h"
 #include "file-data.pb-c.h"
 #include "image-write.h"
+#include "base/arena.h"
+#include "base/hmap.h"
 #include "base/log.h"
 #include "mount/table.h"
 #include "base/util.h"
 
 #define TMPFS_CHUNK (1U << 20)
-
-/* The first path seen of a regular file with several links, so later names become links. */
-struct linked_file {
-	ino_t ino;
-	char *path;
-};
 
 struct walk {
 	struct image_writer *w;
@@ -32,46 +27,24 @@ struct walk {
 	uint64_t mnt_id; /* STATX_MNT_ID of the walked mount: other mounts on top are not walked */
 	char *buf; /* TMPFS_CHUNK bytes */
 	size_t n_files;
-	struct linked_file *links; /* open-addressing map by inode; capacity a power of two */
-	size_t links_cap, n_links;
+	/* the first path seen of each regular file with several links, so later names become
+	 * links: (ino, 0) -> the path, kept in link_paths */
+	struct hmap links;
+	struct arena link_paths;
 };
 
 /* Returns the first path of ino, or NULL after remembering path as it. */
 static const char *link_seen(struct walk *wk, ino_t ino, const char *path, int *ret_err)
 {
-	size_t i;
+	const struct hmap_slot *seen = hmap_find(&wk->links, ino, 0);
+	char *copy;
 
 	*ret_err = 0;
-	if (2 * (wk->n_links + 1) > wk->links_cap) {
-		size_t cap = wk->links_cap ? wk->links_cap * 2 : 64;
-		struct linked_file *bigger = calloc(cap, sizeof(*bigger));
-
-		if (!bigger) {
-			*ret_err = -ENOMEM;
-			return NULL;
-		}
-		for (size_t k = 0; k < wk->links_cap; k++) {
-			if (!wk->links[k].path)
-				continue;
-			for (i = hash_u64(wk->links[k].ino) & (cap - 1); bigger[i].path;
-			     i = (i + 1) & (cap - 1))
-				;
-			bigger[i] = wk->links[k];
-		}
-		free(wk->links);
-		wk->links = bigger;
-		wk->links_cap = cap;
-	}
-	for (i = hash_u64(ino) & (wk->links_cap - 1); wk->links[i].path;
-	     i = (i + 1) & (wk->links_cap - 1))
-		if (wk->links[i].ino == ino)
-			return wk->links[i].path;
-	wk->links[i].ino = ino;
-	wk->links[i].path = strdup(path);
-	if (!wk->links[i].path)
+	if (seen)
+		return (const char *)seen->value;
+	copy = arena_strdup(&wk->link_paths, path);
+	if (!copy || hmap_put(&wk->links, ino, 0, (size_t)copy) < 0)
 		*ret_err = -ENOMEM;
-	else
-		wk->n_links++;
 	return NULL;
 }
 
@@ -250,7 +223,7 @@ static int walk_mount(const struct mount_table *ns_table, const struct mount_ent
 		       m->mountpoint);
 		return -EBUSY;
 	}
-	wk->owner = dump_mount_key(m);
+	wk->owner = mount_entry_key(m);
 	wk->mnt_id = m->mnt_id_old;
 	return walk_dir(wk, rootfd, "");
 }
@@ -258,11 +231,8 @@ static int walk_mount(const struct mount_table *ns_table, const struct mount_ent
 /* Forgets the links seen: inode numbers are only unique within one superblock. */
 static void links_forget(struct walk *wk)
 {
-	for (size_t i = 0; i < wk->links_cap; i++)
-		free(wk->links[i].path);
-	free(wk->links);
-	wk->links = NULL;
-	wk->links_cap = wk->n_links = 0;
+	hmap_clear(&wk->links);
+	arena_free(&wk->link_paths);
 }
 
 static int walk_private_mounts(const struct mount_table *ns_table,
@@ -273,7 +243,7 @@ static int walk_private_mounts(const struct mount_table *ns_table,
 
 	for (size_t i = 0; i < n; i++) {
 		const struct mount_entry *m = mount_table_get(ns_table, i), *first, *chosen;
-		uint64_t *keys;
+		const struct mount_entry **walked;
 		int ret;
 
 		if (strcmp(m->fstype, "tmpfs") != 0)
@@ -290,11 +260,11 @@ static int walk_private_mounts(const struct mount_table *ns_table,
 		links_forget(wk);
 		if (ret < 0)
 			return ret;
-		keys = realloc(res->mount_keys, (res->n_mount_keys + 1) * sizeof(*keys));
-		if (!keys)
+		walked = reallocarray(res->walked, res->n_walked + 1, sizeof(*walked));
+		if (!walked)
 			return pr_neg(-ENOMEM, "cannot allocate tmpfs mount keys");
-		keys[res->n_mount_keys++] = dump_mount_key(chosen);
-		res->mount_keys = keys;
+		walked[res->n_walked++] = chosen;
+		res->walked = walked;
 	}
 	res->n_files += wk->n_files;
 	return 0;

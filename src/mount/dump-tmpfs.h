@@ -1,7 +1,7 @@
 /* tmpfs-dump.h: the contents of tmpfs filesystems that live only in the dumped tree's own mount
  * namespace. Nothing outside the tree can give them back, so every directory, regular file and
  * symlink goes into file-data.img as FILE_DATA_KIND_TMPFS records:
- *   owner_id  the key of the mount that was walked (dump_mount_key())
+ *   owner_id  the key of the mount that was walked (mount_entry_key())
  *   path      relative to that mount's root, no leading '/'; parents before children
  *   mode      st_mode including the file type; uid, gid, mtime_ns
  *   data      file contents in chunks (offset, total_size on the first), or a symlink's target
@@ -13,11 +13,14 @@
 #include <stdint.h>
 
 struct image_writer;
+struct mount_entry;
 struct mount_table;
 
 struct tmpfs_dump_result {
-	uint64_t *mount_keys; /* the mounts whose contents were written; free() */
-	size_t n_mount_keys;
+	/* the mounts that were walked, one per superblock: entries of the namespace tables, valid
+	 * while those live; the array is malloc'ed (free()) */
+	const struct mount_entry **walked;
+	size_t n_walked;
 	size_t n_files;
 };
 

@@ -20,16 +20,14 @@
 
 #include "base/compat.h"
 #include "base/log.h"
+#include "base/path.h"
+#include "mount/build.h"
 #include "mount/table.h"
 #include "base/fault.h"
 #include "image-set/image-set.h"
 #include "base/util.h"
 
 #define DETACHED_DIR_PREFIX "/.minicr.detached."
-
-#define ATTR_ALL                                                                                   \
-	(MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC |            \
-	 MOUNT_ATTR__ATIME | MOUNT_ATTR_NODIRATIME | MINICR_MOUNT_ATTR_NOSYMFOLLOW)
 
 struct restore_detached {
 	const struct image_set *set;
@@ -84,83 +82,15 @@ int restore_detached_root(const struct restore_detached *d, uint64_t id)
 	return d->root_fds[i];
 }
 
-/* The part of root below prefix, or NULL if prefix does not contain root. */
-static const char *path_below(const char *root, const char *prefix)
+/* METHOD clone: an unattached clone of the root, never visible anywhere. */
+static int prepare_clone(struct mount_build *b, const struct mount_spec *spec, uint64_t attr)
 {
-	size_t n = strlen(prefix);
-
-	while (n > 0 && prefix[n - 1] == '/')
-		n--;
-	if (strncmp(root, prefix, n) != 0 || (root[n] != '\0' && root[n] != '/'))
-		return NULL;
-	return root + n;
-}
-
-/* A live mount of d's superblock in table t whose root contains d->root. */
-static const struct mount_entry *find_source(const struct mount_table *t, const DetachedMntEntry *e)
-{
-	const struct mount_entry *m =
-	    e->has_source_mnt_id ? mount_table_find(t, e->source_mnt_id) : NULL;
-
-	if (m && m->dev_major == e->dev_major && m->dev_minor == e->dev_minor &&
-	    path_below(e->root, m->root))
-		return m;
-	for (m = mount_table_find_dev(t, e->dev_major, e->dev_minor); m; m = m->next_same_dev)
-		if (path_below(e->root, m->root))
-			return m;
-	return NULL;
-}
-
-/* Opens the directory (or file) of the detached mount's root through its source mount,
- * without following any symlink on the way. Returns an O_PATH fd or -errno (logged). */
-static int open_source(const DetachedMntEntry *e, const struct mount_entry *src)
-{
-	struct open_how how = {
-	    .flags = O_PATH | O_CLOEXEC | O_NOFOLLOW,
-	    .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
-	};
-	cleanup_close int mp_fd = -EBADF;
-	const char *sub = path_below(e->root, src->root);
-	int fd;
-
-	mp_fd = open(src->mountpoint, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (mp_fd < 0)
-		return pr_errno("cannot open '%s', the source of detached mount %lu",
-				src->mountpoint, (unsigned long)e->id);
-	while (*sub == '/')
-		sub++;
-	fd = (int)syscall(__NR_openat2, mp_fd, *sub ? sub : ".", &how, sizeof(how));
-	if (fd < 0)
-		return pr_errno("cannot open root '%s' of detached mount %lu beneath '%s'", e->root,
-				(unsigned long)e->id, src->mountpoint);
-	return fd;
-}
-
-static int set_attr(int fd, const DetachedMntEntry *e)
-{
-	struct mount_attr attr = {
-	    .attr_set = e->mnt_attr & ATTR_ALL,
-	    .attr_clr = ATTR_ALL,
-	    .propagation = MS_PRIVATE,
-	};
-
-	if (mount_setattr(fd, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0)
-		return pr_errno("cannot set flags 0x%lx on detached mount %lu",
-				(unsigned long)e->mnt_attr, (unsigned long)e->id);
-	return 0;
-}
-
-/* METHOD clone: an unattached copy of the source's subtree root, never visible anywhere. */
-static int prepare_clone(const DetachedMntEntry *e, int src_fd)
-{
-	cleanup_close int tree_fd = -EBADF;
+	cleanup_close int tree_fd = mount_build_clone(b, spec);
 	int r;
 
-	tree_fd = open_tree(src_fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
 	if (tree_fd < 0)
-		return pr_errno("cannot clone the source of detached mount %lu",
-				(unsigned long)e->id);
-	r = set_attr(tree_fd, e);
+		return tree_fd;
+	r = mount_set_attrs(tree_fd, attr, MS_PRIVATE, spec->what);
 	if (r < 0)
 		return r;
 	return TAKE_FD(tree_fd);
@@ -207,7 +137,7 @@ static int make_mountpoint(const struct restore_detached *d, int root_fd, bool i
  * throwaway copy of the target namespace, so the mount is never visible in the target one and
  * disappears with that copy even if the task dies half-way. */
 static int prepare_mountpoint(const struct restore_detached *d, int root_fd,
-			      const DetachedMntEntry *e, int src_fd)
+			      const DetachedMntEntry *e, const struct mount_spec *spec, int src_fd)
 {
 	bool is_file = e->root_is_file;
 	cleanup_close int mp_fd = -EBADF, fd = -EBADF;
@@ -235,7 +165,7 @@ static int prepare_mountpoint(const struct restore_detached *d, int root_fd,
 		r = pr_errno("cannot open the temporary mount '/%s'", name);
 		goto out_umount;
 	}
-	r = set_attr(fd, e);
+	r = mount_set_attrs(fd, e->mnt_attr, MS_PRIVATE, spec->what);
 	if (r < 0)
 		goto out_umount;
 	r = restore_fault("detached-mountpoint");
@@ -275,11 +205,25 @@ static int enter_scratch_ns(void)
 	return TAKE_FD(ns_fd);
 }
 
+/* Whether spec can be rebuilt in this pass: a kind that binds from a live mount needs one in the
+ * namespace the pass runs in; the first pass (in minicr's namespace) leaves the others to the
+ * final one. */
+static bool can_build_now(struct mount_build *b, const struct mount_spec *spec, bool is_final)
+{
+	const struct mount_kind *kind = mount_kind_by_kind(spec->kind);
+	const char *sub;
+	int fd;
+
+	return is_final || !kind || !kind->needs_live ||
+	       mount_build_find_live(b, spec, &fd, &sub) == 0;
+}
+
 int restore_detached_prepare(struct restore_detached *d, bool is_final)
 {
 	const struct image_set *set = d->set;
 	cleanup(mount_table_freep) struct mount_table *table = NULL;
-	cleanup_close int back_ns_fd = -EBADF, root_fd = -EBADF;
+	cleanup(mount_build_freep) struct mount_build *b = NULL;
+	cleanup_close int back_ns_fd = -EBADF, root_fd = -EBADF, live_root_fd = -EBADF;
 	bool any = false;
 	int r, fd = 0;
 
@@ -301,50 +245,49 @@ int restore_detached_prepare(struct restore_detached *d, bool is_final)
 			goto out_ns;
 		}
 	}
+	b = mount_build_new(set);
+	live_root_fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (!b || live_root_fd < 0) {
+		fd = b ? pr_errno("cannot open '/'") : -ENOMEM;
+		goto out_ns;
+	}
 	fd = mount_table_collect(getpid(), 0, &table);
 	if (fd < 0)
 		goto out_ns;
+	mount_build_set_live(b, table, live_root_fd);
 	for (size_t i = 0; i < set->n_detached; i++) {
 		const DetachedMntEntry *e = set->detached[i];
-		const struct mount_entry *src;
-		cleanup_close int src_fd = -EBADF;
+		char what[64];
+		struct mount_spec spec;
+		uint64_t start;
 
 		if (d->root_fds[i] >= 0)
 			continue;
-		if (e->orphaned) {
-			pr_err(
-			    "cannot restore detached mount %lu (%s, dev %u:%u): no live mount of "
-			    "its filesystem existed at dump (orphaned), which is not supported",
-			    (unsigned long)e->id, e->fstype ? e->fstype : "?", e->dev_major,
-			    e->dev_minor);
-			fd = -ENOTSUP;
-			goto out_ns;
+		mount_spec_of_detached(e, what, sizeof(what), &spec);
+		if (!can_build_now(b, &spec, is_final))
+			continue;
+		start = monotonic_ns();
+		if (d->method == CLI_DETACHED_CLONE) {
+			fd = prepare_clone(b, &spec, e->mnt_attr);
+		} else {
+			cleanup_close int src_fd = mount_build_open_root(b, &spec);
+
+			fd = src_fd < 0 ? src_fd : prepare_mountpoint(d, root_fd, e, &spec, src_fd);
 		}
-		src = find_source(table, e);
-		if (!src) {
-			if (!is_final)
-				continue;
-			fd = -ENOENT;
-			pr_err(
-			    "cannot restore detached mount %lu (%s, dev %u:%u, root '%s'): no live "
-			    "mount of its filesystem holds that root",
-			    (unsigned long)e->id, e->fstype ? e->fstype : "?", e->dev_major,
-			    e->dev_minor, e->root);
-			goto out_ns;
-		}
-		src_fd = open_source(e, src);
-		if (src_fd < 0) {
-			fd = src_fd;
-			goto out_ns;
-		}
-		if (d->method == CLI_DETACHED_CLONE)
-			fd = prepare_clone(e, src_fd);
-		else
-			fd = prepare_mountpoint(d, root_fd, e, src_fd);
 		if (fd < 0)
 			goto out_ns;
-		pr_debug("detached mount %lu rebuilt from mount %u ('%s')", (unsigned long)e->id,
-			 src->mnt_id_old, src->mountpoint);
+		pr_debug("%s rebuilt (%s)", what, mount_kind_by_kind(spec.kind)->name);
+		if (d->method == CLI_DETACHED_CLONE)
+			explain(
+			    start, "open_tree(OPEN_TREE_CLONE), mount_setattr",
+			    "%s (%s, root %s) rebuilt as an unattached clone of its root: in no "
+			    "namespace, never visible anywhere",
+			    what, e->fstype ? e->fstype : "?", e->root ? e->root : "?");
+		else
+			explain(start, "mount, mount_setattr, umount2(MNT_DETACH)",
+				"%s (%s, root %s) rebuilt the talk's way: bound at a temporary "
+				"mountpoint in a throwaway namespace, then lazily unmounted",
+				what, e->fstype ? e->fstype : "?", e->root ? e->root : "?");
 		d->root_fds[i] = fd;
 	}
 	fd = 0;
@@ -352,4 +295,50 @@ out_ns:
 	if (back_ns_fd >= 0 && setns(back_ns_fd, CLONE_NEWNS) < 0 && fd >= 0)
 		return pr_errno("cannot return from the scratch mount namespace");
 	return fd < 0 ? fd : 0;
+}
+
+/* A mount of the tree's own namespace (rebuilt before the detached mounts' final pass) that
+ * will hold e's root. */
+static bool has_source_in_set(const struct image_set *set, const DetachedMntEntry *e)
+{
+	for (size_t i = 0; set->own_mntns && i < set->n_mnts; i++) {
+		const MntEntry *m = set->mnts[i];
+
+		if (m->dev_major == e->dev_major && m->dev_minor == e->dev_minor && m->root &&
+		    path_below(e->root, m->root))
+			return true;
+	}
+	return false;
+}
+
+int restore_detached_check(const struct image_set *set)
+{
+	cleanup(mount_table_freep) struct mount_table *table = NULL;
+	cleanup(mount_build_freep) struct mount_build *b = mount_build_new(set);
+	cleanup_close int root_fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	int r;
+
+	if (!set->n_detached)
+		return 0;
+	if (!b || root_fd < 0)
+		return b ? pr_errno("cannot open '/'") : -ENOMEM;
+	r = mount_table_collect(getpid(), 0, &table);
+	if (r < 0)
+		return r;
+	mount_build_set_live(b, table, root_fd);
+	for (size_t i = 0; i < set->n_detached; i++) {
+		const DetachedMntEntry *e = set->detached[i];
+		char what[64];
+		struct mount_spec spec;
+
+		mount_spec_of_detached(e, what, sizeof(what), &spec);
+		if (!can_build_now(b, &spec, false) && !has_source_in_set(set, e)) {
+			pr_err("cannot restore detached mount %lu (%s, dev %u:%u, root '%s'): no "
+			       "live mount of its filesystem holds that root",
+			       (unsigned long)e->id, e->fstype ? e->fstype : "?", e->dev_major,
+			       e->dev_minor, e->root);
+			return -ENOENT;
+		}
+	}
+	return 0;
 }

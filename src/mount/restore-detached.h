@@ -27,6 +27,10 @@ struct restore_detached *restore_detached_new(const struct image_set *set,
  * With is_final, a mount still without a source fails. Returns 0 or -errno (logged, naming
  * the mount). */
 int restore_detached_prepare(struct restore_detached *d, bool is_final);
+/* Checks, changing nothing, that every detached mount of set has a source to be rebuilt from:
+ * a live mount of its filesystem holding its root, in minicr's namespace or in the tree's own
+ * namespace as the images describe it. Returns 0 or -ENOENT (logged, naming the mount). */
+int restore_detached_check(const struct image_set *set);
 /* The O_PATH root fd (borrowed) of detached mount id, or -ENOENT (logged). */
 int restore_detached_root(const struct restore_detached *d, uint64_t id);
 /* Closes every root fd: the unattached mounts live on only through the files opened beneath

@@ -1,10 +1,11 @@
-/* restore-mntns.c: rebuild the tree's mount namespace. The root task unshares a private copy
+/* mount/restore-ns.c: rebuild the tree's mount namespace. The root task unshares a private copy
  * of minicr's namespace and reconciles it with the dumped table in linear time (hashes on
- * mountpoint and superblock): (1) match the mounts that are the same (mountpoint, superblock,
+ * mountpoint and superblock): (1) keep the mounts that are the same (mountpoint, superblock,
  * root, parent), (2) clone bind sources that only the copy has, (3) detach what the dumped
- * namespace did not have, (4) create the missing mounts parent first, as binds of a mount of
- * the same superblock or as fresh filesystems with their contents, (5) per-mount flags,
- * (6) propagation groups. */
+ * namespace did not have, (4) create the missing mounts parent first, each an unattached clone
+ * of its root inside the superblock its kind finds or makes (mount/kind.h), attached through fds
+ * at a mountpoint opened without following symlinks, with its per-mount flags, (5) propagation
+ * groups. */
 #define LOG_PREFIX "restore: "
 #include "mount/restore-ns.h"
 
@@ -21,112 +22,84 @@
 #include <unistd.h>
 
 #include "base/compat.h"
-#include "base/log.h"
-#include "mount/table.h"
 #include "base/fault.h"
-#include "image-set/image-set.h"
-#include "mount/restore-tmpfs.h"
+#include "base/hmap.h"
+#include "base/log.h"
+#include "base/path.h"
 #include "base/util.h"
+#include "image-set/image-set.h"
+#include "mount/build.h"
+#include "mount/table.h"
 
 #ifndef MOVE_MOUNT_SET_GROUP
 #define MOVE_MOUNT_SET_GROUP 0x00000100
 #endif
+#ifndef MOVE_MOUNT_T_EMPTY_PATH
+#define MOVE_MOUNT_T_EMPTY_PATH 0x00000040
+#endif
+#ifndef __NR_openat2
+#define __NR_openat2 437
+#endif
 
-#define ATTR_ALL                                                                                   \
-	(MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC |            \
-	 MOUNT_ATTR__ATIME | MOUNT_ATTR_NODIRATIME | MINICR_MOUNT_ATTR_NOSYMFOLLOW)
 #define NONE SIZE_MAX
-
-/* A string-keyed chained hash over indices, for mountpoints. */
-struct str_index {
-	size_t *head, *next, mask;
-};
-
-static uint64_t hash_str(const char *s)
-{
-	uint64_t h = 1469598103934665603ULL;
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-	return h;
-}
-
-static uint64_t hash_dev(uint32_t major, uint32_t minor)
-{
-	return ((uint64_t)major << 32 | minor) * 0x9e3779b97f4a7c15ULL;
-}
-
-static uint64_t hash_ptr(const void *p)
-{
-	return (uint64_t)(uintptr_t)p * 0x9e3779b97f4a7c15ULL >> 7;
-}
-
-static int str_index_init(struct str_index *x, size_t n)
-{
-	size_t buckets = 16;
-
-	while (buckets < 2 * n)
-		buckets *= 2;
-	x->head = malloc(buckets * sizeof(size_t));
-	x->next = malloc((n ? n : 1) * sizeof(size_t));
-	if (!x->head || !x->next)
-		return -ENOMEM;
-	memset(x->head, 0xff, buckets * sizeof(size_t));
-	x->mask = buckets - 1;
-	return 0;
-}
-
-static void str_index_add(struct str_index *x, uint64_t h, size_t i)
-{
-	x->next[i] = x->head[h & x->mask];
-	x->head[h & x->mask] = i;
-}
-
-static void str_index_free(struct str_index *x)
-{
-	free(x->head);
-	free(x->next);
-}
 
 struct mntns_state {
 	const struct image_set *set;
-	struct mount_table *cur;
+	struct mount_table *cur; /* the copy of minicr's namespace, as it was after unshare */
 	size_t n_cur;
+	int root_fd;		 /* the new namespace's root */
 	size_t *match;		 /* per dumped mount: index in cur, or NONE */
 	bool *cur_matched;	 /* per cur mount */
 	bool *created;		 /* per dumped mount: exists in the new namespace */
-	int *clone_fd;		 /* per dumped mount: a prepared bind source tree, or -1 */
-	uint64_t *clone_attr;	 /* per dumped mount: MOUNT_ATTR_* its prepared tree has */
-	int *root_fd;		 /* per dumped mount: O_PATH fd of its root once used as a source */
-	struct str_index by_dev; /* dumped mounts that exist by now, by superblock */
-	size_t recent;		 /* the mount created last from a tree fd, or NONE */
-	int recent_fd;		 /* that tree fd, now the mount's root */
+	bool *owns_fs;		 /* per dumped mount: its superblock is one this restore made */
+	int *clone_fd;		 /* per dumped mount: a prepared clone of its root, or -1 */
+	int *root_fd_of;	 /* per dumped mount: O_PATH fd of its root once used as a source */
+	struct hmap by_dev;	 /* dumped device -> dumped mounts that exist by now */
+	struct mount_build *build;
+	char what[PATH_MAX + 64]; /* the mount being worked on, for messages */
+	uint64_t start;		  /* for --explain */
+	size_t n_made[8];	  /* per mount kind, mounts created */
 };
 
-static bool is_below(const char *root, const char *prefix, const char **ret_sub)
+/* Opens path (absolute in the new namespace) without following any symlink: a symlink restored
+ * into a tmpfs must not redirect a mount. Returns the fd or -errno (not logged). */
+static int open_in_ns(const struct mntns_state *st, const char *path, int flags)
 {
-	size_t n = strlen(prefix);
+	struct open_how how = {
+	    .flags = (uint64_t)flags | O_CLOEXEC | O_NOFOLLOW,
+	    .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+	};
+	int fd;
 
-	while (n > 0 && prefix[n - 1] == '/')
-		n--;
-	if (strncmp(root, prefix, n) != 0 || (root[n] != '\0' && root[n] != '/'))
-		return false;
-	*ret_sub = root + n;
-	return true;
+	while (*path == '/')
+		path++;
+	fd = (int)syscall(__NR_openat2, st->root_fd, *path ? path : ".", &how, sizeof(how));
+	return fd < 0 ? -errno : fd;
 }
 
-/* (1) match dumped mounts with the copy's, parent first, by mountpoint hash. */
+static const char *what_of(struct mntns_state *st, size_t i)
+{
+	const MntEntry *d = st->set->mnts[i];
+
+	snprintf(st->what, sizeof(st->what), "mount %lu ('%s')", (unsigned long)d->mnt_id,
+		 d->mountpoint);
+	return st->what;
+}
+
+/* (1) match dumped mounts with the copy's, parent first, by mountpoint hash. Only mounts whose
+ * superblock is a live one can be the same: a superblock only the tree had is gone. */
 static int match_mounts(struct mntns_state *st)
 {
 	const struct image_set *set = st->set;
-	struct str_index by_mp;
-	int r = str_index_init(&by_mp, st->n_cur);
+	struct hmap by_mp = {0};
+	int r = hmap_reserve(&by_mp, st->n_cur);
 
-	if (r < 0)
-		goto out;
-	for (size_t c = 0; c < st->n_cur; c++)
-		str_index_add(&by_mp, hash_str(mount_table_get(st->cur, c)->mountpoint), c);
-	for (size_t i = 0; i < set->n_mnts; i++) {
+	for (size_t c = 0; c < st->n_cur && r == 0; c++) {
+		const char *mp = mount_table_get(st->cur, c)->mountpoint;
+
+		r = hmap_put(&by_mp, hmap_hash_bytes(mp, strlen(mp)), 0, c);
+	}
+	for (size_t i = 0; i < set->n_mnts && r == 0; i++) {
 		const MntEntry *d = set->mnts[i];
 		const struct mount_entry *want_parent = NULL;
 
@@ -134,12 +107,14 @@ static int match_mounts(struct mntns_state *st)
 		if (i > 0) {
 			size_t pm = st->match[image_set_mnt(set, d->parent_id)];
 
-			if (pm == NONE)
+			if (pm == NONE || d->kind != MNT_KIND__MNT_KIND_BIND)
 				continue;
 			want_parent = mount_table_get(st->cur, pm);
 		}
-		for (size_t c = by_mp.head[hash_str(d->mountpoint) & by_mp.mask]; c != NONE;
-		     c = by_mp.next[c]) {
+		for (struct hmap_slot *s = hmap_find(
+			 &by_mp, hmap_hash_bytes(d->mountpoint, strlen(d->mountpoint)), 0);
+		     s; s = hmap_next(&by_mp, s)) {
+			size_t c = s->value;
 			const struct mount_entry *m = mount_table_get(st->cur, c);
 
 			if (st->cur_matched[c] || m->dev_major != d->dev_major ||
@@ -157,74 +132,55 @@ static int match_mounts(struct mntns_state *st)
 			    "minicr's root",
 			    (unsigned long)set->mnt_ns_id, d->dev_major, d->dev_minor, d->root);
 			r = -ENOTSUP;
-			goto out;
 		}
 	}
-out:
-	str_index_free(&by_mp);
+	hmap_clear(&by_mp);
 	return r;
 }
 
-/* Opens dir + sub without following symlinks (O_PATH). Returns the fd or -errno (not logged). */
-static int open_below(const char *dir, const char *sub)
+/* A dumped mount that exists by now and holds spec's root: its index, and spec->root below
+ * its root. The newest mount of the superblock comes first: cloning it is cheap, while cloning
+ * a mount with many children costs the kernel a walk over them. */
+static size_t find_made(const struct mntns_state *st, const struct mount_spec *spec,
+			const char **ret_sub)
 {
-	struct open_how how = {
-	    .flags = O_PATH | O_CLOEXEC | O_NOFOLLOW,
-	    .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
-	};
-	cleanup_close int dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	int fd;
+	size_t newest = NONE;
 
-	if (dfd < 0)
-		return -errno;
-	while (*sub == '/')
-		sub++;
-	fd = (int)syscall(__NR_openat2, dfd, *sub ? sub : ".", &how, sizeof(how));
-	return fd < 0 ? -errno : fd;
+	for (const struct hmap_slot *s = hmap_find(&st->by_dev, spec->dev_major, spec->dev_minor);
+	     s; s = hmap_next(&st->by_dev, s))
+		if (path_below(spec->root, st->set->mnts[s->value]->root))
+			newest = s->value;
+	if (newest != NONE)
+		*ret_sub = path_below(spec->root, st->set->mnts[newest]->root);
+	return newest;
 }
 
-/* An unattached copy of the mount root below base_fd + sub (base_fd: an O_PATH fd of a mount's
- * root), for a bind mount of d. Returns the tree fd or -errno (logged). */
-static int clone_below(int base_fd, const char *dir, const char *sub, const MntEntry *d)
+/* The root of dumped mount k, which exists: the clone that was attached, or its mountpoint. */
+static int made_root(struct mntns_state *st, size_t k, const char *for_what)
 {
-	struct open_how how = {
-	    .flags = O_PATH | O_CLOEXEC | O_NOFOLLOW,
-	    .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
-	};
-	cleanup_close int fd = -EBADF;
-	int tree_fd;
+	const MntEntry *src = st->set->mnts[k];
 
-	while (*sub == '/')
-		sub++;
-	if (*sub) {
-		fd = (int)syscall(__NR_openat2, base_fd, sub, &how, sizeof(how));
-		if (fd < 0)
-			return pr_errno("cannot open the bind source '%s/%s' of mount '%s'", dir,
-					sub, d->mountpoint);
+	if (st->root_fd_of[k] < 0)
+		st->root_fd_of[k] = open_in_ns(st, src->mountpoint, O_PATH);
+	if (st->root_fd_of[k] < 0) {
+		errno = -st->root_fd_of[k];
+		return pr_errno("cannot open mount '%s', a source of %s", src->mountpoint,
+				for_what);
 	}
-	tree_fd =
-	    open_tree(*sub ? fd : base_fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
-	if (tree_fd < 0)
-		return pr_errno("cannot clone the bind source '%s/%s' of mount '%s'", dir, sub,
-				d->mountpoint);
-	return tree_fd;
+	return st->root_fd_of[k];
 }
 
-static int clone_from(const char *dir, const char *sub, const MntEntry *d)
+/* The build's lookup of made mounts (mount_build_made_fn). */
+static int made_source(void *opaque, const struct mount_spec *spec, int *ret_fd,
+		       const char **ret_sub)
 {
-	cleanup_close int fd = open_below(dir, sub);
-	int tree_fd;
+	struct mntns_state *st = opaque;
+	size_t k = find_made(st, spec, ret_sub);
 
-	if (fd < 0) {
-		errno = -fd;
-		return pr_errno("cannot open the bind source '%s%s' of mount '%s'", dir, sub,
-				d->mountpoint);
-	}
-	tree_fd = open_tree(fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
-	if (tree_fd < 0)
-		return pr_errno("cannot clone the bind source '%s%s' of mount '%s'", dir, sub,
-				d->mountpoint);
-	return tree_fd;
+	if (k == NONE)
+		return -ENOENT;
+	*ret_fd = made_root(st, k, spec->what);
+	return *ret_fd < 0 ? *ret_fd : 0;
 }
 
 /* (2) binds whose source only the copy has (it is about to be detached) are cloned now. */
@@ -234,266 +190,234 @@ static int clone_copy_sources(struct mntns_state *st)
 
 	for (size_t i = 1; i < set->n_mnts; i++) {
 		const MntEntry *d = set->mnts[i];
-		const struct mount_entry *m;
+		struct mount_spec spec;
 		const char *sub;
+		int src_fd;
 
-		if (st->match[i] != NONE)
+		if (st->match[i] != NONE || d->kind != MNT_KIND__MNT_KIND_BIND)
 			continue;
-		for (m = mount_table_find_dev(st->cur, d->dev_major, d->dev_minor); m;
-		     m = m->next_same_dev)
-			if (is_below(d->root, m->root, &sub))
-				break;
-		if (!m)
+		mount_spec_of_mnt(d, st->what, sizeof(st->what), &spec);
+		if (mount_build_find_live(st->build, &spec, &src_fd, &sub) < 0)
 			continue;
-		st->clone_fd[i] = clone_from(m->mountpoint, sub, d);
+		st->clone_fd[i] = mount_build_clone(st->build, &spec);
 		if (st->clone_fd[i] < 0)
 			return st->clone_fd[i];
-		st->clone_attr[i] = m->mnt_attr;
 	}
 	return 0;
+}
+
+/* The id of the mount fd is on, comparable with m's (unique where the table has them). */
+static uint64_t mount_id_of(int fd, const struct mount_entry *m)
+{
+	struct statx stx;
+
+	if (statx(fd, "", AT_EMPTY_PATH, m->mnt_id ? STATX_MNT_ID_UNIQUE : STATX_MNT_ID, &stx) < 0)
+		return 0;
+	return stx.stx_mnt_id;
+}
+
+/* Detaches m, reached through its mountpoint: mounts that cover it (its own children on its
+ * root, also extra) are at the top of that path and go first. Through the fd's magic link, so
+ * the path walked was checked to hold no symlink. */
+static int detach_one(struct mntns_state *st, const struct mount_entry *m)
+{
+	uint64_t want = m->mnt_id ? m->mnt_id : m->mnt_id_old;
+
+	for (int depth = 0; depth < 4096; depth++) {
+		cleanup_close int fd = open_in_ns(st, m->mountpoint, O_PATH);
+		char proc[64];
+		uint64_t top;
+
+		if (fd < 0) {
+			errno = -fd;
+			return pr_errno("cannot open mount '%s' to remove it", m->mountpoint);
+		}
+		top = mount_id_of(fd, m);
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+		if (umount2(proc, MNT_DETACH) < 0 &&
+		    umount2(m->mountpoint, MNT_DETACH | UMOUNT_NOFOLLOW) < 0)
+			return pr_errno("cannot remove mount '%s' from the rebuilt namespace",
+					m->mountpoint);
+		if (top == want || !top)
+			return 0;
+	}
+	pr_err("cannot remove mount '%s' from the rebuilt namespace: too many mounts cover it",
+	       m->mountpoint);
+	return -ELOOP;
 }
 
 /* (3) detach every mount of the copy the dumped namespace did not have (with its subtree). */
 static int detach_extra(struct mntns_state *st)
 {
 	bool *gone = calloc(st->n_cur ? st->n_cur : 1, sizeof(bool));
-	struct str_index by_ptr = {0};
-	int r = str_index_init(&by_ptr, st->n_cur);
+	struct hmap by_ptr = {0};
+	int r = gone ? hmap_reserve(&by_ptr, st->n_cur) : -ENOMEM;
 
-	if (!gone || r < 0) {
-		r = -ENOMEM;
-		goto out;
-	}
-	for (size_t c = 0; c < st->n_cur; c++)
-		str_index_add(&by_ptr, hash_ptr(mount_table_get(st->cur, c)), c);
-	for (size_t c = 1; c < st->n_cur; c++) {
+	for (size_t c = 0; c < st->n_cur && r == 0; c++)
+		r = hmap_put(&by_ptr, (uint64_t)(uintptr_t)mount_table_get(st->cur, c), 0, c);
+	for (size_t c = 1; c < st->n_cur && r == 0; c++) {
 		const struct mount_entry *m = mount_table_get(st->cur, c);
-		bool parent_gone = false;
+		const struct hmap_slot *parent =
+		    hmap_find(&by_ptr, (uint64_t)(uintptr_t)m->parent, 0);
 
 		if (st->cur_matched[c])
 			continue;
-		/* parent-first order: a parent that is gone took this one with it */
-		for (size_t k = by_ptr.head[hash_ptr(m->parent) & by_ptr.mask];
-		     m->parent && k != NONE; k = by_ptr.next[k])
-			if (mount_table_get(st->cur, k) == m->parent) {
-				parent_gone = gone[k];
-				break;
-			}
 		gone[c] = true;
-		if (parent_gone)
-			continue;
-		if (umount2(m->mountpoint, MNT_DETACH | UMOUNT_NOFOLLOW) < 0) {
-			r = pr_errno("cannot remove mount '%s' from the rebuilt namespace",
-				     m->mountpoint);
-			break;
-		}
+		/* parent-first order: a parent that is gone took this one with it */
+		if (!parent || !gone[parent->value])
+			r = detach_one(st, m);
 	}
-out:
 	free(gone);
-	str_index_free(&by_ptr);
+	hmap_clear(&by_ptr);
 	return r;
 }
 
-static int set_attr_fd(int fd, const char *path, uint64_t attr_bits, const char *mp)
-{
-	struct mount_attr attr = {.attr_set = attr_bits & ATTR_ALL, .attr_clr = ATTR_ALL};
-
-	if (mount_setattr(fd, path, fd == AT_FDCWD ? 0 : AT_EMPTY_PATH, &attr, sizeof(attr)) < 0)
-		return pr_errno("cannot set flags 0x%lx on mount '%s'", (unsigned long)attr_bits,
-				mp);
-	return 0;
-}
-
-/* Makes the mountpoint when a fresh parent filesystem lacks it: a directory, or a file when
- * tree_fd (the mount to put there, or -1) is a file. */
-static int ensure_mountpoint(const char *path, int tree_fd)
-{
-	cleanup_free char *copy = NULL;
-	struct stat sb;
-	bool is_dir;
-
-	if (lstat(path, &sb) == 0)
-		return 0;
-	is_dir = tree_fd < 0 || fstat(tree_fd, &sb) < 0 || S_ISDIR(sb.st_mode);
-	copy = strdup(path);
-	if (!copy)
-		return -ENOMEM;
-	for (char *s = copy + 1; *s; s++) {
-		if (*s != '/')
-			continue;
-		*s = '\0';
-		if (mkdir(copy, 0755) < 0 && errno != EEXIST)
-			return pr_errno("cannot create mountpoint '%s'", path);
-		*s = '/';
-	}
-	if (is_dir ? mkdir(path, 0755) < 0 && errno != EEXIST
-		   : mknod(path, S_IFREG | 0644, 0) < 0 && errno != EEXIST)
-		return pr_errno("cannot create mountpoint '%s'", path);
-	return 0;
-}
-
-/* Writes the dumped files of a fresh tmpfs; every path is created beneath the mount's root
- * without following symlinks. */
-static int fill_tmpfs(const struct image_set *set, const MntEntry *d)
-{
-	cleanup_close int root_fd = open(d->mountpoint, O_PATH | O_DIRECTORY | O_CLOEXEC);
-
-	if (root_fd < 0)
-		return pr_errno("cannot open tmpfs '%s'", d->mountpoint);
-	return tmpfs_restore_contents(root_fd, d->mountpoint, d->mnt_id, set->data, set->n_data);
-}
-
-/* A mount of d's superblock already in the new namespace whose root holds d's root. */
-static ssize_t find_bind_source(struct mntns_state *st, size_t i, const char **ret_sub)
-{
-	const struct image_set *set = st->set;
-	const MntEntry *d = set->mnts[i];
-
-	/* The newest mount of the superblock comes first: cloning it is cheap, while cloning a
-	 * mount with many children costs the kernel a walk over them (has_locked_children). */
-	for (size_t k = st->by_dev.head[hash_dev(d->dev_major, d->dev_minor) & st->by_dev.mask];
-	     k != NONE; k = st->by_dev.next[k]) {
-		const MntEntry *s = set->mnts[k];
-
-		if (k < i && st->created[k] && s->dev_major == d->dev_major &&
-		    s->dev_minor == d->dev_minor && is_below(d->root, s->root, ret_sub))
-			return (ssize_t)k;
-	}
-	return -1;
-}
-
-/* A whole-mount bind with the source's flags, made with mount(2) through the source root's
- * /proc/self/fd link: unlike open_tree() + move_mount() it creates no anonymous namespace, whose
- * teardown per mount dominates at 10 000 mounts. Returns 0 when done, 1 when it does not apply
- * (the caller clones instead), or -errno (logged). */
-static int bind_fast(struct mntns_state *st, size_t i, int base_fd, const char *sub,
-		     uint64_t src_attr)
+/* The mountpoint of d, opened without following symlinks; a missing one is made only in a
+ * filesystem this restore made (never in a filesystem outside the tree): a directory, or a file
+ * for a single-file mount (tree_fd is the mount to put there). */
+static int open_mountpoint(struct mntns_state *st, size_t i, int tree_fd)
 {
 	const MntEntry *d = st->set->mnts[i];
-	char src[64];
-	int r, fd;
+	ssize_t p = image_set_mnt(st->set, d->parent_id);
+	cleanup_free char *dir = NULL;
+	cleanup_close int dir_fd = -EBADF;
+	const char *name;
+	struct stat sb;
+	int fd = open_in_ns(st, d->mountpoint, O_PATH);
 
-	while (*sub == '/')
-		sub++;
-	if (*sub || ((src_attr ^ d->mnt_attr) & ATTR_ALL))
+	if (fd >= 0 || fd != -ENOENT)
+		return fd < 0
+			   ? (errno = -fd, pr_errno("cannot open mountpoint '%s'", d->mountpoint))
+			   : fd;
+	if (p < 0 || !st->owns_fs[p]) {
+		pr_err("cannot rebuild %s: its mountpoint is missing from a filesystem outside the "
+		       "tree, which restore does not change",
+		       what_of(st, i));
+		return -ENOENT;
+	}
+	dir = strdup(d->mountpoint);
+	if (!dir)
+		return -ENOMEM;
+	name = strrchr(dir, '/');
+	*(char *)name++ = '\0';
+	dir_fd = open_in_ns(st, *dir ? dir : "/", O_PATH | O_DIRECTORY);
+	if (dir_fd < 0) {
+		errno = -dir_fd;
+		return pr_errno("cannot open the directory of mountpoint '%s'", d->mountpoint);
+	}
+	if (fstat(tree_fd, &sb) == 0 && !S_ISDIR(sb.st_mode)
+		? mknodat(dir_fd, name, S_IFREG | 0644, 0)
+		: mkdirat(dir_fd, name, 0755))
+		return pr_errno("cannot create mountpoint '%s'", d->mountpoint);
+	fd = openat(dir_fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return pr_errno("cannot open mountpoint '%s'", d->mountpoint);
+	return fd;
+}
+
+/* A whole-mount bind of a source with the same flags, made with mount(2) through the fds'
+ * /proc/self/fd links: unlike open_tree() + move_mount() it creates no anonymous namespace,
+ * whose teardown per mount dominates at 10 000 mounts. Returns 0 when done, 1 when it does not
+ * apply (the caller clones instead), or -errno (logged). */
+static int bind_fast(struct mntns_state *st, size_t i, const struct mount_spec *spec)
+{
+	const MntEntry *d = st->set->mnts[i];
+	char src[64], dst[64];
+	cleanup_close int mp_fd = -EBADF;
+	const char *sub = "";
+	size_t k;
+	int src_fd;
+
+	if (d->kind != MNT_KIND__MNT_KIND_BIND)
 		return 1;
-	r = ensure_mountpoint(d->mountpoint, base_fd);
-	if (r < 0)
-		return r;
-	snprintf(src, sizeof(src), "/proc/self/fd/%d", base_fd);
-	if (mount(src, d->mountpoint, NULL, MS_BIND, NULL) < 0) {
+	k = find_made(st, spec, &sub);
+	if (k == NONE || *sub || ((st->set->mnts[k]->mnt_attr ^ d->mnt_attr) & MOUNT_BUILD_ATTRS))
+		return 1;
+	src_fd = made_root(st, k, spec->what);
+	if (src_fd < 0)
+		return src_fd;
+	mp_fd = open_mountpoint(st, i, src_fd);
+	if (mp_fd < 0)
+		return mp_fd;
+	snprintf(src, sizeof(src), "/proc/self/fd/%d", src_fd);
+	snprintf(dst, sizeof(dst), "/proc/self/fd/%d", mp_fd);
+	if (mount(src, dst, NULL, MS_BIND, NULL) < 0) {
 		if (errno == ENOENT)
 			return 1; /* no /proc here */
-		return pr_errno("cannot bind mount %lu on '%s'", (unsigned long)d->mnt_id,
-				d->mountpoint);
+		return pr_errno("cannot bind %s", what_of(st, i));
 	}
-	fd = open(d->mountpoint, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return pr_errno("cannot open mount '%s'", d->mountpoint);
-	closep(&st->recent_fd);
-	st->recent = i;
-	st->recent_fd = fd;
-	st->created[i] = true;
 	return 0;
 }
 
-/* (4) + (5) one missing mount: bind or fresh, contents, flags. */
+/* (4) one missing mount: a clone of its root inside the superblock its kind provides, with its
+ * flags, attached at its mountpoint. */
 static int create_mount(struct mntns_state *st, size_t i)
 {
-	const struct image_set *set = st->set;
-	const MntEntry *d = set->mnts[i];
-	const char *sub = "";
-	cleanup_close int tree_fd = TAKE_FD(st->clone_fd[i]);
-	bool is_fresh = false;
+	const MntEntry *d = st->set->mnts[i];
+	cleanup_close int tree_fd = TAKE_FD(st->clone_fd[i]), mp_fd = -EBADF;
+	struct mount_spec spec;
 	int r;
 
-	uint64_t tree_attr = st->clone_attr[i];
-
+	mount_spec_of_mnt(d, st->what, sizeof(st->what), &spec);
 	if (tree_fd < 0) {
-		ssize_t k = find_bind_source(st, i, &sub);
-
-		if (k >= 0) {
-			const char *mp = set->mnts[k]->mountpoint;
-			int base_fd;
-
-			/* the tree fd of the previous bind is its root: no path lookup */
-			if (k == (ssize_t)st->recent) {
-				base_fd = st->recent_fd;
-			} else {
-				if (st->root_fd[k] < 0)
-					st->root_fd[k] = open(mp, O_PATH | O_DIRECTORY | O_CLOEXEC);
-				if (st->root_fd[k] < 0)
-					return pr_errno("cannot open the bind source '%s' of mount "
-							"'%s'",
-							mp, d->mountpoint);
-				base_fd = st->root_fd[k];
-			}
-			tree_attr = set->mnts[k]->mnt_attr;
-			r = bind_fast(st, i, base_fd, sub, tree_attr);
-			if (r <= 0)
-				return r;
-			tree_fd = clone_below(base_fd, mp, sub, d);
-			if (tree_fd < 0)
-				return tree_fd;
-		}
+		r = bind_fast(st, i, &spec);
+		if (r <= 0)
+			goto out;
+		mount_spec_of_mnt(d, st->what, sizeof(st->what), &spec);
+		tree_fd = mount_build_clone(st->build, &spec);
+		if (tree_fd < 0)
+			return tree_fd;
 	}
-	if (tree_fd >= 0) {
-		if ((tree_attr ^ d->mnt_attr) & ATTR_ALL) {
-			r = set_attr_fd(tree_fd, "", d->mnt_attr, d->mountpoint);
-			if (r < 0)
-				return r;
-		}
-		r = ensure_mountpoint(d->mountpoint, tree_fd);
-		if (r < 0)
-			return r;
-		if (move_mount(tree_fd, "", AT_FDCWD, d->mountpoint, MOVE_MOUNT_F_EMPTY_PATH) < 0)
-			return pr_errno("cannot bind mount %lu on '%s'", (unsigned long)d->mnt_id,
-					d->mountpoint);
-		closep(&st->recent_fd);
-		st->recent = i;
-		st->recent_fd = TAKE_FD(tree_fd);
-	} else {
-		const char *opts = d->options && *d->options ? d->options : NULL;
-		unsigned long flags = d->has_sb_flags ? (d->sb_flags & MS_RDONLY) : 0;
-
-		is_fresh = true;
-		r = ensure_mountpoint(d->mountpoint, -1);
-		if (r < 0)
-			return r;
-		/* the superblock is read-write until its contents are in */
-		if (mount(d->source && *d->source ? d->source : "none", d->mountpoint, d->fstype,
-			  flags & ~(unsigned long)MS_RDONLY, opts) < 0)
-			return pr_errno("cannot mount %s on '%s' (mount %lu, options '%s')",
-					d->fstype, d->mountpoint, (unsigned long)d->mnt_id,
-					opts ? opts : "");
-		if (strcmp(d->fstype, "tmpfs") == 0 && d->contents_dumped) {
-			r = fill_tmpfs(set, d);
-			if (r < 0)
-				return r;
-		}
-		if ((flags & MS_RDONLY) &&
-		    mount(NULL, d->mountpoint, NULL, MS_REMOUNT | MS_RDONLY, opts) < 0)
-			return pr_errno("cannot make filesystem '%s' read-only", d->mountpoint);
-		r = set_attr_fd(AT_FDCWD, d->mountpoint, d->mnt_attr, d->mountpoint);
-		if (r < 0)
-			return r;
+	r = mount_set_attrs(tree_fd, d->mnt_attr, 0, what_of(st, i));
+	if (r < 0)
+		return r;
+	mp_fd = open_mountpoint(st, i, tree_fd);
+	if (mp_fd < 0)
+		return mp_fd;
+	if (move_mount(tree_fd, "", mp_fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) <
+	    0)
+		return pr_errno("cannot attach %s", what_of(st, i));
+	/* the clone is the mount's root now: keep it for mounts that bind from this one */
+	st->root_fd_of[i] = TAKE_FD(tree_fd);
+out:
+	if (r == 0) {
+		st->owns_fs[i] = d->kind != MNT_KIND__MNT_KIND_BIND;
+		st->n_made[(size_t)d->kind < ARRAY_SIZE(st->n_made) ? d->kind : 0]++;
+		pr_debug("%s %s: %s", what_of(st, i), d->fstype, mount_kind_by_kind(d->kind)->name);
 	}
-	pr_debug("mount %lu %s on '%s' %s", (unsigned long)d->mnt_id, d->fstype, d->mountpoint,
-		 is_fresh ? "created" : "bound");
-	st->created[i] = true;
-	return 0;
+	return r;
 }
 
-static int set_propagation(const char *path, uint64_t propagation)
+static int set_propagation(struct mntns_state *st, const char *path, uint64_t propagation)
 {
+	cleanup_close int fd = open_in_ns(st, path, O_PATH);
 	struct mount_attr attr = {.propagation = propagation};
 
-	if (mount_setattr(AT_FDCWD, path, 0, &attr, sizeof(attr)) < 0)
+	if (fd < 0) {
+		errno = -fd;
+		return pr_errno("cannot open mount '%s'", path);
+	}
+	if (mount_setattr(fd, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0)
 		return pr_errno("cannot set the propagation of mount '%s'", path);
 	return 0;
 }
 
-/* (6) shared peer groups and slaves: the first member of a group is made shared, the others
+static int join_group(struct mntns_state *st, const char *leader, const char *path)
+{
+	cleanup_close int from = open_in_ns(st, leader, O_PATH), to = open_in_ns(st, path, O_PATH);
+
+	if (from < 0 || to < 0) {
+		errno = from < 0 ? -from : -to;
+		return pr_errno("cannot open mount '%s'", from < 0 ? leader : path);
+	}
+	if (move_mount(from, "", to, "",
+		       MOVE_MOUNT_SET_GROUP | MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) <
+	    0)
+		return pr_errno("cannot put mount '%s' in the peer group of '%s'", path, leader);
+	return 0;
+}
+
+/* (5) shared peer groups and slaves: the first member of a group is made shared, the others
  * join it with MOVE_MOUNT_SET_GROUP; a slave joins its master's group, then turns slave. */
 static int restore_propagation(struct mntns_state *st)
 {
@@ -519,34 +443,176 @@ static int restore_propagation(struct mntns_state *st)
 			if (pass == 0) {
 				/* the master's group gets shared first, then this joins and slaves
 				 */
-				r = set_propagation(set->mnts[leader]->mountpoint, MS_SHARED);
+				r = set_propagation(st, set->mnts[leader]->mountpoint, MS_SHARED);
 				if (r < 0)
 					return r;
 			}
-			if (leader < 0) {
-				r = set_propagation(d->mountpoint, MS_SHARED);
-			} else if (move_mount(AT_FDCWD, set->mnts[leader]->mountpoint, AT_FDCWD,
-					      d->mountpoint, MOVE_MOUNT_SET_GROUP) < 0) {
-				r = pr_errno("cannot put mount '%s' in the peer group of '%s'",
-					     d->mountpoint, set->mnts[leader]->mountpoint);
-			} else {
-				r = pass == 0 ? set_propagation(d->mountpoint, MS_SLAVE) : 0;
-			}
+			if (leader < 0)
+				r = set_propagation(st, d->mountpoint, MS_SHARED);
+			else
+				r = join_group(st, set->mnts[leader]->mountpoint, d->mountpoint);
+			if (r == 0 && pass == 0 && leader >= 0)
+				r = set_propagation(st, d->mountpoint, MS_SLAVE);
 			if (r < 0)
 				return r;
 		}
 	}
 	for (size_t i = 0; i < set->n_mnts; i++)
 		if (set->mnts[i]->propagation == MNT_PROPAGATION__MNT_PROPAGATION_UNBINDABLE &&
-		    (r = set_propagation(set->mnts[i]->mountpoint, MS_UNBINDABLE)) < 0)
+		    (r = set_propagation(st, set->mnts[i]->mountpoint, MS_UNBINDABLE)) < 0)
 			return r;
 	return 0;
 }
 
+/* The order mounts are attached in: parent first, depth first, and among a parent's children
+ * those mounted on the parent's own root (covering it) after the others and their subtrees, so
+ * no mountpoint is looked up through a mount that covers it. */
+static int attach_order(const struct image_set *set, size_t *order)
+{
+	size_t n = set->n_mnts, top = 0, n_out = 0;
+	cleanup_free size_t *first = malloc((n + 1) * sizeof(size_t));
+	cleanup_free size_t *kids = malloc(n * sizeof(size_t));
+	cleanup_free size_t *stack = malloc(n * sizeof(size_t));
+	cleanup_free size_t *parent = malloc(n * sizeof(size_t));
+
+	if (!first || !kids || !stack || !parent)
+		return -ENOMEM;
+	memset(first, 0, (n + 1) * sizeof(size_t));
+	for (size_t i = 1; i < n; i++) {
+		parent[i] = (size_t)image_set_mnt(set, set->mnts[i]->parent_id);
+		first[parent[i] + 1]++;
+	}
+	for (size_t i = 0; i < n; i++)
+		first[i + 1] += first[i];
+	/* children in image order, covering ones last; pushed reversed so they pop in order */
+	for (int cover = 0; cover < 2; cover++)
+		for (size_t i = 1; i < n; i++) {
+			const MntEntry *p = set->mnts[parent[i]];
+			bool covers = strcmp(set->mnts[i]->mountpoint, p->mountpoint) == 0;
+
+			if (covers == (cover == 1))
+				kids[first[parent[i]]++] = i;
+		}
+	for (size_t i = n; i > 0; i--)
+		first[i] = first[i - 1];
+	first[0] = 0;
+	stack[top++] = 0;
+	while (top > 0) {
+		size_t i = stack[--top];
+
+		order[n_out++] = i;
+		for (size_t k = first[i + 1]; k > first[i]; k--)
+			stack[top++] = kids[k - 1];
+	}
+	return n_out == n ? 0 : -EINVAL;
+}
+
+static void state_free(struct mntns_state *st)
+{
+	size_t n = st->set->n_mnts;
+
+	for (size_t i = 0; i < n; i++) {
+		if (st->clone_fd && st->clone_fd[i] >= 0)
+			close(st->clone_fd[i]);
+		if (st->root_fd_of && st->root_fd_of[i] >= 0)
+			close(st->root_fd_of[i]);
+	}
+	closep(&st->root_fd);
+	free(st->match);
+	free(st->created);
+	free(st->owns_fs);
+	free(st->clone_fd);
+	free(st->root_fd_of);
+	free(st->cur_matched);
+	hmap_clear(&st->by_dev);
+	mount_build_free(st->build);
+	mount_table_free(st->cur);
+}
+
+static int state_alloc(struct mntns_state *st)
+{
+	size_t n = st->set->n_mnts;
+
+	st->match = malloc(n * sizeof(size_t));
+	st->created = calloc(n, sizeof(bool));
+	st->owns_fs = calloc(n, sizeof(bool));
+	st->clone_fd = malloc(n * sizeof(int));
+	st->root_fd_of = malloc(n * sizeof(int));
+	st->cur_matched = calloc(st->n_cur ? st->n_cur : 1, sizeof(bool));
+	st->build = mount_build_new(st->set);
+	if (!st->match || !st->created || !st->owns_fs || !st->clone_fd || !st->root_fd_of ||
+	    !st->cur_matched || !st->build || hmap_reserve(&st->by_dev, n) < 0)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		st->clone_fd[i] = st->root_fd_of[i] = -1;
+	return 0;
+}
+
+/* --explain: what the rebuild kept and what it made. */
+static void explain_build(const struct mntns_state *st)
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; i < st->set->n_mnts; i++)
+		kept += st->match[i] != NONE;
+	explain(
+	    st->start, "unshare, open_tree, fsopen/fsmount, move_mount, mount_setattr",
+	    "rebuilt mount namespace %lu in a copy of minicr's: %zu mount(s) kept as they were, "
+	    "%zu bound from a live mount, %zu made anew, %zu tmpfs refilled with their files",
+	    (unsigned long)st->set->mnt_ns_id, kept, st->n_made[MNT_KIND__MNT_KIND_BIND],
+	    st->n_made[MNT_KIND__MNT_KIND_FRESH], st->n_made[MNT_KIND__MNT_KIND_TMPFS]);
+}
+
+static int build_all(struct mntns_state *st)
+{
+	const struct image_set *set = st->set;
+	cleanup_free size_t *order = malloc(set->n_mnts * sizeof(size_t));
+	int r;
+
+	if (!order)
+		return -ENOMEM;
+	r = attach_order(set, order);
+	if (r < 0)
+		return pr_neg(r, "cannot order the mounts of namespace %lu",
+			      (unsigned long)set->mnt_ns_id);
+	mount_build_set_live(st->build, st->cur, st->root_fd);
+	if ((r = match_mounts(st)) < 0 || (r = clone_copy_sources(st)) < 0 ||
+	    (r = detach_extra(st)) < 0)
+		return r;
+	/* the copy's table is stale now: sources are the dumped mounts that exist */
+	mount_build_set_live(st->build, NULL, -EBADF);
+	mount_build_set_made(st->build, made_source, st);
+	for (size_t k = 0; k < set->n_mnts; k++) {
+		size_t i = order[k];
+		const MntEntry *d = set->mnts[i];
+
+		if (st->match[i] == NONE) {
+			r = create_mount(st, i);
+		} else if ((mount_table_get(st->cur, st->match[i])->mnt_attr ^ d->mnt_attr) &
+			   MOUNT_BUILD_ATTRS) {
+			cleanup_close int fd = open_in_ns(st, d->mountpoint, O_PATH);
+
+			r = fd < 0
+				? (errno = -fd, pr_errno("cannot open mount '%s'", d->mountpoint))
+				: mount_set_attrs(fd, d->mnt_attr, 0, what_of(st, i));
+		}
+		if (r < 0)
+			return r;
+		st->created[i] = true;
+		/* only mounts that exist now can be bind sources */
+		r = hmap_put(&st->by_dev, d->dev_major, d->dev_minor, i);
+		if (r < 0)
+			return r;
+	}
+	r = restore_propagation(st);
+	if (r == 0)
+		explain_build(st);
+	return r;
+}
+
 int restore_mntns_build(const struct image_set *set)
 {
-	struct mntns_state st = {.set = set, .recent = NONE, .recent_fd = -EBADF};
-	size_t n = set->n_mnts;
+	struct mntns_state st = {.set = set, .root_fd = -EBADF};
 	int r;
 
 	if (unshare(CLONE_NEWNS) < 0)
@@ -560,54 +626,15 @@ int restore_mntns_build(const struct image_set *set)
 	if (r < 0)
 		return r;
 	st.n_cur = mount_table_size(st.cur);
-	st.match = malloc(n * sizeof(size_t));
-	st.created = calloc(n, sizeof(bool));
-	st.clone_fd = malloc(n * sizeof(int));
-	st.clone_attr = calloc(n, sizeof(uint64_t));
-	st.root_fd = malloc(n * sizeof(int));
-	st.cur_matched = calloc(st.n_cur ? st.n_cur : 1, sizeof(bool));
-	if (!st.match || !st.created || !st.clone_fd || !st.clone_attr || !st.root_fd ||
-	    !st.cur_matched || str_index_init(&st.by_dev, n) < 0) {
-		r = -ENOMEM;
-		goto out;
-	}
-	for (size_t i = 0; i < n; i++) {
-		st.clone_fd[i] = -1;
-		st.root_fd[i] = -1;
-	}
-	if ((r = match_mounts(&st)) < 0 || (r = clone_copy_sources(&st)) < 0 ||
-	    (r = detach_extra(&st)) < 0)
-		goto out;
-	for (size_t i = 0; i < n; i++) {
-		const MntEntry *d = set->mnts[i];
-
-		if (st.match[i] == NONE) {
-			r = create_mount(&st, i);
-		} else if ((mount_table_get(st.cur, st.match[i])->mnt_attr ^ d->mnt_attr) &
-			   ATTR_ALL) {
-			r = set_attr_fd(AT_FDCWD, d->mountpoint, d->mnt_attr, d->mountpoint);
-		}
-		if (r < 0)
-			goto out;
-		/* only mounts that exist now can be bind sources */
-		str_index_add(&st.by_dev, hash_dev(d->dev_major, d->dev_minor), i);
-	}
-	r = restore_propagation(&st);
-out:
-	for (size_t i = 0; i < n; i++) {
-		if (st.clone_fd && st.clone_fd[i] >= 0)
-			close(st.clone_fd[i]);
-		if (st.root_fd && st.root_fd[i] >= 0)
-			close(st.root_fd[i]);
-	}
-	closep(&st.recent_fd);
-	free(st.clone_attr);
-	free(st.root_fd);
-	free(st.match);
-	free(st.created);
-	free(st.clone_fd);
-	free(st.cur_matched);
-	str_index_free(&st.by_dev);
-	mount_table_free(st.cur);
+	st.start = monotonic_ns();
+	st.root_fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (st.root_fd < 0)
+		r = pr_errno("cannot open the root of the new mount namespace");
+	else if ((r = state_alloc(&st)) < 0)
+		pr_err("cannot allocate the rebuild of mount namespace %lu",
+		       (unsigned long)set->mnt_ns_id);
+	else
+		r = build_all(&st);
+	state_free(&st);
 	return r;
 }

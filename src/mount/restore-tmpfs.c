@@ -116,7 +116,7 @@ static bool is_mine(const FileDataEntry *e, uint64_t mnt_key)
 	       e->path && *e->path;
 }
 
-int tmpfs_restore_contents(int root_fd, const char *mountpoint, uint64_t mnt_key,
+int tmpfs_restore_contents(int root_fd, const char *what, uint64_t mnt_key,
 			   FileDataEntry *const *data, size_t n_data)
 {
 	for (size_t i = 0; i < n_data; i++) {
@@ -131,7 +131,7 @@ int tmpfs_restore_contents(int root_fd, const char *mountpoint, uint64_t mnt_key
 		r = dir_fd < 0 ? dir_fd : restore_entry(dir_fd, name, e);
 		if (r < 0) {
 			errno = -r;
-			return pr_errno("cannot restore '%s' in tmpfs '%s'", e->path, mountpoint);
+			return pr_errno("cannot restore '%s' in the tmpfs of %s", e->path, what);
 		}
 	}
 	/* Creating entries changed their directories' times: put those back last, deepest
@@ -145,8 +145,8 @@ int tmpfs_restore_contents(int root_fd, const char *mountpoint, uint64_t mnt_key
 			continue;
 		dir_fd = open_parent(root_fd, e->path, &name);
 		if (dir_fd < 0 || set_owner_and_time(dir_fd, name, e) < 0)
-			return pr_errno("cannot set the time of '%s' in tmpfs '%s'", e->path,
-					mountpoint);
+			return pr_errno("cannot set the time of '%s' in the tmpfs of %s", e->path,
+					what);
 	}
 	return 0;
 }

@@ -38,6 +38,13 @@ struct mount_entry {
 
 struct mount_table;
 
+/* The id a mount is known by in the images: its unique 64-bit id, or the 32-bit id where the
+ * table came from mountinfo on a kernel without unique ids. */
+static inline uint64_t mount_entry_key(const struct mount_entry *m)
+{
+	return m->mnt_id ? m->mnt_id : m->mnt_id_old;
+}
+
 /* Collection flags. */
 #define MOUNT_TABLE_FORCE_MOUNTINFO (1U << 0) /* skip listmount(); benchmarks and tests */
 #define MOUNT_TABLE_FORCE_LISTMOUNT (1U << 1) /* fail rather than fall back to mountinfo */

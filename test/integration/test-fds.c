@@ -16,12 +16,14 @@
 #include <sys/timerfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <linux/netlink.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "check.h"
 #include "base/compat.h"
 #include "fd/dump.h"
 #include "fd/kind.h"
@@ -64,30 +66,7 @@ static const int dumped_fds[] = {0,	     1,		 2,	    FD_APPEND,	 FD_DUP,
 				 FD_EVENTFD, FD_WPIPE,	 FD_BIGMEM, FD_BIGMEM_RO};
 #define N_DUMPED (sizeof(dumped_fds) / sizeof(dumped_fds[0]))
 
-static int failures;
 static char dir[64];
-
-#define CHECK(cond, ...)                                                                           \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);            \
-			fprintf(stderr, __VA_ARGS__);                                              \
-			fprintf(stderr, "\n");                                                     \
-			failures++;                                                                \
-		}                                                                                  \
-	} while (0)
-
-static void die(const char *what)
-{
-	perror(what);
-	_exit(1);
-}
-
-static void skip(const char *why)
-{
-	printf("SKIP: %s\n", why);
-	exit(77);
-}
 
 static void at(int fd, int want)
 {
@@ -199,7 +178,7 @@ static void child_setup(void)
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", FD_BIGMEM);
 	at(open(path, O_RDONLY), FD_BIGMEM_RO);
 
-	at(socket(AF_UNIX, SOCK_STREAM, 0), FD_SOCKET);
+	at(socket(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE), FD_SOCKET);
 	if (chdir(dir) < 0)
 		die("chdir");
 }
@@ -767,7 +746,7 @@ static void check_restore(struct fd_dump_ctx *ctx, const FdEntry *ce, const stru
 	close(root_fd);
 }
 
-/* A socket makes the dump fail with one line naming the pid, fd, kind and link. */
+/* A netlink socket makes the dump fail with one line naming the pid, fd, kind and link. */
 static void check_unsupported(struct fd_dump_ctx *ctx, pid_t pid)
 {
 	int fdnum = FD_SOCKET, logfd = memfd_create("log", MFD_CLOEXEC);
@@ -787,7 +766,7 @@ static void check_unsupported(struct fd_dump_ctx *ctx, pid_t pid)
 	len = pread(logfd, log, sizeof(log) - 1, 0);
 	log[len > 0 ? len : 0] = '\0';
 	snprintf(want, sizeof(want),
-		 "cannot dump fd %d of task %d: unsupported kind 'socket' (socket:[%lu])",
+		 "cannot dump fd %d of task %d: unsupported kind 'netlink socket' (socket:[%lu])",
 		 FD_SOCKET, (int)pid, (unsigned long)st.st_ino);
 	CHECK(r == -ENOTSUP, "socket dump returned %d", r);
 	CHECK(strstr(log, want) != NULL, "log '%s' lacks '%s'", log, want);
@@ -940,8 +919,8 @@ int main(void)
 		}
 		rmdir(dir);
 	}
-	if (failures) {
-		printf("test-fds: %d checks failed\n", failures);
+	if (check_failures) {
+		printf("test-fds: %d checks failed\n", check_failures);
 		return 1;
 	}
 	printf("test-fds: all checks passed\n");

@@ -26,6 +26,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "check.h"
 #include "fd/dump.h"
 #include "fd/kind.h"
 #include "fd/restore-file.h"
@@ -43,18 +44,6 @@
 #define XMM_MAGIC    0x5a5aa5a51234abcdULL
 #define PIPE_DATA    "unread pipe data"
 #define N_EXTRA_FDS  300
-
-static int n_failed;
-
-#define CHECK(cond, ...)                                                                           \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                       \
-			fprintf(stderr, __VA_ARGS__);                                              \
-			fputc('\n', stderr);                                                       \
-			n_failed++;                                                                \
-		}                                                                                  \
-	} while (0)
 
 /* ---- the victim ------------------------------------------------------------------------------ */
 
@@ -954,8 +943,8 @@ int main(void)
 		CHECK(kill(child, 0) < 0 || proc_state(child) == 'Z', "victim child survived kill");
 	}
 
-	if (n_failed) {
-		fprintf(stderr, "%d check(s) failed\n", n_failed);
+	if (check_failures) {
+		fprintf(stderr, "%d check(s) failed\n", check_failures);
 		return 1;
 	}
 	printf("PASS: seize, infect, drain, task state, cure, release, faults, kill\n");
