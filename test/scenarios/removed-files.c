@@ -35,6 +35,26 @@ struct view {
 static struct view views[MAX_FDS];
 static int n_views;
 
+/* s with bytes outside printable ASCII as \ooo, for a verdict that stays on one line. */
+static const char *shown(const char *s)
+{
+	static char bufs[4][1024];
+	static int next;
+	char *out = bufs[next++ % 4];
+	size_t n = 0;
+
+	for (; *s && n + 5 < sizeof(bufs[0]); s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c >= 0x20 && c < 0x7f && c != '\\')
+			out[n++] = (char)c;
+		else
+			n += (size_t)snprintf(out + n, 5, "\\%03o", c);
+	}
+	out[n] = '\0';
+	return out;
+}
+
 static void read_link_of(int fd, char *buf, size_t size)
 {
 	char proc[64];
@@ -64,7 +84,7 @@ static void watch(int fd, const char *expect_link)
 	stat_of(fd, &v->st);
 	if (expect_link && strcmp(v->link, expect_link) != 0)
 		scenario_skip("fd %d shows '%s', not '%s': the kernel names things differently", fd,
-			      v->link, expect_link);
+			      shown(v->link), shown(expect_link));
 }
 
 static void check_views(void)
@@ -77,19 +97,19 @@ static void check_views(void)
 		read_link_of(v->fd, link, sizeof(link));
 		stat_of(v->fd, &st);
 		scenario_check(v->any_name || strcmp(link, v->link) == 0,
-			       "fd %d shows '%s', was '%s'", v->fd, link, v->link);
+			       "fd %d shows '%s', was '%s'", v->fd, shown(link), shown(v->link));
 		scenario_check(st.st_mode == v->st.st_mode && st.st_nlink == v->st.st_nlink &&
 				   st.st_uid == v->st.st_uid && st.st_gid == v->st.st_gid &&
 				   st.st_size == v->st.st_size,
 			       "fd %d ('%s'): mode 0%o links %lu owner %u:%u size %ld, was 0%o %lu "
 			       "%u:%u %ld",
-			       v->fd, link, st.st_mode, (unsigned long)st.st_nlink, st.st_uid,
-			       st.st_gid, (long)st.st_size, v->st.st_mode,
+			       v->fd, shown(link), st.st_mode, (unsigned long)st.st_nlink,
+			       st.st_uid, st.st_gid, (long)st.st_size, v->st.st_mode,
 			       (unsigned long)v->st.st_nlink, v->st.st_uid, v->st.st_gid,
 			       (long)v->st.st_size);
 		scenario_check(st.st_mtim.tv_sec == v->st.st_mtim.tv_sec &&
 				   st.st_mtim.tv_nsec == v->st.st_mtim.tv_nsec,
-			       "fd %d ('%s'): mtime %ld.%09ld, was %ld.%09ld", v->fd, link,
+			       "fd %d ('%s'): mtime %ld.%09ld, was %ld.%09ld", v->fd, shown(link),
 			       st.st_mtim.tv_sec, st.st_mtim.tv_nsec, v->st.st_mtim.tv_sec,
 			       v->st.st_mtim.tv_nsec);
 	}
