@@ -134,6 +134,21 @@ static void check_from_outside(pid_t root, pid_t child, const int *fds)
 			      WEXITSTATUS(status));
 }
 
+/* However the scenario ends (a failed check exits too): nothing of it stays in /tmp. */
+static void remove_dir(void)
+{
+	static const char *const names[] = {"flock",  "posix",	"ofd",	 "lease",
+					    "shared", "mapped", "wlease"};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		char path[128];
+
+		path_of(path, sizeof(path), names[i]);
+		unlink(path);
+	}
+	rmdir(dir);
+}
+
 int main(void)
 {
 	int a, b, c, d, e1, e2, m, w, cmd[2], ready[2], status;
@@ -147,6 +162,7 @@ int main(void)
 
 	if (!mkdtemp(dir))
 		scenario_skip("mkdtemp: %m");
+	atexit(remove_dir);
 	a = open_in_dir("flock", O_RDWR);
 	b = open_in_dir("posix", O_RDWR);
 	c = open_in_dir("ofd", O_RDWR);
@@ -247,14 +263,5 @@ int main(void)
 		scenario_fail("cannot reach the locking child");
 	scenario_check(WIFEXITED(status) && WEXITSTATUS(status) == 0,
 		       "the child lost its view of the locks (status %d)", status);
-	for (const char *const *n = (const char *const[]){"flock", "posix", "ofd", "lease",
-							  "shared", "mapped", "wlease", NULL};
-	     *n; n++) {
-		char path[128];
-
-		path_of(path, sizeof(path), *n);
-		unlink(path);
-	}
-	rmdir(dir);
 	scenario_pass();
 }

@@ -33,6 +33,7 @@ int main(void)
 		which = "mapping";
 	if (!mkdtemp(dir))
 		scenario_skip("mkdtemp: %m");
+	atexit(cleanup);
 	snprintf(path, sizeof(path), "%s/file", dir);
 	fd = open(path, O_RDWR | O_CREAT, 0600);
 	if (fd < 0 || ftruncate(fd, 4096) < 0)
@@ -73,6 +74,5 @@ int main(void)
 		scenario_check(fcntl(fd, F_GETLEASE) == F_RDLCK || fcntl(fd, F_GETLEASE) == F_UNLCK,
 			       "the lease is not being broken: %d", fcntl(fd, F_GETLEASE));
 	}
-	cleanup();
 	scenario_pass();
 }

@@ -692,6 +692,15 @@ static void remove_tree(const char *dir)
 	rmdir(dir);
 }
 
+/* However the scenario ends (a failed check exits too): nothing of it stays in /tmp. */
+static void remove_base(void)
+{
+	if (chdir("/") < 0)
+		return;
+	umount2(at("t"), MNT_DETACH);
+	remove_tree(base);
+}
+
 int main(int argc, char **argv)
 {
 	size_t i;
@@ -705,6 +714,7 @@ int main(int argc, char **argv)
 		scenario_skip("no case '%s'", argv[1]);
 	if (!mkdtemp(base))
 		scenario_skip("mkdtemp: %m");
+	atexit(remove_base);
 	cases[i].build();
 	/* the directories' mtimes are taken once the case has settled them */
 	snapshot(tree_before, &n_before, &base_mtime_before);
@@ -715,9 +725,5 @@ int main(int argc, char **argv)
 	check_views();
 	check_tree();
 	check_case();
-	if (chdir("/") < 0)
-		scenario_fail("chdir: %m");
-	umount2(at("t"), MNT_DETACH);
-	remove_tree(base);
 	scenario_pass();
 }
