@@ -36,7 +36,9 @@ void image_render_json_string(FILE *f, const char *s, size_t len)
 			fwrite(p + i, 1, n, f);
 			i += n;
 		} else {
-			fprintf(f, "\\u%04x", c);
+			/* a byte that is not UTF-8 as the lone surrogate U+DC00 + byte (Python's
+			 * surrogateescape): no character of a valid name reads back as one */
+			fprintf(f, "\\u%04x", 0xdc00 | c);
 			i++;
 		}
 	}

@@ -19,6 +19,7 @@
 #include "base/log.h"
 #include "mount/restore-detached.h"
 #include "base/fault.h"
+#include "fd/locks.h"
 #include "fd/restore-table.h"
 #include "image-set/image-set.h"
 #include "mount/restore-ns.h"
@@ -124,10 +125,28 @@ static int finish_task(void *opaque, size_t task_idx, bool is_member)
 static int enter_task(void *opaque, size_t task_idx, const struct restore_tree_files *files)
 {
 	struct restore_ctx *ctx = opaque;
+	cleanup_free struct fd_posix_lock *locks = NULL;
+	cleanup_free struct resume_lock *copy = NULL;
+	ssize_t n = fd_locks_posix_of_task(ctx->set, task_idx, &locks);
 
 	if (files)
 		resume_task_set_shared_files(ctx->resume[task_idx], files->is_member, files->sync,
 					     files->arg);
+	/* the blob sets them again once it has closed the fds it mapped files through */
+	if (n < 0)
+		return (int)n;
+	if (n > 0) {
+		copy = calloc((size_t)n, sizeof(*copy));
+		if (!copy)
+			return pr_neg(-ENOMEM, "cannot pass the locks of task %d on",
+				      (int)ctx->set->tasks[task_idx].pst->pid);
+		for (ssize_t i = 0; i < n; i++)
+			copy[i] = (struct resume_lock){locks[i].fd, locks[i].type,
+						       (long long)locks[i].start,
+						       (long long)locks[i].len};
+		if (resume_task_set_locks(ctx->resume[task_idx], copy, (size_t)n) < 0)
+			return -ENOMEM;
+	}
 	return resume_task_enter(ctx->resume[task_idx]);
 }
 

@@ -15,12 +15,14 @@
 
 #include "base/arena.h"
 #include "base/compat.h"
+#include "base/hmap.h"
 #include "base/log.h"
 #include "base/progress.h"
 #include "base/util.h"
 #include "fd/dump-data.h"
 #include "fd/identity.h"
 #include "fd/kind.h"
+#include "fd/locks.h"
 #include "fd/probe.h"
 
 /* One open file description: its record and the generic sub-record kinds share. */
@@ -35,8 +37,10 @@ struct fd_dump_ctx {
 	size_t n_files, cap_files;
 	struct fd_identity *identity; /* which fds share a file, across the tree */
 	struct fd_data_dump *data;    /* contents and pipe buffers */
+	struct fd_locks_dump *locks;  /* locks and leases */
 	struct arena arena;	      /* records and strings of the kinds */
 	struct fd_mount_ref mount_ref; /* the resolver's answer, reused */
+	struct hmap kept;	       /* fd_dump_keep(): (tag, key) -> value */
 	struct {
 		FdType type;
 		void *state;
@@ -61,7 +65,8 @@ struct fd_dump_ctx *fd_dump_ctx_new(const struct fd_dump_callbacks *cb)
 	ctx->cb = *cb;
 	ctx->identity = fd_identity_new();
 	ctx->data = fd_data_dump_new(cb->data_sink, cb->opaque);
-	if (!ctx->identity || !ctx->data)
+	ctx->locks = fd_locks_dump_new();
+	if (!ctx->identity || !ctx->data || !ctx->locks)
 		return fd_dump_ctx_free(ctx);
 	return ctx;
 }
@@ -77,6 +82,8 @@ struct fd_dump_ctx *fd_dump_ctx_free(struct fd_dump_ctx *ctx)
 	free(ctx->files);
 	fd_identity_free(ctx->identity);
 	fd_data_dump_free(ctx->data);
+	fd_locks_dump_free(ctx->locks);
+	hmap_clear(&ctx->kept);
 	arena_free(&ctx->arena);
 	free(ctx);
 	return NULL;
@@ -144,6 +151,23 @@ void fd_dump_release(struct fd_dump_ctx *ctx)
 	ctx->n_deferred = 0;
 }
 
+
+int fd_dump_keep(struct fd_dump_ctx *ctx, uint64_t tag, uint64_t key, uint64_t value)
+{
+	if (hmap_put(&ctx->kept, tag, key, (size_t)value) < 0)
+		return pr_neg(-ENOMEM, "cannot keep a value for the dump");
+	return 0;
+}
+
+int fd_dump_lookup(const struct fd_dump_ctx *ctx, uint64_t tag, uint64_t key, uint64_t *ret_value)
+{
+	struct hmap_slot *s = hmap_find(&ctx->kept, tag, key);
+
+	if (!s)
+		return -ENOENT;
+	*ret_value = s->value;
+	return 0;
+}
 
 /* A new file record with id n_files + 1; NULL on ENOMEM. */
 static struct fd_file *file_new(struct fd_dump_ctx *ctx)
@@ -310,7 +334,8 @@ int fd_dump_finish(struct fd_dump_ctx *ctx)
 		if (r < 0)
 			return r;
 	}
-	return 0;
+	/* every lock a task of the tree holds was found on one of its fds */
+	return fd_locks_dump_finish(ctx->locks);
 }
 
 void fd_dump_end(struct fd_dump_ctx *ctx, bool tree_dies)
@@ -381,7 +406,10 @@ static int dump_new_file(struct fd_dump_ctx *ctx, const struct fd_kind *kind,
 	f->fe.flags = p->info.flags;
 	f->fe.has_pos = true;
 	f->fe.pos = p->info.pos;
-	if (p->info.flags & O_ASYNC) {
+	/* The owner gets the O_ASYNC signals and those of a lease breaking: read it for
+	 * files with either (a lease is on an inode /proc/locks names). */
+	if (!(p->info.flags & O_PATH) &&
+	    ((p->info.flags & O_ASYNC) || fd_locks_dump_maybe(ctx->locks, p->st.st_ino))) {
 		struct f_owner_ex owner;
 		int sig;
 
@@ -391,11 +419,13 @@ static int dump_new_file(struct fd_dump_ctx *ctx, const struct fd_kind *kind,
 			return pr_errno("cannot read the owner of fd %d of task %d", p->fd,
 					(int)p->pid);
 		}
-		f->fown.has_pid_type = f->fown.has_pid = f->fown.has_signum = true;
-		f->fown.pid_type = (uint32_t)owner.type;
-		f->fown.pid = owner.pid;
-		f->fown.signum = (uint32_t)sig;
-		f->fe.fown = &f->fown;
+		if ((p->info.flags & O_ASYNC) || owner.pid || sig) {
+			f->fown.has_pid_type = f->fown.has_pid = f->fown.has_signum = true;
+			f->fown.pid_type = (uint32_t)owner.type;
+			f->fown.pid = owner.pid;
+			f->fown.signum = (uint32_t)sig;
+			f->fe.fown = &f->fown;
+		}
 	}
 	r = kind->dump(ctx, p, &f->fe);
 	if (r < 0) {
@@ -527,6 +557,11 @@ int fd_dump_task(struct fd_dump_ctx *ctx, pid_t pid, const struct fd_local *fds,
 	r = fd_probe_task(pid, fd_dirfd, fdinfo_dirfd, fds, n_fds, &probes);
 	if (r < 0)
 		goto out;
+	r = fd_locks_dump_load(ctx->locks);
+	if (r == 0)
+		r = fd_locks_dump_task(ctx->locks, pid);
+	if (r < 0)
+		goto out;
 	/* step 1: what each fd is, in fd order so the first failure is the one logged */
 	for (size_t i = 0; i < n_fds; i++) {
 		const struct fd_probe *probe = fd_probe_at(probes, i);
@@ -561,6 +596,12 @@ int fd_dump_task(struct fd_dump_ctx *ctx, pid_t pid, const struct fd_local *fds,
 
 		r = dump_one_fd(ctx, &fds[i], &t.params[i], t.kinds[i], cloexec, f, &t.file_of[i],
 				&entries[i]);
+		if (r == 0 && fd_locks_dump_maybe(ctx->locks, t.params[i].st.st_ino)) {
+			bool is_new = f == FD_IDENTITY_NONE;
+
+			r = fd_locks_dump_fd(ctx->locks, ctx, &t.params[i],
+					     &ctx->files[is_new ? t.file_of[i] : f]->fe, is_new);
+		}
 		progress_add(&progress, 1);
 	}
 	progress_end(&progress);
@@ -600,6 +641,15 @@ static int dump_fs_dir(struct fd_dump_ctx *ctx, pid_t pid, const char *which, ui
 	}
 	if (fstat(dirfd, &p.st) < 0)
 		return pr_errno("cannot stat the %s of task %d", which, (int)pid);
+	if (p.is_deleted && p.st.st_nlink > 0) {
+		char root[64];
+
+		snprintf(root, sizeof(root), "/proc/%d/root", (int)pid);
+		if (!fd_probe_really_deleted(AT_FDCWD, root, link, &p.st)) {
+			strcat(link, " (deleted)");
+			p.is_deleted = false;
+		}
+	}
 	if (statx(dirfd, "", AT_EMPTY_PATH, STATX_MNT_ID | STATX_MNT_ID_UNIQUE, &stx) < 0)
 		return pr_errno("cannot read the mount id of the %s of task %d", which, (int)pid);
 	if (stx.stx_mask & STATX_MNT_ID_UNIQUE)

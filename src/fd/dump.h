@@ -86,7 +86,9 @@ int fd_dump_fs(struct fd_dump_ctx *ctx, pid_t pid, FsEntry *ret);
  * false before it is let go. */
 void fd_dump_end(struct fd_dump_ctx *ctx, bool tree_dies);
 /* After every task's fds: the kinds' dump_finish steps (a tty slave finds its master among the
- * files of the whole tree, a socket its peer). Returns 0, or -errno after one log line (-ENOTSUP: refused). */
+ * files of the whole tree, a socket its peer), then checks that every lock a task of the tree
+ * holds was found on one of its fds. Returns 0, or -errno after one log line (-ENOTSUP:
+ * refused). */
 int fd_dump_finish(struct fd_dump_ctx *ctx);
 /* The tree is let go running (a failed dump, --leave-running): the kinds put back what their
  * dump took (a terminal's queued bytes). Call it before releasing the tree; without the call,

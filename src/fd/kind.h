@@ -179,6 +179,13 @@ int64_t fd_dump_contents(struct fd_dump_ctx *ctx, const struct fd_params *p, uin
  * FILE_DATA_KIND_PIPE chunks, without consuming them. Returns 0 or -errno (logged). */
 int fd_dump_pipe_data(struct fd_dump_ctx *ctx, const struct fd_params *p, uint64_t pipe_id);
 
+/* A value a kind keeps for the rest of the dump under (tag, key), e.g. which file of an inode
+ * carries its contents; tags are made with FD_KEEP_TAG() as on the restore side. Returns 0 or
+ * -ENOMEM (logged). */
+int fd_dump_keep(struct fd_dump_ctx *ctx, uint64_t tag, uint64_t key, uint64_t value);
+/* The value kept under (tag, key) in *ret_value: 0, or -ENOENT. */
+int fd_dump_lookup(const struct fd_dump_ctx *ctx, uint64_t tag, uint64_t key, uint64_t *ret_value);
+
 /* One 64-bit key for an inode of a given device. */
 static inline uint64_t fd_inode_key(uint64_t dev, uint64_t ino)
 {
@@ -200,6 +207,9 @@ int fd_restore_contents(struct fd_restore_ctx *ctx, uint64_t owner_id, int fd);
 /* Writes the FILE_DATA_KIND_PIPE chunks of pipe_id into the pipe write end fd. Returns 0 or
  * -errno (logged). */
 int fd_restore_pipe_data(struct fd_restore_ctx *ctx, uint64_t pipe_id, int fd);
+/* The flags open() takes for a file whose fdinfo showed flags: what F_SETFL and O_CLOEXEC
+ * cannot set, without O_CREAT-like ones; O_PATH keeps only O_DIRECTORY and O_NOFOLLOW. */
+uint32_t fd_open_flags(uint32_t flags);
 /* Opens /proc/self/fd/fd with flags (plus O_CLOEXEC): another open file description of the
  * same file. Returns the fd or -errno (logged). */
 int fd_reopen(int fd, uint32_t flags);
@@ -228,6 +238,14 @@ bool fd_restore_shell_job(const struct fd_restore_ctx *ctx);
 /* Runs fn(arg) when ctx is freed, after its kept fds are closed, in this process only (not in
  * tasks forked meanwhile): to reap a helper process. Returns 0 or -ENOMEM (logged). */
 int fd_restore_defer(struct fd_restore_ctx *ctx, void (*fn)(void *arg), void *arg);
+
+/* A kind's own state for the whole restore, made zeroed (size bytes) by the first call with
+ * tag and returned again by later ones. release(state), if given, runs when the context is
+ * freed — once every file of the tree is open, or after a failure — before the kept fds are
+ * closed: the place to undo what the kind made in the filesystem. Not for opens_alone kinds
+ * (their opens run on several threads). NULL on ENOMEM. */
+void *fd_restore_state(struct fd_restore_ctx *ctx, uint64_t tag, size_t size,
+		       void (*release)(void *state));
 
 /* ---- after-install help ----------------------------------------------------------------- */
 

@@ -29,10 +29,17 @@
 /* Flags F_SETFL changes. */
 #define FD_SETFL_FLAGS (O_APPEND | O_NONBLOCK | O_DIRECT | O_NOATIME)
 
-static uint32_t open_flags(uint32_t flags)
+/* O_TMPFILE as fdinfo shows it, without its O_DIRECTORY part. */
+#define TMPFILE_BIT 020000000
+
+uint32_t fd_open_flags(uint32_t flags)
 {
 	if (flags & O_PATH)
 		return flags & (O_PATH | O_DIRECTORY | O_NOFOLLOW);
+	/* A file opened O_TMPFILE shows O_TMPFILE's O_DIRECTORY bit too: reopening it must not
+	 * ask for a directory. */
+	if (flags & TMPFILE_BIT)
+		flags &= ~(uint32_t)O_DIRECTORY;
 	return flags & FD_OPEN_FLAGS;
 }
 
@@ -92,7 +99,7 @@ static int reopen_root_file(int rootfd, uint32_t flags)
 	if (S_ISDIR(st.st_mode))
 		return -EISDIR;
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", rootfd);
-	fd = open(proc, (int)(open_flags(flags) | O_CLOEXEC));
+	fd = open(proc, (int)(fd_open_flags(flags) | O_CLOEXEC));
 	return fd < 0 ? -errno : fd;
 }
 
@@ -101,7 +108,7 @@ static int open_beneath(int dirfd, const char *path, uint32_t flags)
 	/* No O_NOFOLLOW unless the dumped flags had it: it would stay visible in the restored
 	 * file's flags. RESOLVE_BENEATH keeps every symlink inside the mount. */
 	struct open_how how = {
-	    .flags = open_flags(flags) | O_CLOEXEC,
+	    .flags = fd_open_flags(flags) | O_CLOEXEC,
 	    .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
 	};
 	int fd;
@@ -145,8 +152,8 @@ int fd_restore_open_path(struct fd_restore_ctx *ctx, const RegFileEntry *reg, ui
 		if (fstat(fd, &st) < 0)
 			return pr_errno("cannot stat '%s'", reg->path);
 		if ((st.st_mode & S_IFMT) != (reg->mode & S_IFMT)) {
-			pr_err("cannot reopen '%s': file type 0%o, was 0%o at dump", reg->path,
-			       st.st_mode & S_IFMT, reg->mode & S_IFMT);
+			pr_err("cannot reopen '%s': file type 0%o, was 0%o at dump",
+			       reg->path, st.st_mode & S_IFMT, reg->mode & S_IFMT);
 			return -ESTALE;
 		}
 	}
@@ -188,7 +195,7 @@ int fd_reopen(int fd, uint32_t flags)
 	int nfd;
 
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	nfd = open(path, (int)(open_flags(flags) | O_CLOEXEC));
+	nfd = open(path, (int)(fd_open_flags(flags) | O_CLOEXEC));
 	if (nfd < 0)
 		return pr_errno("cannot reopen fd %d with flags 0%o", fd, flags);
 	return nfd;

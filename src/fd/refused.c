@@ -80,10 +80,6 @@ static const char *refused_name(const struct fd_params *p)
 		return "block device";
 	if (p->is_deleted && strncmp(p->link, "/memfd:", 7) == 0)
 		return "hugetlbfs memfd";
-	if (p->is_deleted && S_ISDIR(p->st.st_mode))
-		return "removed directory";
-	if (p->is_deleted && p->st.st_nlink > 0)
-		return "removed path of a linked file";
 	return NULL;
 }
 

@@ -22,6 +22,12 @@ struct deferred {
 	void *arg;
 };
 
+struct kind_state {
+	uint64_t tag;
+	void *state;
+	void (*release)(void *state);
+};
+
 struct fd_restore_ctx {
 	struct fd_restore_callbacks cb;
 	struct hmap kept; /* (tag, key) -> fd, or (size_t)-1 for a key kept alone */
@@ -30,6 +36,8 @@ struct fd_restore_ctx {
 	struct deferred *deferred;
 	size_t n_deferred;
 	pid_t owner; /* the process that made the context: only it runs the deferred steps */
+	struct kind_state *states; /* fd_restore_state() */
+	size_t n_states;
 };
 
 struct fd_restore_ctx *fd_restore_ctx_new(const struct fd_restore_callbacks *cb)
@@ -50,6 +58,13 @@ struct fd_restore_ctx *fd_restore_ctx_free(struct fd_restore_ctx *ctx)
 {
 	if (!ctx)
 		return NULL;
+	/* last made, first released: a kind's undo may rely on what an earlier one made */
+	for (size_t i = ctx->n_states; i-- > 0;) {
+		if (ctx->states[i].release)
+			ctx->states[i].release(ctx->states[i].state);
+		free(ctx->states[i].state);
+	}
+	free(ctx->states);
 	for (size_t i = 0; i < ctx->kept.cap; i++)
 		if (ctx->kept.slots[i].used && (int)ctx->kept.slots[i].value >= 0)
 			close((int)ctx->kept.slots[i].value);
@@ -136,6 +151,26 @@ int fd_restore_lookup(const struct fd_restore_ctx *ctx, uint64_t tag, uint64_t k
 	return s ? (int)s->value : -ENOENT;
 }
 
+void *fd_restore_state(struct fd_restore_ctx *ctx, uint64_t tag, size_t size,
+		       void (*release)(void *state))
+{
+	struct kind_state *bigger;
+	void *state;
+
+	for (size_t i = 0; i < ctx->n_states; i++)
+		if (ctx->states[i].tag == tag)
+			return ctx->states[i].state;
+	state = calloc(1, size ? size : 1);
+	bigger = state ? reallocarray(ctx->states, ctx->n_states + 1, sizeof(*bigger)) : NULL;
+	if (!bigger) {
+		free(state);
+		return NULL;
+	}
+	ctx->states = bigger;
+	ctx->states[ctx->n_states++] = (struct kind_state){tag, state, release};
+	return state;
+}
+
 int fd_restore_take(struct fd_restore_ctx *ctx, uint64_t tag, uint64_t key)
 {
 	struct hmap_slot *s = hmap_find(&ctx->kept, tag, key);
@@ -166,6 +201,7 @@ static int fd_restore_pos(const FileEntry *fe, int fd)
 /* F_SETFL flags the kind's open did not give, the owner, and O_ASYNC last. */
 static int restore_flags_and_owner(const FileEntry *fe, int fd)
 {
+	uint32_t want;
 	int cur;
 
 	if (fe->flags & O_PATH)
@@ -173,9 +209,8 @@ static int restore_flags_and_owner(const FileEntry *fe, int fd)
 	cur = fcntl(fd, F_GETFL);
 	if (cur < 0)
 		return pr_errno("cannot read the flags of restored file %u", fe->id);
-	if (((uint32_t)cur & FD_SETFL_FLAGS) != (fe->flags & FD_SETFL_FLAGS) &&
-	    fcntl(fd, F_SETFL, ((uint32_t)cur & ~FD_SETFL_FLAGS) | (fe->flags & FD_SETFL_FLAGS)) <
-		0)
+	want = ((uint32_t)cur & ~FD_SETFL_FLAGS) | (fe->flags & FD_SETFL_FLAGS);
+	if ((uint32_t)cur != want && fcntl(fd, F_SETFL, want) < 0)
 		return pr_errno("cannot set flags 0%o on restored file %u", fe->flags, fe->id);
 	if (fe->fown && (fe->fown->pid || fe->fown->signum)) {
 		struct f_owner_ex owner = {.type = (int)fe->fown->pid_type, .pid = fe->fown->pid};
@@ -187,7 +222,7 @@ static int restore_flags_and_owner(const FileEntry *fe, int fd)
 			return pr_errno("cannot set signal %u of restored file %u",
 					fe->fown->signum, fe->id);
 	}
-	if ((fe->flags & O_ASYNC) && fcntl(fd, F_SETFL, cur | O_ASYNC) < 0)
+	if ((fe->flags & O_ASYNC) && fcntl(fd, F_SETFL, want | O_ASYNC) < 0)
 		return pr_errno("cannot set O_ASYNC on restored file %u", fe->id);
 	return 0;
 }

@@ -21,6 +21,7 @@
 #include "base/util.h"
 #include "fd/kind.h"
 #include "fd/restore-late.h"
+#include "fd/locks.h"
 
 /* Below this many files a thread costs more to start than it saves. */
 #define OPEN_PARALLEL_MIN 512
@@ -35,6 +36,7 @@ struct restore_fdtable {
 	struct restore_late *late; /* files opened once the tree exists; NULL when none */
 	bool shell_job;
 	int *late_fds;		   /* per file index, in a task: its late file's fd, or -1 */
+	struct fd_locks_plan *locks; /* which task sets which lock */
 };
 
 struct restore_fdtable *restore_fds_free(struct restore_fdtable *t)
@@ -55,6 +57,7 @@ struct restore_fdtable *restore_fds_free(struct restore_fdtable *t)
 			if (t->late_fds[i] >= 0)
 				close(t->late_fds[i]);
 	free(t->late_fds);
+	fd_locks_plan_free(t->locks);
 	free(t);
 	return NULL;
 }
@@ -232,6 +235,15 @@ static int find_first_holders(struct restore_fdtable *t)
 	return 0;
 }
 
+static int arm_async(const FileEntry *fe, int fd)
+{
+	int flags = fcntl(fd, F_GETFL);
+
+	if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_ASYNC) < 0 || fcntl(fd, F_SETFL, flags) < 0)
+		return pr_errno("cannot arm O_ASYNC of file %u at fd %d", fe->id, fd);
+	return 0;
+}
+
 int restore_fds_open(const struct image_set *set, const struct fd_restore_callbacks *cb,
 		     int fd_limit, struct restore_fdtable **ret)
 {
@@ -289,7 +301,8 @@ int restore_fds_open(const struct image_set *set, const struct fd_restore_callba
 				return -ENOMEM;
 	}
 	visiting = calloc(set->n_files ? set->n_files : 1, sizeof(*visiting));
-	if (!visiting)
+	t->locks = fd_locks_plan_new(set);
+	if (!visiting || !t->locks)
 		return -ENOMEM;
 	progress_start(&progress, "files opened", "files", set->n_files, 1);
 	for (size_t i = 0; i < set->n_files; i++) {
@@ -416,8 +429,10 @@ int fd_install_fd_of(const struct fd_install_ctx *t, uint32_t file_id)
 	return s ? (int)s->value : -ENOENT;
 }
 
-/* Step 4 of installing: each file of the task whose kind has an after-install step, once. */
-static int after_install(const struct restore_fdtable *t, size_t task_idx)
+/* Step 5 of installing: each file of the task whose kind has an after-install step, once;
+ * O_ASYNC armed again; then the locks of its files. Locks go last: no fd of the task is closed
+ * after them (closing any fd of an inode drops the process's POSIX locks on it). */
+static int after_install(struct restore_fdtable *t, size_t task_idx)
 {
 	const struct image_set *set = t->set;
 	const struct restore_task *task = &set->tasks[task_idx];
@@ -441,6 +456,27 @@ static int after_install(const struct restore_fdtable *t, size_t task_idx)
 		r = kind->after_install(&ctx, fe, task->fds[k]->fd);
 	}
 	hmap_clear(&ctx.fd_of);
+	/* O_ASYNC signals carry the fd number the flag was set at (si_fd), and the file was
+	 * opened at another number: the first task holding a file arms it again at its first
+	 * number there */
+	memset(done, 0, set->n_files * sizeof(*done));
+	for (size_t k = 0; k < task->n_fds && r == 0; k++) {
+		ssize_t f = image_set_file(set, task->fds[k]->file_id);
+
+		if (!(set->files[f]->flags & O_ASYNC) || done[f] || t->first_holder[f] != task_idx)
+			continue;
+		done[f] = true;
+		r = arm_async(set->files[f], task->fds[k]->fd);
+	}
+	memset(done, 0, set->n_files * sizeof(*done));
+	for (size_t k = 0; k < task->n_fds && r == 0; k++) {
+		ssize_t f = image_set_file(set, task->fds[k]->file_id);
+
+		if (done[f] || !set->files[f]->n_locks)
+			continue;
+		done[f] = true;
+		r = fd_locks_restore(t->locks, set, task_idx, (size_t)f, task->fds[k]->fd);
+	}
 	return r;
 }
 

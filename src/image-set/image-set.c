@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "fd/kind.h"
+#include "fd/locks.h"
 #include "mount/build.h"
 #include "mount/kind.h"
 #include "image-path.h"
@@ -714,6 +715,9 @@ static int load(int img_dirfd, int fd_limit, bool for_dump, struct image_set **r
 	if (r < 0)
 		return r;
 	r = check_kinds(set);
+	if (r < 0)
+		return r;
+	r = fd_locks_validate(set);
 	if (r < 0)
 		return r;
 	r = read_all(img_dirfd, IMAGE_FILE_DATA, 0, true, (void ***)&set->data, &set->n_data);

@@ -469,9 +469,12 @@ static int resolve_by_file_handle(const struct detached_ctx *ctx, int fd, const 
 	if (!rel_copy)
 		return -ENOMEM;
 	/* An unlinked file reads back with the same suffix through both mounts. */
-	if (str_has_suffix(in_fs, DELETED_SUFFIX) && str_has_suffix(rel_copy, DELETED_SUFFIX)) {
+	if (str_has_suffix(in_fs, DELETED_SUFFIX)) {
 		in_fs[strlen(in_fs) - strlen(DELETED_SUFFIX)] = '\0';
-		rel_copy[strlen(rel_copy) - strlen(DELETED_SUFFIX)] = '\0';
+		/* the fd's path has the suffix too when it came unstripped, or when it is a
+		 * live name that ends in " (deleted)" */
+		if (str_has_suffix(rel_copy, DELETED_SUFFIX) && !str_has_suffix(in_fs, rel_copy))
+			rel_copy[strlen(rel_copy) - strlen(DELETED_SUFFIX)] = '\0';
 	}
 	m->root = path_strip_suffix(in_fs, rel_copy);
 	if (!m->root) {

@@ -567,9 +567,15 @@ static void task_main(struct restore_tree *tree, size_t idx)
 	const struct image_set *set = tree->set;
 	const struct tree_plan_task *pt = &tree->plan->tasks[idx];
 	pid_t pid = getpid(), parent;
+	sigset_t all, before;
 	bool is_member;
 	int r;
 
+	/* Files being opened, installed and closed signal their owners (O_ASYNC, F_SETOWN) and a
+	 * task still has the default action, which kills: block everything until the restorer
+	 * sets the dumped actions and mask (children inherit this). */
+	sigfillset(&all);
+	(void)sigprocmask(SIG_SETMASK, &all, &before);
 	__atomic_store_n(&tree->created[idx], (int32_t)pid, __ATOMIC_SEQ_CST);
 	/* A task whose parent dies during the restore dies too, so killing what minicr knows
 	 * of kills the whole tree, even a child its parent had no time to record. */
@@ -610,6 +616,7 @@ static void task_main(struct restore_tree *tree, size_t idx)
 		close(tree->service_base + 2);
 	}
 	log_init(log_get_level(), -1);
+	(void)sigprocmask(SIG_SETMASK, &before, NULL);
 	raise(SIGSTOP);
 	for (;;)
 		pause();

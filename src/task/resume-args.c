@@ -458,6 +458,27 @@ static int fill_close_list(struct resume_region *r, struct restorer_args *a,
 	return 0;
 }
 
+/* The POSIX locks the blob sets again once it closed its helper fds (closing any fd of a file
+ * drops the process's POSIX locks on it). */
+static int fill_locks(struct resume_task *rt, struct resume_region *r, struct restorer_args *a)
+{
+	struct restorer_lock *locks;
+
+	if (!rt->n_locks)
+		return 0;
+	locks = region_alloc(r, rt->n_locks * sizeof(*locks));
+	if (!locks)
+		return -ENOSPC;
+	for (size_t i = 0; i < rt->n_locks; i++)
+		locks[i] = (struct restorer_lock){.fd = rt->locks[i].fd,
+						  .type = rt->locks[i].type,
+						  .start = rt->locks[i].start,
+						  .len = rt->locks[i].len};
+	a->locks = (uint64_t)(uintptr_t)locks;
+	a->n_locks = (uint32_t)rt->n_locks;
+	return 0;
+}
+
 int resume_args_build(struct resume_task *rt, const struct mm_vma *own, size_t n_own,
 		      struct resume_region *r, struct resume_helpers *h, const int *extra_fds,
 		      size_t n_extra, struct restorer_args **ret_args)
@@ -480,7 +501,8 @@ int resume_args_build(struct resume_task *rt, const struct mm_vma *own, size_t n
 			      core->n_threads * sizeof(struct restorer_thread) +
 			      count_signals(core) * sizeof(struct restorer_siginfo) +
 			      (ARRAY_SIZE(h->fds) + n_extra) * sizeof(int32_t) + seccomp_len + 8 +
-			      rt->mm->n_auxv * sizeof(uint64_t) + 8);
+			      rt->mm->n_auxv * sizeof(uint64_t) + 8 +
+			      rt->n_locks * sizeof(struct restorer_lock) + 16);
 	r->frame_size = sigframe_size(core->threads[0]->xstate.len);
 	frames_len = RESUME_PAGE_ALIGN(core->n_threads * r->frame_size);
 	/* the park area is also where the restoring process's own trio may be bigger: use ours */
@@ -541,6 +563,8 @@ int resume_args_build(struct resume_task *rt, const struct mm_vma *own, size_t n
 		ret = fill_creds(rt, a);
 	if (ret == 0)
 		ret = fill_close_list(r, a, h, extra_fds, n_extra);
+	if (ret == 0)
+		ret = fill_locks(rt, r, a);
 	if (ret == -ENOSPC)
 		pr_err("bootstrap region of task %d is too small (bug)", (int)rt->pid);
 	if (ret < 0) {

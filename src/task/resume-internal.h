@@ -12,6 +12,7 @@
 #include "core.pb-c.h"
 #include "mm.pb-c.h"
 #include "task/mm-parse.h"
+#include "task/resume.h"
 #include "task/xstate.h"
 
 struct restorer_args;
@@ -65,6 +66,8 @@ struct resume_task {
 	/* in set->seize_flags, inherited by the task: minicr sets it and wakes the futex once it
 	 * has seized the task, which waits for that in enter() */
 	uint32_t *is_seized_flag;
+	struct resume_lock *locks; /* set again by the blob, last (resume_task_set_locks) */
+	size_t n_locks;
 };
 
 static inline bool resume_vma_is_special(const VmaEntry *v)

@@ -372,6 +372,7 @@ struct resume_task *resume_task_free(struct resume_task *rt)
 		return NULL;
 	drop_images(rt);
 	free(rt->tids);
+	free(rt->locks);
 	free(rt);
 	return NULL;
 }
@@ -397,6 +398,20 @@ void resume_task_set_shared_files(struct resume_task *rt, bool is_member,
 void resume_task_set_leave_stopped(struct resume_task *rt, bool leave_stopped)
 {
 	rt->leave_stopped = leave_stopped;
+}
+
+int resume_task_set_locks(struct resume_task *rt, const struct resume_lock *locks, size_t n)
+{
+	struct resume_lock *copy = n ? calloc(n, sizeof(*copy)) : NULL;
+
+	if (n && !copy)
+		return pr_neg(-ENOMEM, "cannot keep the locks of task %d", (int)rt->pid);
+	if (n)
+		memcpy(copy, locks, n * sizeof(*copy));
+	free(rt->locks);
+	rt->locks = copy;
+	rt->n_locks = n;
+	return 0;
 }
 
 /* ---- enter: inside the restored process ---------------------------------------------------- */

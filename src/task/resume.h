@@ -48,6 +48,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <sys/types.h>
 
 #include <stddef.h>
@@ -63,6 +64,15 @@ struct resume_task;
 int resume_set_new(size_t n_tasks, struct resume_set **ret_set);
 struct resume_set *resume_set_free(struct resume_set *set); /* NULL-safe, returns NULL */
 void resume_set_freep(struct resume_set **set);
+
+/* A POSIX lock the task owns, through fd (its own number): the blob sets it again after it
+ * closes the helper fds it mapped files through, since closing any fd of a file drops the
+ * process's POSIX locks on it. */
+struct resume_lock {
+	int fd;
+	short type; /* F_RDLCK, F_WRLCK */
+	long long start, len;
+};
 
 /* Reads and validates the process's core, mm, pagemap and pages images (in minicr, before
  * anything on the system changes): task_images_validate() (core-check.h), then what this
@@ -101,3 +111,7 @@ int resume_task_seize(struct resume_task *task, pid_t pid);
  * dumped registers of every thread and detaches them (see the protocol). Returns 0 or -errno
  * (logged); on failure T has been SIGKILLed. */
 int resume_task_finish(struct resume_task *task, pid_t pid);
+
+/* In T, before resume_task_enter(): the POSIX locks the blob sets again (copied). Returns 0 or
+ * -ENOMEM (logged). */
+int resume_task_set_locks(struct resume_task *rt, const struct resume_lock *locks, size_t n);

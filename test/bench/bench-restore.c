@@ -1,7 +1,10 @@
 /* bench-restore: wall time of `minicr restore -d --leave-stopped` for one process holding N fds
  * (N distinct open file descriptions) and for a process in its own mount namespace with N bind
  * mounts. Images come from `minicr dump` of real victims. Not run by make check:
- *   MINICR=./minicr test/bench/bench-restore [fds|mounts|tree|paused N...]
+ *   MINICR=./minicr test/bench/bench-restore [fds|mounts|tree|paused|kinds N...]
+ * kinds: one process holding N fds of one file kind, for each of plain (N descriptions of one
+ * file, as fds), rmdirs (removed directories), unlinked (unlinked files of 4 KiB) and locked
+ * (files with a flock, a POSIX or an OFD lock); default 1000 10000.
  * Default: tree 1 10 100 (full dump and restore -d with resume of a tree of N processes, 1 MB of
  * memory each), paused 100 1000 (a parent with N - 1 paused children, one file each; per
  * process figures too), fds 10 1000 10000 19000, mounts 10 1000 10000. Needs root; runs in its own private
@@ -15,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -98,6 +102,43 @@ static void victim_sockets(void)
 
 		if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0 ||
 		    write(sv[0], kib, sizeof(kib)) != sizeof(kib))
+			_exit(3);
+	}
+}
+
+static const char *kind_arg;
+
+static void victim_kind(void)
+{
+	static const char block[4096] = "bench";
+	char path[PATH_MAX];
+
+	for (int i = 0; i < n_arg; i++) {
+		int fd;
+
+		snprintf(path, sizeof(path), "%s/%c%d", work, kind_arg[0], i);
+		if (strcmp(kind_arg, "plain") == 0) {
+			snprintf(path, sizeof(path), "%s/file", work);
+			fd = open(path, O_RDONLY);
+		} else if (strcmp(kind_arg, "rmdirs") == 0) {
+			fd = mkdir(path, 0700) == 0 ? open(path, O_RDONLY | O_DIRECTORY) : -1;
+			if (fd >= 0 && rmdir(path) < 0)
+				fd = -1;
+		} else if (strcmp(kind_arg, "unlinked") == 0) {
+			fd = open(path, O_RDWR | O_CREAT, 0600);
+			if (fd >= 0 &&
+			    (write(fd, block, sizeof(block)) != sizeof(block) || unlink(path) < 0))
+				fd = -1;
+		} else {
+			struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_len = 1};
+
+			fd = open(path, O_RDWR | O_CREAT, 0600);
+			if (fd >= 0 && (i % 3 == 0   ? flock(fd, LOCK_EX)
+					: i % 3 == 1 ? fcntl(fd, F_SETLK, &fl)
+						     : fcntl(fd, F_OFD_SETLK, &fl)) < 0)
+				fd = -1;
+		}
+		if (fd < 0)
 			_exit(3);
 	}
 }
@@ -229,7 +270,7 @@ static void bench(const char *what, void (*fn)(void), int n)
 	pid = start(fn);
 	snprintf(pidbuf, sizeof(pidbuf), "%d", pid);
 	if (run("dump", "-t", pidbuf, "-D", dir, NULL) != 0) {
-		printf("%-7s %6d: dump failed\n", what, n);
+		printf("%-8s %6d: dump failed\n", what, n);
 		gone(pid);
 		return;
 	}
@@ -242,13 +283,13 @@ static void bench(const char *what, void (*fn)(void), int n)
 		gone(pid);
 		cpu[i] = children_cpu() - c0;
 		if (st != 0) {
-			printf("%-7s %6d: restore failed (%d)\n", what, n, st);
+			printf("%-8s %6d: restore failed (%d)\n", what, n, st);
 			return;
 		}
 	}
 	qsort(t, RUNS, sizeof(t[0]), cmp_double);
 	qsort(cpu, RUNS, sizeof(cpu[0]), cmp_double);
-	printf("%-7s %6d: restore %8.1f ms wall (median of %d, min %.1f), %.1f ms cpu\n", what, n,
+	printf("%-8s %6d: restore %8.1f ms wall (median of %d, min %.1f), %.1f ms cpu\n", what, n,
 	       t[RUNS / 2] * 1e3, RUNS, t[0] * 1e3, cpu[RUNS / 2] * 1e3);
 	fflush(stdout);
 }
@@ -316,6 +357,8 @@ int main(int argc, char **argv)
 	static const int paused_default[] = {100, 1000};
 	static const int mounts_default[] = {10, 1000, 10000};
 	static const int sockets_default[] = {10, 1000, 10000};
+	static const int kinds_default[] = {1000, 10000};
+	static const char *const kinds[] = {"plain", "rmdirs", "unlinked", "locked"};
 	struct rlimit rl;
 	char path[PATH_MAX];
 
@@ -337,7 +380,14 @@ int main(int argc, char **argv)
 	close(open(path, O_CREAT | O_WRONLY, 0644));
 	snprintf(path, sizeof(path), "%s/m", work);
 	mkdir(path, 0755);
-	if (argc > 2 && strcmp(argv[1], "tree") == 0) {
+	if (argc > 1 && strcmp(argv[1], "kinds") == 0) {
+		for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+			kind_arg = kinds[k];
+			for (int i = 2; i < (argc > 2 ? argc : 4); i++)
+				bench(kinds[k], victim_kind,
+				      argc > 2 ? atoi(argv[i]) : kinds_default[i - 2]);
+		}
+	} else if (argc > 2 && strcmp(argv[1], "tree") == 0) {
 		for (int i = 2; i < argc; i++)
 			bench_tree("tree", victim_tree, atoi(argv[i]));
 	} else if (argc > 2 && strcmp(argv[1], "paused") == 0) {

@@ -177,6 +177,23 @@ for step in images check; do
 	finish "pty-session/$step"
 done
 
+# Locks minicr cannot restore: a flock held only through a memory mapping, a lease being broken.
+export LOCKS_REFUSED_CASE=mapping
+start locks-refused
+"$MINICR" dump -t "$pid" -D "$dir/img" 2>"$dir/err"
+expect_refusal $? "flock through a mapping" \
+	"cannot dump task $pid: it holds a FLOCK WRITE lock on inode .* through no open fd" \
+	"the task, the lock and why"
+finish "flock through a mapping"
+export LOCKS_REFUSED_CASE=breaking
+start locks-refused
+"$MINICR" dump -t "$pid" -D "$dir/img" 2>"$dir/err"
+expect_refusal $? "lease being broken" \
+	"cannot dump fd [0-9]* of task $pid: it holds a LEASE READ lock .* the lease is being broken" \
+	"the task, the fd, the lease and why"
+finish "lease being broken"
+unset LOCKS_REFUSED_CASE
+
 # A task of the tree dies while the tree is seized (MINICR_FAULT=exit kills the last one).
 start shared-fds
 child=$(ps -o pid= --ppid "$pid" | tr -d ' ')

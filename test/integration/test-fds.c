@@ -614,6 +614,8 @@ static void check_restore(struct fd_dump_ctx *ctx, const FdEntry *ce, const stru
 		else
 			CHECK(fcntl(fds[fe->id], F_GETFD) == FD_CLOEXEC, "restored fd is cloexec");
 	}
+	/* every file is open: the context removes the names it gave removed files */
+	rctx = fd_restore_ctx_free(rctx);
 #define RFD(x) fds[entry_of(ce, N_DUMPED, (x))->file_id]
 
 	fd = RFD(FD_APPEND);
@@ -657,6 +659,16 @@ static void check_restore(struct fd_dump_ctx *ctx, const FdEntry *ce, const stru
 		  (st.st_mode & 0777) == 0604,
 	      "unlinked file: nlink %lu size %ld mode 0%o", (unsigned long)st.st_nlink,
 	      (long)st.st_size, st.st_mode);
+	{
+		char link[PATH_MAX], proc[64];
+		ssize_t len;
+
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+		len = readlink(proc, link, sizeof(link) - 1);
+		link[len < 0 ? 0 : len] = '\0';
+		CHECK(len > 16 && strcmp(link + len - 16, "/ghost (deleted)") == 0,
+		      "unlinked file shows '%s'", link);
+	}
 	CHECK(contents_are(fd, "ghost contents") && pos(fd) == 6 &&
 		  (fcntl(fd, F_GETFL) & O_ACCMODE) == O_RDWR,
 	      "unlinked file contents, offset");

@@ -67,6 +67,7 @@ expected_name=${expected_file#"${expected_file%test/scenarios/expected}"}
 
 # name[:expectation]; "dump-fails" means the engine must refuse the tree and leave it running;
 # "tcp-established" dumps with --tcp-established (a connection to a process outside the tree).
+# A name "program/case" runs one case of a program that holds several (its only argument).
 all_scenarios=(
 	file-offsets
 	pipe-data
@@ -105,6 +106,26 @@ all_scenarios=(
 	fsnotify-watches
 	pty-session
 	event-loop
+	file-locks
+	removed-files/dirs
+	removed-files/linked
+	removed-files/unlinked
+	removed-files/fifo
+	removed-files/tmpfile
+	removed-files/symlinks
+	removed-files/names
+	removed-files/detached
+	removed-files/tmpfs
+	open-flags/opath
+	open-flags/directory
+	open-flags/append
+	open-flags/direct
+	open-flags/noatime
+	open-flags/sync
+	open-flags/async
+	open-flags/cloexec
+	open-flags/pipe-size
+	open-flags/seals
 )
 
 # The CRIU this machine can run: $CRIU, the one fetch-criu.sh cached, or criu from PATH.
@@ -262,7 +283,7 @@ wrap_words() {
 # bundle NAME SOURCE VERDICT: a directory another person can attach to a bug report.
 bundle() {
 	local name=$1 source=$2 verdict=$3 b
-	b="$bundles/$engine-$mode-$name"
+	b="$bundles/$engine-$mode-${name//\//-}"
 	rm -rf "$b"
 	mkdir -p "$b" || return
 	echo "$source" >"$b/source"
@@ -393,15 +414,16 @@ conclude() {
 	   fi ;;
 	esac
 	if [ -n "${KEEP_IMAGES:-}" ]; then
-		rm -rf "/tmp/minicr-kept-$name"
-		cp -r "$dir" "/tmp/minicr-kept-$name"
+		rm -rf "/tmp/minicr-kept-${name//\//-}"
+		cp -r "$dir" "/tmp/minicr-kept-${name//\//-}"
 	fi
 }
 
 # A scenario of the list: test/scenarios/lib/scenario.h's protocol (ready file, SIGUSR1, result
 # file).
 run_one() { # name list-expectation
-	local name=$1 pid status result
+	local name=$1 pid status result prog=${1%%/*} args=()
+	[ "$prog" != "$name" ] && args=("${name#*/}")
 	dir="$work/$1" verdict=
 	tcp_established=
 	[ "$2" = tcp-established ] && tcp_established=1
@@ -409,8 +431,8 @@ run_one() { # name list-expectation
 	mkdir -p "$dir/img"
 	export SCENARIO_READY="$dir/ready" SCENARIO_RESULT="$dir/result"
 	{ printf 'SCENARIO_READY=%q SCENARIO_RESULT=%q ' "$dir/ready" "$dir/result"
-	  printf '%q ' "$bin_dir/launch" "$bin_dir/$name"; echo; } >"$dir/commands"
-	"$bin_dir/launch" "$bin_dir/$name" </dev/null >"$dir/out" 2>&1 &
+	  printf '%q ' "$bin_dir/launch" "$bin_dir/$prog" "${args[@]}"; echo; } >"$dir/commands"
+	"$bin_dir/launch" "$bin_dir/$prog" "${args[@]}" </dev/null >"$dir/out" 2>&1 &
 	pid=$!
 	if ! wait_for_file "$dir/ready"; then
 		wait "$pid"; status=$?
@@ -419,13 +441,13 @@ run_one() { # name list-expectation
 		else
 			verdict="never became ready (status $status): $(tail -1 "$dir/out")"
 		fi
-		conclude "$name" "test/scenarios/$name.c"
+		conclude "$name" "test/scenarios/$prog.c"
 		return
 	fi
 	if ! drive "$name" "$pid" "$expect" 2>>"$dir/driver.err"; then
 		kill -9 "$pid" 2>/dev/null
 		wait "$pid" 2>/dev/null
-		conclude "$name" "test/scenarios/$name.c"
+		conclude "$name" "test/scenarios/$prog.c"
 		return
 	fi
 	echo "kill -USR1 $pid" >>"$dir/commands"
@@ -442,7 +464,7 @@ run_one() { # name list-expectation
 		esac
 	fi
 	wait "$pid" 2>/dev/null
-	conclude "$name" "test/scenarios/$name.c"
+	conclude "$name" "test/scenarios/$prog.c"
 }
 
 # zdtm_verdict: from the outfile, once the program has finished: a FAIL: line, else a last line
