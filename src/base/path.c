@@ -51,3 +51,26 @@ bool str_has_suffix(const char *s, const char *suffix)
 
 	return ls >= lx && strcmp(s + ls - lx, suffix) == 0;
 }
+
+const char *path_escape(const char *path, char *buf, size_t size)
+{
+	size_t n = 0;
+
+	for (const unsigned char *p = (const unsigned char *)path; *p; p++) {
+		char one[5];
+		int len;
+
+		if (*p == '\\')
+			len = snprintf(one, sizeof(one), "\\\\");
+		else if (*p >= 0x20 && *p < 0x7f)
+			len = snprintf(one, sizeof(one), "%c", *p);
+		else
+			len = snprintf(one, sizeof(one), "\\x%02x", *p);
+		if (n + (size_t)len >= size)
+			break;
+		memcpy(buf + n, one, (size_t)len);
+		n += (size_t)len;
+	}
+	buf[n] = '\0';
+	return buf;
+}

@@ -29,6 +29,7 @@
 enum {
 	KEEP_SB = 1,   /* key: dumped device: the root of a superblock a kind made */
 	KEEP_LIVE = 2, /* key: address of a live table entry: that mount's root, once opened */
+	KEEP_GONE = 3, /* a KEEP_LIVE fd closed when its table went */
 };
 
 struct mount_build {
@@ -56,7 +57,7 @@ struct mount_build *mount_build_free(struct mount_build *b)
 	if (!b)
 		return NULL;
 	for (size_t i = 0; i < b->fds.cap; i++)
-		if (b->fds.slots[i].used)
+		if (b->fds.slots[i].used && b->fds.slots[i].a != KEEP_GONE)
 			close((int)b->fds.slots[i].value);
 	hmap_clear(&b->fds);
 	free(b);
@@ -65,6 +66,16 @@ struct mount_build *mount_build_free(struct mount_build *b)
 
 void mount_build_set_live(struct mount_build *b, const struct mount_table *live, int root_fd)
 {
+	/* the roots opened for the previous table: its entries' addresses may come again */
+	for (size_t i = 0; i < b->fds.cap; i++) {
+		struct hmap_slot *s = &b->fds.slots[i];
+
+		if (s->used && s->a == KEEP_LIVE) {
+			close((int)s->value);
+			s->a = KEEP_GONE;
+			s->value = (size_t)-1;
+		}
+	}
 	b->live = live;
 	b->live_root_fd = root_fd;
 }
@@ -103,8 +114,10 @@ int mount_build_sb_put(struct mount_build *b, uint32_t major, uint32_t minor, in
 
 void mount_spec_of_mnt(const MntEntry *e, char *buf, size_t size, struct mount_spec *ret)
 {
+	char mp[PATH_MAX];
+
 	snprintf(buf, size, "mount %lu ('%s')", (unsigned long)e->mnt_id,
-		 e->mountpoint ? e->mountpoint : "?");
+		 e->mountpoint ? path_escape(e->mountpoint, mp, sizeof(mp)) : "?");
 	*ret = (struct mount_spec){
 	    .kind = e->kind,
 	    .id = e->mnt_id,

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -23,6 +24,49 @@
 #define PAGEMAP_BATCH	(64u * 1024) /* pagemap entries read at once (256 MiB of VMA) */
 #define MM_AUXV_MAX	(2 * 64)
 
+/* Our own smaps, read into a buffer mapped beforehand: a buffer that grew on the heap while it
+ * is read shows the heap twice, before and after it grew. Returns the length or -errno. */
+static ssize_t read_own_smaps(char **ret_buf, size_t *ret_cap)
+{
+	for (size_t cap = 1 << 18; cap <= (1u << 28); cap *= 2) {
+		cleanup_close int fd = open("/proc/self/smaps", O_RDONLY | O_CLOEXEC);
+		char *buf;
+		size_t n = 0;
+
+		if (fd < 0)
+			return -errno;
+		buf = mmap(NULL, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (buf == MAP_FAILED)
+			return -errno;
+		for (;;) {
+			ssize_t got = read(fd, buf + n, cap - 1 - n);
+
+			if (got < 0 && errno == EINTR)
+				continue;
+			if (got <= 0) {
+				if (got < 0) {
+					int e = -errno;
+
+					munmap(buf, cap);
+					return e;
+				}
+				break;
+			}
+			n += (size_t)got;
+			if (n == cap - 1)
+				break;
+		}
+		if (n < cap - 1) {
+			buf[n] = '\0';
+			*ret_buf = buf;
+			*ret_cap = cap;
+			return (ssize_t)n;
+		}
+		munmap(buf, cap);
+	}
+	return -EFBIG;
+}
+
 int mem_read_vmas(pid_t pid, struct mm_vma **ret_vmas, size_t *ret_n)
 {
 	cleanup_free char *buf = NULL;
@@ -30,10 +74,20 @@ int mem_read_vmas(pid_t pid, struct mm_vma **ret_vmas, size_t *ret_n)
 	ssize_t len;
 	int ret;
 
-	if (pid)
-		snprintf(path, sizeof(path), "/proc/%d/smaps", (int)pid);
-	else
-		snprintf(path, sizeof(path), "/proc/self/smaps");
+	if (!pid) {
+		char *own = NULL;
+		size_t cap = 0;
+
+		len = read_own_smaps(&own, &cap);
+		if (len < 0)
+			return pr_neg((int)len, "cannot read '/proc/self/smaps'");
+		ret = mm_parse_smaps(own, ret_vmas, ret_n);
+		munmap(own, cap);
+		if (ret < 0)
+			return pr_neg(ret, "cannot parse '/proc/self/smaps'");
+		return 0;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/smaps", (int)pid);
 	len = read_file_at(AT_FDCWD, path, &buf);
 	if (len < 0)
 		return pr_neg((int)len, "cannot read '%s'", path);

@@ -27,4 +27,8 @@ struct resume_task {
 	/* a MAP_SHARED page made at load and inherited by the task: minicr sets *is_seized_flag
 	 * and wakes the futex once it has seized the task, which waits for that in enter() */
 	uint32_t *is_seized_flag;
+	/* resume_task_set_fs(): where mapped files are opened, and the task's last step */
+	int path_root_fd;
+	int (*enter_fs)(void *opaque);
+	void *enter_opaque;
 };

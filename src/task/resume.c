@@ -21,6 +21,7 @@
 #include <sys/uio.h>
 #include <sys/user.h>
 #include <linux/futex.h>
+#include <linux/openat2.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -498,6 +499,7 @@ int resume_task_load(int img_dirfd, pid_t pid, struct resume_task **ret_task)
 		return pr_neg(-ENOMEM, "cannot allocate the resume state of task %d", (int)pid);
 	rt->pid = pid;
 	rt->img_dirfd = img_dirfd;
+	rt->path_root_fd = -EBADF;
 	rt->is_seized_flag =
 	    mmap(NULL, PAGE_SIZE_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (rt->is_seized_flag == MAP_FAILED) {
@@ -588,6 +590,25 @@ void resume_task_set_leave_stopped(struct resume_task *rt, bool leave_stopped)
 	rt->leave_stopped = leave_stopped;
 }
 
+void resume_task_set_fs(struct resume_task *rt, int root_fd, int (*enter)(void *opaque),
+			void *opaque)
+{
+	rt->path_root_fd = root_fd;
+	rt->enter_fs = enter;
+	rt->enter_opaque = opaque;
+}
+
+/* A dumped path (absolute in the task's mount namespace) opened beneath the namespace's root
+ * when resume_task_set_fs() gave one; -1 with errno otherwise. */
+static int open_in_task_root(const struct resume_task *rt, const char *path, int flags)
+{
+	struct open_how how = {.flags = (uint64_t)flags | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT};
+
+	if (rt->path_root_fd < 0)
+		return open(path, flags | O_CLOEXEC);
+	return (int)syscall(__NR_openat2, rt->path_root_fd, path, &how, sizeof(how));
+}
+
 /* ---- enter: inside the restored process ---------------------------------------------------- */
 
 /* The bootstrap region: blob | args and tables | sigframes | main stack | thread stacks | park. */
@@ -641,14 +662,15 @@ static int helper_add(struct helper_fds *h, int fd, const char *path, int mode)
 	return fd;
 }
 
-static int helper_open(struct helper_fds *h, const char *path, int mode)
+static int helper_open(const struct resume_task *rt, struct helper_fds *h, const char *path,
+		       int mode)
 {
 	int fd;
 
 	for (size_t i = 0; i < h->n; i++)
 		if (h->paths[i] && h->modes[i] == mode && !strcmp(h->paths[i], path))
 			return h->fds[i];
-	fd = open(path, mode | O_CLOEXEC);
+	fd = open_in_task_root(rt, path, mode);
 	if (fd < 0)
 		return pr_errno("cannot open '%s' to map it", path);
 	return helper_add(h, fd, path, mode);
@@ -725,10 +747,10 @@ static int fill_vmas(struct resume_task *rt, struct region *r, struct restorer_a
 		rv->needs_fill = vma_gets_pages(rt, v);
 		switch (v->kind) {
 		case VMA_KIND_FILE_PRIVATE:
-			fd = helper_open(h, v->path, O_RDONLY);
+			fd = helper_open(rt, h, v->path, O_RDONLY);
 			break;
 		case VMA_KIND_FILE_SHARED:
-			fd = helper_open(h, v->path, v->prot & PROT_WRITE ? O_RDWR : O_RDONLY);
+			fd = helper_open(rt, h, v->path, v->prot & PROT_WRITE ? O_RDWR : O_RDONLY);
 			break;
 		case VMA_KIND_SHMEM:
 			/* the object is minicr's, already filled: map it as a file */
@@ -947,11 +969,11 @@ static int fill_seccomp(struct resume_task *rt, struct region *r, struct restore
 	return 0;
 }
 
-static bool same_file(const char *path, const char *other)
+static bool same_file(int fd, const char *other)
 {
 	struct stat a, b;
 
-	return stat(path, &a) == 0 && stat(other, &b) == 0 && a.st_dev == b.st_dev &&
+	return fstat(fd, &a) == 0 && stat(other, &b) == 0 && a.st_dev == b.st_dev &&
 	       a.st_ino == b.st_ino;
 }
 
@@ -981,11 +1003,15 @@ static int fill_mm(struct resume_task *rt, struct region *r, struct restorer_arg
 	m->exe_fd = (uint32_t)-1;
 	/* replacing exe with the same file fails (EBUSY: the old one is still mapped) and is
 	 * not needed */
-	if (mm->exe && !same_file(mm->exe, "/proc/self/exe")) {
-		int fd = open(mm->exe, O_RDONLY | O_CLOEXEC);
+	if (mm->exe) {
+		int fd = open_in_task_root(rt, mm->exe, O_RDONLY);
 
 		if (fd < 0)
 			return pr_errno("cannot open the executable '%s'", mm->exe);
+		if (same_file(fd, "/proc/self/exe")) {
+			close(fd);
+			return 0;
+		}
 		fd = helper_add(h, fd, NULL, 0);
 		if (fd < 0)
 			return fd;
@@ -1219,6 +1245,12 @@ int resume_task_enter(struct resume_task *rt)
 	ret = build_region(rt, &r, h, &a);
 	if (ret < 0)
 		goto out;
+	if (rt->enter_fs) {
+		/* every file it maps is open: now the task may leave minicr's namespace */
+		ret = rt->enter_fs(rt->enter_opaque);
+		if (ret < 0)
+			goto out_unmap;
+	}
 	close_fds = region_alloc(&r, h->n * sizeof(int32_t) + 4);
 	if (!close_fds) {
 		ret =

@@ -61,6 +61,14 @@ void resume_task_freep(struct resume_task **task);
 /* The image directory fd as T sees it, if restore.c moved it after load (default: the load
  * argument). enter() uses it and closes it. */
 void resume_task_set_img_dirfd(struct resume_task *task, int img_dirfd);
+/* Where T finds what it maps, and what it does once it has: the dumped paths of mapped files
+ * and of the executable are absolute in T's mount namespace, so enter() opens them beneath
+ * root_fd as if it were "/" (openat2 RESOLVE_IN_ROOT; -1: T's own "/"); once they are open, and
+ * before it waits for M, enter() calls enter(opaque), which moves T into its mount namespace,
+ * root and cwd: nothing after that needs /proc or a path. NULL: nothing to enter. root_fd and
+ * whatever enter() enters are T's to close (enter() must close them). */
+void resume_task_set_fs(struct resume_task *task, int root_fd, int (*enter)(void *opaque),
+			void *opaque);
 /* Make finish() leave the process group-stopped (SIGSTOP) at its dumped state. */
 void resume_task_set_leave_stopped(struct resume_task *task, bool leave_stopped);
 

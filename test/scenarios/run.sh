@@ -49,7 +49,9 @@ all_scenarios=(
 	dirty-memory
 	process-tree
 	mntns-tmpfs
-	mntns-per-task:dump-fails
+	mntns-per-task
+	mntns-tree
+	mntns-peers-apart:dump-fails
 )
 
 case "$engine" in
