@@ -15,6 +15,7 @@
 #include "inventory.pb-c.h"
 #include "base/kerndat.h"
 #include "base/log.h"
+#include "base/path.h"
 #include "mnt.pb-c.h"
 #include "mount/kind.h"
 #include "mount/table.h"
@@ -169,6 +170,19 @@ static const struct mount_entry *walked_of(const struct mount_scratch *s,
 	return NULL;
 }
 
+/* A mount of minicr's namespace in m's master peer group whose root holds m's root (a host's
+ * shared mount the tree's copy is a slave of): restore joins that group through it. */
+static const char *master_in_own(const struct mount_scratch *s, const struct mount_entry *m)
+{
+	if (!m->master_id || !s->own)
+		return NULL;
+	for (const struct mount_entry *o = mount_table_find_dev(s->own, m->dev_major, m->dev_minor);
+	     o; o = o->next_same_dev)
+		if (o->shared_id == m->master_id && path_below(m->root, o->root))
+			return o->mountpoint;
+	return NULL;
+}
+
 static const ProtobufCMessage *get_mount(const void *src, size_t i, void *scratch)
 {
 	const struct mount_entry *m = mount_table_get(src, i);
@@ -204,6 +218,7 @@ static const ProtobufCMessage *get_mount(const void *src, size_t i, void *scratc
 	if (m->master_id) {
 		e->has_master_id = true;
 		e->master_id = m->master_id;
+		e->master_mountpoint = (char *)master_in_own(s, m);
 	}
 	walked = walked_of(s, m);
 	view = (struct mount_dump_view){

@@ -620,10 +620,15 @@ static int check_propagation(struct image_set *set)
 		for (const struct hmap_slot *s = hmap_find(&shared, m->master_id, 0);
 		     s && !has_master; s = hmap_next(&shared, s))
 			has_master = mnt_contains(set->mnts[s->value], m);
+		/* a group the tree has no mount of: joined through minicr's namespace */
+		if (!hmap_find(&shared, m->master_id, 0) && m->master_mountpoint)
+			has_master = check_path(set, "mnt image", i, "master mountpoint",
+						m->master_mountpoint, true) == 0;
 		if (!has_master)
 			r = bad(
 			    "mount %lu ('%s') of namespace %lu is a slave of peer group %lu, but "
-			    "no mount of that group in the tree's namespaces holds its root '%s'",
+			    "no mount of that group in the tree's namespaces or in minicr's holds "
+			    "its root '%s'",
 			    (unsigned long)m->mnt_id, m->mountpoint,
 			    (unsigned long)set->mntns[set->mnt_ns[i]].id,
 			    (unsigned long)m->master_id, m->root);

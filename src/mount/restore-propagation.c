@@ -5,17 +5,21 @@
  * it has a peer group of its own), or is made shared; every other member then copies the
  * leader's group and master with MOVE_MOUNT_SET_GROUP. MOVE_MOUNT_SET_GROUP works across
  * namespaces on fds; mount_setattr() only on mounts of the caller's namespace, so the caller
- * enters each one as needed. Unbindable mounts are made so last. */
+ * enters each one as needed. A master group the tree has no mount of (a host's shared mount)
+ * is joined through the mount of minicr's namespace the dump named. Unbindable mounts are made
+ * so last. */
 #define LOG_PREFIX "restore: "
 #include "mount/restore-propagation.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "base/compat.h"
@@ -190,13 +194,47 @@ static ssize_t master_member(const struct prop *pr, const struct group *g, size_
 	return -1;
 }
 
+/* Joins mount i to its master's peer group through the mount of minicr's namespace the dump
+ * named (a host's shared mount), opened without following a symlink. */
+static int join_external(struct prop *pr, size_t i)
+{
+	const char *mp = pr->set->mnts[i]->master_mountpoint;
+	struct open_how how = {
+	    .flags = O_PATH | O_CLOEXEC | O_NOFOLLOW,
+	    .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+	};
+	char what[PATH_MAX * 4 + 64], esc[PATH_MAX * 4];
+	cleanup_close int fd = -EBADF;
+	const char *rel = mp;
+
+	while (rel && *rel == '/')
+		rel++;
+	if (!mp) {
+		pr_err("cannot restore %s as a slave of peer group %lu: the group is outside the "
+		       "tree's namespaces",
+		       what_of(pr, i), (unsigned long)pr->set->mnts[i]->master_id);
+		return -ENOENT;
+	}
+	fd = (int)syscall(__NR_openat2, pr->p->own_root_fd, *rel ? rel : ".", &how, sizeof(how));
+	snprintf(what, sizeof(what), "minicr's mount '%s'", path_escape(mp, esc, sizeof(esc)));
+	if (fd < 0)
+		return pr_errno("cannot open %s, the master of %s", what, what_of(pr, i));
+	return set_group(pr, fd, pr->p->mnt_fd[i], i, what);
+}
+
 static int set_up_leader(struct prop *pr, struct group *g, bool master_in_tree)
 {
 	size_t leader = g->members[0];
 	int r;
 
-	if (g->master_id) {
-		ssize_t from = master_in_tree ? master_member(pr, g, leader) : -1;
+	if (g->master_id && !master_in_tree) {
+		r = join_external(pr, leader);
+		if (r == 0)
+			r = set_type(pr, leader, MS_SLAVE);
+		if (r < 0 || !g->shared_id)
+			return r;
+	} else if (g->master_id) {
+		ssize_t from = master_member(pr, g, leader);
 		char from_what[PATH_MAX * 4 + 64];
 
 		if (from < 0) {
@@ -254,17 +292,6 @@ static int set_up_groups(struct prop *pr)
 
 			if (g->is_done || (g->master_id && !master_ready(pr, g, &in_tree)))
 				continue;
-			if (g->master_id && !in_tree) {
-				pr_warn("%s is a slave of peer group %lu outside the tree's "
-					"namespaces: restored private",
-					what_of(pr, g->members[0]), (unsigned long)g->master_id);
-				g->master_id = 0;
-				if (!g->shared_id) {
-					g->is_done = true;
-					n_done++;
-					continue;
-				}
-			}
 			r = set_up_group(pr, g, in_tree);
 			if (r < 0)
 				return r;

@@ -52,6 +52,7 @@ all_scenarios=(
 	mntns-per-task
 	mntns-tree
 	mntns-peers-apart:dump-fails
+	mntns-propagation
 )
 
 case "$engine" in

@@ -171,6 +171,29 @@ void mnt_table_free(struct mnt_table *t)
 	memset(t, 0, sizeof(*t));
 }
 
+void mnt_table_forget(struct mnt_table *t, const char *mountpoint)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < t->n; i++) {
+		struct mnt_line *m = &t->lines[i];
+
+		if (strcmp(m->mountpoint, mountpoint) != 0) {
+			t->lines[k++] = *m;
+			continue;
+		}
+		free(m->root);
+		free(m->mountpoint);
+		free(m->opts);
+		free(m->fstype);
+		free(m->source);
+		free(m->super);
+		free(m->key);
+		free(m->parent_key);
+	}
+	t->n = k;
+}
+
 /* from -> to must stay one to one: each number has one image and one preimage. */
 static bool map_one(unsigned long *from, unsigned long *to, size_t *n, size_t cap, unsigned long a,
 		    unsigned long b)

@@ -35,6 +35,8 @@ struct mnt_map {
 /* Reads /proc/PID/mountinfo (pid 0: self). Returns 0 or -errno. */
 int mnt_table_read(pid_t pid, struct mnt_table *t);
 void mnt_table_free(struct mnt_table *t);
+/* Drops the mounts on mountpoint (made on purpose after the snapshot it is compared with). */
+void mnt_table_forget(struct mnt_table *t, const char *mountpoint);
 
 /* Compares before and after mount by mount (same places, parents, roots, flags, filesystems,
  * options, and peer groups, masters and devices through map). Returns NULL when they are the
