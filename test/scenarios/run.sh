@@ -53,6 +53,7 @@ all_scenarios=(
 	mntns-tree
 	mntns-peers-apart:dump-fails
 	mntns-propagation
+	mntns-overmount
 )
 
 case "$engine" in
