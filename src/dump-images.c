@@ -202,6 +202,13 @@ static const ProtobufCMessage *get_mount(const void *src, size_t i, void *scratc
 	e->dev_major = m->dev_major;
 	e->dev_minor = m->dev_minor;
 	e->root = (char *)m->root;
+	if (m->root_deleted) {
+		e->has_root_deleted = e->has_root_mode = e->has_root_uid = e->has_root_gid = true;
+		e->root_deleted = true;
+		e->root_mode = m->root_mode;
+		e->root_uid = m->root_uid;
+		e->root_gid = m->root_gid;
+	}
 	e->mountpoint = (char *)m->mountpoint;
 	e->fstype = (char *)m->fstype;
 	e->source = (char *)m->source;

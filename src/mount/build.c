@@ -32,8 +32,18 @@ enum {
 	KEEP_GONE = 3, /* a KEEP_LIVE fd closed when its table went */
 };
 
+/* A directory made again for a removed root, removed again when the build ends. */
+struct remade {
+	int dir_fd; /* its parent */
+	char *name;
+	char *key;    /* "<major>:<minor>:<path in the filesystem>", for the other mounts of it */
+	bool is_root; /* the removed root itself, not a missing directory above it */
+};
+
 struct mount_build {
 	const struct image_set *set;
+	struct remade *remade;
+	size_t n_remade;
 	const struct mount_table *live;
 	int live_root_fd;
 	mount_build_made_fn made;
@@ -52,10 +62,31 @@ struct mount_build *mount_build_new(const struct image_set *set)
 	return b;
 }
 
+/* The directories made for removed roots go again, the deepest first: the mounts made from them
+ * show "//deleted" as they did. */
+static void remove_remade(struct mount_build *b)
+{
+	while (b->n_remade > 0) {
+		struct remade *r = &b->remade[--b->n_remade];
+
+		if (unlinkat(r->dir_fd, r->name, AT_REMOVEDIR) < 0)
+			pr_warn(
+			    "cannot remove the directory '%s' made for a removed mount root: %m, "
+			    "ignoring",
+			    r->name);
+		close(r->dir_fd);
+		free(r->name);
+		free(r->key);
+	}
+	free(b->remade);
+	b->remade = NULL;
+}
+
 struct mount_build *mount_build_free(struct mount_build *b)
 {
 	if (!b)
 		return NULL;
+	remove_remade(b);
 	for (size_t i = 0; i < b->fds.cap; i++)
 		if (b->fds.slots[i].used && b->fds.slots[i].a != KEEP_GONE)
 			close((int)b->fds.slots[i].value);
@@ -131,6 +162,10 @@ void mount_spec_of_mnt(const MntEntry *e, char *buf, size_t size, struct mount_s
 	    .sb_flags = e->sb_flags,
 	    .contents_id = e->contents_id,
 	    .contents_root = e->contents_root,
+	    .root_deleted = e->root_deleted,
+	    .root_mode = e->root_mode,
+	    .root_uid = e->root_uid,
+	    .root_gid = e->root_gid,
 	};
 }
 
@@ -225,6 +260,116 @@ int mount_build_source(struct mount_build *b, const struct mount_spec *spec, int
 	return kind->source(b, spec, ret_fd, ret_sub);
 }
 
+static int remember_remade(struct mount_build *b, int dir_fd, const char *name, const char *key,
+			   bool is_root)
+{
+	struct remade *more = reallocarray(b->remade, b->n_remade + 1, sizeof(*more));
+	struct remade *r;
+
+	if (!more)
+		return -ENOMEM;
+	b->remade = more;
+	r = &b->remade[b->n_remade];
+	r->dir_fd = fcntl(dir_fd, F_DUPFD_CLOEXEC, 0);
+	r->name = strdup(name);
+	r->key = strdup(key);
+	r->is_root = is_root;
+	if (r->dir_fd < 0 || !r->name || !r->key) {
+		closep(&r->dir_fd);
+		free(r->name);
+		free(r->key);
+		return -ENOMEM;
+	}
+	b->n_remade++;
+	return 0;
+}
+
+/* The directory name in dir_fd, made with mode and owner (the removed root) or 0755. */
+static int make_dir(int dir_fd, const char *name, const struct mount_spec *spec, bool is_root)
+{
+	if (mkdirat(dir_fd, name, 0700) < 0)
+		return -errno;
+	if (is_root &&
+	    (fchownat(dir_fd, name, spec->root_uid, spec->root_gid, AT_SYMLINK_NOFOLLOW) < 0 ||
+	     fchmodat(dir_fd, name, spec->root_mode & 07777, 0) < 0))
+		return -errno;
+	if (!is_root && fchmodat(dir_fd, name, 0755, 0) < 0)
+		return -errno;
+	return 0;
+}
+
+/* A root removed from its filesystem cannot be attached as it is: the kernel refuses to attach a
+ * mount whose root is unlinked. Its directory is made again at its path (and the missing ones
+ * above it), beneath the source the kind gave, the mount is made from it, and the directories
+ * are removed again when the build ends, once every mount is attached. A name now taken by
+ * another file gets a directory beside it instead. Returns an O_PATH fd of the directory or
+ * -errno (logged). */
+static int remake_removed_root(struct mount_build *b, const struct mount_spec *spec, int src_fd,
+			       const char *sub)
+{
+	cleanup_free char *copy = strdup(sub), *key = NULL;
+	cleanup_close int cur = fcntl(src_fd, F_DUPFD_CLOEXEC, 0);
+	char *comp, *next, alt[64];
+
+	if (!copy || cur < 0 ||
+	    asprintf(&key, "%u:%u:%s", spec->dev_major, spec->dev_minor, spec->root) < 0)
+		return pr_neg(-ENOMEM, "cannot make the removed root of %s again", spec->what);
+	for (size_t i = 0; i < b->n_remade; i++)
+		if (b->remade[i].is_root && strcmp(b->remade[i].key, key) == 0) {
+			int fd = openat(b->remade[i].dir_fd, b->remade[i].name,
+					O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+			return fd < 0 ? pr_errno("cannot open the remade root of %s", spec->what)
+				      : fd;
+		}
+	for (comp = copy; comp; comp = next) {
+		bool is_last;
+		int fd, r;
+
+		while (*comp == '/')
+			comp++;
+		next = strchr(comp, '/');
+		if (next)
+			*next++ = '\0';
+		is_last = !next || !*next;
+		if (!*comp)
+			break;
+		fd = openat(cur, comp, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd >= 0 && is_last) {
+			/* taken since: the root gets another name beside it */
+			close(fd);
+			snprintf(alt, sizeof(alt), ".minicr-removed.%d.%zu", (int)getpid(),
+				 b->n_remade);
+			pr_warn("%s: its removed root '%s' is taken by a new directory; it is made "
+				"as '%s' beside it",
+				spec->what, spec->root, alt);
+			comp = alt;
+			fd = -ENOENT;
+		} else if (fd < 0) {
+			fd = -errno;
+		}
+		if (fd == -ENOENT) {
+			r = make_dir(cur, comp, spec, is_last);
+			if (r == 0)
+				r = remember_remade(b, cur, comp, is_last ? key : "", is_last);
+			if (r < 0) {
+				errno = -r;
+				return pr_errno("cannot make the removed root '%s' of %s again",
+						spec->root, spec->what);
+			}
+			fd = openat(cur, comp, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		}
+		if (fd < 0)
+			return pr_errno("cannot open '%s' on the way to the removed root of %s",
+					comp, spec->what);
+		closep(&cur);
+		cur = fd;
+		if (is_last)
+			break;
+	}
+	return TAKE_FD(cur);
+}
+
 int mount_build_open_root(struct mount_build *b, const struct mount_spec *spec)
 {
 	struct open_how how = {
@@ -237,6 +382,8 @@ int mount_build_open_root(struct mount_build *b, const struct mount_spec *spec)
 	r = mount_build_source(b, spec, &src_fd, &sub);
 	if (r < 0)
 		return r;
+	if (spec->root_deleted)
+		return remake_removed_root(b, spec, src_fd, sub);
 	while (*sub == '/')
 		sub++;
 	fd = *sub ? (int)syscall(__NR_openat2, src_fd, sub, &how, sizeof(how))

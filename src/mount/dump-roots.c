@@ -213,3 +213,35 @@ int mount_root_open(const struct mount_table *t, const struct mount_entry *m)
 	}
 	return fd;
 }
+
+int mount_stat_removed_roots(struct mount_table *t)
+{
+	for (size_t i = 0; i < mount_table_size(t); i++) {
+		const struct mount_entry *m = mount_table_get(t, i);
+		char mp[PATH_MAX * 4];
+		struct stat st;
+		int fd;
+
+		if (!m->root_deleted)
+			continue;
+		fd = mount_root_open(t, m);
+		if (fd < 0)
+			return fd;
+		if (fstat(fd, &st) < 0) {
+			int r = pr_errno("cannot stat the removed root of mount %u", m->mnt_id_old);
+
+			close(fd);
+			return r;
+		}
+		close(fd);
+		if (!S_ISDIR(st.st_mode)) {
+			pr_err(
+			    "cannot dump mount %u ('%s'): its root '%s', a file, was removed from "
+			    "its filesystem, and the bind of a removed file cannot be rebuilt",
+			    m->mnt_id_old, path_escape(m->mountpoint, mp, sizeof(mp)), m->root);
+			return -ENOTSUP;
+		}
+		mount_table_set_root_stat(t, m, st.st_mode, st.st_uid, st.st_gid);
+	}
+	return 0;
+}

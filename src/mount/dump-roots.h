@@ -14,3 +14,9 @@ struct mount_entry;
  * for a directory, O_PATH for anything else. Returns the fd or -errno (logged, naming the
  * mount). */
 int mount_root_open(const struct mount_table *t, const struct mount_entry *m);
+
+/* For every mount of t whose root was removed from its filesystem: the mode and owner of that
+ * root, read from inside the namespace and kept in t, which restore makes the directory again
+ * with. A removed root that is not a directory (a bind of a removed file, whose contents go with
+ * it) is refused. Returns 0 or -errno (logged, naming the mount). */
+int mount_stat_removed_roots(struct mount_table *t);

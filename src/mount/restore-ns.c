@@ -149,8 +149,8 @@ static int match_mounts(struct ns_build *st)
 
 			if (st->cur_matched[c] || m->dev_major != d->dev_major ||
 			    m->dev_minor != d->dev_minor || strcmp(m->mountpoint, d->mountpoint) ||
-			    strcmp(m->root, d->root) || (i > 0 && m->parent != want_parent) ||
-			    (i == 0 && m->parent))
+			    strcmp(m->root, d->root) || m->root_deleted != d->root_deleted ||
+			    (i > 0 && m->parent != want_parent) || (i == 0 && m->parent))
 				continue;
 			st->match[i] = c;
 			st->cur_matched[c] = true;

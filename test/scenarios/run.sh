@@ -54,6 +54,7 @@ all_scenarios=(
 	mntns-peers-apart:dump-fails
 	mntns-propagation
 	mntns-overmount
+	mntns-removed-bind
 )
 
 case "$engine" in
