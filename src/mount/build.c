@@ -36,6 +36,7 @@ enum {
 struct remade {
 	int dir_fd; /* its parent */
 	char *name;
+	char *alt;    /* the root, made under another name: that name; else NULL */
 	char *key;    /* "<major>:<minor>:<path in the filesystem>", for the other mounts of it */
 	bool is_root; /* the removed root itself, not a missing directory above it */
 };
@@ -76,6 +77,7 @@ static void remove_remade(struct mount_build *b)
 			    r->name);
 		close(r->dir_fd);
 		free(r->name);
+		free(r->alt);
 		free(r->key);
 	}
 	free(b->remade);
@@ -199,6 +201,7 @@ static int live_root(struct mount_build *b, const struct mount_entry *m)
 	uint64_t key = (uint64_t)(uintptr_t)m;
 	const struct hmap_slot *s = hmap_find(&b->fds, KEEP_LIVE, key);
 	const char *rel = m->mountpoint;
+	char esc[PATH_MAX * 4];
 	struct stat st;
 	int fd;
 
@@ -208,7 +211,8 @@ static int live_root(struct mount_build *b, const struct mount_entry *m)
 		rel++;
 	fd = (int)syscall(__NR_openat2, b->live_root_fd, *rel ? rel : ".", &how, sizeof(how));
 	if (fd < 0)
-		return pr_errno("cannot open mount '%s'", m->mountpoint);
+		return pr_errno("cannot open mount '%s'",
+				path_escape(m->mountpoint, esc, sizeof(esc)));
 	if (fstat(fd, &st) < 0 || major(st.st_dev) != m->dev_major ||
 	    minor(st.st_dev) != m->dev_minor) {
 		close(fd);
@@ -216,7 +220,8 @@ static int live_root(struct mount_build *b, const struct mount_entry *m)
 	}
 	if (hmap_put(&b->fds, KEEP_LIVE, key, (size_t)fd) < 0) {
 		close(fd);
-		return pr_neg(-ENOMEM, "cannot keep the root of mount '%s'", m->mountpoint);
+		return pr_neg(-ENOMEM, "cannot keep the root of mount '%s'",
+			      path_escape(m->mountpoint, esc, sizeof(esc)));
 	}
 	return fd;
 }
@@ -272,6 +277,7 @@ static int remember_remade(struct mount_build *b, int dir_fd, const char *name, 
 	r = &b->remade[b->n_remade];
 	r->dir_fd = fcntl(dir_fd, F_DUPFD_CLOEXEC, 0);
 	r->name = strdup(name);
+	r->alt = NULL;
 	r->key = strdup(key);
 	r->is_root = is_root;
 	if (r->dir_fd < 0 || !r->name || !r->key) {
@@ -298,6 +304,30 @@ static int make_dir(int dir_fd, const char *name, const struct mount_spec *spec,
 	return 0;
 }
 
+/* The remade root of spec beneath src_fd at sub (the last name replaced by alt, if set). */
+static int open_remade(const struct mount_spec *spec, int src_fd, const char *sub, const char *alt)
+{
+	struct open_how how = {
+	    .flags = O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC,
+	    .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+	};
+	cleanup_free char *path = NULL;
+	char esc[PATH_MAX * 4];
+	const char *slash = strrchr(sub, '/');
+	int fd;
+
+	if (alt && asprintf(&path, "%.*s/%s", slash ? (int)(slash - sub) : 0, sub, alt) < 0)
+		return -ENOMEM;
+	sub = path ? path : sub;
+	while (*sub == '/')
+		sub++;
+	fd = (int)syscall(__NR_openat2, src_fd, *sub ? sub : ".", &how, sizeof(how));
+	if (fd < 0)
+		return pr_errno("cannot open the remade root '%s' of %s",
+				path_escape(spec->root, esc, sizeof(esc)), spec->what);
+	return fd;
+}
+
 /* A root removed from its filesystem cannot be attached as it is: the kernel refuses to attach a
  * mount whose root is unlinked. Its directory is made again at its path (and the missing ones
  * above it), beneath the source the kind gave, the mount is made from it, and the directories
@@ -314,14 +344,11 @@ static int remake_removed_root(struct mount_build *b, const struct mount_spec *s
 	if (!copy || cur < 0 ||
 	    asprintf(&key, "%u:%u:%s", spec->dev_major, spec->dev_minor, spec->root) < 0)
 		return pr_neg(-ENOMEM, "cannot make the removed root of %s again", spec->what);
+	/* made for another mount of it (in another namespace): reached through this source,
+	 * which may be a mount of the namespace being built (the remembered parent may not) */
 	for (size_t i = 0; i < b->n_remade; i++)
-		if (b->remade[i].is_root && strcmp(b->remade[i].key, key) == 0) {
-			int fd = openat(b->remade[i].dir_fd, b->remade[i].name,
-					O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-
-			return fd < 0 ? pr_errno("cannot open the remade root of %s", spec->what)
-				      : fd;
-		}
+		if (b->remade[i].is_root && strcmp(b->remade[i].key, key) == 0)
+			return open_remade(spec, src_fd, sub, b->remade[i].alt);
 	for (comp = copy; comp; comp = next) {
 		bool is_last;
 		int fd, r;
@@ -352,6 +379,9 @@ static int remake_removed_root(struct mount_build *b, const struct mount_spec *s
 			r = make_dir(cur, comp, spec, is_last);
 			if (r == 0)
 				r = remember_remade(b, cur, comp, is_last ? key : "", is_last);
+			if (r == 0 && comp == alt &&
+			    !(b->remade[b->n_remade - 1].alt = strdup(alt)))
+				r = -ENOMEM;
 			if (r < 0) {
 				errno = -r;
 				return pr_errno("cannot make the removed root '%s' of %s again",
@@ -376,6 +406,7 @@ int mount_build_open_root(struct mount_build *b, const struct mount_spec *spec)
 	    .flags = O_PATH | O_CLOEXEC | O_NOFOLLOW,
 	    .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
 	};
+	char esc[PATH_MAX * 4];
 	const char *sub;
 	int src_fd, fd, r;
 
@@ -389,21 +420,23 @@ int mount_build_open_root(struct mount_build *b, const struct mount_spec *spec)
 	fd = *sub ? (int)syscall(__NR_openat2, src_fd, sub, &how, sizeof(how))
 		  : fcntl(src_fd, F_DUPFD_CLOEXEC, 0);
 	if (fd < 0)
-		return pr_errno("cannot open the root '%s' of %s in its filesystem", spec->root,
-				spec->what);
+		return pr_errno("cannot open the root '%s' of %s in its filesystem",
+				path_escape(spec->root, esc, sizeof(esc)), spec->what);
 	return fd;
 }
 
 int mount_build_clone(struct mount_build *b, const struct mount_spec *spec)
 {
 	cleanup_close int root_fd = mount_build_open_root(b, spec);
+	char esc[PATH_MAX * 4];
 	int tree_fd;
 
 	if (root_fd < 0)
 		return root_fd;
 	tree_fd = open_tree(root_fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
 	if (tree_fd < 0)
-		return pr_errno("cannot clone the root '%s' of %s", spec->root, spec->what);
+		return pr_errno("cannot clone the root '%s' of %s",
+				path_escape(spec->root, esc, sizeof(esc)), spec->what);
 	return tree_fd;
 }
 

@@ -55,6 +55,7 @@ all_scenarios=(
 	mntns-propagation
 	mntns-overmount
 	mntns-removed-bind
+	mntns-odd-names
 )
 
 case "$engine" in
