@@ -56,6 +56,8 @@ all_scenarios=(
 	mntns-overmount
 	mntns-removed-bind
 	mntns-odd-names
+	mntns-clean
+	mntns-container
 )
 
 case "$engine" in
