@@ -54,22 +54,26 @@ bool str_has_suffix(const char *s, const char *suffix)
 
 const char *path_escape(const char *path, char *buf, size_t size)
 {
+	static const char hex[] = "0123456789abcdef";
 	size_t n = 0;
 
 	for (const unsigned char *p = (const unsigned char *)path; *p; p++) {
-		char one[5];
-		int len;
+		bool plain = *p >= 0x20 && *p < 0x7f && *p != '\\';
+		size_t len = plain ? 1 : *p == '\\' ? 2 : 4;
 
-		if (*p == '\\')
-			len = snprintf(one, sizeof(one), "\\\\");
-		else if (*p >= 0x20 && *p < 0x7f)
-			len = snprintf(one, sizeof(one), "%c", *p);
-		else
-			len = snprintf(one, sizeof(one), "\\x%02x", *p);
-		if (n + (size_t)len >= size)
+		if (n + len >= size)
 			break;
-		memcpy(buf + n, one, (size_t)len);
-		n += (size_t)len;
+		if (plain) {
+			buf[n++] = (char)*p;
+		} else if (*p == '\\') {
+			buf[n++] = '\\';
+			buf[n++] = '\\';
+		} else {
+			buf[n++] = '\\';
+			buf[n++] = 'x';
+			buf[n++] = hex[*p >> 4];
+			buf[n++] = hex[*p & 15];
+		}
 	}
 	buf[n] = '\0';
 	return buf;

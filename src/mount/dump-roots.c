@@ -176,12 +176,46 @@ static int recv_fd(int sock)
 	return fd;
 }
 
+/* Without a helper: through the task's root, where the mount's root is found when the task sits
+ * at its namespace's root and nothing covers the mount, as the mount id and the mount-root
+ * attribute tell; else -1. */
+static int open_through_task_root(const struct mount_table *t, const struct mount_entry *m)
+{
+	struct open_how how = {
+	    .flags = O_PATH | O_NOFOLLOW | O_CLOEXEC,
+	    .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+	};
+	cleanup_close int root_fd = -EBADF, fd = -EBADF;
+	const char *rel = m->mountpoint;
+	char path[64];
+	struct statx stx;
+
+	snprintf(path, sizeof(path), "/proc/%d/root", (int)mount_table_pid(t));
+	root_fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	while (*rel == '/')
+		rel++;
+	if (root_fd >= 0)
+		fd = (int)syscall(__NR_openat2, root_fd, *rel ? rel : ".", &how, sizeof(how));
+	if (fd < 0 || !is_mount(t, fd, m) ||
+	    statx(fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS, &stx) < 0 ||
+	    !(stx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) ||
+	    !(stx.stx_attributes & STATX_ATTR_MOUNT_ROOT))
+		return -1;
+	if (!S_ISDIR(stx.stx_mode))
+		return TAKE_FD(fd);
+	return openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+}
+
 int mount_root_open(const struct mount_table *t, const struct mount_entry *m)
 {
 	cleanup_close int ns_fd = -EBADF;
 	char path[64], mp[PATH_MAX * 4];
 	int sv[2], fd, status;
 	pid_t pid;
+
+	fd = open_through_task_root(t, m);
+	if (fd >= 0)
+		return fd;
 
 	snprintf(path, sizeof(path), "/proc/%d/ns/mnt", (int)mount_table_pid(t));
 	ns_fd = open(path, O_RDONLY | O_CLOEXEC);

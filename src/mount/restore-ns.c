@@ -486,7 +486,7 @@ static int create_mount(struct ns_build *st, size_t i)
 	/* the clone is the mount's root now: kept for its children and bind sources */
 	st->root_fd_of[i] = TAKE_FD(tree_fd);
 out:
-	if (r == 0)
+	if (r == 0 && log_get_level() >= LOG_DEBUG)
 		pr_debug("%s %s: %s", what_of(st, i), d->fstype, mount_kind_by_kind(d->kind)->name);
 	return r;
 }
