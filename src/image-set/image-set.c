@@ -606,6 +606,10 @@ static int check_propagation(struct image_set *set)
 
 		if (!m->shared_id && !m->master_id)
 			continue;
+		if (m->shared_mountpoint &&
+		    (r = check_path(set, "mnt image", i, "shared mountpoint", m->shared_mountpoint,
+				    true)) < 0)
+			break;
 		leader = set->mnts[hmap_find(&leaders, m->shared_id, m->master_id)->value];
 		if (!mnt_contains(leader, m))
 			r = bad(

@@ -194,11 +194,10 @@ static ssize_t master_member(const struct prop *pr, const struct group *g, size_
 	return -1;
 }
 
-/* Joins mount i to its master's peer group through the mount of minicr's namespace the dump
- * named (a host's shared mount), opened without following a symlink. */
-static int join_external(struct prop *pr, size_t i)
+/* Joins mount i to the peer group of the mount of minicr's namespace at mp (a host's shared
+ * mount: the group of its master, or its own peers), opened without following a symlink. */
+static int join_external(struct prop *pr, size_t i, const char *mp)
 {
-	const char *mp = pr->set->mnts[i]->master_mountpoint;
 	struct open_how how = {
 	    .flags = O_PATH | O_CLOEXEC | O_NOFOLLOW,
 	    .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
@@ -207,14 +206,14 @@ static int join_external(struct prop *pr, size_t i)
 	cleanup_close int fd = -EBADF;
 	const char *rel = mp;
 
-	while (rel && *rel == '/')
-		rel++;
 	if (!mp) {
 		pr_err("cannot restore %s as a slave of peer group %lu: the group is outside the "
 		       "tree's namespaces",
 		       what_of(pr, i), (unsigned long)pr->set->mnts[i]->master_id);
 		return -ENOENT;
 	}
+	while (*rel == '/')
+		rel++;
 	fd = (int)syscall(__NR_openat2, pr->p->own_root_fd, *rel ? rel : ".", &how, sizeof(how));
 	snprintf(what, sizeof(what), "minicr's mount '%s'", path_escape(mp, esc, sizeof(esc)));
 	if (fd < 0)
@@ -225,10 +224,14 @@ static int join_external(struct prop *pr, size_t i)
 static int set_up_leader(struct prop *pr, struct group *g, bool master_in_tree)
 {
 	size_t leader = g->members[0];
+	const char *peers = pr->set->mnts[leader]->shared_mountpoint;
 	int r;
 
+	/* peers of a host's shared mount: joining its group brings its master along */
+	if (peers)
+		return join_external(pr, leader, peers);
 	if (g->master_id && !master_in_tree) {
-		r = join_external(pr, leader);
+		r = join_external(pr, leader, pr->set->mnts[leader]->master_mountpoint);
 		if (r == 0)
 			r = set_type(pr, leader, MS_SLAVE);
 		if (r < 0 || !g->shared_id)

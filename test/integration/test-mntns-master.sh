@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# A slave whose master lies outside the tree's namespaces: in a private mount namespace of its
-# own (which plays the host, where minicr runs), this makes a shared tmpfs, starts the
-# mntns-host-master scenario (a namespace of slaves, as `unshare --propagation slave` makes),
-# dumps it, restores it, then mounts under the shared tmpfs: the restored slaves must receive
-# that mount, and their mountinfo must be the same as before.
+# Slaves and peers of groups outside the tree's namespaces: in a private mount namespace of its
+# own (which plays the host, where minicr runs), this makes two shared tmpfs, starts the
+# mntns-host-master scenario (a namespace of slaves, as `unshare --propagation slave` makes, but
+# for its copy of the second tmpfs, a peer of the host's), dumps it, restores it, then mounts
+# under both: the restored slaves and the peer must receive those mounts, their mountinfo must
+# be the same as before, and a mount the tree makes under its peer must reach the host.
 set -u
 MINICR=${MINICR:-./minicr}
 BIN=${SCENARIO_BIN:-./test/scenarios}
@@ -18,9 +19,11 @@ MINICR=$(realpath "$MINICR")
 BIN=$(realpath "$BIN")
 work=$(mktemp -d /tmp/minicr-mntns-master.XXXXXX)
 master=$work/master
+peer=$work/peer
 cleanup() {
 	[ -n "${pid:-}" ] && kill -9 "$pid" 2>/dev/null
 	umount -l "$master" 2>/dev/null
+	umount -l "$peer" 2>/dev/null
 	rm -rf "$work"
 }
 trap cleanup EXIT
@@ -34,12 +37,15 @@ gone() { # session: every process of it has exited
 	return 1
 }
 
-mkdir -p "$master" "$work/img"
+mkdir -p "$master" "$peer" "$work/img"
 mount -t tmpfs -o size=1m scn-host-master "$master" || { echo "skipped: cannot mount"; exit 77; }
-mkdir -p "$master/sub/probe"
+mount -t tmpfs -o size=1m scn-host-peer "$peer"
+mkdir -p "$master/sub/probe" "$peer/sub/probe" "$peer/sub/back"
 mount --make-shared "$master"
+mount --make-shared "$peer"
 
-export SCENARIO_READY=$work/ready SCENARIO_RESULT=$work/result MINICR_TEST_MASTER=$master
+export SCENARIO_READY=$work/ready SCENARIO_RESULT=$work/result MINICR_TEST_MASTER=$master \
+	MINICR_TEST_PEER=$peer
 "$BIN/launch" "$BIN/mntns-host-master" </dev/null >"$work/out" 2>&1 &
 pid=$!
 for _ in $(seq 3000); do [ -s "$work/ready" ] && break; sleep 0.01; done
@@ -60,17 +66,25 @@ if ! "$MINICR" restore -D "$work/img" -d -o "$work/img/restore.log"; then
 	echo "not ok - restore failed: $(tail -n 3 "$work/img/restore.log")"
 	exit 1
 fi
-echo "ok - dumped and restored a slave of the host's shared mount"
-# the host mounts under its shared tmpfs: the restored slaves must see it
+echo "ok - dumped and restored slaves and a peer of the host's shared mounts"
+# the host mounts under its shared tmpfs: the restored slaves and the peer must see it
 mount -t tmpfs -o size=64k scn-host-probe "$master/sub/probe"
+mount -t tmpfs -o size=64k scn-host-probe "$peer/sub/probe"
 kill -USR1 "$pid"
 for _ in $(seq 3000); do [ -s "$work/result" ] && break; sleep 0.01; done
 umount -l "$master/sub/probe"
-if [ "$(head -n 1 "$work/result" 2>/dev/null)" = PASS ]; then
-	pid=
-	echo "ok - the restored slaves follow the host's peer group"
-	echo "2 passed, 0 failed"
-	exit 0
+umount -l "$peer/sub/probe"
+if [ "$(head -n 1 "$work/result" 2>/dev/null)" != PASS ]; then
+	echo "not ok - $(cat "$work/result" 2>/dev/null)"
+	exit 1
 fi
-echo "not ok - $(cat "$work/result" 2>/dev/null)"
-exit 1
+pid=
+echo "ok - the restored slaves and peer follow the host's peer groups"
+if ! grep -q " $peer/sub/back " /proc/self/mountinfo; then
+	echo "not ok - the tree's mount under its peer did not reach the host"
+	exit 1
+fi
+umount -l "$peer/sub/back"
+echo "ok - the tree's mount under its peer reached the host"
+echo "3 passed, 0 failed"
+exit 0
