@@ -21,6 +21,18 @@ Test(path, below_compares_whole_components)
 	cr_assert_null(path_below("/a", "/a/b"));
 }
 
+Test(path, escapes_what_is_not_printable_ascii)
+{
+	char buf[64];
+
+	cr_assert_str_eq(path_escape("/a b/c", buf, sizeof(buf)), "/a b/c");
+	cr_assert_str_eq(path_escape("/t\tn\n\\", buf, sizeof(buf)), "/t\\x09n\\x0a\\\\");
+	cr_assert_str_eq(path_escape("/\xff", buf, sizeof(buf)), "/\\xff");
+	/* cut at a whole escape, never inside one */
+	cr_assert_str_eq(path_escape("/ab\x01", buf, 6), "/ab");
+	cr_assert_str_eq(path_escape("", buf, sizeof(buf)), "");
+}
+
 Test(path, joins_and_strips)
 {
 	char *s;
