@@ -51,30 +51,3 @@ bool str_has_suffix(const char *s, const char *suffix)
 
 	return ls >= lx && strcmp(s + ls - lx, suffix) == 0;
 }
-
-const char *path_escape(const char *path, char *buf, size_t size)
-{
-	static const char hex[] = "0123456789abcdef";
-	size_t n = 0;
-
-	for (const unsigned char *p = (const unsigned char *)path; *p; p++) {
-		bool plain = *p >= 0x20 && *p < 0x7f && *p != '\\';
-		size_t len = plain ? 1 : *p == '\\' ? 2 : 4;
-
-		if (n + len >= size)
-			break;
-		if (plain) {
-			buf[n++] = (char)*p;
-		} else if (*p == '\\') {
-			buf[n++] = '\\';
-			buf[n++] = '\\';
-		} else {
-			buf[n++] = '\\';
-			buf[n++] = 'x';
-			buf[n++] = hex[*p >> 4];
-			buf[n++] = hex[*p & 15];
-		}
-	}
-	buf[n] = '\0';
-	return buf;
-}

@@ -4,7 +4,6 @@
 #pragma once
 
 #include <stdbool.h>
-#include <stddef.h>
 
 /* The part of path below prefix: "" when they are equal, "/b/c" for ("/a/b/c", "/a"), the
  * whole path for prefix "/". Trailing slashes of prefix are ignored. NULL when path is neither
@@ -23,7 +22,3 @@ char *path_strip_suffix(const char *path, const char *rel);
 
 /* Whether s ends with suffix. */
 bool str_has_suffix(const char *s, const char *suffix);
-
-/* path (any bytes) as text safe to log: printable ASCII stays, a backslash doubles, any other
- * byte becomes \xNN; cut to fit size (which must be at least 1). Returns buf. */
-const char *path_escape(const char *path, char *buf, size_t size);

@@ -15,9 +15,12 @@
  * several threads at once. */
 typedef int (*fd_mount_root_fn)(void *opaque, const RegFileEntry *reg, const char **ret_path);
 
+struct image_set;
+
 struct fd_restore_callbacks {
 	fd_mount_root_fn mount_root; /* required for files reached by a path */
 	void *opaque;
+	const struct image_set *set; /* the set being restored, for fd_restore_image_set() */
 };
 
 /* Restore state for the process that opens the tree's files. Free it only once every task

@@ -16,6 +16,7 @@
 
 #include "base/compat.h"
 #include "base/hmap.h"
+#include "base/escape.h"
 #include "base/log.h"
 #include "base/path.h"
 #include "base/util.h"
@@ -150,7 +151,7 @@ void mount_spec_of_mnt(const MntEntry *e, char *buf, size_t size, struct mount_s
 	char mp[PATH_MAX];
 
 	snprintf(buf, size, "mount %lu ('%s')", (unsigned long)e->mnt_id,
-		 e->mountpoint ? path_escape(e->mountpoint, mp, sizeof(mp)) : "?");
+		 e->mountpoint ? escape_path(mp, sizeof(mp), e->mountpoint) : "?");
 	*ret = (struct mount_spec){
 	    .kind = e->kind,
 	    .id = e->mnt_id,
@@ -212,7 +213,7 @@ static int live_root(struct mount_build *b, const struct mount_entry *m)
 	fd = (int)syscall(__NR_openat2, b->live_root_fd, *rel ? rel : ".", &how, sizeof(how));
 	if (fd < 0)
 		return pr_errno("cannot open mount '%s'",
-				path_escape(m->mountpoint, esc, sizeof(esc)));
+				escape_path(esc, sizeof(esc), m->mountpoint));
 	if (fstat(fd, &st) < 0 || major(st.st_dev) != m->dev_major ||
 	    minor(st.st_dev) != m->dev_minor) {
 		close(fd);
@@ -221,7 +222,7 @@ static int live_root(struct mount_build *b, const struct mount_entry *m)
 	if (hmap_put(&b->fds, KEEP_LIVE, key, (size_t)fd) < 0) {
 		close(fd);
 		return pr_neg(-ENOMEM, "cannot keep the root of mount '%s'",
-			      path_escape(m->mountpoint, esc, sizeof(esc)));
+			      escape_path(esc, sizeof(esc), m->mountpoint));
 	}
 	return fd;
 }
@@ -324,7 +325,7 @@ static int open_remade(const struct mount_spec *spec, int src_fd, const char *su
 	fd = (int)syscall(__NR_openat2, src_fd, *sub ? sub : ".", &how, sizeof(how));
 	if (fd < 0)
 		return pr_errno("cannot open the remade root '%s' of %s",
-				path_escape(spec->root, esc, sizeof(esc)), spec->what);
+				escape_path(esc, sizeof(esc), spec->root), spec->what);
 	return fd;
 }
 
@@ -421,7 +422,7 @@ int mount_build_open_root(struct mount_build *b, const struct mount_spec *spec)
 		  : fcntl(src_fd, F_DUPFD_CLOEXEC, 0);
 	if (fd < 0)
 		return pr_errno("cannot open the root '%s' of %s in its filesystem",
-				path_escape(spec->root, esc, sizeof(esc)), spec->what);
+				escape_path(esc, sizeof(esc), spec->root), spec->what);
 	return fd;
 }
 
@@ -436,7 +437,7 @@ int mount_build_clone(struct mount_build *b, const struct mount_spec *spec)
 	tree_fd = open_tree(root_fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
 	if (tree_fd < 0)
 		return pr_errno("cannot clone the root '%s' of %s",
-				path_escape(spec->root, esc, sizeof(esc)), spec->what);
+				escape_path(esc, sizeof(esc), spec->root), spec->what);
 	return tree_fd;
 }
 

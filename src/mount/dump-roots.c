@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "base/compat.h"
+#include "base/escape.h"
 #include "base/log.h"
 #include "base/path.h"
 #include "base/util.h"
@@ -115,7 +116,7 @@ static int helper_open(const struct mount_table *t, const struct mount_entry *m,
 	    minor(st.st_dev) != m->dev_minor) {
 		errno = fd < 0 ? -fd : ENOENT;
 		return pr_errno("cannot reach mount %u ('%s') in its namespace", m->mnt_id_old,
-				path_escape(m->mountpoint, mp, sizeof(mp)));
+				escape_path(mp, sizeof(mp), m->mountpoint));
 	}
 	if (!S_ISDIR(st.st_mode))
 		return fd;
@@ -123,7 +124,7 @@ static int helper_open(const struct mount_table *t, const struct mount_entry *m,
 	close(fd);
 	if (dir_fd < 0)
 		return pr_errno("cannot open the root of mount %u ('%s')", m->mnt_id_old,
-				path_escape(m->mountpoint, mp, sizeof(mp)));
+				escape_path(mp, sizeof(mp), m->mountpoint));
 	return dir_fd;
 }
 
@@ -242,7 +243,7 @@ int mount_root_open(const struct mount_table *t, const struct mount_entry *m)
 	if (fd < 0) {
 		if (!WIFEXITED(status))
 			pr_err("cannot open mount %u ('%s'): the mount helper died", m->mnt_id_old,
-			       path_escape(m->mountpoint, mp, sizeof(mp)));
+			       escape_path(mp, sizeof(mp), m->mountpoint));
 		return -EIO;
 	}
 	return fd;
@@ -272,7 +273,7 @@ int mount_stat_removed_roots(struct mount_table *t)
 			pr_err(
 			    "cannot dump mount %u ('%s'): its root '%s', a file, was removed from "
 			    "its filesystem, and the bind of a removed file cannot be rebuilt",
-			    m->mnt_id_old, path_escape(m->mountpoint, mp, sizeof(mp)), m->root);
+			    m->mnt_id_old, escape_path(mp, sizeof(mp), m->mountpoint), m->root);
 			return -ENOTSUP;
 		}
 		mount_table_set_root_stat(t, m, st.st_mode, st.st_uid, st.st_gid);

@@ -27,6 +27,7 @@
 #include "base/compat.h"
 #include "base/fault.h"
 #include "base/hmap.h"
+#include "base/escape.h"
 #include "base/log.h"
 #include "base/path.h"
 #include "base/util.h"
@@ -70,6 +71,8 @@ struct ns_build {
 	int *root_fd_of;	      /* per mount: O_PATH fd of its root once it exists, or -1 */
 	struct hmap by_dev;	      /* dumped device -> mounts that exist by now */
 	char what[PATH_MAX * 4 + 64]; /* the mount being worked on, for messages */
+	uint64_t start;		      /* for --explain */
+	size_t n_made[8];	      /* per mount kind, mounts created */
 };
 
 static const MntEntry *mnt(const struct ns_build *st, size_t i)
@@ -112,7 +115,7 @@ static const char *what_of(struct ns_build *st, size_t i)
 
 	snprintf(st->what, sizeof(st->what), "mount %lu ('%s') of namespace %lu",
 		 (unsigned long)mnt(st, i)->mnt_id,
-		 path_escape(mnt(st, i)->mountpoint, mp, sizeof(mp)),
+		 escape_path(mp, sizeof(mp), mnt(st, i)->mountpoint),
 		 (unsigned long)st->set->mntns[st->ns].id);
 	return st->what;
 }
@@ -141,8 +144,8 @@ static int match_mounts(struct ns_build *st)
 				continue;
 			want_parent = mount_table_get(st->cur, pm);
 		}
-		for (struct hmap_slot *s =
-			 hmap_find(&by_mp, hmap_hash_bytes(d->mountpoint, strlen(d->mountpoint)), 0);
+		for (struct hmap_slot *s = hmap_find(
+			 &by_mp, hmap_hash_bytes(d->mountpoint, strlen(d->mountpoint)), 0);
 		     s; s = hmap_next(&by_mp, s)) {
 			size_t c = s->value;
 			const struct mount_entry *m = mount_table_get(st->cur, c);
@@ -296,7 +299,8 @@ static int detach_extra(struct ns_build *st)
 		r = hmap_put(&by_ptr, (uint64_t)(uintptr_t)mount_table_get(st->cur, c), 0, c);
 	for (size_t c = 1; c < st->n_cur && r == 0; c++) {
 		const struct mount_entry *m = mount_table_get(st->cur, c);
-		const struct hmap_slot *parent = hmap_find(&by_ptr, (uint64_t)(uintptr_t)m->parent, 0);
+		const struct hmap_slot *parent =
+		    hmap_find(&by_ptr, (uint64_t)(uintptr_t)m->parent, 0);
 
 		if (st->cur_matched[c])
 			continue;
@@ -486,6 +490,8 @@ static int create_mount(struct ns_build *st, size_t i)
 	/* the clone is the mount's root now: kept for its children and bind sources */
 	st->root_fd_of[i] = TAKE_FD(tree_fd);
 out:
+	if (r == 0)
+		st->n_made[(size_t)d->kind < ARRAY_SIZE(st->n_made) ? d->kind : 0]++;
 	if (r == 0 && log_get_level() >= LOG_DEBUG)
 		pr_debug("%s %s: %s", what_of(st, i), d->fstype, mount_kind_by_kind(d->kind)->name);
 	return r;
@@ -632,6 +638,23 @@ static int made(struct ns_build *st, size_t i)
 	return hmap_put(&st->by_dev, d->dev_major, d->dev_minor, i);
 }
 
+/* --explain: what the rebuild of one namespace kept and what it made. */
+static void explain_build(const struct ns_build *st)
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; i < st->n; i++)
+		kept += st->match[i] != NONE;
+	explain(st->start, "unshare, open_tree, fsopen/fsmount, move_mount, mount_setattr",
+		"rebuilt mount namespace %lu in a copy of minicr's%s: %zu mount(s) kept as they "
+		"were, %zu bound from a live mount, %zu made anew, %zu tmpfs refilled with their "
+		"files",
+		(unsigned long)st->set->mntns[st->ns].id,
+		st->replace_root ? " with its own root in place" : "", kept,
+		st->n_made[MNT_KIND__MNT_KIND_BIND], st->n_made[MNT_KIND__MNT_KIND_FRESH],
+		st->n_made[MNT_KIND__MNT_KIND_TMPFS]);
+}
+
 /* The roots later steps need (files, propagation) are handed to the context; the rest close. */
 static int keep_roots(struct ns_build *st)
 {
@@ -683,7 +706,10 @@ static int build_all(struct ns_build *st)
 			return r;
 	}
 	mount_build_set_made(st->r->build, NULL, NULL);
-	return keep_roots(st);
+	r = keep_roots(st);
+	if (r == 0)
+		explain_build(st);
+	return r;
 }
 
 /* Builds namespace ns in the caller's namespace, a fresh private copy of minicr's. */
@@ -704,6 +730,7 @@ static int build_ns(struct restore_ns *r, size_t ns)
 	if (ret < 0)
 		return ret;
 	st.n_cur = mount_table_size(st.cur);
+	st.start = monotonic_ns();
 	st.root_fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (st.root_fd < 0)
 		ret = pr_errno("cannot open the root of mount namespace %lu",

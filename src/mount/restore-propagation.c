@@ -24,6 +24,7 @@
 
 #include "base/compat.h"
 #include "base/hmap.h"
+#include "base/escape.h"
 #include "base/log.h"
 #include "base/path.h"
 #include "base/util.h"
@@ -61,7 +62,7 @@ static const char *what_of(struct prop *pr, size_t i)
 	char mp[PATH_MAX * 4];
 
 	snprintf(pr->what, sizeof(pr->what), "mount %lu ('%s') of namespace %lu",
-		 (unsigned long)m->mnt_id, path_escape(m->mountpoint, mp, sizeof(mp)),
+		 (unsigned long)m->mnt_id, escape_path(mp, sizeof(mp), m->mountpoint),
 		 (unsigned long)pr->set->mntns[image_set_mnt_ns(pr->set, i)].id);
 	return pr->what;
 }
@@ -215,7 +216,7 @@ static int join_external(struct prop *pr, size_t i, const char *mp)
 	while (*rel == '/')
 		rel++;
 	fd = (int)syscall(__NR_openat2, pr->p->own_root_fd, *rel ? rel : ".", &how, sizeof(how));
-	snprintf(what, sizeof(what), "minicr's mount '%s'", path_escape(mp, esc, sizeof(esc)));
+	snprintf(what, sizeof(what), "minicr's mount '%s'", escape_path(esc, sizeof(esc), mp));
 	if (fd < 0)
 		return pr_errno("cannot open %s, the master of %s", what, what_of(pr, i));
 	return set_group(pr, fd, pr->p->mnt_fd[i], i, what);

@@ -3,7 +3,7 @@
  * mounts, for a tree of N processes each in a mount namespace of its own with 100 bind mounts
  * (mntns), and for the same tree and mounts in one namespace (onens, its baseline). Images come
  * from `minicr dump` of real victims. Not run by make check:
- *   MINICR=./minicr test/bench/bench-restore [fds|mounts|mntns|onens|tree N...]
+ *   MINICR=./minicr test/bench/bench-restore [fds|sockets|mounts|mntns|onens|tree N...]
  * Default: tree 1 10 100 (full dump and restore -d with resume of a tree of N processes), fds
  * 10 1000 10000 19000, mounts 10 1000 10000, onens and mntns 1 10 100. Needs root; runs in its
  * private mount namespace. Prints one line per case: the median of 5 dumps (--leave-running)
@@ -20,6 +20,7 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -76,6 +77,21 @@ static void victim_fds(void)
 	for (int i = 0; i < n_arg; i++)
 		if (open(path, O_RDONLY) < 0)
 			_exit(3);
+}
+
+/* n_arg fds of socketpairs, 1 KiB queued on each pair. */
+static void victim_sockets(void)
+{
+	char kib[1024];
+
+	memset(kib, 'q', sizeof(kib));
+	for (int i = 0; i + 1 < n_arg; i += 2) {
+		int sv[2];
+
+		if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0 ||
+		    write(sv[0], kib, sizeof(kib)) != sizeof(kib))
+			_exit(3);
+	}
 }
 
 static void victim_mounts(void)
@@ -342,6 +358,7 @@ int main(int argc, char **argv)
 	static const int trees_default[] = {1, 10, 100};
 	static const int mounts_default[] = {10, 1000, 10000};
 	static const int mntns_default[] = {1, 10, 100};
+	static const int sockets_default[] = {10, 1000, 10000};
 	struct rlimit rl;
 	char path[PATH_MAX];
 
@@ -369,16 +386,19 @@ int main(int argc, char **argv)
 	} else if (argc > 2) {
 		for (int i = 2; i < argc; i++)
 			bench(argv[1],
-			      !strcmp(argv[1], "fds")	  ? victim_fds
-			      : !strcmp(argv[1], "mntns") ? victim_mntns
-			      : !strcmp(argv[1], "onens") ? victim_onens
-							  : victim_mounts,
+			      !strcmp(argv[1], "fds")	    ? victim_fds
+			      : !strcmp(argv[1], "sockets") ? victim_sockets
+			      : !strcmp(argv[1], "mntns")   ? victim_mntns
+			      : !strcmp(argv[1], "onens")   ? victim_onens
+							    : victim_mounts,
 			      atoi(argv[i]));
 	} else {
 		for (size_t i = 0; i < sizeof(trees_default) / sizeof(trees_default[0]); i++)
 			bench_tree(trees_default[i]);
 		for (size_t i = 0; i < sizeof(fds_default) / sizeof(fds_default[0]); i++)
 			bench("fds", victim_fds, fds_default[i]);
+		for (size_t i = 0; i < sizeof(sockets_default) / sizeof(sockets_default[0]); i++)
+			bench("sockets", victim_sockets, sockets_default[i]);
 		for (size_t i = 0; i < sizeof(mounts_default) / sizeof(mounts_default[0]); i++)
 			bench("mounts", victim_mounts, mounts_default[i]);
 		for (size_t i = 0; i < sizeof(mntns_default) / sizeof(mntns_default[0]); i++) {
