@@ -863,7 +863,7 @@ static int open_ns_root(struct restore_ns *r, size_t ns)
 	return 0;
 }
 
-int restore_ns_build(struct restore_ns *r, restore_ns_in_fn in_ns, void *opaque)
+static int build_namespaces(struct restore_ns *r, restore_ns_in_fn in_ns, void *opaque)
 {
 	const struct image_set *set = r->set;
 	struct restore_propagation prop = {
@@ -891,16 +891,19 @@ int restore_ns_build(struct restore_ns *r, restore_ns_in_fn in_ns, void *opaque)
 		if (in_ns && (ret = in_ns(opaque, ns)) < 0)
 			return ret;
 	}
-	if (set->n_mntns) {
-		ret = restore_propagation(&prop);
-		if (ret < 0)
-			return ret;
-	}
-	if (setns(r->own_ns_fd, CLONE_NEWNS) < 0)
-		return pr_errno("cannot return to minicr's mount namespace");
-	/* the superblocks made live on in the namespaces' mounts */
+	return set->n_mntns ? restore_propagation(&prop) : 0;
+}
+
+int restore_ns_build(struct restore_ns *r, restore_ns_in_fn in_ns, void *opaque)
+{
+	int ret = build_namespaces(r, in_ns, opaque);
+
+	/* the superblocks made live on in the namespaces' mounts; the directories made again for
+	 * removed roots go now, whether the build succeeded or not */
 	r->build = mount_build_free(r->build);
-	return 0;
+	if (setns(r->own_ns_fd, CLONE_NEWNS) < 0 && ret == 0)
+		return pr_errno("cannot return to minicr's mount namespace");
+	return ret;
 }
 
 int restore_ns_mount_root(const struct restore_ns *r, size_t mnt_idx)
