@@ -15,5 +15,6 @@ size_t escape_utf8_len(const unsigned char *s, size_t len);
  * form needs, without the NUL. */
 size_t escape_bytes(char *out, size_t size, const char *in, size_t len);
 
-/* The escaped form of the string in, in out (as escape_bytes()); returns out, for messages. */
+/* The escaped form of the string in, for messages: in itself when nothing needs escaping, else
+ * written to out (as escape_bytes()) and out returned. */
 const char *escape_path(char *out, size_t size, const char *in);
