@@ -286,13 +286,29 @@ static void verdict(pid_t pid, const char *who)
 		       who, status);
 }
 
+static pid_t c1, c2;
+
+/* Whatever the scenario made, however it ends (the roots are mounted in the children's
+ * namespaces only, which go with them). */
+static void cleanup(void)
+{
+	if (c1 > 0)
+		kill(c1, SIGKILL);
+	if (c2 > 0)
+		kill(c2, SIGKILL);
+	while (wait(NULL) > 0)
+		;
+	rmdir(root1);
+	rmdir(root2);
+	rmdir(dir);
+}
+
 int main(void)
 {
-	pid_t c1, c2;
-
 	scenario_private_mounts();
 	if (!mkdtemp(dir))
 		scenario_skip("mkdtemp: %m");
+	atexit(cleanup);
 	snprintf(root1, sizeof(root1), "%s/root1", dir);
 	snprintf(root2, sizeof(root2), "%s/root2", dir);
 	if (mkdir(root1, 0755) < 0 || mkdir(root2, 0755) < 0)
@@ -305,8 +321,6 @@ int main(void)
 
 	verdict(c1, "the pivot_root container");
 	verdict(c2, "the chroot container");
-	rmdir(root1);
-	rmdir(root2);
-	rmdir(dir);
+	c1 = c2 = 0;
 	scenario_pass();
 }

@@ -20,6 +20,14 @@
 #include "scenario.h"
 
 static char dir[] = "/tmp/minicr-scn-host-master.XXXXXX";
+static char bind[80];
+
+static void cleanup(void)
+{
+	umount2(bind, MNT_DETACH);
+	rmdir(bind);
+	rmdir(dir);
+}
 
 static bool sees(const char *path)
 {
@@ -37,7 +45,7 @@ static bool sees(const char *path)
 int main(void)
 {
 	const char *master = getenv("MINICR_TEST_MASTER"), *peer = getenv("MINICR_TEST_PEER");
-	char sub[256], bind[80], probe_master[300], probe_bind[120], probe_peer[300], back[300];
+	char sub[256], probe_master[300], probe_bind[120], probe_peer[300], back[300];
 	struct mnt_table host;
 	struct mnt_table before, after;
 	struct mnt_map map = {0};
@@ -54,6 +62,7 @@ int main(void)
 			scenario_skip("cannot make '%s' a slave: %m", host.lines[i].mountpoint);
 	if (!mkdtemp(dir))
 		scenario_skip("mkdtemp: %m");
+	atexit(cleanup); /* however it ends */
 	snprintf(sub, sizeof(sub), "%s/sub", master);
 	snprintf(bind, sizeof(bind), "%s/bind", dir);
 	snprintf(probe_master, sizeof(probe_master), "%s/probe", sub);
@@ -83,8 +92,5 @@ int main(void)
 	/* the other way: the host sees this one through the peer group */
 	scenario_check(mount("scn-back", back, "tmpfs", 0, "size=64k") == 0,
 		       "cannot mount on '%s': %m", back);
-	umount2(bind, MNT_DETACH);
-	rmdir(bind);
-	rmdir(dir);
 	scenario_pass();
 }

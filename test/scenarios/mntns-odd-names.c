@@ -57,6 +57,7 @@ int main(void)
 	scenario_private_mounts();
 	if (!mkdtemp(dir))
 		scenario_skip("mkdtemp: %m");
+	atexit(cleanup); /* however it ends */
 	for (size_t i = 0; i < N_NAMES; i++) {
 		snprintf(paths[i], sizeof(paths[i]), "%s/%s", dir, names[i]);
 		if (mkdir(paths[i], 0755) < 0 ||
@@ -101,7 +102,6 @@ int main(void)
 
 	scenario_ready();
 	scenario_wait();
-	atexit(cleanup);
 
 	scenario_check(mnt_table_read(0, &after) == 0, "cannot read mountinfo: %m");
 	diff = mnt_table_diff(&before, &after, &map);

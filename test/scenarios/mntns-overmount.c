@@ -78,6 +78,7 @@ int main(void)
 	scenario_private_mounts();
 	if (!mkdtemp(dir))
 		scenario_skip("mkdtemp: %m");
+	atexit(cleanup); /* however it ends */
 	snprintf(host, sizeof(host), "%s/host", dir);
 	snprintf(x, sizeof(x), "%s/x", dir);
 	snprintf(y, sizeof(y), "%s/y", dir);
@@ -120,7 +121,6 @@ int main(void)
 
 	scenario_ready();
 	scenario_wait();
-	atexit(cleanup);
 
 	scenario_check(mnt_table_read(0, &after) == 0, "cannot read mountinfo: %m");
 	diff = mnt_table_diff(&before, &after, &map);

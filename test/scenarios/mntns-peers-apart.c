@@ -31,6 +31,17 @@ static long group_at(const char *mp)
 	return group;
 }
 
+static void cleanup(void)
+{
+	umount2(mp_a, MNT_DETACH);
+	umount2(mp_b, MNT_DETACH);
+	umount2(top, MNT_DETACH);
+	rmdir(mp_a);
+	rmdir(mp_b);
+	rmdir(top);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	long group;
@@ -38,6 +49,7 @@ int main(void)
 	scenario_private_mounts();
 	if (!mkdtemp(dir))
 		scenario_skip("mkdtemp: %m");
+	atexit(cleanup); /* however it ends */
 	snprintf(top, sizeof(top), "%s/t", dir);
 	snprintf(sub_a, sizeof(sub_a), "%s/a", top);
 	snprintf(sub_b, sizeof(sub_b), "%s/b", top);
@@ -58,11 +70,5 @@ int main(void)
 
 	scenario_check(group_at(mp_a) == group && group_at(mp_b) == group,
 		       "the two mounts are no longer peers in group %ld", group);
-	umount2(mp_a, MNT_DETACH);
-	umount2(mp_b, MNT_DETACH);
-	rmdir(mp_a);
-	rmdir(mp_b);
-	rmdir(top);
-	rmdir(dir);
 	scenario_pass();
 }

@@ -134,6 +134,7 @@ int main(void)
 	scenario_private_mounts();
 	if (!mkdtemp(dir))
 		scenario_skip("mkdtemp: %m");
+	atexit(cleanup); /* however it ends */
 	snprintf(top, sizeof(top), "%s/t", dir);
 	snprintf(probe_a, sizeof(probe_a), "%s/a", top);
 	snprintf(probe_b, sizeof(probe_b), "%s/b", top);
@@ -159,7 +160,6 @@ int main(void)
 
 	scenario_ready();
 	scenario_wait();
-	atexit(cleanup);
 
 	for (int i = 0; i < 3; i++) {
 		scenario_check(mnt_table_read(pids[i], &after[i]) == 0,

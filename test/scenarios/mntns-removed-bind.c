@@ -57,6 +57,7 @@ int main(void)
 	scenario_private_mounts();
 	if (!mkdtemp(dir))
 		scenario_skip("mkdtemp: %m");
+	atexit(cleanup); /* however it ends */
 	snprintf(src, sizeof(src), "%s/src", dir);
 	snprintf(m1, sizeof(m1), "%s/m1", dir);
 	snprintf(t, sizeof(t), "%s/t", dir);
@@ -76,7 +77,6 @@ int main(void)
 
 	scenario_ready();
 	scenario_wait();
-	atexit(cleanup);
 
 	scenario_check(mnt_table_read(0, &after) == 0, "cannot read mountinfo: %m");
 	diff = mnt_table_diff(&before, &after, &map);

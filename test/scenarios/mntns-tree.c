@@ -162,6 +162,7 @@ int main(void)
 	scenario_private_mounts();
 	if (!mkdtemp(dir))
 		scenario_skip("mkdtemp: %m");
+	atexit(cleanup); /* however it ends */
 	snprintf(dir_a, sizeof(dir_a), "%s/a", dir);
 	snprintf(dir_b, sizeof(dir_b), "%s/b", dir);
 	snprintf(file_a, sizeof(file_a), "%s/file", dir_a);
@@ -193,7 +194,6 @@ int main(void)
 
 	scenario_ready();
 	scenario_wait();
-	atexit(cleanup);
 
 	scenario_check(ns_ino(c1) && ns_ino(c1) != ns_ino(self_pid),
 		       "C1 is no longer in a namespace of its own");
