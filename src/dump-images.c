@@ -15,6 +15,7 @@
 #include "inventory.pb-c.h"
 #include "base/kerndat.h"
 #include "base/log.h"
+#include "base/path.h"
 #include "mnt.pb-c.h"
 #include "mount/kind.h"
 #include "mount/table.h"
@@ -142,6 +143,7 @@ struct mount_scratch {
 	MntEntry entry;
 	uint64_t ns_key;
 	const struct mount_table *own;
+	bool own_is_tree; /* the table written is minicr's own (not rebuilt at restore) */
 	const struct mount_entry *const *walked;
 	size_t n_walked;
 };
@@ -169,6 +171,20 @@ static const struct mount_entry *walked_of(const struct mount_scratch *s,
 	return NULL;
 }
 
+/* A mount of minicr's namespace in peer group `group` whose root holds m's root (a host's shared
+ * mount the tree's copy is a slave or a peer of): restore joins that group through it. */
+static const char *group_in_own(const struct mount_scratch *s, const struct mount_entry *m,
+				uint64_t group)
+{
+	if (!group || !s->own || s->own_is_tree)
+		return NULL;
+	for (const struct mount_entry *o = mount_table_find_dev(s->own, m->dev_major, m->dev_minor);
+	     o; o = o->next_same_dev)
+		if (o->shared_id == group && path_below(m->root, o->root))
+			return o->mountpoint;
+	return NULL;
+}
+
 static const ProtobufCMessage *get_mount(const void *src, size_t i, void *scratch)
 {
 	const struct mount_entry *m = mount_table_get(src, i);
@@ -188,6 +204,13 @@ static const ProtobufCMessage *get_mount(const void *src, size_t i, void *scratc
 	e->dev_major = m->dev_major;
 	e->dev_minor = m->dev_minor;
 	e->root = (char *)m->root;
+	if (m->root_deleted) {
+		e->has_root_deleted = e->has_root_mode = e->has_root_uid = e->has_root_gid = true;
+		e->root_deleted = true;
+		e->root_mode = m->root_mode;
+		e->root_uid = m->root_uid;
+		e->root_gid = m->root_gid;
+	}
 	e->mountpoint = (char *)m->mountpoint;
 	e->fstype = (char *)m->fstype;
 	e->source = (char *)m->source;
@@ -200,10 +223,12 @@ static const ProtobufCMessage *get_mount(const void *src, size_t i, void *scratc
 	if (m->shared_id) {
 		e->has_shared_id = true;
 		e->shared_id = m->shared_id;
+		e->shared_mountpoint = (char *)group_in_own(s, m, m->shared_id);
 	}
 	if (m->master_id) {
 		e->has_master_id = true;
 		e->master_id = m->master_id;
+		e->master_mountpoint = (char *)group_in_own(s, m, m->master_id);
 	}
 	walked = walked_of(s, m);
 	view = (struct mount_dump_view){
@@ -230,6 +255,7 @@ int dump_write_mounts(int img_dirfd, const struct mount_table *table, uint64_t n
 	struct mount_scratch s = {
 	    .ns_key = ns_key,
 	    .own = own,
+	    .own_is_tree = own == table,
 	    .walked = walked,
 	    .n_walked = n_walked,
 	};

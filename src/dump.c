@@ -25,6 +25,7 @@
 #include "image-write.h"
 #include "base/kerndat.h"
 #include "base/log.h"
+#include "mount/dump-roots.h"
 #include "mount/table.h"
 #include "task/parasite-ctl.h"
 #include "task/seize.h"
@@ -210,6 +211,9 @@ static int collect_mount_tables(struct dump *d)
 			if (ret < 0)
 				return ret;
 			d->ns_tables[d->n_ns++] = t;
+			ret = mount_stat_removed_roots(t);
+			if (ret < 0)
+				return ret;
 		}
 		d->tasks[i].mnt_ns_key = table_ns_key(t);
 	}

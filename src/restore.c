@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,7 +36,11 @@ struct restore_ctx {
 	struct restore_fdtable *table;
 	struct resume_set *resume_set;
 	struct resume_task **resume; /* per task; NULL when the set has no core images */
-	int ns_root_fd;
+	struct restore_ns *ns;	     /* the tree's own mount namespaces; NULL: none */
+	int own_root_fd;	     /* minicr's root, where files of its namespace are reopened */
+	/* in each task: the one it is, its namespace and that namespace's root */
+	size_t task_idx;
+	int task_ns_fd, task_root_fd;
 	int service_base; /* log, status pipe, then the images dir for resume_task_enter() */
 };
 
@@ -50,13 +55,38 @@ static void phase(const char *what)
 /* --explain: the start of the step being told. */
 static uint64_t t_step;
 
-static int mount_root(void *opaque, const RegFileEntry *reg)
+/* Files are reopened beneath the root of their own mount where the tree's namespaces have it
+ * (also for a task of another namespace, and under a mount that covers its path), of their
+ * detached mount, or else by their path in minicr's namespace, where they were at dump. */
+static int mount_root(void *opaque, const RegFileEntry *reg, const char **ret_path)
 {
 	struct restore_ctx *ctx = opaque;
+	const struct image_set *set = ctx->set;
+	ssize_t m;
+	int fd;
 
 	if (reg->detached)
 		return restore_detached_root(ctx->detached, reg->mnt_id);
-	return ctx->ns_root_fd;
+	m = reg->has_mnt_ns_id ? image_set_mnt(set, reg->mnt_id) : -1;
+	if (m < 0 || set->mntns[image_set_mnt_ns(set, (size_t)m)].id != reg->mnt_ns_id)
+		return ctx->own_root_fd;
+	fd = restore_ns_mount_root(ctx->ns, (size_t)m);
+	if (fd < 0) {
+		pr_err("cannot reopen '%s': mount %lu was not rebuilt", reg->path,
+		       (unsigned long)reg->mnt_id);
+		return fd;
+	}
+	*ret_path = image_set_path_in_mnt(set, (size_t)m, reg->path);
+	return fd;
+}
+
+/* Inside namespace ns once it is built: the detached mounts whose source lives there. */
+static int in_ns(void *opaque, size_t ns)
+{
+	struct restore_ctx *ctx = opaque;
+
+	(void)ns;
+	return restore_detached_prepare(ctx->detached, false);
 }
 
 /* In the root task: mounts, then every file of the tree opened once. */
@@ -70,20 +100,23 @@ static int prepare_root(void *opaque)
 	    restore_detached_new(set, ctx->opts->detached_method, restore_tree_note, ctx->tree);
 	if (!ctx->detached)
 		return -ENOMEM;
-	if (set->own_mntns) {
-		/* detached mounts whose source lives in minicr's namespace, before leaving it */
-		r = restore_detached_prepare(ctx->detached, false);
+	/* detached mounts whose source lives in minicr's namespace, then in each of the tree's */
+	r = restore_detached_prepare(ctx->detached, false);
+	if (r < 0)
+		return r;
+	if (set->n_mntns) {
+		r = restore_ns_new(set, &ctx->ns);
 		if (r < 0)
 			return r;
-		r = restore_mntns_build(set);
+		r = restore_ns_build(ctx->ns, in_ns, ctx);
 		if (r < 0)
 			return r;
 	}
 	r = restore_detached_prepare(ctx->detached, true);
 	if (r < 0)
 		return r;
-	ctx->ns_root_fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (ctx->ns_root_fd < 0)
+	ctx->own_root_fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (ctx->own_root_fd < 0)
 		return pr_errno("cannot open the root of the mount namespace");
 	phase("mounts ready");
 	explain(t_step, NULL, "mounts ready in the root task");
@@ -102,8 +135,28 @@ static int prepare_root(void *opaque)
 	t_step = monotonic_ns();
 	/* The detached mounts now live on only through the files opened beneath them. */
 	ctx->detached = restore_detached_free(ctx->detached);
-	close(ctx->ns_root_fd);
-	ctx->ns_root_fd = -EBADF;
+	if (ctx->ns)
+		restore_ns_close_mount_roots(ctx->ns);
+	closep(&ctx->own_root_fd);
+	ctx->own_root_fd = -EBADF;
+	return r;
+}
+
+/* A task's last step before it resumes: into its mount namespace, then its root and cwd there
+ * (kept by restore_fds_install()). */
+static int enter_task_fs(void *opaque)
+{
+	struct restore_ctx *ctx = opaque;
+	int r = 0;
+
+	if (ctx->task_ns_fd >= 0 && setns(ctx->task_ns_fd, CLONE_NEWNS) < 0)
+		r = pr_errno("cannot enter the mount namespace of task %d",
+			     ctx->set->tasks[ctx->task_idx].pst->pid);
+	closep(&ctx->task_ns_fd);
+	closep(&ctx->task_root_fd);
+	ctx->task_ns_fd = ctx->task_root_fd = -EBADF;
+	if (r == 0)
+		r = restore_fds_enter_fs(ctx->table, ctx->task_idx);
 	return r;
 }
 
@@ -115,11 +168,27 @@ static int finish_task(void *opaque, size_t task_idx, bool is_member)
 
 	if (task_idx == ctx->set->n_tasks - 1 && restore_fault("install") < 0)
 		return -EIO;
+	ctx->task_idx = task_idx;
+	if (ctx->ns) {
+		/* its children have theirs: keep only its own namespace, above its fds */
+		r = restore_ns_take(ctx->ns, ctx->set->tasks[task_idx].mntns, ctx->set->max_fd + 1,
+				    &ctx->task_ns_fd, &ctx->task_root_fd);
+		ctx->ns = restore_ns_free(ctx->ns);
+		if (r < 0)
+			return r;
+	}
 	/* a task sharing its owner's fd table (CLONE_FILES) sets only cwd, root and umask */
-	r = is_member ? restore_fds_enter_fs(ctx->table, task_idx)
-		      : restore_fds_install(ctx->table, task_idx);
+	r = is_member ? restore_fds_member_fs(ctx->table, task_idx, ctx->task_ns_fd >= 0)
+		      : restore_fds_install(ctx->table, task_idx, ctx->task_ns_fd >= 0);
 	phase("fds installed");
-	return r;
+	if (r < 0 || ctx->task_ns_fd < 0)
+		return r;
+	/* a task that resumes enters its namespace once it has opened what it maps */
+	if (ctx->resume) {
+		resume_task_set_fs(ctx->resume[task_idx], ctx->task_root_fd, enter_task_fs, ctx);
+		return 0;
+	}
+	return enter_task_fs(ctx);
 }
 
 static int enter_task(void *opaque, size_t task_idx, const struct restore_tree_files *files)
@@ -299,7 +368,12 @@ static int check_only(const struct image_set *set)
 
 int restore_run(const struct cli_options *opts)
 {
-	struct restore_ctx ctx = {.opts = opts, .ns_root_fd = -EBADF};
+	struct restore_ctx ctx = {
+	    .opts = opts,
+	    .own_root_fd = -EBADF,
+	    .task_ns_fd = -EBADF,
+	    .task_root_fd = -EBADF,
+	};
 	cleanup(image_set_freep) struct image_set *set = NULL;
 	cleanup(restore_tree_freep) struct restore_tree *tree = NULL;
 	cleanup_close int img_dirfd = -EBADF;
@@ -331,8 +405,9 @@ int restore_run(const struct cli_options *opts)
 	phase("images validated");
 	explain(t_start, "read, no other syscall",
 		"read and checked the images: %zu task(s), %zu open file description(s), %zu "
-		"mount(s) of the tree's own namespace, %zu detached mount(s); pids are free",
-		set->n_tasks, set->n_files, set->n_mnts, set->n_detached);
+		"mount(s) in %zu namespace(s) of the tree's own, %zu detached mount(s); pids are "
+		"free",
+		set->n_tasks, set->n_files, set->n_mnts, set->n_mntns, set->n_detached);
 	t_step = monotonic_ns();
 	if (opts->check_only)
 		return check_only(set) < 0 ? CLI_EXIT_FAILED : CLI_EXIT_OK;

@@ -25,6 +25,9 @@
 #ifndef __NR_pidfd_getfd
 #define __NR_pidfd_getfd 438
 #endif
+#ifndef __NR_openat2
+#define __NR_openat2 437
+#endif
 #ifndef __NR_mount_setattr
 #define __NR_mount_setattr 442
 #endif

@@ -888,12 +888,13 @@ static int open_removed(struct fd_restore_ctx *ctx, struct ghost_state *g, const
 	size_t len;
 	int root, fd;
 
+	/* the path below the root of the mount it was on */
+	root = fd_restore_mount_root(ctx, reg, &path);
+	if (root < 0)
+		return root;
 	while (*path == '/')
 		path++;
 	len = strlen(path);
-	root = fd_restore_mount_root(ctx, reg);
-	if (root < 0)
-		return root;
 	name = memrchr(path, '/', len);
 	dir = open_dir(g, root, path, name ? (size_t)(name - path) : 0);
 	if (dir < 0)

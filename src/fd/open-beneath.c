@@ -132,6 +132,7 @@ static int open_beneath(int dirfd, const char *path, uint32_t flags)
 int fd_restore_open_path(struct fd_restore_ctx *ctx, const RegFileEntry *reg, uint32_t flags)
 {
 	cleanup_close int fd = -EBADF;
+	const char *path;
 	struct stat st;
 	int root;
 
@@ -139,10 +140,10 @@ int fd_restore_open_path(struct fd_restore_ctx *ctx, const RegFileEntry *reg, ui
 		pr_err("cannot reopen a file without a path");
 		return -EINVAL;
 	}
-	root = fd_restore_mount_root(ctx, reg);
+	root = fd_restore_mount_root(ctx, reg, &path);
 	if (root < 0)
 		return root;
-	fd = open_beneath(root, reg->path, flags);
+	fd = open_beneath(root, path, flags);
 	if (fd < 0) {
 		errno = -fd;
 		return pr_errno("cannot open '%s' (mount %lu%s)", reg->path,
@@ -163,6 +164,7 @@ int fd_restore_open_path(struct fd_restore_ctx *ctx, const RegFileEntry *reg, ui
 int fd_restore_open_parent(struct fd_restore_ctx *ctx, const RegFileEntry *reg)
 {
 	cleanup_free char *dir = NULL;
+	const char *path;
 	char *slash;
 	int root, fd;
 
@@ -170,7 +172,10 @@ int fd_restore_open_parent(struct fd_restore_ctx *ctx, const RegFileEntry *reg)
 		pr_err("cannot reopen a file without a path");
 		return -EINVAL;
 	}
-	dir = strdup(reg->path);
+	root = fd_restore_mount_root(ctx, reg, &path);
+	if (root < 0)
+		return root;
+	dir = strdup(path);
 	if (!dir)
 		return -ENOMEM;
 	slash = strrchr(dir, '/');
@@ -178,9 +183,6 @@ int fd_restore_open_parent(struct fd_restore_ctx *ctx, const RegFileEntry *reg)
 		*slash = '\0';
 	else
 		dir[0] = '\0';
-	root = fd_restore_mount_root(ctx, reg);
-	if (root < 0)
-		return root;
 	fd = open_beneath(root, dir, O_PATH | O_DIRECTORY);
 	if (fd < 0) {
 		errno = -fd;

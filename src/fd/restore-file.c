@@ -95,13 +95,15 @@ int fd_restore_pipe_data(struct fd_restore_ctx *ctx, uint64_t pipe_id, int fd)
 	return fd_data_restore_pipe(ctx->data, pipe_id, fd);
 }
 
-int fd_restore_mount_root(struct fd_restore_ctx *ctx, const RegFileEntry *reg)
+int fd_restore_mount_root(struct fd_restore_ctx *ctx, const RegFileEntry *reg,
+			  const char **ret_path)
 {
 	if (!ctx->cb.mount_root) {
 		pr_err("cannot reopen '%s': no mount root given", reg->path);
 		return -EINVAL;
 	}
-	return ctx->cb.mount_root(ctx->cb.opaque, reg);
+	*ret_path = reg->path;
+	return ctx->cb.mount_root(ctx->cb.opaque, reg, ret_path);
 }
 
 int fd_restore_keep(struct fd_restore_ctx *ctx, uint64_t tag, uint64_t key, int fd)

@@ -10,10 +10,12 @@
 #include "file-data.pb-c.h"
 #include "files.pb-c.h"
 
-/* Returns a borrowed directory fd that reg->path (its leading '/' ignored) is opened
- * beneath: the namespace's root for an attached mount, the detached mount's tree fd
- * otherwise. Returns >= 0, or -errno after logging. */
-typedef int (*fd_mount_root_fn)(void *opaque, const RegFileEntry *reg);
+/* Returns a borrowed directory fd that a path (its leading '/' ignored) is opened beneath: the
+ * root of reg's mount, or the root of the namespace it was in. *ret_path comes set to
+ * reg->path; the callback points it at the part of it to open beneath the fd (below the
+ * mount's root when the fd is that mount's). Returns >= 0, or -errno after logging. May run on
+ * several threads at once. */
+typedef int (*fd_mount_root_fn)(void *opaque, const RegFileEntry *reg, const char **ret_path);
 
 struct image_set;
 
@@ -56,6 +58,7 @@ int fd_restore_ctx_note_file(struct fd_restore_ctx *ctx, uint32_t file_id, int f
  * -errno (logged). */
 int fd_restore_install(const FdEntry *fde, int file_fd);
 
-/* For open-beneath.c: the directory reg's path is opened beneath. Returns >= 0 (borrowed) or
- * -errno (logged). */
-int fd_restore_mount_root(struct fd_restore_ctx *ctx, const RegFileEntry *reg);
+/* For open-beneath.c: the directory reg's path is opened beneath, and that path (*ret_path).
+ * Returns >= 0 (borrowed) or -errno (logged). */
+int fd_restore_mount_root(struct fd_restore_ctx *ctx, const RegFileEntry *reg,
+			  const char **ret_path);

@@ -37,6 +37,7 @@ struct restore_fdtable {
 	bool shell_job;
 	int *late_fds;		   /* per file index, in a task: its late file's fd, or -1 */
 	struct fd_locks_plan *locks; /* which task sets which lock */
+	int root_fd, cwd_fd; /* a task's root and cwd kept for restore_fds_enter_fs(), or -1 */
 };
 
 struct restore_fdtable *restore_fds_free(struct restore_fdtable *t)
@@ -47,6 +48,8 @@ struct restore_fdtable *restore_fds_free(struct restore_fdtable *t)
 		for (size_t i = 0; i < t->set->n_files; i++)
 			if (t->cur[i] >= 0 && !(t->installed && t->installed[t->cur[i]]))
 				close(t->cur[i]);
+	closep(&t->root_fd);
+	closep(&t->cwd_fd);
 	free(t->cur);
 	free(t->who);
 	free(t->installed);
@@ -261,6 +264,7 @@ int restore_fds_open(const struct image_set *set, const struct fd_restore_callba
 	t->set = set;
 	t->fd_limit = fd_limit;
 	t->shell_job = cb->shell_job;
+	t->root_fd = t->cwd_fd = -EBADF;
 	t->cur = malloc((set->n_files ? set->n_files : 1) * sizeof(int));
 	if (!t->cur)
 		return -ENOMEM;
@@ -350,38 +354,73 @@ static int relocate(struct restore_fdtable *t, int n)
 	return 0;
 }
 
-/* Enters the task's root and cwd: fchdir to the root, chroot("."), then fchdir to the cwd. */
-static int enter_fs(struct restore_fdtable *t, const FsEntry *fs)
+/* The root file of the task when it must chroot: not the root of its mount namespace. */
+static bool needs_chroot(const struct image_set *set, const FsEntry *fs)
+{
+	const RegFileEntry *reg;
+
+	if (!fs->has_root_file_id)
+		return false;
+	reg = set->files[image_set_file(set, fs->root_file_id)]->reg;
+	return !(reg && !reg->detached && reg->path && strcmp(reg->path, "/") == 0);
+}
+
+/* Enters root_fd (when set) and cwd_fd: fchdir to the root, chroot("."), then fchdir to the
+ * cwd. */
+static int enter_fs(const FsEntry *fs, const char *root_path, const char *cwd_path, int root_fd,
+		    int cwd_fd)
+{
+	if (root_fd >= 0) {
+		if (fchdir(root_fd) < 0)
+			return pr_errno("cannot enter root '%s' of task %d", root_path, fs->pid);
+		if (chroot(".") < 0)
+			return pr_errno("cannot chroot task %d to '%s'", fs->pid, root_path);
+	}
+	if (cwd_fd >= 0 && fchdir(cwd_fd) < 0)
+		return pr_errno("cannot enter cwd '%s' of task %d", cwd_path, fs->pid);
+	return 0;
+}
+
+static const char *file_path(const struct image_set *set, bool has, uint32_t id)
+{
+	const FileEntry *fe = has ? set->files[image_set_file(set, id)] : NULL;
+
+	return fe && fe->reg && fe->reg->path ? fe->reg->path : "?";
+}
+
+/* Step 3 of installing: the task's root, cwd and umask; with defer, root and cwd are only kept
+ * (above every fd number of the tree) for restore_fds_enter_fs(). */
+static int task_fs(struct restore_fdtable *t, const FsEntry *fs, bool defer)
 {
 	const struct image_set *set = t->set;
+	int root_fd = needs_chroot(set, fs) ? t->cur[image_set_file(set, fs->root_file_id)] : -1;
+	int cwd_fd = fs->has_cwd_file_id ? t->cur[image_set_file(set, fs->cwd_file_id)] : -1;
 
-	if (fs->has_root_file_id) {
-		ssize_t f = image_set_file(set, fs->root_file_id);
-		const RegFileEntry *reg = set->files[f]->reg;
-		bool is_ns_root = reg && !reg->detached && reg->path && strcmp(reg->path, "/") == 0;
-
-		if (!is_ns_root) {
-			if (fchdir(t->cur[f]) < 0)
-				return pr_errno("cannot enter root '%s' of task %d",
-						reg && reg->path ? reg->path : "?", fs->pid);
-			if (chroot(".") < 0)
-				return pr_errno("cannot chroot task %d to '%s'", fs->pid,
-						reg && reg->path ? reg->path : "?");
-		}
-	}
-	if (fs->has_cwd_file_id) {
-		ssize_t f = image_set_file(set, fs->cwd_file_id);
-
-		if (fchdir(t->cur[f]) < 0)
-			return pr_errno("cannot enter cwd '%s' of task %d",
-					set->files[f]->reg && set->files[f]->reg->path
-					    ? set->files[f]->reg->path
-					    : "?",
-					fs->pid);
-	}
 	if (fs->has_umask)
 		umask((mode_t)fs->umask & 0777);
+	if (!defer)
+		return enter_fs(fs, file_path(set, fs->has_root_file_id, fs->root_file_id),
+				file_path(set, fs->has_cwd_file_id, fs->cwd_file_id), root_fd,
+				cwd_fd);
+	if (root_fd >= 0 && (t->root_fd = fcntl(root_fd, F_DUPFD_CLOEXEC, set->max_fd + 1)) < 0)
+		return pr_errno("cannot keep the root of task %d", fs->pid);
+	if (cwd_fd >= 0 && (t->cwd_fd = fcntl(cwd_fd, F_DUPFD_CLOEXEC, set->max_fd + 1)) < 0)
+		return pr_errno("cannot keep the cwd of task %d", fs->pid);
 	return 0;
+}
+
+int restore_fds_enter_fs(struct restore_fdtable *t, size_t task_idx)
+{
+	const struct image_set *set = t->set;
+	const FsEntry *fs = set->tasks[task_idx].fs;
+	int r =
+	    enter_fs(fs, file_path(set, fs->has_root_file_id, fs->root_file_id),
+		     file_path(set, fs->has_cwd_file_id, fs->cwd_file_id), t->root_fd, t->cwd_fd);
+
+	closep(&t->root_fd);
+	closep(&t->cwd_fd);
+	t->root_fd = t->cwd_fd = -EBADF;
+	return r;
 }
 
 /* What an after-install step sees of its task. */
@@ -480,9 +519,9 @@ static int after_install(struct restore_fdtable *t, size_t task_idx)
 	return r;
 }
 
-int restore_fds_enter_fs(struct restore_fdtable *t, size_t task_idx)
+int restore_fds_member_fs(struct restore_fdtable *t, size_t task_idx, bool defer_fs)
 {
-	return enter_fs(t, t->set->tasks[task_idx].fs);
+	return task_fs(t, t->set->tasks[task_idx].fs, defer_fs);
 }
 
 /* Meets the other tasks (restore-late.h) and puts the late files this task holds at their
@@ -524,7 +563,7 @@ static int install_late(struct restore_fdtable *t, size_t task_idx)
 	return r;
 }
 
-int restore_fds_install(struct restore_fdtable *t, size_t task_idx)
+int restore_fds_install(struct restore_fdtable *t, size_t task_idx, bool defer_fs)
 {
 	const struct image_set *set = t->set;
 	const struct restore_task *task = &set->tasks[task_idx];
@@ -587,7 +626,7 @@ int restore_fds_install(struct restore_fdtable *t, size_t task_idx)
 		need[f]--;
 	}
 	/* step 3: cwd, root, umask; then nothing but the task's own fds stays open */
-	r = enter_fs(t, task->fs);
+	r = task_fs(t, task->fs, defer_fs);
 	if (r < 0)
 		return r;
 	n_drop = 0;

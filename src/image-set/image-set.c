@@ -15,7 +15,9 @@
 #include "mount/kind.h"
 #include "image-path.h"
 #include "image-read.h"
+#include "base/hmap.h"
 #include "base/log.h"
+#include "base/path.h"
 #include "base/util.h"
 #include "task/tree-plan.h"
 
@@ -113,6 +115,8 @@ struct image_set *image_set_free(struct image_set *set)
 	free(set->file_order);
 	free(set->detached_order);
 	free(set->mnt_order);
+	free(set->mnt_ns);
+	free(set->mntns);
 	free(set);
 	return NULL;
 }
@@ -208,6 +212,27 @@ ssize_t image_set_detached(const struct image_set *set, uint64_t id)
 ssize_t image_set_mnt(const struct image_set *set, uint64_t mnt_id)
 {
 	return lookup((void **)set->mnts, set->mnt_order, set->n_mnts, mnt_key, mnt_id);
+}
+
+size_t image_set_mnt_ns(const struct image_set *set, size_t mnt_idx)
+{
+	return set->mnt_ns[mnt_idx];
+}
+
+ssize_t image_set_mntns(const struct image_set *set, uint64_t ns_id)
+{
+	/* a tree has a handful of namespaces, a hundred at most in practice */
+	for (size_t i = 0; i < set->n_mntns; i++)
+		if (set->mntns[i].id == ns_id)
+			return (ssize_t)i;
+	return -1;
+}
+
+const char *image_set_path_in_mnt(const struct image_set *set, size_t mnt_idx, const char *path)
+{
+	const char *below = path_below(path, set->mnts[mnt_idx]->mountpoint);
+
+	return below && *below == '\0' ? "" : below;
 }
 
 /* ---- checks -------------------------------------------------------------------------------- */
@@ -340,11 +365,6 @@ static int check_pstree(struct image_set *set)
 					    : set->pstree[t->parent]->pid)))
 			return bad("task %d shares the fd table of %d, which is not its parent's",
 				   p->pid, p->files_owner);
-		if (p->mnt_ns_id != set->pstree[0]->mnt_ns_id)
-			return bad("task %d is in mount namespace %lu, the root task in %lu: one "
-				   "mount namespace per tree is supported",
-				   p->pid, (unsigned long)p->mnt_ns_id,
-				   (unsigned long)set->pstree[0]->mnt_ns_id);
 	}
 	qsort(tids, n_tids, sizeof(*tids), cmp_int);
 	for (size_t i = 1; i < n_tids; i++)
@@ -368,12 +388,26 @@ int image_set_check_reg(const struct image_set *set, size_t rec, const FileEntry
 			return bad("files.img record %zu: file %u ('%s') is on detached mount %lu, "
 				   "absent from detached-mnt.img",
 				   rec, fe->id, reg->path, (unsigned long)reg->mnt_id);
-	} else if (set->own_mntns && reg->has_mnt_ns_id && reg->mnt_ns_id == set->mnt_ns_id &&
-		   image_set_mnt(set, reg->mnt_id) < 0) {
-		return bad("files.img record %zu: file %u ('%s') is on mount %lu, absent from "
-			   "mnt-%lu.img",
+	} else if (reg->has_mnt_ns_id && image_set_mntns(set, reg->mnt_ns_id) >= 0) {
+		/* reopened beneath the root of its mount in the rebuilt namespace */
+		ssize_t m = image_set_mnt(set, reg->mnt_id);
+
+		if (m < 0 || set->mntns[set->mnt_ns[m]].id != reg->mnt_ns_id)
+			return bad("files.img record %zu: file %u ('%s') is on mount %lu, absent "
+				   "from mnt-%lu.img",
+				   rec, fe->id, reg->path, (unsigned long)reg->mnt_id,
+				   (unsigned long)reg->mnt_ns_id);
+		if (!image_set_path_in_mnt(set, (size_t)m, reg->path))
+			return bad("files.img record %zu: file %u ('%s') is not below the "
+				   "mountpoint '%s' of its mount %lu",
+				   rec, fe->id, reg->path, set->mnts[m]->mountpoint,
+				   (unsigned long)reg->mnt_id);
+	} else if (reg->has_mnt_ns_id && set->root_mnt_ns_id &&
+		   reg->mnt_ns_id != set->root_mnt_ns_id) {
+		return bad("files.img record %zu: file %u ('%s') is on mount %lu of mount "
+			   "namespace %lu, neither the tree's nor minicr's",
 			   rec, fe->id, reg->path, (unsigned long)reg->mnt_id,
-			   (unsigned long)set->mnt_ns_id);
+			   (unsigned long)reg->mnt_ns_id);
 	}
 	return 0;
 }
@@ -522,48 +556,145 @@ static int check_mount_kind(const struct image_set *set, const char *img, size_t
 	return kind->validate ? kind->validate(set, spec) : 0;
 }
 
-static int check_mnts(struct image_set *set)
+/* One namespace's mounts: the root first at '/', every other mount after its parent, in the
+ * same namespace, on a mountpoint below its parent's. */
+static int check_mntns(struct image_set *set, size_t ns)
 {
+	const struct image_mntns *n = &set->mntns[ns];
 	char img[IMAGE_NAME_MAX], what[PATH_MAX + 64];
 	struct mount_spec spec;
-	ssize_t dup;
 	int r;
 
-	(void)image_file_name(IMAGE_MNT, set->mnt_ns_id, img, sizeof(img));
-	r = build_index((void **)set->mnts, set->n_mnts, mnt_key, &set->mnt_order, &dup);
-	if (r < 0)
-		return r;
-	if (dup >= 0)
-		return bad("%s record %zd: mount id %lu is listed twice", img, dup,
-			   (unsigned long)set->mnts[dup]->mnt_id);
-	if (set->n_mnts == 0)
+	(void)image_file_name(IMAGE_MNT, n->id, img, sizeof(img));
+	if (n->n_mnts == 0)
 		return bad("%s holds no mount", img);
-	for (size_t i = 0; i < set->n_mnts; i++) {
+	for (size_t k = 0; k < n->n_mnts; k++) {
+		size_t i = n->first + k;
 		const MntEntry *m = set->mnts[i];
+		ssize_t p;
 
-		if ((r = check_path(set, img, i, "mountpoint", m->mountpoint, true)) < 0 ||
-		    (r = check_path(set, img, i, "root", m->root, true)) < 0)
+		if ((r = check_path(set, img, k, "mountpoint", m->mountpoint, true)) < 0 ||
+		    (r = check_path(set, img, k, "root", m->root, true)) < 0)
 			return r;
 		if (!m->fstype || !*m->fstype)
-			return bad("%s record %zu: mount %lu has no filesystem type", img, i,
+			return bad("%s record %zu: mount %lu has no filesystem type", img, k,
 				   (unsigned long)m->mnt_id);
 		mount_spec_of_mnt(m, what, sizeof(what), &spec);
-		r = check_mount_kind(set, img, i, &spec);
+		r = check_mount_kind(set, img, k, &spec);
 		if (r < 0)
 			return r;
-		if (i == 0) {
+		if (k == 0) {
 			if (strcmp(m->mountpoint, "/") != 0)
 				return bad("%s: the first mount is at '%s', not '/'", img,
 					   m->mountpoint);
 			continue;
 		}
-		ssize_t p = image_set_mnt(set, m->parent_id);
-
-		if (p < 0 || (size_t)p >= i)
+		p = image_set_mnt(set, m->parent_id);
+		if (p < 0 || (size_t)p < n->first || (size_t)p >= i)
 			return bad("%s record %zu: parent %lu of mount %lu is not listed before it",
-				   img, i, (unsigned long)m->parent_id, (unsigned long)m->mnt_id);
+				   img, k, (unsigned long)m->parent_id, (unsigned long)m->mnt_id);
+		if (!path_below(m->mountpoint, set->mnts[p]->mountpoint))
+			return bad("%s record %zu: mountpoint '%s' of mount %lu is not below its "
+				   "parent's '%s'",
+				   img, k, m->mountpoint, (unsigned long)m->mnt_id,
+				   set->mnts[p]->mountpoint);
 	}
 	return 0;
+}
+
+static int check_mnts(struct image_set *set)
+{
+	ssize_t dup;
+	int r;
+
+	r = build_index((void **)set->mnts, set->n_mnts, mnt_key, &set->mnt_order, &dup);
+	if (r < 0)
+		return r;
+	if (dup >= 0)
+		return bad("mnt-%lu.img: mount id %lu is listed twice in the tree's namespaces",
+			   (unsigned long)set->mntns[set->mnt_ns[dup]].id,
+			   (unsigned long)set->mnts[dup]->mnt_id);
+	for (size_t ns = 0; ns < set->n_mntns; ns++) {
+		r = check_mntns(set, ns);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* ---- propagation -------------------------------------------------------------------------- */
+
+static bool mnt_contains(const MntEntry *outer, const MntEntry *inner)
+{
+	return outer->dev_major == inner->dev_major && outer->dev_minor == inner->dev_minor &&
+	       path_below(inner->root, outer->root);
+}
+
+/* Restore joins mounts into peer groups with MOVE_MOUNT_SET_GROUP, which copies a group only
+ * to a mount whose root lies within the source's: every member of a group must lie within its
+ * widest member, and a slave group's widest member within a mount of its master group. */
+static int check_propagation(struct image_set *set)
+{
+	struct hmap leaders = {0}, shared = {0};
+	int r = hmap_reserve(&leaders, set->n_mnts);
+
+	if (r == 0)
+		r = hmap_reserve(&shared, set->n_mnts);
+	/* the widest member of each (peer group, master) */
+	for (size_t i = 0; i < set->n_mnts && r == 0; i++) {
+		const MntEntry *m = set->mnts[i];
+		struct hmap_slot *s;
+
+		if (!m->shared_id && !m->master_id)
+			continue;
+		if (m->shared_id && (r = hmap_put(&shared, m->shared_id, 0, i)) < 0)
+			break;
+		s = hmap_find(&leaders, m->shared_id, m->master_id);
+		if (!s)
+			r = hmap_put(&leaders, m->shared_id, m->master_id, i);
+		else if (strlen(m->root) < strlen(set->mnts[s->value]->root))
+			s->value = i;
+	}
+	for (size_t i = 0; i < set->n_mnts && r == 0; i++) {
+		const MntEntry *m = set->mnts[i], *leader;
+		bool has_master = false;
+
+		if (!m->shared_id && !m->master_id)
+			continue;
+		if (m->shared_mountpoint &&
+		    (r = check_path(set, "mnt image", i, "shared mountpoint", m->shared_mountpoint,
+				    true)) < 0)
+			break;
+		leader = set->mnts[hmap_find(&leaders, m->shared_id, m->master_id)->value];
+		if (!mnt_contains(leader, m))
+			r = bad(
+			    "mount %lu ('%s') of namespace %lu: its peer group %lu has no member "
+			    "whose root holds every member's root ('%s' is not within '%s'), "
+			    "which restore cannot rebuild",
+			    (unsigned long)m->mnt_id, m->mountpoint,
+			    (unsigned long)set->mntns[set->mnt_ns[i]].id,
+			    (unsigned long)m->shared_id, m->root, leader->root);
+		if (r < 0 || leader != m || !m->master_id)
+			continue;
+		for (const struct hmap_slot *s = hmap_find(&shared, m->master_id, 0);
+		     s && !has_master; s = hmap_next(&shared, s))
+			has_master = mnt_contains(set->mnts[s->value], m);
+		/* a group the tree has no mount of: joined through minicr's namespace */
+		if (!hmap_find(&shared, m->master_id, 0) && m->master_mountpoint)
+			has_master = check_path(set, "mnt image", i, "master mountpoint",
+						m->master_mountpoint, true) == 0;
+		if (!has_master)
+			r = bad(
+			    "mount %lu ('%s') of namespace %lu is a slave of peer group %lu, but "
+			    "no mount of that group in the tree's namespaces or in minicr's holds "
+			    "its root '%s'",
+			    (unsigned long)m->mnt_id, m->mountpoint,
+			    (unsigned long)set->mntns[set->mnt_ns[i]].id,
+			    (unsigned long)m->master_id, m->root);
+	}
+	hmap_clear(&leaders);
+	hmap_clear(&shared);
+	return r;
 }
 
 static int check_detached(struct image_set *set)
@@ -637,10 +768,10 @@ static int check_data(struct image_set *set)
 					   i, (unsigned long)e->owner_id);
 			break;
 		case FILE_DATA_KIND__FILE_DATA_KIND_TMPFS:
-			if (!set->own_mntns || image_set_mnt(set, e->owner_id) < 0)
+			if (image_set_mnt(set, e->owner_id) < 0)
 				return bad(
 				    "file-data.img record %zu: tmpfs mount %lu is absent from "
-				    "the tree's mount namespace",
+				    "the tree's mount namespaces",
 				    i, (unsigned long)e->owner_id);
 			r = check_path(set, "file-data.img", i, "path", e->path, false);
 			if (r >= 0 && e->link_to)
@@ -656,21 +787,73 @@ static int check_data(struct image_set *set)
 	return 0;
 }
 
+/* Which namespace each task lived in: minicr's own (restored in minicr's), or one of the tree's,
+ * each of which must have its mnt image. */
 static int check_mnt_ns(struct image_set *set)
 {
 	const InventoryEntry *inv = set->inv;
-	uint64_t ns = set->pstree[0]->mnt_ns_id;
 
-	set->mnt_ns_id = ns;
-	if (!set->pstree[0]->has_mnt_ns_id ||
-	    (inv->has_root_mnt_ns_id && ns == inv->root_mnt_ns_id))
-		return 0;
-	for (size_t i = 0; i < inv->n_mnt_ns_ids; i++)
-		if (inv->mnt_ns_ids[i] == ns) {
-			set->own_mntns = true;
-			return 0;
+	set->root_mnt_ns_id = inv->has_root_mnt_ns_id ? inv->root_mnt_ns_id : 0;
+	set->mntns = calloc(set->n_tasks, sizeof(*set->mntns));
+	if (!set->mntns)
+		return -ENOMEM;
+	for (size_t t = 0; t < set->n_tasks; t++) {
+		const PstreeEntry *p = set->pstree[t];
+		ssize_t ns;
+		bool has_img = false;
+
+		set->tasks[t].mntns = -1;
+		if (!p->has_mnt_ns_id ||
+		    (inv->has_root_mnt_ns_id && p->mnt_ns_id == inv->root_mnt_ns_id))
+			continue;
+		ns = image_set_mntns(set, p->mnt_ns_id);
+		if (ns < 0) {
+			for (size_t i = 0; i < inv->n_mnt_ns_ids; i++)
+				has_img |= inv->mnt_ns_ids[i] == p->mnt_ns_id;
+			if (!has_img)
+				return bad("mount namespace %lu of task %d has no mnt image",
+					   (unsigned long)p->mnt_ns_id, p->pid);
+			ns = (ssize_t)set->n_mntns++;
+			set->mntns[ns].id = p->mnt_ns_id;
 		}
-	return bad("the tree's mount namespace %lu has no mnt image", (unsigned long)ns);
+		set->tasks[t].mntns = (int)ns;
+	}
+	return 0;
+}
+
+/* Reads every namespace's mnt image into one array, namespace after namespace. */
+static int load_mnts(int img_dirfd, struct image_set *set)
+{
+	int r;
+
+	for (size_t ns = 0; ns < set->n_mntns; ns++) {
+		MntEntry **mnts, **all;
+		size_t n;
+
+		r = read_all(img_dirfd, IMAGE_MNT, set->mntns[ns].id, false, (void ***)&mnts, &n);
+		if (r < 0)
+			return r;
+		all = reallocarray(set->mnts, set->n_mnts + n + 1, sizeof(*all));
+		if (!all) {
+			free_all((void **)mnts, n);
+			return -ENOMEM;
+		}
+		set->mnts = all;
+		if (n)
+			memcpy(set->mnts + set->n_mnts, mnts, n * sizeof(*mnts));
+		free(mnts);
+		set->mntns[ns].first = set->n_mnts;
+		set->mntns[ns].n_mnts = n;
+		set->n_mnts += n;
+	}
+	set->mnt_ns = malloc((set->n_mnts ? set->n_mnts : 1) * sizeof(*set->mnt_ns));
+	if (!set->mnt_ns)
+		return -ENOMEM;
+	for (size_t ns = 0; ns < set->n_mntns; ns++)
+		for (size_t k = 0; k < set->mntns[ns].n_mnts; k++)
+			set->mnt_ns[set->mntns[ns].first + k] = ns;
+	r = check_mnts(set);
+	return r < 0 ? r : check_propagation(set);
 }
 
 static int load(int img_dirfd, int fd_limit, bool for_dump, struct image_set **ret_set)
@@ -693,12 +876,9 @@ static int load(int img_dirfd, int fd_limit, bool for_dump, struct image_set **r
 		return -ENOMEM;
 	if ((r = check_pstree(set)) < 0 || (r = check_mnt_ns(set)) < 0)
 		return r;
-	if (set->own_mntns) {
-		r = read_all(img_dirfd, IMAGE_MNT, set->mnt_ns_id, false, (void ***)&set->mnts,
-			     &set->n_mnts);
-		if (r < 0 || (r = check_mnts(set)) < 0)
-			return r;
-	}
+	r = load_mnts(img_dirfd, set);
+	if (r < 0)
+		return r;
 	r = read_all(img_dirfd, IMAGE_DETACHED_MNT, 0, true, (void ***)&set->detached,
 		     &set->n_detached);
 	if (r < 0 || (r = check_detached(set)) < 0)

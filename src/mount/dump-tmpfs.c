@@ -16,6 +16,7 @@
 #include "base/arena.h"
 #include "base/hmap.h"
 #include "base/log.h"
+#include "mount/dump-roots.h"
 #include "mount/table.h"
 #include "base/util.h"
 
@@ -206,25 +207,16 @@ static const struct mount_entry *widest_mount(const struct mount_entry *first)
 static int walk_mount(const struct mount_table *ns_table, const struct mount_entry *m,
 		      struct walk *wk)
 {
-	cleanup_close int rootfd = -EBADF;
-	char path[PATH_MAX];
-	struct stat st;
+	/* opened from inside its namespace, even where another mount covers it */
+	cleanup_close int rootfd = mount_root_open(ns_table, m);
+	struct statx stx;
 
-	snprintf(path, sizeof(path), "/proc/%d/root%s", (int)mount_table_pid(ns_table),
-		 m->mountpoint);
-	rootfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0)
-		return pr_errno("cannot open tmpfs mount '%s' of task %d", m->mountpoint,
-				(int)mount_table_pid(ns_table));
-	if (fstat(rootfd, &st) < 0)
+		return rootfd;
+	if (statx(rootfd, "", AT_EMPTY_PATH, STATX_MNT_ID, &stx) < 0)
 		return pr_errno("cannot stat tmpfs mount '%s'", m->mountpoint);
-	if (major(st.st_dev) != m->dev_major || minor(st.st_dev) != m->dev_minor) {
-		pr_err("cannot dump tmpfs mount '%s': it is covered by another mount",
-		       m->mountpoint);
-		return -EBUSY;
-	}
 	wk->owner = mount_entry_key(m);
-	wk->mnt_id = m->mnt_id_old;
+	wk->mnt_id = stx.stx_mnt_id;
 	return walk_dir(wk, rootfd, "");
 }
 
@@ -233,6 +225,15 @@ static void links_forget(struct walk *wk)
 {
 	hmap_clear(&wk->links);
 	arena_free(&wk->link_paths);
+}
+
+static bool was_walked(const struct tmpfs_dump_result *res, const struct mount_entry *m)
+{
+	for (size_t i = 0; i < res->n_walked; i++)
+		if (res->walked[i]->dev_major == m->dev_major &&
+		    res->walked[i]->dev_minor == m->dev_minor)
+			return true;
+	return false;
 }
 
 static int walk_private_mounts(const struct mount_table *ns_table,
@@ -250,6 +251,8 @@ static int walk_private_mounts(const struct mount_table *ns_table,
 			continue;
 		if (own_table && mount_table_find_dev(own_table, m->dev_major, m->dev_minor))
 			continue; /* still reachable from outside the tree at restore */
+		if (was_walked(res, m))
+			continue; /* seen in another namespace of the tree */
 		/* One walk per superblock: decide when meeting its first mount, so the chain of
 		 * its mounts is followed once, not once per mount. */
 		first = mount_table_find_dev(ns_table, m->dev_major, m->dev_minor);

@@ -297,11 +297,11 @@ out_ns:
 	return fd < 0 ? fd : 0;
 }
 
-/* A mount of the tree's own namespace (rebuilt before the detached mounts' final pass) that
- * will hold e's root. */
+/* A mount of one of the tree's own namespaces (rebuilt before the detached mounts' final pass)
+ * that will hold e's root. */
 static bool has_source_in_set(const struct image_set *set, const DetachedMntEntry *e)
 {
-	for (size_t i = 0; set->own_mntns && i < set->n_mnts; i++) {
+	for (size_t i = 0; i < set->n_mnts; i++) {
 		const MntEntry *m = set->mnts[i];
 
 		if (m->dev_major == e->dev_major && m->dev_minor == e->dev_minor && m->root &&

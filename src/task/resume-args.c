@@ -78,7 +78,7 @@ static int helper_open(struct resume_task *rt, struct resume_helpers *h, const V
 	for (size_t i = 0; i < h->n; i++)
 		if (h->paths[i] && h->modes[i] == mode && !strcmp(h->paths[i], path))
 			return h->fds[i];
-	fd = open(path, mode | O_CLOEXEC);
+	fd = resume_open_in_task_root(rt, path, mode);
 	if (fd < 0)
 		return pr_errno("cannot restore task %d: mapping %" PRIx64 "-%" PRIx64
 				" of file '%s': cannot open it",
@@ -361,11 +361,11 @@ static int fill_seccomp(struct resume_task *rt, struct resume_region *r, struct 
 	return 0;
 }
 
-static bool same_file(const char *path, const char *other)
+static bool same_file(int fd, const char *other)
 {
 	struct stat a, b;
 
-	return stat(path, &a) == 0 && stat(other, &b) == 0 && a.st_dev == b.st_dev &&
+	return fstat(fd, &a) == 0 && stat(other, &b) == 0 && a.st_dev == b.st_dev &&
 	       a.st_ino == b.st_ino;
 }
 
@@ -395,11 +395,15 @@ static int fill_mm(struct resume_task *rt, struct resume_region *r, struct resto
 	m->exe_fd = (uint32_t)-1;
 	/* replacing exe with the same file fails (EBUSY: the old one is still mapped) and is
 	 * not needed */
-	if (mm->exe && !same_file(mm->exe, "/proc/self/exe")) {
-		int fd = open(mm->exe, O_RDONLY | O_CLOEXEC);
+	if (mm->exe) {
+		int fd = resume_open_in_task_root(rt, mm->exe, O_RDONLY);
 
 		if (fd < 0)
 			return pr_errno("cannot open the executable '%s'", mm->exe);
+		if (same_file(fd, "/proc/self/exe")) {
+			close(fd);
+			return 0;
+		}
 		fd = helper_add(h, fd, NULL, 0);
 		if (fd < 0)
 			return fd;

@@ -95,6 +95,15 @@ void resume_task_set_img_dirfd(struct resume_task *task, int img_dirfd);
  * done with the shared fds, the owner waits for every member before it closes them. */
 void resume_task_set_shared_files(struct resume_task *task, bool is_member,
 				  void (*sync)(void *arg), void *arg);
+
+/* Where T finds what it maps, and what it does once it has: the dumped paths of mapped files
+ * and of the executable are absolute in T's mount namespace, so enter() opens them beneath
+ * root_fd as if it were "/" (openat2 RESOLVE_IN_ROOT; -1: T's own "/"); once they are open, and
+ * before it waits for M, enter() calls enter(opaque), which moves T into its mount namespace,
+ * root and cwd: nothing after that needs /proc or a path. NULL: nothing to enter. root_fd and
+ * whatever enter() enters are T's to close (enter() must close them). */
+void resume_task_set_fs(struct resume_task *task, int root_fd, int (*enter)(void *opaque),
+			void *opaque);
 /* Make finish() leave the process group-stopped (SIGSTOP) at its dumped state. */
 void resume_task_set_leave_stopped(struct resume_task *task, bool leave_stopped);
 

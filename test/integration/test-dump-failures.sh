@@ -123,12 +123,13 @@ expect_refusal $? "TCP peer outside" \
 	"the task, the fd, the socket and the peer"
 finish "TCP peer outside"
 
-# A state restore would refuse (here: a second mount namespace in the tree) is refused by the
-# dump itself, through restore's own checks, before the tree is let go: the process is not lost.
-start mntns-per-task
+# A state restore would refuse (here: a peer group whose members' roots lie apart, which
+# MOVE_MOUNT_SET_GROUP cannot rebuild) is refused by the dump itself, through restore's own
+# checks, before the tree is let go: the process is not lost.
+start mntns-peers-apart
 "$MINICR" dump -t "$pid" -D "$dir/img" 2>"$dir/err"
 expect_refusal $? "refused by restore's checks" \
-	"cannot dump: restore would refuse the images: task [0-9]* is in mount namespace" \
+	"cannot dump: restore would refuse the images: mount [0-9]* (.*) of namespace [0-9]*: its peer group" \
 	"restore's reason"
 finish "refused by restore's checks"
 

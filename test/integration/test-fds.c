@@ -282,9 +282,9 @@ static int collect_data(void *opaque, const FileDataEntry *entry)
 
 static int root_fd = -1;
 
-static int mount_root(void *opaque, const RegFileEntry *reg)
+static int mount_root(void *opaque, const RegFileEntry *reg, const char **ret_path)
 {
-	(void)opaque, (void)reg;
+	(void)opaque, (void)reg, (void)ret_path;
 	return root_fd;
 }
 

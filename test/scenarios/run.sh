@@ -89,7 +89,15 @@ all_scenarios=(
 	sessions
 	session-elsewhere:dump-fails
 	shared-fdtable
-	mntns-per-task:dump-fails
+	mntns-per-task
+	mntns-tree
+	mntns-peers-apart:dump-fails
+	mntns-propagation
+	mntns-overmount
+	mntns-removed-bind
+	mntns-odd-names
+	mntns-clean
+	mntns-container
 	unix-pairs
 	unix-names
 	unix-refuse-peer:dump-fails
