@@ -18,6 +18,7 @@
 
 #include "config.h"
 #include "cli.h"
+#include "mount/dump-contents.h"
 #include "mount/dump-detached.h"
 #include "dump-images.h"
 #include "fd/dump.h"
@@ -29,7 +30,6 @@
 #include "task/parasite-ctl.h"
 #include "task/seize.h"
 #include "task/dump-core.h"
-#include "mount/dump-tmpfs.h"
 #include "base/util.h"
 
 /* One process of the tree while it is being dumped. */
@@ -57,7 +57,7 @@ struct dump {
 	struct image_writer *file_data;
 	size_t n_fds;
 	int fd_limit; /* minicr's, raised to the hard limit: a task's fds are all held at once */
-	struct tmpfs_dump_result tmpfs;
+	struct contents_ns_result tmpfs;
 };
 
 /* fds minicr keeps besides a task's local copies: images, directories, sockets, probes. */
@@ -533,14 +533,17 @@ static int check_restorable(struct dump *d)
  * give back at restore: their contents go to file-data.img. */
 static int dump_private_tmpfs(struct dump *d)
 {
+	cleanup(contents_dump_freep) struct contents_dump *cd = contents_dump_new(d->file_data);
 	const struct mount_table *own = own_table(d);
 
+	if (!cd)
+		return pr_neg(-ENOMEM, "cannot allocate the contents buffer");
 	for (size_t i = 0; i < d->n_ns; i++) {
 		int ret;
 
 		if (table_ns_key(d->ns_tables[i]) == d->own_ns_key)
 			continue;
-		ret = tmpfs_dump_namespace(d->ns_tables[i], own, d->file_data, &d->tmpfs);
+		ret = contents_dump_namespace(cd, d->ns_tables[i], own, &d->tmpfs);
 		if (ret < 0)
 			return ret;
 	}
