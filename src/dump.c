@@ -265,6 +265,7 @@ static int resolve_mount(void *opaque, pid_t pid, int fd, int local_fd, uint32_t
 		ret->mnt_ns_id = 0;
 		ret->mnt_id_old = res.detached->mnt_id_old;
 		ret->detached = true;
+		ret->is_mount_fd = res.is_mount_fd;
 		break;
 	case DETACHED_FD_OTHER_NS:
 		/* A file from minicr's own namespace (typically stdio inherited from outside
@@ -529,9 +530,10 @@ static int check_restorable(struct dump *d)
 	return image_set_check_for_dump(d->tmp_dirfd, image_set_fd_limit(d->fd_limit));
 }
 
-/* tmpfs mounts that exist only in the tree's own namespaces hold files no other mount can
- * give back at restore: their contents go to file-data.img. */
-static int dump_private_tmpfs(struct dump *d)
+/* Filesystems only the tree reaches hold files no other mount can give back at restore: tmpfs
+ * mounts of the tree's own namespaces, and orphaned ones behind detached or anonymous mounts.
+ * Their contents go to file-data.img. */
+static int dump_private_contents(struct dump *d)
 {
 	cleanup(contents_dump_freep) struct contents_dump *cd = contents_dump_new(d->file_data);
 	const struct mount_table *own = own_table(d);
@@ -547,7 +549,7 @@ static int dump_private_tmpfs(struct dump *d)
 		if (ret < 0)
 			return ret;
 	}
-	return 0;
+	return detached_ctx_finish(d->detached, cd);
 }
 
 static void dump_free(struct dump *d)
@@ -614,7 +616,7 @@ int dump_run(const struct cli_options *opts)
 	ret = dump_tasks(&d);
 	if (ret < 0)
 		goto out_cure;
-	ret = dump_private_tmpfs(&d);
+	ret = dump_private_contents(&d);
 	if (ret < 0)
 		goto out_cure;
 	ret = image_writer_close(TAKE_PTR(d.file_data));

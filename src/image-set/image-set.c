@@ -528,11 +528,14 @@ static int check_detached(struct image_set *set)
 	for (size_t i = 0; i < set->n_detached; i++) {
 		const DetachedMntEntry *d = set->detached[i];
 
-		/* no live mount to rebuild from: what the fds reached would have to be rebuilt
-		 * from dumped contents, which restore cannot do yet */
-		if (d->orphaned)
+		if (d->anonymous)
+			return bad("detached mount %lu is anonymous (open_tree, fsmount), which "
+				   "restore cannot rebuild yet",
+				   (unsigned long)d->id);
+		/* no live mount to bind from: its files were saved, or its device is mounted */
+		if (d->orphaned && d->kind == MNT_KIND__MNT_KIND_BIND)
 			return bad("detached mount %lu (%s, dev %u:%u) has no live mount of its "
-				   "filesystem (orphaned), which is not supported",
+				   "filesystem (orphaned) to be bound from",
 				   (unsigned long)d->id, d->fstype ? d->fstype : "?", d->dev_major,
 				   d->dev_minor);
 		if ((r = check_path(set, "detached-mnt.img", i, "root", d->root, true)) < 0)
@@ -572,10 +575,11 @@ static int check_data(struct image_set *set)
 		case FILE_DATA_KIND__FILE_DATA_KIND_PIPE:
 			break;
 		case FILE_DATA_KIND__FILE_DATA_KIND_TMPFS:
-			if (!set->own_mntns || image_set_mnt(set, e->owner_id) < 0)
+			if ((!set->own_mntns || image_set_mnt(set, e->owner_id) < 0) &&
+			    image_set_detached(set, e->owner_id) < 0)
 				return bad(
 				    "file-data.img record %zu: tmpfs mount %lu is absent from "
-				    "the tree's mount namespace",
+				    "the tree's mount namespace and from detached-mnt.img",
 				    i, (unsigned long)e->owner_id);
 			r = check_path(set, "file-data.img", i, "path", e->path, false);
 			if (r >= 0 && e->link_to)

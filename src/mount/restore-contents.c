@@ -91,7 +91,8 @@ static int write_file(int dir_fd, const char *name, const FileDataEntry *e)
 	return 0;
 }
 
-static int create_entry(int dir_fd, const char *name, const FileDataEntry *e)
+/* Creates the entry of e, name in dir_fd; link targets are relative to root_fd. */
+static int create_entry(int root_fd, int dir_fd, const char *name, const FileDataEntry *e)
 {
 	mode_t mode = e->has_mode ? e->mode : S_IFREG | 0600;
 
@@ -99,7 +100,7 @@ static int create_entry(int dir_fd, const char *name, const FileDataEntry *e)
 		cleanup_close int target_dir = -EBADF;
 		const char *target_name;
 
-		target_dir = open_parent(dir_fd, e->link_to, &target_name);
+		target_dir = open_parent(root_fd, e->link_to, &target_name);
 		if (target_dir < 0)
 			return target_dir;
 		return linkat(target_dir, target_name, dir_fd, name, 0) < 0 ? -errno : 0;
@@ -216,7 +217,7 @@ int contents_restore(int root_fd, const char *what, uint64_t owner, FileDataEntr
 		if (!is_mine(e, owner) || is_root(e))
 			continue;
 		dir_fd = open_parent(root_fd, e->path, &name);
-		r = dir_fd < 0 ? dir_fd : create_entry(dir_fd, name, e);
+		r = dir_fd < 0 ? dir_fd : create_entry(root_fd, dir_fd, name, e);
 		if (r < 0) {
 			errno = -r;
 			return pr_errno("cannot restore '%s' in the filesystem of %s", e->path,

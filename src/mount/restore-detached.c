@@ -132,16 +132,17 @@ static int make_mountpoint(const struct restore_detached *d, int root_fd, bool i
 	return pr_errno("cannot create a temporary mountpoint in '/'");
 }
 
-/* METHOD mountpoint, the talk's: bind the source at a fresh mountpoint, set the flags, take the
- * mount's root, then MNT_DETACH it and remove the mountpoint. The caller runs this in a
- * throwaway copy of the target namespace, so the mount is never visible in the target one and
- * disappears with that copy even if the task dies half-way. */
+/* METHOD mountpoint, the talk's: attach a clone of the source (a bind of it, made through fds)
+ * at a fresh mountpoint, set the flags, take the mount's root, then MNT_DETACH it and remove the
+ * mountpoint. The caller runs this in a throwaway copy of the target namespace, so the mount is
+ * never visible in the target one and disappears with that copy even if the task dies
+ * half-way. */
 static int prepare_mountpoint(const struct restore_detached *d, int root_fd,
-			      const DetachedMntEntry *e, const struct mount_spec *spec, int src_fd)
+			      const DetachedMntEntry *e, const struct mount_spec *spec, int tree_fd)
 {
 	bool is_file = e->root_is_file;
 	cleanup_close int mp_fd = -EBADF, fd = -EBADF;
-	char name[64], src_path[64], mp_path[64];
+	char name[64], mp_path[64];
 	int r;
 
 	r = make_mountpoint(d, root_fd, is_file, name, sizeof(name));
@@ -153,10 +154,10 @@ static int prepare_mountpoint(const struct restore_detached *d, int root_fd,
 		r = pr_errno("cannot open the temporary mountpoint '/%s'", name);
 		goto out_rmdir;
 	}
-	snprintf(src_path, sizeof(src_path), "/proc/self/fd/%d", src_fd);
 	snprintf(mp_path, sizeof(mp_path), "/proc/self/fd/%d", mp_fd);
-	if (mount(src_path, mp_path, NULL, MS_BIND, NULL) < 0) {
-		r = pr_errno("cannot bind the source of detached mount %lu on '/%s'",
+	if (move_mount(tree_fd, "", mp_fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) <
+	    0) {
+		r = pr_errno("cannot attach the source of detached mount %lu on '/%s'",
 			     (unsigned long)e->id, name);
 		goto out_rmdir;
 	}
@@ -268,9 +269,10 @@ int restore_detached_prepare(struct restore_detached *d, bool is_final)
 		if (d->method == CLI_DETACHED_CLONE) {
 			fd = prepare_clone(b, &spec, e->mnt_attr);
 		} else {
-			cleanup_close int src_fd = mount_build_open_root(b, &spec);
+			cleanup_close int tree_fd = mount_build_clone(b, &spec);
 
-			fd = src_fd < 0 ? src_fd : prepare_mountpoint(d, root_fd, e, &spec, src_fd);
+			fd = tree_fd < 0 ? tree_fd
+					 : prepare_mountpoint(d, root_fd, e, &spec, tree_fd);
 		}
 		if (fd < 0)
 			goto out_ns;

@@ -32,7 +32,8 @@ bin_dir=${SCENARIO_BIN:-$(pwd)/test/scenarios}
 minicr=${MINICR:-$(pwd)/minicr}
 criu=${CRIU:-criu}
 
-# name[:expectation]; "dump-fails" means the engine must refuse the tree and leave it running.
+# name[@method][:expectation]; "dump-fails" means the engine must refuse the tree and leave it
+# running; @method restores with --detached-mounts=method (minicr only).
 all_scenarios=(
 	file-offsets
 	pipe-data
@@ -40,6 +41,7 @@ all_scenarios=(
 	misc-fds
 	threads
 	detached-bind
+	detached-bind@mountpoint
 	detached-bind-disk
 	unsupported-socket:dump-fails
 	avx-registers
@@ -50,13 +52,19 @@ all_scenarios=(
 	process-tree
 	mntns-tmpfs
 	mntns-per-task:dump-fails
+	orphan-tmpfs
+	orphan-tmpfs@mountpoint
+	orphan-tmpfs-file
+	orphan-cwd
+	orphan-ext4
+	orphan-ext4@mountpoint
 )
 
 case "$engine" in
 minicr)
 	[ -x "$minicr" ] || { echo "run.sh: minicr binary '$minicr' not found (set MINICR)"; exit 2; }
 	engine_dump() { "$minicr" dump -t "$1" -D "$2" ${3:+--leave-running} -o "$2/dump.log"; }
-	engine_restore() { "$minicr" restore -D "$1" -d -o "$1/restore.log"; }
+	engine_restore() { "$minicr" restore -D "$1" -d -o "$1/restore.log" ${2:+--detached-mounts=$2}; }
 	;;
 criu)
 	command -v "$criu" >/dev/null || { echo "skipped: criu engine requested but '$criu' is not installed"; echo "0 passed, 0 failed, ${#all_scenarios[@]} skipped"; exit 0; }
@@ -102,9 +110,11 @@ report() { # status name detail
 
 run_one() { # name expectation
 	local name=$1 expect=$2 dir="$work/$1" pid status result
+	local bin=${name%%@*} method=${name#*@}
+	[ "$method" = "$name" ] && method=
 	mkdir -p "$dir/img"
 	export SCENARIO_READY="$dir/ready" SCENARIO_RESULT="$dir/result"
-	"$bin_dir/launch" "$bin_dir/$name" </dev/null >"$dir/out" 2>&1 &
+	"$bin_dir/launch" "$bin_dir/$bin" </dev/null >"$dir/out" 2>&1 &
 	pid=$!
 	if ! wait_for_file "$dir/ready"; then
 		wait "$pid"; status=$?
@@ -148,7 +158,7 @@ run_one() { # name expectation
 			report fail "$name" "the dumped tree is still alive"
 			return
 		fi
-		if ! engine_restore "$dir/img" 2>"$dir/err"; then
+		if ! engine_restore "$dir/img" "$method" 2>"$dir/err"; then
 			report fail "$name" "restore failed: $(tail -1 "$dir/img/restore.log" 2>/dev/null)"
 			return
 		fi
