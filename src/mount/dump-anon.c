@@ -5,7 +5,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/compat.h"
@@ -19,9 +22,38 @@ struct probe {
 	bool is_anon;
 };
 
+/* Whether the mount fd is on is attached in the calling thread's namespace: statmount() of its
+ * unique id (Linux 6.8+), else its old id in the thread's mountinfo. */
+static bool is_attached_here(int fd)
+{
+	cleanup_free char *text = NULL;
+	struct minicr_mnt_id_req req = {.size = MINICR_MNT_ID_REQ_SIZE_VER1};
+	struct minicr_statmount sm;
+	struct statx stx;
+	uint64_t old;
+	char key[32];
+
+	memset(&stx, 0, sizeof(stx));
+	if (statx(fd, "", AT_EMPTY_PATH, STATX_MNT_ID_UNIQUE, &stx) == 0 &&
+	    (stx.stx_mask & STATX_MNT_ID_UNIQUE)) {
+		memcpy(&req.mnt_id, (const char *)&stx + 144, sizeof(req.mnt_id));
+		req.param = MINICR_STATMOUNT_MNT_BASIC;
+		if (sys_statmount(&req, &sm, sizeof(sm), 0) == 0)
+			return true;
+		if (errno != ENOSYS)
+			return false;
+	}
+	if (statx(fd, "", AT_EMPTY_PATH, STATX_MNT_ID, &stx) < 0 ||
+	    read_file_at(AT_FDCWD, "/proc/thread-self/mountinfo", &text) < 0)
+		return false;
+	memcpy(&old, (const char *)&stx + 144, sizeof(old));
+	snprintf(key, sizeof(key), "\n%u ", (unsigned)old);
+	return !strncmp(text, key + 1, strlen(key + 1)) || strstr(text, key);
+}
+
 /* A clone of a mount of an anonymous namespace is refused with EINVAL, like one of a lazily
- * unmounted mount, when it is asked from a namespace other than the one the tree was made in.
- */
+ * unmounted mount, when it is asked from a namespace other than the one the tree was made in;
+ * one of a mount attached in the calling namespace is allowed too, and not anonymous. */
 static int probe_clone(void *opaque)
 {
 	struct probe *p = opaque;
@@ -29,7 +61,7 @@ static int probe_clone(void *opaque)
 
 	if (fd >= 0) {
 		close(fd);
-		p->is_anon = true;
+		p->is_anon = !is_attached_here(p->fd);
 		return 0;
 	}
 	if (errno == EINVAL)

@@ -1,7 +1,13 @@
-/* restore-detached.c: detached (lazily unmounted) mounts, rebuilt from a live mount of the same
- * superblock. Both methods end in the same observable state: the files opened beneath the root
- * fd sit on a mount that is in no namespace, with the dumped per-mount flags, and readlink of
- * them shows the path relative to that mount's root. */
+/* restore-detached.c: the mounts in no namespace's table, each a clone of its root in a
+ * superblock its kind provides (a live mount, a new tmpfs filled with the saved files, a block
+ * device mounted again). A lazily unmounted one: both methods end in the same observable state,
+ * the files opened beneath the root fd sit on a mount that is in no namespace, with the dumped
+ * per-mount flags, and readlink of them shows the path relative to that mount's root; it cannot
+ * be attached (an open_tree(OPEN_TREE_CLONE) clone is in an anonymous namespace only while the
+ * fd open_tree() returned is open: the kernel dissolves the namespace when minicr closes it,
+ * and the mount is then in none). An anonymous tree is built as one, children moved onto their
+ * mountpoints in it, and its root's fd is the one the task gets as its mount fd: it stays
+ * attachable as long as the task holds it. */
 #define LOG_PREFIX "restore: "
 #include "mount/restore-detached.h"
 
@@ -75,6 +81,10 @@ int restore_detached_root(const struct restore_detached *d, uint64_t id)
 {
 	ssize_t i = image_set_detached(d->set, id);
 
+	/* the kernel shows the paths of files on an anonymous tree from the tree's root, across
+	 * its mounts; opened beneath that root they land on the mount they were on */
+	if (i >= 0 && d->set->detached[i]->anonymous)
+		i = image_set_detached(d->set, d->set->detached[i]->tree_id);
 	if (i < 0 || d->root_fds[i] < 0) {
 		pr_err("detached mount %lu was not rebuilt", (unsigned long)id);
 		return -ENOENT;
@@ -206,6 +216,90 @@ static int enter_scratch_ns(void)
 	return TAKE_FD(ns_fd);
 }
 
+/* ---- anonymous trees ---------------------------------------------------------------------- */
+
+/* A mount of the tree rooted at set->detached[root] (an anonymous record of that tree). */
+static bool is_in_tree(const struct image_set *set, size_t root, const DetachedMntEntry *e)
+{
+	return e->anonymous && e->tree_id == set->detached[root]->id;
+}
+
+/* Attaches the clone child_fd on its mountpoint in the tree tree_fd. */
+static int attach_child(int tree_fd, int child_fd, const DetachedMntEntry *e, const char *what)
+{
+	struct open_how how = {
+	    .flags = O_PATH | O_NOFOLLOW | O_CLOEXEC,
+	    .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+	};
+	const char *rel = e->mountpoint;
+	cleanup_close int mp_fd = -EBADF;
+
+	while (*rel == '/')
+		rel++;
+	mp_fd = (int)syscall(__NR_openat2, tree_fd, *rel ? rel : ".", &how, sizeof(how));
+	if (mp_fd < 0)
+		return pr_errno("cannot open the mountpoint '%s' of %s in its anonymous tree",
+				e->mountpoint, what);
+	if (move_mount(child_fd, "", mp_fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) <
+	    0)
+		return pr_errno("cannot attach %s at '%s' of its anonymous tree", what,
+				e->mountpoint);
+	return 0;
+}
+
+/* Builds the anonymous tree rooted at record root: an unattached clone of the root, then every
+ * other mount parent first, each given its flags before it is moved onto its mountpoint (the
+ * kernel changes those of a tree's root only). The root's fd is the tree's mount fd. */
+static int prepare_tree(struct restore_detached *d, struct mount_build *b, size_t root)
+{
+	const struct image_set *set = d->set;
+	bool progress = true;
+	int r;
+
+	for (size_t pass = 0; progress; pass++) {
+		progress = false;
+		for (size_t i = 0; i < set->n_detached; i++) {
+			const DetachedMntEntry *e = set->detached[i];
+			cleanup_close int fd = -EBADF;
+			char what[64];
+			struct mount_spec spec;
+			ssize_t parent = -1;
+
+			if (d->root_fds[i] >= 0 || !is_in_tree(set, root, e))
+				continue;
+			if (i != root) {
+				parent = image_set_detached(set, e->parent_id);
+				if (parent < 0 || d->root_fds[parent] < 0)
+					continue; /* after its parent */
+			} else if (pass > 0) {
+				continue;
+			}
+			mount_spec_of_detached(e, what, sizeof(what), &spec);
+			fd = mount_build_clone(b, &spec);
+			if (fd < 0)
+				return fd;
+			r = mount_set_attrs(fd, e->mnt_attr, MS_PRIVATE, spec.what);
+			if (r == 0 && i != root)
+				r = attach_child(d->root_fds[root], fd, e, spec.what);
+			if (r < 0)
+				return r;
+			pr_debug("%s rebuilt in anonymous tree %lu (%s)", what,
+				 (unsigned long)set->detached[root]->id,
+				 mount_kind_by_kind(spec.kind)->name);
+			d->root_fds[i] = TAKE_FD(fd);
+			progress = true;
+		}
+	}
+	for (size_t i = 0; i < set->n_detached; i++)
+		if (is_in_tree(set, root, set->detached[i]) && d->root_fds[i] < 0) {
+			pr_err("detached mount %lu: its parent %lu is not in its anonymous tree",
+			       (unsigned long)set->detached[i]->id,
+			       (unsigned long)set->detached[i]->parent_id);
+			return -EINVAL;
+		}
+	return 0;
+}
+
 /* Whether spec can be rebuilt in this pass: a kind that binds from a live mount needs one in the
  * namespace the pass runs in; the first pass (in minicr's namespace) leaves the others to the
  * final one. */
@@ -217,6 +311,22 @@ static bool can_build_now(struct mount_build *b, const struct mount_spec *spec, 
 
 	return is_final || !kind || !kind->needs_live ||
 	       mount_build_find_live(b, spec, &fd, &sub) == 0;
+}
+
+static bool can_build_tree(struct mount_build *b, const struct image_set *set, size_t root,
+			   bool is_final)
+{
+	for (size_t i = 0; i < set->n_detached; i++) {
+		char what[64];
+		struct mount_spec spec;
+
+		if (!is_in_tree(set, root, set->detached[i]))
+			continue;
+		mount_spec_of_detached(set->detached[i], what, sizeof(what), &spec);
+		if (!can_build_now(b, &spec, is_final))
+			return false;
+	}
+	return true;
 }
 
 int restore_detached_prepare(struct restore_detached *d, bool is_final)
@@ -263,6 +373,15 @@ int restore_detached_prepare(struct restore_detached *d, bool is_final)
 
 		if (d->root_fds[i] >= 0)
 			continue;
+		if (e->anonymous) {
+			/* a whole tree at once, from its root, once all of it can be built */
+			if (e->tree_id != e->id || !can_build_tree(b, set, i, is_final))
+				continue;
+			fd = prepare_tree(d, b, i);
+			if (fd < 0)
+				goto out_ns;
+			continue;
+		}
 		mount_spec_of_detached(e, what, sizeof(what), &spec);
 		if (!can_build_now(b, &spec, is_final))
 			continue;

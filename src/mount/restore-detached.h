@@ -31,7 +31,8 @@ int restore_detached_prepare(struct restore_detached *d, bool is_final);
  * a live mount of its filesystem holding its root, in minicr's namespace or in the tree's own
  * namespace as the images describe it. Returns 0 or -ENOENT (logged, naming the mount). */
 int restore_detached_check(const struct image_set *set);
-/* The O_PATH root fd (borrowed) of detached mount id, or -ENOENT (logged). */
+/* The root fd (borrowed) that files of detached mount id are opened beneath: the mount's own,
+ * or for a mount of an anonymous tree the tree's (its mount fd). -ENOENT (logged) if none. */
 int restore_detached_root(const struct restore_detached *d, uint64_t id);
 /* Closes every root fd: the unattached mounts live on only through the files opened beneath
  * them. NULL-safe, returns NULL. */

@@ -103,6 +103,27 @@ expect_refusal $? "refused by restore's checks" \
 	"restore's reason"
 finish "refused by restore's checks"
 
+# Mounts restore could not rebuild: an orphaned filesystem that is neither a tmpfs nor on a
+# block device, an anonymous tree whose mount fd is held outside the tree, a shared anonymous
+# mount. The line names the fd or mount and why.
+start refused-orphan-ramfs
+"$MINICR" dump -t "$pid" -D "$dir/img" 2>"$dir/err"
+expect_refusal $? "orphaned ramfs" \
+	"fd [0-9]* of task $pid .*its ramfs filesystem .* is mounted nowhere else (orphaned)" \
+	"the fd and why"
+finish "orphaned ramfs"
+start refused-anon-outside
+"$MINICR" dump -t "$pid" -D "$dir/img" 2>"$dir/err"
+expect_refusal $? "anonymous tree held outside" \
+	"anonymous mount tree [0-9]* .*: no task of the tree holds its mount fd" "the tree and why"
+finish "anonymous tree held outside"
+start refused-anon-shared
+"$MINICR" dump -t "$pid" -D "$dir/img" 2>"$dir/err"
+expect_refusal $? "shared anonymous mount" \
+	"anonymous mount [0-9]* .*: it is shared, and the propagation of anonymous mounts" \
+	"the mount and why"
+finish "shared anonymous mount"
+
 # A task of the tree dies while the tree is seized (MINICR_FAULT=exit kills the last one).
 start shared-fds
 child=$(ps -o pid= --ppid "$pid" | tr -d ' ')

@@ -58,6 +58,9 @@ all_scenarios=(
 	orphan-cwd
 	orphan-ext4
 	orphan-ext4@mountpoint
+	anon-clone
+	anon-recursive
+	anon-fsmount
 )
 
 case "$engine" in
@@ -78,11 +81,13 @@ work=$(mktemp -d /tmp/minicr-scenarios.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 passed=0 failed=0 skipped=0 index=0
 
-# Bounded waits: a hang guard, not a timing assertion.
-wait_for_file() {
+# Bounded waits: a hang guard, not a timing assertion. With a pid, gives up as soon as that
+# process is gone (a scenario that skips exits before it is ready).
+wait_for_file() { # file [pid]
 	local i
 	for ((i = 0; i < 3000; i++)); do
 		[ -s "$1" ] && return 0
+		[ -n "${2:-}" ] && ! kill -0 "$2" 2>/dev/null && { [ -s "$1" ]; return; }
 		sleep 0.01
 	done
 	return 1
@@ -116,7 +121,7 @@ run_one() { # name expectation
 	export SCENARIO_READY="$dir/ready" SCENARIO_RESULT="$dir/result"
 	"$bin_dir/launch" "$bin_dir/$bin" </dev/null >"$dir/out" 2>&1 &
 	pid=$!
-	if ! wait_for_file "$dir/ready"; then
+	if ! wait_for_file "$dir/ready" "$pid"; then
 		wait "$pid"; status=$?
 		if [ "$status" = 77 ]; then
 			report skip "$name" "$(cat "$dir/result" 2>/dev/null | sed 's/^SKIP: //')"
