@@ -50,6 +50,7 @@ struct group {
 	int root_fd;	     /* anonymous: an fd of its tree's root, or -EBADF */
 	bool has_mount_fd;   /* anonymous root: one fd was taken for the tree's mount fd */
 	bool needs_contents; /* orphaned tmpfs: the files the fds reach are saved */
+	bool is_fs_root;     /* its walk starts at inode 1: a tmpfs's root, likely the fs root */
 	struct kept_file *files;
 	size_t n_files, files_cap;
 };
@@ -1290,18 +1291,19 @@ static int settle_root(struct group *g, const struct group *first, const struct 
 		return 0;
 	if (root_fd >= 0 && fstat(root_fd, &st) == 0)
 		at = contents_dump_path_of(cd, st.st_ino);
+	/* saved paths are relative to the filesystem's root: "." or "a/b" */
 	if (at) {
-		root = strcmp(at, ".") ? path_join("/", at) : strdup("/");
+		if (asprintf(&root, "/%s", strcmp(at, ".") ? at : "") < 0)
+			root = NULL;
 	} else {
 		for (size_t i = 0; i < g->n_files && !root; i++) {
+			cleanup_free char *full = NULL;
+
 			if (g->files[i].fd < 0 || fstat(g->files[i].fd, &st) < 0)
 				continue;
 			at = contents_dump_path_of(cd, st.st_ino);
-			if (at) {
-				cleanup_free char *full = path_join("/", at);
-
-				root = full ? path_strip_suffix(full, g->files[i].path) : NULL;
-			}
+			if (at && asprintf(&full, "/%s", at) >= 0)
+				root = path_strip_suffix(full, g->files[i].path);
 		}
 	}
 	if (!root) {
@@ -1343,10 +1345,16 @@ static int save_orphan(struct detached_ctx *ctx, struct contents_dump *cd, struc
 			      (unsigned long)first->key);
 	for (size_t i = 0; i < ctx->n_groups; i++) {
 		struct group *g = ctx->groups[i];
+		cleanup_close int root_fd = -EBADF;
+		struct stat st;
 
-		if (g->needs_contents && g->m.dev_major == first->m.dev_major &&
-		    g->m.dev_minor == first->m.dev_minor)
-			list[n++] = g;
+		if (!g->needs_contents || g->m.dev_major != first->m.dev_major ||
+		    g->m.dev_minor != first->m.dev_minor)
+			continue;
+		list[n++] = g;
+		if (g->walk_fd >= 0 && (root_fd = climb(g->walk_fd, false)) >= 0 &&
+		    fstat(root_fd, &st) == 0)
+			g->is_fs_root = st.st_ino == 1;
 	}
 	qsort(list, n, sizeof(*list), compare_roots);
 	first = list[0];

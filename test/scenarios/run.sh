@@ -55,6 +55,7 @@ all_scenarios=(
 	orphan-tmpfs
 	orphan-tmpfs@mountpoint
 	orphan-tmpfs-file
+	orphan-tmpfs-two
 	orphan-cwd
 	orphan-ext4
 	orphan-ext4@mountpoint
