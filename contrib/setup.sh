@@ -9,8 +9,8 @@ build=${1:-$top/build}
 shift || true
 
 packages=(build-essential autoconf automake pkg-config protobuf-c-compiler libprotobuf-c-dev
-	libcap-dev libseccomp-dev libbsd-dev libcriterion-dev xxd binutils clang procps
-	util-linux)
+	libcap-dev libseccomp-dev libbsd-dev libcriterion-dev libgraphviz-dev graphviz xxd binutils
+	clang procps util-linux)
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||

@@ -87,11 +87,12 @@ static int check_inventory(const InventoryEntry *inv, size_t index, struct image
 	if (inv->format_version == 0)
 		return fail(err, index, "format version 0 is invalid");
 	if (inv->format_version < IMAGE_FORMAT_VERSION_MIN)
-		return fail(err, index,
-			    "format version %u is older than this minicr reads (%u): the %s changed, "
-			    "dump again",
-			    inv->format_version, IMAGE_FORMAT_VERSION_MIN,
-			    inv->format_version == 1 ? "pages layout" : "mount records");
+		return fail(
+		    err, index,
+		    "format version %u is older than this minicr reads (%u): the %s changed, "
+		    "dump again",
+		    inv->format_version, IMAGE_FORMAT_VERSION_MIN,
+		    inv->format_version == 1 ? "pages layout" : "mount records");
 	if (inv->format_version > IMAGE_FORMAT_VERSION)
 		return fail(err, index, "format version %u is newer than this minicr reads (%u)",
 			    inv->format_version, IMAGE_FORMAT_VERSION);

@@ -17,13 +17,13 @@
 #define READER_BUF_SIZE (64u << 10)
 
 struct image_reader {
-	int fd;		  /* -1 for an image held in memory */
-	bool quiet;	  /* keep validation failures in last_error instead of logging them */
+	int fd;	    /* -1 for an image held in memory */
+	bool quiet; /* keep validation failures in last_error instead of logging them */
 	struct image_error last_error;
 	enum image_kind kind;
 	int error;	  /* first failure, already logged; later calls return it silently */
 	size_t n_records; /* records returned so far */
-	uint8_t *buf;	  /* bytes buf[start, end) are read but not consumed; borrowed when fd < 0 */
+	uint8_t *buf; /* bytes buf[start, end) are read but not consumed; borrowed when fd < 0 */
 	size_t cap, start, end;
 	char *name;
 };
@@ -327,8 +327,8 @@ int image_pread_raw(struct image_reader *r, void *buf, size_t len, uint64_t off)
 		uint64_t at = off + IMAGE_RAW_DATA_OFFSET;
 
 		if (at > r->cap || r->cap - at < len) {
-			pr_err("image '%s': truncated data (%zu bytes at offset %llu)", r->name, len,
-			       (unsigned long long)off);
+			pr_err("image '%s': truncated data (%zu bytes at offset %llu)", r->name,
+			       len, (unsigned long long)off);
 			return -EBADMSG;
 		}
 		memcpy(out, r->buf + at, len);

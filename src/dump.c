@@ -228,6 +228,20 @@ static int collect_mount_tables(struct dump *d)
 	return 0;
 }
 
+/* --explain: the mount tables the fds are looked up in. */
+static void explain_tables(const struct dump *d, uint64_t start)
+{
+	for (size_t i = 0; i < d->n_ns; i++) {
+		const struct mount_table *t = d->ns_tables[i];
+		bool by_listmount = mount_table_method(t) == MOUNT_TABLE_METHOD_LISTMOUNT;
+
+		explain(start, by_listmount ? "listmount, statmount" : "/proc/PID/mountinfo",
+			"mount namespace %" PRIu64 " of task %d: %zu mounts%s", table_ns_key(t),
+			(int)mount_table_pid(t), mount_table_size(t),
+			table_ns_key(t) == d->own_ns_key ? " (minicr's own)" : "");
+	}
+}
+
 /* ---- fds --------------------------------------------------------------------------------- */
 
 static int refuse_outside_mount(pid_t pid, int fd, const char *link_path, uint64_t mnt_id)
@@ -236,6 +250,49 @@ static int refuse_outside_mount(pid_t pid, int fd, const char *link_path, uint64
 	       " belongs to a mount namespace outside the dumped tree",
 	       fd, (int)pid, link_path, mnt_id);
 	return -EXDEV;
+}
+
+/* --explain: where an fd's mount was found; for a detached one, how it was resolved. */
+static void explain_mount_of(pid_t pid, int fd, const char *path, const struct detached_result *res,
+			     uint64_t start)
+{
+	const struct detached_mount *dm = res->detached;
+	char who[48];
+
+	if (fd >= 0)
+		snprintf(who, sizeof(who), "task %d: fd %d", (int)pid, fd);
+	else
+		snprintf(who, sizeof(who), "task %d: its cwd or root", (int)pid);
+	if (res->kind == DETACHED_FD_OTHER_NS && res->mount)
+		explain(start, "statx, fdinfo",
+			"%s ('%s') is on mount %u of minicr's own namespace, outside the tree's: "
+			"reopened there at restore",
+			who, path, res->mount->mnt_id_old);
+	if (res->kind != DETACHED_FD_DETACHED)
+		return;
+	if (dm->n_users > 1) {
+		explain(start, "statx", "%s ('%s') is on the same detached mount %u", who, path,
+			dm->mnt_id_old);
+		return;
+	}
+	if (dm->method == DETACHED_METHOD_STATMOUNT_BY_FD)
+		explain(start, "statmount(STATMOUNT_BY_FD)",
+			"%s ('%s') is on mount %u, which no mount table lists: detached; resolved "
+			"by statmount on the fd itself: %s, root %s%s",
+			who, path, dm->mnt_id_old, dm->fstype, dm->root ? dm->root : "?",
+			dm->is_orphaned ? ", its filesystem mounted nowhere else (orphaned)" : "");
+	else if (dm->source_mnt)
+		explain(start, "name_to_handle_at, open_by_handle_at, fstatfs",
+			"%s ('%s') is on mount %u, which no mount table lists: detached; resolved "
+			"with a file handle through mount %u ('%s') -> root %s",
+			who, path, dm->mnt_id_old, dm->source_mnt->mnt_id_old,
+			dm->source_mnt->mountpoint, dm->root ? dm->root : "?");
+	else
+		explain(
+		    start, "fstatfs",
+		    "%s ('%s') is on mount %u, which no mount table lists: detached; no live mount "
+		    "of its %s filesystem exists (orphaned)",
+		    who, path, dm->mnt_id_old, dm->fstype);
 }
 
 static int resolve_mount(void *opaque, pid_t pid, int fd, int local_fd, uint32_t mnt_id_old,
@@ -248,11 +305,14 @@ static int resolve_mount(void *opaque, pid_t pid, int fd, int local_fd, uint32_t
 				   .mnt_id_unique = mnt_id_unique,
 				   .path = link_path};
 	struct detached_result res;
+	uint64_t start = log_explaining ? monotonic_ns() : 0;
 	int r;
 
 	r = detached_resolve_fd(d->detached, local_fd, &desc, &res);
 	if (r < 0)
 		return r;
+	if (log_explaining)
+		explain_mount_of(pid, fd, link_path, &res, start);
 	switch (res.kind) {
 	case DETACHED_FD_IN_TREE:
 		ret->mnt_id = mount_entry_key(res.mount);
@@ -341,6 +401,9 @@ static int dump_task_fds(struct dump *d, struct dump_task *t, const int *fds, si
 		return ret;
 	pr_debug("task %d: classified %zu fds in %.1f ms", (int)pid, n_fds,
 		 (double)(monotonic_ns() - start) / 1e6);
+	explain(start, "parasite: poll, SCM_RIGHTS; kcmp",
+		"task %d: %zu fds taken from inside the task by the parasite and classified",
+		(int)pid, n_fds);
 
 	ret = image_writer_open(d->tmp_dirfd, IMAGE_FDINFO, (uint64_t)pid, &w);
 	if (ret < 0)
@@ -508,8 +571,9 @@ static int write_images(struct dump *d)
 	if (ret < 0)
 		return ret;
 	for (size_t i = 0; i < d->n_ns; i++) {
-		ret = dump_write_mounts(d->tmp_dirfd, d->ns_tables[i], table_ns_key(d->ns_tables[i]),
-					own_table(d), d->tmpfs.walked, d->tmpfs.n_walked);
+		ret =
+		    dump_write_mounts(d->tmp_dirfd, d->ns_tables[i], table_ns_key(d->ns_tables[i]),
+				      own_table(d), d->tmpfs.walked, d->tmpfs.n_walked);
 		if (ret < 0)
 			return ret;
 	}
@@ -574,9 +638,10 @@ int dump_run(const struct cli_options *opts)
 {
 	struct dump d = {.opts = opts, .img_dirfd = -EBADF, .tmp_dirfd = -EBADF};
 	struct fd_dump_callbacks cb = {
-		.resolve_mount = resolve_mount,
-		.data_sink = write_file_data,
-		.opaque = &d,
+	    .resolve_mount = resolve_mount,
+	    .data_sink = write_file_data,
+	    .opaque = &d,
+	    .tcp_established = opts->criu.tcp_established,
 	};
 	uint64_t start = monotonic_ns();
 	int ret;
@@ -599,10 +664,14 @@ int dump_run(const struct cli_options *opts)
 	if (ret < 0)
 		goto out_release_tree;
 	pr_debug("tree seized in %.1f ms", (double)(monotonic_ns() - start) / 1e6);
+	explain(start, "PTRACE_SEIZE, PTRACE_INTERRUPT",
+		"froze the tree of %d: %zu task(s), every thread stopped", (int)opts->tree_pid,
+		d.n_tasks);
 	ret = collect_mount_tables(&d);
 	if (ret < 0)
 		goto out_release_tree;
 	pr_debug("mount tables collected in %.1f ms", (double)(monotonic_ns() - start) / 1e6);
+	explain_tables(&d, start);
 
 	d.fds = fd_dump_ctx_new(&cb);
 	if (!d.fds) {
@@ -614,6 +683,9 @@ int dump_run(const struct cli_options *opts)
 		goto out_release_tree;
 
 	ret = dump_tasks(&d);
+	if (ret < 0)
+		goto out_cure;
+	ret = fd_dump_finish(d.fds);
 	if (ret < 0)
 		goto out_cure;
 	ret = dump_private_contents(&d);
@@ -629,6 +701,7 @@ int dump_run(const struct cli_options *opts)
 	ret = check_restorable(&d);
 	if (ret < 0)
 		goto out_cure;
+	explain(start, NULL, "wrote the images; restore's own checks accept them");
 	ret = cure_tasks(&d);
 	if (ret < 0)
 		goto out_release_tree;
@@ -636,10 +709,16 @@ int dump_run(const struct cli_options *opts)
 	if (ret < 0)
 		goto out_release_tree;
 
+	explain(start, "rt_sigreturn, munmap",
+		"cured every task: no parasite, code or register of "
+		"minicr left in them; images published");
+	fd_dump_end(d.fds, !opts->leave_running);
 	if (opts->leave_running)
 		seize_release(d.tree);
 	else
 		seize_kill(d.tree);
+	explain(start, opts->leave_running ? "PTRACE_DETACH" : "SIGKILL",
+		opts->leave_running ? "let the tree run on" : "killed the tree");
 	remove_private_dir(&d);
 	pr_info("dumped %zu task(s), %zu fd(s), %zu mount namespace(s), %zu detached mount(s) "
 		"into '%s' in %.1f ms",
@@ -651,6 +730,8 @@ int dump_run(const struct cli_options *opts)
 out_cure:
 	(void)cure_tasks(&d);
 out_release_tree:
+	if (d.fds)
+		fd_dump_end(d.fds, false);
 	if (d.tree)
 		seize_release(d.tree);
 out_remove_images:

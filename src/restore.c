@@ -45,6 +45,9 @@ static void phase(const char *what)
 	pr_debug("%.3f ms: %s", (double)(monotonic_ns() - t_start) / 1e6, what);
 }
 
+/* --explain: the start of the step being told. */
+static uint64_t t_step;
+
 static int mount_root(void *opaque, const RegFileEntry *reg)
 {
 	struct restore_ctx *ctx = opaque;
@@ -81,8 +84,16 @@ static int prepare_root(void *opaque)
 	if (ctx->ns_root_fd < 0)
 		return pr_errno("cannot open the root of the mount namespace");
 	phase("mounts ready");
+	explain(t_step, NULL, "mounts ready in the root task");
+	t_step = monotonic_ns();
 	r = restore_fds_open(set, mount_root, ctx, ctx->service_base, &ctx->table);
 	phase("files open");
+	if (r == 0)
+		explain(t_step, "openat2(RESOLVE_BENEATH), pipe, memfd_create, ...",
+			"opened each of the %zu open file descriptions once in the root task, so "
+			"fds that shared one still share it",
+			set->n_files);
+	t_step = monotonic_ns();
 	/* The detached mounts now live on only through the files opened beneath them. */
 	ctx->detached = restore_detached_free(ctx->detached);
 	close(ctx->ns_root_fd);
@@ -256,6 +267,11 @@ int restore_run(const struct cli_options *opts)
 		return CLI_EXIT_FAILED;
 	ctx.set = set;
 	phase("images validated");
+	explain(t_start, "read, no other syscall",
+		"read and checked the images: %zu task(s), %zu open file description(s), %zu "
+		"mount(s) of the tree's own namespace, %zu detached mount(s); pids are free",
+		set->n_tasks, set->n_files, set->n_mnts, set->n_detached);
+	t_step = monotonic_ns();
 	if (opts->check_only)
 		return check_only(set) < 0 ? CLI_EXIT_FAILED : CLI_EXIT_OK;
 	r = load_resume(&ctx, img_dirfd);
@@ -274,10 +290,22 @@ int restore_run(const struct cli_options *opts)
 	r = restore_tree_start(tree, &ops);
 	close(ctx.service_base + 2);
 	phase("tree ready");
+	if (r == 0)
+		explain(
+		    t_step, "clone3(set_tid)",
+		    "created %zu task(s) with their old pids, sessions and groups; each put its "
+		    "fds at their numbers, cwd and root",
+		    set->n_tasks);
+	t_step = monotonic_ns();
 	/* step 3: every task resumes (or is left stopped) */
 	if (r == 0)
 		r = resume_tree(&ctx);
 	phase("tree resumed");
+	if (r == 0)
+		explain(t_step, ctx.resume ? "restorer: mmap, PR_SET_MM_MAP, rt_sigreturn" : NULL,
+			ctx.resume ? "every task got its memory, registers and threads back and "
+				     "continues where it was frozen"
+				   : "no memory images: the tasks are left stopped");
 	if (r < 0) {
 		restore_tree_abort(tree);
 		goto out_free;

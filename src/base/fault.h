@@ -8,8 +8,9 @@
 
 #include "base/log.h"
 
-/* Steps, in order: validate, detached, detached-mountpoint, mntns, files, fork (of the last
- * task), install and ready (in the last task). Returns 0, or -EIO after
+/* Steps, in order: validate, detached, detached-mountpoint, mntns, files (unix-create,
+ * unix-queues and inet while sockets are opened), fork (of the last task), install and ready
+ * (in the last task). Returns 0, or -EIO after
  * logging one line when the step is the one named by MINICR_FAULT. */
 static inline int restore_fault(const char *step)
 {
@@ -18,5 +19,18 @@ static inline int restore_fault(const char *step)
 	if (!f || strcmp(f, step) != 0)
 		return 0;
 	log_print(LOG_ERROR, __FILE__, __LINE__, 0, "restore: injected fault at step '%s'", step);
+	return -EIO;
+}
+
+/* The same for dump steps of the fd kinds (the socket kinds' sock-diag, sock-queue, tcp-repair
+ * and sock-finish): -EIO after one line naming the step when MINICR_FAULT names it. The dump
+ * then fails and must leave every socket of the tree as it was. */
+static inline int dump_fault(const char *step)
+{
+	const char *f = getenv("MINICR_FAULT");
+
+	if (!f || strcmp(f, step) != 0)
+		return 0;
+	log_print(LOG_ERROR, __FILE__, __LINE__, 0, "dump: injected fault at step '%s'", step);
 	return -EIO;
 }

@@ -4,6 +4,7 @@
 #define LOG_PREFIX "fd: "
 #include "fd/dump.h"
 
+#include <assert.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 #include "base/arena.h"
 #include "base/compat.h"
 #include "base/log.h"
+#include "base/progress.h"
 #include "base/util.h"
 #include "fd/dump-data.h"
 #include "fd/identity.h"
@@ -35,6 +37,12 @@ struct fd_dump_ctx {
 	struct fd_data_dump *data;    /* contents and pipe buffers */
 	struct arena arena;	      /* records and strings of the kinds */
 	struct fd_mount_ref mount_ref; /* the resolver's answer, reused */
+	struct {
+		FdType type;
+		void *state;
+	} kind_state[8]; /* fd_dump_kind_state() */
+	size_t n_kind_state;
+	bool ended;
 };
 
 struct fd_dump_ctx *fd_dump_ctx_new(const struct fd_dump_callbacks *cb)
@@ -55,6 +63,7 @@ struct fd_dump_ctx *fd_dump_ctx_free(struct fd_dump_ctx *ctx)
 {
 	if (!ctx)
 		return NULL;
+	fd_dump_end(ctx, false);
 	free(ctx->files);
 	fd_identity_free(ctx->identity);
 	fd_data_dump_free(ctx->data);
@@ -195,6 +204,54 @@ int fd_dump_pipe_data(struct fd_dump_ctx *ctx, const struct fd_params *p, uint64
 	return fd_data_dump_pipe(ctx->data, p, pipe_id);
 }
 
+int fd_dump_data(struct fd_dump_ctx *ctx, const FileDataEntry *entry)
+{
+	return ctx->cb.data_sink(ctx->cb.opaque, entry);
+}
+
+void **fd_dump_kind_state(struct fd_dump_ctx *ctx, FdType type)
+{
+	for (size_t i = 0; i < ctx->n_kind_state; i++)
+		if (ctx->kind_state[i].type == type)
+			return &ctx->kind_state[i].state;
+	/* one slot per kind type: the registry has far fewer kinds than slots */
+	assert(ctx->n_kind_state < ARRAY_SIZE(ctx->kind_state));
+	ctx->kind_state[ctx->n_kind_state].type = type;
+	return &ctx->kind_state[ctx->n_kind_state++].state;
+}
+
+bool fd_dump_tcp_established(const struct fd_dump_ctx *ctx)
+{
+	return ctx->cb.tcp_established;
+}
+
+int fd_dump_finish(struct fd_dump_ctx *ctx)
+{
+	size_t n;
+	const struct fd_kind *const *kinds = fd_kind_all(&n);
+
+	for (size_t i = 0; i < n; i++) {
+		int r = kinds[i]->dump_finish ? kinds[i]->dump_finish(ctx) : 0;
+
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+void fd_dump_end(struct fd_dump_ctx *ctx, bool tree_dies)
+{
+	size_t n;
+	const struct fd_kind *const *kinds = fd_kind_all(&n);
+
+	if (ctx->ended)
+		return;
+	ctx->ended = true;
+	for (size_t i = 0; i < n; i++)
+		if (kinds[i]->dump_end)
+			kinds[i]->dump_end(ctx, tree_dies);
+}
+
 /* ---- classification ------------------------------------------------------------------------ */
 
 /* What no kind recognises is named after its link: "socket:[5]" is a 'socket',
@@ -290,6 +347,9 @@ static void params_of(const struct fd_probe *probe, pid_t pid, const struct fd_l
 	    .fs_type = probe->fs_type,
 	    .fdinfo = probe->fdinfo,
 	    .fdinfo_len = probe->fdinfo_len,
+	    .sock_family = probe->sock_family,
+	    .sock_type = probe->sock_type,
+	    .sock_protocol = probe->sock_protocol,
 	};
 	p->info.flags &= ~(uint32_t)O_CLOEXEC;
 }
@@ -372,6 +432,7 @@ int fd_dump_task(struct fd_dump_ctx *ctx, pid_t pid, const struct fd_local *fds,
 	cleanup_free FdEntry *entries = NULL;
 	struct task_fds t = {0};
 	struct fd_identity_task task = {.pid = pid, .n_fds = n_fds, .fds = fds};
+	struct progress progress;
 	char path[64];
 	int r;
 
@@ -411,6 +472,7 @@ int fd_dump_task(struct fd_dump_ctx *ctx, pid_t pid, const struct fd_local *fds,
 	task.keys = (const uint64_t(*)[2])t.keys;
 	r = fd_identity_sort(ctx->identity, &task, t.file, t.first);
 	/* step 3: in fd order, each open file's record is made at its first fd */
+	progress_start(&progress, "fds dumped", "fds", n_fds, 1);
 	for (size_t i = 0; i < n_fds && r == 0; i++) {
 		size_t f = t.file[i] != FD_IDENTITY_NONE ? t.file[i]
 			   : t.first[i] != i		  ? t.file_of[t.first[i]]
@@ -422,7 +484,9 @@ int fd_dump_task(struct fd_dump_ctx *ctx, pid_t pid, const struct fd_local *fds,
 
 		r = dump_one_fd(ctx, &fds[i], &t.params[i], t.kinds[i], cloexec, f, &t.file_of[i],
 				&entries[i]);
+		progress_add(&progress, 1);
 	}
+	progress_end(&progress);
 	if (r == 0)
 		r = fd_identity_commit(ctx->identity, &task, t.file_of);
 	if (r == 0)

@@ -45,6 +45,7 @@ struct fd_dump_callbacks {
 	fd_resolve_mount_fn resolve_mount; /* required */
 	fd_data_sink_fn data_sink;	   /* required */
 	void *opaque;			   /* passed to both */
+	bool tcp_established;		   /* --tcp-established */
 };
 
 /* Dump state for a whole tree: file ids and shared-file identity span every task. */
@@ -72,6 +73,13 @@ int fd_dump_task(struct fd_dump_ctx *ctx, pid_t pid, const struct fd_local *fds,
 /* Dumps the cwd and root of task pid as two new directory FileEntry records (opened O_PATH on
  * restore) plus the umask. *ret is filled (no owned pointers). Returns 0 or -errno (logged). */
 int fd_dump_fs(struct fd_dump_ctx *ctx, pid_t pid, FsEntry *ret);
+
+/* Runs the dump_finish step of every kind, once every task's fds were dumped. Returns 0 or
+ * -errno (logged). */
+int fd_dump_finish(struct fd_dump_ctx *ctx);
+/* Runs the dump_end step of every kind (at most once): tree_dies before the tree is killed,
+ * false before it is let go. */
+void fd_dump_end(struct fd_dump_ctx *ctx, bool tree_dies);
 
 /* The files dumped so far, in file-id order (ids are 1..n): every FileEntry to write to
  * files.img. Borrowed from ctx; NULL when i >= count. */

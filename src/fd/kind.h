@@ -38,6 +38,8 @@ struct fd_params {
 	const char *fdinfo;	/* the task's fdinfo text when it was read (devices, anon inodes),
 				 * else NULL: fd_params_fdinfo() reads it */
 	size_t fdinfo_len;
+	int sock_family, sock_type, sock_protocol; /* sockets: SO_DOMAIN, SO_TYPE, SO_PROTOCOL;
+						    * else 0 */
 };
 
 struct fd_kind {
@@ -57,6 +59,16 @@ struct fd_kind {
 	 * cannot restore is refused here: one log line naming pid, fd and why, -ENOTSUP.
 	 * Returns 0 or -errno (logged). */
 	int (*dump)(struct fd_dump_ctx *ctx, const struct fd_params *p, FileEntry *fe);
+	/* Optional: runs once after every task's fds were dumped and before any image is
+	 * written: the checks that span the tree (a socket's peer is in it) and state read for
+	 * several files together (both ends of a TCP connection). It may still change the records
+	 * its dump made. Returns 0 or -errno (logged: the dump fails, the tree keeps running). */
+	int (*dump_finish)(struct fd_dump_ctx *ctx);
+	/* Optional: runs once when the dump ends, just before the tree is killed (tree_dies) or
+	 * let go (a failed dump, --leave-running): what the kind changed on live files for the
+	 * dump (TCP repair mode) is put back, or left for the kill; its state is freed. Also
+	 * called, with tree_dies false, if the dump never got as far as finishing. */
+	void (*dump_end)(struct fd_dump_ctx *ctx, bool tree_dies);
 
 	/* ---- restore ---- */
 	/* Optional: checks fe (record rec of files.img) against the image set before anything is
@@ -111,6 +123,14 @@ int fd_dump_reg_path(struct fd_dump_ctx *ctx, const struct fd_params *p, FileEnt
  * long as ctx. Returns 0 or -errno (logged). */
 int fd_params_fdinfo(struct fd_dump_ctx *ctx, const struct fd_params *p, const char **ret_text,
 		     size_t *ret_len);
+/* Sends one record of file-data.img (a kind's own data: socket queues). The entry and its data
+ * are borrowed for the call only. Returns 0 or -errno (logged). */
+int fd_dump_data(struct fd_dump_ctx *ctx, const FileDataEntry *entry);
+/* A kind's own state for the whole dump (what spans tasks: sockets and their peers), one slot
+ * per fd type, NULL until the kind sets it; the kind frees it in its dump_end. */
+void **fd_dump_kind_state(struct fd_dump_ctx *ctx, FdType type);
+/* --tcp-established: connections to peers outside the tree may be dumped. */
+bool fd_dump_tcp_established(const struct fd_dump_ctx *ctx);
 /* Largest FileDataEntry.data chunk, bytes. */
 #define FD_DATA_CHUNK_MAX (1U << 20)
 /* Sends the contents of the file behind p->local_fd (read through a fresh descriptor, so no
@@ -155,6 +175,12 @@ int fd_reopen(int fd, uint32_t flags);
 int fd_restore_keep(struct fd_restore_ctx *ctx, uint64_t tag, uint64_t key, int fd);
 /* A kept fd (borrowed; -1 for a key kept alone), or -ENOENT. */
 int fd_restore_lookup(const struct fd_restore_ctx *ctx, uint64_t tag, uint64_t key);
+/* Hands a kept fd over to the caller: the key stays, kept alone (-1). Returns the fd, -1 if the
+ * key was kept alone, or -ENOENT. */
+int fd_restore_take(struct fd_restore_ctx *ctx, uint64_t tag, uint64_t key);
+/* The image set being restored (its files and file-data records), for kinds whose objects span
+ * several files. */
+const struct image_set *fd_restore_image_set(const struct fd_restore_ctx *ctx);
 
 /* ---- after-install help ----------------------------------------------------------------- */
 

@@ -11,6 +11,8 @@
 	X(fifo)                                                                                    \
 	X(memfd)                                                                                   \
 	X(eventfd)                                                                                 \
+	X(unix)                                                                                    \
+	X(inet)                                                                                    \
 	X(chrdev)                                                                                  \
 	X(dir)                                                                                     \
 	X(opath)                                                                                   \

@@ -100,7 +100,8 @@ static int pipe_open(struct fd_restore_ctx *ctx, const FileEntry *fe, int *ret_f
 static int pipe_validate(const struct image_set *set, size_t rec, const FileEntry *fe)
 {
 	if (!fe->pipe || !fe->pipe->has_pipe_id)
-		return image_set_bad(set, "files.img record %zu: pipe %u has no pipe id", rec, fe->id);
+		return image_set_bad(set, "files.img record %zu: pipe %u has no pipe id", rec,
+				     fe->id);
 	return 0;
 }
 

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/statfs.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -112,8 +113,21 @@ static bool info_from_local(const struct fd_local *l, const struct stat *st)
 {
 	mode_t type = st->st_mode & S_IFMT;
 
-	return l->cloexec >= 0 &&
-	       (type == S_IFREG || type == S_IFDIR || type == S_IFIFO || type == S_IFLNK);
+	return l->cloexec >= 0 && (type == S_IFREG || type == S_IFDIR || type == S_IFIFO ||
+				   type == S_IFLNK || type == S_IFSOCK);
+}
+
+/* What a socket kind is recognised by: its family, type and protocol. */
+static void read_socket_info(int local_fd, struct fd_probe *p)
+{
+	socklen_t len = sizeof(int);
+
+	if (getsockopt(local_fd, SOL_SOCKET, SO_DOMAIN, &p->sock_family, &len) < 0 ||
+	    (len = sizeof(int), getsockopt(local_fd, SOL_SOCKET, SO_TYPE, &p->sock_type, &len)) <
+		0 ||
+	    (len = sizeof(int),
+	     getsockopt(local_fd, SOL_SOCKET, SO_PROTOCOL, &p->sock_protocol, &len)) < 0)
+		fail(p, FD_PROBE_SOCKET, -errno);
 }
 
 static void read_local_info(int local_fd, struct fd_probe *p)
@@ -124,7 +138,7 @@ static void read_local_info(int local_fd, struct fd_probe *p)
 	if (flags < 0)
 		return fail(p, FD_PROBE_FLAGS, -errno);
 	p->info.flags = (uint32_t)flags;
-	pos = (flags & O_PATH) ? 0 : lseek(local_fd, 0, SEEK_CUR);
+	pos = (flags & O_PATH) || S_ISSOCK(p->st.st_mode) ? 0 : lseek(local_fd, 0, SEEK_CUR);
 	if (pos < 0 && errno != ESPIPE)
 		return fail(p, FD_PROBE_OFFSET, -errno);
 	p->info.pos = pos < 0 ? 0 : (uint64_t)pos;
@@ -215,7 +229,13 @@ static int probe_one(const struct probe_job *job, struct text_buf *text, size_t 
 		return 0;
 	if (S_ISFIFO(p->st.st_mode))
 		p->fs_type = fs_type_of(l->local_fd);
-	if (p->fs_type == PIPEFS_MAGIC) {
+	if (S_ISSOCK(p->st.st_mode) && !(p->info.flags & O_PATH)) {
+		read_socket_info(l->local_fd, p);
+		if (p->failed)
+			return 0;
+		/* what the kernel shows for a socket, without a procfs lookup */
+		snprintf(link, sizeof(link), "socket:[%lu]", (unsigned long)p->st.st_ino);
+	} else if (p->fs_type == PIPEFS_MAGIC) {
 		/* what the kernel shows for a pipe, without a procfs lookup */
 		snprintf(link, sizeof(link), "pipe:[%lu]", (unsigned long)p->st.st_ino);
 	} else {
@@ -319,6 +339,7 @@ int fd_probe_report(const struct fd_probe *p, pid_t pid, int fd)
 	    [FD_PROBE_FDINFO_READ] = "read fdinfo of",
 	    [FD_PROBE_FDINFO_PARSE] = "parse fdinfo of",
 	    [FD_PROBE_LINK] = "read the link of",
+	    [FD_PROBE_SOCKET] = "read the family of socket",
 	};
 
 	if (p->failed == FD_PROBE_OK || p->failed >= ARRAY_SIZE(what) || p->error >= 0)

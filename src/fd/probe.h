@@ -25,6 +25,7 @@ enum fd_probe_step {
 	FD_PROBE_FDINFO_READ,
 	FD_PROBE_FDINFO_PARSE,
 	FD_PROBE_LINK,
+	FD_PROBE_SOCKET,
 };
 
 struct fd_probe {
@@ -37,6 +38,7 @@ struct fd_probe {
 	size_t fdinfo_len;
 	bool is_deleted;
 	bool has_fdinfo; /* info came from /proc/PID/fdinfo/N */
+	int sock_family, sock_type, sock_protocol; /* sockets: SO_DOMAIN, SO_TYPE, SO_PROTOCOL */
 	enum fd_probe_step failed;
 	int error; /* -errno of the failed step */
 };

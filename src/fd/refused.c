@@ -4,12 +4,43 @@
 #define LOG_PREFIX "fd: "
 #include "fd/kind.h"
 
+#include <fcntl.h>
+#include <netinet/in.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
 #include "base/log.h"
 #include "base/util.h"
+
+/* Sockets the socket kinds do not take: other families, raw and other protocols. */
+static const char *refused_socket(const struct fd_params *p)
+{
+	switch (p->sock_family) {
+	case AF_NETLINK:
+		return "netlink socket";
+	case AF_PACKET:
+		return "packet socket";
+	case AF_UNIX:
+		return "unix socket of this type";
+	case AF_INET:
+	case AF_INET6:
+		if (p->sock_type == SOCK_RAW)
+			return "raw socket";
+		if (p->sock_protocol == IPPROTO_ICMP || p->sock_protocol == IPPROTO_ICMPV6)
+			return "ping socket";
+		if (p->sock_protocol == IPPROTO_UDPLITE)
+			return "UDP-Lite socket";
+		if (p->sock_protocol == IPPROTO_SCTP)
+			return "SCTP socket";
+		if (p->sock_protocol == IPPROTO_MPTCP)
+			return "MPTCP socket";
+		return "inet socket of this protocol";
+	default:
+		return "socket of this family";
+	}
+}
 
 /* The kind's name for the refusal, or NULL if p is none of these. */
 static const char *refused_name(const struct fd_params *p)
@@ -24,6 +55,9 @@ static const char *refused_name(const struct fd_params *p)
 	    {"anon_inode:[userfaultfd]", "userfaultfd"},
 	};
 	unsigned int maj = major(p->st.st_rdev);
+
+	if (S_ISSOCK(p->st.st_mode) && !(p->info.flags & O_PATH))
+		return refused_socket(p);
 
 	for (size_t i = 0; i < ARRAY_SIZE(anon); i++)
 		if (strcmp(p->link, anon[i].link) == 0)

@@ -90,6 +90,23 @@ int fd_restore_lookup(const struct fd_restore_ctx *ctx, uint64_t tag, uint64_t k
 	return s ? (int)s->value : -ENOENT;
 }
 
+int fd_restore_take(struct fd_restore_ctx *ctx, uint64_t tag, uint64_t key)
+{
+	struct hmap_slot *s = hmap_find(&ctx->kept, tag, key);
+	int fd;
+
+	if (!s)
+		return -ENOENT;
+	fd = (int)s->value;
+	s->value = (size_t)-1;
+	return fd;
+}
+
+const struct image_set *fd_restore_image_set(const struct fd_restore_ctx *ctx)
+{
+	return ctx->cb.set;
+}
+
 static int fd_restore_pos(const FileEntry *fe, int fd)
 {
 	if (!fe->has_pos || fe->pos == 0 || (fe->flags & O_PATH))

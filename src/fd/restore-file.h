@@ -13,9 +13,12 @@
  * otherwise. Returns >= 0, or -errno after logging. */
 typedef int (*fd_mount_root_fn)(void *opaque, const RegFileEntry *reg);
 
+struct image_set;
+
 struct fd_restore_callbacks {
 	fd_mount_root_fn mount_root; /* required for files reached by a path */
 	void *opaque;
+	const struct image_set *set; /* the set being restored, for fd_restore_image_set() */
 };
 
 /* Restore state for the process that opens the tree's files. Free it only once every task

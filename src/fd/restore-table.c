@@ -17,6 +17,7 @@
 #include "base/fault.h"
 #include "image-set/image-set.h"
 #include "base/hmap.h"
+#include "base/progress.h"
 #include "base/util.h"
 #include "fd/kind.h"
 
@@ -207,9 +208,10 @@ int restore_fds_open(const struct image_set *set, fd_mount_root_fn mount_root, v
 		     int fd_limit, struct restore_fdtable **ret)
 {
 	cleanup(restore_fds_freep) struct restore_fdtable *t = calloc(1, sizeof(*t));
-	struct fd_restore_callbacks cb = {.mount_root = mount_root, .opaque = opaque};
+	struct fd_restore_callbacks cb = {.mount_root = mount_root, .opaque = opaque, .set = set};
 	cleanup(fd_restore_ctx_freep) struct fd_restore_ctx *ctx = NULL;
 	cleanup_free bool *visiting = NULL;
+	struct progress progress;
 	size_t n_ranges;
 	int r;
 
@@ -250,11 +252,16 @@ int restore_fds_open(const struct image_set *set, fd_mount_root_fn mount_root, v
 	visiting = calloc(set->n_files ? set->n_files : 1, sizeof(*visiting));
 	if (!visiting)
 		return -ENOMEM;
+	progress_start(&progress, "files opened", "files", set->n_files, 1);
 	for (size_t i = 0; i < set->n_files; i++) {
 		r = open_one(ctx, set, t, visiting, i, fd_limit);
 		if (r < 0)
-			return r;
+			break;
+		progress_add(&progress, 1);
 	}
+	progress_end(&progress);
+	if (r < 0)
+		return r;
 	*ret = TAKE_PTR(t);
 	return 0;
 }

@@ -227,8 +227,8 @@ int image_set_bad(const struct image_set *set, const char *fmt, ...)
 	return -EBADMSG;
 }
 
-static int check_path(const struct image_set *set, const char *img, size_t rec, const char *what, const char *path,
-		      bool must_be_absolute)
+static int check_path(const struct image_set *set, const char *img, size_t rec, const char *what,
+		      const char *path, bool must_be_absolute)
 {
 	const char *reason = NULL;
 
@@ -617,8 +617,9 @@ static int check_detached(struct image_set *set)
 							  d->source_mnt_root, true)) < 0)
 			return r;
 		for (size_t k = 0; k < d->n_users; k++)
-			if (d->users[k]->path && (r = check_path(set, "detached-mnt.img", i, "user path",
-								 d->users[k]->path, false)) < 0)
+			if (d->users[k]->path &&
+			    (r = check_path(set, "detached-mnt.img", i, "user path",
+					    d->users[k]->path, false)) < 0)
 				return r;
 		if ((r = check_anonymous(set, i)) < 0)
 			return r;
@@ -645,6 +646,15 @@ static int check_data(struct image_set *set)
 			break;
 		case FILE_DATA_KIND__FILE_DATA_KIND_PIPE:
 			break;
+		case FILE_DATA_KIND__FILE_DATA_KIND_SK_QUEUE:
+		case FILE_DATA_KIND__FILE_DATA_KIND_SK_SEND:
+			/* a socket's queue: its owner is the socket's file */
+			if (e->owner_id > UINT32_MAX ||
+			    image_set_file(set, (uint32_t)e->owner_id) < 0)
+				return bad("file-data.img record %zu: socket %lu is absent from "
+					   "files.img",
+					   i, (unsigned long)e->owner_id);
+			break;
 		case FILE_DATA_KIND__FILE_DATA_KIND_TMPFS:
 			if ((!set->own_mntns || image_set_mnt(set, e->owner_id) < 0) &&
 			    image_set_detached(set, e->owner_id) < 0)
@@ -654,7 +664,8 @@ static int check_data(struct image_set *set)
 				    i, (unsigned long)e->owner_id);
 			r = check_path(set, "file-data.img", i, "path", e->path, false);
 			if (r >= 0 && e->link_to)
-				r = check_path(set, "file-data.img", i, "link_to", e->link_to, false);
+				r = check_path(set, "file-data.img", i, "link_to", e->link_to,
+					       false);
 			if (r < 0)
 				return r;
 			break;

@@ -67,7 +67,6 @@ struct detached_ctx {
 
 /* ---- helpers --------------------------------------------------------------------------- */
 
-
 static struct group *map_get(const struct detached_ctx *ctx, uint64_t key)
 {
 	const struct hmap_slot *slot = hmap_find(&ctx->by_key, key, 0);

@@ -27,7 +27,7 @@ struct mount_dump_view {
 /* A mount to rebuild, whether it comes from mnt-<ns>.img or detached-mnt.img. */
 struct mount_spec {
 	MntKind kind;
-	uint64_t id;	 /* its image key */
+	uint64_t id;	  /* its image key */
 	const char *what; /* for messages: "mount 123 ('/x')", "detached mount 45" */
 	const char *fstype, *source, *options;
 	const char *root; /* the mount's root inside its filesystem */
@@ -89,3 +89,11 @@ const struct image_set *mount_build_set(const struct mount_build *b);
 int mount_fresh_create(const struct mount_spec *spec);
 /* Makes the new superblock behind mnt_fd read-only if spec's was. Returns 0 or -errno (logged). */
 int mount_fresh_finish(const struct mount_spec *spec, int mnt_fd);
+/* Fills a new superblock (mnt_fd: its root) before it is made read-only. Returns 0 or -errno
+ * (logged). */
+typedef int (*mount_sb_fill_fn)(struct mount_build *b, const struct mount_spec *spec, int mnt_fd);
+/* The source step of a kind that makes its superblock: the one made earlier for spec's dumped
+ * device, or a new one (mount_fresh_create, fill when given, mount_fresh_finish) kept in the
+ * build; *ret_sub is spec->root. Returns 0 or -errno (logged). */
+int mount_sb_source(struct mount_build *b, const struct mount_spec *spec, mount_sb_fill_fn fill,
+		    int *ret_fd, const char **ret_sub);

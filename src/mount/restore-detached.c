@@ -370,6 +370,7 @@ int restore_detached_prepare(struct restore_detached *d, bool is_final)
 		const DetachedMntEntry *e = set->detached[i];
 		char what[64];
 		struct mount_spec spec;
+		uint64_t start;
 
 		if (d->root_fds[i] >= 0)
 			continue;
@@ -385,6 +386,7 @@ int restore_detached_prepare(struct restore_detached *d, bool is_final)
 		mount_spec_of_detached(e, what, sizeof(what), &spec);
 		if (!can_build_now(b, &spec, is_final))
 			continue;
+		start = monotonic_ns();
 		if (d->method == CLI_DETACHED_CLONE) {
 			fd = prepare_clone(b, &spec, e->mnt_attr);
 		} else {
@@ -396,6 +398,17 @@ int restore_detached_prepare(struct restore_detached *d, bool is_final)
 		if (fd < 0)
 			goto out_ns;
 		pr_debug("%s rebuilt (%s)", what, mount_kind_by_kind(spec.kind)->name);
+		if (d->method == CLI_DETACHED_CLONE)
+			explain(
+			    start, "open_tree(OPEN_TREE_CLONE), mount_setattr",
+			    "%s (%s, root %s) rebuilt as an unattached clone of its root: in no "
+			    "namespace, never visible anywhere",
+			    what, e->fstype ? e->fstype : "?", e->root ? e->root : "?");
+		else
+			explain(start, "mount, mount_setattr, umount2(MNT_DETACH)",
+				"%s (%s, root %s) rebuilt the talk's way: bound at a temporary "
+				"mountpoint in a throwaway namespace, then lazily unmounted",
+				what, e->fstype ? e->fstype : "?", e->root ? e->root : "?");
 		d->root_fds[i] = fd;
 	}
 	fd = 0;

@@ -57,6 +57,8 @@ struct mntns_state {
 	struct hmap by_dev;	 /* dumped device -> dumped mounts that exist by now */
 	struct mount_build *build;
 	char what[PATH_MAX + 64]; /* the mount being worked on, for messages */
+	uint64_t start;		  /* for --explain */
+	size_t n_made[8];	  /* per mount kind, mounts created */
 };
 
 /* Opens path (absolute in the new namespace) without following any symlink: a symlink restored
@@ -109,8 +111,8 @@ static int match_mounts(struct mntns_state *st)
 				continue;
 			want_parent = mount_table_get(st->cur, pm);
 		}
-		for (struct hmap_slot *s =
-			 hmap_find(&by_mp, hmap_hash_bytes(d->mountpoint, strlen(d->mountpoint)), 0);
+		for (struct hmap_slot *s = hmap_find(
+			 &by_mp, hmap_hash_bytes(d->mountpoint, strlen(d->mountpoint)), 0);
 		     s; s = hmap_next(&by_mp, s)) {
 			size_t c = s->value;
 			const struct mount_entry *m = mount_table_get(st->cur, c);
@@ -125,9 +127,10 @@ static int match_mounts(struct mntns_state *st)
 			break;
 		}
 		if (i == 0 && st->match[0] == NONE) {
-			pr_err("cannot rebuild mount namespace %lu: its root (dev %u:%u, '%s') is not "
-			       "minicr's root",
-			       (unsigned long)set->mnt_ns_id, d->dev_major, d->dev_minor, d->root);
+			pr_err(
+			    "cannot rebuild mount namespace %lu: its root (dev %u:%u, '%s') is not "
+			    "minicr's root",
+			    (unsigned long)set->mnt_ns_id, d->dev_major, d->dev_minor, d->root);
 			r = -ENOTSUP;
 		}
 	}
@@ -254,7 +257,8 @@ static int detach_extra(struct mntns_state *st)
 		r = hmap_put(&by_ptr, (uint64_t)(uintptr_t)mount_table_get(st->cur, c), 0, c);
 	for (size_t c = 1; c < st->n_cur && r == 0; c++) {
 		const struct mount_entry *m = mount_table_get(st->cur, c);
-		const struct hmap_slot *parent = hmap_find(&by_ptr, (uint64_t)(uintptr_t)m->parent, 0);
+		const struct hmap_slot *parent =
+		    hmap_find(&by_ptr, (uint64_t)(uintptr_t)m->parent, 0);
 
 		if (st->cur_matched[c])
 			continue;
@@ -282,8 +286,9 @@ static int open_mountpoint(struct mntns_state *st, size_t i, int tree_fd)
 	int fd = open_in_ns(st, d->mountpoint, O_PATH);
 
 	if (fd >= 0 || fd != -ENOENT)
-		return fd < 0 ? (errno = -fd, pr_errno("cannot open mountpoint '%s'", d->mountpoint))
-			      : fd;
+		return fd < 0
+			   ? (errno = -fd, pr_errno("cannot open mountpoint '%s'", d->mountpoint))
+			   : fd;
 	if (p < 0 || !st->owns_fs[p]) {
 		pr_err("cannot rebuild %s: its mountpoint is missing from a filesystem outside the "
 		       "tree, which restore does not change",
@@ -300,8 +305,9 @@ static int open_mountpoint(struct mntns_state *st, size_t i, int tree_fd)
 		errno = -dir_fd;
 		return pr_errno("cannot open the directory of mountpoint '%s'", d->mountpoint);
 	}
-	if (fstat(tree_fd, &sb) == 0 && !S_ISDIR(sb.st_mode) ? mknodat(dir_fd, name, S_IFREG | 0644, 0)
-							      : mkdirat(dir_fd, name, 0755))
+	if (fstat(tree_fd, &sb) == 0 && !S_ISDIR(sb.st_mode)
+		? mknodat(dir_fd, name, S_IFREG | 0644, 0)
+		: mkdirat(dir_fd, name, 0755))
 		return pr_errno("cannot create mountpoint '%s'", d->mountpoint);
 	fd = openat(dir_fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
@@ -376,8 +382,8 @@ static int create_mount(struct mntns_state *st, size_t i)
 out:
 	if (r == 0) {
 		st->owns_fs[i] = d->kind != MNT_KIND__MNT_KIND_BIND;
-		pr_debug("%s %s: %s", what_of(st, i), d->fstype,
-			 mount_kind_by_kind(d->kind)->name);
+		st->n_made[(size_t)d->kind < ARRAY_SIZE(st->n_made) ? d->kind : 0]++;
+		pr_debug("%s %s: %s", what_of(st, i), d->fstype, mount_kind_by_kind(d->kind)->name);
 	}
 	return r;
 }
@@ -405,7 +411,8 @@ static int join_group(struct mntns_state *st, const char *leader, const char *pa
 		return pr_errno("cannot open mount '%s'", from < 0 ? leader : path);
 	}
 	if (move_mount(from, "", to, "",
-		       MOVE_MOUNT_SET_GROUP | MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+		       MOVE_MOUNT_SET_GROUP | MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) <
+	    0)
 		return pr_errno("cannot put mount '%s' in the peer group of '%s'", path, leader);
 	return 0;
 }
@@ -541,6 +548,21 @@ static int state_alloc(struct mntns_state *st)
 	return 0;
 }
 
+/* --explain: what the rebuild kept and what it made. */
+static void explain_build(const struct mntns_state *st)
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; i < st->set->n_mnts; i++)
+		kept += st->match[i] != NONE;
+	explain(
+	    st->start, "unshare, open_tree, fsopen/fsmount, move_mount, mount_setattr",
+	    "rebuilt mount namespace %lu in a copy of minicr's: %zu mount(s) kept as they were, "
+	    "%zu bound from a live mount, %zu made anew, %zu tmpfs refilled with their files",
+	    (unsigned long)st->set->mnt_ns_id, kept, st->n_made[MNT_KIND__MNT_KIND_BIND],
+	    st->n_made[MNT_KIND__MNT_KIND_FRESH], st->n_made[MNT_KIND__MNT_KIND_TMPFS]);
+}
+
 static int build_all(struct mntns_state *st)
 {
 	const struct image_set *set = st->set;
@@ -570,8 +592,9 @@ static int build_all(struct mntns_state *st)
 			   MOUNT_BUILD_ATTRS) {
 			cleanup_close int fd = open_in_ns(st, d->mountpoint, O_PATH);
 
-			r = fd < 0 ? (errno = -fd, pr_errno("cannot open mount '%s'", d->mountpoint))
-				   : mount_set_attrs(fd, d->mnt_attr, 0, what_of(st, i));
+			r = fd < 0
+				? (errno = -fd, pr_errno("cannot open mount '%s'", d->mountpoint))
+				: mount_set_attrs(fd, d->mnt_attr, 0, what_of(st, i));
 		}
 		if (r < 0)
 			return r;
@@ -581,7 +604,10 @@ static int build_all(struct mntns_state *st)
 		if (r < 0)
 			return r;
 	}
-	return restore_propagation(st);
+	r = restore_propagation(st);
+	if (r == 0)
+		explain_build(st);
+	return r;
 }
 
 int restore_mntns_build(const struct image_set *set)
@@ -600,6 +626,7 @@ int restore_mntns_build(const struct image_set *set)
 	if (r < 0)
 		return r;
 	st.n_cur = mount_table_size(st.cur);
+	st.start = monotonic_ns();
 	st.root_fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (st.root_fd < 0)
 		r = pr_errno("cannot open the root of the new mount namespace");

@@ -108,3 +108,31 @@ int mount_fresh_finish(const struct mount_spec *spec, int mnt_fd)
 		return fail_config(fs_fd, spec, "read-only");
 	return 0;
 }
+
+int mount_sb_source(struct mount_build *b, const struct mount_spec *spec, mount_sb_fill_fn fill,
+		    int *ret_fd, const char **ret_sub)
+{
+	int fd = mount_build_sb_get(b, spec->dev_major, spec->dev_minor), r;
+
+	/* a new superblock shows its whole filesystem: the mount's root is below its root */
+	*ret_sub = spec->root;
+	if (fd >= 0) {
+		*ret_fd = fd;
+		return 0;
+	}
+	fd = mount_fresh_create(spec);
+	if (fd < 0)
+		return fd;
+	r = fill ? fill(b, spec, fd) : 0;
+	if (r == 0)
+		r = mount_fresh_finish(spec, fd);
+	if (r < 0) {
+		close(fd);
+		return r;
+	}
+	r = mount_build_sb_put(b, spec->dev_major, spec->dev_minor, fd);
+	if (r < 0)
+		return r;
+	*ret_fd = fd;
+	return 0;
+}

@@ -75,8 +75,7 @@ enum {
 	INDEX_DEV = 3, /* superblock: the first mount of its same-superblock chain */
 };
 
-static const struct mount_entry *index_get(const struct mount_table *t, uint64_t kind,
-					   uint64_t key)
+static const struct mount_entry *index_get(const struct mount_table *t, uint64_t kind, uint64_t key)
 {
 	const struct hmap_slot *s = hmap_find(&t->index, kind, key);
 

@@ -59,28 +59,7 @@ static int fill(struct mount_build *b, const struct mount_spec *spec, int mnt_fd
 static int tmpfs_source(struct mount_build *b, const struct mount_spec *spec, int *ret_fd,
 			const char **ret_sub)
 {
-	int fd = mount_build_sb_get(b, spec->dev_major, spec->dev_minor), r;
-
-	*ret_sub = spec->root;
-	if (fd >= 0) {
-		*ret_fd = fd;
-		return 0;
-	}
-	fd = mount_fresh_create(spec);
-	if (fd < 0)
-		return fd;
-	r = fill(b, spec, fd);
-	if (r == 0)
-		r = mount_fresh_finish(spec, fd);
-	if (r < 0) {
-		close(fd);
-		return r;
-	}
-	r = mount_build_sb_put(b, spec->dev_major, spec->dev_minor, fd);
-	if (r < 0)
-		return r;
-	*ret_fd = fd;
-	return 0;
+	return mount_sb_source(b, spec, fill, ret_fd, ret_sub);
 }
 
 static int tmpfs_validate(const struct image_set *set, const struct mount_spec *spec)

@@ -195,12 +195,23 @@ int mm_parse_smaps(const char *buf, struct mm_vma **ret_vmas, size_t *ret_n)
 				vmas = bigger;
 			}
 			cur = &vmas[n];
-			if (parse_header(p, end, cur) < 0 ||
-			    (n > 0 && cur->start < vmas[n - 1].end)) {
+			if (parse_header(p, end, cur) < 0) {
 				free(vmas);
 				return -EINVAL;
 			}
-			n++;
+			/* A process reading its own smaps in several read()s may grow its heap in
+			 * between: the kernel then shows that mapping again, from the same start,
+			 * with its new end. The later line is the true one. */
+			if (n > 0 && cur->start == vmas[n - 1].start &&
+			    cur->end >= vmas[n - 1].end) {
+				vmas[n - 1] = *cur;
+				cur = &vmas[n - 1];
+			} else if (n > 0 && cur->start < vmas[n - 1].end) {
+				free(vmas);
+				return -EINVAL;
+			} else {
+				n++;
+			}
 		} else if (cur && !strncmp(p, "VmFlags:", 8)) {
 			const char *f = skip_spaces(p + 8);
 			size_t len = (size_t)(end - f);

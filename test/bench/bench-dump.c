@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -75,6 +76,25 @@ static void hold_fds(long n, const char *dir)
 	}
 }
 
+/* n fds of socketpairs (n / 2 pairs), 1 KiB queued on each pair. */
+static void hold_sockets(long n)
+{
+	struct rlimit rl;
+	char kib[1024];
+
+	getrlimit(RLIMIT_NOFILE, &rl);
+	rl.rlim_cur = rl.rlim_max;
+	setrlimit(RLIMIT_NOFILE, &rl);
+	memset(kib, 'q', sizeof(kib));
+	for (long i = 0; i + 1 < n; i += 2) {
+		int sv[2];
+
+		if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0 ||
+		    write(sv[0], kib, sizeof(kib)) != sizeof(kib))
+			_exit(2);
+	}
+}
+
 /* A private mount namespace with n bind mounts of one tmpfs directory. */
 static void hold_mounts(long n, const char *dir)
 {
@@ -107,6 +127,8 @@ static pid_t start_victim(const char *what, long n, const char *dir)
 		setsid();
 		if (strcmp(what, "fds") == 0)
 			hold_fds(n, dir);
+		else if (strcmp(what, "sockets") == 0)
+			hold_sockets(n);
 		else
 			hold_mounts(n, dir);
 		if (write(ready[1], "r", 1) != 1)
@@ -199,6 +221,7 @@ int main(int argc, char **argv)
 {
 	static const long fd_sizes[] = {10, 1000, 10000, 19000};
 	static const long mount_sizes[] = {10, 1000, 10000};
+	static const long socket_sizes[] = {10, 1000, 10000};
 	const char *what = argc > 1 ? argv[1] : "all";
 
 	minicr_path = getenv("MINICR") ? getenv("MINICR") : "./minicr";
@@ -213,10 +236,13 @@ int main(int argc, char **argv)
 			bench(what, atol(argv[i]));
 		return 0;
 	}
-	if (strcmp(what, "mounts") != 0)
+	if (strcmp(what, "all") == 0 || strcmp(what, "fds") == 0)
 		for (size_t i = 0; i < sizeof(fd_sizes) / sizeof(fd_sizes[0]); i++)
 			bench("fds", fd_sizes[i]);
-	if (strcmp(what, "fds") != 0)
+	if (strcmp(what, "all") == 0 || strcmp(what, "sockets") == 0)
+		for (size_t i = 0; i < sizeof(socket_sizes) / sizeof(socket_sizes[0]); i++)
+			bench("sockets", socket_sizes[i]);
+	if (strcmp(what, "all") == 0 || strcmp(what, "mounts") == 0)
 		for (size_t i = 0; i < sizeof(mount_sizes) / sizeof(mount_sizes[0]); i++)
 			bench("mounts", mount_sizes[i]);
 	return 0;

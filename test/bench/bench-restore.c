@@ -17,6 +17,7 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -83,6 +84,21 @@ static void victim_fds(void)
 	for (int i = 0; i < n_arg; i++)
 		if (open(path, O_RDONLY) < 0)
 			_exit(3);
+}
+
+/* n_arg fds of socketpairs, 1 KiB queued on each pair. */
+static void victim_sockets(void)
+{
+	char kib[1024];
+
+	memset(kib, 'q', sizeof(kib));
+	for (int i = 0; i + 1 < n_arg; i += 2) {
+		int sv[2];
+
+		if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0 ||
+		    write(sv[0], kib, sizeof(kib)) != sizeof(kib))
+			_exit(3);
+	}
 }
 
 static void victim_mounts(void)
@@ -264,6 +280,7 @@ int main(int argc, char **argv)
 	static const int fds_default[] = {10, 1000, 10000, 19000};
 	static const int trees_default[] = {1, 10, 100};
 	static const int mounts_default[] = {10, 1000, 10000};
+	static const int sockets_default[] = {10, 1000, 10000};
 	struct rlimit rl;
 	char path[PATH_MAX];
 
@@ -290,13 +307,18 @@ int main(int argc, char **argv)
 			bench_tree(atoi(argv[i]));
 	} else if (argc > 2) {
 		for (int i = 2; i < argc; i++)
-			bench(argv[1], strcmp(argv[1], "fds") ? victim_mounts : victim_fds,
+			bench(argv[1],
+			      strcmp(argv[1], "fds") == 0	? victim_fds
+			      : strcmp(argv[1], "sockets") == 0 ? victim_sockets
+								: victim_mounts,
 			      atoi(argv[i]));
 	} else {
 		for (size_t i = 0; i < sizeof(trees_default) / sizeof(trees_default[0]); i++)
 			bench_tree(trees_default[i]);
 		for (size_t i = 0; i < sizeof(fds_default) / sizeof(fds_default[0]); i++)
 			bench("fds", victim_fds, fds_default[i]);
+		for (size_t i = 0; i < sizeof(sockets_default) / sizeof(sockets_default[0]); i++)
+			bench("sockets", victim_sockets, sockets_default[i]);
 		for (size_t i = 0; i < sizeof(mounts_default) / sizeof(mounts_default[0]); i++)
 			bench("mounts", victim_mounts, mounts_default[i]);
 	}

@@ -16,6 +16,7 @@
 #include <sys/timerfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <linux/netlink.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -177,7 +178,7 @@ static void child_setup(void)
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", FD_BIGMEM);
 	at(open(path, O_RDONLY), FD_BIGMEM_RO);
 
-	at(socket(AF_UNIX, SOCK_STREAM, 0), FD_SOCKET);
+	at(socket(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE), FD_SOCKET);
 	if (chdir(dir) < 0)
 		die("chdir");
 }
@@ -733,7 +734,7 @@ static void check_restore(struct fd_dump_ctx *ctx, const FdEntry *ce, const stru
 	close(root_fd);
 }
 
-/* A socket makes the dump fail with one line naming the pid, fd, kind and link. */
+/* A netlink socket makes the dump fail with one line naming the pid, fd, kind and link. */
 static void check_unsupported(struct fd_dump_ctx *ctx, pid_t pid)
 {
 	int fdnum = FD_SOCKET, logfd = memfd_create("log", MFD_CLOEXEC);
@@ -753,7 +754,7 @@ static void check_unsupported(struct fd_dump_ctx *ctx, pid_t pid)
 	len = pread(logfd, log, sizeof(log) - 1, 0);
 	log[len > 0 ? len : 0] = '\0';
 	snprintf(want, sizeof(want),
-		 "cannot dump fd %d of task %d: unsupported kind 'socket' (socket:[%lu])",
+		 "cannot dump fd %d of task %d: unsupported kind 'netlink socket' (socket:[%lu])",
 		 FD_SOCKET, (int)pid, (unsigned long)st.st_ino);
 	CHECK(r == -ENOTSUP, "socket dump returned %d", r);
 	CHECK(strstr(log, want) != NULL, "log '%s' lacks '%s'", log, want);

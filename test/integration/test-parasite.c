@@ -45,7 +45,6 @@
 #define PIPE_DATA    "unread pipe data"
 #define N_EXTRA_FDS  300
 
-
 /* ---- the victim ------------------------------------------------------------------------------ */
 
 struct victim_report {

@@ -20,6 +20,7 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <linux/netlink.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -299,7 +300,7 @@ static void victim_mntns(void)
 
 /* Victim 4: a table big enough for the dump and the restore to spread it over threads:
  * LARGE_FDS fds on LARGE_FILES files, at distinct offsets, in three flag sets, every tenth a
- * dup of the one before; with large_with_socket, a socket in the middle of the table. */
+ * dup of the one before; with large_with_socket, a netlink socket in the middle of the table. */
 #define LARGE_FDS   1200
 #define LARGE_FILES 40
 static bool large_with_socket;
@@ -319,7 +320,7 @@ static void victim_large(void)
 		bool is_socket = large_with_socket && i == LARGE_FDS / 2;
 
 		if (is_socket)
-			fd = socket(AF_UNIX, SOCK_STREAM, 0);
+			fd = socket(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE);
 		else if (i % 10 == 9)
 			fd = dup(last);
 		else
@@ -873,7 +874,7 @@ static void test_large_table(void)
 	snap_task(pid, &t0);
 	snprintf(pidbuf, sizeof(pidbuf), "%d", pid);
 	st = run_minicr(NULL, "dump", "-t", pidbuf, "-D", at("img-large-socket"), NULL);
-	snprintf(expect, sizeof(expect), "fd %d of task %d: unsupported kind 'socket'",
+	snprintf(expect, sizeof(expect), "fd %d of task %d: unsupported kind 'netlink socket'",
 		 t0.fds[LARGE_FDS / 2 + 3].fd, pid);
 	CHECK(st != 0 && count_error_lines(errtext) == 1 && strstr(errtext, expect),
 	      "dump of a large table with a socket: exit %d, want one line with '%s': %s", st,

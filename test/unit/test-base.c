@@ -5,9 +5,13 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "base/arena.h"
 #include "base/hmap.h"
+#include "base/escape.h"
+#include "base/log.h"
 #include "base/path.h"
 
 Test(path, below_compares_whole_components)
@@ -108,4 +112,44 @@ Test(arena, hands_out_aligned_zeroed_memory_and_strings)
 	cr_assert_str_eq(arena_strdup(&a, "a\tb\n"), "a\tb\n");
 	arena_free(&a);
 	cr_assert_null(a.head);
+}
+
+Test(escape, keeps_utf8_and_escapes_every_other_byte)
+{
+	char out[128];
+
+	cr_assert_eq(escape_bytes(out, sizeof(out), "plain caf\xc3\xa9", 11), 11);
+	cr_assert_str_eq(out, "plain caf\xc3\xa9");
+	escape_bytes(out, sizeof(out), "a\tb\nc\\d\x01\x7f\xff", 10);
+	cr_assert_str_eq(out, "a\\tb\\nc\\\\d\\001\\177\\377");
+	/* a truncated UTF-8 sequence is bytes, not a character */
+	escape_bytes(out, sizeof(out), "x\xc3", 2);
+	cr_assert_str_eq(out, "x\\303");
+}
+
+Test(escape, reports_the_whole_length_and_cuts_at_a_whole_escape)
+{
+	char out[6];
+	size_t need = escape_bytes(out, sizeof(out), "ab\ncd", 5);
+
+	cr_assert_eq(need, 6);
+	cr_assert_str_eq(out, "ab\\nc", "'%s'", out);
+	cr_assert_eq(escape_bytes(NULL, 0, "\t", 1), 2);
+}
+
+Test(log, a_name_with_a_newline_stays_on_one_line)
+{
+	int fd = memfd_create("log", 0);
+	char buf[256] = "";
+	ssize_t n;
+
+	cr_assert_geq(fd, 0);
+	log_init(LOG_ERROR, fd);
+	pr_err("cannot open '%s'", "/tmp/a\nminicr: error: forged");
+	log_init(LOG_WARN, -1);
+	n = pread(fd, buf, sizeof(buf) - 1, 0);
+	cr_assert_gt(n, 0);
+	cr_assert_not_null(strstr(buf, "cannot open '/tmp/a\\nminicr: error: forged'"), "%s", buf);
+	cr_assert_eq(strchr(buf, '\n'), buf + n - 1, "one line: %s", buf);
+	close(fd);
 }

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/user.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -21,6 +22,7 @@
 #include "image-write.h"
 #include "base/log.h"
 #include "show.h"
+#include "show-task.h"
 
 #include "core.pb-c.h"
 #include "detached-mnt.pb-c.h"
@@ -1087,8 +1089,8 @@ Test(image, path_check_accepts_ordinary_relative_paths)
  * name and only escaped when shown; what is refused is what could escape (.., absolute, NUL). */
 Test(image, path_check_accepts_any_byte_but_nul_in_names)
 {
-	static const char *const names[] = {"a\nb", "a\x01", "a\x7f", "tab\there", "back\\slash",
-					     "\xff\xfe"};
+	static const char *const names[] = {"a\nb",	 "a\x01",	"a\x7f",
+					    "tab\there", "back\\slash", "\xff\xfe"};
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		cr_assert_eq(image_path_check(names[i], 0, NULL), 0, "'%s'", names[i]);
@@ -1227,9 +1229,10 @@ Test(image, json_strings_are_escaped_into_valid_json)
 	cr_assert_str_eq(out, "{\"pid\": 1, \"comm\": \"q\\\"b\\\\n\\nt\\tc\\u0001 \xc3\xa9 "
 			      "bad\\u00ff\\u00c3 end\"}");
 	free(out);
+	/* text: the escapes of vis(3) that log lines use too */
 	out = render(&e.base, false);
-	cr_assert_str_eq(out, "  pid: 1\n  comm: \"q\\\"b\\\\n\\x0at\\x09c\\x01 \xc3\xa9 "
-			      "bad\\xff\\xc3 end\"\n");
+	cr_assert_str_eq(out, "  pid: 1\n  comm: \"q\\\"b\\\\n\\nt\\tc\\001 \xc3\xa9 "
+			      "bad\\377\\303 end\"\n");
 	free(out);
 }
 
@@ -1344,4 +1347,50 @@ Test(show, a_single_file_is_shown_by_its_path)
 	cr_assert_eq(show_run(path, false), 0);
 	cr_assert_not_null(strstr(captured_stdout(), "mm-7.img: mm image, 1 record\n  #0 MmEntry\n"
 						     "    pid: 100\n    auxv: [6, 4096, 0, 0]\n"));
+}
+
+Test(show, names_syscalls_seccomp_tests_and_capabilities_of_a_task)
+{
+	TaskCoreEntry core = TASK_CORE_ENTRY__INIT;
+	ThreadCoreEntry t = THREAD_CORE_ENTRY__INIT, *threads[] = {&t};
+	CredsEntry creds = CREDS_ENTRY__INIT;
+	struct user_regs_struct regs;
+	uint8_t filter[2 * 8] = {0};
+	ProtobufCBinaryData filters[1];
+	uint16_t jeq = 0x15;
+	uint32_t nr_write = 1;
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+
+	memset(&regs, 0, sizeof(regs));
+	regs.orig_rax = 35; /* nanosleep */
+	regs.rax = 35;
+	t.tid = 42;
+	t.has_gpregs = true;
+	t.gpregs.data = (uint8_t *)&regs;
+	t.gpregs.len = sizeof(regs);
+	core.n_threads = 1;
+	core.threads = threads;
+	memcpy(filter + 8, &jeq, sizeof(jeq));
+	memcpy(filter + 12, &nr_write, sizeof(nr_write));
+	filters[0].data = filter;
+	filters[0].len = sizeof(filter);
+	core.n_seccomp_filters = 1;
+	core.seccomp_filters = filters;
+	creds.has_cap_eff = creds.has_cap_prm = true;
+	creds.cap_eff = creds.cap_prm = 1ULL << 0; /* cap_chown */
+	creds.has_cap_bnd = true;
+	creds.cap_bnd = 1ULL << 5; /* cap_kill */
+	core.creds = &creds;
+	cr_assert_not_null(f);
+	show_task_core(f, &core);
+	fclose(f);
+	cr_assert_not_null(strstr(out, "thread 42: stopped in nanosleep (35), restarted on resume"),
+			   "%s", out);
+	cr_assert_not_null(strstr(out, "seccomp filter 0: 2 instructions; tests write (1)"), "%s",
+			   out);
+	cr_assert_not_null(strstr(out, "capabilities: cap_chown=ep"), "%s", out);
+	cr_assert_not_null(strstr(out, "bounding set: cap_kill"), "%s", out);
+	free(out);
 }

@@ -86,6 +86,24 @@ Test(mm_parse, rejects_overlapping_and_malformed_smaps)
 	cr_assert_eq(mm_parse_smaps("1000-2001 rw-p 0 00:00 0\n", &v, &n), -EINVAL);
 }
 
+Test(mm_parse, takes_the_later_line_of_a_mapping_that_grew_while_read)
+{
+	struct mm_vma *v = NULL;
+	size_t n = 0;
+
+	/* minicr reads its own smaps in chunks and may grow its heap in between */
+	cr_assert_eq(mm_parse_smaps("1000-2000 rw-p 0 00:00 0 [heap]\nVmFlags: rd wr\n"
+				    "1000-5000 rw-p 0 00:00 0 [heap]\nVmFlags: rd wr mr\n"
+				    "9000-a000 r--p 0 00:00 0\n",
+				    &v, &n),
+		     0);
+	cr_assert_eq(n, 2);
+	cr_assert_eq(v[0].end, 0x5000);
+	cr_assert_str_eq(v[0].vmflags, "rd wr mr");
+	cr_assert_eq(v[1].start, 0x9000);
+	free(v);
+}
+
 Test(mm_parse, reads_maps_without_vmflags)
 {
 	struct mm_vma *v = NULL;
