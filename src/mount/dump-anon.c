@@ -74,8 +74,10 @@ int anon_probe(pid_t holder, int fd)
 	struct probe p = {.fd = fd};
 	int r;
 
-	r = scratch_run(holder, probe_clone, &p);
-	if (r == 0 && !p.is_anon)
+	/* where the holder's namespace cannot be entered, minicr's own answers for fsmount()
+	 * trees, and for those made in it */
+	r = scratch_run(holder, probe_clone, &p, true);
+	if (!p.is_anon)
 		r = probe_clone(&p); /* fsmount() trees clone from anywhere */
 	return r < 0 ? r : p.is_anon;
 }
@@ -107,7 +109,7 @@ int anon_tree_read(pid_t holder, int root_fd, struct mount_table **ret_table,
 		   const struct mount_entry **ret_root)
 {
 	struct tree_read tr = {.root_fd = root_fd};
-	int r = scratch_run(holder, read_clone, &tr);
+	int r = scratch_run(holder, read_clone, &tr, false);
 
 	if (r < 0) {
 		mount_table_free(tr.table);

@@ -180,7 +180,7 @@ int orphaned_disk_remount(const char *node, unsigned long magic, dev_t st_dev,
 	int r;
 
 	*ret = (struct orphaned_disk){.root_fd = -EBADF};
-	r = scratch_run(0, remount_in_scratch, &rm);
+	r = scratch_run(0, remount_in_scratch, &rm, false);
 	if (r < 0)
 		orphaned_disk_done(ret);
 	return r;

@@ -21,8 +21,22 @@ struct scratch {
 	int ns_fd;
 	int (*fn)(void *opaque);
 	void *opaque;
+	bool quiet;
 	int result;
 };
+
+/* A failure to set the thread up: logged unless the caller will say why. */
+static int setup_failed(const struct scratch *s, const char *what)
+{
+	int err = errno ? errno : EIO;
+
+	if (s->quiet) {
+		pr_debug("cannot %s: %s", what, strerror(err));
+		return -err;
+	}
+	errno = err;
+	return pr_errno("cannot %s", what);
+}
 
 static void *scratch_thread(void *arg)
 {
@@ -31,20 +45,20 @@ static void *scratch_thread(void *arg)
 	/* A thread shares its root and cwd with the others until it takes a copy: setns() and
 	 * unshare() of a mount namespace need a private one. */
 	if (unshare(CLONE_FS) < 0) {
-		s->result = pr_errno("cannot give a scratch thread its own root and cwd");
+		s->result = setup_failed(s, "give a scratch thread its own root and cwd");
 		return NULL;
 	}
 	if (s->ns_fd >= 0 && setns(s->ns_fd, CLONE_NEWNS) < 0) {
-		s->result = pr_errno("cannot enter a mount namespace of the tree");
+		s->result = setup_failed(s, "enter a mount namespace of the tree");
 		return NULL;
 	}
 	s->result = s->fn(s->opaque);
 	return NULL;
 }
 
-int scratch_run(pid_t pid, int (*fn)(void *opaque), void *opaque)
+int scratch_run(pid_t pid, int (*fn)(void *opaque), void *opaque, bool quiet)
 {
-	struct scratch s = {.ns_fd = -EBADF, .fn = fn, .opaque = opaque};
+	struct scratch s = {.ns_fd = -EBADF, .fn = fn, .opaque = opaque, .quiet = quiet};
 	pthread_t thread;
 	char path[64];
 	int err;
@@ -53,14 +67,14 @@ int scratch_run(pid_t pid, int (*fn)(void *opaque), void *opaque)
 		snprintf(path, sizeof(path), "/proc/%d/ns/mnt", (int)pid);
 		s.ns_fd = open(path, O_RDONLY | O_CLOEXEC);
 		if (s.ns_fd < 0)
-			return pr_errno("cannot open the mount namespace of task %d", (int)pid);
+			return setup_failed(&s, "open the mount namespace of a task of the tree");
 	}
 	err = pthread_create(&thread, NULL, scratch_thread, &s);
 	if (err) {
 		if (s.ns_fd >= 0)
 			close(s.ns_fd);
 		errno = err;
-		return pr_errno("cannot start a scratch thread");
+		return setup_failed(&s, "start a scratch thread");
 	}
 	pthread_join(thread, NULL);
 	if (s.ns_fd >= 0)

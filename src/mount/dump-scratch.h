@@ -6,15 +6,16 @@
  * changes. */
 #pragma once
 
+#include <stdbool.h>
 #include <sys/types.h>
 
 struct mount_entry;
 struct mount_table;
 
 /* Runs fn(opaque) on a new thread that first enters the mount namespace of task pid (0: stays
- * in minicr's), and waits for it. Returns fn's result, or -errno (logged) when the thread cannot
- * start or enter the namespace. fn logs its own failures. */
-int scratch_run(pid_t pid, int (*fn)(void *opaque), void *opaque);
+ * in minicr's), and waits for it. Returns fn's result (fn logs its own failures), or -errno
+ * when the thread cannot start or enter the namespace: logged unless quiet. */
+int scratch_run(pid_t pid, int (*fn)(void *opaque), void *opaque, bool quiet);
 
 /* In fn: turns the thread's namespace into a private copy of itself, where mounts propagate
  * nowhere. Returns 0 or -errno (logged). */

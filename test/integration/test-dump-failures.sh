@@ -6,58 +6,6 @@
 set -u
 . "$(dirname "$0")/lib.sh"
 
-start() { # scenario -> sets pid, dir
-	dir="$work/$1.$RANDOM"
-	mkdir -p "$dir"
-	export SCENARIO_READY="$dir/ready" SCENARIO_RESULT="$dir/result"
-	"$BIN/launch" "$BIN/$1" </dev/null >"$dir/out" 2>&1 &
-	pid=$!
-	for _ in $(seq 3000); do [ -s "$dir/ready" ] && return 0; sleep 0.01; done
-	return 1
-}
-
-finish() { # name -> checks the scenario's own verdict
-	kill -USR1 "$pid"
-	for _ in $(seq 3000); do [ -s "$dir/result" ] && break; sleep 0.01; done
-	wait "$pid" 2>/dev/null
-	if [ "$(head -1 "$dir/result" 2>/dev/null)" = PASS ]; then
-		ok "$1: the tree carried on intact"
-	else
-		not_ok "$1: the tree was damaged: $(cat "$dir/result" 2>/dev/null)"
-	fi
-}
-
-expect_one_error() { # name log
-	local n
-	n=$(grep -c "error" "$2")
-	if [ "$n" = 1 ]; then
-		ok "$1: one error line: $(cat "$2")"
-	else
-		not_ok "$1: expected one error line, got $n: $(cat "$2")"
-	fi
-}
-
-# A refused dump (the command's exit status in $1): status 1, one error line that matches
-# pattern, no images.
-expect_refusal() { # status name pattern what-the-line-names
-	[ "$1" = 1 ] && ok "$2: status 1" || not_ok "$2: dump did not fail (status $1)"
-	expect_one_error "$2" "$dir/err"
-	if grep -q "$3" "$dir/err"; then
-		ok "$2: the line names $4"
-	else
-		not_ok "$2: unclear message: $(cat "$dir/err")"
-	fi
-	expect_no_images "$2" "$dir/img"
-}
-
-expect_no_images() { # name images-dir
-	if [ -z "$(ls -A "$2" 2>/dev/null)" ]; then
-		ok "$1: no image left behind"
-	else
-		not_ok "$1: images left behind: $(ls -A "$2" | tr '\n' ' ')"
-	fi
-}
-
 # Injected faults, at every step of the sequence, on a tree with a child process and a
 # shared file description (shared-fds) and on one with threads.
 for scenario in shared-fds threads; do
@@ -131,27 +79,6 @@ expect_refusal $? "refused by restore's checks" \
 	"cannot dump: restore would refuse the images: task [0-9]* is in mount namespace" \
 	"restore's reason"
 finish "refused by restore's checks"
-
-# Mounts restore could not rebuild: an orphaned filesystem that is neither a tmpfs nor on a
-# block device, an anonymous tree whose mount fd is held outside the tree, a shared anonymous
-# mount. The line names the fd or mount and why.
-start refused-orphan-ramfs
-"$MINICR" dump -t "$pid" -D "$dir/img" 2>"$dir/err"
-expect_refusal $? "orphaned ramfs" \
-	"fd [0-9]* of task $pid .*its ramfs filesystem .* is mounted nowhere else (orphaned)" \
-	"the fd and why"
-finish "orphaned ramfs"
-start refused-anon-outside
-"$MINICR" dump -t "$pid" -D "$dir/img" 2>"$dir/err"
-expect_refusal $? "anonymous tree held outside" \
-	"anonymous mount tree [0-9]* .*: no task of the tree holds its mount fd" "the tree and why"
-finish "anonymous tree held outside"
-start refused-anon-shared
-"$MINICR" dump -t "$pid" -D "$dir/img" 2>"$dir/err"
-expect_refusal $? "shared anonymous mount" \
-	"anonymous mount [0-9]* .*: it is shared, and the propagation of anonymous mounts" \
-	"the mount and why"
-finish "shared anonymous mount"
 
 # A task of the tree dies while the tree is seized (MINICR_FAULT=exit kills the last one).
 start shared-fds
