@@ -39,6 +39,7 @@ struct restore_detached {
 	const struct image_set *set;
 	enum cli_detached_method method;
 	int *root_fds; /* per set->detached[i]; -EBADF until prepared */
+	const struct mount_table *live; /* during a pass: the namespace it runs in */
 	restore_detached_note_fn note;
 	void *opaque;
 };
@@ -216,6 +217,37 @@ static int enter_scratch_ns(void)
 	return TAKE_FD(ns_fd);
 }
 
+/* The spec of detached mount e for this pass. One bound from a mount of the tree's own
+ * namespace finds that mount where the namespace's image put it, since the namespace was
+ * rebuilt before the final pass with superblocks made anew: a new tmpfs has another device
+ * number than the dumped one (the same only when the kernel happens to reuse it). */
+static void spec_of(const struct restore_detached *d, const DetachedMntEntry *e, char *what,
+		    size_t size, struct mount_spec *ret)
+{
+	const struct image_set *set = d->set;
+	const MntEntry *src;
+	ssize_t k;
+
+	mount_spec_of_detached(e, what, size, ret);
+	if (ret->kind != MNT_KIND__MNT_KIND_BIND || !d->live || !set->own_mntns ||
+	    !e->has_source_mnt_id || e->source_ns_id != set->mnt_ns_id ||
+	    (k = image_set_mnt(set, e->source_mnt_id)) < 0)
+		return;
+	src = set->mnts[k];
+	if (src->kind == MNT_KIND__MNT_KIND_BIND)
+		return; /* bound from a superblock that kept its device */
+	for (size_t i = 0; i < mount_table_size(d->live); i++) {
+		const struct mount_entry *m = mount_table_get(d->live, i);
+
+		if (src->mountpoint && src->root && src->fstype &&
+		    !strcmp(m->mountpoint, src->mountpoint) && !strcmp(m->root, src->root) &&
+		    !strcmp(m->fstype, src->fstype)) {
+			ret->dev_major = m->dev_major;
+			ret->dev_minor = m->dev_minor;
+		}
+	}
+}
+
 /* ---- anonymous trees ---------------------------------------------------------------------- */
 
 /* A mount of the tree rooted at set->detached[root] (an anonymous record of that tree). */
@@ -274,7 +306,7 @@ static int prepare_tree(struct restore_detached *d, struct mount_build *b, size_
 			} else if (pass > 0) {
 				continue;
 			}
-			mount_spec_of_detached(e, what, sizeof(what), &spec);
+			spec_of(d, e, what, sizeof(what), &spec);
 			fd = mount_build_clone(b, &spec);
 			if (fd < 0)
 				return fd;
@@ -313,16 +345,18 @@ static bool can_build_now(struct mount_build *b, const struct mount_spec *spec, 
 	       mount_build_find_live(b, spec, &fd, &sub) == 0;
 }
 
-static bool can_build_tree(struct mount_build *b, const struct image_set *set, size_t root,
+static bool can_build_tree(const struct restore_detached *d, struct mount_build *b, size_t root,
 			   bool is_final)
 {
+	const struct image_set *set = d->set;
+
 	for (size_t i = 0; i < set->n_detached; i++) {
 		char what[64];
 		struct mount_spec spec;
 
 		if (!is_in_tree(set, root, set->detached[i]))
 			continue;
-		mount_spec_of_detached(set->detached[i], what, sizeof(what), &spec);
+		spec_of(d, set->detached[i], what, sizeof(what), &spec);
 		if (!can_build_now(b, &spec, is_final))
 			return false;
 	}
@@ -366,6 +400,7 @@ int restore_detached_prepare(struct restore_detached *d, bool is_final)
 	if (fd < 0)
 		goto out_ns;
 	mount_build_set_live(b, table, live_root_fd);
+	d->live = table;
 	for (size_t i = 0; i < set->n_detached; i++) {
 		const DetachedMntEntry *e = set->detached[i];
 		char what[64];
@@ -376,14 +411,14 @@ int restore_detached_prepare(struct restore_detached *d, bool is_final)
 			continue;
 		if (e->anonymous) {
 			/* a whole tree at once, from its root, once all of it can be built */
-			if (e->tree_id != e->id || !can_build_tree(b, set, i, is_final))
+			if (e->tree_id != e->id || !can_build_tree(d, b, i, is_final))
 				continue;
 			fd = prepare_tree(d, b, i);
 			if (fd < 0)
 				goto out_ns;
 			continue;
 		}
-		mount_spec_of_detached(e, what, sizeof(what), &spec);
+		spec_of(d, e, what, sizeof(what), &spec);
 		if (!can_build_now(b, &spec, is_final))
 			continue;
 		start = monotonic_ns();
@@ -405,7 +440,9 @@ int restore_detached_prepare(struct restore_detached *d, bool is_final)
 			    "namespace, never visible anywhere",
 			    what, e->fstype ? e->fstype : "?", e->root ? e->root : "?");
 		else
-			explain(start, "mount, mount_setattr, umount2(MNT_DETACH)",
+			explain(start,
+				"open_tree(OPEN_TREE_CLONE), move_mount, mount_setattr, "
+				"umount2(MNT_DETACH)",
 				"%s (%s, root %s) rebuilt the talk's way: bound at a temporary "
 				"mountpoint in a throwaway namespace, then lazily unmounted",
 				what, e->fstype ? e->fstype : "?", e->root ? e->root : "?");
@@ -413,6 +450,7 @@ int restore_detached_prepare(struct restore_detached *d, bool is_final)
 	}
 	fd = 0;
 out_ns:
+	d->live = NULL;
 	if (back_ns_fd >= 0 && setns(back_ns_fd, CLONE_NEWNS) < 0 && fd >= 0)
 		return pr_errno("cannot return from the scratch mount namespace");
 	return fd < 0 ? fd : 0;
