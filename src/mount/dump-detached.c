@@ -36,8 +36,11 @@
 
 /* A file of an orphaned filesystem that no directory fd may reach: saved by itself. */
 struct kept_file {
-	int fd;	    /* local copy; -EBADF for an unlinked file, whose directory is all it needs */
+	int fd;	    /* local copy (one per inode: -EBADF for a further name of one kept already,
+		     * and for an unlinked file, whose directory is all it needs) */
 	char *path; /* below the mount's root */
+	ino_t ino;
+	bool is_unlinked;
 };
 
 /* A detached mount plus the bookkeeping callers do not see. */
@@ -640,7 +643,7 @@ static int resolve_orphaned_disk(struct detached_ctx *ctx, int fd, const char *r
 			 m->dev_major, m->dev_minor);
 	if (r < 0) {
 		*ret_reason = ctx->reason;
-		return r;
+		return r == -ENODEV ? -ENOTSUP : r;
 	}
 	if (m->method != DETACHED_METHOD_FILE_HANDLE) {
 		free(m->source);
@@ -776,11 +779,17 @@ static int group_keep(struct group *g, int fd, const char *rel, const struct sta
 	f->path = strdup(rel);
 	if (!f->path)
 		return -ENOMEM;
-	f->fd = st->st_nlink ? fcntl(fd, F_DUPFD_CLOEXEC, 0) : -EBADF;
-	if (st->st_nlink && f->fd < 0) {
+	f->ino = st->st_ino;
+	f->is_unlinked = st->st_nlink == 0;
+	f->fd = -EBADF;
+	for (size_t i = 0; i < g->n_files && !f->is_unlinked; i++)
+		if (g->files[i].ino == f->ino && g->files[i].fd >= 0)
+			goto out; /* another name of an inode kept already: no second fd */
+	if (!f->is_unlinked && (f->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0)) < 0) {
 		free(f->path);
 		return -errno;
 	}
+out:
 	g->n_files++;
 	return 0;
 }
@@ -1262,6 +1271,17 @@ static int finish_anon_trees(struct detached_ctx *ctx)
 
 /* ---- finish: the files of orphaned tmpfs filesystems -------------------------------------- */
 
+/* The kept fd of f's inode, or -EBADF for an unlinked file. */
+static int kept_fd_of(const struct group *g, const struct kept_file *f)
+{
+	if (f->is_unlinked || f->fd >= 0)
+		return f->fd;
+	for (size_t i = 0; i < g->n_files; i++)
+		if (g->files[i].ino == f->ino && g->files[i].fd >= 0)
+			return g->files[i].fd;
+	return -EBADF;
+}
+
 /* Where the records of group g go: below its root. */
 static int contents_path(const struct group *g, const char *rel, char *buf, size_t size)
 {
@@ -1388,13 +1408,14 @@ static int save_orphan(struct detached_ctx *ctx, struct contents_dump *cd, struc
 		}
 		for (size_t k = 0; k < g->n_files; k++) {
 			const struct kept_file *f = &g->files[k];
+			int fd = kept_fd_of(g, f);
 
 			r = contents_path(g, f->path, path, sizeof(path));
 			if (r < 0)
 				return pr_neg(r, "path too long: '%s'", f->path);
 			/* an unlinked file is made beside its name: its directory is enough */
-			r = f->fd >= 0 ? contents_dump_file(cd, f->fd, path)
-				       : contents_dump_parents(cd, path);
+			r = fd >= 0 ? contents_dump_file(cd, fd, path)
+				    : contents_dump_parents(cd, path);
 			if (r < 0)
 				return r;
 		}
