@@ -2,7 +2,8 @@
 # test.sh: the whole test suite on a fresh Debian machine (CI runs exactly this):
 #   1. gcc, -Werror: build, unit tests, integration tests, scenario suite (make check)
 #   2. the same suite built with ASan + UBSan (--enable-sanitizers)
-#   3. the image decoder and mountinfo fuzzers, briefly, with clang + libFuzzer + ASan/UBSan
+#   3. the fuzzers (image decoder, mountinfo, /proc parsers, smaps, signal frames, task image
+#      checks), briefly, with clang + libFuzzer + ASan/UBSan
 #   4. make distcheck (the tarball builds and passes out of tree)
 #   5. the kernel-VM lane: Debian sid's current 7.x kernel under qemu runs minicr check, the
 #      integration tests and the scenario suite, so the STATMOUNT_BY_FD path runs for real
@@ -58,7 +59,8 @@ stage "gcc -Werror: make check" check_in "$top/build" check --enable-werror
 # restores scenario dumps without their memory images, leaving the tasks stopped.
 sanitized_tests="test/unit/test-base test/unit/test-cli test/unit/test-image test/unit/test-mountinfo
 	test/unit/test-fdinfo test/unit/test-kerndat test/unit/test-pstree test/unit/test-mm-parse
-	test/unit/test-sigframe test/integration/test-parasite test/integration/test-fds
+	test/unit/test-sigframe test/unit/test-procfs test/unit/test-core-check
+	test/unit/test-tree-plan test/integration/test-parasite test/integration/test-fds
 	test/integration/test-detached test/integration/test-dump-failures.sh
 	test/integration/test-check-only.sh test/integration/test-restore-stopped.sh
 	test/scenarios/check-scenarios.sh"

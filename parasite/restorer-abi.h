@@ -32,6 +32,7 @@ enum restorer_step {
 	RESTORER_STEP_RSEQ,	   /* rseq registration */
 	RESTORER_STEP_CREDS,	   /* groups, gids, uids, capabilities */
 	RESTORER_STEP_SECCOMP,	   /* seccomp filters */
+	RESTORER_STEP_RLIMIT,	   /* prlimit64 of a resource limit */
 	RESTORER_STEP_COUNT,
 };
 
@@ -102,6 +103,7 @@ struct restorer_special {
 };
 
 #define RESTORER_N_SPECIAL  3 /* [vvar], [vvar_vclock], [vdso], in address order */
+#define RESTORER_NLIMITS    16 /* RLIMIT_CPU .. RLIMIT_RTTIME */
 #define RESTORER_NSIG	    64
 #define RESTORER_MAX_GROUPS 256
 
@@ -140,6 +142,11 @@ struct restorer_args {
 	int32_t has_personality;
 	uint32_t personality;
 	uint32_t umask; /* (uint32_t)-1: keep */
+	uint32_t n_rlimits; /* rlimits[0..n_rlimits) are set, resource = index */
+	uint32_t pad2;
+	struct restorer_rlimit {
+		uint64_t cur, max; /* UINT64_MAX: unlimited */
+	} rlimits[RESTORER_NLIMITS];
 };
 
 _Static_assert(sizeof(struct restorer_mm_map) == 104, "prctl_mm_map is 104 bytes");

@@ -353,6 +353,15 @@ static void restore_thread_creds(struct restorer_args *a)
 		check(sys_prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), RESTORER_STEP_CREDS);
 }
 
+/* Resource limits belong to the process. They come after the threads and the queued signals
+ * (RLIMIT_NPROC, RLIMIT_SIGPENDING would refuse those) and before the credentials: lowering a
+ * limit, or raising a soft one up to its hard one, needs no capability. */
+static void restore_rlimits(struct restorer_args *a)
+{
+	for (uint32_t i = 0; i < a->n_rlimits && i < RESTORER_NLIMITS; i++)
+		check(SYS4(__NR_prlimit64, 0, i, &a->rlimits[i], 0), RESTORER_STEP_RLIMIT);
+}
+
 void restorer_thread_main(struct restorer_thread *t)
 {
 	struct restorer_args *a = (struct restorer_args *)t->args;
@@ -395,13 +404,14 @@ void restorer_main(struct restorer_args *a)
 	restore_sigactions(a);
 	create_threads(a);
 	queue_signals(a);
+	restore_rlimits(a);
 	restore_thread_state(&threads[0]);
 	if (a->umask != (uint32_t)-1)
 		(void)SYS1(__NR_umask, a->umask);
 	if (a->has_personality)
 		(void)SYS1(__NR_personality, a->personality);
-	if (a->child_subreaper)
-		(void)sys_prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+	/* a task that adopted the tasks of a session helper was a subreaper meanwhile */
+	(void)sys_prctl(PR_SET_CHILD_SUBREAPER, a->child_subreaper ? 1 : 0, 0, 0, 0);
 	if (a->pdeathsig)
 		(void)sys_prctl(PR_SET_PDEATHSIG, a->pdeathsig, 0, 0, 0);
 	restore_thread_creds(a);

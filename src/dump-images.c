@@ -290,6 +290,8 @@ static const ProtobufCMessage *get_task(const void *src, size_t i, void *scratch
 	e->sid = t->sid;
 	e->mnt_ns_id = s->ns_keys[i];
 	e->comm = (char *)t->comm;
+	e->has_files_owner = t->files_owner != 0;
+	e->files_owner = t->files_owner;
 	/* The main thread first, then the others in ascending order. */
 	s->tids[n++] = t->pid;
 	for (size_t k = 0; k < t->n_tids; k++)

@@ -30,6 +30,10 @@
 #include "task/parasite-ctl.h"
 #include "task/seize.h"
 #include "task/dump-core.h"
+#include "task/dump-mm.h"
+#include "task/resume.h"
+#include "task/tree-plan.h"
+#include "task/files-share.h"
 #include "base/util.h"
 
 /* One process of the tree while it is being dumped. */
@@ -57,6 +61,7 @@ struct dump {
 	struct image_writer *file_data;
 	size_t n_fds;
 	int fd_limit; /* minicr's, raised to the hard limit: a task's fds are all held at once */
+	uint64_t own_special_sizes[3]; /* minicr's vdso layout, which each task's must match */
 	struct contents_ns_result tmpfs;
 };
 
@@ -484,7 +489,7 @@ static int dump_one_task(struct dump *d, struct dump_task *t)
 	ret = parasite_ctl_get_task_state(t->ctl, &state);
 	if (ret < 0)
 		return ret;
-	return task_dump(d->tmp_dirfd, t->task, t->ctl, &state);
+	return task_dump(d->tmp_dirfd, t->task, t->ctl, &state, d->own_special_sizes);
 }
 
 /* Test hook: MINICR_FAULT=exit kills the last process of the tree while it is seized, as if
@@ -547,6 +552,25 @@ static int set_up_tasks(struct dump *d)
 	return 0;
 }
 
+/* Sessions and groups restore could not rebuild are refused before the tree is touched. */
+static int check_sessions(struct dump *d)
+{
+	cleanup_free struct tree_plan_in *in = reallocarray(NULL, d->n_tasks, sizeof(*in));
+
+	if (!in)
+		return pr_neg(-ENOMEM, "cannot allocate the process tree plan");
+	for (size_t i = 0; i < d->n_tasks; i++) {
+		const struct seize_task *t = d->tasks[i].task;
+
+		in[i] = (struct tree_plan_in){.pid = t->pid, .pgid = t->pgid, .sid = t->sid,
+					      .parent = -1};
+		for (size_t j = 0; j < i && i > 0; j++)
+			if (d->tasks[j].task->pid == t->ppid)
+				in[i].parent = (int)j;
+	}
+	return tree_plan_check(in, d->n_tasks, 0, 0);
+}
+
 static int write_pstree(struct dump *d)
 {
 	cleanup_free uint64_t *ns_keys = calloc(d->n_tasks, sizeof(*ns_keys));
@@ -589,9 +613,15 @@ static int write_images(struct dump *d)
  * while the tree can still be let go. */
 static int check_restorable(struct dump *d)
 {
+	int ret;
+
 	if (seize_fault("check"))
 		return pr_neg(-EIO, "cannot check the images (injected fault)");
-	return image_set_check_for_dump(d->tmp_dirfd, image_set_fd_limit(d->fd_limit));
+	ret = image_set_check_for_dump(d->tmp_dirfd, image_set_fd_limit(d->fd_limit));
+	/* and each task's core, mm and pagemap images, as resume_task_load() checks them */
+	for (size_t i = 0; i < d->n_tasks && ret == 0; i++)
+		ret = resume_task_check(d->tmp_dirfd, d->tasks[i].task->pid);
+	return ret;
 }
 
 /* Filesystems only the tree reaches hold files no other mount can give back at restore: tmpfs
@@ -652,6 +682,9 @@ int dump_run(const struct cli_options *opts)
 		goto out_free;
 	}
 	kerndat_probe_in_process(&d.kd);
+	ret = mem_own_special_sizes(d.own_special_sizes);
+	if (ret < 0)
+		goto out_free;
 	pr_debug("kernel probed in %.1f ms", (double)(monotonic_ns() - start) / 1e6);
 	ret = open_images_dir(&d);
 	if (ret < 0)
@@ -661,6 +694,10 @@ int dump_run(const struct cli_options *opts)
 	if (ret < 0)
 		goto out_remove_images;
 	ret = set_up_tasks(&d);
+	if (ret == 0)
+		ret = check_sessions(&d);
+	if (ret == 0)
+		ret = files_share_detect(d.tree);
 	if (ret < 0)
 		goto out_release_tree;
 	pr_debug("tree seized in %.1f ms", (double)(monotonic_ns() - start) / 1e6);

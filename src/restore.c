@@ -32,6 +32,7 @@ struct restore_ctx {
 	struct restore_tree *tree;
 	struct restore_detached *detached;
 	struct restore_fdtable *table;
+	struct resume_set *resume_set;
 	struct resume_task **resume; /* per task; NULL when the set has no core images */
 	int ns_root_fd;
 	int service_base; /* log, status pipe, then the images dir for resume_task_enter() */
@@ -101,7 +102,7 @@ static int prepare_root(void *opaque)
 	return r;
 }
 
-static int finish_task(void *opaque, size_t task_idx)
+static int finish_task(void *opaque, size_t task_idx, bool is_member)
 {
 	struct restore_ctx *ctx = opaque;
 
@@ -109,15 +110,20 @@ static int finish_task(void *opaque, size_t task_idx)
 
 	if (task_idx == ctx->set->n_tasks - 1 && restore_fault("install") < 0)
 		return -EIO;
-	r = restore_fds_install(ctx->table, task_idx);
+	/* a task sharing its owner's fd table (CLONE_FILES) sets only cwd, root and umask */
+	r = is_member ? restore_fds_enter_fs(ctx->table, task_idx)
+		      : restore_fds_install(ctx->table, task_idx);
 	phase("fds installed");
 	return r;
 }
 
-static int enter_task(void *opaque, size_t task_idx)
+static int enter_task(void *opaque, size_t task_idx, const struct restore_tree_files *files)
 {
 	struct restore_ctx *ctx = opaque;
 
+	if (files)
+		resume_task_set_shared_files(ctx->resume[task_idx], files->is_member, files->sync,
+					     files->arg);
 	return resume_task_enter(ctx->resume[task_idx]);
 }
 
@@ -127,6 +133,7 @@ static int load_resume(struct restore_ctx *ctx, int img_dirfd)
 {
 	const struct image_set *set = ctx->set;
 	char name[64];
+	int r;
 
 	snprintf(name, sizeof(name), "core-%d.img", set->tasks[0].pst->pid);
 	if (faccessat(img_dirfd, name, F_OK, 0) < 0) {
@@ -136,9 +143,12 @@ static int load_resume(struct restore_ctx *ctx, int img_dirfd)
 	ctx->resume = calloc(set->n_tasks, sizeof(*ctx->resume));
 	if (!ctx->resume)
 		return -ENOMEM;
+	r = resume_set_new(set->n_tasks, &ctx->resume_set);
+	if (r < 0)
+		return r;
 	for (size_t i = 0; i < set->n_tasks; i++) {
-		int r = resume_task_load(img_dirfd, set->tasks[i].pst->pid, &ctx->resume[i]);
-
+		r = resume_task_load(ctx->resume_set, img_dirfd, set->tasks[i].pst->pid,
+				     &ctx->resume[i]);
 		if (r < 0)
 			return r;
 		resume_task_set_img_dirfd(ctx->resume[i], ctx->service_base + 2);
@@ -155,6 +165,7 @@ static void free_resume(struct restore_ctx *ctx)
 		resume_task_free(ctx->resume[i]);
 	free(ctx->resume);
 	ctx->resume = NULL;
+	ctx->resume_set = resume_set_free(ctx->resume_set);
 }
 
 /* Every task reported ready: let each one resume (or check that each one stopped). */
@@ -162,6 +173,13 @@ static int resume_tree(struct restore_ctx *ctx)
 {
 	if (!ctx->resume)
 		return restore_tree_wait_stopped(ctx->tree);
+	/* seized, a task rebuilds its memory on its own: seize all, then wait for each */
+	for (size_t i = 0; i < ctx->set->n_tasks; i++) {
+		int r = resume_task_seize(ctx->resume[i], ctx->set->tasks[i].pst->pid);
+
+		if (r < 0)
+			return r;
+	}
 	for (size_t i = 0; i < ctx->set->n_tasks; i++) {
 		int r = resume_task_finish(ctx->resume[i], ctx->set->tasks[i].pst->pid);
 

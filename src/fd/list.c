@@ -15,6 +15,7 @@
 
 #include "base/compat.h"
 #include "base/log.h"
+#include "base/procfs.h"
 #include "base/util.h"
 
 static int cmp_int(const void *a, const void *b)
@@ -110,38 +111,28 @@ int fd_local_getfd(pid_t pid, const int *fds, size_t n_fds, struct fd_local **re
 	return 0;
 }
 
-/* The number after "name:" in /proc/PID/status, in the given base. */
-static int read_status_field(pid_t pid, const char *name, int base, unsigned long *ret)
+/* /proc/PID/status through the one reader; logs once. */
+static int read_status(pid_t pid, struct procfs_status *ret)
 {
-	char path[64], key[32];
-	cleanup_free char *status = NULL;
-	const char *line;
-	ssize_t len;
+	int r = procfs_read_status(pid, ret);
 
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	len = read_file_at(AT_FDCWD, path, &status);
-	if (len < 0) {
-		errno = (int)-len;
-		return pr_errno("cannot read '%s'", path);
-	}
-	snprintf(key, sizeof(key), "\n%s:", name);
-	line = strstr(status, key);
-	if (!line) {
-		pr_err("cannot find '%s' of task %d in '%s'", name, (int)pid, path);
-		return -EINVAL;
-	}
-	*ret = strtoul(line + strlen(key), NULL, base);
+	if (r < 0)
+		return pr_neg(r, "cannot read /proc/%d/status", (int)pid);
 	return 0;
 }
 
 int fd_task_umask(pid_t pid, uint32_t *ret)
 {
-	unsigned long umask;
-	int r = read_status_field(pid, "Umask", 8, &umask);
+	struct procfs_status status;
+	int r = read_status(pid, &status);
 
 	if (r < 0)
 		return r;
-	*ret = (uint32_t)umask;
+	if (!status.has_umask) {
+		pr_err("cannot find the umask of task %d in /proc/%d/status", (int)pid, (int)pid);
+		return -EINVAL;
+	}
+	*ret = status.umask;
 	return 0;
 }
 
@@ -158,10 +149,15 @@ int fd_count(pid_t pid)
 
 int fd_table_size(pid_t pid)
 {
-	unsigned long size;
-	int r = read_status_field(pid, "FDSize", 10, &size);
+	struct procfs_status status;
+	int r = read_status(pid, &status);
 
 	if (r < 0)
 		return r;
-	return size > INT_MAX ? INT_MAX : (int)size;
+	if (!status.has_fd_size) {
+		pr_err("cannot find the fd table size of task %d in /proc/%d/status", (int)pid,
+		       (int)pid);
+		return -EINVAL;
+	}
+	return status.fd_size > INT_MAX ? INT_MAX : (int)status.fd_size;
 }

@@ -266,6 +266,13 @@ int restore_fds_open(const struct image_set *set, fd_mount_root_fn mount_root, v
 	return 0;
 }
 
+static int cmp_fd(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+
+	return (x > y) - (x < y);
+}
+
 /* Moves the table fd at number n (file g) to another free number. */
 static int relocate(struct restore_fdtable *t, int n)
 {
@@ -373,11 +380,18 @@ static int after_install(const struct image_set *set, const struct restore_task 
 	return r;
 }
 
+int restore_fds_enter_fs(struct restore_fdtable *t, size_t task_idx)
+{
+	return enter_fs(t, t->set->tasks[task_idx].fs);
+}
+
 int restore_fds_install(struct restore_fdtable *t, size_t task_idx)
 {
 	const struct image_set *set = t->set;
 	const struct restore_task *task = &set->tasks[task_idx];
 	cleanup_free uint32_t *need = calloc(set->n_files ? set->n_files : 1, sizeof(*need));
+	cleanup_free int *drop = NULL;
+	size_t n_drop = 0;
 	int r;
 
 	t->who = malloc((size_t)t->fd_limit * sizeof(int));
@@ -391,17 +405,23 @@ int restore_fds_install(struct restore_fdtable *t, size_t task_idx)
 		need[image_set_file(set, task->fs->cwd_file_id)]++;
 	if (task->fs->has_root_file_id)
 		need[image_set_file(set, task->fs->root_file_id)]++;
-	/* step 1: drop the files this task does not use */
+	/* step 1: drop the files this task does not use, in runs: a task of a large tree
+	 * inherits every file of the tree and keeps a few */
+	drop = malloc((set->n_files ? set->n_files : 1) * sizeof(*drop));
+	if (!drop)
+		return -ENOMEM;
 	for (size_t i = 0; i < set->n_files; i++) {
 		if (t->cur[i] < 0)
 			continue;
 		if (!need[i]) {
-			close(t->cur[i]);
+			drop[n_drop++] = t->cur[i];
 			t->cur[i] = -1;
 		} else {
 			t->who[t->cur[i]] = (int)i;
 		}
 	}
+	qsort(drop, n_drop, sizeof(*drop), cmp_fd);
+	close_all(drop, n_drop);
 	/* step 2: each fd at its number */
 	for (size_t k = 0; k < task->n_fds; k++) {
 		const FdEntry *e = task->fds[k];
@@ -429,11 +449,14 @@ int restore_fds_install(struct restore_fdtable *t, size_t task_idx)
 	r = enter_fs(t, task->fs);
 	if (r < 0)
 		return r;
+	n_drop = 0;
 	for (size_t i = 0; i < set->n_files; i++) {
 		if (t->cur[i] >= 0 && !t->installed[t->cur[i]])
-			close(t->cur[i]);
+			drop[n_drop++] = t->cur[i];
 		t->cur[i] = -1;
 	}
+	qsort(drop, n_drop, sizeof(*drop), cmp_fd);
+	close_all(drop, n_drop);
 	/* step 4: the kinds' own work once the table is exactly the task's */
 	return after_install(set, task);
 }

@@ -25,5 +25,10 @@ int restore_fds_open(const struct image_set *set, fd_mount_root_fn mount_root, v
  * be used afterwards except to free it. */
 int restore_fds_install(struct restore_fdtable *t, size_t task_idx);
 
+/* In a task that shares the fd table of another task of the tree (CLONE_FILES), whose
+ * restore_fds_install() puts the fds: enters its own cwd and root and sets its umask, while the
+ * table still holds every file. Returns 0 or -errno (logged). */
+int restore_fds_enter_fs(struct restore_fdtable *t, size_t task_idx);
+
 /* Frees the table's memory; closes the fds still held unless they were installed. NULL-safe. */
 struct restore_fdtable *restore_fds_free(struct restore_fdtable *t);

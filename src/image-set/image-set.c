@@ -16,6 +16,7 @@
 #include "image-read.h"
 #include "base/log.h"
 #include "base/util.h"
+#include "task/tree-plan.h"
 
 #define PID_MAX_LIMIT 4194304 /* the kernel's upper bound for pid_max on 64-bit */
 /* restore's service fds (log, status pipe, images dir) sit just below min(limit, this) */
@@ -269,6 +270,21 @@ static ssize_t task_index(const struct image_set *set, size_t upto, pid_t pid)
 	return -1;
 }
 
+/* Sessions and groups as tree-plan.c can rebuild them, whatever minicr's own session. */
+static int check_sessions(const struct image_set *set)
+{
+	cleanup_free struct tree_plan_in *in = reallocarray(NULL, set->n_tasks, sizeof(*in));
+
+	if (!in)
+		return -ENOMEM;
+	for (size_t i = 0; i < set->n_tasks; i++)
+		in[i] = (struct tree_plan_in){.pid = set->pstree[i]->pid,
+					      .pgid = set->pstree[i]->pgid,
+					      .sid = set->pstree[i]->sid,
+					      .parent = set->tasks[i].parent};
+	return tree_plan_check(in, set->n_tasks, 0, 0);
+}
+
 static int check_pstree(struct image_set *set)
 {
 	long pid_max = read_pid_max();
@@ -316,29 +332,24 @@ static int check_pstree(struct image_set *set)
 				    i, p->ppid, p->pid);
 			t->parent = (int)parent;
 		}
+		if (p->has_files_owner &&
+		    (t->parent < 0 ||
+		     p->files_owner != (set->pstree[t->parent]->has_files_owner
+					    ? set->pstree[t->parent]->files_owner
+					    : set->pstree[t->parent]->pid)))
+			return bad("task %d shares the fd table of %d, which is not its parent's",
+				   p->pid, p->files_owner);
 		if (p->mnt_ns_id != set->pstree[0]->mnt_ns_id)
 			return bad("task %d is in mount namespace %lu, the root task in %lu: one "
 				   "mount namespace per tree is supported",
 				   p->pid, (unsigned long)p->mnt_ns_id,
 				   (unsigned long)set->pstree[0]->mnt_ns_id);
-		if (t->parent >= 0 && p->sid != p->pid && p->sid != set->pstree[t->parent]->sid)
-			return bad("task %d: session %d is neither its own nor its parent's",
-				   p->pid, p->sid);
-		if (p->pgid != p->pid &&
-		    (t->parent < 0 || p->pgid != set->pstree[t->parent]->pgid)) {
-			ssize_t leader = task_index(set, i, p->pgid);
-
-			if (t->parent >= 0 && (leader < 0 || set->pstree[leader]->sid != p->sid))
-				return bad("task %d: process group %d has no leader created before "
-					   "it in its session",
-					   p->pid, p->pgid);
-		}
 	}
 	qsort(tids, n_tids, sizeof(*tids), cmp_int);
 	for (size_t i = 1; i < n_tids; i++)
 		if (tids[i] == tids[i - 1])
 			return bad("pstree.img: pid %d is listed twice", tids[i]);
-	return 0;
+	return check_sessions(set);
 }
 
 int image_set_check_reg(const struct image_set *set, size_t rec, const FileEntry *fe)
@@ -484,6 +495,40 @@ static int load_task(int img_dirfd, struct image_set *set, size_t i, int fd_limi
 	if (t->fs->has_root_file_id &&
 	    (r = check_file_ref(set, "fs image", 0, t->fs->root_file_id, "root")) < 0)
 		return r;
+	return 0;
+}
+
+static int cmp_fd_entry(const void *a, const void *b)
+{
+	int x = (*(FdEntry *const *)a)->fd, y = (*(FdEntry *const *)b)->fd;
+
+	return x < y ? -1 : x > y;
+}
+
+/* A task sharing another's fd table (CLONE_FILES) has the same fds: one table is restored. */
+static int check_shared_tables(struct image_set *set)
+{
+	for (size_t i = 0; i < set->n_tasks; i++) {
+		const struct restore_task *t = &set->tasks[i], *o;
+		ssize_t owner;
+
+		if (!t->pst->has_files_owner)
+			continue;
+		owner = task_index(set, i, t->pst->files_owner);
+		if (owner < 0)
+			return bad("task %d shares the fd table of %d, absent from the tree",
+				   t->pst->pid, t->pst->files_owner);
+		o = &set->tasks[owner];
+		if (o->n_fds != t->n_fds)
+			return bad("task %d shares the fd table of %d but has %zu fds, not %zu",
+				   t->pst->pid, o->pst->pid, t->n_fds, o->n_fds);
+		qsort(t->fds, t->n_fds, sizeof(*t->fds), cmp_fd_entry);
+		qsort(o->fds, o->n_fds, sizeof(*o->fds), cmp_fd_entry);
+		for (size_t k = 0; k < t->n_fds; k++)
+			if (t->fds[k]->fd != o->fds[k]->fd || t->fds[k]->file_id != o->fds[k]->file_id)
+				return bad("task %d shares the fd table of %d but its fd %d differs",
+					   t->pst->pid, o->pst->pid, t->fds[k]->fd);
+	}
 	return 0;
 }
 
@@ -731,6 +776,9 @@ static int load(int img_dirfd, int fd_limit, bool for_dump, struct image_set **r
 		if (r < 0)
 			return r;
 	}
+	r = check_shared_tables(set);
+	if (r < 0)
+		return r;
 	r = read_all(img_dirfd, IMAGE_FILE_DATA, 0, true, (void ***)&set->data, &set->n_data);
 	if (r < 0 || (r = check_data(set)) < 0)
 		return r;

@@ -23,6 +23,7 @@
 #include "core.pb-c.h"
 #include "image-write.h"
 #include "base/log.h"
+#include "base/procfs.h"
 #include "task/dump-mm.h"
 #include "task/mm-parse.h"
 #include "task/parasite-ctl.h"
@@ -315,20 +316,32 @@ static int dump_thread(pid_t tid, int mem_fd, struct parasite_ctl *ctl,
 	return 0;
 }
 
-static int read_creds(pid_t pid, struct mm_status_creds *creds)
+static int read_creds(pid_t pid, struct procfs_status *creds)
 {
-	cleanup_free char *buf = NULL;
-	char path[64];
-	ssize_t len;
+	int ret = procfs_read_status(pid, creds);
 
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	len = read_file_at(AT_FDCWD, path, &buf);
-	if (len < 0)
-		return pr_neg((int)len, "cannot read '%s'", path);
-	if (mm_parse_status(buf, creds) < 0) {
-		pr_err("cannot parse '%s'", path);
-		return -EINVAL;
+	if (ret < 0)
+		return pr_neg(ret, "cannot read /proc/%d/status", (int)pid);
+	return 0;
+}
+
+/* Every resource limit, as /proc/PID/limits lists them (RLIMIT_* order). */
+static int read_rlimits(pid_t pid, RlimitEntry *entries, RlimitEntry **ptrs, size_t *ret_n)
+{
+	struct procfs_limits l;
+	int ret = procfs_read_limits(pid, &l);
+
+	if (ret < 0)
+		return pr_neg(ret, "cannot read /proc/%d/limits", (int)pid);
+	for (size_t i = 0; i < l.n; i++) {
+		rlimit_entry__init(&entries[i]);
+		entries[i].resource = (uint32_t)i;
+		entries[i].has_cur = entries[i].has_max = true;
+		entries[i].cur = l.cur[i];
+		entries[i].max = l.max[i];
+		ptrs[i] = &entries[i];
 	}
+	*ret_n = l.n;
 	return 0;
 }
 
@@ -370,7 +383,7 @@ static int dump_seccomp(pid_t pid, ProtobufCBinaryData *filters, size_t *ret_n)
 	return 0;
 }
 
-static int check_supported(pid_t pid, const struct mm_status_creds *creds)
+static int check_supported(pid_t pid, const struct procfs_status *creds)
 {
 	if (creds->has_shadow_stack) {
 		pr_err("cannot dump task %d: it uses a shadow stack (not supported)", (int)pid);
@@ -385,19 +398,20 @@ static int check_supported(pid_t pid, const struct mm_status_creds *creds)
 }
 
 int task_dump(int img_dirfd, const struct seize_task *task, struct parasite_ctl *ctl,
-	      const struct parasite_task_state *state)
+	      const struct parasite_task_state *state, const uint64_t own_special_sizes[3])
 {
 	pid_t pid = task->pid;
 	cleanup_free struct thread_dump *threads = NULL;
 	cleanup_free ThreadCoreEntry **thread_ptrs = NULL;
 	SigactionEntry sigactions[PARASITE_NSIG], *sigaction_ptrs[PARASITE_NSIG];
+	RlimitEntry rlimits[PROCFS_NLIMITS], *rlimit_ptrs[PROCFS_NLIMITS];
 	ProtobufCBinaryData filters[SECCOMP_MAX];
 	ProtobufCBinaryData *shared = NULL;
 	TaskCoreEntry core = TASK_CORE_ENTRY__INIT;
 	CredsEntry creds_e = CREDS_ENTRY__INIT;
-	struct mm_status_creds creds;
+	struct procfs_status creds;
 	char exe[PATH_MAX], path[64];
-	size_t n_filters = 0, n_shared = 0, n_threads = 0;
+	size_t n_filters = 0, n_shared = 0, n_threads = 0, n_rlimits = 0;
 	cleanup_close int mem_fd = -EBADF;
 	ssize_t len;
 	int ret;
@@ -416,6 +430,9 @@ int task_dump(int img_dirfd, const struct seize_task *task, struct parasite_ctl 
 	if (ret < 0)
 		return ret;
 	ret = check_supported(pid, &creds);
+	if (ret < 0)
+		return ret;
+	ret = read_rlimits(pid, rlimits, rlimit_ptrs, &n_rlimits);
 	if (ret < 0)
 		return ret;
 	snprintf(path, sizeof(path), "/proc/%d/mem", (int)pid);
@@ -513,6 +530,8 @@ int task_dump(int img_dirfd, const struct seize_task *task, struct parasite_ctl 
 	core.pdeathsig = state->pdeathsig;
 	core.child_subreaper = state->child_subreaper > 0;
 	core.umask = state->umask;
+	core.n_rlimits = n_rlimits;
+	core.rlimits = rlimit_ptrs;
 	core.has_group_stopped = true;
 	core.group_stopped = task->was_stopped;
 	core.has_xfeatures = core.has_xstate_size = true;
@@ -521,7 +540,7 @@ int task_dump(int img_dirfd, const struct seize_task *task, struct parasite_ctl 
 	ret = image_write_single(img_dirfd, IMAGE_CORE, (uint64_t)pid, &core.base);
 	if (ret < 0)
 		goto out;
-	ret = mem_dump(img_dirfd, pid, state->brk);
+	ret = mem_dump(img_dirfd, pid, state->brk, own_special_sizes);
 out:
 	for (size_t i = 0; i < n_threads; i++) {
 		free(threads[i].xstate);

@@ -1,6 +1,6 @@
-/* mm-parse.h: parse the /proc text a memory dump needs (smaps, stat, status) and choose pages
- * from pagemap entries; plan the restore-time layout (the largest hole). Pure: takes buffers,
- * makes no syscalls and does not log. */
+/* mm-parse.h: parse smaps (stat and status are procfs-parse.h's), choose pages from pagemap
+ * entries, plan the restore-time layout (the largest hole). Pure: takes buffers, makes no
+ * syscalls and does not log. */
 #pragma once
 
 #include <stdbool.h>
@@ -49,30 +49,6 @@ struct mm_vma {
 /* Parses /proc/PID/smaps (or maps: VmFlags then stay empty). Returns 0 and sets *ret_vmas
  * (malloc'd, free()) and *ret_n; -EINVAL for malformed text, -ENOMEM. */
 int mm_parse_smaps(const char *buf, struct mm_vma **ret_vmas, size_t *ret_n);
-
-/* The /proc/PID/stat fields of the mm (26-28, 45-51) and the exit signal (38). */
-struct mm_stat {
-	uint64_t start_code, end_code, start_stack;
-	uint64_t start_data, end_data, start_brk;
-	uint64_t arg_start, arg_end, env_start, env_end;
-	int exit_signal;
-};
-/* Returns 0, or -EINVAL if fewer fields than needed or a bad number. */
-int mm_parse_stat(const char *buf, struct mm_stat *ret_stat);
-
-#define MM_MAX_GROUPS 256
-/* The credential lines of /proc/PID/status, plus the features that decide what is refused. */
-struct mm_status_creds {
-	uint32_t uids[4], gids[4]; /* real, effective, saved, fs */
-	uint32_t groups[MM_MAX_GROUPS];
-	size_t n_groups;
-	uint64_t cap_inh, cap_prm, cap_eff, cap_bnd, cap_amb;
-	bool no_new_privs;
-	int seccomp_mode;      /* Seccomp: 0 none, 1 strict, 2 filter */
-	bool has_shadow_stack; /* x86_Thread_features lists shstk */
-};
-/* Returns 0, or -EINVAL if a mandatory line (Uid, Gid) is missing or malformed. */
-int mm_parse_status(const char *buf, struct mm_status_creds *ret_creds);
 
 /* pagemap entry bits (Documentation/admin-guide/mm/pagemap.rst). */
 #define PME_PRESENT (1ull << 63)

@@ -1,9 +1,10 @@
 /* bench-restore: wall time of `minicr restore -d --leave-stopped` for one process holding N fds
  * (N distinct open file descriptions) and for a process in its own mount namespace with N bind
  * mounts. Images come from `minicr dump` of real victims. Not run by make check:
- *   MINICR=./minicr test/bench/bench-restore [fds|mounts|tree N...]
- * Default: tree 1 10 100 (full dump and restore -d with resume of a tree of N processes), fds
- * 10 1000 10000 19000, mounts 10 1000 10000. Needs root; runs in its own private
+ *   MINICR=./minicr test/bench/bench-restore [fds|mounts|tree|paused N...]
+ * Default: tree 1 10 100 (full dump and restore -d with resume of a tree of N processes, 1 MB of
+ * memory each), paused 100 1000 (a parent with N - 1 paused children, one file each; per
+ * process figures too), fds 10 1000 10000 19000, mounts 10 1000 10000. Needs root; runs in its own private
  * mount namespace. Prints one line per case: the median of 5 restores, wall clock and the CPU
  * time of minicr plus the restored tree (steadier than wall time on a loaded machine). */
 #include <errno.h>
@@ -139,6 +140,22 @@ static void victim_tree(void)
 	}
 }
 
+/* A parent and n_arg - 1 paused children, each holding one file of its own. */
+static void victim_paused(void)
+{
+	char path[PATH_MAX];
+
+	for (int i = 1; i < n_arg; i++) {
+		if (fork() == 0) {
+			snprintf(path, sizeof(path), "%s/f%d", work, i);
+			if (open(path, O_RDWR | O_CREAT, 0644) < 0)
+				_exit(3);
+			for (;;)
+				pause();
+		}
+	}
+}
+
 /* Kills the process group of a tree and reaps all of it (this process is the subreaper). */
 static void tree_gone(pid_t pgid)
 {
@@ -237,41 +254,58 @@ static void bench(const char *what, void (*fn)(void), int n)
 }
 
 /* Full rounds on a tree of n processes: dump (which kills it), then restore -d with transparent
- * resume; both timed, medians of RUNS rounds. */
-static void bench_tree(int n)
+ * resume; both timed (wall, and CPU: minicr, plus for a restore the tree until it is reaped),
+ * medians of RUNS rounds. */
+static void bench_tree(const char *what, void (*fn)(void), int n)
 {
 	char dir[PATH_MAX], pidbuf[16];
-	double td[RUNS], tr[RUNS];
+	double td[RUNS], tr[RUNS], cd[RUNS], cr[RUNS];
 	pid_t pid;
 
 	n_arg = n;
-	snprintf(dir, sizeof(dir), "%s/img-tree-%d", work, n);
+	snprintf(dir, sizeof(dir), "%s/img-%s-%d", work, what, n);
 	mkdir(dir, 0700);
-	pid = start(victim_tree);
+	pid = start(fn);
 	snprintf(pidbuf, sizeof(pidbuf), "%d", pid);
+	/* a restored tree's own CPU time is counted when it is reaped, after the next dump */
 	for (int i = 0; i < RUNS; i++) {
-		double t0 = now();
+		double t0 = now(), c0 = children_cpu(), c1;
 
 		if (run("dump", "-t", pidbuf, "-D", dir, NULL) != 0) {
-			printf("tree    %6d: dump failed\n", n);
+			printf("%-7s %6d: dump failed\n", what, n);
 			tree_gone(pid);
 			return;
 		}
 		td[i] = now() - t0;
+		cd[i] = children_cpu() - c0;
+		c1 = children_cpu();
 		tree_gone(pid);
+		if (i > 0)
+			cr[i - 1] += children_cpu() - c1;
 		t0 = now();
+		c0 = children_cpu();
 		if (run("restore", "-D", dir, "-d", NULL, NULL) != 0) {
-			printf("tree    %6d: restore failed\n", n);
+			printf("%-7s %6d: restore failed\n", what, n);
 			tree_gone(pid);
 			return;
 		}
 		tr[i] = now() - t0;
+		cr[i] = children_cpu() - c0;
 	}
-	tree_gone(pid);
+	{
+		double c1 = children_cpu();
+
+		tree_gone(pid);
+		cr[RUNS - 1] += children_cpu() - c1;
+	}
 	qsort(td, RUNS, sizeof(td[0]), cmp_double);
 	qsort(tr, RUNS, sizeof(tr[0]), cmp_double);
-	printf("tree    %6d: dump %8.1f ms, restore %8.1f ms wall (medians of %d rounds)\n", n,
-	       td[RUNS / 2] * 1e3, tr[RUNS / 2] * 1e3, RUNS);
+	qsort(cd, RUNS, sizeof(cd[0]), cmp_double);
+	qsort(cr, RUNS, sizeof(cr[0]), cmp_double);
+	printf("%-7s %6d: dump %8.1f ms (%.2f ms/process, %.1f ms cpu), restore %8.1f ms "
+	       "(%.2f ms/process, %.1f ms cpu) wall, medians of %d rounds\n",
+	       what, n, td[RUNS / 2] * 1e3, td[RUNS / 2] * 1e3 / n, cd[RUNS / 2] * 1e3,
+	       tr[RUNS / 2] * 1e3, tr[RUNS / 2] * 1e3 / n, cr[RUNS / 2] * 1e3, RUNS);
 	fflush(stdout);
 }
 
@@ -279,6 +313,7 @@ int main(int argc, char **argv)
 {
 	static const int fds_default[] = {10, 1000, 10000, 19000};
 	static const int trees_default[] = {1, 10, 100};
+	static const int paused_default[] = {100, 1000};
 	static const int mounts_default[] = {10, 1000, 10000};
 	static const int sockets_default[] = {10, 1000, 10000};
 	struct rlimit rl;
@@ -304,7 +339,10 @@ int main(int argc, char **argv)
 	mkdir(path, 0755);
 	if (argc > 2 && strcmp(argv[1], "tree") == 0) {
 		for (int i = 2; i < argc; i++)
-			bench_tree(atoi(argv[i]));
+			bench_tree("tree", victim_tree, atoi(argv[i]));
+	} else if (argc > 2 && strcmp(argv[1], "paused") == 0) {
+		for (int i = 2; i < argc; i++)
+			bench_tree("paused", victim_paused, atoi(argv[i]));
 	} else if (argc > 2) {
 		for (int i = 2; i < argc; i++)
 			bench(argv[1],
@@ -314,7 +352,9 @@ int main(int argc, char **argv)
 			      atoi(argv[i]));
 	} else {
 		for (size_t i = 0; i < sizeof(trees_default) / sizeof(trees_default[0]); i++)
-			bench_tree(trees_default[i]);
+			bench_tree("tree", victim_tree, trees_default[i]);
+		for (size_t i = 0; i < sizeof(paused_default) / sizeof(paused_default[0]); i++)
+			bench_tree("paused", victim_paused, paused_default[i]);
 		for (size_t i = 0; i < sizeof(fds_default) / sizeof(fds_default[0]); i++)
 			bench("fds", victim_fds, fds_default[i]);
 		for (size_t i = 0; i < sizeof(sockets_default) / sizeof(sockets_default[0]); i++)

@@ -104,6 +104,14 @@ expect_refusal $? "fd limit" "cannot dump task $pid: it has [0-9]* fds, more tha
 	"the task and the limit"
 finish "fd limit"
 
+# Two children sharing one fd table their parent no longer has (CLONE_FILES, then the parent's
+# unshare): restore rebuilds a table shared along parent links only.
+SHARED_FDTABLE_SIBLINGS=1 start shared-fdtable
+"$MINICR" dump -t "$pid" -D "$dir/img" 2>"$dir/err"
+expect_refusal $? "shared fd table" "tasks [0-9]* and [0-9]*: they share one fd table" \
+	"the two tasks"
+finish "shared fd table"
+
 # A pid that does not exist.
 "$MINICR" dump -t 4194304 -D "$work/none" 2>"$work/missing.err"
 [ $? = 1 ] && ok "missing pid: status 1" || not_ok "missing pid: dump did not fail"

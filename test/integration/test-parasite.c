@@ -32,6 +32,7 @@
 #include "fd/restore-file.h"
 #include "base/log.h"
 #include "task/parasite-ctl.h"
+#include "base/procfs.h"
 #include "task/pstree.h"
 #include "task/seize.h"
 #include "base/util.h"
@@ -351,9 +352,9 @@ static int victim_is_intact(struct victim *v, const char *when, int n_signals)
 
 static char proc_state(pid_t pid)
 {
-	struct pstree_stat st;
+	struct procfs_stat st;
 
-	return pstree_read_stat(pid, &st) == 0 ? st.state : '?';
+	return procfs_read_stat(pid, &st) == 0 ? st.state : '?';
 }
 
 /* maps plus "fd -> target" lines: what must be identical before and after a cure */

@@ -84,6 +84,11 @@ all_scenarios=(
 	dirty-memory
 	process-tree
 	mntns-tmpfs
+	rlimits
+	mapped-file
+	sessions
+	session-elsewhere:dump-fails
+	shared-fdtable
 	mntns-per-task:dump-fails
 	unix-pairs
 	unix-names

@@ -1,4 +1,4 @@
-/* Unit tests for mm-parse.c (smaps, stat and status parsing, pagemap page selection, hole
+/* Unit tests for mm-parse.c (smaps parsing, pagemap page selection, hole
  * finding) and for the embedded restorer blob's layout. */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -115,53 +115,6 @@ Test(mm_parse, reads_maps_without_vmflags)
 	cr_assert_str_eq(v[0].path, "");
 	cr_assert_eq(v[0].kind, VMA_KIND_ANON);
 	free(v);
-}
-
-Test(mm_parse, parses_stat_mm_fields_after_a_tricky_comm)
-{
-	static const char stat[] =
-	    "2404 (a) b) c) R 2400 2400 24287 0 -1 4194304 101 0 0 0 0 0 0 0 20 0 1 0 187895 "
-	    "3133440 394 18446744073709551615 94886480154624 94886480174505 140731865085344 0 0 "
-	    "0 0 0 0 0 0 0 17 0 0 0 0 0 0 94886480190512 94886480192128 94887112757248 "
-	    "140731865090503 140731865090523 140731865090523 140731865092075 0\n";
-	struct mm_stat st;
-
-	cr_assert_eq(mm_parse_stat(stat, &st), 0);
-	cr_assert_eq(st.start_code, 94886480154624ull);
-	cr_assert_eq(st.end_code, 94886480174505ull);
-	cr_assert_eq(st.start_stack, 140731865085344ull);
-	cr_assert_eq(st.start_data, 94886480190512ull);
-	cr_assert_eq(st.end_data, 94886480192128ull);
-	cr_assert_eq(st.start_brk, 94887112757248ull);
-	cr_assert_eq(st.arg_start, 140731865090503ull);
-	cr_assert_eq(st.arg_end, 140731865090523ull);
-	cr_assert_eq(st.env_start, 140731865090523ull);
-	cr_assert_eq(st.env_end, 140731865092075ull);
-	cr_assert_eq(st.exit_signal, 17);
-	cr_assert_eq(mm_parse_stat("1 (x) S 0 1 1\n", &st), -EINVAL);
-}
-
-Test(mm_parse, parses_status_credentials)
-{
-	static const char status[] = "Name:\tcat\nUid:\t1000\t1001\t1002\t1003\n"
-				     "Gid:\t10\t11\t12\t13\nGroups:\t4 24 27 \n"
-				     "CapInh:\t0000000000000000\nCapPrm:\t000001fffeffffff\n"
-				     "CapEff:\t000001fffeffffff\nCapBnd:\t000001fffeffffff\n"
-				     "CapAmb:\t0000000000000000\nNoNewPrivs:\t1\nSeccomp:\t2\n"
-				     "x86_Thread_features:\tshstk wrss\n";
-	struct mm_status_creds c;
-
-	cr_assert_eq(mm_parse_status(status, &c), 0);
-	cr_assert_eq(c.uids[0], 1000);
-	cr_assert_eq(c.uids[3], 1003);
-	cr_assert_eq(c.gids[1], 11);
-	cr_assert_eq(c.n_groups, 3);
-	cr_assert_eq(c.groups[2], 27);
-	cr_assert_eq(c.cap_prm, 0x1fffeffffffull);
-	cr_assert(c.no_new_privs);
-	cr_assert_eq(c.seccomp_mode, 2);
-	cr_assert(c.has_shadow_stack);
-	cr_assert_eq(mm_parse_status("Name:\tx\nGid:\t1 1 1 1\n", &c), -EINVAL);
 }
 
 Test(mm_parse, selects_pages_by_vma_kind)

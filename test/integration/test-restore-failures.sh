@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# A restore that cannot rebuild a task fails with exactly one error line that says what and why,
+# and leaves no process of the tree behind. Cases: a file behind a mapping removed between dump
+# and restore.
+set -u
+MINICR=${MINICR:-./minicr}
+BIN=${SCENARIO_BIN:-./test/scenarios}
+if [ "$(id -u)" != 0 ]; then
+	echo "skipped: needs root (ptrace, clone3 set_tid)"
+	exit 77
+fi
+work=$(mktemp -d /tmp/minicr-restore-failures.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+passed=0 failed=0
+
+ok() { passed=$((passed + 1)); echo "ok - $*"; }
+not_ok() { failed=$((failed + 1)); echo "not ok - $*"; }
+
+start() { # scenario -> sets pid, dir
+	dir="$work/$1.$RANDOM"
+	mkdir -p "$dir/img"
+	export SCENARIO_READY="$dir/ready" SCENARIO_RESULT="$dir/result"
+	"$BIN/launch" "$BIN/$1" </dev/null >"$dir/out" 2>&1 &
+	pid=$!
+	for _ in $(seq 3000); do [ -s "$dir/ready" ] && return 0; sleep 0.01; done
+	return 1
+}
+
+gone() { # pid: wait until the dumped tree's pid is free again
+	for _ in $(seq 3000); do [ -e "/proc/$1" ] || return 0; sleep 0.01; done
+	return 1
+}
+
+# --- a mapped file removed between dump and restore
+export MAPPED_FILE="$work/mapped file"
+if start mapped-file && "$MINICR" dump -t "$pid" -D "$dir/img" 2>"$dir/dump.err"; then
+	wait "$pid" 2>/dev/null
+	gone "$pid"
+	rm -f "$MAPPED_FILE"
+	"$MINICR" restore -D "$dir/img" -d 2>"$dir/err"
+	st=$?
+	[ "$st" = 1 ] && ok "missing mapped file: status 1" ||
+		not_ok "missing mapped file: restore exited $st"
+	n=$(grep -c error "$dir/err")
+	[ "$n" = 1 ] && ok "missing mapped file: one error line" ||
+		not_ok "missing mapped file: $n error lines: $(cat "$dir/err")"
+	if grep -q "task $pid" "$dir/err" && grep -q "mapping [0-9a-f]*-[0-9a-f]*" "$dir/err" &&
+		grep -qF "$MAPPED_FILE" "$dir/err"; then
+		ok "missing mapped file: the line names the task, the mapping and the file"
+	else
+		not_ok "missing mapped file: unclear message: $(cat "$dir/err")"
+	fi
+	gone "$pid" && ok "missing mapped file: nothing of the tree is left" ||
+		not_ok "missing mapped file: task $pid is still there"
+else
+	not_ok "missing mapped file: the scenario or its dump failed: $(cat "$dir/dump.err" 2>/dev/null)"
+	kill -9 "$pid" 2>/dev/null
+fi
+unset MAPPED_FILE
+
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]
