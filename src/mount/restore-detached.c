@@ -217,6 +217,15 @@ static int enter_scratch_ns(void)
 	return TAKE_FD(ns_fd);
 }
 
+/* Whether e is bound from a mount of the tree's own namespace, which only the final pass (in
+ * that namespace, rebuilt) has: in minicr's, another filesystem may hold the device number the
+ * dumped one had. */
+static bool source_in_tree_ns(const struct image_set *set, const DetachedMntEntry *e)
+{
+	return set->own_mntns && e->kind == MNT_KIND__MNT_KIND_BIND && e->has_source_mnt_id &&
+	       e->source_ns_id == set->mnt_ns_id && image_set_mnt(set, e->source_mnt_id) >= 0;
+}
+
 /* The spec of detached mount e for this pass. One bound from a mount of the tree's own
  * namespace finds that mount where the namespace's image put it, since the namespace was
  * rebuilt before the final pass with superblocks made anew: a new tmpfs has another device
@@ -356,6 +365,8 @@ static bool can_build_tree(const struct restore_detached *d, struct mount_build 
 
 		if (!is_in_tree(set, root, set->detached[i]))
 			continue;
+		if (!is_final && source_in_tree_ns(set, set->detached[i]))
+			return false;
 		spec_of(d, set->detached[i], what, sizeof(what), &spec);
 		if (!can_build_now(b, &spec, is_final))
 			return false;
@@ -418,6 +429,8 @@ int restore_detached_prepare(struct restore_detached *d, bool is_final)
 				goto out_ns;
 			continue;
 		}
+		if (!is_final && source_in_tree_ns(set, e))
+			continue;
 		spec_of(d, e, what, sizeof(what), &spec);
 		if (!can_build_now(b, &spec, is_final))
 			continue;
