@@ -65,6 +65,7 @@ struct detached_scratch {
 	DetachedMntUserEntry *users;
 	DetachedMntUserEntry **user_ptrs;
 	size_t cap;
+	char *inexact[3];
 };
 
 static const ProtobufCMessage *get_detached(const void *src, size_t i, void *scratch)
@@ -72,6 +73,7 @@ static const ProtobufCMessage *get_detached(const void *src, size_t i, void *scr
 	const struct detached_mount *dm = detached_ctx_mount(src, i);
 	struct detached_scratch *s = scratch;
 	DetachedMntEntry *e = &s->entry;
+	struct mount_dump_view view;
 
 	detached_mnt_entry__init(e);
 	e->id = detached_mount_key(dm);
@@ -92,10 +94,37 @@ static const ProtobufCMessage *get_detached(const void *src, size_t i, void *scr
 	e->orphaned = dm->is_orphaned;
 	e->has_root_is_file = true;
 	e->root_is_file = dm->root_is_file;
-	/* a live mount of its superblock to bind from; an orphaned one has no kind that can
-	 * rebuild it yet (the image checks refuse it) */
+	e->has_sb_flags = true;
+	e->sb_flags = dm->sb_flags;
+	/* a live mount of its superblock to bind from; an orphaned tmpfs whose files were saved;
+	 * an orphaned disk filesystem whose device is mounted again */
+	view = (struct mount_dump_view){
+	    .sb_is_live = !dm->is_orphaned,
+	    .contents_dumped = dm->contents_id != 0,
+	};
 	e->has_kind = true;
-	e->kind = dm->is_orphaned ? MNT_KIND__MNT_KIND_UNKNOWN : MNT_KIND__MNT_KIND_BIND;
+	e->kind = mount_kind_recognise(&view)->kind;
+	if (dm->contents_id) {
+		e->has_contents_id = true;
+		e->contents_id = dm->contents_id;
+		e->contents_root = (char *)dm->contents_root;
+	}
+	e->n_inexact = 0;
+	e->inexact = s->inexact;
+	if (dm->inexact & DETACHED_INEXACT_SOURCE)
+		s->inexact[e->n_inexact++] = "source";
+	if (dm->inexact & DETACHED_INEXACT_OPTIONS)
+		s->inexact[e->n_inexact++] = "options";
+	if (dm->inexact & DETACHED_INEXACT_ROOT)
+		s->inexact[e->n_inexact++] = "root";
+	if (dm->is_anonymous) {
+		e->has_anonymous = e->has_attachable = e->has_tree_id = e->has_parent_id = true;
+		e->anonymous = true;
+		e->attachable = dm->is_attachable;
+		e->tree_id = dm->tree_key;
+		e->parent_id = dm->parent_key;
+		e->mountpoint = dm->mountpoint;
+	}
 	if (!dm->is_orphaned) {
 		e->has_source_mnt_id = e->has_source_ns_id = true;
 		e->source_mnt_id = dm->source_mnt ? mount_entry_key(dm->source_mnt) : 0;

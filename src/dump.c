@@ -18,6 +18,7 @@
 
 #include "config.h"
 #include "cli.h"
+#include "mount/dump-contents.h"
 #include "mount/dump-detached.h"
 #include "dump-images.h"
 #include "fd/dump.h"
@@ -34,7 +35,6 @@
 #include "task/resume.h"
 #include "task/tree-plan.h"
 #include "task/files-share.h"
-#include "mount/dump-tmpfs.h"
 #include "base/util.h"
 
 /* One process of the tree while it is being dumped. */
@@ -63,7 +63,7 @@ struct dump {
 	size_t n_fds;
 	int fd_limit; /* minicr's, raised to the hard limit: a task's fds are all held at once */
 	uint64_t own_special_sizes[3]; /* minicr's vdso layout, which each task's must match */
-	struct tmpfs_dump_result tmpfs;
+	struct contents_ns_result tmpfs;
 };
 
 /* fds minicr keeps besides a task's local copies: images, directories, sockets, probes. */
@@ -334,6 +334,7 @@ static int resolve_mount(void *opaque, pid_t pid, int fd, int local_fd, uint32_t
 		ret->mnt_ns_id = 0;
 		ret->mnt_id_old = res.detached->mnt_id_old;
 		ret->detached = true;
+		ret->is_mount_fd = res.is_mount_fd;
 		break;
 	case DETACHED_FD_OTHER_NS:
 		/* A file from minicr's own namespace (typically stdio inherited from outside
@@ -698,22 +699,26 @@ static int check_restorable(struct dump *d)
 	return ret;
 }
 
-/* tmpfs mounts that exist only in the tree's own namespaces hold files no other mount can
- * give back at restore: their contents go to file-data.img. */
-static int dump_private_tmpfs(struct dump *d)
+/* Filesystems only the tree reaches hold files no other mount can give back at restore: tmpfs
+ * mounts of the tree's own namespaces, and orphaned ones behind detached or anonymous mounts.
+ * Their contents go to file-data.img. */
+static int dump_private_contents(struct dump *d)
 {
+	cleanup(contents_dump_freep) struct contents_dump *cd = contents_dump_new(d->file_data);
 	const struct mount_table *own = own_table(d);
 
+	if (!cd)
+		return pr_neg(-ENOMEM, "cannot allocate the contents buffer");
 	for (size_t i = 0; i < d->n_ns; i++) {
 		int ret;
 
 		if (table_ns_key(d->ns_tables[i]) == d->own_ns_key)
 			continue;
-		ret = tmpfs_dump_namespace(d->ns_tables[i], own, d->file_data, &d->tmpfs);
+		ret = contents_dump_namespace(cd, d->ns_tables[i], own, &d->tmpfs);
 		if (ret < 0)
 			return ret;
 	}
-	return 0;
+	return detached_ctx_finish(d->detached, cd);
 }
 
 static void dump_free(struct dump *d)
@@ -797,7 +802,7 @@ int dump_run(const struct cli_options *opts)
 	ret = fd_dump_finish(d.fds);
 	if (ret < 0)
 		goto out_cure;
-	ret = dump_private_tmpfs(&d);
+	ret = dump_private_contents(&d);
 	if (ret < 0)
 		goto out_cure;
 	ret = image_writer_close(TAKE_PTR(d.file_data));

@@ -84,9 +84,12 @@ static int mount_root(void *opaque, const RegFileEntry *reg, const char **ret_pa
 static int in_ns(void *opaque, size_t ns)
 {
 	struct restore_ctx *ctx = opaque;
+	int r;
 
-	(void)ns;
-	return restore_detached_prepare(ctx->detached, false);
+	restore_detached_set_ns(ctx->detached, ctx->set->mntns[ns].id);
+	r = restore_detached_prepare(ctx->detached, false);
+	restore_detached_set_ns(ctx->detached, 0);
+	return r;
 }
 
 /* In the root task: mounts, then every file of the tree opened once. */

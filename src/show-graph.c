@@ -199,7 +199,8 @@ static void mount_nodes(FILE *out, const struct image_set *set)
 
 static void detached_nodes(FILE *out, const struct image_set *set)
 {
-	static const char *const methods[] = {"?", "statmount by fd", "file handle"};
+	static const char *const methods[] = {"?", "statmount by fd", "file handle",
+					      "a clone of its anonymous tree"};
 
 	for (size_t i = 0; i < set->n_detached; i++) {
 		const DetachedMntEntry *d = set->detached[i];
@@ -212,6 +213,12 @@ static void detached_nodes(FILE *out, const struct image_set *set)
 		dot_text(out, d->fstype);
 		fputs(" root ", out);
 		dot_text(out, d->root);
+		if (d->anonymous && d->attachable) {
+			fputs("\\nroot of an anonymous tree (attachable)", out);
+		} else if (d->anonymous) {
+			fprintf(out, "\\nin anonymous tree %" PRIu64 " at ", d->tree_id);
+			dot_text(out, d->mountpoint);
+		}
 		fprintf(out, "\\nresolved by %s\\n%s%s\"];\n",
 			d->method < ARRAY_SIZE(methods) ? methods[d->method] : "?",
 			d->orphaned ? "orphaned, " : "", mount_kind_name(d->kind));

@@ -216,6 +216,10 @@ int fd_dump_reg_path(struct fd_dump_ctx *ctx, const struct fd_params *p, FileEnt
 	reg->mnt_id = ref->mnt_id;
 	reg->mnt_id_old = ref->mnt_id_old;
 	reg->detached = ref->detached;
+	if (ref->is_mount_fd) {
+		reg->has_mount_fd = true;
+		reg->mount_fd = true;
+	}
 	if (ref->mnt_ns_id) {
 		reg->has_mnt_ns_id = true;
 		reg->mnt_ns_id = ref->mnt_ns_id;

@@ -22,6 +22,7 @@ struct fd_mount_ref {
 	uint64_t mnt_ns_id;  /* namespace whose table holds mnt_id; 0 when unknown */
 	uint32_t mnt_id_old; /* old 32-bit id of the mount */
 	bool detached;	     /* the mount is in no namespace: path is relative to its root */
+	bool is_mount_fd;    /* the mount fd of anonymous tree mnt_id (an O_PATH fd of its root) */
 	char path[PATH_MAX]; /* path to store: absolute in its namespace, or relative to the
 			      * detached mount's root */
 };

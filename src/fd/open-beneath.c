@@ -143,7 +143,12 @@ int fd_restore_open_path(struct fd_restore_ctx *ctx, const RegFileEntry *reg, ui
 	root = fd_restore_mount_root(ctx, reg, &path);
 	if (root < 0)
 		return root;
-	fd = open_beneath(root, path, flags);
+	/* the mount fd of an anonymous tree is the tree's own fd (open_tree() and fsmount() mark
+	 * that one file: the tree is attachable while it is open), another open of its root is not
+	 */
+	fd = reg->mount_fd ? fcntl(root, F_DUPFD_CLOEXEC, 0) : open_beneath(root, path, flags);
+	if (fd < 0 && reg->mount_fd)
+		fd = -errno;
 	if (fd < 0) {
 		errno = -fd;
 		return pr_errno("cannot open '%s' (mount %lu%s)", reg->path,

@@ -384,10 +384,20 @@ int image_set_check_reg(const struct image_set *set, size_t rec, const FileEntry
 	if (r < 0)
 		return r;
 	if (reg->detached) {
-		if (image_set_detached(set, reg->mnt_id) < 0)
+		ssize_t k = image_set_detached(set, reg->mnt_id);
+
+		if (k < 0)
 			return bad("files.img record %zu: file %u ('%s') is on detached mount %lu, "
 				   "absent from detached-mnt.img",
 				   rec, fe->id, reg->path, (unsigned long)reg->mnt_id);
+		if (reg->mount_fd && !set->detached[k]->attachable)
+			return bad(
+			    "files.img record %zu: file %u is the mount fd of detached mount "
+			    "%lu, which is not the root of an anonymous tree",
+			    rec, fe->id, (unsigned long)reg->mnt_id);
+	} else if (reg->mount_fd) {
+		return bad("files.img record %zu: file %u is a mount fd on an attached mount", rec,
+			   fe->id);
 	} else if (reg->has_mnt_ns_id && image_set_mntns(set, reg->mnt_ns_id) >= 0) {
 		/* reopened beneath the root of its mount in the rebuilt namespace */
 		ssize_t m = image_set_mnt(set, reg->mnt_id);
@@ -441,6 +451,28 @@ static int check_kinds(const struct image_set *set)
 
 		if (kind->validate && (r = kind->validate(set, i, fe)) < 0)
 			return r;
+	}
+	return 0;
+}
+
+/* An anonymous tree is attachable only while its mount fd is open: one of the files must be it.
+ */
+static int check_mount_fds(const struct image_set *set)
+{
+	for (size_t i = 0; i < set->n_detached; i++) {
+		const DetachedMntEntry *d = set->detached[i];
+		bool found = false;
+
+		if (!d->attachable)
+			continue;
+		for (size_t k = 0; k < set->n_files && !found; k++) {
+			const RegFileEntry *reg = set->files[k]->reg;
+
+			found = reg && reg->detached && reg->mount_fd && reg->mnt_id == d->id;
+		}
+		if (!found)
+			return bad("anonymous mount tree %lu has no mount fd in files.img",
+				   (unsigned long)d->id);
 	}
 	return 0;
 }
@@ -622,6 +654,47 @@ static int check_mnts(struct image_set *set)
 	return 0;
 }
 
+/* An anonymous tree: its root is attachable and its own tree; every other mount has a
+ * mountpoint and a parent in the same tree, and following parents reaches the root. */
+static int check_anonymous(const struct image_set *set, size_t i)
+{
+	const DetachedMntEntry *d = set->detached[i];
+	const DetachedMntEntry *p = d;
+	ssize_t k;
+	int r;
+
+	if (!d->anonymous)
+		return d->attachable ? bad("detached mount %lu is attachable but not anonymous",
+					   (unsigned long)d->id)
+				     : 0;
+	k = image_set_detached(set, d->tree_id);
+	if (k < 0 || !set->detached[k]->anonymous || set->detached[k]->tree_id != d->tree_id ||
+	    !set->detached[k]->attachable)
+		return bad("detached mount %lu: its anonymous tree %lu has no root record",
+			   (unsigned long)d->id, (unsigned long)d->tree_id);
+	if (d->tree_id == d->id)
+		return d->mountpoint
+			   ? bad("detached mount %lu: the root of an anonymous tree has a "
+				 "mountpoint",
+				 (unsigned long)d->id)
+			   : 0;
+	if (d->attachable)
+		return bad("detached mount %lu: only the root of an anonymous tree is attachable",
+			   (unsigned long)d->id);
+	r = check_path(set, "detached-mnt.img", i, "mountpoint", d->mountpoint, true);
+	if (r < 0)
+		return r;
+	for (size_t steps = 0; p->id != d->tree_id; steps++) {
+		k = image_set_detached(set, p->parent_id);
+		if (k < 0 || steps > set->n_detached || set->detached[k]->tree_id != d->tree_id)
+			return bad("detached mount %lu: its parents do not lead to the root of its "
+				   "anonymous tree %lu",
+				   (unsigned long)d->id, (unsigned long)d->tree_id);
+		p = set->detached[k];
+	}
+	return 0;
+}
+
 /* ---- propagation -------------------------------------------------------------------------- */
 
 static bool mnt_contains(const MntEntry *outer, const MntEntry *inner)
@@ -714,11 +787,10 @@ static int check_detached(struct image_set *set)
 	for (size_t i = 0; i < set->n_detached; i++) {
 		const DetachedMntEntry *d = set->detached[i];
 
-		/* no live mount to rebuild from: what the fds reached would have to be rebuilt
-		 * from dumped contents, which restore cannot do yet */
-		if (d->orphaned)
+		/* no live mount to bind from: its files were saved, or its device is mounted */
+		if (d->orphaned && d->kind == MNT_KIND__MNT_KIND_BIND)
 			return bad("detached mount %lu (%s, dev %u:%u) has no live mount of its "
-				   "filesystem (orphaned), which is not supported",
+				   "filesystem (orphaned) to be bound from",
 				   (unsigned long)d->id, d->fstype ? d->fstype : "?", d->dev_major,
 				   d->dev_minor);
 		if ((r = check_path(set, "detached-mnt.img", i, "root", d->root, true)) < 0)
@@ -735,6 +807,8 @@ static int check_detached(struct image_set *set)
 			    (r = check_path(set, "detached-mnt.img", i, "user path",
 					    d->users[k]->path, false)) < 0)
 				return r;
+		if ((r = check_anonymous(set, i)) < 0)
+			return r;
 	}
 	return 0;
 }
@@ -768,10 +842,11 @@ static int check_data(struct image_set *set)
 					   i, (unsigned long)e->owner_id);
 			break;
 		case FILE_DATA_KIND__FILE_DATA_KIND_TMPFS:
-			if (image_set_mnt(set, e->owner_id) < 0)
+			if (image_set_mnt(set, e->owner_id) < 0 &&
+			    image_set_detached(set, e->owner_id) < 0)
 				return bad(
 				    "file-data.img record %zu: tmpfs mount %lu is absent from "
-				    "the tree's mount namespaces",
+				    "the tree's mount namespaces and from detached-mnt.img",
 				    i, (unsigned long)e->owner_id);
 			r = check_path(set, "file-data.img", i, "path", e->path, false);
 			if (r >= 0 && e->link_to)
@@ -884,7 +959,7 @@ static int load(int img_dirfd, int fd_limit, bool for_dump, struct image_set **r
 	if (r < 0 || (r = check_detached(set)) < 0)
 		return r;
 	r = read_all(img_dirfd, IMAGE_FILES, 0, false, (void ***)&set->files, &set->n_files);
-	if (r < 0 || (r = check_files(set)) < 0)
+	if (r < 0 || (r = check_files(set)) < 0 || (r = check_mount_fds(set)) < 0)
 		return r;
 	for (size_t i = 0; i < set->n_tasks; i++) {
 		r = load_task(img_dirfd, set, i, fd_limit);

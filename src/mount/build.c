@@ -186,6 +186,9 @@ void mount_spec_of_detached(const DetachedMntEntry *e, char *buf, size_t size,
 	    .root = e->root,
 	    .dev_major = e->dev_major,
 	    .dev_minor = e->dev_minor,
+	    .sb_flags = e->sb_flags,
+	    .contents_id = e->contents_id,
+	    .contents_root = e->contents_root,
 	    .root_is_file = e->root_is_file,
 	};
 }

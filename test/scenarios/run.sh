@@ -65,9 +65,10 @@ expected_file=${SCENARIO_EXPECTED:-$here/expected}
 # as messages name it: test/scenarios/expected, wherever the tree is
 expected_name=${expected_file#"${expected_file%test/scenarios/expected}"}
 
-# name[:expectation]; "dump-fails" means the engine must refuse the tree and leave it running;
-# "tcp-established" dumps with --tcp-established (a connection to a process outside the tree).
-# A name "program/case" runs one case of a program that holds several (its only argument).
+# name[@method][:expectation]; "dump-fails" means the engine must refuse the tree and leave it
+# running; "tcp-established" dumps with --tcp-established (a connection to a process outside
+# the tree); @method restores with --detached-mounts=method (minicr only). A name
+# "program/case" runs one case of a program that holds several (its only argument).
 all_scenarios=(
 	file-offsets
 	pipe-data
@@ -134,6 +135,17 @@ all_scenarios=(
 	open-flags/cloexec
 	open-flags/pipe-size
 	open-flags/seals
+	detached-bind@mountpoint
+	orphan-tmpfs
+	orphan-tmpfs@mountpoint
+	orphan-tmpfs-file
+	orphan-tmpfs-two
+	orphan-cwd
+	orphan-ext4
+	orphan-ext4@mountpoint
+	anon-clone
+	anon-recursive
+	anon-fsmount
 )
 
 # The CRIU this machine can run: $CRIU, the one fetch-criu.sh cached, or criu from PATH.
@@ -174,21 +186,23 @@ work=$(mktemp -d /tmp/minicr-scenarios.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 passed=0 failed=0 skipped=0 known=0 index=0
 
-# Bounded waits: a hang guard, not a timing assertion.
-wait_for_file() {
-	local i
-	for ((i = 0; i < 3000; i++)); do
-		[ -s "$1" ] && return 0
-		sleep 0.01
-	done
-	return 1
-}
-
 # alive PID: the process exists and is not a zombie waiting for a late reaper.
 alive() {
 	local state
 	state=$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null) || return 1
 	[ -n "$state" ] && [ "$state" != Z ] && [ "$state" != X ]
+}
+
+# Bounded waits: a hang guard, not a timing assertion. With a pid, gives up as soon as that
+# process is gone (a scenario that skips exits before it is ready).
+wait_for_file() { # file [pid]
+	local i
+	for ((i = 0; i < 3000; i++)); do
+		[ -s "$1" ] && return 0
+		[ -n "${2:-}" ] && ! alive "$2" && { [ -s "$1" ]; return; }
+		sleep 0.01
+	done
+	return 1
 }
 
 # first_error LOG STDERR-FILE: what an engine's log says went wrong: its first error line
@@ -258,8 +272,11 @@ engine_dump() { # pid images-dir [leave-running]
 	run_cmd dump "$engine_bin" dump -t "$1" -D "$2" ${3:+--leave-running} -v4 -o dump.log \
 		${tcp_established:+--tcp-established}
 }
-engine_restore() { # images-dir
-	run_cmd restore "$engine_bin" restore -D "$1" -d -v4 -o restore.log
+engine_restore() { # images-dir [detached-mounts method]
+	local method=
+	[ "$engine" = minicr ] && method=${2:-}
+	run_cmd restore "$engine_bin" restore -D "$1" -d -v4 -o restore.log \
+		${method:+--detached-mounts=$method}
 }
 
 report() { # status name detail
@@ -350,6 +367,13 @@ probe_after() {
 	return 1
 }
 
+# method_of NAME: the --detached-mounts method of a list entry name@method, or nothing.
+method_of() {
+	case "$1" in
+	*@*) echo "${1#*@}" ;;
+	esac
+}
+
 # ---- one scenario, whatever protocol it speaks -------------------------------------------------
 # drive NAME PID EXPECTATION: the engine's part of the mode. Returns 0 when the scenario should
 # now be signalled to check itself, 1 when the verdict is already given (report called).
@@ -393,7 +417,7 @@ drive() {
 			verdict="the dumped tree is still alive"
 			return 1
 		fi
-		if ! engine_restore "$dir/img"; then
+		if ! engine_restore "$dir/img" "$(method_of "$name")"; then
 			verdict="restore failed: $(first_error "$dir/img/restore.log" "$dir/restore.err")"
 			return 1
 		fi
@@ -430,8 +454,9 @@ conclude() {
 # A scenario of the list: test/scenarios/lib/scenario.h's protocol (ready file, SIGUSR1, result
 # file).
 run_one() { # name list-expectation
-	local name=$1 pid status result prog=${1%%/*} args=()
-	[ "$prog" != "$name" ] && args=("${name#*/}")
+	local name=$1 base=${1%%@*} pid status result prog args=()
+	prog=${base%%/*}
+	[ "$prog" != "$base" ] && args=("${base#*/}")
 	dir="$work/$1" verdict=
 	tcp_established=
 	[ "$2" = tcp-established ] && tcp_established=1
@@ -442,7 +467,7 @@ run_one() { # name list-expectation
 	  printf '%q ' "$bin_dir/launch" "$bin_dir/$prog" "${args[@]}"; echo; } >"$dir/commands"
 	"$bin_dir/launch" "$bin_dir/$prog" "${args[@]}" </dev/null >"$dir/out" 2>&1 &
 	pid=$!
-	if ! wait_for_file "$dir/ready"; then
+	if ! wait_for_file "$dir/ready" "$pid"; then
 		wait "$pid"; status=$?
 		if [ "$status" = 77 ]; then
 			verdict="SKIP: $(sed 's/^SKIP: //' "$dir/result" 2>/dev/null)"

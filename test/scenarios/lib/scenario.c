@@ -166,6 +166,26 @@ bool scenario_mount_is_listed(int mnt_id)
 	return listed;
 }
 
+int scenario_mnt_id(int fd)
+{
+	int mnt_id = -1;
+
+	if (scenario_fdinfo(fd, NULL, NULL, &mnt_id) != 1)
+		scenario_fail("no mnt_id for fd %d", fd);
+	return mnt_id;
+}
+
+const char *scenario_fd_path(int fd, char *buf, size_t size)
+{
+	char proc[64];
+	ssize_t n;
+
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	n = readlink(proc, buf, size - 1);
+	buf[n < 0 ? 0 : n] = '\0';
+	return buf;
+}
+
 long scenario_blocked_syscall(int tid)
 {
 	char path[64];

@@ -46,3 +46,9 @@ bool scenario_was_restored(void);
 
 /* True when the mount id (32-bit, as in fdinfo) is listed in /proc/self/mountinfo. */
 bool scenario_mount_is_listed(int mnt_id);
+
+/* The mount id (32-bit, as in fdinfo) of one of our own fds; fails the scenario if unknown. */
+int scenario_mnt_id(int fd);
+
+/* readlink of /proc/self/fd/FD into buf ("" when it cannot be read); returns buf. */
+const char *scenario_fd_path(int fd, char *buf, size_t size);
