@@ -64,6 +64,14 @@ capture_process() { # pid
 		printf "%s\t%s\t%s\n", w, name, rest }' "/proc/$p/limits" 2>/dev/null
 	for f in $(ls "/proc/$p/fdinfo" 2>/dev/null | sort -n); do
 		n="fdinfo $p/$f"
+		# names are bytes: backslash, tab and newline escaped to keep one field per line;
+		# an object's [inode] and an O_TMPFILE file's "#inode" name are new at restore
+		link=$(readlink "/proc/$p/fd/$f" 2>/dev/null; echo x)
+		link=${link%x}
+		link=${link%$'\n'}
+		link=${link//\\/\\\\}
+		link=${link//$'\t'/\\t}
+		link=${link//$'\n'/\\n}
 		awk -F':' -v w="$n" '{
 			k = $1; v = substr($0, length($1) + 2); sub(/^[ \t]+/, "", v); gsub(/[ \t]+/, " ", v)
 			if (k == "lock") { sub(/^[0-9]+: /, "", v); sub(/ [0-9a-f]+:[0-9a-f]+:[0-9]+ /, " ", v) }
@@ -74,10 +82,16 @@ capture_process() { # pid
 			printf "%s\t%s\t%s\n", w, k, v }' "/proc/$p/fdinfo/$f" 2>/dev/null |
 			while IFS=$'\t' read -r w k v; do
 				[ "$k" = mnt_id ] && v=$(mount_of "$p" "$v")
+				# O_TMPFILE (with its O_DIRECTORY bit) shows in the flags of a file made
+				# so for as long as it is open; one linked since (it has a name) is
+				# reopened by its file handle at restore, which no open can give them
+				if [ "$k" = flags ] && (((0$v & 020200000) == 020200000)) &&
+					[ "$(stat -L -c %h "/proc/$p/fd/$f" 2>/dev/null)" != 0 ]; then
+					v=$(printf '0%o' $((0$v & ~020200000)))
+				fi
 				printf '%s\t%s\t%s\n' "$w" "$k" "$v"
 			done
-		printf '%s\tlink\t%s\n' "$n" "$(readlink "/proc/$p/fd/$f" 2>/dev/null |
-			sed 's/\[[0-9]*\]/[]/')"
+		printf '%s\tlink\t%s\n' "$n" "$(sed 's/\[[0-9]*\]/[]/; s|/#[0-9]* (deleted)$|/#ino (deleted)|' <<<"$link")"
 	done
 	# attrs: what status leaves out but a process sets for itself: nice, scheduling policy and
 	# real-time priority (stat fields 19, 41, 40), timer slack, OOM score adjustment.
