@@ -34,6 +34,7 @@
 
 #define NOTE_MAX	   80
 #define HELPER_WAIT_S	   60 /* a hang guard: a helper whose tasks died gives up */
+#define PID_RELEASE_WAIT_MS 2000 /* a pid nobody holds may be freed this late */
 
 struct status_msg {
 	int32_t pid;
@@ -331,6 +332,30 @@ static void files_sync(void *arg)
 static void task_main(struct restore_tree *tree, size_t idx) __attribute__((noreturn));
 static void helper_main(struct restore_tree *tree, size_t h) __attribute__((noreturn));
 
+/* clone3 with set_tid = want. A process that has just exited gives its pid number back a
+ * little after its /proc entry is gone (tens of ms for one with thousands of fds), so a
+ * restore right after the dump finds the number taken by nobody: EEXIST while kill() says no
+ * such process. That is waited out for up to PID_RELEASE_WAIT_MS; a pid a process (a zombie
+ * too) still holds fails at once. */
+static long clone_with_pid(struct minicr_clone_args *args, pid_t want)
+{
+	struct timespec slice = {0, 5 * 1000 * 1000};
+
+	for (int waited = 0;; waited += 5) {
+		long pid = sys_clone3(args, sizeof(*args));
+
+		if (pid >= 0 || errno != EEXIST || waited >= PID_RELEASE_WAIT_MS)
+			return pid;
+		if (kill(want, 0) == 0 || errno != ESRCH) {
+			errno = EEXIST;
+			return -1;
+		}
+		if (!waited)
+			pr_debug("pid %d is held by no process yet not free: waiting", (int)want);
+		nanosleep(&slice, NULL);
+	}
+}
+
 /* Creates task (slot < n_tasks) or helper (slot - n_tasks) as a child of the calling task.
  * Returns 0 or -errno (logged). */
 static int create_slot(struct restore_tree *tree, size_t slot)
@@ -351,7 +376,7 @@ static int create_slot(struct restore_tree *tree, size_t slot)
 	r = slot == n_tasks - 1 ? restore_fault("fork") : 0;
 	if (r < 0)
 		return r;
-	pid = sys_clone3(&args, sizeof(args));
+	pid = clone_with_pid(&args, want);
 	if (pid < 0) {
 		if (errno == EEXIST) {
 			pr_err("cannot restore task %d: pid %d is in use", want, want);
@@ -664,7 +689,7 @@ static int create_first(struct restore_tree *tree)
 	r = tree->set->n_tasks == 1 ? restore_fault("fork") : 0;
 	if (r < 0)
 		return r;
-	pid = sys_clone3(&args, sizeof(args));
+	pid = clone_with_pid(&args, want);
 	if (pid == 0)
 		first_child_main(tree, slot);
 	if (pid < 0) {
