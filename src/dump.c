@@ -33,6 +33,7 @@
 #include "task/dump-core.h"
 #include "task/dump-mm.h"
 #include "task/resume.h"
+#include "task/task-ns.h"
 #include "task/tree-plan.h"
 #include "task/files-share.h"
 #include "base/util.h"
@@ -627,6 +628,18 @@ static int set_up_tasks(struct dump *d)
 	return 0;
 }
 
+/* Tasks in namespaces restore does not rebuild are refused before the tree is touched. */
+static int check_namespaces(struct dump *d)
+{
+	for (size_t i = 0; i < d->n_tasks; i++) {
+		int r = task_ns_check(d->tasks[i].task->pid);
+
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
 /* Sessions and groups restore could not rebuild are refused before the tree is touched. */
 static int check_sessions(struct dump *d)
 {
@@ -771,6 +784,8 @@ int dump_run(const struct cli_options *opts)
 	if (ret < 0)
 		goto out_remove_images;
 	ret = set_up_tasks(&d);
+	if (ret == 0)
+		ret = check_namespaces(&d);
 	if (ret == 0)
 		ret = check_sessions(&d);
 	if (ret == 0)
