@@ -186,6 +186,23 @@ work=$(mktemp -d /tmp/minicr-scenarios.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 passed=0 failed=0 skipped=0 known=0 index=0
 
+# wait_for_verdict PID: waits for the result file. A scenario checks its flag, then sleeps in
+# sigsuspend (the state it is dumped in); a signal that lands between the two, as one sent
+# right after a restore can (the kernel restarts the sigsuspend itself, not the loop around
+# it), leaves it asleep: while its main thread still sleeps there (rt_sigsuspend, syscall
+# 130) a second later, the signal is sent again.
+wait_for_verdict() {
+	local i
+	for ((i = 1; i <= 3000; i++)); do
+		[ -s "$dir/result" ] && return 0
+		if ((i % 100 == 0)) && [ "$(cut -d' ' -f1 "/proc/$1/syscall" 2>/dev/null)" = 130 ]; then
+			kill -USR1 "$1" 2>/dev/null
+		fi
+		sleep 0.01
+	done
+	return 1
+}
+
 # alive PID: the process exists and is not a zombie waiting for a late reaper.
 alive() {
 	local state
@@ -485,7 +502,7 @@ run_one() { # name list-expectation
 	fi
 	echo "kill -USR1 $pid" >>"$dir/commands"
 	kill -USR1 "$pid" 2>/dev/null
-	if ! wait_for_file "$dir/result"; then
+	if ! wait_for_verdict "$pid"; then
 		verdict="no verdict from the scenario"
 		kill -9 "$pid" 2>/dev/null
 	else
