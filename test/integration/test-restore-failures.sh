@@ -92,7 +92,7 @@ if start task-attrs && "$MINICR" dump -t "$pid" -D "$dir/img" 2>"$dir/dump.err";
 	kill -USR1 "$pid" 2>/dev/null
 	for _ in $(seq 3000); do [ -s "$SCENARIO_RESULT" ] && break; sleep 0.01; done
 	[ "$(head -1 "$SCENARIO_RESULT" 2>/dev/null)" = PASS ] && ok "task attributes: intact" ||
-		not_ok "task attributes: $(cat "$SCENARIO_RESULT" 2>/dev/null)"
+		not_ok "task attributes: $(cat "$SCENARIO_RESULT" 2>/dev/null) $(cat "$dir/out")"
 	all_gone "$dir/img"
 else
 	not_ok "task attributes: the scenario or its dump failed: $(cat "$dir/dump.err" 2>/dev/null)"

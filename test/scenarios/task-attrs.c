@@ -336,9 +336,15 @@ static pid_t start_child(void)
 	(void)prctl(PR_SET_THP_DISABLE, 1, PR_THP_DISABLE_EXCEPT_ADVISED_, 0, 0);
 	int thp = prctl(PR_GET_THP_DISABLE, 0, 0, 0, 0);
 	prctl(PR_SET_TIMERSLACK, 345678);
+	/* blocked but while it waits: a signal that came just before pause() would be lost */
+	sigset_t usr2, waiting;
+	sigemptyset(&usr2);
+	sigaddset(&usr2, SIGUSR2);
+	sigprocmask(SIG_BLOCK, &usr2, &waiting);
+	sigdelset(&waiting, SIGUSR2);
 	signal(SIGUSR2, on_child_check);
 	while (!child_check)
-		pause();
+		sigsuspend(&waiting);
 	errno = 0;
 	_exit(prctl(PR_GET_THP_DISABLE, 0, 0, 0, 0) == thp &&
 		      prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0) == 345678 &&
