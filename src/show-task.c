@@ -63,7 +63,7 @@ static void print_thread_attrs(FILE *out, const ThreadCoreEntry *t)
 	const SchedEntry *s = t->sched;
 	char cpus[256];
 
-	if (!s && !t->has_cpus_allowed && !t->has_timer_slack_ns)
+	if (!s && !t->has_cpus_allowed && !t->has_timer_slack_ns && !t->has_ioprio)
 		return;
 	fprintf(out, "    # thread %d:", t->tid);
 	if (s) {
@@ -84,6 +84,9 @@ static void print_thread_attrs(FILE *out, const ThreadCoreEntry *t)
 					      sizeof(cpus)));
 	if (t->has_timer_slack_ns)
 		fprintf(out, ", timer slack %" PRIu64 " ns", t->timer_slack_ns);
+	if (t->has_ioprio && t->ioprio)
+		fprintf(out, ", I/O class %u level %u", t->ioprio >> MINICR_IOPRIO_CLASS_SHIFT,
+			t->ioprio & 7);
 	fputc('\n', out);
 }
 

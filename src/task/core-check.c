@@ -64,12 +64,14 @@ static const char *sched_refusal(const SchedEntry *s)
 	return NULL;
 }
 
-/* Affinity, scheduling and timer slack of thread t. */
+/* Affinity, scheduling, timer slack and I/O priority of thread t. */
 static int check_thread_attrs(const struct task_images *ti, const ThreadCoreEntry *t)
 {
 	const char *why;
 	bool any = false;
 
+	if (t->has_ioprio && t->ioprio >> MINICR_IOPRIO_CLASS_SHIFT > MINICR_IOPRIO_CLASS_MAX)
+		return bad(ti, "core", "thread %d has an unknown I/O priority class", t->tid);
 	if (t->sched && (why = sched_refusal(t->sched)) != NULL)
 		return bad(ti, "core", "thread %d has %s", t->tid, why);
 	if (t->has_cpus_allowed) {

@@ -113,7 +113,7 @@ int dump_attrs_thread(pid_t pid, pid_t tid, ThreadCoreEntry *e, struct dump_thre
 {
 	char path[64];
 	long slack;
-	int ret;
+	int ret, ioprio;
 
 	memset(attrs, 0, sizeof(*attrs));
 	ret = read_sched(pid, tid, &attrs->sched);
@@ -127,12 +127,17 @@ int dump_attrs_thread(pid_t pid, pid_t tid, ThreadCoreEntry *e, struct dump_thre
 	ret = read_proc_number(path, 0, LONG_MAX, &slack);
 	if (ret < 0)
 		return ret;
+	ioprio = minicr_ioprio_get(tid);
+	if (ioprio < 0)
+		return pr_errno("cannot read the I/O priority of thread %d", (int)tid);
 	e->sched = &attrs->sched;
 	e->has_cpus_allowed = true;
 	e->cpus_allowed.data = attrs->cpus;
 	e->cpus_allowed.len = attrs->cpus_len;
 	e->has_timer_slack_ns = true;
 	e->timer_slack_ns = (uint64_t)slack;
+	e->has_ioprio = true;
+	e->ioprio = (uint32_t)ioprio;
 	return 0;
 }
 

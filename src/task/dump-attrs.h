@@ -1,6 +1,6 @@
 /* dump-attrs.h: the attributes a task sets for itself that the kernel keeps outside its memory
  * and registers, read at dump into its core record: per thread the scheduling policy and
- * parameters (sched_getattr), CPU affinity and timer slack; per process the OOM score
+ * parameters (sched_getattr), CPU affinity, timer slack and I/O priority; per process the OOM score
  * adjustment, THP disable and mlockall(MCL_FUTURE). A state restore could not rebuild is refused
  * here with one line. */
 #pragma once
@@ -20,7 +20,8 @@ struct dump_thread_attrs {
 	size_t cpus_len;
 };
 
-/* Reads thread tid's scheduling attributes, affinity and timer slack (from minicr: no
+/* Reads thread tid's scheduling attributes, affinity, timer slack and I/O priority (from
+ * minicr: no
  * injection) and points e's fields at attrs. Returns 0, -ENOTSUP for a state restore cannot
  * rebuild, or -errno (each logged once). Free attrs with dump_attrs_thread_free() either way. */
 int dump_attrs_thread(pid_t pid, pid_t tid, ThreadCoreEntry *e, struct dump_thread_attrs *attrs);

@@ -1,7 +1,7 @@
 /* resume-attrs.c: the attributes minicr, as the tracer, gives a restored process once the blob
  * is done and before any thread runs again: per thread the CPU affinity, the scheduling policy
- * and parameters, the timer slack; per process the OOM score adjustment. And the checks, at
- * load (and so at dump), that this machine can give them.
+ * and parameters, the timer slack, the I/O priority; per process the OOM score adjustment. And the
+ * checks, at load (and so at dump), that this machine can give them.
  *
  * Why from the tracer and not in the blob: minicr holds CAP_SYS_NICE whatever credentials the
  * blob has given the task by then, so a raised priority or a real-time policy is never held
@@ -42,6 +42,8 @@ struct thread_attrs {
 	size_t cpus_len;
 	bool has_slack;
 	uint64_t slack;
+	bool has_ioprio;
+	int ioprio;
 };
 
 struct resume_attrs {
@@ -237,6 +239,8 @@ int resume_attrs_keep(struct resume_task *rt)
 		}
 		ta->has_slack = t->has_timer_slack_ns;
 		ta->slack = t->timer_slack_ns;
+		ta->has_ioprio = t->has_ioprio;
+		ta->ioprio = (int)t->ioprio;
 	}
 	return 0;
 }
@@ -325,7 +329,17 @@ static int apply_thread(pid_t pid, const struct thread_attrs *ta)
 		if (ret < 0)
 			return ret;
 	}
-	return ta->has_slack ? apply_slack(pid, ta) : 0;
+	if (ta->has_slack) {
+		ret = apply_slack(pid, ta);
+		if (ret < 0)
+			return ret;
+	}
+	/* a thread inherited minicr's I/O priority, which may not be the default */
+	if (ta->has_ioprio && minicr_ioprio_get(ta->tid) != ta->ioprio &&
+	    minicr_ioprio_set(ta->tid, ta->ioprio) < 0)
+		return pr_errno("cannot set the I/O priority %#x of restored thread %d of task %d",
+				ta->ioprio, (int)ta->tid, (int)pid);
+	return 0;
 }
 
 int resume_attrs_apply(const struct resume_task *rt, pid_t pid)

@@ -99,7 +99,8 @@ int resume_attrs_check(const struct resume_task *rt);
 int resume_attrs_keep(struct resume_task *rt);
 void resume_attrs_free(struct resume_attrs *attrs); /* NULL-safe */
 /* In minicr, the tracer, once every thread of process pid holds its dumped registers and before
- * any runs: per thread affinity, scheduling policy and parameters, timer slack; then the
+ * any runs: per thread affinity, scheduling policy and parameters, timer slack, I/O priority;
+ * then the
  * process's oom_score_adj. Returns 0 or -errno (logged). */
 int resume_attrs_apply(const struct resume_task *rt, pid_t pid);
 

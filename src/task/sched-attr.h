@@ -1,6 +1,6 @@
 /* sched-attr.h: the sched_getattr(2)/sched_setattr(2) interface as the 6.x kernel uapi has it
- * (the build machine's 6.1 headers and glibc 2.36 have no wrappers), shared by the dump and the
- * restore of thread attributes. */
+ * (the build machine's 6.1 headers and glibc 2.36 have no wrappers) and ioprio_get/set, shared
+ * by the dump and the restore of thread attributes. */
 #pragma once
 
 #include <stdint.h>
@@ -43,6 +43,21 @@ static inline int minicr_sched_setattr(pid_t tid, struct minicr_sched_attr *attr
 {
 	attr->size = sizeof(*attr);
 	return (int)syscall(SYS_sched_setattr, tid, attr, 0);
+}
+
+/* ioprio_get(2)/ioprio_set(2) of one thread (IOPRIO_WHO_PROCESS takes a tid). */
+#define MINICR_IOPRIO_WHO_PROCESS 1
+#define MINICR_IOPRIO_CLASS_SHIFT 13
+#define MINICR_IOPRIO_CLASS_MAX	  3 /* IOPRIO_CLASS_IDLE */
+
+static inline int minicr_ioprio_get(pid_t tid)
+{
+	return (int)syscall(SYS_ioprio_get, MINICR_IOPRIO_WHO_PROCESS, tid);
+}
+
+static inline int minicr_ioprio_set(pid_t tid, int ioprio)
+{
+	return (int)syscall(SYS_ioprio_set, MINICR_IOPRIO_WHO_PROCESS, tid, ioprio);
 }
 
 /* Policies whose threads carry a nice value the kernel applies (the fair classes). */

@@ -3,10 +3,11 @@
  * filter, a shrunk capability bounding set and an ambient capability, CPU affinity, transparent
  * huge pages disabled, a locked page and pages locked on fault, mlockall(MCL_FUTURE |
  * MCL_ONFAULT), nice, the timer slack, the scheduling policy, the OOM score adjustment; threads
- * with their own name, mask, affinity, nice, timer slack, SCHED_FLAG_RESET_ON_FORK, a
- * round-robin and a deadline policy; and a child running under other credentials with its own
- * OOM score adjustment, timer slack and THP mode. After the restore it checks each of them; the
- * driver's --probe (proc-fields.sh) compares every /proc field besides. */
+ * with their own name, mask, affinity, nice, timer slack, I/O priority,
+ * SCHED_FLAG_RESET_ON_FORK, a round-robin and a deadline policy; and a child running under other
+ * credentials with its own OOM score adjustment, timer slack, I/O priority and THP mode. After the
+ * restore it checks each of them; the driver's --probe (proc-fields.sh) compares every /proc field
+ * besides. */
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -80,6 +81,9 @@ struct sched_attr {
 #define MCL_ONFAULT 4
 #endif
 #define PR_THP_DISABLE_EXCEPT_ADVISED_ (1 << 1) /* Linux 6.18 */
+#define IOPRIO_WHO_PROCESS	       1
+#define IOPRIO_BE_6		       (2 << 13 | 6) /* best effort, level 6 */
+#define IOPRIO_IDLE		       (3 << 13)
 
 static const gid_t groups[] = {4, 24, 1234};
 static char locked_page[4096] __attribute__((aligned(4096)));
@@ -161,6 +165,7 @@ struct attr_thread {
 	struct sched_attr attr; /* what the thread asks for */
 	int cpu;		/* its one allowed CPU, -1: every online CPU, -2: inherited */
 	unsigned long slack;	/* timer slack, 0: inherited */
+	int ioprio;		/* I/O priority (class << 13 | level), 0: inherited */
 	pid_t tid;
 	bool is_set;
 	unsigned long got_slack; /* what it reads back: real-time threads keep none */
@@ -191,6 +196,8 @@ static void *attr_thread_main(void *arg)
 			t->tid = -errno;
 	}
 	if (t->slack && prctl(PR_SET_TIMERSLACK, t->slack) < 0)
+		t->tid = -errno;
+	if (t->ioprio && syscall(SYS_ioprio_set, IOPRIO_WHO_PROCESS, 0, t->ioprio) < 0)
 		t->tid = -errno;
 	/* a real-time policy keeps the nice value the thread had before */
 	if (t->attr.sched_nice && setpriority(PRIO_PROCESS, 0, t->attr.sched_nice) < 0)
@@ -272,6 +279,9 @@ static void check_thread(const struct attr_thread *t)
 			       t->name);
 	scenario_check(read_slack(t->tid) == t->got_slack, "thread %s: timer slack %lu, was %lu",
 		       t->name, read_slack(t->tid), t->got_slack);
+	scenario_check(syscall(SYS_ioprio_get, IOPRIO_WHO_PROCESS, t->tid) == t->ioprio,
+		       "thread %s: I/O priority %ld, set %d", t->name,
+		       syscall(SYS_ioprio_get, IOPRIO_WHO_PROCESS, t->tid), t->ioprio);
 }
 
 /* The VmFlags line of our mapping that contains addr. */
@@ -336,6 +346,7 @@ static pid_t start_child(void)
 	(void)prctl(PR_SET_THP_DISABLE, 1, PR_THP_DISABLE_EXCEPT_ADVISED_, 0, 0);
 	int thp = prctl(PR_GET_THP_DISABLE, 0, 0, 0, 0);
 	prctl(PR_SET_TIMERSLACK, 345678);
+	(void)syscall(SYS_ioprio_set, IOPRIO_WHO_PROCESS, 0, IOPRIO_IDLE);
 	/* blocked but while it waits: a signal that came just before pause() would be lost */
 	sigset_t usr2, waiting;
 	sigemptyset(&usr2);
@@ -348,6 +359,7 @@ static pid_t start_child(void)
 	errno = 0;
 	_exit(prctl(PR_GET_THP_DISABLE, 0, 0, 0, 0) == thp &&
 		      prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0) == 345678 &&
+		      syscall(SYS_ioprio_get, IOPRIO_WHO_PROCESS, 0) == IOPRIO_IDLE &&
 		      getpriority(PRIO_PROCESS, 0) == 3 && errno == 0 &&
 		      sched_getscheduler(0) == SCHED_BATCH
 		  ? 0
@@ -385,7 +397,8 @@ int main(void)
 					     .sched_flags = SCHED_FLAG_RESET_ON_FORK,
 					     .sched_nice = 7},
 				    .cpu = get_nprocs() - 1,
-				    .slack = 234567};
+				    .slack = 234567,
+				    .ioprio = IOPRIO_BE_6};
 	struct attr_thread rr = {
 	    .name = "attr-rr",
 	    .attr = {.sched_policy = SCHED_RR, .sched_priority = 5, .sched_nice = 2},
@@ -500,8 +513,8 @@ int main(void)
 	scenario_check(read_slack(child) == 345678, "the child's timer slack");
 	int status = 0;
 	kill(child, SIGUSR2);
-	scenario_check(waitpid(child, &status, 0) == child && WIFEXITED(status) &&
-			   WEXITSTATUS(status) == 0,
-		       "the child's THP mode, timer slack, nice or policy (status %#x)", status);
+	scenario_check(
+	    waitpid(child, &status, 0) == child && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	    "the child's THP mode, timer slack, I/O priority, nice or policy (status %#x)", status);
 	scenario_pass();
 }
