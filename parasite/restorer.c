@@ -456,14 +456,14 @@ void restorer_main(struct restorer_args *a)
 		(void)SYS1(__NR_personality, a->personality);
 	/* a task that adopted the tasks of a session helper was a subreaper meanwhile */
 	(void)sys_prctl(PR_SET_CHILD_SUBREAPER, a->child_subreaper ? 1 : 0, 0, 0, 0);
-	if (a->pdeathsig)
-		(void)sys_prctl(PR_SET_PDEATHSIG, a->pdeathsig, 0, 0, 0);
 	/* MCL_FUTURE without MCL_CURRENT only marks the mappings made from now on: every mapping
 	 * of the restore is made by then; still root, so no RLIMIT_MEMLOCK check */
 	if (a->mlock_future)
 		check(SYS1(__NR_mlockall, a->mlock_future), RESTORER_STEP_MLOCK);
 	restore_thread_creds(a);
-	/* a credential change resets it, so it comes after */
+	/* a credential change resets both, so they come after */
+	if (a->pdeathsig)
+		(void)sys_prctl(PR_SET_PDEATHSIG, a->pdeathsig, 0, 0, 0);
 	if (a->dumpable >= 0)
 		(void)sys_prctl(PR_SET_DUMPABLE, a->dumpable, 0, 0, 0);
 	wait_threads_ready(a);

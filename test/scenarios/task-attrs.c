@@ -333,7 +333,6 @@ static pid_t start_child(void)
 		scenario_skip("fork: %m");
 	if (pid > 0)
 		return pid;
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	/* raising one's own oom_score_adj needs no privilege (the file is root's once the uid
 	 * changes); THP disabled only where not advised (Linux 6.18; older kernels keep the
 	 * inherited full disable) */
@@ -343,8 +342,10 @@ static pid_t start_child(void)
 	if (setresgid(1000, 1000, 1000) < 0 || setresuid(1000, 1000, 1000) < 0)
 		_exit(1);
 	umask(077);
+	/* after the uid change, which clears it */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	(void)prctl(PR_SET_THP_DISABLE, 1, PR_THP_DISABLE_EXCEPT_ADVISED_, 0, 0);
-	int thp = prctl(PR_GET_THP_DISABLE, 0, 0, 0, 0);
+	int thp = prctl(PR_GET_THP_DISABLE, 0, 0, 0, 0), pdeathsig = 0;
 	prctl(PR_SET_TIMERSLACK, 345678);
 	(void)syscall(SYS_ioprio_set, IOPRIO_WHO_PROCESS, 0, IOPRIO_IDLE);
 	/* blocked but while it waits: a signal that came just before pause() would be lost */
@@ -360,6 +361,7 @@ static pid_t start_child(void)
 	_exit(prctl(PR_GET_THP_DISABLE, 0, 0, 0, 0) == thp &&
 		      prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0) == 345678 &&
 		      syscall(SYS_ioprio_get, IOPRIO_WHO_PROCESS, 0) == IOPRIO_IDLE &&
+		      prctl(PR_GET_PDEATHSIG, &pdeathsig, 0, 0, 0) == 0 && pdeathsig == SIGKILL &&
 		      getpriority(PRIO_PROCESS, 0) == 3 && errno == 0 &&
 		      sched_getscheduler(0) == SCHED_BATCH
 		  ? 0
@@ -515,6 +517,8 @@ int main(void)
 	kill(child, SIGUSR2);
 	scenario_check(
 	    waitpid(child, &status, 0) == child && WIFEXITED(status) && WEXITSTATUS(status) == 0,
-	    "the child's THP mode, timer slack, I/O priority, nice or policy (status %#x)", status);
+	    "the child's THP mode, timer slack, I/O priority, parent death signal, nice or policy "
+	    "(status %#x)",
+	    status);
 	scenario_pass();
 }
