@@ -36,7 +36,9 @@ void image_render_json_string(FILE *f, const char *s, size_t len)
 			fwrite(p + i, 1, n, f);
 			i += n;
 		} else {
-			fprintf(f, "\\u%04x", c);
+			/* a byte that is not UTF-8 as the lone surrogate U+DC00 + byte (Python's
+			 * surrogateescape): no character of a valid name reads back as one */
+			fprintf(f, "\\u%04x", 0xdc00 | c);
 			i++;
 		}
 	}
@@ -140,6 +142,22 @@ static void double_value(FILE *f, double d, bool json)
 
 static void render_json_message(FILE *f, const ProtobufCMessage *msg);
 
+/* Fields of bits (open flags, termios flags, event and signal masks) by their name: the text
+ * rendering shows them in hex as well. */
+static bool is_bit_field(const ProtobufCFieldDescriptor *fd)
+{
+	static const char *const suffixes[] = {"flags", "flag", "mask", "events"};
+	size_t len = strlen(fd->name);
+
+	for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+		size_t n = strlen(suffixes[i]);
+
+		if (len >= n && strcmp(fd->name + len - n, suffixes[i]) == 0)
+			return true;
+	}
+	return false;
+}
+
 /* Writes one non-message value; p points at it inside the message or a repeated array. */
 static void scalar_value(FILE *f, const ProtobufCFieldDescriptor *fd, const void *p, bool json)
 {
@@ -151,7 +169,11 @@ static void scalar_value(FILE *f, const ProtobufCFieldDescriptor *fd, const void
 		break;
 	case PROTOBUF_C_TYPE_UINT32:
 	case PROTOBUF_C_TYPE_FIXED32:
-		fprintf(f, "%" PRIu32, *(const uint32_t *)p);
+		if (!json && *(const uint32_t *)p > 9 && is_bit_field(fd))
+			fprintf(f, "%" PRIu32 " (0x%" PRIx32 ")", *(const uint32_t *)p,
+				*(const uint32_t *)p);
+		else
+			fprintf(f, "%" PRIu32, *(const uint32_t *)p);
 		break;
 	case PROTOBUF_C_TYPE_INT64:
 	case PROTOBUF_C_TYPE_SINT64:
@@ -163,7 +185,7 @@ static void scalar_value(FILE *f, const ProtobufCFieldDescriptor *fd, const void
 		uint64_t v = *(const uint64_t *)p;
 
 		/* Big values are mostly addresses and masks; show them in hex as well. */
-		if (!json && v > UINT32_MAX)
+		if (!json && (v > UINT32_MAX || (v > 9 && is_bit_field(fd))))
 			fprintf(f, "%" PRIu64 " (0x%" PRIx64 ")", v, v);
 		else
 			fprintf(f, "%" PRIu64, v);

@@ -33,6 +33,7 @@ enum restorer_step {
 	RESTORER_STEP_CREDS,	   /* groups, gids, uids, capabilities */
 	RESTORER_STEP_SECCOMP,	   /* seccomp filters */
 	RESTORER_STEP_RLIMIT,	   /* prlimit64 of a resource limit */
+	RESTORER_STEP_LOCK,	   /* a POSIX lock set again after the helper fds were closed */
 	RESTORER_STEP_THP,	   /* prctl(PR_SET_THP_DISABLE) */
 	RESTORER_STEP_MLOCK,	   /* mlock2 of a locked VMA, mlockall(MCL_FUTURE) */
 	RESTORER_STEP_COUNT,
@@ -119,6 +120,15 @@ struct restorer_creds {
 	uint32_t no_new_privs;
 };
 
+/* A POSIX lock of the task, set again once the helper fds are closed: closing any fd of a file
+ * drops the process's POSIX locks on it, and the blob maps files through helper fds. */
+struct restorer_lock {
+	int32_t fd;
+	int16_t type; /* F_RDLCK, F_WRLCK */
+	int16_t pad;
+	int64_t start, len;
+};
+
 struct restorer_args {
 	uint64_t magic;
 	uint64_t region_start, region_len;
@@ -149,6 +159,8 @@ struct restorer_args {
 	struct restorer_rlimit {
 		uint64_t cur, max; /* UINT64_MAX: unlimited */
 	} rlimits[RESTORER_NLIMITS];
+	uint32_t n_locks;
+	uint64_t locks; /* struct restorer_lock[n_locks] */
 	int32_t thp_disable;   /* PR_GET_THP_DISABLE value to set first; -1: keep */
 	uint32_t mlock_future; /* mlockall() flags (MCL_FUTURE | MCL_ONFAULT) set last; 0: none */
 	uint32_t fault_step;   /* tests: the step (THP, MLOCK) fails with EIO; 0: none */
@@ -160,3 +172,4 @@ _Static_assert(sizeof(struct restorer_vma) == 48, "restorer_vma layout");
 _Static_assert(sizeof(struct restorer_run) == 32, "restorer_run layout");
 _Static_assert(sizeof(struct restorer_thread) == 104, "restorer_thread layout");
 _Static_assert(sizeof(struct restorer_siginfo) == 136, "restorer_siginfo layout");
+_Static_assert(sizeof(struct restorer_lock) == 24, "restorer_lock layout");

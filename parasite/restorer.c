@@ -262,8 +262,14 @@ static void unpark_specials(struct restorer_args *a)
 static void restore_sigactions(struct restorer_args *a)
 {
 	for (int sig = 1; sig <= RESTORER_NSIG; sig++) {
+		struct restorer_sigaction ignore = {.handler = 1}; /* SIG_IGN */
+
 		if (sig == SIGKILL || sig == SIGSTOP)
 			continue;
+		/* Ignoring a signal drops what is pending of it: what the restore itself made
+		 * pend (files signalling their owners while they were set up) never reaches the
+		 * program; its own pending signals are queued afterwards. */
+		check(sys_rt_sigaction(sig, &ignore, 0, 8), RESTORER_STEP_SIGACTION);
 		check(sys_rt_sigaction(sig, &a->sigactions[sig - 1], 0, 8),
 		      RESTORER_STEP_SIGACTION);
 	}
@@ -275,6 +281,27 @@ static void close_helper_fds(struct restorer_args *a)
 
 	for (uint32_t i = 0; i < a->n_close_fds; i++)
 		check(sys_close(fds[i]), RESTORER_STEP_CLOSE);
+}
+
+/* The kernel's struct flock on x86_64. */
+struct kflock {
+	int16_t l_type, l_whence;
+	int64_t l_start, l_len;
+	int32_t l_pid;
+};
+
+static void set_locks(struct restorer_args *a)
+{
+	const struct restorer_lock *locks = (const struct restorer_lock *)a->locks;
+
+	for (uint32_t i = 0; i < a->n_locks; i++) {
+		struct kflock fl = {.l_type = locks[i].type,
+				    .l_whence = 0 /* SEEK_SET */,
+				    .l_start = locks[i].start,
+				    .l_len = locks[i].len};
+
+		check(SYS3(__NR_fcntl, locks[i].fd, 6 /* F_SETLK */, &fl), RESTORER_STEP_LOCK);
+	}
 }
 
 static void create_threads(struct restorer_args *a)
@@ -445,6 +472,7 @@ void restorer_main(struct restorer_args *a)
 	check(sys_prctl(PR_SET_MM, PR_SET_MM_MAP, &a->mm_map, sizeof(a->mm_map), 0),
 	      RESTORER_STEP_MM_MAP);
 	close_helper_fds(a);
+	set_locks(a);
 	restore_sigactions(a);
 	create_threads(a);
 	queue_signals(a);

@@ -28,6 +28,8 @@ const char cli_usage_text[] =
 	"  -v, -vN                  more verbose: repeat, or set a level (0 nothing, 1 errors,\n"
 	"                           2 warnings (default), 3 info and timestamps, 4 debug)\n"
 	"  -R, --leave-running      dump: let the tree continue after a successful dump\n"
+	"  -j, --shell-job          dump, restore: the tree uses a terminal it did not open\n"
+	"                           (the user's); restore reconnects it to minicr's own\n"
 	"  -d, --restore-detached   restore: return once the tree runs\n"
 	"  -s, --leave-stopped      restore: leave every task stopped before it resumes\n"
 	"      --pidfile FILE       restore -d: write the restored root's pid to FILE\n"
@@ -305,11 +307,8 @@ static int check_criu_options(const struct cli_options *o, char *errbuf, size_t 
 	if (o->log_pid && o->command == CLI_COMMAND_RESTORE)
 		return refuse(errbuf, errlen, "--log-pid",
 			      "restored tasks write to minicr's own log");
-	if (c->shell_job)
-		return refuse(errbuf, errlen, "-j/--shell-job",
-			      "it dumps no ttys, and restores a "
-			      "task whose session is outside the tree only into minicr's own "
-			      "session");
+	/* -j/--shell-job is honoured: the tty kind dumps the outside terminal, restore
+	 * reconnects it to minicr's own */
 	/* --tcp-established is honoured: the inet kind dumps connections to outside peers */
 	if (c->tcp_close)
 		return refuse(errbuf, errlen, "--tcp-close",

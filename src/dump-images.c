@@ -15,6 +15,7 @@
 #include "inventory.pb-c.h"
 #include "base/kerndat.h"
 #include "base/log.h"
+#include "base/path.h"
 #include "mnt.pb-c.h"
 #include "mount/kind.h"
 #include "mount/table.h"
@@ -64,6 +65,7 @@ struct detached_scratch {
 	DetachedMntUserEntry *users;
 	DetachedMntUserEntry **user_ptrs;
 	size_t cap;
+	char *inexact[3];
 };
 
 static const ProtobufCMessage *get_detached(const void *src, size_t i, void *scratch)
@@ -71,6 +73,7 @@ static const ProtobufCMessage *get_detached(const void *src, size_t i, void *scr
 	const struct detached_mount *dm = detached_ctx_mount(src, i);
 	struct detached_scratch *s = scratch;
 	DetachedMntEntry *e = &s->entry;
+	struct mount_dump_view view;
 
 	detached_mnt_entry__init(e);
 	e->id = detached_mount_key(dm);
@@ -91,10 +94,37 @@ static const ProtobufCMessage *get_detached(const void *src, size_t i, void *scr
 	e->orphaned = dm->is_orphaned;
 	e->has_root_is_file = true;
 	e->root_is_file = dm->root_is_file;
-	/* a live mount of its superblock to bind from; an orphaned one has no kind that can
-	 * rebuild it yet (the image checks refuse it) */
+	e->has_sb_flags = true;
+	e->sb_flags = dm->sb_flags;
+	/* a live mount of its superblock to bind from; an orphaned tmpfs whose files were saved;
+	 * an orphaned disk filesystem whose device is mounted again */
+	view = (struct mount_dump_view){
+	    .sb_is_live = !dm->is_orphaned,
+	    .contents_dumped = dm->contents_id != 0,
+	};
 	e->has_kind = true;
-	e->kind = dm->is_orphaned ? MNT_KIND__MNT_KIND_UNKNOWN : MNT_KIND__MNT_KIND_BIND;
+	e->kind = mount_kind_recognise(&view)->kind;
+	if (dm->contents_id) {
+		e->has_contents_id = true;
+		e->contents_id = dm->contents_id;
+		e->contents_root = (char *)dm->contents_root;
+	}
+	e->n_inexact = 0;
+	e->inexact = s->inexact;
+	if (dm->inexact & DETACHED_INEXACT_SOURCE)
+		s->inexact[e->n_inexact++] = "source";
+	if (dm->inexact & DETACHED_INEXACT_OPTIONS)
+		s->inexact[e->n_inexact++] = "options";
+	if (dm->inexact & DETACHED_INEXACT_ROOT)
+		s->inexact[e->n_inexact++] = "root";
+	if (dm->is_anonymous) {
+		e->has_anonymous = e->has_attachable = e->has_tree_id = e->has_parent_id = true;
+		e->anonymous = true;
+		e->attachable = dm->is_attachable;
+		e->tree_id = dm->tree_key;
+		e->parent_id = dm->parent_key;
+		e->mountpoint = dm->mountpoint;
+	}
 	if (!dm->is_orphaned) {
 		e->has_source_mnt_id = e->has_source_ns_id = true;
 		e->source_mnt_id = dm->source_mnt ? mount_entry_key(dm->source_mnt) : 0;
@@ -142,6 +172,7 @@ struct mount_scratch {
 	MntEntry entry;
 	uint64_t ns_key;
 	const struct mount_table *own;
+	bool own_is_tree; /* the table written is minicr's own (not rebuilt at restore) */
 	const struct mount_entry *const *walked;
 	size_t n_walked;
 };
@@ -169,6 +200,20 @@ static const struct mount_entry *walked_of(const struct mount_scratch *s,
 	return NULL;
 }
 
+/* A mount of minicr's namespace in peer group `group` whose root holds m's root (a host's shared
+ * mount the tree's copy is a slave or a peer of): restore joins that group through it. */
+static const char *group_in_own(const struct mount_scratch *s, const struct mount_entry *m,
+				uint64_t group)
+{
+	if (!group || !s->own || s->own_is_tree)
+		return NULL;
+	for (const struct mount_entry *o = mount_table_find_dev(s->own, m->dev_major, m->dev_minor);
+	     o; o = o->next_same_dev)
+		if (o->shared_id == group && path_below(m->root, o->root))
+			return o->mountpoint;
+	return NULL;
+}
+
 static const ProtobufCMessage *get_mount(const void *src, size_t i, void *scratch)
 {
 	const struct mount_entry *m = mount_table_get(src, i);
@@ -188,6 +233,13 @@ static const ProtobufCMessage *get_mount(const void *src, size_t i, void *scratc
 	e->dev_major = m->dev_major;
 	e->dev_minor = m->dev_minor;
 	e->root = (char *)m->root;
+	if (m->root_deleted) {
+		e->has_root_deleted = e->has_root_mode = e->has_root_uid = e->has_root_gid = true;
+		e->root_deleted = true;
+		e->root_mode = m->root_mode;
+		e->root_uid = m->root_uid;
+		e->root_gid = m->root_gid;
+	}
 	e->mountpoint = (char *)m->mountpoint;
 	e->fstype = (char *)m->fstype;
 	e->source = (char *)m->source;
@@ -200,10 +252,12 @@ static const ProtobufCMessage *get_mount(const void *src, size_t i, void *scratc
 	if (m->shared_id) {
 		e->has_shared_id = true;
 		e->shared_id = m->shared_id;
+		e->shared_mountpoint = (char *)group_in_own(s, m, m->shared_id);
 	}
 	if (m->master_id) {
 		e->has_master_id = true;
 		e->master_id = m->master_id;
+		e->master_mountpoint = (char *)group_in_own(s, m, m->master_id);
 	}
 	walked = walked_of(s, m);
 	view = (struct mount_dump_view){
@@ -230,6 +284,7 @@ int dump_write_mounts(int img_dirfd, const struct mount_table *table, uint64_t n
 	struct mount_scratch s = {
 	    .ns_key = ns_key,
 	    .own = own,
+	    .own_is_tree = own == table,
 	    .walked = walked,
 	    .n_walked = n_walked,
 	};

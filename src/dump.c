@@ -18,6 +18,7 @@
 
 #include "config.h"
 #include "cli.h"
+#include "mount/dump-contents.h"
 #include "mount/dump-detached.h"
 #include "dump-images.h"
 #include "fd/dump.h"
@@ -25,6 +26,7 @@
 #include "image-write.h"
 #include "base/kerndat.h"
 #include "base/log.h"
+#include "mount/dump-roots.h"
 #include "mount/table.h"
 #include "task/parasite-ctl.h"
 #include "task/seize.h"
@@ -33,7 +35,6 @@
 #include "task/resume.h"
 #include "task/tree-plan.h"
 #include "task/files-share.h"
-#include "mount/dump-tmpfs.h"
 #include "base/util.h"
 
 /* One process of the tree while it is being dumped. */
@@ -62,7 +63,7 @@ struct dump {
 	size_t n_fds;
 	int fd_limit; /* minicr's, raised to the hard limit: a task's fds are all held at once */
 	uint64_t own_special_sizes[3]; /* minicr's vdso layout, which each task's must match */
-	struct tmpfs_dump_result tmpfs;
+	struct contents_ns_result tmpfs;
 };
 
 /* fds minicr keeps besides a task's local copies: images, directories, sockets, probes. */
@@ -210,6 +211,9 @@ static int collect_mount_tables(struct dump *d)
 			if (ret < 0)
 				return ret;
 			d->ns_tables[d->n_ns++] = t;
+			ret = mount_stat_removed_roots(t);
+			if (ret < 0)
+				return ret;
 		}
 		d->tasks[i].mnt_ns_key = table_ns_key(t);
 	}
@@ -330,6 +334,7 @@ static int resolve_mount(void *opaque, pid_t pid, int fd, int local_fd, uint32_t
 		ret->mnt_ns_id = 0;
 		ret->mnt_id_old = res.detached->mnt_id_old;
 		ret->detached = true;
+		ret->is_mount_fd = res.is_mount_fd;
 		break;
 	case DETACHED_FD_OTHER_NS:
 		/* A file from minicr's own namespace (typically stdio inherited from outside
@@ -352,6 +357,68 @@ static int resolve_mount(void *opaque, pid_t pid, int fd, int local_fd, uint32_t
 	}
 	strcpy(ret->path, link_path);
 	return 0;
+}
+
+/* The root of mount e of table t, if it is that mount (not covered by another): O_PATH fd, or
+ * -1. Reached through the namespace's task, so it works for any namespace of the tree. */
+static int open_mount_root(const struct mount_table *t, const struct mount_entry *e)
+{
+	char path[PATH_MAX];
+	struct statx stx;
+	int fd;
+
+	if (snprintf(path, sizeof(path), "/proc/%d/root%s", (int)mount_table_pid(t),
+		     e->mountpoint) >= (int)sizeof(path))
+		return -1;
+	fd = open(path, O_PATH | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if (statx(fd, "", AT_EMPTY_PATH, STATX_MNT_ID, &stx) < 0 ||
+	    (uint32_t)stx.stx_mnt_id != e->mnt_id_old) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* The root of a mount of table t: the one with old id mnt_id_old, else one of major:minor, a
+ * mount of the whole filesystem first (its root holds every file). Returns an fd or -1. */
+static int open_mount_in(const struct mount_table *t, uint32_t mnt_id_old, uint32_t major,
+			 uint32_t minor)
+{
+	const struct mount_entry *e;
+
+	if (mnt_id_old) {
+		e = mount_table_find_old(t, mnt_id_old);
+		return e ? open_mount_root(t, e) : -1;
+	}
+	for (int whole = 1; whole >= 0; whole--)
+		for (e = mount_table_find_dev(t, major, minor); e; e = e->next_same_dev) {
+			int fd;
+
+			if (whole != (strcmp(e->root, "/") == 0))
+				continue;
+			fd = open_mount_root(t, e);
+			if (fd >= 0)
+				return fd;
+		}
+	return -1;
+}
+
+/* The tree's namespaces first, then minicr's own. */
+static int open_mount(void *opaque, uint32_t mnt_id_old, uint32_t major, uint32_t minor)
+{
+	struct dump *d = opaque;
+	int fd;
+
+	for (size_t i = 0; i < d->n_ns; i++) {
+		fd = open_mount_in(d->ns_tables[i], mnt_id_old, major, minor);
+		if (fd >= 0)
+			return fd;
+	}
+	if (d->own_table && (fd = open_mount_in(d->own_table, mnt_id_old, major, minor)) >= 0)
+		return fd;
+	return -ENOENT;
 }
 
 static int write_file_data(void *opaque, const FileDataEntry *entry)
@@ -388,8 +455,17 @@ static int dump_task_fds(struct dump *d, struct dump_task *t, const int *fds, si
 		return pr_neg(-ENOMEM, "cannot allocate the fd table of task %d", (int)pid);
 	if (n_fds > 0) {
 		ret = parasite_ctl_drain_fds(t->ctl, fds, n_fds, local_fds, opts);
-		if (ret < 0)
+		if (ret < 0) {
+			/* the drain names no fd: say which kind the kernel would not pass */
+			int bad = fd_find_unpassable(pid, fds, n_fds);
+
+			if (bad >= 0)
+				pr_err("cannot dump fd %d of task %d: unsupported kind 'io_uring' "
+				       "(anon_inode:[io_uring]: its files cannot be passed between "
+				       "processes, nor rebuilt)",
+				       bad, (int)pid);
 			return ret;
+		}
 	}
 	for (size_t i = 0; i < n_fds; i++) {
 		locals[i].fd = fds[i];
@@ -623,22 +699,26 @@ static int check_restorable(struct dump *d)
 	return ret;
 }
 
-/* tmpfs mounts that exist only in the tree's own namespaces hold files no other mount can
- * give back at restore: their contents go to file-data.img. */
-static int dump_private_tmpfs(struct dump *d)
+/* Filesystems only the tree reaches hold files no other mount can give back at restore: tmpfs
+ * mounts of the tree's own namespaces, and orphaned ones behind detached or anonymous mounts.
+ * Their contents go to file-data.img. */
+static int dump_private_contents(struct dump *d)
 {
+	cleanup(contents_dump_freep) struct contents_dump *cd = contents_dump_new(d->file_data);
 	const struct mount_table *own = own_table(d);
 
+	if (!cd)
+		return pr_neg(-ENOMEM, "cannot allocate the contents buffer");
 	for (size_t i = 0; i < d->n_ns; i++) {
 		int ret;
 
 		if (table_ns_key(d->ns_tables[i]) == d->own_ns_key)
 			continue;
-		ret = tmpfs_dump_namespace(d->ns_tables[i], own, d->file_data, &d->tmpfs);
+		ret = contents_dump_namespace(cd, d->ns_tables[i], own, &d->tmpfs);
 		if (ret < 0)
 			return ret;
 	}
-	return 0;
+	return detached_ctx_finish(d->detached, cd);
 }
 
 static void dump_free(struct dump *d)
@@ -665,8 +745,10 @@ int dump_run(const struct cli_options *opts)
 	struct fd_dump_callbacks cb = {
 	    .resolve_mount = resolve_mount,
 	    .data_sink = write_file_data,
+	    .open_mount = open_mount,
 	    .opaque = &d,
 	    .tcp_established = opts->criu.tcp_established,
+	    .shell_job = opts->criu.shell_job,
 	};
 	uint64_t start = monotonic_ns();
 	int ret;
@@ -720,7 +802,7 @@ int dump_run(const struct cli_options *opts)
 	ret = fd_dump_finish(d.fds);
 	if (ret < 0)
 		goto out_cure;
-	ret = dump_private_tmpfs(&d);
+	ret = dump_private_contents(&d);
 	if (ret < 0)
 		goto out_cure;
 	ret = image_writer_close(TAKE_PTR(d.file_data));
@@ -745,10 +827,12 @@ int dump_run(const struct cli_options *opts)
 		"cured every task: no parasite, code or register of "
 		"minicr left in them; images published");
 	fd_dump_end(d.fds, !opts->leave_running);
-	if (opts->leave_running)
+	if (opts->leave_running) {
+		fd_dump_release(d.fds);
 		seize_release(d.tree);
-	else
+	} else {
 		seize_kill(d.tree);
+	}
 	explain(start, opts->leave_running ? "PTRACE_DETACH" : "SIGKILL",
 		opts->leave_running ? "let the tree run on" : "killed the tree");
 	remove_private_dir(&d);
@@ -762,8 +846,10 @@ int dump_run(const struct cli_options *opts)
 out_cure:
 	(void)cure_tasks(&d);
 out_release_tree:
-	if (d.fds)
+	if (d.fds) {
 		fd_dump_end(d.fds, false);
+		fd_dump_release(d.fds);
+	}
 	if (d.tree)
 		seize_release(d.tree);
 out_remove_images:

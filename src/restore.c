@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,7 @@
 #include "base/log.h"
 #include "mount/restore-detached.h"
 #include "base/fault.h"
+#include "fd/locks.h"
 #include "fd/restore-table.h"
 #include "image-set/image-set.h"
 #include "mount/restore-ns.h"
@@ -34,7 +36,11 @@ struct restore_ctx {
 	struct restore_fdtable *table;
 	struct resume_set *resume_set;
 	struct resume_task **resume; /* per task; NULL when the set has no core images */
-	int ns_root_fd;
+	struct restore_ns *ns;	     /* the tree's own mount namespaces; NULL: none */
+	int own_root_fd;	     /* minicr's root, where files of its namespace are reopened */
+	/* in each task: the one it is, its namespace and that namespace's root */
+	size_t task_idx;
+	int task_ns_fd, task_root_fd;
 	int service_base; /* log, status pipe, then the images dir for resume_task_enter() */
 };
 
@@ -49,13 +55,41 @@ static void phase(const char *what)
 /* --explain: the start of the step being told. */
 static uint64_t t_step;
 
-static int mount_root(void *opaque, const RegFileEntry *reg)
+/* Files are reopened beneath the root of their own mount where the tree's namespaces have it
+ * (also for a task of another namespace, and under a mount that covers its path), of their
+ * detached mount, or else by their path in minicr's namespace, where they were at dump. */
+static int mount_root(void *opaque, const RegFileEntry *reg, const char **ret_path)
 {
 	struct restore_ctx *ctx = opaque;
+	const struct image_set *set = ctx->set;
+	ssize_t m;
+	int fd;
 
 	if (reg->detached)
 		return restore_detached_root(ctx->detached, reg->mnt_id);
-	return ctx->ns_root_fd;
+	m = reg->has_mnt_ns_id ? image_set_mnt(set, reg->mnt_id) : -1;
+	if (m < 0 || set->mntns[image_set_mnt_ns(set, (size_t)m)].id != reg->mnt_ns_id)
+		return ctx->own_root_fd;
+	fd = restore_ns_mount_root(ctx->ns, (size_t)m);
+	if (fd < 0) {
+		pr_err("cannot reopen '%s': mount %lu was not rebuilt", reg->path,
+		       (unsigned long)reg->mnt_id);
+		return fd;
+	}
+	*ret_path = image_set_path_in_mnt(set, (size_t)m, reg->path);
+	return fd;
+}
+
+/* Inside namespace ns once it is built: the detached mounts whose source lives there. */
+static int in_ns(void *opaque, size_t ns)
+{
+	struct restore_ctx *ctx = opaque;
+	int r;
+
+	restore_detached_set_ns(ctx->detached, ctx->set->mntns[ns].id);
+	r = restore_detached_prepare(ctx->detached, false);
+	restore_detached_set_ns(ctx->detached, 0);
+	return r;
 }
 
 /* In the root task: mounts, then every file of the tree opened once. */
@@ -69,25 +103,32 @@ static int prepare_root(void *opaque)
 	    restore_detached_new(set, ctx->opts->detached_method, restore_tree_note, ctx->tree);
 	if (!ctx->detached)
 		return -ENOMEM;
-	if (set->own_mntns) {
-		/* detached mounts whose source lives in minicr's namespace, before leaving it */
-		r = restore_detached_prepare(ctx->detached, false);
+	/* detached mounts whose source lives in minicr's namespace, then in each of the tree's */
+	r = restore_detached_prepare(ctx->detached, false);
+	if (r < 0)
+		return r;
+	if (set->n_mntns) {
+		r = restore_ns_new(set, &ctx->ns);
 		if (r < 0)
 			return r;
-		r = restore_mntns_build(set);
+		r = restore_ns_build(ctx->ns, in_ns, ctx);
 		if (r < 0)
 			return r;
 	}
 	r = restore_detached_prepare(ctx->detached, true);
 	if (r < 0)
 		return r;
-	ctx->ns_root_fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (ctx->ns_root_fd < 0)
+	ctx->own_root_fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (ctx->own_root_fd < 0)
 		return pr_errno("cannot open the root of the mount namespace");
 	phase("mounts ready");
 	explain(t_step, NULL, "mounts ready in the root task");
 	t_step = monotonic_ns();
-	r = restore_fds_open(set, mount_root, ctx, ctx->service_base, &ctx->table);
+	r = restore_fds_open(set,
+			     &(struct fd_restore_callbacks){.mount_root = mount_root,
+							    .opaque = ctx,
+							    .shell_job = ctx->opts->criu.shell_job},
+			     ctx->service_base, &ctx->table);
 	phase("files open");
 	if (r == 0)
 		explain(t_step, "openat2(RESOLVE_BENEATH), pipe, memfd_create, ...",
@@ -97,8 +138,28 @@ static int prepare_root(void *opaque)
 	t_step = monotonic_ns();
 	/* The detached mounts now live on only through the files opened beneath them. */
 	ctx->detached = restore_detached_free(ctx->detached);
-	close(ctx->ns_root_fd);
-	ctx->ns_root_fd = -EBADF;
+	if (ctx->ns)
+		restore_ns_close_mount_roots(ctx->ns);
+	closep(&ctx->own_root_fd);
+	ctx->own_root_fd = -EBADF;
+	return r;
+}
+
+/* A task's last step before it resumes: into its mount namespace, then its root and cwd there
+ * (kept by restore_fds_install()). */
+static int enter_task_fs(void *opaque)
+{
+	struct restore_ctx *ctx = opaque;
+	int r = 0;
+
+	if (ctx->task_ns_fd >= 0 && setns(ctx->task_ns_fd, CLONE_NEWNS) < 0)
+		r = pr_errno("cannot enter the mount namespace of task %d",
+			     ctx->set->tasks[ctx->task_idx].pst->pid);
+	closep(&ctx->task_ns_fd);
+	closep(&ctx->task_root_fd);
+	ctx->task_ns_fd = ctx->task_root_fd = -EBADF;
+	if (r == 0)
+		r = restore_fds_enter_fs(ctx->table, ctx->task_idx);
 	return r;
 }
 
@@ -110,20 +171,54 @@ static int finish_task(void *opaque, size_t task_idx, bool is_member)
 
 	if (task_idx == ctx->set->n_tasks - 1 && restore_fault("install") < 0)
 		return -EIO;
+	ctx->task_idx = task_idx;
+	if (ctx->ns) {
+		/* its children have theirs: keep only its own namespace, above its fds */
+		r = restore_ns_take(ctx->ns, ctx->set->tasks[task_idx].mntns, ctx->set->max_fd + 1,
+				    &ctx->task_ns_fd, &ctx->task_root_fd);
+		ctx->ns = restore_ns_free(ctx->ns);
+		if (r < 0)
+			return r;
+	}
 	/* a task sharing its owner's fd table (CLONE_FILES) sets only cwd, root and umask */
-	r = is_member ? restore_fds_enter_fs(ctx->table, task_idx)
-		      : restore_fds_install(ctx->table, task_idx);
+	r = is_member ? restore_fds_member_fs(ctx->table, task_idx, ctx->task_ns_fd >= 0)
+		      : restore_fds_install(ctx->table, task_idx, ctx->task_ns_fd >= 0);
 	phase("fds installed");
-	return r;
+	if (r < 0 || ctx->task_ns_fd < 0)
+		return r;
+	/* a task that resumes enters its namespace once it has opened what it maps */
+	if (ctx->resume) {
+		resume_task_set_fs(ctx->resume[task_idx], ctx->task_root_fd, enter_task_fs, ctx);
+		return 0;
+	}
+	return enter_task_fs(ctx);
 }
 
 static int enter_task(void *opaque, size_t task_idx, const struct restore_tree_files *files)
 {
 	struct restore_ctx *ctx = opaque;
+	cleanup_free struct fd_posix_lock *locks = NULL;
+	cleanup_free struct resume_lock *copy = NULL;
+	ssize_t n = fd_locks_posix_of_task(ctx->set, task_idx, &locks);
 
 	if (files)
 		resume_task_set_shared_files(ctx->resume[task_idx], files->is_member, files->sync,
 					     files->arg);
+	/* the blob sets them again once it has closed the fds it mapped files through */
+	if (n < 0)
+		return (int)n;
+	if (n > 0) {
+		copy = calloc((size_t)n, sizeof(*copy));
+		if (!copy)
+			return pr_neg(-ENOMEM, "cannot pass the locks of task %d on",
+				      (int)ctx->set->tasks[task_idx].pst->pid);
+		for (ssize_t i = 0; i < n; i++)
+			copy[i] = (struct resume_lock){locks[i].fd, locks[i].type,
+						       (long long)locks[i].start,
+						       (long long)locks[i].len};
+		if (resume_task_set_locks(ctx->resume[task_idx], copy, (size_t)n) < 0)
+			return -ENOMEM;
+	}
 	return resume_task_enter(ctx->resume[task_idx]);
 }
 
@@ -200,6 +295,27 @@ static int service_fd_base(void)
 	return image_set_fd_limit(limit);
 }
 
+/* --shell-job: a root that leads its process group is the job in the foreground of minicr's
+ * terminal, as a shell would put it (CRIU's way). SIGTTOU is held off for the call: minicr may
+ * itself be in the background. */
+static int foreground_job(const struct image_set *set)
+{
+	const PstreeEntry *root = set->tasks[0].pst;
+	sigset_t ttou, old;
+	int r = 0;
+
+	if (root->pgid != root->pid || !isatty(STDIN_FILENO))
+		return 0;
+	sigemptyset(&ttou);
+	sigaddset(&ttou, SIGTTOU);
+	sigprocmask(SIG_BLOCK, &ttou, &old);
+	if (tcsetpgrp(STDIN_FILENO, root->pid) < 0)
+		r = pr_errno("cannot put the restored job %d in the foreground of this terminal",
+			     root->pid);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	return r;
+}
+
 /* Refuses before anything is created when a pid of the tree is taken. */
 static int check_pids_free(const struct image_set *set)
 {
@@ -255,7 +371,12 @@ static int check_only(const struct image_set *set)
 
 int restore_run(const struct cli_options *opts)
 {
-	struct restore_ctx ctx = {.opts = opts, .ns_root_fd = -EBADF};
+	struct restore_ctx ctx = {
+	    .opts = opts,
+	    .own_root_fd = -EBADF,
+	    .task_ns_fd = -EBADF,
+	    .task_root_fd = -EBADF,
+	};
 	cleanup(image_set_freep) struct image_set *set = NULL;
 	cleanup(restore_tree_freep) struct restore_tree *tree = NULL;
 	cleanup_close int img_dirfd = -EBADF;
@@ -287,8 +408,9 @@ int restore_run(const struct cli_options *opts)
 	phase("images validated");
 	explain(t_start, "read, no other syscall",
 		"read and checked the images: %zu task(s), %zu open file description(s), %zu "
-		"mount(s) of the tree's own namespace, %zu detached mount(s); pids are free",
-		set->n_tasks, set->n_files, set->n_mnts, set->n_detached);
+		"mount(s) in %zu namespace(s) of the tree's own, %zu detached mount(s); pids are "
+		"free",
+		set->n_tasks, set->n_files, set->n_mnts, set->n_mntns, set->n_detached);
 	t_step = monotonic_ns();
 	if (opts->check_only)
 		return check_only(set) < 0 ? CLI_EXIT_FAILED : CLI_EXIT_OK;
@@ -297,7 +419,7 @@ int restore_run(const struct cli_options *opts)
 		goto out_free;
 	ops.enter_task = ctx.resume ? enter_task : NULL;
 	/* step 2: the tree, which builds its mounts and files and reports ready */
-	r = restore_tree_new(set, ctx.service_base, opts->leave_stopped, &tree);
+	r = restore_tree_new(set, ctx.service_base, opts->leave_stopped, opts->criu.shell_job, &tree);
 	if (r < 0)
 		goto out_free;
 	ctx.tree = tree;
@@ -308,6 +430,8 @@ int restore_run(const struct cli_options *opts)
 	r = restore_tree_start(tree, &ops);
 	close(ctx.service_base + 2);
 	phase("tree ready");
+	if (r == 0 && opts->criu.shell_job)
+		r = foreground_job(set);
 	if (r == 0)
 		explain(
 		    t_step, "clone3(set_tid)",

@@ -143,26 +143,32 @@ static void fd_nodes(FILE *out, const struct restore_task *t)
 
 static void mount_nodes(FILE *out, const struct image_set *set)
 {
-	if (!set->n_mnts)
-		return;
-	fprintf(out,
-		"  subgraph cluster_ns_%" PRIu64 " {\n    label=\"mount namespace %" PRIu64 "\";\n",
-		set->mnt_ns_id, set->mnt_ns_id);
-	for (size_t i = 0; i < set->n_mnts; i++) {
-		const MntEntry *m = set->mnts[i];
+	/* one cluster per mount namespace of the tree */
+	for (size_t ns = 0; ns < set->n_mntns; ns++) {
+		const struct image_mntns *n = &set->mntns[ns];
 
 		fprintf(out,
-			"    mnt_%" PRIu64 " [class=\"mount\", shape=folder, label=\"mount %u\\n",
-			m->mnt_id, m->mnt_id_old);
-		dot_text(out, m->mountpoint);
-		fputs("\\n", out);
-		dot_text(out, m->fstype);
-		fprintf(out, " (%s)\"];\n", mount_kind_name(m->kind));
+			"  subgraph cluster_ns_%" PRIu64 " {\n    label=\"mount namespace %" PRIu64
+			"\";\n",
+			n->id, n->id);
+		for (size_t i = n->first; i < n->first + n->n_mnts; i++) {
+			const MntEntry *m = set->mnts[i];
+
+			fprintf(out,
+				"    mnt_%" PRIu64
+				" [class=\"mount\", shape=folder, label=\"mount %u\\n",
+				m->mnt_id, m->mnt_id_old);
+			dot_text(out, m->mountpoint);
+			fputs("\\n", out);
+			dot_text(out, m->fstype);
+			fprintf(out, " (%s)\"];\n", mount_kind_name(m->kind));
+		}
+		fputs("  }\n", out);
 	}
-	fputs("  }\n", out);
-	for (size_t i = 1; i < set->n_mnts; i++)
-		fprintf(out, "  mnt_%" PRIu64 " -> mnt_%" PRIu64 " [class=\"parent\"];\n",
-			set->mnts[i]->parent_id, set->mnts[i]->mnt_id);
+	for (size_t i = 0; i < set->n_mnts; i++)
+		if (i != set->mntns[image_set_mnt_ns(set, i)].first)
+			fprintf(out, "  mnt_%" PRIu64 " -> mnt_%" PRIu64 " [class=\"parent\"];\n",
+				set->mnts[i]->parent_id, set->mnts[i]->mnt_id);
 	/* propagation: each shared member to the group's first one, each slave from its master */
 	for (size_t i = 0; i < set->n_mnts; i++) {
 		const MntEntry *m = set->mnts[i];
@@ -193,7 +199,8 @@ static void mount_nodes(FILE *out, const struct image_set *set)
 
 static void detached_nodes(FILE *out, const struct image_set *set)
 {
-	static const char *const methods[] = {"?", "statmount by fd", "file handle"};
+	static const char *const methods[] = {"?", "statmount by fd", "file handle",
+					      "a clone of its anonymous tree"};
 
 	for (size_t i = 0; i < set->n_detached; i++) {
 		const DetachedMntEntry *d = set->detached[i];
@@ -206,6 +213,12 @@ static void detached_nodes(FILE *out, const struct image_set *set)
 		dot_text(out, d->fstype);
 		fputs(" root ", out);
 		dot_text(out, d->root);
+		if (d->anonymous && d->attachable) {
+			fputs("\\nroot of an anonymous tree (attachable)", out);
+		} else if (d->anonymous) {
+			fprintf(out, "\\nin anonymous tree %" PRIu64 " at ", d->tree_id);
+			dot_text(out, d->mountpoint);
+		}
 		fprintf(out, "\\nresolved by %s\\n%s%s\"];\n",
 			d->method < ARRAY_SIZE(methods) ? methods[d->method] : "?",
 			d->orphaned ? "orphaned, " : "", mount_kind_name(d->kind));

@@ -71,3 +71,16 @@ size_t escape_bytes(char *out, size_t size, const char *in, size_t len)
 		out[written] = '\0';
 	return need;
 }
+
+const char *escape_path(char *out, size_t size, const char *in)
+{
+	const unsigned char *p = (const unsigned char *)in;
+
+	/* the usual name needs no escape: messages built per mount stay cheap */
+	while (*p >= 0x20 && *p < 0x7f && *p != '\\')
+		p++;
+	if (!*p)
+		return in;
+	(void)escape_bytes(out, size, in, strlen(in));
+	return out;
+}

@@ -14,3 +14,7 @@ size_t escape_utf8_len(const unsigned char *s, size_t len);
  * size > 0; cut short at a whole escape when too small). Returns the length the whole escaped
  * form needs, without the NUL. */
 size_t escape_bytes(char *out, size_t size, const char *in, size_t len);
+
+/* The escaped form of the string in, for messages: in itself when nothing needs escaping, else
+ * written to out (as escape_bytes()) and out returned. */
+const char *escape_path(char *out, size_t size, const char *in);

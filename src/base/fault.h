@@ -9,10 +9,12 @@
 #include "base/log.h"
 
 /* Steps, in order: validate, detached, detached-mountpoint, mntns, files (unix-create,
- * unix-queues and inet while sockets are opened), fork (of the last task), install and ready
- * (in the last task), attrs (the tracer's, in the first task finished); restorer-thp and
- * restorer-mlock are read by resume-args.c and fail inside the restorer blob. Returns 0, or -EIO
- * after logging one line when the step is the one named by MINICR_FAULT. */
+ * unix-queues and inet while sockets are opened), fork (of the last task), install (in the
+ * last task), late (the root task opening the files that wait for the whole tree),
+ * after-install (the kinds' last steps, in the last task), ready (in the last task) and attrs
+ * (the tracer's, in the first task finished); restorer-thp and restorer-mlock are read by
+ * resume-args.c and fail inside the restorer blob. Returns 0, or -EIO after logging one line
+ * when the step is the one named by MINICR_FAULT. */
 static inline int restore_fault(const char *step)
 {
 	const char *f = getenv("MINICR_FAULT");

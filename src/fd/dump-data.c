@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -74,6 +75,18 @@ static int emit_chunk(struct fd_data_dump *d, FileDataKind kind, uint64_t owner_
 	return d->sink(d->opaque, &e);
 }
 
+static int reopen_noatime(int fd)
+{
+	char proc[32];
+	int r;
+
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	r = open(proc, O_RDONLY | O_NOATIME | O_CLOEXEC);
+	if (r < 0 && errno == EPERM)
+		r = open(proc, O_RDONLY | O_CLOEXEC);
+	return r < 0 ? -errno : r;
+}
+
 int64_t fd_data_dump_file(struct fd_data_dump *d, const struct fd_params *p, uint32_t owner_id)
 {
 	cleanup_close int rfd = -EBADF;
@@ -85,9 +98,11 @@ int64_t fd_data_dump_file(struct fd_data_dump *d, const struct fd_params *p, uin
 
 	if (!buf)
 		return -ENOMEM;
-	r = fd_reopen(p->local_fd, O_RDONLY);
+	/* O_NOATIME: dumping (with --leave-running, say) must not change what the file shows;
+	 * only the owner or CAP_FOWNER may ask for it */
+	r = reopen_noatime(p->local_fd);
 	if (r < 0)
-		return r;
+		return pr_neg(r, "cannot reopen fd %d of task %d to read it", p->fd, (int)p->pid);
 	rfd = r;
 	if (fstat(rfd, &st) < 0)
 		return pr_errno("cannot stat fd %d of task %d", p->fd, (int)p->pid);

@@ -15,12 +15,14 @@
 
 #include "base/arena.h"
 #include "base/compat.h"
+#include "base/hmap.h"
 #include "base/log.h"
 #include "base/progress.h"
 #include "base/util.h"
 #include "fd/dump-data.h"
 #include "fd/identity.h"
 #include "fd/kind.h"
+#include "fd/locks.h"
 #include "fd/probe.h"
 
 /* One open file description: its record and the generic sub-record kinds share. */
@@ -35,14 +37,23 @@ struct fd_dump_ctx {
 	size_t n_files, cap_files;
 	struct fd_identity *identity; /* which fds share a file, across the tree */
 	struct fd_data_dump *data;    /* contents and pipe buffers */
+	struct fd_locks_dump *locks;  /* locks and leases */
 	struct arena arena;	      /* records and strings of the kinds */
 	struct fd_mount_ref mount_ref; /* the resolver's answer, reused */
+	struct hmap kept;	       /* fd_dump_keep(): (tag, key) -> value */
 	struct {
 		FdType type;
 		void *state;
 	} kind_state[8]; /* fd_dump_kind_state() */
 	size_t n_kind_state;
 	bool ended;
+	const struct fd_params *task_fds; /* the task being dumped */
+	size_t n_task_fds;
+	struct {
+		void (*fn)(void *arg, bool tree_runs_on);
+		void *arg;
+	} * deferred;
+	size_t n_deferred;
 };
 
 struct fd_dump_ctx *fd_dump_ctx_new(const struct fd_dump_callbacks *cb)
@@ -54,7 +65,8 @@ struct fd_dump_ctx *fd_dump_ctx_new(const struct fd_dump_callbacks *cb)
 	ctx->cb = *cb;
 	ctx->identity = fd_identity_new();
 	ctx->data = fd_data_dump_new(cb->data_sink, cb->opaque);
-	if (!ctx->identity || !ctx->data)
+	ctx->locks = fd_locks_dump_new();
+	if (!ctx->identity || !ctx->data || !ctx->locks)
 		return fd_dump_ctx_free(ctx);
 	return ctx;
 }
@@ -64,9 +76,14 @@ struct fd_dump_ctx *fd_dump_ctx_free(struct fd_dump_ctx *ctx)
 	if (!ctx)
 		return NULL;
 	fd_dump_end(ctx, false);
+	for (size_t i = ctx->n_deferred; i-- > 0;)
+		ctx->deferred[i].fn(ctx->deferred[i].arg, false);
+	free(ctx->deferred);
 	free(ctx->files);
 	fd_identity_free(ctx->identity);
 	fd_data_dump_free(ctx->data);
+	fd_locks_dump_free(ctx->locks);
+	hmap_clear(&ctx->kept);
 	arena_free(&ctx->arena);
 	free(ctx);
 	return NULL;
@@ -92,6 +109,64 @@ void *fd_dump_alloc(struct fd_dump_ctx *ctx, size_t size)
 char *fd_dump_strdup(struct fd_dump_ctx *ctx, const char *s)
 {
 	return arena_strdup(&ctx->arena, s);
+}
+
+size_t fd_dump_n_files(const struct fd_dump_ctx *ctx)
+{
+	return ctx->n_files;
+}
+
+const FileEntry *fd_dump_file(const struct fd_dump_ctx *ctx, size_t i)
+{
+	return fd_dump_ctx_file(ctx, i);
+}
+
+bool fd_dump_shell_job(const struct fd_dump_ctx *ctx)
+{
+	return ctx->cb.shell_job;
+}
+
+int fd_dump_defer(struct fd_dump_ctx *ctx, void (*fn)(void *arg, bool tree_runs_on), void *arg)
+{
+	void *more = reallocarray(ctx->deferred, ctx->n_deferred + 1, sizeof(*ctx->deferred));
+
+	if (!more) {
+		fn(arg, true);
+		return pr_neg(-ENOMEM, "cannot keep a dump step to undo");
+	}
+	ctx->deferred = more;
+	ctx->deferred[ctx->n_deferred].fn = fn;
+	ctx->deferred[ctx->n_deferred].arg = arg;
+	ctx->n_deferred++;
+	return 0;
+}
+
+void fd_dump_release(struct fd_dump_ctx *ctx)
+{
+	if (!ctx)
+		return;
+	/* last taken, first put back */
+	for (size_t i = ctx->n_deferred; i-- > 0;)
+		ctx->deferred[i].fn(ctx->deferred[i].arg, true);
+	ctx->n_deferred = 0;
+}
+
+
+int fd_dump_keep(struct fd_dump_ctx *ctx, uint64_t tag, uint64_t key, uint64_t value)
+{
+	if (hmap_put(&ctx->kept, tag, key, (size_t)value) < 0)
+		return pr_neg(-ENOMEM, "cannot keep a value for the dump");
+	return 0;
+}
+
+int fd_dump_lookup(const struct fd_dump_ctx *ctx, uint64_t tag, uint64_t key, uint64_t *ret_value)
+{
+	struct hmap_slot *s = hmap_find(&ctx->kept, tag, key);
+
+	if (!s)
+		return -ENOENT;
+	*ret_value = s->value;
+	return 0;
 }
 
 /* A new file record with id n_files + 1; NULL on ENOMEM. */
@@ -141,6 +216,10 @@ int fd_dump_reg_path(struct fd_dump_ctx *ctx, const struct fd_params *p, FileEnt
 	reg->mnt_id = ref->mnt_id;
 	reg->mnt_id_old = ref->mnt_id_old;
 	reg->detached = ref->detached;
+	if (ref->is_mount_fd) {
+		reg->has_mount_fd = true;
+		reg->mount_fd = true;
+	}
 	if (ref->mnt_ns_id) {
 		reg->has_mnt_ns_id = true;
 		reg->mnt_ns_id = ref->mnt_ns_id;
@@ -165,16 +244,22 @@ int fd_dump_reg_path(struct fd_dump_ctx *ctx, const struct fd_params *p, FileEnt
 int fd_params_fdinfo(struct fd_dump_ctx *ctx, const struct fd_params *p, const char **ret_text,
 		     size_t *ret_len)
 {
+	if (p->fdinfo && !p->fdinfo_is_head) {
+		*ret_text = p->fdinfo;
+		*ret_len = p->fdinfo_len;
+		return 0;
+	}
+	return fd_params_fdinfo_now(ctx, p, ret_text, ret_len);
+}
+
+int fd_params_fdinfo_now(struct fd_dump_ctx *ctx, const struct fd_params *p, const char **ret_text,
+			 size_t *ret_len)
+{
 	char path[64];
 	cleanup_free char *text = NULL;
 	char *copy;
 	ssize_t len;
 
-	if (p->fdinfo) {
-		*ret_text = p->fdinfo;
-		*ret_len = p->fdinfo_len;
-		return 0;
-	}
 	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", p->local_fd);
 	len = read_file_at(AT_FDCWD, path, &text);
 	if (len < 0) {
@@ -188,6 +273,19 @@ int fd_params_fdinfo(struct fd_dump_ctx *ctx, const struct fd_params *p, const c
 	*ret_text = copy;
 	*ret_len = (size_t)len;
 	return 0;
+}
+
+int fd_dump_open_mount(struct fd_dump_ctx *ctx, uint32_t mnt_id_old, uint32_t major, uint32_t minor)
+{
+	if (!ctx->cb.open_mount)
+		return -ENOENT;
+	return ctx->cb.open_mount(ctx->cb.opaque, mnt_id_old, major, minor);
+}
+
+size_t fd_dump_task_fds(const struct fd_dump_ctx *ctx, const struct fd_params **ret)
+{
+	*ret = ctx->task_fds;
+	return ctx->n_task_fds;
 }
 
 int64_t fd_dump_contents(struct fd_dump_ctx *ctx, const struct fd_params *p, uint32_t owner_id)
@@ -226,13 +324,22 @@ int fd_dump_finish(struct fd_dump_ctx *ctx)
 	size_t n;
 	const struct fd_kind *const *kinds = fd_kind_all(&n);
 
+	for (size_t i = 0; i < ctx->n_files; i++) {
+		FileEntry *fe = &ctx->files[i]->fe;
+		const struct fd_kind *kind = fd_kind_by_type(fe->type);
+		int r;
+
+		if (kind && kind->dump_finish_file && (r = kind->dump_finish_file(ctx, fe)) < 0)
+			return r;
+	}
 	for (size_t i = 0; i < n; i++) {
 		int r = kinds[i]->dump_finish ? kinds[i]->dump_finish(ctx) : 0;
 
 		if (r < 0)
 			return r;
 	}
-	return 0;
+	/* every lock a task of the tree holds was found on one of its fds */
+	return fd_locks_dump_finish(ctx->locks);
 }
 
 void fd_dump_end(struct fd_dump_ctx *ctx, bool tree_dies)
@@ -303,7 +410,10 @@ static int dump_new_file(struct fd_dump_ctx *ctx, const struct fd_kind *kind,
 	f->fe.flags = p->info.flags;
 	f->fe.has_pos = true;
 	f->fe.pos = p->info.pos;
-	if (p->info.flags & O_ASYNC) {
+	/* The owner gets the O_ASYNC signals and those of a lease breaking: read it for
+	 * files with either (a lease is on an inode /proc/locks names). */
+	if (!(p->info.flags & O_PATH) &&
+	    ((p->info.flags & O_ASYNC) || fd_locks_dump_maybe(ctx->locks, p->st.st_ino))) {
 		struct f_owner_ex owner;
 		int sig;
 
@@ -313,11 +423,13 @@ static int dump_new_file(struct fd_dump_ctx *ctx, const struct fd_kind *kind,
 			return pr_errno("cannot read the owner of fd %d of task %d", p->fd,
 					(int)p->pid);
 		}
-		f->fown.has_pid_type = f->fown.has_pid = f->fown.has_signum = true;
-		f->fown.pid_type = (uint32_t)owner.type;
-		f->fown.pid = owner.pid;
-		f->fown.signum = (uint32_t)sig;
-		f->fe.fown = &f->fown;
+		if ((p->info.flags & O_ASYNC) || owner.pid || sig) {
+			f->fown.has_pid_type = f->fown.has_pid = f->fown.has_signum = true;
+			f->fown.pid_type = (uint32_t)owner.type;
+			f->fown.pid = owner.pid;
+			f->fown.signum = (uint32_t)sig;
+			f->fe.fown = &f->fown;
+		}
 	}
 	r = kind->dump(ctx, p, &f->fe);
 	if (r < 0) {
@@ -346,6 +458,7 @@ static void params_of(const struct fd_probe *probe, pid_t pid, const struct fd_l
 	    .sock_family = probe->sock_family,
 	    .sock_type = probe->sock_type,
 	    .sock_protocol = probe->sock_protocol,
+	    .fdinfo_is_head = probe->fdinfo_is_head,
 	};
 	p->info.flags &= ~(uint32_t)O_CLOEXEC;
 }
@@ -448,6 +561,11 @@ int fd_dump_task(struct fd_dump_ctx *ctx, pid_t pid, const struct fd_local *fds,
 	r = fd_probe_task(pid, fd_dirfd, fdinfo_dirfd, fds, n_fds, &probes);
 	if (r < 0)
 		goto out;
+	r = fd_locks_dump_load(ctx->locks);
+	if (r == 0)
+		r = fd_locks_dump_task(ctx->locks, pid);
+	if (r < 0)
+		goto out;
 	/* step 1: what each fd is, in fd order so the first failure is the one logged */
 	for (size_t i = 0; i < n_fds; i++) {
 		const struct fd_probe *probe = fd_probe_at(probes, i);
@@ -469,6 +587,8 @@ int fd_dump_task(struct fd_dump_ctx *ctx, pid_t pid, const struct fd_local *fds,
 	r = fd_identity_sort(ctx->identity, &task, t.file, t.first);
 	/* step 3: in fd order, each open file's record is made at its first fd */
 	progress_start(&progress, "fds dumped", "fds", n_fds, 1);
+	ctx->task_fds = t.params;
+	ctx->n_task_fds = n_fds;
 	for (size_t i = 0; i < n_fds && r == 0; i++) {
 		size_t f = t.file[i] != FD_IDENTITY_NONE ? t.file[i]
 			   : t.first[i] != i		  ? t.file_of[t.first[i]]
@@ -480,9 +600,17 @@ int fd_dump_task(struct fd_dump_ctx *ctx, pid_t pid, const struct fd_local *fds,
 
 		r = dump_one_fd(ctx, &fds[i], &t.params[i], t.kinds[i], cloexec, f, &t.file_of[i],
 				&entries[i]);
+		if (r == 0 && fd_locks_dump_maybe(ctx->locks, t.params[i].st.st_ino)) {
+			bool is_new = f == FD_IDENTITY_NONE;
+
+			r = fd_locks_dump_fd(ctx->locks, ctx, &t.params[i],
+					     &ctx->files[is_new ? t.file_of[i] : f]->fe, is_new);
+		}
 		progress_add(&progress, 1);
 	}
 	progress_end(&progress);
+	ctx->task_fds = NULL;
+	ctx->n_task_fds = 0;
 	if (r == 0)
 		r = fd_identity_commit(ctx->identity, &task, t.file_of);
 	if (r == 0)
@@ -517,6 +645,15 @@ static int dump_fs_dir(struct fd_dump_ctx *ctx, pid_t pid, const char *which, ui
 	}
 	if (fstat(dirfd, &p.st) < 0)
 		return pr_errno("cannot stat the %s of task %d", which, (int)pid);
+	if (p.is_deleted && p.st.st_nlink > 0) {
+		char root[64];
+
+		snprintf(root, sizeof(root), "/proc/%d/root", (int)pid);
+		if (!fd_probe_really_deleted(AT_FDCWD, root, link, &p.st)) {
+			strcat(link, " (deleted)");
+			p.is_deleted = false;
+		}
+	}
 	if (statx(dirfd, "", AT_EMPTY_PATH, STATX_MNT_ID | STATX_MNT_ID_UNIQUE, &stx) < 0)
 		return pr_errno("cannot read the mount id of the %s of task %d", which, (int)pid);
 	if (stx.stx_mask & STATX_MNT_ID_UNIQUE)

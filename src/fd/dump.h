@@ -22,6 +22,7 @@ struct fd_mount_ref {
 	uint64_t mnt_ns_id;  /* namespace whose table holds mnt_id; 0 when unknown */
 	uint32_t mnt_id_old; /* old 32-bit id of the mount */
 	bool detached;	     /* the mount is in no namespace: path is relative to its root */
+	bool is_mount_fd;    /* the mount fd of anonymous tree mnt_id (an O_PATH fd of its root) */
 	char path[PATH_MAX]; /* path to store: absolute in its namespace, or relative to the
 			      * detached mount's root */
 };
@@ -40,11 +41,20 @@ typedef int (*fd_resolve_mount_fn)(void *opaque, pid_t pid, int fd, int local_fd
  * by the sink). */
 typedef int (*fd_data_sink_fn)(void *opaque, const FileDataEntry *entry);
 
+/* Opens (O_PATH) the root of a mount the tree or minicr can reach: the one whose old 32-bit id
+ * is mnt_id_old when that is nonzero, else one of superblock major:minor. For kinds that name
+ * mounts or filesystems, not files (an inotify watch's handle is opened through it, a
+ * fanotify mount mark names it). Returns the fd, -ENOENT (not logged) when there is none, or
+ * -errno (logged). */
+typedef int (*fd_open_mount_fn)(void *opaque, uint32_t mnt_id_old, uint32_t major, uint32_t minor);
+
 struct fd_dump_callbacks {
 	fd_resolve_mount_fn resolve_mount; /* required */
 	fd_data_sink_fn data_sink;	   /* required */
-	void *opaque;			   /* passed to both */
+	fd_open_mount_fn open_mount;	   /* optional: without it, no mount is found */
+	void *opaque;			   /* passed to all */
 	bool tcp_established;		   /* --tcp-established */
+	bool shell_job; /* --shell-job: terminals the tree did not open are dumped as such */
 };
 
 /* Dump state for a whole tree: file ids and shared-file identity span every task. */
@@ -73,12 +83,18 @@ int fd_dump_task(struct fd_dump_ctx *ctx, pid_t pid, const struct fd_local *fds,
  * restore) plus the umask. *ret is filled (no owned pointers). Returns 0 or -errno (logged). */
 int fd_dump_fs(struct fd_dump_ctx *ctx, pid_t pid, FsEntry *ret);
 
-/* Runs the dump_finish step of every kind, once every task's fds were dumped. Returns 0 or
- * -errno (logged). */
-int fd_dump_finish(struct fd_dump_ctx *ctx);
 /* Runs the dump_end step of every kind (at most once): tree_dies before the tree is killed,
  * false before it is let go. */
 void fd_dump_end(struct fd_dump_ctx *ctx, bool tree_dies);
+/* After every task's fds: the kinds' dump_finish steps (a tty slave finds its master among the
+ * files of the whole tree, a socket its peer), then checks that every lock a task of the tree
+ * holds was found on one of its fds. Returns 0, or -errno after one log line (-ENOTSUP:
+ * refused). */
+int fd_dump_finish(struct fd_dump_ctx *ctx);
+/* The tree is let go running (a failed dump, --leave-running): the kinds put back what their
+ * dump took (a terminal's queued bytes). Call it before releasing the tree; without the call,
+ * freeing the context drops it. */
+void fd_dump_release(struct fd_dump_ctx *ctx);
 
 /* The files dumped so far, in file-id order (ids are 1..n): every FileEntry to write to
  * files.img. Borrowed from ctx; NULL when i >= count. */

@@ -34,3 +34,29 @@ int fdinfo_get_flag(const char *buf, size_t len, const char *key, bool *ret);
 /* Parses [p, end) as an unsigned number in base 8, 10 or 16 with optional blanks around it.
  * Returns 0 or -EINVAL; *ret is set only on success. */
 int fdinfo_parse_u64(const char *p, const char *end, unsigned int base, uint64_t *ret);
+/* The same for a signed decimal number ("-1"). */
+int fdinfo_parse_s64(const char *p, const char *end, int64_t *ret);
+/* The first "key:" line's value as a pair "(a, b)" of signed decimal numbers (timerfd's
+ * "it_value: (0, 899639493)"). Returns 0, -ENOENT or -EINVAL. */
+int fdinfo_get_pair(const char *buf, size_t len, const char *key, int64_t *ret_a, int64_t *ret_b);
+
+/* Multi-line kinds (epoll's "tfd:", inotify's "inotify wd:", fanotify's marks) have one line per
+ * item. Starting with *cursor = 0, each call finds the next line that begins with prefix and
+ * sets [*ret_line, *ret_line + *ret_len) to it (without its newline). Returns 1 for a line, 0
+ * when there is none left. */
+int fdinfo_next_line(const char *buf, size_t len, const char *prefix, size_t *cursor,
+		     const char **ret_line, size_t *ret_len);
+/* In one such line of blank-separated "key:value" fields (blanks may follow the colon), the
+ * value of the field named key: [*ret_val, *ret_val + *ret_len), blanks excluded. The key must
+ * start the line or follow a blank ("mask" never matches "ignored_mask"). Returns 0 or
+ * -ENOENT. */
+int fdinfo_field(const char *line, size_t len, const char *key, const char **ret_val,
+		 size_t *ret_len);
+/* The field's value as an unsigned number in base 8, 10 or 16. Returns 0, -ENOENT or
+ * -EINVAL. */
+int fdinfo_field_u64(const char *line, size_t len, const char *key, unsigned int base,
+		     uint64_t *ret);
+/* The field's value as bytes written in hex ("f_handle:e046a7005bd0795e"): at most max bytes
+ * into out, *ret_len set. Returns 0, -ENOENT or -EINVAL (odd length, not hex, too long). */
+int fdinfo_field_hex(const char *line, size_t len, const char *key, uint8_t *out, size_t max,
+		     size_t *ret_len);

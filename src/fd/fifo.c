@@ -1,6 +1,7 @@
 /* fd/fifo.c: named pipes. Dump: the path (as a reg record), the pipe identity and the bytes
  * in the buffer. Restore: open the FIFO O_RDWR once, so that opening either end does not
- * block and the data written back stays, then reopen it with each file's flags. */
+ * block and the data written back stays, then reopen it with each file's flags. A FIFO whose
+ * name was removed is made again by fd/ghost.c. */
 #define LOG_PREFIX "fd-fifo: "
 #include "fd/kind.h"
 
@@ -12,6 +13,7 @@
 
 #include "base/log.h"
 #include "base/util.h"
+#include "fd/ghost.h"
 #include "image-set/image-set.h"
 
 /* The O_RDWR end kept open per FIFO, keyed by pipe id. */
@@ -23,7 +25,7 @@
 static bool fifo_recognise(const struct fd_params *p)
 {
 	return S_ISFIFO(p->st.st_mode) && p->fs_type != PIPEFS_MAGIC && p->fs_type != 0 &&
-	       !(p->info.flags & O_PATH) && p->link[0] == '/' && !p->is_deleted;
+	       !(p->info.flags & O_PATH) && p->link[0] == '/';
 }
 
 static int fifo_dump(struct fd_dump_ctx *ctx, const struct fd_params *p, FileEntry *fe)
@@ -32,6 +34,8 @@ static int fifo_dump(struct fd_dump_ctx *ctx, const struct fd_params *p, FileEnt
 	int size, r;
 
 	r = fd_dump_reg_path(ctx, p, fe);
+	if (r == 0 && p->is_deleted)
+		r = fd_ghost_dump(ctx, p, fe);
 	if (r < 0)
 		return r;
 	size = fcntl(p->local_fd, F_GETPIPE_SZ);
@@ -54,14 +58,16 @@ static int fifo_open_anchor(struct fd_restore_ctx *ctx, const FileEntry *fe)
 	cleanup_close int fd = -EBADF;
 	int r, queued = 0;
 
-	fd = fd_restore_open_path(ctx, fe->reg, O_RDWR | O_NONBLOCK);
+	fd = fe->reg->unlinked ? fd_ghost_open(ctx, fe, O_RDWR | O_NONBLOCK)
+			       : fd_restore_open_path(ctx, fe->reg, O_RDWR | O_NONBLOCK);
 	if (fd < 0)
 		return fd;
 	if (pe->has_pipe_size && fcntl(fd, F_SETPIPE_SZ, (int)pe->pipe_size) < 0)
-		return pr_errno("cannot set the size of FIFO '%s' to %u", fe->reg->path,
-				pe->pipe_size);
+		return pr_errno("cannot set the size of FIFO '%s' to %u",
+				fe->reg->path, pe->pipe_size);
 	if (ioctl(fd, FIONREAD, &queued) < 0)
-		return pr_errno("cannot count the bytes in FIFO '%s'", fe->reg->path);
+		return pr_errno("cannot count the bytes in FIFO '%s'",
+				fe->reg->path);
 	if (queued > 0) {
 		/* someone outside the restored tree holds the FIFO open: its bytes are live */
 		pr_warn("FIFO '%s' already holds %d bytes, not writing the dumped ones",
@@ -96,6 +102,8 @@ static int fifo_validate(const struct image_set *set, size_t rec, const FileEntr
 {
 	int r = image_set_check_reg(set, rec, fe);
 
+	if (r == 0)
+		r = fd_ghost_validate(set, rec, fe);
 	if (r < 0)
 		return r;
 	if (!fe->pipe || !fe->pipe->has_pipe_id)

@@ -40,6 +40,8 @@ struct fd_params {
 	size_t fdinfo_len;
 	int sock_family, sock_type, sock_protocol; /* sockets: SO_DOMAIN, SO_TYPE, SO_PROTOCOL;
 						    * else 0 */
+	bool fdinfo_is_head; /* fdinfo holds only the first lines of a longer text (an epoll
+			      * set, inotify watches): fd_params_fdinfo() reads it whole */
 };
 
 struct fd_kind {
@@ -70,6 +72,12 @@ struct fd_kind {
 	 * called, with tree_dies false, if the dump never got as far as finishing. */
 	void (*dump_end)(struct fd_dump_ctx *ctx, bool tree_dies);
 
+	/* Optional: runs for each file of the kind once every task's fds are dumped, for a file
+	 * whose record names files of other tasks (a tty slave's master); fd_dump_ctx_file()
+	 * lists them all. A state the kind cannot restore is refused here as in dump. Returns 0
+	 * or -errno (logged). */
+	int (*dump_finish_file)(struct fd_dump_ctx *ctx, FileEntry *fe);
+
 	/* ---- restore ---- */
 	/* Optional: checks fe (record rec of files.img) against the image set before anything is
 	 * created, with restore's own rules; dump runs it too before it lets the tree go.
@@ -89,6 +97,13 @@ struct fd_kind {
 	 * task's fds are at their numbers (epoll registrations, a controlling terminal).
 	 * fd is one of the numbers the file has in the task. Returns 0 or -errno (logged). */
 	int (*after_install)(const struct fd_install_ctx *t, const FileEntry *fe, int fd);
+	/* True if the file can be opened only once every task of the tree exists (a pidfd of
+	 * one of them). The root task opens it then, with a context that reaches no mount (no
+	 * path may be opened), and hands it to each task holding it (fd/restore-late.h). */
+	bool opens_late;
+	/* True if after_install needs every task of the tree to exist, with its session and
+	 * group (a terminal's foreground group): the tasks then meet before that step. */
+	bool after_install_needs_tree;
 };
 
 /* ---- the registry (kinds.c) -------------------------------------------------------------- */
@@ -118,9 +133,10 @@ char *fd_dump_strdup(struct fd_dump_ctx *ctx, const char *s);
  * minicr's namespace, or a detached mount) and sets fe->reg to a new path record (path,
  * mount, dev, ino, size, mode, rdev, unlinked). Returns 0 or -errno (logged). */
 int fd_dump_reg_path(struct fd_dump_ctx *ctx, const struct fd_params *p, FileEntry *fe);
-/* The task's fdinfo text for p: the probe's, or read from the local copy's fdinfo (the lines
- * a kind reads describe the open file description, which both show alike). The text lives as
- * long as ctx. Returns 0 or -errno (logged). */
+/* The task's fdinfo text for p, whole: the probe's, or read from the local copy's fdinfo when
+ * the probe has none or kept only its head (the lines a kind reads describe the open file
+ * description, which both show alike). The text lives as long as ctx. Returns 0 or -errno
+ * (logged). */
 int fd_params_fdinfo(struct fd_dump_ctx *ctx, const struct fd_params *p, const char **ret_text,
 		     size_t *ret_len);
 /* Sends one record of file-data.img (a kind's own data: socket queues). The entry and its data
@@ -131,6 +147,28 @@ int fd_dump_data(struct fd_dump_ctx *ctx, const FileDataEntry *entry);
 void **fd_dump_kind_state(struct fd_dump_ctx *ctx, FdType type);
 /* --tcp-established: connections to peers outside the tree may be dumped. */
 bool fd_dump_tcp_established(const struct fd_dump_ctx *ctx);
+/* The same, always read now from the local copy: for a kind that changed what fdinfo shows
+ * (a timerfd brought up to date by timerfd_gettime). */
+int fd_params_fdinfo_now(struct fd_dump_ctx *ctx, const struct fd_params *p, const char **ret_text,
+			 size_t *ret_len);
+/* Opens (O_PATH) the root of a mount the tree or minicr can reach: the one with old id
+ * mnt_id_old when nonzero, else one of superblock major:minor. Returns the fd, -ENOENT (not
+ * logged) when there is none, or -errno (logged). */
+int fd_dump_open_mount(struct fd_dump_ctx *ctx, uint32_t mnt_id_old, uint32_t major,
+		       uint32_t minor);
+/* The fds of the task being dumped, in fd order, for a kind whose state names other fds of
+ * its task (an epoll's targets). Borrowed; valid while that task's fds are dumped. */
+size_t fd_dump_task_fds(const struct fd_dump_ctx *ctx, const struct fd_params **ret);
+/* Every file dumped so far: ids 1..n (the dump_finish steps see the whole tree's). */
+size_t fd_dump_n_files(const struct fd_dump_ctx *ctx);
+const FileEntry *fd_dump_file(const struct fd_dump_ctx *ctx, size_t i);
+/* --shell-job was given: terminals the tree did not open may be dumped. */
+bool fd_dump_shell_job(const struct fd_dump_ctx *ctx);
+/* Calls fn(arg, tree_runs_on) once: from fd_dump_release() with true when the dump lets the
+ * tree run on (the kind puts back what its dump took), else with false when the context is
+ * freed (the kind only frees). Returns 0 or -ENOMEM (logged; fn is then called at once with
+ * true). */
+int fd_dump_defer(struct fd_dump_ctx *ctx, void (*fn)(void *arg, bool tree_runs_on), void *arg);
 /* Largest FileDataEntry.data chunk, bytes. */
 #define FD_DATA_CHUNK_MAX (1U << 20)
 /* Sends the contents of the file behind p->local_fd (read through a fresh descriptor, so no
@@ -140,6 +178,13 @@ int64_t fd_dump_contents(struct fd_dump_ctx *ctx, const struct fd_params *p, uin
 /* Sends the bytes buffered in the pipe or FIFO behind p->local_fd, once per pipe_id, as
  * FILE_DATA_KIND_PIPE chunks, without consuming them. Returns 0 or -errno (logged). */
 int fd_dump_pipe_data(struct fd_dump_ctx *ctx, const struct fd_params *p, uint64_t pipe_id);
+
+/* A value a kind keeps for the rest of the dump under (tag, key), e.g. which file of an inode
+ * carries its contents; tags are made with FD_KEEP_TAG() as on the restore side. Returns 0 or
+ * -ENOMEM (logged). */
+int fd_dump_keep(struct fd_dump_ctx *ctx, uint64_t tag, uint64_t key, uint64_t value);
+/* The value kept under (tag, key) in *ret_value: 0, or -ENOENT. */
+int fd_dump_lookup(const struct fd_dump_ctx *ctx, uint64_t tag, uint64_t key, uint64_t *ret_value);
 
 /* One 64-bit key for an inode of a given device. */
 static inline uint64_t fd_inode_key(uint64_t dev, uint64_t ino)
@@ -162,6 +207,9 @@ int fd_restore_contents(struct fd_restore_ctx *ctx, uint64_t owner_id, int fd);
 /* Writes the FILE_DATA_KIND_PIPE chunks of pipe_id into the pipe write end fd. Returns 0 or
  * -errno (logged). */
 int fd_restore_pipe_data(struct fd_restore_ctx *ctx, uint64_t pipe_id, int fd);
+/* The flags open() takes for a file whose fdinfo showed flags: what F_SETFL and O_CLOEXEC
+ * cannot set, without O_CREAT-like ones; O_PATH keeps only O_DIRECTORY and O_NOFOLLOW. */
+uint32_t fd_open_flags(uint32_t flags);
 /* Opens /proc/self/fd/fd with flags (plus O_CLOEXEC): another open file description of the
  * same file. Returns the fd or -errno (logged). */
 int fd_reopen(int fd, uint32_t flags);
@@ -181,6 +229,23 @@ int fd_restore_take(struct fd_restore_ctx *ctx, uint64_t tag, uint64_t key);
 /* The image set being restored (its files and file-data records), for kinds whose objects span
  * several files. */
 const struct image_set *fd_restore_image_set(const struct fd_restore_ctx *ctx);
+/* The fd (borrowed) of file file_id, opened earlier in this table: a file the kind named in
+ * its deps (a pty slave's master). -ENOENT if it is not open. */
+int fd_restore_file_fd(const struct fd_restore_ctx *ctx, uint32_t file_id);
+/* --shell-job was given to restore: terminals the tree did not open are reconnected to minicr's
+ * own. */
+bool fd_restore_shell_job(const struct fd_restore_ctx *ctx);
+/* Runs fn(arg) when ctx is freed, after its kept fds are closed, in this process only (not in
+ * tasks forked meanwhile): to reap a helper process. Returns 0 or -ENOMEM (logged). */
+int fd_restore_defer(struct fd_restore_ctx *ctx, void (*fn)(void *arg), void *arg);
+
+/* A kind's own state for the whole restore, made zeroed (size bytes) by the first call with
+ * tag and returned again by later ones. release(state), if given, runs when the context is
+ * freed — once every file of the tree is open, or after a failure — before the kept fds are
+ * closed: the place to undo what the kind made in the filesystem. Not for opens_alone kinds
+ * (their opens run on several threads). NULL on ENOMEM. */
+void *fd_restore_state(struct fd_restore_ctx *ctx, uint64_t tag, size_t size,
+		       void (*release)(void *state));
 
 /* ---- after-install help ----------------------------------------------------------------- */
 
@@ -188,3 +253,9 @@ const struct image_set *fd_restore_image_set(const struct fd_restore_ctx *ctx);
 pid_t fd_install_pid(const struct fd_install_ctx *t);
 /* A number at which file `file_id` sits in that task, or -ENOENT. */
 int fd_install_fd_of(const struct fd_install_ctx *t, uint32_t file_id);
+/* The record of file file_id of the image set (another file a kind's step needs: a pty slave's
+ * master), or NULL. */
+const FileEntry *fd_install_file(const struct fd_install_ctx *t, uint32_t file_id);
+/* True in exactly one of the tasks holding file `file_id`: the first in the image's task order
+ * (parents before children). For steps that must happen once per file (arming a timer). */
+bool fd_install_is_first_holder(const struct fd_install_ctx *t, uint32_t file_id);

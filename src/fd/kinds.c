@@ -13,6 +13,13 @@
 	X(eventfd)                                                                                 \
 	X(unix)                                                                                    \
 	X(inet)                                                                                    \
+	X(signalfd)                                                                                \
+	X(timerfd)                                                                                 \
+	X(epoll)                                                                                   \
+	X(pidfd)                                                                                   \
+	X(inotify)                                                                                 \
+	X(fanotify)                                                                                \
+	X(tty)                                                                                     \
 	X(chrdev)                                                                                  \
 	X(dir)                                                                                     \
 	X(opath)                                                                                   \

@@ -161,3 +161,21 @@ int fd_table_size(pid_t pid)
 	}
 	return status.fd_size > INT_MAX ? INT_MAX : (int)status.fd_size;
 }
+
+int fd_find_unpassable(pid_t pid, const int *fds, size_t n_fds)
+{
+	char path[64], link[64];
+
+	for (size_t i = 0; i < n_fds; i++) {
+		ssize_t len;
+
+		snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)pid, fds[i]);
+		len = readlink(path, link, sizeof(link) - 1);
+		if (len < 0)
+			continue;
+		link[len] = 0;
+		if (strcmp(link, "anon_inode:[io_uring]") == 0)
+			return fds[i];
+	}
+	return -ENOENT;
+}

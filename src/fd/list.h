@@ -35,5 +35,10 @@ int fd_local_getfd(pid_t pid, const int *fds, size_t n_fds, struct fd_local **re
 /* Closes every local_fd and frees the array. NULL-safe. */
 void fd_local_free(struct fd_local *locals, size_t n_fds);
 
+/* The first of fds of task pid that SCM_RIGHTS cannot carry (the kernel refuses io_uring files
+ * there), which makes a parasite drain fail; for the one line that says why. Returns its
+ * number, or -ENOENT. Not logged. */
+int fd_find_unpassable(pid_t pid, const int *fds, size_t n_fds);
+
 /* The umask of task pid (Umask in /proc/PID/status). Returns 0 or -errno (logged). */
 int fd_task_umask(pid_t pid, uint32_t *ret);

@@ -1,6 +1,6 @@
 /* fd/opath.c: O_PATH fds on anything but a directory (regular files, symlinks opened with
- * O_NOFOLLOW, devices, FIFOs), reopened by path beneath their mount's root; one on an unlinked
- * regular file is rebuilt by fd/ghost.c. */
+ * O_NOFOLLOW, devices, FIFOs), reopened by path beneath their mount's root; one whose name was
+ * removed goes through fd/ghost.c. */
 #define LOG_PREFIX "fd-opath: "
 #include "fd/kind.h"
 
@@ -12,9 +12,7 @@
 
 static bool opath_recognise(const struct fd_params *p)
 {
-	if (!(p->info.flags & O_PATH) || p->link[0] != '/' || S_ISDIR(p->st.st_mode))
-		return false;
-	return !p->is_deleted || (S_ISREG(p->st.st_mode) && p->st.st_nlink == 0);
+	return (p->info.flags & O_PATH) && p->link[0] == '/' && !S_ISDIR(p->st.st_mode);
 }
 
 static int opath_dump(struct fd_dump_ctx *ctx, const struct fd_params *p, FileEntry *fe)
@@ -28,7 +26,7 @@ static int opath_dump(struct fd_dump_ctx *ctx, const struct fd_params *p, FileEn
 
 static int opath_open(struct fd_restore_ctx *ctx, const FileEntry *fe, int *ret_fd)
 {
-	int fd = fe->reg->unlinked ? fd_ghost_open(ctx, fe)
+	int fd = fe->reg->unlinked ? fd_ghost_open(ctx, fe, fe->flags)
 				   : fd_restore_open_path(ctx, fe->reg, fe->flags);
 
 	if (fd < 0)
@@ -39,7 +37,9 @@ static int opath_open(struct fd_restore_ctx *ctx, const FileEntry *fe, int *ret_
 
 static int opath_validate(const struct image_set *set, size_t rec, const FileEntry *fe)
 {
-	return image_set_check_reg(set, rec, fe);
+	int r = image_set_check_reg(set, rec, fe);
+
+	return r < 0 ? r : fd_ghost_validate(set, rec, fe);
 }
 
 static bool opath_opens_alone(const FileEntry *fe)

@@ -29,10 +29,17 @@
 /* Flags F_SETFL changes. */
 #define FD_SETFL_FLAGS (O_APPEND | O_NONBLOCK | O_DIRECT | O_NOATIME)
 
-static uint32_t open_flags(uint32_t flags)
+/* O_TMPFILE as fdinfo shows it, without its O_DIRECTORY part. */
+#define TMPFILE_BIT 020000000
+
+uint32_t fd_open_flags(uint32_t flags)
 {
 	if (flags & O_PATH)
 		return flags & (O_PATH | O_DIRECTORY | O_NOFOLLOW);
+	/* A file opened O_TMPFILE shows O_TMPFILE's O_DIRECTORY bit too: reopening it must not
+	 * ask for a directory. */
+	if (flags & TMPFILE_BIT)
+		flags &= ~(uint32_t)O_DIRECTORY;
 	return flags & FD_OPEN_FLAGS;
 }
 
@@ -92,7 +99,7 @@ static int reopen_root_file(int rootfd, uint32_t flags)
 	if (S_ISDIR(st.st_mode))
 		return -EISDIR;
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", rootfd);
-	fd = open(proc, (int)(open_flags(flags) | O_CLOEXEC));
+	fd = open(proc, (int)(fd_open_flags(flags) | O_CLOEXEC));
 	return fd < 0 ? -errno : fd;
 }
 
@@ -101,7 +108,7 @@ static int open_beneath(int dirfd, const char *path, uint32_t flags)
 	/* No O_NOFOLLOW unless the dumped flags had it: it would stay visible in the restored
 	 * file's flags. RESOLVE_BENEATH keeps every symlink inside the mount. */
 	struct open_how how = {
-	    .flags = open_flags(flags) | O_CLOEXEC,
+	    .flags = fd_open_flags(flags) | O_CLOEXEC,
 	    .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
 	};
 	int fd;
@@ -125,6 +132,7 @@ static int open_beneath(int dirfd, const char *path, uint32_t flags)
 int fd_restore_open_path(struct fd_restore_ctx *ctx, const RegFileEntry *reg, uint32_t flags)
 {
 	cleanup_close int fd = -EBADF;
+	const char *path;
 	struct stat st;
 	int root;
 
@@ -132,10 +140,15 @@ int fd_restore_open_path(struct fd_restore_ctx *ctx, const RegFileEntry *reg, ui
 		pr_err("cannot reopen a file without a path");
 		return -EINVAL;
 	}
-	root = fd_restore_mount_root(ctx, reg);
+	root = fd_restore_mount_root(ctx, reg, &path);
 	if (root < 0)
 		return root;
-	fd = open_beneath(root, reg->path, flags);
+	/* the mount fd of an anonymous tree is the tree's own fd (open_tree() and fsmount() mark
+	 * that one file: the tree is attachable while it is open), another open of its root is not
+	 */
+	fd = reg->mount_fd ? fcntl(root, F_DUPFD_CLOEXEC, 0) : open_beneath(root, path, flags);
+	if (fd < 0 && reg->mount_fd)
+		fd = -errno;
 	if (fd < 0) {
 		errno = -fd;
 		return pr_errno("cannot open '%s' (mount %lu%s)", reg->path,
@@ -145,8 +158,8 @@ int fd_restore_open_path(struct fd_restore_ctx *ctx, const RegFileEntry *reg, ui
 		if (fstat(fd, &st) < 0)
 			return pr_errno("cannot stat '%s'", reg->path);
 		if ((st.st_mode & S_IFMT) != (reg->mode & S_IFMT)) {
-			pr_err("cannot reopen '%s': file type 0%o, was 0%o at dump", reg->path,
-			       st.st_mode & S_IFMT, reg->mode & S_IFMT);
+			pr_err("cannot reopen '%s': file type 0%o, was 0%o at dump",
+			       reg->path, st.st_mode & S_IFMT, reg->mode & S_IFMT);
 			return -ESTALE;
 		}
 	}
@@ -156,6 +169,7 @@ int fd_restore_open_path(struct fd_restore_ctx *ctx, const RegFileEntry *reg, ui
 int fd_restore_open_parent(struct fd_restore_ctx *ctx, const RegFileEntry *reg)
 {
 	cleanup_free char *dir = NULL;
+	const char *path;
 	char *slash;
 	int root, fd;
 
@@ -163,7 +177,10 @@ int fd_restore_open_parent(struct fd_restore_ctx *ctx, const RegFileEntry *reg)
 		pr_err("cannot reopen a file without a path");
 		return -EINVAL;
 	}
-	dir = strdup(reg->path);
+	root = fd_restore_mount_root(ctx, reg, &path);
+	if (root < 0)
+		return root;
+	dir = strdup(path);
 	if (!dir)
 		return -ENOMEM;
 	slash = strrchr(dir, '/');
@@ -171,9 +188,6 @@ int fd_restore_open_parent(struct fd_restore_ctx *ctx, const RegFileEntry *reg)
 		*slash = '\0';
 	else
 		dir[0] = '\0';
-	root = fd_restore_mount_root(ctx, reg);
-	if (root < 0)
-		return root;
 	fd = open_beneath(root, dir, O_PATH | O_DIRECTORY);
 	if (fd < 0) {
 		errno = -fd;
@@ -188,7 +202,7 @@ int fd_reopen(int fd, uint32_t flags)
 	int nfd;
 
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	nfd = open(path, (int)(open_flags(flags) | O_CLOEXEC));
+	nfd = open(path, (int)(fd_open_flags(flags) | O_CLOEXEC));
 	if (nfd < 0)
 		return pr_errno("cannot reopen fd %d with flags 0%o", fd, flags);
 	return nfd;

@@ -171,6 +171,7 @@ static int read_fdinfo(int fdinfo_dirfd, int fd, struct fd_probe *p, struct text
 		char *nl = memrchr(buf, '\n', sizeof(buf) - 1);
 
 		len = nl ? nl - buf + 1 : 0;
+		p->fdinfo_is_head = true;
 	}
 	buf[len] = '\0';
 	r = fdinfo_parse(buf, (size_t)len, &p->info);
@@ -197,6 +198,19 @@ int fd_probe_read_link(int dirfd, const char *name, char *buf, size_t size, bool
 		*ret_deleted = true;
 	}
 	return 0;
+}
+
+bool fd_probe_really_deleted(int dirfd, const char *root, const char *link, const struct stat *st)
+{
+	char path[PATH_MAX + 64];
+	struct stat live;
+
+	if (st->st_nlink == 0 || link[0] != '/')
+		return true;
+	if ((size_t)snprintf(path, sizeof(path), "%s%s" DELETED_SUFFIX, root, link) >= sizeof(path))
+		return true;
+	return fstatat(dirfd, path, &live, AT_SYMLINK_NOFOLLOW) < 0 || live.st_dev != st->st_dev ||
+	       live.st_ino != st->st_ino;
 }
 
 static long fs_type_of(int local_fd)
@@ -246,6 +260,13 @@ static int probe_one(const struct probe_job *job, struct text_buf *text, size_t 
 		if (ret < 0) {
 			fail(p, FD_PROBE_LINK, ret);
 			return 0;
+		}
+		if (p->is_deleted && p->st.st_nlink > 0 &&
+		    !fd_probe_really_deleted(job->fd_dirfd, "../root", link, &p->st)) {
+			/* a live name that ends in " (deleted)" itself: the suffix was stripped
+			 * from what readlink gave, so it fits again */
+			strcat(link, DELETED_SUFFIX);
+			p->is_deleted = false;
 		}
 	}
 	if (!p->has_fdinfo && strncmp(link, "anon_inode:", 11) == 0) {

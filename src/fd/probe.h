@@ -39,6 +39,7 @@ struct fd_probe {
 	bool is_deleted;
 	bool has_fdinfo; /* info came from /proc/PID/fdinfo/N */
 	int sock_family, sock_type, sock_protocol; /* sockets: SO_DOMAIN, SO_TYPE, SO_PROTOCOL */
+	bool fdinfo_is_head; /* the text was longer than the probe keeps: fdinfo is its head */
 	enum fd_probe_step failed;
 	int error; /* -errno of the failed step */
 };
@@ -56,6 +57,11 @@ int fd_probe_report(const struct fd_probe *probe, pid_t pid, int fd);
 /* Reads the proc link name (under dirfd) into buf and strips " (deleted)", telling so in
  * *ret_deleted. Returns 0 or -errno (not logged). */
 int fd_probe_read_link(int dirfd, const char *name, char *buf, size_t size, bool *ret_deleted);
+/* A link text that ended in " (deleted)" (link is without it) on an inode that still has
+ * links is either a removed name or a live name that really ends in " (deleted)". Looks the
+ * whole name up in the task's root (dirfd plus root, e.g. /proc/PID/fd and "../root"): true
+ * when it is not the inode of st there, so the name is gone. */
+bool fd_probe_really_deleted(int dirfd, const char *root, const char *link, const struct stat *st);
 /* NULL-safe; returns NULL. */
 struct fd_probe_set *fd_probe_set_free(struct fd_probe_set *set);
 static inline void fd_probe_set_freep(struct fd_probe_set **set)

@@ -48,11 +48,17 @@ static const char *refused_name(const struct fd_params *p)
 	static const struct {
 		const char *link, *name;
 	} anon[] = {
-	    {"anon_inode:[eventpoll]", "epoll"},	 {"anon_inode:inotify", "inotify"},
-	    {"anon_inode:[fanotify]", "fanotify"},	 {"anon_inode:[timerfd]", "timerfd"},
-	    {"anon_inode:[signalfd]", "signalfd"},	 {"anon_inode:[pidfd]", "pidfd"},
-	    {"anon_inode:[io_uring]", "io_uring"},	 {"anon_inode:bpf-map", "bpf-map"},
+	    /* kernel objects whose state no syscall gives back */
+	    {"anon_inode:[io_uring]", "io_uring"},
 	    {"anon_inode:[userfaultfd]", "userfaultfd"},
+	    {"anon_inode:[perf_event]", "perf_event"},
+	    {"anon_inode:bpf-map", "bpf map"},
+	    {"anon_inode:bpf-prog", "bpf program"},
+	    {"anon_inode:bpf_link", "bpf link"},
+	    {"anon_inode:bpf_iter", "bpf iterator"},
+	    {"anon_inode:[bpf_token]", "bpf token"},
+	    {"anon_inode:[fscontext]", "filesystem context (fsopen)"},
+	    {"anon_inode:[fanotify-pidfd]", "fanotify pidfd"},
 	};
 	unsigned int maj = major(p->st.st_rdev);
 
@@ -62,17 +68,18 @@ static const char *refused_name(const struct fd_params *p)
 	for (size_t i = 0; i < ARRAY_SIZE(anon); i++)
 		if (strcmp(p->link, anon[i].link) == 0)
 			return anon[i].name;
-	/* 4, 5: virtual consoles, tty, console, ptmx; 136-143: pseudo-terminal slaves */
+	/* every other anon inode (kvm, dma-buf, sync files...) is refused by the generic code,
+	 * named after its link */
+	if (p->is_deleted && strcmp(p->link, "/secretmem") == 0)
+		return "memfd_secret";
+	/* a terminal the tty kind did not take: its pty is gone (hung up, its /dev/pts name
+	 * removed) */
 	if (S_ISCHR(p->st.st_mode) && (maj == 4 || maj == 5 || (maj >= 136 && maj <= 143)))
-		return "tty";
+		return "hung-up tty";
 	if (S_ISBLK(p->st.st_mode))
 		return "block device";
 	if (p->is_deleted && strncmp(p->link, "/memfd:", 7) == 0)
 		return "hugetlbfs memfd";
-	if (p->is_deleted && S_ISDIR(p->st.st_mode))
-		return "removed directory";
-	if (p->is_deleted && p->st.st_nlink > 0)
-		return "removed path of a linked file";
 	return NULL;
 }
 

@@ -1,5 +1,6 @@
-/* fd/reg.c: regular files, reopened by path beneath their mount's root; unlinked ones are
- * rebuilt by fd/ghost.c. */
+/* fd/reg.c: regular files, reopened by path beneath their mount's root; those whose opened
+ * name was removed (unlinked, O_TMPFILE, or renamed over while other names remain) go through
+ * fd/ghost.c. */
 #define LOG_PREFIX "fd-reg: "
 #include "fd/kind.h"
 
@@ -14,11 +15,9 @@
 #include "fd/ghost.h"
 #include "image-set/image-set.h"
 
-
 static bool reg_recognise(const struct fd_params *p)
 {
-	/* a removed name of a still linked file cannot be reopened */
-	if (p->link[0] != '/' || (p->is_deleted && p->st.st_nlink > 0))
+	if (p->link[0] != '/')
 		return false;
 	/* a deleted "/memfd:" name that the memfd kind did not take is a hugetlbfs memfd */
 	if (p->is_deleted && strncmp(p->link, "/memfd:", 7) == 0)
@@ -40,7 +39,7 @@ static int reg_open(struct fd_restore_ctx *ctx, const FileEntry *fe, int *ret_fd
 	cleanup_close int fd = -EBADF;
 
 	if (fe->reg->unlinked)
-		fd = fd_ghost_open(ctx, fe);
+		fd = fd_ghost_open(ctx, fe, fe->flags);
 	else
 		fd = fd_restore_open_path(ctx, fe->reg, fe->flags);
 	if (fd < 0)
@@ -51,7 +50,9 @@ static int reg_open(struct fd_restore_ctx *ctx, const FileEntry *fe, int *ret_fd
 
 static int reg_validate(const struct image_set *set, size_t rec, const FileEntry *fe)
 {
-	return image_set_check_reg(set, rec, fe);
+	int r = image_set_check_reg(set, rec, fe);
+
+	return r < 0 ? r : fd_ghost_validate(set, rec, fe);
 }
 
 /* A file reopened by path needs nothing else: large tables open these on several threads. */

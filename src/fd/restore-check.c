@@ -14,9 +14,10 @@
 #include "fd/restore-file.h"
 #include "image-set/image-set.h"
 
-static int root_of(void *opaque, const RegFileEntry *reg)
+static int root_of(void *opaque, const RegFileEntry *reg, const char **ret_path)
 {
 	(void)reg;
+	(void)ret_path;
 	return *(const int *)opaque;
 }
 
@@ -27,7 +28,7 @@ static bool in_own_namespace(const struct image_set *set, const FileEntry *fe)
 
 	if (!reg || reg->detached || reg->unlinked)
 		return false;
-	return !set->own_mntns || !reg->has_mnt_ns_id || reg->mnt_ns_id != set->mnt_ns_id;
+	return !reg->has_mnt_ns_id || image_set_mntns(set, reg->mnt_ns_id) < 0;
 }
 
 int fd_check_paths(const struct image_set *set, int root_fd)

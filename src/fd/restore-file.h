@@ -4,14 +4,18 @@
  * across files (a pipe's ends, a memfd, the dumped contents). */
 #pragma once
 
+#include <stdbool.h>
+
 #include "fdinfo.pb-c.h"
 #include "file-data.pb-c.h"
 #include "files.pb-c.h"
 
-/* Returns a borrowed directory fd that reg->path (its leading '/' ignored) is opened
- * beneath: the namespace's root for an attached mount, the detached mount's tree fd
- * otherwise. Returns >= 0, or -errno after logging. */
-typedef int (*fd_mount_root_fn)(void *opaque, const RegFileEntry *reg);
+/* Returns a borrowed directory fd that a path (its leading '/' ignored) is opened beneath: the
+ * root of reg's mount, or the root of the namespace it was in. *ret_path comes set to
+ * reg->path; the callback points it at the part of it to open beneath the fd (below the
+ * mount's root when the fd is that mount's). Returns >= 0, or -errno after logging. May run on
+ * several threads at once. */
+typedef int (*fd_mount_root_fn)(void *opaque, const RegFileEntry *reg, const char **ret_path);
 
 struct image_set;
 
@@ -19,6 +23,7 @@ struct fd_restore_callbacks {
 	fd_mount_root_fn mount_root; /* required for files reached by a path */
 	void *opaque;
 	const struct image_set *set; /* the set being restored, for fd_restore_image_set() */
+	bool shell_job; /* --shell-job: reconnect terminals the tree did not open */
 };
 
 /* Restore state for the process that opens the tree's files. Free it only once every task
@@ -45,10 +50,15 @@ int fd_restore_ctx_add_data(struct fd_restore_ctx *ctx, const FileDataEntry *ent
  * *ret_fd is owned by the caller. Returns 0, or -errno (logged). */
 int fd_restore_file(struct fd_restore_ctx *ctx, const FileEntry *fe, int *ret_fd);
 
+/* Records that file file_id is open at fd (borrowed) in the process holding the table, for
+ * kinds that need a file they depend on (fd_restore_file_fd()). Returns 0 or -ENOMEM. */
+int fd_restore_ctx_note_file(struct fd_restore_ctx *ctx, uint32_t file_id, int fd);
+
 /* Puts file_fd at number fde->fd with fde->cloexec (dup3; file_fd stays open). Returns 0 or
  * -errno (logged). */
 int fd_restore_install(const FdEntry *fde, int file_fd);
 
-/* For open-beneath.c: the directory reg's path is opened beneath. Returns >= 0 (borrowed) or
- * -errno (logged). */
-int fd_restore_mount_root(struct fd_restore_ctx *ctx, const RegFileEntry *reg);
+/* For open-beneath.c: the directory reg's path is opened beneath, and that path (*ret_path).
+ * Returns >= 0 (borrowed) or -errno (logged). */
+int fd_restore_mount_root(struct fd_restore_ctx *ctx, const RegFileEntry *reg,
+			  const char **ret_path);

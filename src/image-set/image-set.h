@@ -18,9 +18,17 @@
 struct restore_task {
 	const PstreeEntry *pst;
 	int parent;    /* index of the parent task, -1 for the root */
+	int mntns;     /* index in image_set.mntns of its mount namespace; -1: minicr's own */
 	FdEntry **fds; /* fdinfo-<pid>.img records, owned */
 	size_t n_fds;
 	FsEntry *fs; /* fs-<pid>.img, owned */
+};
+
+/* One mount namespace of the tree: its mnt-<id>.img, loaded into image_set.mnts. */
+struct image_mntns {
+	uint64_t id;
+	size_t first; /* its mounts are mnts[first .. first + n_mnts), its root first */
+	size_t n_mnts;
 };
 
 struct image_set {
@@ -34,16 +42,19 @@ struct image_set {
 	size_t n_detached;
 	FileDataEntry **data;
 	size_t n_data;
-	/* The tree's mount namespace. own_mntns: it had a namespace of its own, whose mounts
-	 * (parent first) are below; else it lived in minicr's namespace and mnts is empty. */
-	uint64_t mnt_ns_id;
-	bool own_mntns;
+	/* The tree's own mount namespaces (every namespace a task lived in but minicr's), each
+	 * rebuilt at restore, in the order their first task appears; their mounts are in mnts,
+	 * namespace after namespace, each parent first. Tasks that lived in minicr's namespace
+	 * (root_mnt_ns_id) are restored in minicr's. */
+	uint64_t root_mnt_ns_id; /* 0 when the images do not say */
+	struct image_mntns *mntns;
+	size_t n_mntns;
 	MntEntry **mnts;
 	size_t n_mnts;
 	int max_fd;    /* the highest fd number of any task */
 	bool for_dump; /* checked by a dump before it publishes: failures say so */
-	/* private: sorted id -> index maps */
-	size_t *file_order, *detached_order, *mnt_order;
+	/* private: sorted id -> index maps; the namespace of each mount */
+	size_t *file_order, *detached_order, *mnt_order, *mnt_ns;
 };
 
 /* The fd numbers a restore can give the tree's files under an RLIMIT_NOFILE of nofile: restore
@@ -76,3 +87,10 @@ int image_set_check_reg(const struct image_set *set, size_t rec, const FileEntry
 ssize_t image_set_file(const struct image_set *set, uint32_t id);
 ssize_t image_set_detached(const struct image_set *set, uint64_t id);
 ssize_t image_set_mnt(const struct image_set *set, uint64_t mnt_id);
+/* The namespace (index in set->mntns) a mount of set->mnts belongs to. */
+size_t image_set_mnt_ns(const struct image_set *set, size_t mnt_idx);
+/* The index in set->mntns of namespace ns_id, or -1 (minicr's own, or unknown). */
+ssize_t image_set_mntns(const struct image_set *set, uint64_t ns_id);
+/* The path of reg (a file of a mount of set->mnts at index mnt_idx) below that mount's root:
+ * "" for the root itself, else "/a/b"; NULL when the path is not below its mountpoint. */
+const char *image_set_path_in_mnt(const struct image_set *set, size_t mnt_idx, const char *path);

@@ -36,6 +36,10 @@ struct mount_spec {
 	uint64_t contents_id;	   /* TMPFS: owner of the FILE_DATA_KIND_TMPFS records */
 	const char *contents_root; /* TMPFS: the root the records are relative to */
 	bool root_is_file;	   /* a single-file bind mount */
+	/* the root was removed from its filesystem: made again (a directory of this mode and
+	 * owner) until the mount is attached (build.c) */
+	bool root_deleted;
+	uint32_t root_mode, root_uid, root_gid;
 };
 
 struct mount_kind {

@@ -179,9 +179,32 @@ static int order_parent_first(struct mount_table *t)
 	return 0;
 }
 
+/* The kernel shows a root removed from its filesystem with "//deleted" appended (a bind whose
+ * source directory was removed): the path and the fact are kept apart. The strings belong to
+ * the table. */
+static void strip_deleted(struct mount_table *t)
+{
+	static const char suffix[] = "//deleted";
+
+	for (size_t i = 0; i < t->n_entries; i++) {
+		struct mount_entry *e = &t->entries[i];
+		size_t len = strlen(e->root), n = sizeof(suffix) - 1;
+
+		if (len > n && strcmp(e->root + len - n, suffix) == 0) {
+			((char *)e->root)[len - n] = '\0';
+			e->root_deleted = true;
+			if (!*e->root)
+				e->root = "/";
+		}
+	}
+}
+
 static int finish_table(struct mount_table *t)
 {
-	int r = index_entries(t);
+	int r;
+
+	strip_deleted(t);
+	r = index_entries(t);
 
 	if (r < 0)
 		return r;
@@ -466,6 +489,16 @@ int mount_table_collect(pid_t pid, unsigned int flags, struct mount_table **ret_
 		return pr_errno("no mount namespace id for task %d", (int)pid);
 	}
 	return collect_mountinfo(pid, ns_id, (uint64_t)st.st_ino, ret_table);
+}
+
+void mount_table_set_root_stat(struct mount_table *t, const struct mount_entry *m, uint32_t mode,
+			       uint32_t uid, uint32_t gid)
+{
+	struct mount_entry *e = &t->entries[m - t->entries];
+
+	e->root_mode = mode;
+	e->root_uid = uid;
+	e->root_gid = gid;
 }
 
 /* ---- accessors -------------------------------------------------------------------------- */

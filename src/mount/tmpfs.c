@@ -1,5 +1,5 @@
 /* mount/tmpfs.c: a tmpfs only the tree saw. Nothing outside the tree can give its files back,
- * so dump saves them (dump-tmpfs.c) from one mount of the superblock, and restore makes a new
+ * so dump saves them (dump-contents.c) from one mount of the superblock, and restore makes a new
  * tmpfs with the same options, writes them back at the root that mount had, and every mount of
  * the superblock binds from it. */
 #define LOG_PREFIX "mount-tmpfs: "
@@ -14,7 +14,7 @@
 #include "base/log.h"
 #include "base/util.h"
 #include "image-set/image-set.h"
-#include "mount/restore-tmpfs.h"
+#include "mount/restore-contents.h"
 
 static bool tmpfs_recognise(const struct mount_dump_view *v)
 {
@@ -53,8 +53,7 @@ static int fill(struct mount_build *b, const struct mount_spec *spec, int mnt_fd
 
 	if (dir_fd < 0)
 		return dir_fd;
-	return tmpfs_restore_contents(dir_fd, spec->what, spec->contents_id, set->data,
-				      set->n_data);
+	return contents_restore(dir_fd, spec->what, spec->contents_id, set->data, set->n_data);
 }
 
 static int tmpfs_source(struct mount_build *b, const struct mount_spec *spec, int *ret_fd,

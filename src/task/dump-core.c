@@ -89,7 +89,15 @@ static void fixup_syscall_restart(struct user_regs_struct *regs)
 		regs->rip -= 2;
 		break;
 	case -ERESTART_RESTARTBLOCK:
-		regs->rax = (unsigned long)-EINTR;
+		/* poll() always leaves through its restart block, even without a timeout; with
+		 * none (a negative one), running it again is exactly what the block would do.
+		 * Programs such as tail -f take an EINTR from poll as fatal. */
+		if (regs->orig_rax == SYS_poll && (int)regs->rdx < 0) {
+			regs->rax = regs->orig_rax;
+			regs->rip -= 2;
+		} else {
+			regs->rax = (unsigned long)-EINTR;
+		}
 		break;
 	default:
 		break;

@@ -34,6 +34,7 @@
 
 #define NOTE_MAX	   80
 #define HELPER_WAIT_S	   60 /* a hang guard: a helper whose tasks died gives up */
+#define PID_RELEASE_WAIT_MS 2000 /* a pid nobody holds may be freed this late */
 
 struct status_msg {
 	int32_t pid;
@@ -57,6 +58,8 @@ struct restore_tree {
 	struct tree_plan *plan;
 	int service_base; /* log fd; service_base + 1: status pipe write end */
 	bool leave_stopped;
+	bool shell_job; /* the root's session is minicr's (--shell-job) */
+	pid_t outside_sid, outside_pgid; /* minicr's session and group */
 	struct shared_area *shared;
 	size_t shared_size;
 	int32_t *created;
@@ -82,9 +85,38 @@ static size_t n_slots(const struct restore_tree *tree)
 	return tree->set->n_tasks + tree->plan->n_helpers;
 }
 
-/* The plan for minicr's own session and group; a helper must find its pid free. */
-static int plan_tree(const struct image_set *set, struct tree_plan **ret_plan)
+static bool in_tree(const struct image_set *set, pid_t pid)
 {
+	for (size_t i = 0; i < set->n_tasks; i++)
+		if (set->tasks[i].pst->pid == pid)
+			return true;
+	return false;
+}
+
+/* The session a task is restored in: with --shell-job, the root's session (the one of the
+ * terminal the tree did not open, led by the shell or by the root itself) is minicr's own, as
+ * in CRIU. */
+static pid_t target_sid(const struct restore_tree *tree, const PstreeEntry *p)
+{
+	if (tree->shell_job && p->sid == tree->set->tasks[0].pst->sid)
+		return tree->outside_sid;
+	return p->sid;
+}
+
+/* Its group: with --shell-job, a group of the shell's session whose leader is not in the tree
+ * (the shell's own job group) is minicr's group. */
+static pid_t target_pgid(const struct restore_tree *tree, const PstreeEntry *p)
+{
+	if (target_sid(tree, p) == tree->outside_sid && p->sid != tree->outside_sid &&
+	    !in_tree(tree->set, p->pgid))
+		return tree->outside_pgid;
+	return p->pgid;
+}
+
+/* The plan for minicr's own session and group; a helper must find its pid free. */
+static int plan_tree(struct restore_tree *tree)
+{
+	const struct image_set *set = tree->set;
 	cleanup_free struct tree_plan_in *in = reallocarray(NULL, set->n_tasks, sizeof(*in));
 	struct tree_plan *plan = NULL;
 	int r;
@@ -95,12 +127,12 @@ static int plan_tree(const struct image_set *set, struct tree_plan **ret_plan)
 		const PstreeEntry *p = set->tasks[i].pst;
 
 		in[i] = (struct tree_plan_in){.pid = p->pid,
-					      .pgid = p->pgid,
-					      .sid = p->sid,
+					      .pgid = target_pgid(tree, p),
+					      .sid = target_sid(tree, p),
 					      .parent = set->tasks[i].parent,
 					      .shares_files = p->has_files_owner};
 	}
-	r = tree_plan_build(in, set->n_tasks, getsid(0), getpgid(0), &plan);
+	r = tree_plan_build(in, set->n_tasks, tree->outside_sid, tree->outside_pgid, &plan);
 	if (r < 0)
 		return r;
 	for (size_t h = 0; h < plan->n_helpers; h++) {
@@ -115,7 +147,7 @@ static int plan_tree(const struct image_set *set, struct tree_plan **ret_plan)
 			return -EEXIST;
 		}
 	}
-	*ret_plan = plan;
+	tree->plan = plan;
 	return 0;
 }
 
@@ -142,7 +174,7 @@ static int find_owners(struct restore_tree *tree)
 }
 
 int restore_tree_new(const struct image_set *set, int service_base, bool leave_stopped,
-		     struct restore_tree **ret)
+		     bool shell_job, struct restore_tree **ret)
 {
 	struct restore_tree *tree = calloc(1, sizeof(*tree));
 	size_t size, slots;
@@ -154,7 +186,10 @@ int restore_tree_new(const struct image_set *set, int service_base, bool leave_s
 	tree->service_base = service_base;
 	tree->leave_stopped = leave_stopped;
 	tree->status_rfd = -EBADF;
-	r = plan_tree(set, &tree->plan);
+	tree->shell_job = shell_job;
+	tree->outside_sid = getsid(0);
+	tree->outside_pgid = getpgid(0);
+	r = plan_tree(tree);
 	if (r < 0) {
 		free(tree);
 		return r;
@@ -297,6 +332,30 @@ static void files_sync(void *arg)
 static void task_main(struct restore_tree *tree, size_t idx) __attribute__((noreturn));
 static void helper_main(struct restore_tree *tree, size_t h) __attribute__((noreturn));
 
+/* clone3 with set_tid = want. A process that has just exited gives its pid number back a
+ * little after its /proc entry is gone (tens of ms for one with thousands of fds), so a
+ * restore right after the dump finds the number taken by nobody: EEXIST while kill() says no
+ * such process. That is waited out for up to PID_RELEASE_WAIT_MS; a pid a process (a zombie
+ * too) still holds fails at once. */
+static long clone_with_pid(struct minicr_clone_args *args, pid_t want)
+{
+	struct timespec slice = {0, 5 * 1000 * 1000};
+
+	for (int waited = 0;; waited += 5) {
+		long pid = sys_clone3(args, sizeof(*args));
+
+		if (pid >= 0 || errno != EEXIST || waited >= PID_RELEASE_WAIT_MS)
+			return pid;
+		if (kill(want, 0) == 0 || errno != ESRCH) {
+			errno = EEXIST;
+			return -1;
+		}
+		if (!waited)
+			pr_debug("pid %d is held by no process yet not free: waiting", (int)want);
+		nanosleep(&slice, NULL);
+	}
+}
+
 /* Creates task (slot < n_tasks) or helper (slot - n_tasks) as a child of the calling task.
  * Returns 0 or -errno (logged). */
 static int create_slot(struct restore_tree *tree, size_t slot)
@@ -317,7 +376,7 @@ static int create_slot(struct restore_tree *tree, size_t slot)
 	r = slot == n_tasks - 1 ? restore_fault("fork") : 0;
 	if (r < 0)
 		return r;
-	pid = sys_clone3(&args, sizeof(args));
+	pid = clone_with_pid(&args, want);
 	if (pid < 0) {
 		if (errno == EEXIST) {
 			pr_err("cannot restore task %d: pid %d is in use", want, want);
@@ -414,7 +473,7 @@ static int set_session(struct restore_tree *tree, size_t idx)
 			return r;
 		if (setsid() < 0)
 			return pr_errno("cannot make task %d a session leader", p->pid);
-	} else if (getsid(0) != p->sid) {
+	} else if (getsid(0) != target_sid(tree, p)) {
 		pr_err("cannot restore task %d: it was born in session %d, not in its session %d",
 		       p->pid, (int)getsid(0), p->sid);
 		return -EPERM;
@@ -445,8 +504,9 @@ static int join_group(struct restore_tree *tree, size_t idx)
 			return -ETIMEDOUT;
 		}
 	}
-	if (getpgid(0) != p->pgid && setpgid(0, p->pgid) < 0)
-		return pr_errno("cannot put task %d into process group %d", p->pid, p->pgid);
+	if (getpgid(0) != target_pgid(tree, p) && setpgid(0, target_pgid(tree, p)) < 0)
+		return pr_errno("cannot put task %d into process group %d", p->pid,
+				(int)target_pgid(tree, p));
 	if (pt->group_kind == TREE_GROUP_HELPER && pt->group_ref != pt->helper)
 		post(&tree->done[pt->group_ref], true);
 	return 0;
@@ -532,9 +592,15 @@ static void task_main(struct restore_tree *tree, size_t idx)
 	const struct image_set *set = tree->set;
 	const struct tree_plan_task *pt = &tree->plan->tasks[idx];
 	pid_t pid = getpid(), parent;
+	sigset_t all, before;
 	bool is_member;
 	int r;
 
+	/* Files being opened, installed and closed signal their owners (O_ASYNC, F_SETOWN) and a
+	 * task still has the default action, which kills: block everything until the restorer
+	 * sets the dumped actions and mask (children inherit this). */
+	sigfillset(&all);
+	(void)sigprocmask(SIG_SETMASK, &all, &before);
 	__atomic_store_n(&tree->created[idx], (int32_t)pid, __ATOMIC_SEQ_CST);
 	/* A task whose parent dies during the restore dies too, so killing what minicr knows
 	 * of kills the whole tree, even a child its parent had no time to record. */
@@ -575,6 +641,7 @@ static void task_main(struct restore_tree *tree, size_t idx)
 		close(tree->service_base + 2);
 	}
 	log_init(log_get_level(), -1);
+	(void)sigprocmask(SIG_SETMASK, &before, NULL);
 	raise(SIGSTOP);
 	for (;;)
 		pause();
@@ -622,7 +689,7 @@ static int create_first(struct restore_tree *tree)
 	r = tree->set->n_tasks == 1 ? restore_fault("fork") : 0;
 	if (r < 0)
 		return r;
-	pid = sys_clone3(&args, sizeof(args));
+	pid = clone_with_pid(&args, want);
 	if (pid == 0)
 		first_child_main(tree, slot);
 	if (pid < 0) {

@@ -40,9 +40,12 @@ struct restore_tree_ops {
 /* Prepares the shared state for restoring set's tree. Every task gets minicr's log and a
  * status pipe at fd numbers service_base and service_base + 1 (above every dumped fd), and
  * keeps whatever the caller put at service_base + 2 (closed by the task if enter_task is NULL).
- * Returns 0 and sets *ret, or -errno (logged). Nothing is created yet. */
+ * shell_job (--shell-job): the tasks of the root's session, when its leader is not in the
+ * tree, stay in minicr's session (the job is reconnected to minicr's terminal), and its groups
+ * led from outside the tree become minicr's group. Returns 0 and sets *ret, or -errno (logged).
+ * Nothing is created yet. */
 int restore_tree_new(const struct image_set *set, int service_base, bool leave_stopped,
-		     struct restore_tree **ret);
+		     bool shell_job, struct restore_tree **ret);
 
 /* Records a path (a temporary mountpoint) that restore_tree_abort() removes; callable from
  * inside the tasks. At most one per detached mount of the set is kept. */

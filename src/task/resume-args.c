@@ -78,7 +78,7 @@ static int helper_open(struct resume_task *rt, struct resume_helpers *h, const V
 	for (size_t i = 0; i < h->n; i++)
 		if (h->paths[i] && h->modes[i] == mode && !strcmp(h->paths[i], path))
 			return h->fds[i];
-	fd = open(path, mode | O_CLOEXEC);
+	fd = resume_open_in_task_root(rt, path, mode);
 	if (fd < 0)
 		return pr_errno("cannot restore task %d: mapping %" PRIx64 "-%" PRIx64
 				" of file '%s': cannot open it",
@@ -362,11 +362,11 @@ static int fill_seccomp(struct resume_task *rt, struct resume_region *r, struct 
 	return 0;
 }
 
-static bool same_file(const char *path, const char *other)
+static bool same_file(int fd, const char *other)
 {
 	struct stat a, b;
 
-	return stat(path, &a) == 0 && stat(other, &b) == 0 && a.st_dev == b.st_dev &&
+	return fstat(fd, &a) == 0 && stat(other, &b) == 0 && a.st_dev == b.st_dev &&
 	       a.st_ino == b.st_ino;
 }
 
@@ -396,11 +396,15 @@ static int fill_mm(struct resume_task *rt, struct resume_region *r, struct resto
 	m->exe_fd = (uint32_t)-1;
 	/* replacing exe with the same file fails (EBUSY: the old one is still mapped) and is
 	 * not needed */
-	if (mm->exe && !same_file(mm->exe, "/proc/self/exe")) {
-		int fd = open(mm->exe, O_RDONLY | O_CLOEXEC);
+	if (mm->exe) {
+		int fd = resume_open_in_task_root(rt, mm->exe, O_RDONLY);
 
 		if (fd < 0)
 			return pr_errno("cannot open the executable '%s'", mm->exe);
+		if (same_file(fd, "/proc/self/exe")) {
+			close(fd);
+			return 0;
+		}
 		fd = helper_add(h, fd, NULL, 0);
 		if (fd < 0)
 			return fd;
@@ -459,6 +463,27 @@ static int fill_close_list(struct resume_region *r, struct restorer_args *a,
 	return 0;
 }
 
+/* The POSIX locks the blob sets again once it closed its helper fds (closing any fd of a file
+ * drops the process's POSIX locks on it). */
+static int fill_locks(struct resume_task *rt, struct resume_region *r, struct restorer_args *a)
+{
+	struct restorer_lock *locks;
+
+	if (!rt->n_locks)
+		return 0;
+	locks = region_alloc(r, rt->n_locks * sizeof(*locks));
+	if (!locks)
+		return -ENOSPC;
+	for (size_t i = 0; i < rt->n_locks; i++)
+		locks[i] = (struct restorer_lock){.fd = rt->locks[i].fd,
+						  .type = rt->locks[i].type,
+						  .start = rt->locks[i].start,
+						  .len = rt->locks[i].len};
+	a->locks = (uint64_t)(uintptr_t)locks;
+	a->n_locks = (uint32_t)rt->n_locks;
+	return 0;
+}
+
 /* MINICR_FAULT=restorer-thp or restorer-mlock: the blob fails at that step (tests). */
 static uint32_t fault_step(void)
 {
@@ -493,7 +518,8 @@ int resume_args_build(struct resume_task *rt, const struct mm_vma *own, size_t n
 			      core->n_threads * sizeof(struct restorer_thread) +
 			      count_signals(core) * sizeof(struct restorer_siginfo) +
 			      (ARRAY_SIZE(h->fds) + n_extra) * sizeof(int32_t) + seccomp_len + 8 +
-			      rt->mm->n_auxv * sizeof(uint64_t) + 8);
+			      rt->mm->n_auxv * sizeof(uint64_t) + 8 +
+			      rt->n_locks * sizeof(struct restorer_lock) + 16);
 	r->frame_size = sigframe_size(core->threads[0]->xstate.len);
 	frames_len = RESUME_PAGE_ALIGN(core->n_threads * r->frame_size);
 	/* the park area is also where the restoring process's own trio may be bigger: use ours */
@@ -557,6 +583,8 @@ int resume_args_build(struct resume_task *rt, const struct mm_vma *own, size_t n
 		ret = fill_creds(rt, a);
 	if (ret == 0)
 		ret = fill_close_list(r, a, h, extra_fds, n_extra);
+	if (ret == 0)
+		ret = fill_locks(rt, r, a);
 	if (ret == -ENOSPC)
 		pr_err("bootstrap region of task %d is too small (bug)", (int)rt->pid);
 	if (ret < 0) {

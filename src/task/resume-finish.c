@@ -45,6 +45,7 @@ static const char *const step_names[RESTORER_STEP_COUNT] = {
     [RESTORER_STEP_CREDS] = "restoring credentials",
     [RESTORER_STEP_SECCOMP] = "installing seccomp filters",
     [RESTORER_STEP_RLIMIT] = "setting resource limits",
+    [RESTORER_STEP_LOCK] = "setting a POSIX lock again",
     [RESTORER_STEP_THP] = "disabling transparent huge pages",
     [RESTORER_STEP_MLOCK] = "locking memory",
 };

@@ -12,6 +12,7 @@
 #include "core.pb-c.h"
 #include "mm.pb-c.h"
 #include "task/mm-parse.h"
+#include "task/resume.h"
 #include "task/xstate.h"
 
 struct restorer_args;
@@ -67,6 +68,12 @@ struct resume_task {
 	/* in set->seize_flags, inherited by the task: minicr sets it and wakes the futex once it
 	 * has seized the task, which waits for that in enter() */
 	uint32_t *is_seized_flag;
+	struct resume_lock *locks; /* set again by the blob, last (resume_task_set_locks) */
+	size_t n_locks;
+	/* resume_task_set_fs(): where mapped files are opened, and the task's last step */
+	int path_root_fd;
+	int (*enter_fs)(void *opaque);
+	void *enter_opaque;
 };
 
 static inline bool resume_vma_is_special(const VmaEntry *v)
@@ -136,3 +143,7 @@ void resume_helpers_forget(struct resume_helpers *h); /* frees the paths, keeps 
 int resume_args_build(struct resume_task *rt, const struct mm_vma *own, size_t n_own,
 		      struct resume_region *r, struct resume_helpers *h, const int *extra_fds,
 		      size_t n_extra, struct restorer_args **ret_args);
+
+/* A dumped path (absolute in the task's mount namespace) opened, O_CLOEXEC, beneath the
+ * namespace's root when resume_task_set_fs() gave one, else from "/"; -1 with errno. */
+int resume_open_in_task_root(const struct resume_task *rt, const char *path, int flags);

@@ -19,6 +19,7 @@
 #include <sys/resource.h>
 #include <sys/rseq.h>
 #include <sys/syscall.h>
+#include <linux/openat2.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -324,6 +325,7 @@ int resume_task_load(struct resume_set *set, int img_dirfd, pid_t pid,
 	rt->set = set;
 	rt->pid = pid;
 	rt->img_dirfd = img_dirfd;
+	rt->path_root_fd = -EBADF;
 	rt->is_seized_flag = &set->seize_flags[set->n_used++];
 	ret = read_images(img_dirfd, rt);
 	if (ret < 0)
@@ -360,6 +362,7 @@ int resume_task_check(int img_dirfd, pid_t pid)
 	if (!rt)
 		return pr_neg(-ENOMEM, "cannot allocate the resume state of task %d", (int)pid);
 	rt->pid = pid;
+	rt->path_root_fd = -EBADF;
 	ret = read_images(img_dirfd, rt);
 	if (ret < 0)
 		return ret;
@@ -379,6 +382,7 @@ struct resume_task *resume_task_free(struct resume_task *rt)
 	drop_images(rt);
 	resume_attrs_free(rt->attrs);
 	free(rt->tids);
+	free(rt->locks);
 	free(rt);
 	return NULL;
 }
@@ -404,6 +408,37 @@ void resume_task_set_shared_files(struct resume_task *rt, bool is_member,
 void resume_task_set_leave_stopped(struct resume_task *rt, bool leave_stopped)
 {
 	rt->leave_stopped = leave_stopped;
+}
+
+int resume_task_set_locks(struct resume_task *rt, const struct resume_lock *locks, size_t n)
+{
+	struct resume_lock *copy = n ? calloc(n, sizeof(*copy)) : NULL;
+
+	if (n && !copy)
+		return pr_neg(-ENOMEM, "cannot keep the locks of task %d", (int)rt->pid);
+	if (n)
+		memcpy(copy, locks, n * sizeof(*copy));
+	free(rt->locks);
+	rt->locks = copy;
+	rt->n_locks = n;
+	return 0;
+}
+
+void resume_task_set_fs(struct resume_task *rt, int root_fd, int (*enter)(void *opaque),
+			void *opaque)
+{
+	rt->path_root_fd = root_fd;
+	rt->enter_fs = enter;
+	rt->enter_opaque = opaque;
+}
+
+int resume_open_in_task_root(const struct resume_task *rt, const char *path, int flags)
+{
+	struct open_how how = {.flags = (uint64_t)flags | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT};
+
+	if (rt->path_root_fd < 0)
+		return open(path, flags | O_CLOEXEC);
+	return (int)syscall(__NR_openat2, rt->path_root_fd, path, &how, sizeof(how));
 }
 
 /* ---- enter: inside the restored process ---------------------------------------------------- */
@@ -485,6 +520,12 @@ int resume_task_enter(struct resume_task *rt)
 		goto out;
 	if (rt->files_sync)
 		rt->files_sync(rt->files_sync_arg);
+	if (rt->enter_fs) {
+		/* every file it maps is open: now the task may leave minicr's namespace */
+		ret = rt->enter_fs(rt->enter_opaque);
+		if (ret < 0)
+			goto out_unmap;
+	}
 	ret = wait_for_tracer(rt);
 	if (ret < 0)
 		goto out_unmap;

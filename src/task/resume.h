@@ -48,6 +48,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <sys/types.h>
 
 #include <stddef.h>
@@ -63,6 +64,15 @@ struct resume_task;
 int resume_set_new(size_t n_tasks, struct resume_set **ret_set);
 struct resume_set *resume_set_free(struct resume_set *set); /* NULL-safe, returns NULL */
 void resume_set_freep(struct resume_set **set);
+
+/* A POSIX lock the task owns, through fd (its own number): the blob sets it again after it
+ * closes the helper fds it mapped files through, since closing any fd of a file drops the
+ * process's POSIX locks on it. */
+struct resume_lock {
+	int fd;
+	short type; /* F_RDLCK, F_WRLCK */
+	long long start, len;
+};
 
 /* Reads and validates the process's core, mm, pagemap and pages images (in minicr, before
  * anything on the system changes): task_images_validate() (core-check.h), then what this
@@ -87,6 +97,15 @@ void resume_task_set_img_dirfd(struct resume_task *task, int img_dirfd);
  * done with the shared fds, the owner waits for every member before it closes them. */
 void resume_task_set_shared_files(struct resume_task *task, bool is_member,
 				  void (*sync)(void *arg), void *arg);
+
+/* Where T finds what it maps, and what it does once it has: the dumped paths of mapped files
+ * and of the executable are absolute in T's mount namespace, so enter() opens them beneath
+ * root_fd as if it were "/" (openat2 RESOLVE_IN_ROOT; -1: T's own "/"); once they are open, and
+ * before it waits for M, enter() calls enter(opaque), which moves T into its mount namespace,
+ * root and cwd: nothing after that needs /proc or a path. NULL: nothing to enter. root_fd and
+ * whatever enter() enters are T's to close (enter() must close them). */
+void resume_task_set_fs(struct resume_task *task, int root_fd, int (*enter)(void *opaque),
+			void *opaque);
 /* Make finish() leave the process group-stopped (SIGSTOP) at its dumped state. */
 void resume_task_set_leave_stopped(struct resume_task *task, bool leave_stopped);
 
@@ -103,3 +122,7 @@ int resume_task_seize(struct resume_task *task, pid_t pid);
  * dumped registers of every thread and detaches them (see the protocol). Returns 0 or -errno
  * (logged); on failure T has been SIGKILLed. */
 int resume_task_finish(struct resume_task *task, pid_t pid);
+
+/* In T, before resume_task_enter(): the POSIX locks the blob sets again (copied). Returns 0 or
+ * -ENOMEM (logged). */
+int resume_task_set_locks(struct resume_task *rt, const struct resume_lock *locks, size_t n);

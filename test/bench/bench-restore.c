@@ -1,12 +1,18 @@
 /* bench-restore: wall time of `minicr restore -d --leave-stopped` for one process holding N fds
- * (N distinct open file descriptions) and for a process in its own mount namespace with N bind
- * mounts. Images come from `minicr dump` of real victims. Not run by make check:
- *   MINICR=./minicr test/bench/bench-restore [fds|mounts|tree|paused N...]
+ * (N distinct open file descriptions), for a process in its own mount namespace with N bind
+ * mounts, for a tree of N processes each in a mount namespace of its own with 100 bind mounts
+ * (mntns), and for the same tree and mounts in one namespace (onens, its baseline). Images come
+ * from `minicr dump` of real victims. Not run by make check:
+ *   MINICR=./minicr test/bench/bench-restore [fds|sockets|mounts|mntns|onens|tree|paused|kinds N...]
+ * kinds: one process holding N fds of one file kind, for each of plain (N descriptions of one
+ * file, as fds), rmdirs (removed directories), unlinked (unlinked files of 4 KiB) and locked
+ * (files with a flock, a POSIX or an OFD lock); default 1000 10000.
  * Default: tree 1 10 100 (full dump and restore -d with resume of a tree of N processes, 1 MB of
  * memory each), paused 100 1000 (a parent with N - 1 paused children, one file each; per
- * process figures too), fds 10 1000 10000 19000, mounts 10 1000 10000. Needs root; runs in its own private
- * mount namespace. Prints one line per case: the median of 5 restores, wall clock and the CPU
- * time of minicr plus the restored tree (steadier than wall time on a loaded machine). */
+ * process figures too), fds 10 1000 10000 19000, mounts 10 1000 10000, onens and mntns 1 10
+ * 100. Needs root; runs in its own private mount namespace. Prints one line per case: the
+ * median of 5 dumps (--leave-running) and of 5 restores, wall clock and the CPU time of minicr
+ * plus the restored tree (steadier than wall time on a loaded machine). */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -15,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -65,16 +72,6 @@ static int run(const char *a1, const char *a2, const char *a3, const char *a4, c
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
 }
 
-static void gone(pid_t pid)
-{
-	char p[64];
-
-	snprintf(p, sizeof(p), "/proc/%d", pid);
-	kill(pid, SIGKILL);
-	while (access(p, F_OK) == 0)
-		waitpid(-1, NULL, __WALL | WNOHANG), sched_yield();
-}
-
 static int n_arg;
 
 static void victim_fds(void)
@@ -102,6 +99,43 @@ static void victim_sockets(void)
 	}
 }
 
+static const char *kind_arg;
+
+static void victim_kind(void)
+{
+	static const char block[4096] = "bench";
+	char path[PATH_MAX];
+
+	for (int i = 0; i < n_arg; i++) {
+		int fd;
+
+		snprintf(path, sizeof(path), "%s/%c%d", work, kind_arg[0], i);
+		if (strcmp(kind_arg, "plain") == 0) {
+			snprintf(path, sizeof(path), "%s/file", work);
+			fd = open(path, O_RDONLY);
+		} else if (strcmp(kind_arg, "rmdirs") == 0) {
+			fd = mkdir(path, 0700) == 0 ? open(path, O_RDONLY | O_DIRECTORY) : -1;
+			if (fd >= 0 && rmdir(path) < 0)
+				fd = -1;
+		} else if (strcmp(kind_arg, "unlinked") == 0) {
+			fd = open(path, O_RDWR | O_CREAT, 0600);
+			if (fd >= 0 &&
+			    (write(fd, block, sizeof(block)) != sizeof(block) || unlink(path) < 0))
+				fd = -1;
+		} else {
+			struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_len = 1};
+
+			fd = open(path, O_RDWR | O_CREAT, 0600);
+			if (fd >= 0 && (i % 3 == 0   ? flock(fd, LOCK_EX)
+					: i % 3 == 1 ? fcntl(fd, F_SETLK, &fl)
+						     : fcntl(fd, F_OFD_SETLK, &fl)) < 0)
+				fd = -1;
+		}
+		if (fd < 0)
+			_exit(3);
+	}
+}
+
 static void victim_mounts(void)
 {
 	char src[PATH_MAX], dst[PATH_MAX];
@@ -123,6 +157,77 @@ static void victim_mounts(void)
 		if (mount(src, dst, NULL, MS_BIND, NULL) < 0)
 			_exit(5);
 	}
+}
+
+#define MNTNS_MOUNTS 100
+
+/* A mount namespace of the mntns case: a tmpfs and MNTNS_MOUNTS binds of its subdirectory. */
+static void mntns_setup(void)
+{
+	char path[PATH_MAX], dst[PATH_MAX];
+
+	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		_exit(3);
+	snprintf(path, sizeof(path), "%s/m", work);
+	if (mount("benchfs", path, "tmpfs", 0, "size=1m") < 0)
+		_exit(4);
+	snprintf(path, sizeof(path), "%s/m/src", work);
+	mkdir(path, 0755);
+	for (int i = 0; i < MNTNS_MOUNTS; i++) {
+		snprintf(dst, sizeof(dst), "%s/m/d%d", work, i);
+		if (mkdir(dst, 0755) < 0 || mount(path, dst, NULL, MS_BIND, NULL) < 0)
+			_exit(5);
+	}
+}
+
+/* n_arg processes (the root and n_arg - 1 children), each in a mount namespace of its own. */
+static void victim_mntns(void)
+{
+	int pfd[2];
+	char c;
+
+	if (pipe(pfd) < 0)
+		_exit(3);
+	for (int i = 1; i < n_arg; i++)
+		if (fork() == 0) {
+			close(pfd[0]);
+			mntns_setup();
+			if (write(pfd[1], "r", 1) != 1)
+				_exit(2);
+			close(pfd[1]);
+			for (;;)
+				pause();
+		}
+	close(pfd[1]);
+	for (int i = 1; i < n_arg; i++)
+		if (read(pfd[0], &c, 1) != 1)
+			_exit(6);
+	close(pfd[0]);
+	mntns_setup();
+}
+
+/* The same tree and mounts in one namespace: the root makes 100 * n_arg bind mounts, then
+ * n_arg - 1 children that share its namespace (the baseline mntns is compared with). */
+static void victim_onens(void)
+{
+	char path[PATH_MAX], dst[PATH_MAX];
+
+	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		_exit(3);
+	snprintf(path, sizeof(path), "%s/m", work);
+	if (mount("benchfs", path, "tmpfs", 0, "size=1m") < 0)
+		_exit(4);
+	snprintf(path, sizeof(path), "%s/m/src", work);
+	mkdir(path, 0755);
+	for (int i = 0; i < MNTNS_MOUNTS * n_arg; i++) {
+		snprintf(dst, sizeof(dst), "%s/m/d%d", work, i);
+		if (mkdir(dst, 0755) < 0 || mount(path, dst, NULL, MS_BIND, NULL) < 0)
+			_exit(5);
+	}
+	for (int i = 1; i < n_arg; i++)
+		if (fork() == 0)
+			for (;;)
+				pause();
 }
 
 /* A flat tree: the root and n_arg - 1 children, each with 1 MB of dirty memory. */
@@ -220,7 +325,7 @@ static int cmp_double(const void *a, const void *b)
 static void bench(const char *what, void (*fn)(void), int n)
 {
 	char dir[PATH_MAX], pidbuf[16];
-	double t[RUNS], cpu[RUNS];
+	double t[RUNS], cpu[RUNS], td[RUNS];
 	pid_t pid;
 
 	n_arg = n;
@@ -228,28 +333,41 @@ static void bench(const char *what, void (*fn)(void), int n)
 	mkdir(dir, 0700);
 	pid = start(fn);
 	snprintf(pidbuf, sizeof(pidbuf), "%d", pid);
+	for (int i = 0; i < RUNS; i++) {
+		double t0 = now();
+
+		if (run("dump", "-t", pidbuf, "-D", dir, "--leave-running") != 0) {
+			printf("%-7s %6d: dump failed\n", what, n);
+			tree_gone(pid);
+			return;
+		}
+		td[i] = now() - t0;
+	}
+	qsort(td, RUNS, sizeof(td[0]), cmp_double);
 	if (run("dump", "-t", pidbuf, "-D", dir, NULL) != 0) {
-		printf("%-7s %6d: dump failed\n", what, n);
-		gone(pid);
+		printf("%-8s %6d: dump failed\n", what, n);
+		tree_gone(pid);
 		return;
 	}
-	gone(pid);
+	tree_gone(pid);
 	for (int i = 0; i < RUNS; i++) {
 		double t0 = now(), c0 = children_cpu();
 		int st = run("restore", "-D", dir, "-d", "--leave-stopped", NULL);
 
 		t[i] = now() - t0;
-		gone(pid);
+		tree_gone(pid);
 		cpu[i] = children_cpu() - c0;
 		if (st != 0) {
-			printf("%-7s %6d: restore failed (%d)\n", what, n, st);
+			printf("%-8s %6d: restore failed (%d)\n", what, n, st);
 			return;
 		}
 	}
 	qsort(t, RUNS, sizeof(t[0]), cmp_double);
 	qsort(cpu, RUNS, sizeof(cpu[0]), cmp_double);
-	printf("%-7s %6d: restore %8.1f ms wall (median of %d, min %.1f), %.1f ms cpu\n", what, n,
-	       t[RUNS / 2] * 1e3, RUNS, t[0] * 1e3, cpu[RUNS / 2] * 1e3);
+	printf("%-8s %6d: dump %8.1f ms, restore %8.1f ms wall (medians of %d, restore min %.1f), "
+	       "%.1f ms cpu\n",
+	       what, n, td[RUNS / 2] * 1e3, t[RUNS / 2] * 1e3, RUNS, t[0] * 1e3,
+	       cpu[RUNS / 2] * 1e3);
 	fflush(stdout);
 }
 
@@ -315,7 +433,10 @@ int main(int argc, char **argv)
 	static const int trees_default[] = {1, 10, 100};
 	static const int paused_default[] = {100, 1000};
 	static const int mounts_default[] = {10, 1000, 10000};
+	static const int mntns_default[] = {1, 10, 100};
 	static const int sockets_default[] = {10, 1000, 10000};
+	static const int kinds_default[] = {1000, 10000};
+	static const char *const kinds[] = {"plain", "rmdirs", "unlinked", "locked"};
 	struct rlimit rl;
 	char path[PATH_MAX];
 
@@ -337,7 +458,14 @@ int main(int argc, char **argv)
 	close(open(path, O_CREAT | O_WRONLY, 0644));
 	snprintf(path, sizeof(path), "%s/m", work);
 	mkdir(path, 0755);
-	if (argc > 2 && strcmp(argv[1], "tree") == 0) {
+	if (argc > 1 && strcmp(argv[1], "kinds") == 0) {
+		for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+			kind_arg = kinds[k];
+			for (int i = 2; i < (argc > 2 ? argc : 4); i++)
+				bench(kinds[k], victim_kind,
+				      argc > 2 ? atoi(argv[i]) : kinds_default[i - 2]);
+		}
+	} else if (argc > 2 && strcmp(argv[1], "tree") == 0) {
 		for (int i = 2; i < argc; i++)
 			bench_tree("tree", victim_tree, atoi(argv[i]));
 	} else if (argc > 2 && strcmp(argv[1], "paused") == 0) {
@@ -346,9 +474,11 @@ int main(int argc, char **argv)
 	} else if (argc > 2) {
 		for (int i = 2; i < argc; i++)
 			bench(argv[1],
-			      strcmp(argv[1], "fds") == 0	? victim_fds
-			      : strcmp(argv[1], "sockets") == 0 ? victim_sockets
-								: victim_mounts,
+			      !strcmp(argv[1], "fds")	    ? victim_fds
+			      : !strcmp(argv[1], "sockets") ? victim_sockets
+			      : !strcmp(argv[1], "mntns")   ? victim_mntns
+			      : !strcmp(argv[1], "onens")   ? victim_onens
+							    : victim_mounts,
 			      atoi(argv[i]));
 	} else {
 		for (size_t i = 0; i < sizeof(trees_default) / sizeof(trees_default[0]); i++)
@@ -361,6 +491,14 @@ int main(int argc, char **argv)
 			bench("sockets", victim_sockets, sockets_default[i]);
 		for (size_t i = 0; i < sizeof(mounts_default) / sizeof(mounts_default[0]); i++)
 			bench("mounts", victim_mounts, mounts_default[i]);
+		for (size_t i = 0; i < sizeof(mntns_default) / sizeof(mntns_default[0]); i++) {
+			bench("onens", victim_onens, mntns_default[i]);
+			bench("mntns", victim_mntns, mntns_default[i]);
+		}
+	}
+	if (getenv("BENCH_KEEP")) {
+		printf("images kept in %s\n", work);
+		return 0;
 	}
 	snprintf(path, sizeof(path), "rm -rf %s", work);
 	return system(path) == 0 ? 0 : 1;

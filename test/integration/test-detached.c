@@ -308,8 +308,15 @@ static void case_orphaned(void)
 			  (MINICR_MOUNT_ATTR_NODEV | MINICR_MOUNT_ATTR_NOEXEC),
 		      "orphaned: attr %#llx", (unsigned long long)m->mnt_attr);
 		if (mode == 0)
-			CHECK(m->root == NULL && m->source == NULL,
-			      "orphaned: root or source known");
+			/* before 7.0 nothing tells them: stand-ins, marked as such */
+			CHECK(m->root && !strcmp(m->root, "/") && m->source &&
+				  !strcmp(m->source, "tmpfs") && m->options &&
+				  !strncmp(m->options, "size=524288,nr_inodes=", 22) &&
+				  m->inexact == (DETACHED_INEXACT_ROOT | DETACHED_INEXACT_SOURCE |
+						 DETACHED_INEXACT_OPTIONS),
+			      "orphaned: root '%s' source '%s' options '%s' inexact %#x",
+			      m->root ? m->root : "(null)", m->source ? m->source : "(null)",
+			      m->options ? m->options : "(null)", m->inexact);
 		else
 			CHECK(m->root && strcmp(m->root, "/") == 0 && m->source &&
 				  strcmp(m->source, "orphanfs") == 0,

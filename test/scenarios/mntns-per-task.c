@@ -2,8 +2,7 @@
  * another one after the fork and mounts a tmpfs there that only it sees, holding an fd on a
  * file in it. After the restore the child must again be in a namespace of its own (not its
  * parent's), see its tmpfs and the file through its fd, while the parent does not see the
- * tmpfs. Until minicr rebuilds several namespaces per tree, the dump must refuse this tree
- * with one line and leave both tasks running. */
+ * tmpfs. */
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>

@@ -64,16 +64,34 @@ capture_process() { # pid
 		printf "%s\t%s\t%s\n", w, name, rest }' "/proc/$p/limits" 2>/dev/null
 	for f in $(ls "/proc/$p/fdinfo" 2>/dev/null | sort -n); do
 		n="fdinfo $p/$f"
+		# names are bytes: backslash, tab and newline escaped to keep one field per line;
+		# an object's [inode] and an O_TMPFILE file's "#inode" name are new at restore
+		link=$(readlink "/proc/$p/fd/$f" 2>/dev/null; echo x)
+		link=${link%x}
+		link=${link%$'\n'}
+		link=${link//\\/\\\\}
+		link=${link//$'\t'/\\t}
+		link=${link//$'\n'/\\n}
 		awk -F':' -v w="$n" '{
 			k = $1; v = substr($0, length($1) + 2); sub(/^[ \t]+/, "", v); gsub(/[ \t]+/, " ", v)
 			if (k == "lock") { sub(/^[0-9]+: /, "", v); sub(/ [0-9a-f]+:[0-9a-f]+:[0-9]+ /, " ", v) }
+			# which inode and device a watch, mark or epoll item is on, and its file handle:
+			# objects made again at restore are new inodes; the target is compared by fd
+			if (k ~ /^fanotify (ino|mnt_id|sdev)$/) sub(/^[^ ]+ ?/, "", v)
+			gsub(/(^| )(ino|sdev|fhandle-bytes|fhandle-type|f_handle):[^ ]*/, "", v)
 			printf "%s\t%s\t%s\n", w, k, v }' "/proc/$p/fdinfo/$f" 2>/dev/null |
 			while IFS=$'\t' read -r w k v; do
 				[ "$k" = mnt_id ] && v=$(mount_of "$p" "$v")
+				# O_TMPFILE (with its O_DIRECTORY bit) shows in the flags of a file made
+				# so for as long as it is open; one linked since (it has a name) is
+				# reopened by its file handle at restore, which no open can give them
+				if [ "$k" = flags ] && (((0$v & 020200000) == 020200000)) &&
+					[ "$(stat -L -c %h "/proc/$p/fd/$f" 2>/dev/null)" != 0 ]; then
+					v=$(printf '0%o' $((0$v & ~020200000)))
+				fi
 				printf '%s\t%s\t%s\n' "$w" "$k" "$v"
 			done
-		printf '%s\tlink\t%s\n' "$n" "$(readlink "/proc/$p/fd/$f" 2>/dev/null |
-			sed 's/\[[0-9]*\]/[]/')"
+		printf '%s\tlink\t%s\n' "$n" "$(sed 's/\[[0-9]*\]/[]/; s|/#[0-9]* (deleted)$|/#ino (deleted)|' <<<"$link")"
 	done
 	# attrs: what status leaves out but a thread sets for itself: nice, scheduling policy and
 	# real-time priority (stat fields 19, 41, 40), timer slack (/proc/TID: task/TID has no
@@ -127,7 +145,8 @@ after)
 		END {
 			for (k in seen) {
 				split(k, wk, "\t"); split(wk[1], file, " ")
-				c = file[1] "\t" wk[2]
+				kk = wk[2]; gsub(/ /, "_", kk)
+				c = file[1] "\t" kk
 				if (!(c in cls)) c = file[1] "\t*"
 				b = (k in before) ? before[k] : "(absent)"
 				a = (k in after) ? after[k] : "(absent)"

@@ -65,8 +65,10 @@ expected_file=${SCENARIO_EXPECTED:-$here/expected}
 # as messages name it: test/scenarios/expected, wherever the tree is
 expected_name=${expected_file#"${expected_file%test/scenarios/expected}"}
 
-# name[:expectation]; "dump-fails" means the engine must refuse the tree and leave it running;
-# "tcp-established" dumps with --tcp-established (a connection to a process outside the tree).
+# name[@method][:expectation]; "dump-fails" means the engine must refuse the tree and leave it
+# running; "tcp-established" dumps with --tcp-established (a connection to a process outside
+# the tree); @method restores with --detached-mounts=method (minicr only). A name
+# "program/case" runs one case of a program that holds several (its only argument).
 all_scenarios=(
 	file-offsets
 	pipe-data
@@ -89,7 +91,15 @@ all_scenarios=(
 	sessions
 	session-elsewhere:dump-fails
 	shared-fdtable
-	mntns-per-task:dump-fails
+	mntns-per-task
+	mntns-tree
+	mntns-peers-apart:dump-fails
+	mntns-propagation
+	mntns-overmount
+	mntns-removed-bind
+	mntns-odd-names
+	mntns-clean
+	mntns-container
 	unix-pairs
 	unix-names
 	unix-refuse-peer:dump-fails
@@ -100,6 +110,43 @@ all_scenarios=(
 	sock-chat
 	inet-refuse-peer:dump-fails
 	inet-external:tcp-established
+	timer-signal-fds
+	epoll-items
+	pidfds
+	fsnotify-watches
+	pty-session
+	event-loop
+	file-locks
+	removed-files/dirs
+	removed-files/linked
+	removed-files/unlinked
+	removed-files/fifo
+	removed-files/tmpfile
+	removed-files/symlinks
+	removed-files/names
+	removed-files/detached
+	removed-files/tmpfs
+	open-flags/opath
+	open-flags/directory
+	open-flags/append
+	open-flags/direct
+	open-flags/noatime
+	open-flags/sync
+	open-flags/async
+	open-flags/cloexec
+	open-flags/pipe-size
+	open-flags/seals
+	detached-bind@mountpoint
+	orphan-tmpfs
+	orphan-tmpfs@mountpoint
+	orphan-tmpfs-file
+	orphan-tmpfs-two
+	orphan-cwd
+	orphan-ext4
+	orphan-ext4@mountpoint
+	anon-clone
+	anon-recursive
+	anon-fsmount
 )
 
 # The CRIU this machine can run: $CRIU, the one fetch-criu.sh cached, or criu from PATH.
@@ -140,21 +187,23 @@ work=$(mktemp -d /tmp/minicr-scenarios.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 passed=0 failed=0 skipped=0 known=0 index=0
 
-# Bounded waits: a hang guard, not a timing assertion.
-wait_for_file() {
-	local i
-	for ((i = 0; i < 3000; i++)); do
-		[ -s "$1" ] && return 0
-		sleep 0.01
-	done
-	return 1
-}
-
 # alive PID: the process exists and is not a zombie waiting for a late reaper.
 alive() {
 	local state
 	state=$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null) || return 1
 	[ -n "$state" ] && [ "$state" != Z ] && [ "$state" != X ]
+}
+
+# Bounded waits: a hang guard, not a timing assertion. With a pid, gives up as soon as that
+# process is gone (a scenario that skips exits before it is ready).
+wait_for_file() { # file [pid]
+	local i
+	for ((i = 0; i < 3000; i++)); do
+		[ -s "$1" ] && return 0
+		[ -n "${2:-}" ] && ! alive "$2" && { [ -s "$1" ]; return; }
+		sleep 0.01
+	done
+	return 1
 }
 
 # first_error LOG STDERR-FILE: what an engine's log says went wrong: its first error line
@@ -177,10 +226,15 @@ first_error() {
 
 session_pids() { ps -eo pid=,sid= | awk -v s="$1" '$2 == s { print $1 }'; }
 
-wait_session_gone() {
-	local i
+# The tree's pids: its descendants may have sessions of their own.
+tree_pids() { echo "$1"; for c in $(pgrep -P "$1"); do tree_pids "$c"; done; }
+
+wait_session_gone() { # sid [pid...]
+	local i p alive
 	for ((i = 0; i < 3000; i++)); do
-		[ -z "$(session_pids "$1")" ] && return 0
+		alive=$(session_pids "$1")
+		for p in "${@:2}"; do [ -d "/proc/$p" ] && alive+=" $p"; done
+		[ -z "$alive" ] && return 0
 		sleep 0.01
 	done
 	return 1
@@ -219,8 +273,11 @@ engine_dump() { # pid images-dir [leave-running]
 	run_cmd dump "$engine_bin" dump -t "$1" -D "$2" ${3:+--leave-running} -v4 -o dump.log \
 		${tcp_established:+--tcp-established}
 }
-engine_restore() { # images-dir
-	run_cmd restore "$engine_bin" restore -D "$1" -d -v4 -o restore.log
+engine_restore() { # images-dir [detached-mounts method]
+	local method=
+	[ "$engine" = minicr ] && method=${2:-}
+	run_cmd restore "$engine_bin" restore -D "$1" -d -v4 -o restore.log \
+		${method:+--detached-mounts=$method}
 }
 
 report() { # status name detail
@@ -252,7 +309,7 @@ wrap_words() {
 # bundle NAME SOURCE VERDICT: a directory another person can attach to a bug report.
 bundle() {
 	local name=$1 source=$2 verdict=$3 b
-	b="$bundles/$engine-$mode-$name"
+	b="$bundles/$engine-$mode-${name//\//-}"
 	rm -rf "$b"
 	mkdir -p "$b" || return
 	echo "$source" >"$b/source"
@@ -311,11 +368,18 @@ probe_after() {
 	return 1
 }
 
+# method_of NAME: the --detached-mounts method of a list entry name@method, or nothing.
+method_of() {
+	case "$1" in
+	*@*) echo "${1#*@}" ;;
+	esac
+}
+
 # ---- one scenario, whatever protocol it speaks -------------------------------------------------
 # drive NAME PID EXPECTATION: the engine's part of the mode. Returns 0 when the scenario should
 # now be signalled to check itself, 1 when the verdict is already given (report called).
 drive() {
-	local name=$1 pid=$2 expect=$3
+	local name=$1 pid=$2 expect=$3 pids
 	case "$mode:$expect" in
 	baseline:*) ;;
 	*:dump-fails)
@@ -342,16 +406,19 @@ drive() {
 		;;
 	cr:*)
 		probe_before "$pid"
+		# every pid of the tree, also those that left its session (a pty's session)
+		pids=$(tree_pids "$pid")
 		if ! engine_dump "$pid" "$dir/img"; then
 			verdict="dump failed: $(first_error "$dir/img/dump.log" "$dir/dump.err")"
 			return 1
 		fi
 		wait "$pid" 2>/dev/null
-		if ! wait_session_gone "$pid"; then
+		# shellcheck disable=SC2086
+		if ! wait_session_gone "$pid" $pids; then
 			verdict="the dumped tree is still alive"
 			return 1
 		fi
-		if ! engine_restore "$dir/img"; then
+		if ! engine_restore "$dir/img" "$(method_of "$name")"; then
 			verdict="restore failed: $(first_error "$dir/img/restore.log" "$dir/restore.err")"
 			return 1
 		fi
@@ -380,15 +447,17 @@ conclude() {
 	   fi ;;
 	esac
 	if [ -n "${KEEP_IMAGES:-}" ]; then
-		rm -rf "/tmp/minicr-kept-$name"
-		cp -r "$dir" "/tmp/minicr-kept-$name"
+		rm -rf "/tmp/minicr-kept-${name//\//-}"
+		cp -r "$dir" "/tmp/minicr-kept-${name//\//-}"
 	fi
 }
 
 # A scenario of the list: test/scenarios/lib/scenario.h's protocol (ready file, SIGUSR1, result
 # file).
 run_one() { # name list-expectation
-	local name=$1 pid status result
+	local name=$1 base=${1%%@*} pid status result prog args=()
+	prog=${base%%/*}
+	[ "$prog" != "$base" ] && args=("${base#*/}")
 	dir="$work/$1" verdict=
 	tcp_established=
 	[ "$2" = tcp-established ] && tcp_established=1
@@ -396,23 +465,23 @@ run_one() { # name list-expectation
 	mkdir -p "$dir/img"
 	export SCENARIO_READY="$dir/ready" SCENARIO_RESULT="$dir/result"
 	{ printf 'SCENARIO_READY=%q SCENARIO_RESULT=%q ' "$dir/ready" "$dir/result"
-	  printf '%q ' "$bin_dir/launch" "$bin_dir/$name"; echo; } >"$dir/commands"
-	"$bin_dir/launch" "$bin_dir/$name" </dev/null >"$dir/out" 2>&1 &
+	  printf '%q ' "$bin_dir/launch" "$bin_dir/$prog" "${args[@]}"; echo; } >"$dir/commands"
+	"$bin_dir/launch" "$bin_dir/$prog" "${args[@]}" </dev/null >"$dir/out" 2>&1 &
 	pid=$!
-	if ! wait_for_file "$dir/ready"; then
+	if ! wait_for_file "$dir/ready" "$pid"; then
 		wait "$pid"; status=$?
 		if [ "$status" = 77 ]; then
 			verdict="SKIP: $(sed 's/^SKIP: //' "$dir/result" 2>/dev/null)"
 		else
 			verdict="never became ready (status $status): $(tail -1 "$dir/out")"
 		fi
-		conclude "$name" "test/scenarios/$name.c"
+		conclude "$name" "test/scenarios/$prog.c"
 		return
 	fi
 	if ! drive "$name" "$pid" "$expect" 2>>"$dir/driver.err"; then
 		kill -9 "$pid" 2>/dev/null
 		wait "$pid" 2>/dev/null
-		conclude "$name" "test/scenarios/$name.c"
+		conclude "$name" "test/scenarios/$prog.c"
 		return
 	fi
 	echo "kill -USR1 $pid" >>"$dir/commands"
@@ -429,7 +498,7 @@ run_one() { # name list-expectation
 		esac
 	fi
 	wait "$pid" 2>/dev/null
-	conclude "$name" "test/scenarios/$name.c"
+	conclude "$name" "test/scenarios/$prog.c"
 }
 
 # zdtm_verdict: from the outfile, once the program has finished: a FAIL: line, else a last line

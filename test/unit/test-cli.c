@@ -220,8 +220,6 @@ Test(cli, refuses_criu_options_it_cannot_honour_with_one_line)
 	assert_refused("dump", "--skip-in-flight", "--skip-in-flight");
 	assert_refused("dump", "-x", "--ext-unix-sk");
 	assert_refused("dump", "--ext-unix-sk=12", "--ext-unix-sk");
-	assert_refused("dump", "--shell-job", "--shell-job");
-	assert_refused("restore", "-j", "--shell-job");
 	assert_refused("dump", "--file-locks", "--file-locks");
 	assert_refused("restore", "-l", "--file-locks");
 	assert_refused("dump", "--manage-cgroups", "--manage-cgroups");
@@ -351,4 +349,20 @@ Test(cli, parses_restore_check_only_and_refuses_it_elsewhere)
 	cr_assert_eq(parse(&o, err, "dump", "-t", "1", "-D", "/tmp/img", "--check-only", NULL),
 		     -EINVAL);
 	cr_assert_not_null(strstr(err, "--check-only"), "%s", err);
+}
+
+Test(cli, parses_shell_job_for_dump_and_restore_only)
+{
+	struct cli_options o;
+	char err[256];
+	char *dump[] = {"minicr", "dump", "-t", "1", "-D", "d", "--shell-job", NULL};
+	char *restore[] = {"minicr", "restore", "-D", "d", "-j", NULL};
+	char *show[] = {"minicr", "show", "d", "-j", NULL};
+
+	cr_assert_eq(cli_parse(7, dump, &o, err, sizeof(err)), 0, "%s", err);
+	cr_assert(o.criu.shell_job);
+	cr_assert_eq(cli_parse(5, restore, &o, err, sizeof(err)), 0, "%s", err);
+	cr_assert(o.criu.shell_job);
+	cr_assert_eq(cli_parse(4, show, &o, err, sizeof(err)), -EINVAL);
+	cr_assert(strstr(err, "dump and restore"), "%s", err);
 }

@@ -1227,7 +1227,7 @@ Test(image, json_strings_are_escaped_into_valid_json)
 	e.comm = "q\"b\\n\nt\tc\x01 \xc3\xa9 bad\xff\xc3 end";
 	out = render(&e.base, true);
 	cr_assert_str_eq(out, "{\"pid\": 1, \"comm\": \"q\\\"b\\\\n\\nt\\tc\\u0001 \xc3\xa9 "
-			      "bad\\u00ff\\u00c3 end\"}");
+			      "bad\\udcff\\udcc3 end\"}");
 	free(out);
 	/* text: the escapes of vis(3) that log lines use too */
 	out = render(&e.base, false);
