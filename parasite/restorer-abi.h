@@ -34,6 +34,8 @@ enum restorer_step {
 	RESTORER_STEP_SECCOMP,	   /* seccomp filters */
 	RESTORER_STEP_RLIMIT,	   /* prlimit64 of a resource limit */
 	RESTORER_STEP_LOCK,	   /* a POSIX lock set again after the helper fds were closed */
+	RESTORER_STEP_THP,	   /* prctl(PR_SET_THP_DISABLE) */
+	RESTORER_STEP_MLOCK,	   /* mlock2 of a locked VMA, mlockall(MCL_FUTURE) */
 	RESTORER_STEP_COUNT,
 };
 
@@ -46,7 +48,7 @@ struct restorer_vma {
 	int32_t fd;	     /* -1 for anonymous */
 	uint32_t madvise;    /* VMA_MADV_* (src/mm-parse.h) */
 	uint32_t needs_fill; /* page runs land here: map writable first */
-	uint32_t pad;
+	uint32_t mlock;	     /* VMA_MLOCK_* (src/task/mm-parse.h): mlock2 once filled */
 };
 
 /* A run of pages: len bytes at vaddr come from fd at off. fd is restorer_args.pages_fd, or a
@@ -159,6 +161,10 @@ struct restorer_args {
 	} rlimits[RESTORER_NLIMITS];
 	uint32_t n_locks;
 	uint64_t locks; /* struct restorer_lock[n_locks] */
+	int32_t thp_disable;   /* PR_GET_THP_DISABLE value to set first; -1: keep */
+	uint32_t mlock_future; /* mlockall() flags (MCL_FUTURE | MCL_ONFAULT) set last; 0: none */
+	uint32_t fault_step;   /* tests: the step (THP, MLOCK) fails with EIO; 0: none */
+	uint32_t pad3;
 };
 
 _Static_assert(sizeof(struct restorer_mm_map) == 104, "prctl_mm_map is 104 bytes");

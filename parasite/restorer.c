@@ -51,6 +51,12 @@
 #define LINUX_CAPABILITY_VERSION_3 0x20080522
 #define FUTEX_WAIT_PRIVATE	   128
 #define FUTEX_WAKE_PRIVATE	   129
+#define PR_SET_THP_DISABLE	   41
+#define MLOCK_ONFAULT		   1
+#define EIO			   5
+
+/* must match VMA_MLOCK_* in src/task/mm-parse.h */
+#define VMA_MLOCK_ON_FAULT 2
 
 /* must match VMA_MADV_* in src/mm-parse.h */
 #define VMA_MADV_HUGEPAGE   (1u << 0)
@@ -91,6 +97,25 @@ static inline void check(long ret, enum restorer_step step)
 {
 	if (ret < 0)
 		restorer_fail(step, ret);
+}
+
+/* A failure the tests inject at one of the steps that have no natural way to fail here. */
+static void inject_fault(const struct restorer_args *a, enum restorer_step step)
+{
+	if (a->fault_step == (uint32_t)step)
+		restorer_fail(step, -EIO);
+}
+
+/* THP disable is a flag of the mm, which the restoring process inherited from minicr; it comes
+ * before the memory is mapped and filled, so that the pages are faulted in under it. */
+static void restore_thp_disable(struct restorer_args *a)
+{
+	uint32_t v = (uint32_t)a->thp_disable;
+
+	if (a->thp_disable < 0)
+		return;
+	inject_fault(a, RESTORER_STEP_THP);
+	check(sys_prctl(PR_SET_THP_DISABLE, v & 1, v & ~1u, 0, 0), RESTORER_STEP_THP);
 }
 
 static void park_specials(struct restorer_args *a)
@@ -198,6 +223,23 @@ static void protect_vmas(struct restorer_args *a)
 			check(SYS3(__NR_mprotect, vmas[i].start, vmas[i].end - vmas[i].start,
 				   vmas[i].prot),
 			      RESTORER_STEP_MPROTECT);
+}
+
+/* Locked VMAs are locked again once they hold their pages and final protections: mlock2
+ * populates a VMA locked without MLOCK_ONFAULT, as the kernel did when it was locked. The
+ * restorer is still root here (CAP_IPC_LOCK), so RLIMIT_MEMLOCK, set later, does not limit it. */
+static void lock_vmas(struct restorer_args *a)
+{
+	struct restorer_vma *vmas = (struct restorer_vma *)a->vmas;
+
+	for (uint32_t i = 0; i < a->n_vmas; i++) {
+		if (!vmas[i].mlock)
+			continue;
+		inject_fault(a, RESTORER_STEP_MLOCK);
+		check(SYS3(__NR_mlock2, vmas[i].start, vmas[i].end - vmas[i].start,
+			   vmas[i].mlock == VMA_MLOCK_ON_FAULT ? MLOCK_ONFAULT : 0),
+		      RESTORER_STEP_MLOCK);
+	}
 }
 
 static void unpark_specials(struct restorer_args *a)
@@ -418,11 +460,13 @@ void restorer_main(struct restorer_args *a)
 
 	if (a->magic != RESTORER_ARGS_MAGIC)
 		restorer_fail(RESTORER_STEP_ARGS, -22);
+	restore_thp_disable(a);
 	park_specials(a);
 	unmap_all_but_region(a);
 	map_vmas(a);
 	fill_pages(a);
 	protect_vmas(a);
+	lock_vmas(a);
 	unpark_specials(a);
 	/* exe_fd must still be open here, so helper fds are closed only afterwards */
 	check(sys_prctl(PR_SET_MM, PR_SET_MM_MAP, &a->mm_map, sizeof(a->mm_map), 0),
@@ -440,10 +484,14 @@ void restorer_main(struct restorer_args *a)
 		(void)SYS1(__NR_personality, a->personality);
 	/* a task that adopted the tasks of a session helper was a subreaper meanwhile */
 	(void)sys_prctl(PR_SET_CHILD_SUBREAPER, a->child_subreaper ? 1 : 0, 0, 0, 0);
+	/* MCL_FUTURE without MCL_CURRENT only marks the mappings made from now on: every mapping
+	 * of the restore is made by then; still root, so no RLIMIT_MEMLOCK check */
+	if (a->mlock_future)
+		check(SYS1(__NR_mlockall, a->mlock_future), RESTORER_STEP_MLOCK);
+	restore_thread_creds(a);
+	/* a credential change resets both, so they come after */
 	if (a->pdeathsig)
 		(void)sys_prctl(PR_SET_PDEATHSIG, a->pdeathsig, 0, 0, 0);
-	restore_thread_creds(a);
-	/* a credential change resets it, so it comes after */
 	if (a->dumpable >= 0)
 		(void)sys_prctl(PR_SET_DUMPABLE, a->dumpable, 0, 0, 0);
 	wait_threads_ready(a);

@@ -1,8 +1,10 @@
 /* show-task.c: the readable summary `minicr show` adds below a task's core record: the syscall
- * each thread was stopped in, named by libseccomp; its seccomp filters with the syscalls they
- * test, named the same way; its capability sets, named by libcap. */
+ * each thread was stopped in, named by libseccomp; each thread's scheduling, CPUs and timer
+ * slack; its seccomp filters with the syscalls they test, named the same way; its capability
+ * sets, named by libcap; its OOM score adjustment, THP and mlockall modes. */
 #include "show-task.h"
 
+#include <inttypes.h>
 #include <seccomp.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -11,8 +13,10 @@
 #include <sys/capability.h>
 #include <sys/user.h>
 
+#include "base/procfs-parse.h"
 #include "base/util.h"
 #include "core.pb-c.h"
+#include "task/sched-attr.h"
 
 /* The name of x86_64 syscall nr, or its number when libseccomp does not know it. */
 static void print_syscall(FILE *out, long nr)
@@ -42,6 +46,70 @@ static void print_thread(FILE *out, const ThreadCoreEntry *t)
 	print_syscall(out, (long)regs.orig_rax);
 	/* dump rewound an interrupted syscall so that it runs again on resume */
 	fputs(regs.rax == regs.orig_rax ? ", restarted on resume\n" : "\n", out);
+}
+
+static const char *policy_name(uint32_t policy)
+{
+	static const char *const names[] = {"SCHED_OTHER",    "SCHED_FIFO", "SCHED_RR",
+					    "SCHED_BATCH",    "SCHED_ISO",  "SCHED_IDLE",
+					    "SCHED_DEADLINE", "SCHED_EXT"};
+
+	return policy < ARRAY_SIZE(names) ? names[policy] : "an unknown policy";
+}
+
+/* "# thread 12: SCHED_RR priority 5, nice 2, reset on fork, CPUs 0-3, timer slack 50000 ns" */
+static void print_thread_attrs(FILE *out, const ThreadCoreEntry *t)
+{
+	const SchedEntry *s = t->sched;
+	char cpus[256];
+
+	if (!s && !t->has_cpus_allowed && !t->has_timer_slack_ns && !t->has_ioprio)
+		return;
+	fprintf(out, "    # thread %d:", t->tid);
+	if (s) {
+		fprintf(out, " %s", policy_name(s->policy));
+		if (s->priority)
+			fprintf(out, " priority %u", s->priority);
+		if (s->policy == MINICR_SCHED_DEADLINE)
+			fprintf(out,
+				" runtime %" PRIu64 " deadline %" PRIu64 " period %" PRIu64 " ns",
+				s->runtime, s->deadline, s->period);
+		fprintf(out, ", nice %d", s->nice);
+		if (s->flags & MINICR_SCHED_FLAG_RESET_ON_FORK)
+			fputs(", reset on fork", out);
+	}
+	if (t->has_cpus_allowed)
+		fprintf(out, ", CPUs %s",
+			procfs_format_cpulist(t->cpus_allowed.data, t->cpus_allowed.len, cpus,
+					      sizeof(cpus)));
+	if (t->has_timer_slack_ns)
+		fprintf(out, ", timer slack %" PRIu64 " ns", t->timer_slack_ns);
+	if (t->has_ioprio && t->ioprio)
+		fprintf(out, ", I/O class %u level %u", t->ioprio >> MINICR_IOPRIO_CLASS_SHIFT,
+			t->ioprio & 7);
+	fputc('\n', out);
+}
+
+/* "# oom_score_adj 321, THP disabled, mlockall(MCL_FUTURE | MCL_ONFAULT)" */
+static void print_process_attrs(FILE *out, const TaskCoreEntry *core)
+{
+	if (!core->has_oom_score_adj && !core->has_thp_disable && !core->has_mlock_future)
+		return;
+	fputs("    #", out);
+	if (core->has_oom_score_adj)
+		fprintf(out, " oom_score_adj %d,", core->oom_score_adj);
+	if (core->has_thp_disable)
+		fputs(core->thp_disable == 3   ? " THP disabled except where advised,"
+		      : core->thp_disable == 1 ? " THP disabled,"
+					       : " THP allowed,",
+		      out);
+	if (core->has_mlock_future)
+		fputs(core->mlock_future == 6	? " mlockall(MCL_FUTURE | MCL_ONFAULT)\n"
+		      : core->mlock_future == 2 ? " mlockall(MCL_FUTURE)\n"
+						: " no mlockall(MCL_FUTURE)\n",
+		      out);
+	else
+		fputc('\n', out);
 }
 
 /* A classic BPF filter (sock_filter: u16 code, u8 jt, u8 jf, u32 k): the syscall numbers its
@@ -121,6 +189,9 @@ void show_task_core(FILE *out, const TaskCoreEntry *core)
 {
 	for (size_t i = 0; i < core->n_threads; i++)
 		print_thread(out, core->threads[i]);
+	for (size_t i = 0; i < core->n_threads; i++)
+		print_thread_attrs(out, core->threads[i]);
+	print_process_attrs(out, core);
 	for (size_t i = 0; i < core->n_seccomp_filters; i++)
 		print_filter(out, i, &core->seccomp_filters[i]);
 	if (core->creds) {

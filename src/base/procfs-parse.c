@@ -1,8 +1,11 @@
-/* procfs-parse.c: /proc/PID/stat, status and limits text into structs. Pure. */
+/* procfs-parse.c: /proc/PID/stat, status and limits text into structs, CPU lists into bitmaps
+ * and back. Pure. */
 #include "base/procfs-parse.h"
 
 #include <errno.h>
 #include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char *skip_blanks(const char *p)
@@ -355,4 +358,88 @@ int procfs_parse_limits(const char *buf, struct procfs_limits *ret)
 	}
 	*ret = l;
 	return 0;
+}
+
+static int parse_cpu(const char **p, unsigned long *ret)
+{
+	char *end;
+
+	if (**p < '0' || **p > '9')
+		return -EINVAL;
+	errno = 0;
+	*ret = strtoul(*p, &end, 10);
+	if (errno)
+		return -ERANGE;
+	*p = end;
+	return 0;
+}
+
+int procfs_parse_cpulist(const char *buf, uint8_t *mask, size_t size)
+{
+	const char *p = buf;
+
+	memset(mask, 0, size);
+	if (!*p || !strcmp(p, "\n"))
+		return 0;
+	for (;;) {
+		unsigned long first, last;
+		int r = parse_cpu(&p, &first);
+
+		if (r < 0)
+			return r;
+		last = first;
+		if (*p == '-') {
+			p++;
+			r = parse_cpu(&p, &last);
+			if (r < 0)
+				return r;
+		}
+		if (last < first)
+			return -EINVAL;
+		if (last / 8 >= size)
+			return -ERANGE;
+		for (unsigned long cpu = first; cpu <= last; cpu++)
+			mask[cpu / 8] |= (uint8_t)(1u << (cpu % 8));
+		if (*p == ',') {
+			p++;
+			continue;
+		}
+		return !*p || !strcmp(p, "\n") ? 0 : -EINVAL;
+	}
+}
+
+static bool cpu_is_set(const uint8_t *mask, size_t size, size_t cpu)
+{
+	return cpu / 8 < size && (mask[cpu / 8] >> (cpu % 8)) & 1;
+}
+
+char *procfs_format_cpulist(const uint8_t *mask, size_t size, char *buf, size_t buf_size)
+{
+	size_t len = 0;
+
+	if (buf_size)
+		buf[0] = 0;
+	for (size_t cpu = 0; cpu < size * 8; cpu++) {
+		size_t last = cpu;
+		int n;
+
+		if (!cpu_is_set(mask, size, cpu))
+			continue;
+		while (cpu_is_set(mask, size, last + 1))
+			last++;
+		if (last == cpu)
+			n = snprintf(buf + len, buf_size - len, "%s%zu", len ? "," : "", cpu);
+		else
+			n = snprintf(buf + len, buf_size - len, "%s%zu-%zu", len ? "," : "", cpu,
+				     last);
+		if (n < 0 || (size_t)n >= buf_size - len) {
+			/* no room: end in "..." where it still fits */
+			if (buf_size >= 4)
+				memcpy(buf + (len < buf_size - 4 ? len : buf_size - 4), "...", 4);
+			return buf;
+		}
+		len += (size_t)n;
+		cpu = last;
+	}
+	return buf;
 }

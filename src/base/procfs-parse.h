@@ -1,4 +1,5 @@
-/* procfs-parse.h: the one parser of /proc/PID/stat, /proc/PID/status and /proc/PID/limits text.
+/* procfs-parse.h: the one parser of /proc/PID/stat, /proc/PID/status and /proc/PID/limits text,
+ * and of the kernel's CPU lists (/sys/devices/system/cpu/online, Cpus_allowed_list).
  * Pure: takes NUL-terminated buffers, makes no syscalls and does not log (fuzzed). */
 #pragma once
 
@@ -64,3 +65,12 @@ struct procfs_limits {
  * fixed columns ("%-25s %-20s %-20s"). Returns 0 or -EINVAL (no header, a malformed row, more
  * than PROCFS_NLIMITS rows). *ret is set only on success. */
 int procfs_parse_limits(const char *buf, struct procfs_limits *ret);
+
+/* Parses a CPU list ("0-3,8,10-11", optionally ending in a newline; "" is the empty set) into
+ * the bitmap mask of size bytes (bit n of byte n/8 = CPU n), cleared first. Returns 0, -EINVAL
+ * for malformed text, or -ERANGE for a CPU beyond the mask. */
+int procfs_parse_cpulist(const char *buf, uint8_t *mask, size_t size);
+
+/* Writes the CPUs of the bitmap mask (size bytes) as a CPU list ("0-3,8") into buf, NUL-
+ * terminated and cut short with "..." if it does not fit. Returns buf. */
+char *procfs_format_cpulist(const uint8_t *mask, size_t size, char *buf, size_t buf_size);

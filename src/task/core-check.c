@@ -12,6 +12,7 @@
 #include "image-path.h"
 #include "parasite/restorer-abi.h"
 #include "task/mm-parse.h"
+#include "task/sched-attr.h"
 #include "task/sigframe.h"
 
 #define HOLE_LOW   0x1000ull /* no mapping below the first page */
@@ -42,6 +43,55 @@ static const char *path_refusal(const char *path)
 	return NULL;
 }
 
+/* What sched_setattr() accepts (the kernel's own parameter checks, machine-independent). */
+static const char *sched_refusal(const SchedEntry *s)
+{
+	bool is_rt = s->policy == MINICR_SCHED_FIFO || s->policy == MINICR_SCHED_RR;
+
+	if (!minicr_sched_is_fair(s->policy) && !is_rt && s->policy != MINICR_SCHED_DEADLINE)
+		return "an unknown scheduling policy";
+	if (s->flags & ~(uint64_t)MINICR_SCHED_FLAGS_RESTORED)
+		return "unknown scheduling flags";
+	if (s->nice < -20 || s->nice > 19)
+		return "a nice value out of range";
+	if (is_rt ? s->priority < 1 || s->priority > 99 : s->priority != 0)
+		return "a real-time priority out of range";
+	if (s->policy == MINICR_SCHED_DEADLINE &&
+	    (!s->has_deadline || !s->has_period || !s->deadline || s->runtime < 1024 ||
+	     s->runtime > s->deadline || (s->period && s->deadline > s->period) ||
+	     (s->deadline | s->period) >> 63))
+		return "deadline parameters out of range";
+	return NULL;
+}
+
+/* Affinity, scheduling, timer slack and I/O priority of thread t. */
+static int check_thread_attrs(const struct task_images *ti, const ThreadCoreEntry *t)
+{
+	const char *why;
+	bool any = false;
+
+	if (t->has_ioprio && t->ioprio >> MINICR_IOPRIO_CLASS_SHIFT > MINICR_IOPRIO_CLASS_MAX)
+		return bad(ti, "core", "thread %d has an unknown I/O priority class", t->tid);
+	if (t->sched && (why = sched_refusal(t->sched)) != NULL)
+		return bad(ti, "core", "thread %d has %s", t->tid, why);
+	if (t->has_cpus_allowed) {
+		for (size_t i = 0; i < t->cpus_allowed.len && !any; i++)
+			any = t->cpus_allowed.data[i] != 0;
+		if (!any || t->cpus_allowed.len > CORE_CHECK_CPU_MASK_MAX)
+			return bad(ti, "core", "thread %d has an empty or oversized CPU affinity",
+				   t->tid);
+	}
+	/* 0 written to timerslack_ns means "the thread's default": a fair thread's slack of 0
+	 * cannot be set back; real-time threads have none (the kernel shows 0) */
+	if (t->has_timer_slack_ns && !t->timer_slack_ns &&
+	    (!t->sched || minicr_sched_is_fair(t->sched->policy)))
+		return bad(ti, "core",
+			   "thread %d has a timer slack of 0 under a fair policy, which "
+			   "cannot be set",
+			   t->tid);
+	return 0;
+}
+
 static int check_threads(const struct task_images *ti)
 {
 	const TaskCoreEntry *core = ti->core;
@@ -59,6 +109,10 @@ static int check_threads(const struct task_images *ti)
 		for (size_t j = 0; j < t->n_pending_signals; j++)
 			if (t->pending_signals[j].len != SIGINFO_SZ)
 				return bad(ti, "core", "bad pending signal of thread %d", t->tid);
+		int r = check_thread_attrs(ti, t);
+
+		if (r < 0)
+			return r;
 	}
 	return 0;
 }
@@ -88,6 +142,16 @@ static int check_process(const struct task_images *ti)
 		if (l->resource != j || !l->has_cur || !l->has_max || l->cur > l->max)
 			return bad(ti, "core", "bad resource limit %zu", j);
 	}
+	if (core->has_oom_score_adj && (core->oom_score_adj < -1000 || core->oom_score_adj > 1000))
+		return bad(ti, "core", "oom_score_adj %d out of range", core->oom_score_adj);
+	/* PR_GET_THP_DISABLE: bit 0 disabled, bit 1 PR_THP_DISABLE_EXCEPT_ADVISED */
+	if (core->has_thp_disable && core->thp_disable != 0 && core->thp_disable != 1 &&
+	    core->thp_disable != 3)
+		return bad(ti, "core", "unknown THP disable mode %u", core->thp_disable);
+	/* MCL_FUTURE (2), with or without MCL_ONFAULT (4) */
+	if (core->has_mlock_future && core->mlock_future != 0 && core->mlock_future != 2 &&
+	    core->mlock_future != 6)
+		return bad(ti, "core", "unknown mlockall flags %#x", core->mlock_future);
 	return 0;
 }
 
@@ -104,6 +168,8 @@ static int check_vma(const struct task_images *ti, size_t i, uint64_t prev_end)
 	if (!v->has_kind || v->kind == VMA_KIND_UNKNOWN || v->kind >= VMA_KIND_VSYSCALL)
 		return bad(ti, "mm", "mapping %" PRIx64 "-%" PRIx64 " has an unsupported kind",
 			   v->start, v->end);
+	if (v->has_mlock && v->mlock > VMA_MLOCK_ON_FAULT)
+		return bad(ti, "mm", "mapping %" PRIx64 " has an unknown mlock state", v->start);
 	if (v->pgoff & (CORE_CHECK_PAGE_SIZE - 1))
 		return bad(ti, "mm", "mapping %" PRIx64 " has an unaligned offset", v->start);
 	if (v->kind == VMA_KIND_FILE_PRIVATE || v->kind == VMA_KIND_FILE_SHARED) {

@@ -13,6 +13,7 @@
 #define CORE_CHECK_PAGE_SIZE 4096ull
 #define CORE_CHECK_TASK_SIZE 0x7ffffffff000ull /* x86_64 user address space, 4-level paging */
 #define CORE_CHECK_NLIMITS   16		       /* RLIMIT_CPU .. RLIMIT_RTTIME */
+#define CORE_CHECK_CPU_MASK_MAX 1024		  /* bytes of an affinity mask: 8192 CPUs */
 
 /* The loaded images of one task. runs are the pagemap records in file order; pages_size is the
  * size of the raw page data in pages-<pid>.img. */
@@ -26,7 +27,9 @@ struct task_images {
 };
 
 /* Everything resume relies on in these images: pids, threads' registers and xstate sizes,
- * signals, seccomp filters, credentials, resource limits, mappings (in order, in range, a
+ * signals, seccomp filters, credentials, resource limits, scheduling parameters (what
+ * sched_setattr accepts), affinity masks, timer slack, OOM score adjustment, THP and mlockall
+ * modes, mappings (with their mlock state) (in order, in range, a
  * supported kind, file paths absolute and within the path rules, shared memory with an
  * identity), auxv, the executable's path, and page runs inside mappings that hold pages and
  * inside the pages image. Returns 0, or -EBADMSG after one log line. */

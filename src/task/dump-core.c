@@ -24,6 +24,7 @@
 #include "image-write.h"
 #include "base/log.h"
 #include "base/procfs.h"
+#include "task/dump-attrs.h"
 #include "task/dump-mm.h"
 #include "task/mm-parse.h"
 #include "task/parasite-ctl.h"
@@ -49,6 +50,7 @@ struct thread_dump {
 	ProtobufCBinaryData *sigs;
 	size_t n_sigs;
 	char comm[32];
+	struct dump_thread_attrs attrs;
 };
 
 /* The thread's name (PR_SET_NAME) from /proc/PID/task/TID/comm; empty if unreadable. */
@@ -443,6 +445,9 @@ int task_dump(int img_dirfd, const struct seize_task *task, struct parasite_ctl 
 	ret = read_rlimits(pid, rlimits, rlimit_ptrs, &n_rlimits);
 	if (ret < 0)
 		return ret;
+	ret = dump_attrs_process(pid, ctl, &core);
+	if (ret < 0)
+		return ret;
 	snprintf(path, sizeof(path), "/proc/%d/mem", (int)pid);
 	mem_fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (mem_fd < 0)
@@ -464,6 +469,9 @@ int task_dump(int img_dirfd, const struct seize_task *task, struct parasite_ctl 
 	if (ret < 0)
 		goto out;
 	for (size_t i = 0; i < n_threads; i++) {
+		ret = dump_attrs_thread(pid, threads[i].e.tid, &threads[i].e, &threads[i].attrs);
+		if (ret < 0)
+			goto out;
 		thread_ptrs[i] = &threads[i].e;
 		if (threads[i].xstate_len != threads[0].xstate_len) {
 			pr_err("cannot dump task %d: threads have xstates of different sizes",
@@ -553,6 +561,7 @@ out:
 	for (size_t i = 0; i < n_threads; i++) {
 		free(threads[i].xstate);
 		free_signals(threads[i].sigs, threads[i].n_sigs);
+		dump_attrs_thread_free(&threads[i].attrs);
 	}
 	free_signals(shared, n_shared);
 	for (size_t i = 0; i < n_filters; i++)

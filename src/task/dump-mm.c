@@ -444,6 +444,10 @@ int mem_dump(int img_dirfd, pid_t pid, uint64_t brk, const uint64_t own_special_
 		e->vmflags = vmas[i].vmflags;
 		e->has_madvise = true;
 		e->madvise = v->madvise;
+		if (v->mlock) {
+			e->has_mlock = true;
+			e->mlock = v->mlock;
+		}
 		e->has_kind = true;
 		e->kind = v->kind;
 		if (v->kind == VMA_KIND_SHMEM) {

@@ -82,6 +82,64 @@ static uint32_t madvise_from_vmflags(const char *flags, bool *ret_growsdown)
 	return bits;
 }
 
+static bool vmflags_has(const char *flags, const char *tok)
+{
+	for (const char *p = skip_spaces(flags); p[0] && p[1]; p = skip_spaces(p)) {
+		if (p[0] == tok[0] && p[1] == tok[1] && (!p[2] || p[2] == ' '))
+			return true;
+		while (*p && *p != ' ')
+			p++;
+	}
+	return false;
+}
+
+uint32_t mm_vmflags_mlock(const char *vmflags)
+{
+	if (!vmflags_has(vmflags, "lo"))
+		return VMA_MLOCK_NONE;
+	return vmflags_has(vmflags, "lf") ? VMA_MLOCK_ON_FAULT : VMA_MLOCK_LOCKED;
+}
+
+/* A record's first line: "start-end perms ...", both addresses in hex. */
+static bool smaps_header_start(const char *line, uint64_t *ret_start)
+{
+	size_t n = strspn(line, "0123456789abcdef");
+
+	if (n == 0 || n > 16 || line[n] != '-')
+		return false;
+	*ret_start = strtoull(line, NULL, 16);
+	return true;
+}
+
+int mm_smaps_vmflags_at(const char *buf, uint64_t start, const char **ret_flags, size_t *ret_len)
+{
+	bool in_record = false;
+
+	for (const char *p = buf; *p;) {
+		const char *end = strchr(p, '\n');
+		uint64_t addr;
+
+		if (!end)
+			break; /* a cut line */
+		if (smaps_header_start(p, &addr)) {
+			if (in_record)
+				break; /* the record had no VmFlags line */
+			in_record = addr == start;
+		} else if (in_record && !strncmp(p, "VmFlags:", 8)) {
+			const char *f = skip_spaces(p + 8);
+			size_t len = (size_t)(end - f);
+
+			while (len && f[len - 1] == ' ')
+				len--;
+			*ret_flags = f;
+			*ret_len = len;
+			return 0;
+		}
+		p = end + 1;
+	}
+	return -ENOENT;
+}
+
 static enum vma_kind classify(const struct mm_vma *v)
 {
 	if (!strcmp(v->path, "[vvar]"))
@@ -223,6 +281,7 @@ int mm_parse_smaps(const char *buf, struct mm_vma **ret_vmas, size_t *ret_n)
 			while (len && cur->vmflags[len - 1] == ' ')
 				cur->vmflags[--len] = 0;
 			cur->madvise = madvise_from_vmflags(cur->vmflags, &cur->is_growsdown);
+			cur->mlock = mm_vmflags_mlock(cur->vmflags);
 		} else if (!cur) {
 			free(vmas);
 			return -EINVAL;

@@ -31,6 +31,13 @@ enum {
 	VMA_MADV_MERGEABLE = 1u << 5,  /* mg */
 };
 
+/* mlock state of a VMA, from smaps VmFlags (vma_entry.mlock), replayed with mlock2(). */
+enum {
+	VMA_MLOCK_NONE = 0,
+	VMA_MLOCK_LOCKED = 1,	/* lo: mlock(), pages resident */
+	VMA_MLOCK_ON_FAULT = 2, /* lo lf: mlock2(MLOCK_ONFAULT), locked as they are touched */
+};
+
 struct mm_vma {
 	uint64_t start, end; /* [start, end), page aligned */
 	uint64_t pgoff;	     /* bytes */
@@ -41,6 +48,7 @@ struct mm_vma {
 	uint32_t dev_major, dev_minor;
 	uint64_t ino;
 	uint32_t madvise; /* VMA_MADV_* */
+	uint32_t mlock;	  /* VMA_MLOCK_* */
 	enum vma_kind kind;
 	char path[4096];  /* "" for anonymous; "[heap]", "/usr/lib/..." */
 	char vmflags[96]; /* the VmFlags value as printed, "" if absent */
@@ -49,6 +57,15 @@ struct mm_vma {
 /* Parses /proc/PID/smaps (or maps: VmFlags then stay empty). Returns 0 and sets *ret_vmas
  * (malloc'd, free()) and *ret_n; -EINVAL for malformed text, -ENOMEM. */
 int mm_parse_smaps(const char *buf, struct mm_vma **ret_vmas, size_t *ret_n);
+
+/* The VMA_MLOCK_* state that a VmFlags value ("rd wr mr mw me lo lf ac") shows. */
+uint32_t mm_vmflags_mlock(const char *vmflags);
+
+/* The VmFlags value of the record of smaps text buf that starts at address start; buf may end in
+ * the middle of a record (the first bytes of a long smaps). Returns 0 and points *ret_flags at
+ * the value inside buf (*ret_len bytes, without the line's end), or -ENOENT when buf holds no
+ * whole VmFlags line of such a record. */
+int mm_smaps_vmflags_at(const char *buf, uint64_t start, const char **ret_flags, size_t *ret_len);
 
 /* pagemap entry bits (Documentation/admin-guide/mm/pagemap.rst). */
 #define PME_PRESENT (1ull << 63)

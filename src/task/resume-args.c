@@ -140,6 +140,7 @@ static int fill_vmas(struct resume_task *rt, struct resume_region *r, struct res
 		rv->map_flags = v->flags;
 		rv->madvise = v->madvise;
 		rv->needs_fill = vma_gets_pages(rt, v);
+		rv->mlock = v->has_mlock ? v->mlock : VMA_MLOCK_NONE;
 		switch (v->kind) {
 		case VMA_KIND_FILE_PRIVATE:
 			fd = helper_open(rt, h, v, v->path, O_RDONLY);
@@ -483,6 +484,18 @@ static int fill_locks(struct resume_task *rt, struct resume_region *r, struct re
 	return 0;
 }
 
+/* MINICR_FAULT=restorer-thp or restorer-mlock: the blob fails at that step (tests). */
+static uint32_t fault_step(void)
+{
+	const char *f = getenv("MINICR_FAULT");
+
+	if (f && !strcmp(f, "restorer-thp"))
+		return RESTORER_STEP_THP;
+	if (f && !strcmp(f, "restorer-mlock"))
+		return RESTORER_STEP_MLOCK;
+	return RESTORER_STEP_NONE;
+}
+
 int resume_args_build(struct resume_task *rt, const struct mm_vma *own, size_t n_own,
 		      struct resume_region *r, struct resume_helpers *h, const int *extra_fds,
 		      size_t n_extra, struct restorer_args **ret_args)
@@ -550,6 +563,9 @@ int resume_args_build(struct resume_task *rt, const struct mm_vma *own, size_t n
 		a->rlimits[i].cur = core->rlimits[i]->cur;
 		a->rlimits[i].max = core->rlimits[i]->max;
 	}
+	a->thp_disable = core->has_thp_disable ? (int32_t)core->thp_disable : -1;
+	a->mlock_future = core->has_mlock_future ? core->mlock_future : 0;
+	a->fault_step = fault_step();
 	ret = fill_specials(rt, r, a, own, n_own);
 	if (ret == 0)
 		ret = fill_vmas(rt, r, a, h);

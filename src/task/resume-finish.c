@@ -46,6 +46,8 @@ static const char *const step_names[RESTORER_STEP_COUNT] = {
     [RESTORER_STEP_SECCOMP] = "installing seccomp filters",
     [RESTORER_STEP_RLIMIT] = "setting resource limits",
     [RESTORER_STEP_LOCK] = "setting a POSIX lock again",
+    [RESTORER_STEP_THP] = "disabling transparent huge pages",
+    [RESTORER_STEP_MLOCK] = "locking memory",
 };
 
 int resume_task_seize(struct resume_task *rt, pid_t pid)
@@ -317,6 +319,8 @@ static int finish_threads(struct resume_task *rt, pid_t pid)
 	}
 	if (ret == 0)
 		ret = unmap_region(pid, syscall_ip, a->region_start, a->region_len);
+	if (ret == 0)
+		ret = resume_attrs_apply(rt, pid);
 	free(a);
 	return ret;
 }

@@ -16,6 +16,7 @@
 #include "task/xstate.h"
 
 struct restorer_args;
+struct resume_attrs;
 struct shm_registry;
 
 #define RESUME_PAGE_SIZE      4096ull
@@ -51,6 +52,7 @@ struct resume_task {
 	size_t n_tids;
 	bool has_seccomp;
 	bool group_stopped;
+	struct resume_attrs *attrs; /* what minicr sets from outside (resume-attrs.c) */
 	/* the images, between read_images() and drop_images() */
 	TaskCoreEntry *core;
 	MmEntry *mm;
@@ -93,6 +95,21 @@ void resume_layout_special_sizes(const struct mm_vma *vmas, size_t n, uint64_t s
  * current one) uses, for a region of size bytes. Returns 0 or -errno (logged). */
 int resume_layout_place(const struct resume_task *rt, const struct mm_vma *own, size_t n_own,
 			uint64_t size, uint64_t *ret_addr);
+
+/* ---- resume-attrs.c ---------------------------------------------------------------------- */
+
+/* Whether this machine can give rt's threads their CPU affinity and its process its OOM score
+ * adjustment (rt->core loaded). Returns 0 or -errno (logged: task, thread, why). */
+int resume_attrs_check(const struct resume_task *rt);
+/* Keeps in rt->attrs what resume_attrs_apply() needs of rt->core, before the images are
+ * dropped. Returns 0 or -ENOMEM (logged). */
+int resume_attrs_keep(struct resume_task *rt);
+void resume_attrs_free(struct resume_attrs *attrs); /* NULL-safe */
+/* In minicr, the tracer, once every thread of process pid holds its dumped registers and before
+ * any runs: per thread affinity, scheduling policy and parameters, timer slack, I/O priority;
+ * then the
+ * process's oom_score_adj. Returns 0 or -errno (logged). */
+int resume_attrs_apply(const struct resume_task *rt, pid_t pid);
 
 /* ---- resume-args.c ----------------------------------------------------------------------- */
 

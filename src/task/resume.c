@@ -308,7 +308,7 @@ static int keep_summary(struct resume_task *rt)
 	rt->n_tids = rt->core->n_threads;
 	rt->has_seccomp = rt->core->n_seccomp_filters > 0;
 	rt->group_stopped = rt->core->group_stopped;
-	return 0;
+	return resume_attrs_keep(rt);
 }
 
 int resume_task_load(struct resume_set *set, int img_dirfd, pid_t pid,
@@ -334,6 +334,9 @@ int resume_task_load(struct resume_set *set, int img_dirfd, pid_t pid,
 	if (ret < 0)
 		return ret;
 	ret = check_rlimits(rt, set->has_cap_sys_resource);
+	if (ret < 0)
+		return ret;
+	ret = resume_attrs_check(rt);
 	if (ret < 0)
 		return ret;
 	ret = choose_pages_io(img_dirfd, rt);
@@ -366,7 +369,10 @@ int resume_task_check(int img_dirfd, pid_t pid)
 	ret = has_cap_sys_resource(&has_cap);
 	if (ret < 0)
 		return ret;
-	return check_rlimits(rt, has_cap);
+	ret = check_rlimits(rt, has_cap);
+	if (ret < 0)
+		return ret;
+	return resume_attrs_check(rt);
 }
 
 struct resume_task *resume_task_free(struct resume_task *rt)
@@ -374,6 +380,7 @@ struct resume_task *resume_task_free(struct resume_task *rt)
 	if (!rt)
 		return NULL;
 	drop_images(rt);
+	resume_attrs_free(rt->attrs);
 	free(rt->tids);
 	free(rt->locks);
 	free(rt);

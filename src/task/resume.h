@@ -76,12 +76,14 @@ struct resume_lock {
 
 /* Reads and validates the process's core, mm, pagemap and pages images (in minicr, before
  * anything on the system changes): task_images_validate() (core-check.h), then what this
- * machine must offer: the vdso layout, minicr's hard resource limits. Returns 0 or -errno
+ * machine must offer: the vdso layout, minicr's hard resource limits, an online CPU in each
+ * thread's affinity, the oom_score_adj (resume-attrs.c). Returns 0 or -errno
  * (logged, naming the image). Keeps img_dirfd (not owned, must stay open until enter). */
 int resume_task_load(struct resume_set *set, int img_dirfd, pid_t pid,
 		     struct resume_task **ret_task);
-/* What resume_task_load() refuses of the images alone (task_images_validate()) and of minicr's
- * resource limits, for dump to run on what it is about to publish. Returns 0 or -errno (logged). */
+/* What resume_task_load() refuses of the images alone (task_images_validate()), of minicr's
+ * resource limits and of the task attributes this machine must allow, for dump to run on what it is
+ * about to publish. Returns 0 or -errno (logged). */
 int resume_task_check(int img_dirfd, pid_t pid);
 struct resume_task *resume_task_free(struct resume_task *task);
 void resume_task_freep(struct resume_task **task);

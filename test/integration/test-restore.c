@@ -571,7 +571,7 @@ static void test_tree(void)
 	pid_t pids[MAX_TASKS];
 	int n, fd, st;
 	char dir[PATH_MAX];
-	static const char *faults[] = {"validate", "files", "fork", "install", "ready"};
+	static const char *faults[] = {"validate", "files", "fork", "install", "ready", "attrs"};
 
 	snprintf(dir, sizeof(dir), "%s", at("img-tree"));
 

@@ -2,7 +2,7 @@
 # proc-fields.sh before|after SESSION DIR: the "nothing dropped silently" probe of the scenario
 # driver (run.sh --probe). "before" records, for every process and thread of the session, each
 # field that /proc/PID/{status,limits,fdinfo/*,mountinfo} and /proc/locks expose (and a few
-# attributes from stat, timerslack_ns and oom_score_adj); "after" records
+# attributes of each thread from stat and timerslack_ns, and oom_score_adj); "after" records
 # them again (after the restore, or after a dump that left the tree running) and compares.
 #
 # Every field must be classified in proc-fields.table: "same" (restored: must read the same
@@ -93,13 +93,17 @@ capture_process() { # pid
 			done
 		printf '%s\tlink\t%s\n' "$n" "$(sed 's/\[[0-9]*\]/[]/; s|/#[0-9]* (deleted)$|/#ino (deleted)|' <<<"$link")"
 	done
-	# attrs: what status leaves out but a process sets for itself: nice, scheduling policy and
-	# real-time priority (stat fields 19, 41, 40), timer slack, OOM score adjustment.
-	awk -v w="attrs $p" '{ sub(/^.*\) /, ""); printf "%s\tnice\t%s\n%s\tpolicy\t%s\n%s\trt_priority\t%s\n", w, $17, w, $39, w, $38 }' \
-		"/proc/$p/stat" 2>/dev/null
-	for f in timerslack_ns oom_score_adj; do
-		printf 'attrs %s\t%s\t%s\n' "$p" "$f" "$(cat "/proc/$p/$f" 2>/dev/null)"
+	# attrs: what status leaves out but a thread sets for itself: nice, scheduling policy and
+	# real-time priority (stat fields 19, 41, 40), timer slack (/proc/TID: task/TID has no
+	# timerslack_ns); and the process's OOM score adjustment.
+	for t in $(ls "/proc/$p/task" 2>/dev/null | sort -n); do
+		w="attrs $p/$t"
+		[ "$p" = "$t" ] && w="attrs $p"
+		awk -v w="$w" '{ sub(/^.*\) /, ""); printf "%s\tnice\t%s\n%s\tpolicy\t%s\n%s\trt_priority\t%s\n", w, $17, w, $39, w, $38 }' \
+			"/proc/$p/task/$t/stat" 2>/dev/null
+		printf '%s\ttimerslack_ns\t%s\n' "$w" "$(cat "/proc/$t/timerslack_ns" 2>/dev/null)"
 	done
+	printf 'attrs %s\toom_score_adj\t%s\n' "$p" "$(cat "/proc/$p/oom_score_adj" 2>/dev/null)"
 	mount_lines "$p" | sed "s/^mount\t/mountinfo $p\t/"
 	# /proc/locks: the locks this process owns (OFD locks have no owner pid: they appear in the
 	# fdinfo of the fds that hold them).

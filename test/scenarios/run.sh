@@ -86,6 +86,7 @@ all_scenarios=(
 	process-tree
 	mntns-tmpfs
 	rlimits
+	task-attrs
 	mapped-file
 	sessions
 	session-elsewhere:dump-fails

@@ -226,3 +226,51 @@ Test(procfs_limits, refuses_malformed_tables)
 	cr_assert_eq(procfs_parse_limits("Limit x\nMax cpu time              1 2x\n", &l), -EINVAL);
 	cr_assert_eq(l.n, 99, "ret is set only on success");
 }
+
+Test(procfs_cpulist, parses_ranges_singles_and_the_empty_list)
+{
+	uint8_t mask[4];
+
+	cr_assert_eq(procfs_parse_cpulist("0-3,8,10-11\n", mask, sizeof(mask)), 0);
+	cr_assert_eq(mask[0], 0x0f);
+	cr_assert_eq(mask[1], 0x0d);
+	cr_assert_eq(mask[2], 0);
+	cr_assert_eq(procfs_parse_cpulist("31", mask, sizeof(mask)), 0);
+	cr_assert_eq(mask[3], 0x80);
+	cr_assert_eq(mask[0], 0, "the mask is cleared first");
+	cr_assert_eq(procfs_parse_cpulist("", mask, sizeof(mask)), 0);
+	cr_assert_eq(procfs_parse_cpulist("\n", mask, sizeof(mask)), 0);
+	cr_assert_eq(mask[0] | mask[1] | mask[2] | mask[3], 0);
+}
+
+Test(procfs_cpulist, refuses_malformed_lists_and_cpus_beyond_the_mask)
+{
+	uint8_t mask[2];
+
+	cr_assert_eq(procfs_parse_cpulist("3-1", mask, sizeof(mask)), -EINVAL);
+	cr_assert_eq(procfs_parse_cpulist("1,", mask, sizeof(mask)), -EINVAL);
+	cr_assert_eq(procfs_parse_cpulist(",1", mask, sizeof(mask)), -EINVAL);
+	cr_assert_eq(procfs_parse_cpulist("1-", mask, sizeof(mask)), -EINVAL);
+	cr_assert_eq(procfs_parse_cpulist("1 2", mask, sizeof(mask)), -EINVAL);
+	cr_assert_eq(procfs_parse_cpulist("-1", mask, sizeof(mask)), -EINVAL);
+	cr_assert_eq(procfs_parse_cpulist("0\n\n", mask, sizeof(mask)), -EINVAL);
+	cr_assert_eq(procfs_parse_cpulist("16", mask, sizeof(mask)), -ERANGE);
+	cr_assert_eq(procfs_parse_cpulist("0-99999999999999999999999", mask, sizeof(mask)),
+		     -ERANGE);
+}
+
+Test(procfs_cpulist, formats_what_it_parses)
+{
+	static const char *const lists[] = {"0", "0-3,8,10-11", "1,3,5,7", "0-31", ""};
+	uint8_t mask[4];
+	char buf[64];
+
+	for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
+		cr_assert_eq(procfs_parse_cpulist(lists[i], mask, sizeof(mask)), 0);
+		cr_assert_str_eq(procfs_format_cpulist(mask, sizeof(mask), buf, sizeof(buf)),
+				 lists[i]);
+	}
+	/* too long for the buffer: cut with "..." */
+	cr_assert_eq(procfs_parse_cpulist("1,3,5,7,9,11", mask, sizeof(mask)), 0);
+	cr_assert_str_eq(procfs_format_cpulist(mask, sizeof(mask), buf, 8), "1,3,...");
+}
