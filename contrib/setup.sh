@@ -10,7 +10,7 @@ shift || true
 
 packages=(build-essential autoconf automake pkg-config protobuf-c-compiler libprotobuf-c-dev
 	libcap-dev libseccomp-dev libbsd-dev libcriterion-dev xxd binutils clang procps
-	util-linux)
+	util-linux strace)
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||

@@ -1,7 +1,9 @@
 /* parasite.c: the dump-time parasite. It runs inside a seized task on its own stack, connects to
- * minicr's control socket and serves commands until FINI: drain fds with SCM_RIGHTS, and report
- * state only the task can read. Freestanding: raw syscalls, no libc, no globals with pointers,
- * dispatch by switch. */
+ * minicr's control socket and serves commands until the socket closes: drain fds with
+ * SCM_RIGHTS, list fds, and report state only the task can read. minicr normally stops it and
+ * cures the task from outside; if minicr dies instead, the socket closes and the parasite puts
+ * the task back itself (parasite_cure()). Freestanding: raw syscalls, no libc, no globals with
+ * pointers, dispatch by switch. */
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -69,7 +71,11 @@ struct p_owner {
 #define P_CMSG_SPACE(len) (P_CMSG_ALIGN(sizeof(struct p_cmsghdr)) + P_CMSG_ALIGN(len))
 #define P_CMSG_LEN(len)	  (P_CMSG_ALIGN(sizeof(struct p_cmsghdr)) + (len))
 
-int parasite_main(const struct parasite_init_args *args);
+/* head.S: the arguments the host wrote (hidden, so reached PC-relative: no relocation) */
+extern struct parasite_init_args parasite_args __attribute__((visibility("hidden")));
+
+int parasite_main(void);
+void parasite_cure(void) __attribute__((noreturn));
 void *memset(void *s, int c, size_t n);
 void *memcpy(void *dst, const void *src, size_t n);
 
@@ -293,7 +299,7 @@ static long get_task_state(int sock_fd)
 	return send_msg(sock_fd, PARASITE_CMD_GET_TASK_STATE, 0, &st, sizeof(st), NULL, 0);
 }
 
-/* Serves requests until FINI or an error. Returns 0 after FINI, else -errno. */
+/* Serves requests until the host closes the socket (0) or an error (-errno). */
 static long serve(int sock_fd)
 {
 	union msg_buf req;
@@ -308,7 +314,7 @@ static long serve(int sock_fd)
 		if (n < 0)
 			return n;
 		if (n == 0)
-			return -P_EPROTO; /* the host went away without FINI */
+			return 0; /* the host closed the socket, or died */
 		if ((size_t)n < sizeof(req.hdr) || req.hdr.len != (size_t)n - sizeof(req.hdr))
 			return -P_EPROTO;
 
@@ -322,9 +328,6 @@ static long serve(int sock_fd)
 		case PARASITE_CMD_LIST_FDS:
 			ret = list_fds(sock_fd, payload, req.hdr.len);
 			break;
-		case PARASITE_CMD_FINI:
-			ret = send_msg(sock_fd, PARASITE_CMD_FINI, 0, NULL, 0, NULL, 0);
-			return ret < 0 ? ret : 0;
 		default:
 			plog(sock_fd, 0, "unknown command ", req.hdr.cmd);
 			ret = send_msg(sock_fd, req.hdr.cmd, -P_EINVAL, NULL, 0, NULL, 0);
@@ -335,17 +338,20 @@ static long serve(int sock_fd)
 	}
 }
 
-int parasite_main(const struct parasite_init_args *args)
+int parasite_main(void)
 {
+	const struct parasite_init_args *args = &parasite_args;
 	struct parasite_hello hello;
 	long sock_fd, ret;
 
 	sock_fd = sys_socket(P_AF_UNIX, P_SOCK_SEQPACKET | P_SOCK_CLOEXEC, 0);
 	if (sock_fd < 0)
 		return (int)sock_fd;
+	/* from here on, a cure from any path closes it */
+	parasite_args.sock_fd = (int32_t)sock_fd;
 	ret = sys_connect(sock_fd, args->addr, args->addr_len);
 	if (ret < 0)
-		goto out_close;
+		return (int)ret;
 
 	hello.sock_fd = (int32_t)sock_fd;
 	hello.pid = (int32_t)sys_getpid();
@@ -353,13 +359,33 @@ int parasite_main(const struct parasite_init_args *args)
 	hello.pad = 0;
 	ret = send_msg((int)sock_fd, PARASITE_CMD_HELLO, 0, &hello, sizeof(hello), NULL, 0);
 	if (ret < 0)
-		goto out_close;
+		return (int)ret;
 	if (args->log_level >= 3)
 		plog((int)sock_fd, 3, "serving on socket fd ", sock_fd);
+	return (int)serve((int)sock_fd);
+}
 
-	ret = serve((int)sock_fd);
-out_close:
-	/* the task must keep no trace of the parasite: close before the final trap */
-	sys_close(sock_fd);
-	return (int)ret;
+/* The last two steps in one go: the area stops being executable, then the task's frame puts
+ * back everything minicr changed. mprotect() runs from the task's own `syscall; ret`, since the
+ * next instruction fetched from this blob would fault; its `ret` takes the frame's first word,
+ * the task's rt_sigreturn sequence, with rsp then just past it, where rt_sigreturn expects it. */
+static void __attribute__((noreturn)) return_to_task(const struct parasite_init_args *args)
+{
+	__asm__ volatile("movq %[frame], %%rsp\n\t"
+			 "jmp *%[syscall_ret]"
+			 :
+			 : "a"((long)__NR_mprotect), "D"(args->area_addr), "S"(args->area_len),
+			   "d"((long)args->cure_prot), [frame] "r"(args->frame_addr),
+			   [syscall_ret] "r"(args->syscall_ret)
+			 : "memory");
+	__builtin_unreachable();
+}
+
+void parasite_cure(void)
+{
+	/* the task must keep no trace of the parasite: its socket goes first */
+	if (parasite_args.sock_fd >= 0)
+		sys_close(parasite_args.sock_fd);
+	parasite_args.sock_fd = -1;
+	return_to_task(&parasite_args);
 }

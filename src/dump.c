@@ -25,6 +25,7 @@
 #include "base/kerndat.h"
 #include "base/log.h"
 #include "mount/table.h"
+#include "task/parasite-cmd.h"
 #include "task/parasite-ctl.h"
 #include "task/seize.h"
 #include "task/dump-core.h"
@@ -312,7 +313,7 @@ static int dump_task_fds(struct dump *d, struct dump_task *t, const int *fds, si
 	if (!opts || !locals || !local_fds)
 		return pr_neg(-ENOMEM, "cannot allocate the fd table of task %d", (int)pid);
 	if (n_fds > 0) {
-		ret = parasite_ctl_drain_fds(t->ctl, fds, n_fds, local_fds, opts);
+		ret = parasite_cmd_drain_fds(t->ctl, fds, n_fds, local_fds, opts);
 		if (ret < 0)
 			return ret;
 	}
@@ -363,10 +364,10 @@ static int list_task_fds(struct dump_task *t, int n_open, int **ret_fds)
 
 	if (table_size < 0)
 		return table_size;
-	n = parasite_ctl_list_fds(t->ctl, table_size, false, ret_fds);
+	n = parasite_cmd_list_fds(t->ctl, table_size, false, ret_fds);
 	if (n >= 0 && n < n_open) {
 		free(*ret_fds);
-		n = parasite_ctl_list_fds(t->ctl, table_size, true, ret_fds);
+		n = parasite_cmd_list_fds(t->ctl, table_size, true, ret_fds);
 	}
 	if (n >= 0 && n != n_open) {
 		free(*ret_fds);
@@ -407,7 +408,7 @@ static int dump_one_task(struct dump *d, struct dump_task *t)
 	ret = dump_task_fds(d, t, fds, (size_t)n_fds);
 	if (ret < 0)
 		return ret;
-	ret = parasite_ctl_get_task_state(t->ctl, &state);
+	ret = parasite_cmd_get_task_state(t->ctl, &state);
 	if (ret < 0)
 		return ret;
 	return task_dump(d->tmp_dirfd, t->task, t->ctl, &state);

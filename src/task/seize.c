@@ -363,7 +363,10 @@ int seize_tree(pid_t root, struct seize_tree **ret_tree)
 	tree->is_seized = true;
 	tree->is_seccomp_suspended = true;
 	ctx.tree = tree;
-	ctx.seize_options = PTRACE_O_SUSPEND_SECCOMP;
+	/* TRACESYSGOOD also keeps a tracee alive if minicr dies while it sits in a syscall stop
+	 * (inject.c): the stop's code is then SIGTRAP | 0x80, which the tracee, resuming on its
+	 * own, tries to send itself and cannot, where a plain SIGTRAP would kill it. */
+	ctx.seize_options = PTRACE_O_SUSPEND_SECCOMP | PTRACE_O_TRACESYSGOOD;
 	ret = add_task(tree, root);
 	if (ret < 0)
 		return ret;

@@ -15,6 +15,9 @@
 #define ARCH_GET_XCOMP_PERM 0x1022
 #define ARCH_REQ_XCOMP_PERM 0x1023
 #define XSAVE_HEADER_OFFSET 512u
+/* The features Linux enables per process on request (XFEATURE_MASK_USER_DYNAMIC): AMX tile
+ * data, bit 18. */
+#define XFEATURES_DYNAMIC (1ull << 18)
 
 /* End of the highest feature in mask, in the standard (non-compacted) format: CPUID leaf 0xd,
  * sub-leaf i gives feature i's size (eax) and offset (ebx). Features 0 and 1 live in the legacy
@@ -65,4 +68,17 @@ int xstate_frame_layout_for(const void *xstate, size_t xstate_len,
 	if (ret_layout->len > xstate_len)
 		ret_layout->len = xstate_len;
 	return 0;
+}
+
+void xstate_frame_layout_of_task(const void *xstate, size_t xstate_len,
+				 struct xstate_frame_layout *ret_layout)
+{
+	uint64_t xcr0 = sigframe_xstate_xfeatures(xstate, xstate_len), in_use = 0;
+
+	if (xstate_len >= XSAVE_HEADER_OFFSET + sizeof(in_use))
+		memcpy(&in_use, (const uint8_t *)xstate + XSAVE_HEADER_OFFSET, sizeof(in_use));
+	ret_layout->features = xcr0 & ~(XFEATURES_DYNAMIC & ~in_use);
+	ret_layout->len = standard_size(ret_layout->features);
+	if (ret_layout->len > xstate_len)
+		ret_layout->len = xstate_len;
 }

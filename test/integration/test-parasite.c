@@ -28,6 +28,8 @@
 
 #include "fd/fd.h"
 #include "base/log.h"
+#include "task/inject.h"
+#include "task/parasite-cmd.h"
 #include "task/parasite-ctl.h"
 #include "task/pstree.h"
 #include "task/seize.h"
@@ -442,7 +444,7 @@ static void check_listed(struct parasite_ctl *ctl, pid_t pid, const int *procfs,
 		int *listed = NULL, n_listed;
 		size_t k = 0;
 
-		n_listed = parasite_ctl_list_fds(ctl, size, find_path_fds, &listed);
+		n_listed = parasite_cmd_list_fds(ctl, size, find_path_fds, &listed);
 		CHECK(n_listed >= 0, "LIST_FDS of task %d: %d", pid, n_listed);
 		for (int j = 0; j < n_listed; j++) {
 			while (k < n && !find_path_fds && fds[k] == PATH_FD)
@@ -517,23 +519,23 @@ static void check_thread_state(const struct seize_task *task, const struct victi
 	uint64_t main_tid_address = 0;
 
 	for (size_t k = 0; k < task->n_tids; k++) {
-		struct parasite_ctl *ctl = NULL;
-		unsigned long args[6] = {PR_GET_TID_ADDRESS, PARASITE_CTL_SCRATCH};
-		unsigned long ss_args[6] = {0, PARASITE_CTL_SCRATCH};
+		struct inject *inj = NULL;
+		unsigned long args[6] = {PR_GET_TID_ADDRESS, INJECT_SCRATCH};
+		unsigned long ss_args[6] = {0, INJECT_SCRATCH};
 		uint64_t tid_address = 0;
 		stack_t ss = {0};
 		long value = -1;
 
-		if (parasite_ctl_prepare(task->tids[k], &ctl) < 0) {
+		if (inject_prepare(task->tids[k], 0, &inj) < 0) {
 			CHECK(0, "prepare thread %d", task->tids[k]);
 			continue;
 		}
-		CHECK(parasite_ctl_syscall_buf(ctl, SYS_prctl, args, &tid_address,
-					       sizeof(tid_address), &value) == 0 &&
+		CHECK(inject_syscall_buf(inj, SYS_prctl, args, &tid_address, sizeof(tid_address),
+					 &value) == 0 &&
 			  value == 0 && tid_address != 0,
 		      "PR_GET_TID_ADDRESS of thread %d: %ld", task->tids[k], value);
-		CHECK(parasite_ctl_syscall_buf(ctl, SYS_sigaltstack, ss_args, &ss, sizeof(ss),
-					       &value) == 0 &&
+		CHECK(inject_syscall_buf(inj, SYS_sigaltstack, ss_args, &ss, sizeof(ss), &value) ==
+			      0 &&
 			  value == 0,
 		      "sigaltstack of thread %d: %ld", task->tids[k], value);
 		if (task->tids[k] == task->pid) {
@@ -547,8 +549,8 @@ static void check_thread_state(const struct seize_task *task, const struct victi
 				  (uint64_t)(uintptr_t)ss.ss_sp != v->rep.altstack,
 			      "thread %d altstack flags %d", task->tids[k], ss.ss_flags);
 		}
-		CHECK(parasite_ctl_cure(ctl) == 0, "cure thread %d", task->tids[k]);
-		parasite_ctl_free(ctl);
+		CHECK(inject_cure(inj) == 0, "cure thread %d", task->tids[k]);
+		inject_free(inj);
 	}
 }
 
@@ -619,14 +621,14 @@ static int run_dump_steps(const struct victim *v, int verify)
 
 		if (verify)
 			check_listed(ctls[i], tree->tasks[i].pid, fds, n);
-		ret = parasite_ctl_drain_fds(ctls[i], fds, n, local, opts);
+		ret = parasite_cmd_drain_fds(ctls[i], fds, n, local, opts);
 		if (ret < 0)
 			goto out_cure;
 		if (verify)
 			check_drained(tree->tasks[i].pid, v, fds, local, opts, n);
 		for (size_t k = 0; k < n; k++)
 			close(local[k]);
-		ret = parasite_ctl_get_task_state(ctls[i], &st);
+		ret = parasite_cmd_get_task_state(ctls[i], &st);
 		if (ret < 0)
 			goto out_cure;
 		if (verify && i == 0)
@@ -636,7 +638,7 @@ static int run_dump_steps(const struct victim *v, int verify)
 		/* a bad fd is refused with one clear error, and the parasite keeps serving */
 		int bad = 999, local;
 
-		CHECK(parasite_ctl_drain_fds(ctls[0], &bad, 1, &local, NULL) == -EBADF,
+		CHECK(parasite_cmd_drain_fds(ctls[0], &bad, 1, &local, NULL) == -EBADF,
 		      "draining a closed fd must fail with EBADF");
 	}
 out_cure:
@@ -802,7 +804,7 @@ static void test_churning_tree(void)
 				continue;
 			CHECK(parasite_ctl_prepare(tree->tasks[k].pid, &ctl) == 0 &&
 				  parasite_ctl_infect(ctl) == 0 &&
-				  parasite_ctl_get_task_state(ctl, &st) == 0 &&
+				  parasite_cmd_get_task_state(ctl, &st) == 0 &&
 				  parasite_ctl_cure(ctl) == 0,
 			      "infecting churning task %d", tree->tasks[k].pid);
 			parasite_ctl_free(ctl);
@@ -845,7 +847,7 @@ static void test_own_netns(void)
 	if (!tree)
 		goto out;
 	CHECK(parasite_ctl_prepare(pid, &ctl) == 0 && parasite_ctl_infect(ctl) == 0 &&
-		  parasite_ctl_get_task_state(ctl, &st) == 0 && parasite_ctl_cure(ctl) == 0,
+		  parasite_cmd_get_task_state(ctl, &st) == 0 && parasite_ctl_cure(ctl) == 0,
 	      "infect a task in its own net ns");
 	parasite_ctl_free(ctl);
 	seize_tree_free(tree);

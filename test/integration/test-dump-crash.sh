@@ -1,0 +1,198 @@
+#!/usr/bin/env bash
+# minicr's own death never harms the tree it dumps. A small tree (crash-victim: a root with a
+# busy thread and an altstack, a child, both blocked in reads with known register values) is
+# dumped again and again while minicr is killed:
+#  1. at its syscalls in turn (strace -e inject=SYSCALL:signal=KILL:when=N): every call of
+#     ptrace, wait4, pwrite64, sendmsg, recvmsg, process_vm_*, rename*, unlink*, fallocate and
+#     kill (every ALWAYS_STRIDE-th where a slow machine asks for less), plus every
+#     SAMPLE_STRIDE-th call of each other syscall (and its first and last);
+#  2. with kill -9 at random instants of the dump, RANDOM_KILLS times.
+# After each death the tree must run untraced with the same registers, signal mask, altstack,
+# memory map, code bytes and fds (the victim checks itself on SIGUSR1), and must not keep a
+# signal blocked. A last, undisturbed dump must then succeed on the same tree.
+set -u
+MINICR=${MINICR:-./minicr}
+BIN=${SCENARIO_BIN:-./test/scenarios}
+ALWAYS_STRIDE=${ALWAYS_STRIDE:-1}
+SAMPLE_STRIDE=${SAMPLE_STRIDE:-8}
+RANDOM_KILLS=${RANDOM_KILLS:-60}
+if [ "$(id -u)" != 0 ]; then
+	echo "skipped: needs root (ptrace)"
+	exit 77
+fi
+work=$(mktemp -d /tmp/minicr-dump-crash.XXXXXX)
+vpid=
+cleanup() {
+	[ -n "$vpid" ] && kill -9 "$vpid" 2>/dev/null
+	rm -rf "$work"
+}
+trap cleanup EXIT
+passed=0 failed=0
+
+ok() { passed=$((passed + 1)); echo "ok - $*"; }
+not_ok() { failed=$((failed + 1)); echo "not ok - $*"; }
+
+# Bounded waits: a hang guard, not a timing assertion.
+wait_for_file() {
+	for _ in $(seq 3000); do [ -e "$1" ] && return 0; sleep 0.01; done
+	return 1
+}
+
+status_field() { # pid field
+	awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status" 2>/dev/null
+}
+
+start_victim() {
+	rm -f "$work/ready" "$work/result"
+	VICTIM_READY=$work/ready VICTIM_RESULT=$work/result "$BIN/launch" "$BIN/crash-victim" \
+		</dev/null >"$work/victim.out" 2>&1 &
+	vpid=$!
+	disown "$vpid"
+	n_checks=0
+	wait_for_file "$work/ready" || return 1
+	vchild=$(cat "/proc/$vpid/task/$vpid/children" 2>/dev/null | tr -d ' ')
+	sigblk=$(status_field "$vpid" SigBlk)
+	child_sigblk=$(status_field "$vchild" SigBlk)
+	return 0
+}
+
+# A task that finds minicr gone puts itself back, a moment later: until it is back in its own
+# read, a SIGUSR1 could run the handler first and find the read restarted rather than
+# interrupted (as if the signal had come just before the call), and the check never comes.
+# /proc/PID/syscall starts with "0 " while the task waits in read().
+tree_has_settled() {
+	local s1 s2
+	for _ in $(seq 1000); do
+		read -r s1 _ <"/proc/$vpid/syscall" 2>/dev/null
+		read -r s2 _ <"/proc/$vchild/syscall" 2>/dev/null
+		[ "$(status_field "$vpid" SigBlk)" = "$sigblk" ] &&
+			[ "$(status_field "$vchild" SigBlk)" = "$child_sigblk" ] &&
+			[ "$s1" = 0 ] && [ "$s2" = 0 ] && return 0
+		sleep 0.01
+	done
+	return 1
+}
+
+# The tree is released once minicr is gone; a task still traced or stopped was left behind.
+tree_is_released() {
+	local p t
+	for p in "$vpid" "$vchild"; do
+		for _ in $(seq 1000); do
+			t=$(status_field "$p" TracerPid)
+			[ "$t" = 0 ] && break
+			sleep 0.01
+		done
+		[ "$t" = 0 ] || return 1
+		case "$(status_field "$p" State)" in
+		t* | T*) return 1 ;;
+		esac
+	done
+	return 0
+}
+
+# check_victim NAME: the tree checks itself; a damaged tree is replaced for the next case.
+check_victim() {
+	local line=
+	if ! kill -0 "$vpid" 2>/dev/null; then
+		not_ok "$1: the tree died ($(tail -c 200 "$work/victim.out"))"
+		start_victim
+		return
+	fi
+	if ! tree_is_released; then
+		not_ok "$1: the tree is still traced or stopped"
+		kill -9 "$vpid" 2>/dev/null
+		start_victim
+		return
+	fi
+	if ! tree_has_settled; then
+		not_ok "$1: the tree is not back in its reads: signal masks" \
+			"$(status_field "$vpid" SigBlk) and $(status_field "$vchild" SigBlk), were" \
+			"$sigblk and $child_sigblk; syscalls $(cut -d' ' -f1 "/proc/$vpid/syscall")" \
+			"and $(cut -d' ' -f1 "/proc/$vchild/syscall")"
+		kill -9 "$vpid" 2>/dev/null
+		start_victim
+		return 1
+	fi
+	n_checks=$((n_checks + 1))
+	kill -USR1 "$vpid"
+	for _ in $(seq 1000); do
+		read -r line <"$work/result" 2>/dev/null
+		case "$line" in
+		"PASS $n_checks "* | FAIL*) break ;;
+		esac
+		sleep 0.01
+	done
+	case "$line" in
+	"PASS $n_checks "*) return 0 ;;
+	esac
+	not_ok "$1: ${line:-no answer from the tree} (check $n_checks)"
+	kill -9 "$vpid" 2>/dev/null
+	start_victim
+	return 1
+}
+
+start_victim || { echo "not ok - the victim did not start"; exit 1; }
+
+# ---- 0. a reference dump: which syscalls minicr makes, and how long it takes ------------------
+if ! command -v strace >/dev/null; then
+	echo "not ok - strace is missing (contrib/setup.sh installs it)"
+	exit 1
+fi
+strace -f -qq -o "$work/trace" "$MINICR" dump -t "$vpid" -D "$work/img" --leave-running \
+	2>"$work/err" || { not_ok "reference dump failed: $(cat "$work/err")"; exit 1; }
+check_victim "reference dump"
+start_ns=$(date +%s%N)
+"$MINICR" dump -t "$vpid" -D "$work/img" --leave-running 2>"$work/err" ||
+	not_ok "plain dump failed: $(cat "$work/err")"
+dump_ms=$((($(date +%s%N) - start_ns) / 1000000))
+check_victim "plain dump"
+
+# "1234 ptrace(PTRACE_SEIZE, ...) = 0" -> ptrace; resumed halves and signal lines are skipped
+awk '{ n = index($2, "("); if (n > 1 && $2 !~ /^</) print substr($2, 1, n - 1) }' \
+	"$work/trace" | sort | uniq -c >"$work/counts"
+
+# ---- 1. killed at its syscalls in turn --------------------------------------------------------
+always=" ptrace wait4 pwrite64 pwritev sendmsg recvmsg process_vm_readv process_vm_writev
+	rename renameat renameat2 unlink unlinkat fallocate kill tgkill "
+n_points=0 n_killed=0
+while read -r count name; do
+	points=()
+	if [[ "$always" == *" $name "* ]]; then
+		mapfile -t points < <({ seq 1 "$ALWAYS_STRIDE" "$count"; echo "$count"; } | sort -nu)
+	else
+		mapfile -t points < <({ seq 1 "$SAMPLE_STRIDE" "$count"; echo "$count"; } | sort -nu)
+	fi
+	for n in "${points[@]}"; do
+		n_points=$((n_points + 1))
+		strace -f -qq -o /dev/null -e trace="$name" -e inject="$name:signal=KILL:when=$n" \
+			"$MINICR" dump -t "$vpid" -D "$work/img" --leave-running </dev/null >/dev/null 2>&1
+		[ $? = 137 ] && n_killed=$((n_killed + 1))
+		check_victim "killed at $name #$n" && passed=$((passed + 1))
+	done
+done <"$work/counts"
+echo "# killed minicr at $n_killed of $n_points chosen syscalls ($(awk '{ s += $1 } END { print s }' "$work/counts") in a dump)"
+[ "$n_killed" -gt 0 ] && ok "minicr died at $n_killed syscalls" || not_ok "strace killed nothing"
+
+# ---- 2. kill -9 at random instants ---------------------------------------------------------------
+window_us=$((dump_ms * 1500 + 2000))
+for i in $(seq "$RANDOM_KILLS"); do
+	delay_us=$(((RANDOM * 32768 + RANDOM) % window_us))
+	"$MINICR" dump -t "$vpid" -D "$work/img" --leave-running >/dev/null 2>&1 &
+	mpid=$!
+	sleep "$(printf '0.%06d' "$delay_us")"
+	kill -9 "$mpid" 2>/dev/null
+	wait "$mpid" 2>/dev/null
+	check_victim "kill -9 after ${delay_us} us (round $i)" && passed=$((passed + 1))
+done
+echo "# $RANDOM_KILLS kills spread over $((window_us / 1000)) ms (a dump takes about $dump_ms ms)"
+
+# ---- 3. a last dump, undisturbed --------------------------------------------------------------
+if "$MINICR" dump -t "$vpid" -D "$work/img" --leave-running 2>"$work/err"; then
+	ok "a dump after all that succeeds"
+else
+	not_ok "the last dump failed: $(cat "$work/err")"
+fi
+check_victim "last dump" && ok "the tree is intact after $n_checks checks"
+
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]
