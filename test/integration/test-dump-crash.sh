@@ -9,7 +9,11 @@
 #  2. with kill -9 at random instants of the dump, RANDOM_KILLS times.
 # After each death the tree must run untraced with the same registers, signal mask, altstack,
 # memory map, code bytes and fds (the victim checks itself on SIGUSR1), and must not keep a
-# signal blocked. A last, undisturbed dump must then succeed on the same tree.
+# signal blocked. Every dump goes into the same images dir, which holds a complete set from the
+# start: after each death it must hold the previous set untouched, or the new one complete, or
+# no inventory.img at all (restore refuses that), never files of two dumps beside one
+# inventory. Private dirs of killed dumps go with the next dump, a live dump's stay. A last,
+# undisturbed dump must then succeed on the same tree and leave no private dir.
 set -u
 MINICR=${MINICR:-./minicr}
 BIN=${SCENARIO_BIN:-./test/scenarios}
@@ -131,6 +135,37 @@ check_victim() {
 	return 1
 }
 
+# The images written by the dump that starts now are newer than this mark (the sleep lets the
+# file system's coarse clock move on).
+mark_dump_start() {
+	touch "$work/mark"
+	sleep 0.01
+}
+
+# check_published NAME: the images dir holds one whole set, or none.
+n_no_inventory=0 n_new_sets=0
+check_published() {
+	local old new
+	if [ ! -e "$work/img/inventory.img" ]; then
+		n_no_inventory=$((n_no_inventory + 1))
+		return 0
+	fi
+	old=$(find "$work/img" -maxdepth 1 -name '*.img' ! -newer "$work/mark" -printf '%f\n' | sort)
+	new=$(find "$work/img" -maxdepth 1 -name '*.img' -newer "$work/mark" -printf '%f\n' | sort)
+	if [ -n "$old" ] && [ -n "$new" ]; then
+		not_ok "$1: images of two dumps: $(echo $old) and $(echo $new)"
+		return 1
+	fi
+	if [ -n "$old" ] && [ "$old" != "$set_files" ]; then
+		not_ok "$1: the previous set changed: $(echo $old), was $(echo $set_files)"
+		return 1
+	fi
+	if [ -n "$new" ]; then
+		set_files=$new
+		n_new_sets=$((n_new_sets + 1))
+	fi
+}
+
 start_victim || { echo "not ok - the victim did not start"; exit 1; }
 
 # ---- 0. a reference dump: which syscalls minicr makes, and how long it takes ------------------
@@ -146,6 +181,7 @@ start_ns=$(date +%s%N)
 	not_ok "plain dump failed: $(cat "$work/err")"
 dump_ms=$((($(date +%s%N) - start_ns) / 1000000))
 check_victim "plain dump"
+set_files=$(cd "$work/img" && ls -- *.img | sort)
 
 # "1234 ptrace(PTRACE_SEIZE, ...) = 0" -> ptrace; resumed halves and signal lines are skipped
 awk '{ n = index($2, "("); if (n > 1 && $2 !~ /^</) print substr($2, 1, n - 1) }' \
@@ -164,35 +200,62 @@ while read -r count name; do
 	fi
 	for n in "${points[@]}"; do
 		n_points=$((n_points + 1))
+		mark_dump_start
 		strace -f -qq -o /dev/null -e trace="$name" -e inject="$name:signal=KILL:when=$n" \
 			"$MINICR" dump -t "$vpid" -D "$work/img" --leave-running </dev/null >/dev/null 2>&1
 		[ $? = 137 ] && n_killed=$((n_killed + 1))
+		check_published "killed at $name #$n"
 		check_victim "killed at $name #$n" && passed=$((passed + 1))
 	done
 done <"$work/counts"
 echo "# killed minicr at $n_killed of $n_points chosen syscalls ($(awk '{ s += $1 } END { print s }' "$work/counts") in a dump)"
+echo "# images dir after those: $n_new_sets times a new set, $n_no_inventory times no inventory"
 [ "$n_killed" -gt 0 ] && ok "minicr died at $n_killed syscalls" || not_ok "strace killed nothing"
 
 # ---- 2. kill -9 at random instants ---------------------------------------------------------------
 window_us=$((dump_ms * 1500 + 2000))
 for i in $(seq "$RANDOM_KILLS"); do
 	delay_us=$(((RANDOM * 32768 + RANDOM) % window_us))
+	mark_dump_start
 	"$MINICR" dump -t "$vpid" -D "$work/img" --leave-running >/dev/null 2>&1 &
 	mpid=$!
 	sleep "$(printf '0.%06d' "$delay_us")"
 	kill -9 "$mpid" 2>/dev/null
 	wait "$mpid" 2>/dev/null
+	check_published "kill -9 after ${delay_us} us (round $i)"
 	check_victim "kill -9 after ${delay_us} us (round $i)" && passed=$((passed + 1))
 done
 echo "# $RANDOM_KILLS kills spread over $((window_us / 1000)) ms (a dump takes about $dump_ms ms)"
 
-# ---- 3. a last dump, undisturbed --------------------------------------------------------------
+# ---- 3. a last dump, undisturbed, beside a live dump's private dir ----------------------------
+mkdir -p "$work/img/.minicr-dump.1.0"
+touch "$work/img/.minicr-dump.1.0/pages-1.img"
+flock "$work/img/.minicr-dump.1.0" sleep 60 &
+holder=$!
+for _ in $(seq 300); do flock -n "$work/img/.minicr-dump.1.0" true || break; sleep 0.01; done
 if "$MINICR" dump -t "$vpid" -D "$work/img" --leave-running 2>"$work/err"; then
 	ok "a dump after all that succeeds"
 else
 	not_ok "the last dump failed: $(cat "$work/err")"
 fi
 check_victim "last dump" && ok "the tree is intact after $n_checks checks"
+left=$(cd "$work/img" && ls -d .minicr-dump.* 2>/dev/null | tr '\n' ' ')
+if [ "$left" = ".minicr-dump.1.0 " ]; then
+	ok "private dirs of killed dumps are gone, a live dump's stays"
+else
+	not_ok "private dirs left: '$left'"
+fi
+kill "$holder" 2>/dev/null
+wait "$holder" 2>/dev/null
+mkdir "$work/partial"
+cp "$work/img"/*.img "$work/partial/" && rm "$work/partial/inventory.img"
+if "$MINICR" restore -D "$work/partial" -d 2>"$work/err"; then
+	not_ok "restore accepted an images dir without inventory.img"
+elif [ "$(grep -c error "$work/err")" = 1 ] && grep -q "inventory.img" "$work/err"; then
+	ok "restore refuses an images dir without inventory.img: $(cat "$work/err")"
+else
+	not_ok "restore of an images dir without inventory.img: $(cat "$work/err")"
+fi
 
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]
