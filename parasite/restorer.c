@@ -402,8 +402,8 @@ void restorer_main(struct restorer_args *a)
 		(void)SYS1(__NR_personality, a->personality);
 	if (a->child_subreaper)
 		(void)sys_prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
-	if (a->pdeathsig)
-		(void)sys_prctl(PR_SET_PDEATHSIG, a->pdeathsig, 0, 0, 0);
+	/* also when 0: the task came here dying with minicr (restore-tree.c) */
+	(void)sys_prctl(PR_SET_PDEATHSIG, a->pdeathsig, 0, 0, 0);
 	restore_thread_creds(a);
 	/* a credential change resets it, so it comes after */
 	if (a->dumpable >= 0)

@@ -60,8 +60,7 @@ static int prepare_root(void *opaque)
 	const struct restore_set *set = ctx->set;
 	int r;
 
-	ctx->detached =
-	    restore_detached_new(set, ctx->opts->detached_method, restore_tree_note, ctx->tree);
+	ctx->detached = restore_detached_new(set, ctx->opts->detached_method);
 	if (!ctx->detached)
 		return -ENOMEM;
 	if (set->own_mntns) {

@@ -11,19 +11,14 @@
 struct restore_set;
 struct restore_detached;
 
-/* Called with the name of a temporary mountpoint ("/.minicr.detached.XXXXXX") before it is
- * created, so that whoever cleans up after a killed restore can remove it. */
-typedef void (*restore_detached_note_fn)(void *opaque, const char *path);
-
-/* Creates an empty context for set's detached mounts (note may be NULL). Returns NULL on
- * ENOMEM. */
+/* Creates an empty context for set's detached mounts. Returns NULL on ENOMEM. */
 struct restore_detached *restore_detached_new(const struct restore_set *set,
-					      enum cli_detached_method method,
-					      restore_detached_note_fn note, void *opaque);
+					      enum cli_detached_method method);
 /* Rebuilds every detached mount not rebuilt yet whose source filesystem has a live mount in the
  * caller's mount namespace. METHOD clone: open_tree(OPEN_TREE_CLONE) + mount_setattr on the
  * unattached tree. METHOD mountpoint: in a throwaway copy of the caller's namespace, a fresh
- * /.minicr.detached.XXXXXX directory, bind + flags, root opened, umount2(MNT_DETACH), rmdir.
+ * /.minicr.detached.XXXXXX directory in a tmpfs of that copy (so a restore killed at any
+ * instant leaves none anywhere), bind + flags, root opened, umount2(MNT_DETACH), rmdir.
  * With is_final, a mount still without a source fails. Returns 0 or -errno (logged, naming
  * the mount). */
 int restore_detached_prepare(struct restore_detached *d, bool is_final);

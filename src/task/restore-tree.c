@@ -24,17 +24,14 @@
 #include "image-set/image-set.h"
 #include "base/util.h"
 
-#define NOTE_MAX 80
-
 struct status_msg {
 	int32_t pid;
 	int32_t status; /* 0 ready, else -errno */
 };
 
 struct shared_area {
-	uint32_t n_notes;
-	uint32_t max_notes;
-	int32_t created[]; /* per task: its pid once it exists, else 0; then the notes */
+	uint32_t n_tasks;
+	int32_t created[]; /* per task: its pid once it exists, else 0 */
 };
 
 struct restore_tree {
@@ -50,11 +47,6 @@ struct restore_tree {
 	bool root_reaped;
 };
 
-static char *note_at(struct shared_area *s, size_t n_tasks, uint32_t i)
-{
-	return (char *)&s->created[n_tasks] + (size_t)i * NOTE_MAX;
-}
-
 int restore_tree_new(const struct restore_set *set, int service_base, bool leave_stopped,
 		     struct restore_tree **ret)
 {
@@ -67,8 +59,7 @@ int restore_tree_new(const struct restore_set *set, int service_base, bool leave
 	tree->service_base = service_base;
 	tree->leave_stopped = leave_stopped;
 	tree->status_rfd = -EBADF;
-	size = sizeof(struct shared_area) + set->n_tasks * sizeof(int32_t) +
-	       (set->n_detached + 1) * NOTE_MAX;
+	size = sizeof(struct shared_area) + set->n_tasks * sizeof(int32_t);
 	tree->shared = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (tree->shared == MAP_FAILED) {
 		int r = pr_errno("cannot map the restore's shared area");
@@ -77,7 +68,7 @@ int restore_tree_new(const struct restore_set *set, int service_base, bool leave
 		return r;
 	}
 	tree->shared_size = size;
-	tree->shared->max_notes = (uint32_t)set->n_detached + 1;
+	tree->shared->n_tasks = (uint32_t)set->n_tasks;
 	*ret = tree;
 	return 0;
 }
@@ -96,16 +87,6 @@ struct restore_tree *restore_tree_free(struct restore_tree *tree)
 void restore_tree_freep(struct restore_tree **tree)
 {
 	restore_tree_free(*tree);
-}
-
-void restore_tree_note(void *opaque, const char *path)
-{
-	struct restore_tree *tree = opaque;
-	struct shared_area *s = tree->shared;
-	uint32_t i = __atomic_fetch_add(&s->n_notes, 1, __ATOMIC_SEQ_CST);
-
-	if (i < s->max_notes)
-		snprintf(note_at(s, tree->set->n_tasks, i), NOTE_MAX, "%s", path);
 }
 
 /* ---- inside the tasks ------------------------------------------------------------------- */
@@ -225,11 +206,13 @@ static void task_main(struct restore_tree *tree, size_t idx)
 	close(tree->service_base + 1);
 	close(tree->service_base);
 	log_init(log_get_level(), -1);
-	(void)prctl(PR_SET_PDEATHSIG, 0);
 	if (tree->ops->enter_task) {
+		/* Still dying with its parent: a task waiting for minicr to seize it would wait
+		 * forever if minicr died first. The restorer sets the dumped pdeathsig. */
 		(void)tree->ops->enter_task(tree->ops->opaque, idx);
 		_exit(1); /* minicr's finish sees the task die and reports it */
 	}
+	(void)prctl(PR_SET_PDEATHSIG, 0);
 	/* Without images to resume from, every task ends stopped, as with --leave-stopped;
 	 * whoever continues it finds it idle. */
 	close(tree->service_base + 2);
@@ -408,7 +391,6 @@ void restore_tree_abort(struct restore_tree *tree)
 {
 	const struct restore_set *set = tree->set;
 	struct shared_area *s = tree->shared;
-	uint32_t n_notes;
 
 	for (size_t i = 0; i < set->n_tasks; i++) {
 		pid_t pid = __atomic_load_n(&s->created[i], __ATOMIC_SEQ_CST);
@@ -420,11 +402,4 @@ void restore_tree_abort(struct restore_tree *tree)
 	 * every task of the tree is reaped. */
 	while (waitpid(-1, NULL, __WALL) > 0 || errno == EINTR)
 		;
-	n_notes = s->n_notes < s->max_notes ? s->n_notes : s->max_notes;
-	for (uint32_t i = 0; i < n_notes; i++) {
-		const char *path = note_at(s, set->n_tasks, i);
-
-		if (rmdir(path) < 0 && errno == ENOTDIR)
-			(void)unlink(path);
-	}
 }
