@@ -31,6 +31,7 @@
 #define P_PR_GET_NO_NEW_PRIVS	 39
 #define P_PR_GET_TID_ADDRESS	 40
 #define P_POLLNVAL		 0x20
+#define P_RLIMIT_NOFILE		 7
 #define P_EBADF			 9
 #define P_EINVAL		 22
 #define P_EPROTO		 71
@@ -218,20 +219,37 @@ struct p_pollfd {
 /* fds per poll() of LIST_FDS */
 #define LIST_CHUNK 256
 
+struct p_rlimit {
+	uint64_t cur;
+	uint64_t max;
+};
+
+/* poll() refuses more entries than the soft RLIMIT_NOFILE, which a task may have lowered below
+ * its fd table size (fds opened before stay open): poll at most that many at once. The limit is
+ * at least 1 here, since the parasite's own socket fits under it. */
+static int32_t list_chunk_size(void)
+{
+	struct p_rlimit lim = {0, 0};
+
+	if (sys_prlimit64(0, P_RLIMIT_NOFILE, 0, &lim) < 0 || lim.cur >= LIST_CHUNK)
+		return LIST_CHUNK;
+	return lim.cur > 0 ? (int32_t)lim.cur : 1;
+}
+
 /* poll() with no events and no timeout marks every number that is not an open fd POLLNVAL
- * (O_PATH fds too: poll cannot use them): one syscall answers for LIST_CHUNK numbers, where
- * procfs costs a lookup per fd. */
+ * (O_PATH fds too: poll cannot use them): one syscall answers for a whole chunk of numbers,
+ * where procfs costs a lookup per fd. */
 static long list_fds(int sock_fd, const struct parasite_list_args *args, uint32_t len)
 {
 	struct parasite_list_reply reply;
 	struct p_pollfd chunk[LIST_CHUNK];
-	int32_t fd;
+	int32_t fd, step = list_chunk_size();
 
 	if (len < sizeof(*args) || args->from < 0 || args->to < args->from)
 		return send_msg(sock_fd, PARASITE_CMD_LIST_FDS, -P_EINVAL, NULL, 0, NULL, 0);
 	reply.n_fds = 0;
 	for (fd = args->from; fd < args->to && reply.n_fds + LIST_CHUNK <= PARASITE_LIST_MAX;) {
-		int32_t n = args->to - fd < LIST_CHUNK ? args->to - fd : LIST_CHUNK;
+		int32_t n = args->to - fd < step ? args->to - fd : step;
 		long ret;
 
 		for (int32_t i = 0; i < n; i++)

@@ -19,6 +19,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/ptrace.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -861,6 +862,60 @@ out:
 	waitpid(pid, NULL, 0);
 }
 
+/* A task whose soft RLIMIT_NOFILE is below its fd table size (fds opened before the limit was
+ * lowered stay open): poll() refuses more entries than the limit, so LIST_FDS must list in
+ * chunks the limit allows. */
+static void test_fd_limit_below_table(rlim_t limit)
+{
+	struct seize_tree *tree = NULL;
+	struct parasite_ctl *ctl = NULL;
+	int ready[2], *listed = NULL, n_listed = -1, size;
+	char c = 0;
+	pid_t pid;
+
+	if (pipe2(ready, O_CLOEXEC) < 0)
+		return;
+	pid = fork();
+	if (pid == 0) {
+		struct rlimit lim = {limit, limit};
+
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		/* 100 fds up to 163: the table grows to 256 entries */
+		for (int fd = 64; fd < 164; fd++)
+			if (dup2(ready[1], fd) != fd)
+				_exit(1);
+		c = setrlimit(RLIMIT_NOFILE, &lim) == 0 ? 'y' : 'n';
+		(void)!write(ready[1], &c, 1);
+		for (;;)
+			pause();
+	}
+	if (read(ready[0], &c, 1) != 1 || c != 'y') {
+		CHECK(0, "fd limit %lu: the child could not set it up", (unsigned long)limit);
+		goto out;
+	}
+	CHECK(seize_tree(pid, &tree) == 0, "seize the task with fd limit %lu",
+	      (unsigned long)limit);
+	if (!tree)
+		goto out;
+	size = fd_table_size(pid);
+	CHECK(size >= 164, "fd table of %d entries", size);
+	if (parasite_ctl_prepare(pid, &ctl) == 0 && parasite_ctl_infect(ctl) == 0)
+		n_listed = parasite_cmd_list_fds(ctl, size, false, &listed);
+	/* 0..2, the pipe's two ends, the 100 dups */
+	CHECK(n_listed == fd_count(pid) - 1 && n_listed >= 104,
+	      "fd limit %lu below a table of %d: listed %d fds of %d", (unsigned long)limit, size,
+	      n_listed, fd_count(pid) - 1);
+	free(listed);
+	CHECK(parasite_ctl_cure(ctl) == 0, "cure the task with fd limit %lu", (unsigned long)limit);
+	parasite_ctl_free(ctl);
+	seize_tree_free(tree);
+out:
+	close(ready[0]);
+	close(ready[1]);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+}
+
 static int ptrace_permitted(void)
 {
 	pid_t pid = fork();
@@ -940,6 +995,7 @@ int main(void)
 
 	test_churning_tree();
 	test_own_netns();
+	test_fd_limit_below_table(164);
 
 	/* dump's default end: kill the whole tree */
 	CHECK(seize_tree(v.pid, &tree) == 0, "final seize");
