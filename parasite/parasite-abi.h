@@ -55,6 +55,8 @@ struct parasite_init_args {
 	uint64_t syscall_ret; /* the task's `syscall; ret` sequence */
 	uint32_t cure_prot;   /* PROT_* the area had before minicr made it executable */
 	int32_t sock_fd;      /* -1; the parasite stores its socket here once it has one */
+	int32_t error;	      /* 0; -errno if the parasite cannot reach minicr (it then stops on
+			       * a signal the task ignores by default) */
 	uint32_t addr_len;    /* bytes of addr used, as passed to connect() */
 	uint32_t log_level;   /* the host's log level: 0 error .. 3 debug */
 	uint8_t addr[112];    /* a struct sockaddr_un (110 bytes), abstract name */

@@ -32,6 +32,13 @@
 #define P_PR_GET_TID_ADDRESS	 40
 #define P_POLLNVAL		 0x20
 #define P_RLIMIT_NOFILE		 7
+#define P_SIG_BLOCK		 0
+#define P_SIG_UNBLOCK		 1
+#define P_SIGCHLD		 17
+#define P_SIGURG		 23
+#define P_SIGWINCH		 28
+#define P_SIG_DFL		 0
+#define P_SIG_IGN		 1
 #define P_EBADF			 9
 #define P_EINVAL		 22
 #define P_EPROTO		 71
@@ -356,6 +363,31 @@ static long serve(int sock_fd)
 	}
 }
 
+/* Without a socket the parasite cannot tell minicr why it gives up, and curing the task now
+ * would let it run on while minicr still holds its registers of before: it leaves the error
+ * where minicr reads it and stops on a signal minicr sees at once. The signal is one the task
+ * ignores (its default action, or SIG_IGN): if minicr is gone, it is delivered and nothing
+ * happens, and the parasite cures the task. */
+static void report_failure(long err)
+{
+	static const int candidates[] = {P_SIGURG, P_SIGWINCH, P_SIGCHLD};
+
+	parasite_args.error = (int32_t)err;
+	for (unsigned int i = 0; i < sizeof(candidates) / sizeof(candidates[0]); i++) {
+		struct parasite_sigaction act;
+		int sig = candidates[i];
+		uint64_t mask = 1ULL << (sig - 1);
+
+		if (sys_rt_sigaction(sig, 0, &act, 8) < 0 ||
+		    (act.handler != P_SIG_DFL && act.handler != P_SIG_IGN))
+			continue;
+		sys_rt_sigprocmask(P_SIG_UNBLOCK, &mask, 0, 8);
+		sys_tgkill(sys_getpid(), sys_gettid(), sig);
+		sys_rt_sigprocmask(P_SIG_BLOCK, &mask, 0, 8);
+		return;
+	}
+}
+
 int parasite_main(void)
 {
 	const struct parasite_init_args *args = &parasite_args;
@@ -363,21 +395,27 @@ int parasite_main(void)
 	long sock_fd, ret;
 
 	sock_fd = sys_socket(P_AF_UNIX, P_SOCK_SEQPACKET | P_SOCK_CLOEXEC, 0);
-	if (sock_fd < 0)
+	if (sock_fd < 0) {
+		report_failure(sock_fd);
 		return (int)sock_fd;
+	}
 	/* from here on, a cure from any path closes it */
 	parasite_args.sock_fd = (int32_t)sock_fd;
 	ret = sys_connect(sock_fd, args->addr, args->addr_len);
-	if (ret < 0)
+	if (ret < 0) {
+		report_failure(ret);
 		return (int)ret;
+	}
 
 	hello.sock_fd = (int32_t)sock_fd;
 	hello.pid = (int32_t)sys_getpid();
 	hello.tid = (int32_t)sys_gettid();
 	hello.pad = 0;
 	ret = send_msg((int)sock_fd, PARASITE_CMD_HELLO, 0, &hello, sizeof(hello), NULL, 0);
-	if (ret < 0)
+	if (ret < 0) {
+		report_failure(ret);
 		return (int)ret;
+	}
 	if (args->log_level >= 3)
 		plog((int)sock_fd, 3, "serving on socket fd ", sock_fd);
 	return (int)serve((int)sock_fd);

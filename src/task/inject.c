@@ -77,6 +77,7 @@ struct inject {
 	bool is_regs_changed;
 	bool is_sigmask_changed;
 	bool is_running;
+	int stop_sig; /* the signal the running code stopped on */
 };
 
 /* ---- memory ---------------------------------------------------------------------------------- */
@@ -448,8 +449,10 @@ static int handle_status(struct inject *inj, int status, enum wait_for want, con
 			return pr_errno("cannot resume thread %d", inj->tid);
 		return 1;
 	}
-	/* every other signal is blocked: this one is a fault of the code that ran */
-	{
+	/* every other signal is blocked: the code that ran raised this one */
+	inj->is_running = false;
+	inj->stop_sig = sig;
+	if (want != WAIT_RUNNING) {
 		struct user_regs_struct regs;
 
 		if (ptrace(PTRACE_GETREGS, inj->tid, 0, &regs) < 0)
@@ -457,7 +460,6 @@ static int handle_status(struct inject *inj, int status, enum wait_for want, con
 		pr_err("%s in thread %d stopped with signal %d (%s) at %#llx", what, inj->tid, sig,
 		       strsignal(sig), regs.rip);
 	}
-	inj->is_running = false;
 	return -EFAULT;
 }
 
@@ -642,7 +644,7 @@ int inject_run(struct inject *inj, uint64_t rip, uint64_t rsp)
 	return 0;
 }
 
-int inject_check_running(struct inject *inj)
+int inject_check_running(struct inject *inj, int *ret_sig)
 {
 	int status, ret;
 	pid_t w;
@@ -659,6 +661,10 @@ int inject_check_running(struct inject *inj)
 			return 0;
 		/* a group stop or stop signal is passed on (resumed); anything else ended it */
 		ret = handle_status(inj, status, WAIT_RUNNING, "injected code");
+		if (ret == -EFAULT) {
+			*ret_sig = inj->stop_sig;
+			return 1;
+		}
 		if (ret < 0)
 			return ret;
 	}

@@ -62,9 +62,11 @@ int inject_write(struct inject *inj, uint64_t addr, const void *buf, size_t len)
  * (logged). While it runs, inject_check_running() watches it and inject_interrupt() stops it. */
 int inject_run(struct inject *inj, uint64_t rip, uint64_t rsp);
 
-/* Without blocking: 0 while the thread runs the code, or -errno (logged) if it stopped on a
- * signal of its own (a crash: it is left stopped) or died. Job-control stops are let through. */
-int inject_check_running(struct inject *inj);
+/* Without blocking: 0 while the thread runs the code; 1 if it stopped on a signal of its own
+ * (*ret_sig: a crash, or the code's way to report; not logged, the thread is left stopped and
+ * the signal is never delivered); -errno (logged) if it died. Job-control stops are let
+ * through. */
+int inject_check_running(struct inject *inj, int *ret_sig);
 
 /* Stops a thread started by inject_run() (PTRACE_INTERRUPT). Returns 0 or -errno (logged). */
 int inject_interrupt(struct inject *inj);

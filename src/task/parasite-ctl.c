@@ -58,15 +58,30 @@ int parasite_ctl_prepare(pid_t pid, struct parasite_ctl **ret_ctl)
 	return 0;
 }
 
+/* The parasite stopped on a signal: it could not reach minicr (it said why in its arguments),
+ * or it crashed. Returns -errno (logged). */
+static int parasite_stopped(struct parasite_ctl *ctl, int sig)
+{
+	struct parasite_init_args init;
+	uint64_t code = ctl->area + PARASITE_STACK_SIZE;
+
+	if (inject_read(ctl->inj, code + PARASITE_ARGS_OFFSET, &init, sizeof(init)) == 0 &&
+	    init.error < 0)
+		return pr_neg(init.error, "parasite in task %d cannot connect to minicr", ctl->pid);
+	pr_err("parasite in task %d crashed with signal %d (%s)", ctl->pid, sig, strsignal(sig));
+	return -EFAULT;
+}
+
 /* The rpc layer's watch: the parasite can answer only while its thread runs it. */
 static int watch_parasite(void *opaque)
 {
 	struct parasite_ctl *ctl = opaque;
-	int ret = inject_check_running(ctl->inj);
+	int sig = 0, ret = inject_check_running(ctl->inj, &sig);
 
-	if (ret < 0)
-		ctl->is_running = false;
-	return ret;
+	if (ret == 0)
+		return 0;
+	ctl->is_running = false;
+	return ret < 0 ? ret : parasite_stopped(ctl, sig);
 }
 
 static int write_blob(struct parasite_ctl *ctl, const struct sockaddr_un *addr, socklen_t addr_len)

@@ -129,7 +129,7 @@ check_victim() {
 	case "$line" in
 	"PASS $n_checks "*) return 0 ;;
 	esac
-	not_ok "$1: ${line:-no answer from the tree} (check $n_checks)"
+	not_ok "$1: ${line:-no answer from the tree} (check $n_checks) $(tail -c 300 "$work/victim.out")"
 	kill -9 "$vpid" 2>/dev/null
 	start_victim
 	return 1

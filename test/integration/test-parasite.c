@@ -864,7 +864,8 @@ out:
 
 /* A task whose soft RLIMIT_NOFILE is below its fd table size (fds opened before the limit was
  * lowered stay open): poll() refuses more entries than the limit, so LIST_FDS must list in
- * chunks the limit allows. */
+ * chunks the limit allows. With a limit of 0 the parasite cannot even open its socket: it must
+ * say so at once, and the task must be left as it was. */
 static void test_fd_limit_below_table(rlim_t limit)
 {
 	struct seize_tree *tree = NULL;
@@ -899,16 +900,29 @@ static void test_fd_limit_below_table(rlim_t limit)
 		goto out;
 	size = fd_table_size(pid);
 	CHECK(size >= 164, "fd table of %d entries", size);
-	if (parasite_ctl_prepare(pid, &ctl) == 0 && parasite_ctl_infect(ctl) == 0)
+	if (limit == 0) {
+		/* no fd at all for the parasite's socket: it says so, the task is left intact */
+		fprintf(stderr, "--- RLIMIT_NOFILE 0 (the error below is expected)\n");
+		CHECK(parasite_ctl_prepare(pid, &ctl) == 0 && parasite_ctl_infect(ctl) == -EMFILE,
+		      "infecting a task with RLIMIT_NOFILE 0 must fail with EMFILE");
+	} else if (parasite_ctl_prepare(pid, &ctl) == 0 && parasite_ctl_infect(ctl) == 0) {
 		n_listed = parasite_cmd_list_fds(ctl, size, false, &listed);
-	/* 0..2, the pipe's two ends, the 100 dups */
-	CHECK(n_listed == fd_count(pid) - 1 && n_listed >= 104,
-	      "fd limit %lu below a table of %d: listed %d fds of %d", (unsigned long)limit, size,
-	      n_listed, fd_count(pid) - 1);
+		/* 0..2, the pipe's two ends, the 100 dups */
+		CHECK(n_listed == fd_count(pid) - 1 && n_listed >= 104,
+		      "fd limit %lu below a table of %d: listed %d fds of %d", (unsigned long)limit,
+		      size, n_listed, fd_count(pid) - 1);
+	} else {
+		CHECK(0, "infecting the task with fd limit %lu", (unsigned long)limit);
+	}
 	free(listed);
 	CHECK(parasite_ctl_cure(ctl) == 0, "cure the task with fd limit %lu", (unsigned long)limit);
 	parasite_ctl_free(ctl);
 	seize_tree_free(tree);
+	/* released, it goes back to its pause() */
+	for (int i = 0; i < 1000 && proc_state(pid) != 'S'; i++)
+		usleep(1000);
+	CHECK(proc_state(pid) == 'S', "task with fd limit %lu is '%c' after release",
+	      (unsigned long)limit, proc_state(pid));
 out:
 	close(ready[0]);
 	close(ready[1]);
@@ -996,6 +1010,7 @@ int main(void)
 	test_churning_tree();
 	test_own_netns();
 	test_fd_limit_below_table(164);
+	test_fd_limit_below_table(0);
 
 	/* dump's default end: kill the whole tree */
 	CHECK(seize_tree(v.pid, &tree) == 0, "final seize");

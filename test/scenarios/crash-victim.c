@@ -124,6 +124,8 @@ static void take_snapshot(struct snapshot *s)
 	s->maps_len = n < 0 ? 0 : (size_t)n;
 	s->code_hash = hash_code(s->maps, s->maps_len);
 	list_fds(s->fds, sizeof(s->fds));
+	/* the kernel fills the first 8 bytes of the 128 of a sigset_t: clear the others */
+	sigemptyset(&s->mask);
 	pthread_sigmask(SIG_BLOCK, NULL, &s->mask);
 	sigaltstack(NULL, &s->altstack);
 }
@@ -143,9 +145,13 @@ static const char *compare_snapshot(void)
 	list_fds(fds_now, sizeof(fds_now));
 	if (strcmp(fds_now, recorded.fds) != 0)
 		return "its fds changed";
+	sigemptyset(&mask);
 	pthread_sigmask(SIG_BLOCK, NULL, &mask);
-	if (memcmp(&mask, &recorded.mask, sizeof(mask)) != 0)
+	if (memcmp(&mask, &recorded.mask, sizeof(mask)) != 0) {
+		fprintf(stderr, "crash-victim %d: signal mask %#lx, was %#lx\n", (int)getpid(),
+			*(unsigned long *)&mask, *(unsigned long *)&recorded.mask);
 		return "its signal mask changed";
+	}
 	sigaltstack(NULL, &ss);
 	if (ss.ss_sp != recorded.altstack.ss_sp || ss.ss_size != recorded.altstack.ss_size ||
 	    ss.ss_flags != recorded.altstack.ss_flags)
