@@ -118,6 +118,42 @@ expect_refusal $? "fd limit" "cannot dump task $pid: it has [0-9]* fds, more tha
 	"the task and the limit"
 finish "fd limit"
 
+# Refusals to seize name their reason (status 1, one line, no images).
+refused() { # name pattern what-the-line-names command... (@img: the images dir)
+	local name=$1 pattern=$2 what=$3 scenario_dir=$dir
+	shift 3
+	dir="$work/refused.$RANDOM"
+	mkdir -p "$dir"
+	"${@//@img/$dir/img}" 2>"$dir/err"
+	expect_refusal $? "$name" "$pattern" "$what"
+	dir=$scenario_dir
+}
+start shared-fds
+strace -p "$pid" -o /dev/null 2>/dev/null &
+tracer=$!
+for _ in $(seq 300); do [ "$(awk '/^TracerPid:/ { print $2 }' "/proc/$pid/status")" != 0 ] && break; sleep 0.01; done
+refused "already traced" "cannot seize task $pid: it is already traced by task $tracer (strace)" \
+	"the task and its tracer" "$MINICR" dump -t "$pid" -D @img
+kill "$tracer"
+wait "$tracer" 2>/dev/null
+finish "already traced"
+refused "minicr itself" "cannot seize task [0-9]*: it is minicr itself" "minicr" \
+	bash -c 'exec "$0" dump -t $$ -D "$1"' "$MINICR" @img
+refused "minicr in the tree" "cannot seize task [0-9]*: minicr itself (pid [0-9]*) runs in its tree" \
+	"minicr in the tree" bash -c '"$0" dump -t $$ -D "$1"; exit $?' "$MINICR" @img
+refused "pid 1" "cannot seize task 1: it is the init process" "pid 1" \
+	"$MINICR" dump -t 1 -D @img
+kthread=
+for p in /proc/[0-9]*; do
+	grep -qE '^Kthread:[[:space:]]*1' "$p/status" 2>/dev/null && { kthread=${p#/proc/}; break; }
+done
+if [ -n "$kthread" ]; then
+	refused "kernel thread" "cannot seize task $kthread: it is a kernel thread" "a kernel thread" \
+		"$MINICR" dump -t "$kthread" -D @img
+else
+	echo "ok - kernel thread # SKIP no kernel thread visible in this pid namespace"
+fi
+
 # A pid that does not exist.
 "$MINICR" dump -t 4194304 -D "$work/none" 2>"$work/missing.err"
 [ $? = 1 ] && ok "missing pid: status 1" || not_ok "missing pid: dump did not fail"
