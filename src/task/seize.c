@@ -27,22 +27,25 @@
 
 bool seize_fault(const char *step)
 {
-	/* Each step fails once: a failure path that cures or releases several tasks must not
-	 * meet the same injected fault again for every one of them. */
-	static const char *fired[16];
-	static size_t n_fired;
+	/* One injected failure per MINICR_FAULT value: the first makes the dump fail, and the
+	 * failure path (cure, release) must not meet another, as a real failure would not, or it
+	 * would print a second error line. A test that sets another value starts afresh. */
+	static char armed_for[256];
+	static bool fired;
 	const char *env = getenv("MINICR_FAULT");
 	size_t len = strlen(step);
 
-	for (size_t i = 0; i < n_fired; i++)
-		if (strcmp(fired[i], step) == 0)
-			return false;
-	while (env && *env) {
+	if (!env)
+		return false;
+	if (strncmp(env, armed_for, sizeof(armed_for)) != 0) {
+		snprintf(armed_for, sizeof(armed_for), "%s", env);
+		fired = false;
+	}
+	while (!fired && *env) {
 		const char *end = strchrnul(env, ',');
 
 		if ((size_t)(end - env) == len && strncmp(env, step, len) == 0) {
-			if (n_fired < ARRAY_SIZE(fired))
-				fired[n_fired++] = step;
+			fired = true;
 			return true;
 		}
 		env = *end ? end + 1 : end;

@@ -52,6 +52,8 @@ struct seize_tree *seize_tree_free(struct seize_tree *tree);
 void seize_tree_freep(struct seize_tree **tree);
 
 /* Fault injection for tests: true the first time it is asked about a step that the environment
- * variable MINICR_FAULT names (a comma-separated list is allowed). Steps: seize, infect, drain,
- * state, cure (here and in parasite-ctl.c), mounts, images, exit (dump.c). */
+ * variable MINICR_FAULT names (a comma-separated list is allowed), and never again for that
+ * value once one step fired: a run fails once, with one error line. Steps: seize, infect (in
+ * parasite-ctl.c), drain, state (parasite-cmd.c), cure (parasite-ctl.c), mounts, images,
+ * exit (dump.c). */
 bool seize_fault(const char *step);

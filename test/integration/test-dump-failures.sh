@@ -87,6 +87,16 @@ for scenario in shared-fds threads; do
 	done
 done
 
+# Two faults: the first fails the dump, the failure path meets no second one.
+for faults in drain,cure state,cure infect,cure; do
+	start shared-fds || { not_ok "$faults: scenario did not start"; continue; }
+	MINICR_FAULT=$faults "$MINICR" dump -t "$pid" -D "$dir/img" 2>"$dir/err"
+	[ $? = 1 ] && ok "$faults: dump failed with status 1" || not_ok "$faults: dump did not fail"
+	expect_one_error "$faults" "$dir/err"
+	expect_no_images "$faults" "$dir/img"
+	finish "$faults"
+done
+
 # An fd kind minicr does not support: the line names pid, fd, kind and path.
 start unsupported-socket
 "$MINICR" dump -t "$pid" -D "$dir/img" 2>"$dir/err"
