@@ -67,8 +67,8 @@ start_victim() {
 tree_has_settled() {
 	local s1 s2
 	for _ in $(seq 1000); do
-		read -r s1 _ <"/proc/$vpid/syscall" 2>/dev/null
-		read -r s2 _ <"/proc/$vchild/syscall" 2>/dev/null
+		read -r s1 _ 2>/dev/null <"/proc/$vpid/syscall"
+		read -r s2 _ 2>/dev/null <"/proc/$vchild/syscall"
 		[ "$(status_field "$vpid" SigBlk)" = "$sigblk" ] &&
 			[ "$(status_field "$vchild" SigBlk)" = "$child_sigblk" ] &&
 			[ "$s1" = 0 ] && [ "$s2" = 0 ] && return 0
@@ -120,7 +120,7 @@ check_victim() {
 	n_checks=$((n_checks + 1))
 	kill -USR1 "$vpid"
 	for _ in $(seq 1000); do
-		read -r line <"$work/result" 2>/dev/null
+		read -r line 2>/dev/null <"$work/result"
 		case "$line" in
 		"PASS $n_checks "* | FAIL*) break ;;
 		esac

@@ -7,7 +7,8 @@
  * fds, signal mask and altstack. On SIGUSR1 the root checks itself, has the child check itself,
  * and writes "PASS N U" (N checks so far, U SIGUSR2 received) or "FAIL: <what>" to
  * $VICTIM_RESULT, then goes on: a test can check the same tree after each of many failed dumps.
- * Ready once $VICTIM_READY exists. */
+ * Ready once $VICTIM_READY exists. $VICTIM_MEMORY_MB gives the root that many MB of distinct,
+ * dirty pages, checked too; $VICTIM_FDS that many more fds (dups of /dev/null). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -20,6 +21,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -40,6 +42,8 @@ struct snapshot {
 };
 
 static struct snapshot recorded;
+static uint64_t *memory;
+static size_t memory_words;
 static char now_buf[BUF_MAX];
 static volatile sig_atomic_t check_requested;
 static volatile sig_atomic_t n_usr2;
@@ -158,7 +162,43 @@ static const char *compare_snapshot(void)
 		return "its altstack changed";
 	if (atomic_load(&worker_failed))
 		return "registers changed (of the worker, or across the blocked read)";
+	for (size_t i = 0; i < memory_words; i++)
+		if (memory[i] != i * 0x9e3779b97f4a7c15ULL)
+			return "its memory changed";
 	return NULL;
+}
+
+static void open_fds(void)
+{
+	const char *n = getenv("VICTIM_FDS");
+	struct rlimit lim;
+	int fd;
+
+	if (!n)
+		return;
+	if (getrlimit(RLIMIT_NOFILE, &lim) == 0) {
+		lim.rlim_cur = lim.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &lim);
+	}
+	fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	for (long i = 1; n && fd >= 0 && i < atol(n); i++)
+		if (dup(fd) < 0)
+			exit(2);
+}
+
+static void fill_memory(void)
+{
+	const char *mb = getenv("VICTIM_MEMORY_MB");
+	size_t len = mb ? (size_t)atol(mb) << 20 : 0;
+
+	if (!len)
+		return;
+	memory = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (memory == MAP_FAILED)
+		exit(2);
+	memory_words = len / sizeof(*memory);
+	for (size_t i = 0; i < memory_words; i++)
+		memory[i] = i * 0x9e3779b97f4a7c15ULL;
 }
 
 /* read(fd, buf, 1) as a raw syscall with known values in rbx, r12, r15 and xmm0 across it: a
@@ -360,6 +400,10 @@ int main(void)
 		return 2;
 	set_up_process();
 	child = fork();
+	if (child > 0) {
+		fill_memory();
+		open_fds();
+	}
 	if (child == 0) {
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		take_snapshot(&recorded);
