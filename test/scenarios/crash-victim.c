@@ -37,7 +37,7 @@ struct snapshot {
 	size_t maps_len;
 	uint64_t code_hash;
 	char fds[4096];
-	sigset_t mask;
+	uint64_t mask; /* the kernel's 64 signals */
 	stack_t altstack;
 };
 
@@ -116,6 +116,18 @@ static void list_fds(char *out, size_t size)
 	closedir(dir);
 }
 
+/* The kernel's part of the calling thread's signal mask: the first 8 bytes of a sigset_t (the
+ * rest is whatever the stack held, as glibc leaves it). */
+static uint64_t signal_mask(void)
+{
+	sigset_t set;
+	uint64_t mask;
+
+	pthread_sigmask(SIG_BLOCK, NULL, &set);
+	memcpy(&mask, &set, sizeof(mask));
+	return mask;
+}
+
 /* Taken twice by the callers: the first round's allocations (opendir) must not change the map
  * the second records. */
 static void take_snapshot(struct snapshot *s)
@@ -128,9 +140,7 @@ static void take_snapshot(struct snapshot *s)
 	s->maps_len = n < 0 ? 0 : (size_t)n;
 	s->code_hash = hash_code(s->maps, s->maps_len);
 	list_fds(s->fds, sizeof(s->fds));
-	/* the kernel fills the first 8 bytes of the 128 of a sigset_t: clear the others */
-	sigemptyset(&s->mask);
-	pthread_sigmask(SIG_BLOCK, NULL, &s->mask);
+	s->mask = signal_mask();
 	sigaltstack(NULL, &s->altstack);
 }
 
@@ -139,7 +149,6 @@ static const char *compare_snapshot(void)
 {
 	static char fds_now[4096];
 	stack_t ss;
-	sigset_t mask;
 	ssize_t n = read_whole("/proc/self/maps", now_buf, sizeof(now_buf));
 
 	if (n != (ssize_t)recorded.maps_len || memcmp(now_buf, recorded.maps, (size_t)n) != 0)
@@ -149,13 +158,8 @@ static const char *compare_snapshot(void)
 	list_fds(fds_now, sizeof(fds_now));
 	if (strcmp(fds_now, recorded.fds) != 0)
 		return "its fds changed";
-	sigemptyset(&mask);
-	pthread_sigmask(SIG_BLOCK, NULL, &mask);
-	if (memcmp(&mask, &recorded.mask, sizeof(mask)) != 0) {
-		fprintf(stderr, "crash-victim %d: signal mask %#lx, was %#lx\n", (int)getpid(),
-			*(unsigned long *)&mask, *(unsigned long *)&recorded.mask);
+	if (signal_mask() != recorded.mask)
 		return "its signal mask changed";
-	}
 	sigaltstack(NULL, &ss);
 	if (ss.ss_sp != recorded.altstack.ss_sp || ss.ss_size != recorded.altstack.ss_size ||
 	    ss.ss_flags != recorded.altstack.ss_flags)
