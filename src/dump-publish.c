@@ -32,23 +32,37 @@ static bool is_private_name(const char *name)
 	return name[0] == '.' && !strncmp(name + 1, PRIVATE_PREFIX, strlen(PRIVATE_PREFIX));
 }
 
+/* A DIR stream over a dup of dirfd (closedir() leaves dirfd open), from its first entry: the
+ * dup shares the position an earlier walk left. NULL on failure. */
+static DIR *open_dir(int dirfd)
+{
+	int fd = dup(dirfd);
+	DIR *dir;
+
+	if (fd < 0)
+		return NULL;
+	dir = fdopendir(fd);
+	if (!dir) {
+		close(fd);
+		return NULL;
+	}
+	rewinddir(dir);
+	return dir;
+}
+
 /* Removes the files of directory dirfd that only() selects (all without it). Entries removed
  * while readdir() walks the directory may hide others: walk it again until a pass removes
  * nothing. */
 static void remove_files(int dirfd, bool (*only)(const char *name))
 {
-	cleanup_close int fd = dup(dirfd);
-	struct dirent *de;
+	DIR *dir = open_dir(dirfd);
 	size_t n_removed;
-	DIR *dir;
 
-	if (fd < 0)
-		return;
-	dir = fdopendir(fd);
 	if (!dir)
 		return;
-	TAKE_FD(fd);
 	do {
+		struct dirent *de;
+
 		n_removed = 0;
 		rewinddir(dir);
 		while ((de = readdir(dir))) {
@@ -81,18 +95,13 @@ static bool remove_if_dead(struct dump_publish *pub, const char *name)
 
 static void remove_dead_dumps(struct dump_publish *pub)
 {
-	cleanup_close int fd = dup(pub->img_dirfd);
+	DIR *dir = open_dir(pub->img_dirfd);
 	char names[16][64];
 	struct dirent *de;
 	size_t n = 0;
-	DIR *dir;
 
-	if (fd < 0)
-		return;
-	dir = fdopendir(fd);
 	if (!dir)
 		return;
-	TAKE_FD(fd);
 	/* collect first: removing entries while readdir() walks them may skip some */
 	while ((de = readdir(dir)) && n < ARRAY_SIZE(names))
 		if (is_private_name(de->d_name) && strlen(de->d_name) < sizeof(names[0]))
@@ -186,17 +195,12 @@ static bool is_image_name(const char *name)
 /* Moves every image of the private dir but the inventory into the images dir. */
 static int move_images(struct dump_publish *pub)
 {
-	cleanup_close int fd = dup(pub->priv_dirfd);
+	DIR *dir = open_dir(pub->priv_dirfd);
 	struct dirent *de;
-	DIR *dir;
 	int ret = 0;
 
-	if (fd < 0)
-		return pr_errno("cannot dup the images dir fd");
-	dir = fdopendir(fd);
 	if (!dir)
 		return pr_errno("cannot list '%s/%s'", pub->images_dir, pub->priv_name);
-	TAKE_FD(fd);
 	while ((de = readdir(dir))) {
 		if (de->d_name[0] == '.' || !strcmp(de->d_name, INVENTORY_NAME))
 			continue;

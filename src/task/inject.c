@@ -495,11 +495,20 @@ static int block_signals(struct inject *inj)
 	return 0;
 }
 
-static int set_regs(struct inject *inj, const struct user_regs_struct *regs)
+/* Sets the registers, then blocks signals (block_signals() says why in that order), then lets
+ * the thread go with request (PTRACE_SYSCALL or PTRACE_CONT). */
+static int resume_with(struct inject *inj, const struct user_regs_struct *regs, int request)
 {
+	int ret;
+
 	if (ptrace(PTRACE_SETREGS, inj->tid, 0, regs) < 0)
 		return pr_errno("cannot set registers of thread %d", inj->tid);
 	inj->is_regs_changed = true;
+	ret = block_signals(inj);
+	if (ret < 0)
+		return ret;
+	if (ptrace(request, inj->tid, 0, 0) < 0)
+		return pr_errno("cannot resume thread %d", inj->tid);
 	return 0;
 }
 
@@ -546,18 +555,10 @@ static int start_call(struct inject *inj, long nr, const unsigned long args[6], 
 	regs.r10 = args[3];
 	regs.r8 = args[4];
 	regs.r9 = args[5];
-	ret = set_regs(inj, &regs);
+	ret = resume_with(inj, &regs, PTRACE_SYSCALL);
 	if (ret < 0)
 		return ret;
-	ret = block_signals(inj);
-	if (ret < 0)
-		return ret;
-	if (ptrace(PTRACE_SYSCALL, inj->tid, 0, 0) < 0)
-		return pr_errno("cannot resume thread %d", inj->tid);
-	ret = wait_stop(inj, WAIT_SYSCALL_ENTRY, what);
-	if (ret < 0)
-		return ret;
-	return 0;
+	return wait_stop(inj, WAIT_SYSCALL_ENTRY, what);
 }
 
 int inject_syscall(struct inject *inj, long nr, const unsigned long args[6], uint64_t cont,
@@ -632,14 +633,9 @@ int inject_run(struct inject *inj, uint64_t rip, uint64_t rsp)
 	regs.rsp = rsp;
 	regs.orig_rax = (unsigned long)-1;
 	regs.rax = 0;
-	ret = set_regs(inj, &regs);
+	ret = resume_with(inj, &regs, PTRACE_CONT);
 	if (ret < 0)
 		return ret;
-	ret = block_signals(inj);
-	if (ret < 0)
-		return ret;
-	if (ptrace(PTRACE_CONT, inj->tid, 0, 0) < 0)
-		return pr_errno("cannot start injected code in thread %d", inj->tid);
 	inj->is_running = true;
 	return 0;
 }
