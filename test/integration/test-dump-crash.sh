@@ -183,9 +183,11 @@ dump_ms=$((($(date +%s%N) - start_ns) / 1000000))
 check_victim "plain dump"
 set_files=$(cd "$work/img" && ls -- *.img | sort)
 
-# "1234 ptrace(PTRACE_SEIZE, ...) = 0" -> ptrace; resumed halves and signal lines are skipped
-awk '{ n = index($2, "("); if (n > 1 && $2 !~ /^</) print substr($2, 1, n - 1) }' \
-	"$work/trace" | sort | uniq -c >"$work/counts"
+# "1234 ptrace(PTRACE_SEIZE, ...) = 0" -> ptrace; resumed halves and signal lines are skipped;
+# "count name" per syscall
+awk '{ n = index($2, "("); if (n > 1 && $2 !~ /^</) c[substr($2, 1, n - 1)]++ }
+	END { for (k in c) print c[k], k }' "$work/trace" | sort -k2 >"$work/counts"
+[ -s "$work/counts" ] || { not_ok "no syscalls in the reference trace: $(head -3 "$work/trace")"; exit 1; }
 
 # ---- 1. killed at its syscalls in turn --------------------------------------------------------
 always=" ptrace wait4 pwrite64 pwritev sendmsg recvmsg process_vm_readv process_vm_writev

@@ -138,8 +138,9 @@ else
 	not_ok "reference restore failed: $(cat "$work/restore.err")"
 	exit 1
 fi
-awk '{ n = index($1, "("); if (n > 1) print substr($1, 1, n - 1) }' "$work/trace" |
-	sort | uniq -c >"$work/counts"
+awk '{ n = index($1, "("); if (n > 1) c[substr($1, 1, n - 1)]++ }
+	END { for (k in c) print c[k], k }' "$work/trace" | sort -k2 >"$work/counts"
+[ -s "$work/counts" ] || { not_ok "no syscalls in the reference trace: $(head -3 "$work/trace")"; exit 1; }
 # Which of the root task's mkdirat calls makes its temporary mountpoint ("PID mkdirat(...,
 # ".minicr.detached.X", 0700) = 0"). strace -f traces the restored tasks too, so minicr's
 # later seize of them fails: that restore ends there, after the mountpoints, and minicr kills

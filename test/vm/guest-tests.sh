@@ -76,8 +76,8 @@ fi
 export SCENARIO_RUN=$S/test/scenarios/run.sh
 # test-dump-crash.sh kills minicr at hundreds of points; under TCG a sample of them fits its
 # timeout (it prints how many it covered)
-export ALWAYS_STRIDE=${VM_CRASH_ALWAYS_STRIDE:-8} SAMPLE_STRIDE=${VM_CRASH_SAMPLE_STRIDE:-80}
-export RANDOM_KILLS=${VM_CRASH_RANDOM_KILLS:-20}
+export ALWAYS_STRIDE=${VM_CRASH_ALWAYS_STRIDE:-16} SAMPLE_STRIDE=${VM_CRASH_SAMPLE_STRIDE:-200}
+export RANDOM_KILLS=${VM_CRASH_RANDOM_KILLS:-10} FULL_DISK_KILLS=${VM_FULL_DISK_KILLS:-3}
 for t in "$B"/test/integration/* "$S"/test/integration/*.sh; do
 	[ -f "$t" ] || continue
 	name=integration/${t##*/}
