@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # A full images disk during the dump of a large tree: crash-victim with 200 MB of distinct dirty
-# pages and 5000 more fds is dumped onto a 32 MB tmpfs. The dump must fail with one error line
+# pages and 5000 more fds is dumped onto a 32 MB tmpfs (FULL_DISK_MEMORY_MB and FULL_DISK_FDS
+# make it smaller where the machine is slow, with the tmpfs a sixth of the memory). The dump must fail with one error line
 # naming the image and the reason, leave the images dir as it was (no image, no private dir)
 # and the tree running as before (it checks its registers, signal masks, maps, code, fds and
 # memory). Then minicr is killed with kill -9 at random instants of that failing dump,
@@ -10,6 +11,8 @@ set -u
 MINICR=${MINICR:-./minicr}
 BIN=${SCENARIO_BIN:-./test/scenarios}
 FULL_DISK_KILLS=${FULL_DISK_KILLS:-10}
+FULL_DISK_MEMORY_MB=${FULL_DISK_MEMORY_MB:-200}
+FULL_DISK_FDS=${FULL_DISK_FDS:-5000}
 if [ "$(id -u)" != 0 ]; then
 	echo "skipped: needs root (ptrace, mounts)"
 	exit 77
@@ -36,10 +39,11 @@ status_field() { # pid field
 }
 
 mkdir "$work/mnt"
-mount -t tmpfs -o size=32m minicr-full-disk "$work/mnt" || { echo "not ok - cannot mount tmpfs"; exit 1; }
+mount -t tmpfs -o size=$((FULL_DISK_MEMORY_MB / 6))m minicr-full-disk "$work/mnt" ||
+	{ echo "not ok - cannot mount tmpfs"; exit 1; }
 img=$work/mnt/img
 
-VICTIM_MEMORY_MB=200 VICTIM_FDS=5000 VICTIM_READY=$work/ready VICTIM_RESULT=$work/result \
+VICTIM_MEMORY_MB=$FULL_DISK_MEMORY_MB VICTIM_FDS=$FULL_DISK_FDS VICTIM_READY=$work/ready VICTIM_RESULT=$work/result \
 	"$BIN/launch" "$BIN/crash-victim" </dev/null >"$work/victim.out" 2>&1 &
 vpid=$!
 disown "$vpid"
@@ -87,7 +91,7 @@ images_dir_is_clean() { # name
 # ---- 1. the dump fails cleanly ----------------------------------------------------------------
 start_ns=$(date +%s%N)
 if "$MINICR" dump -t "$vpid" -D "$img" 2>"$work/err"; then
-	not_ok "the dump succeeded on a 32 MB tmpfs"
+	not_ok "the dump succeeded on a tmpfs of $((FULL_DISK_MEMORY_MB / 6)) MB"
 	exit 1
 fi
 dump_ms=$((($(date +%s%N) - start_ns) / 1000000))
