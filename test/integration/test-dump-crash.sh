@@ -5,7 +5,7 @@
 #  1. at its syscalls in turn (strace -e inject=SYSCALL:signal=KILL:when=N): every call of
 #     ptrace, wait4, pwrite64, sendmsg, recvmsg, process_vm_*, rename*, unlink*, fallocate and
 #     kill (every ALWAYS_STRIDE-th where a slow machine asks for less), plus every
-#     SAMPLE_STRIDE-th call of each other syscall (and its first and last);
+#     SAMPLE_STRIDE-th call of each other syscall (and its first and last; none with 0);
 #  2. with kill -9 at random instants of the dump, RANDOM_KILLS times.
 # After each death the tree must run untraced with the same registers, signal mask, altstack,
 # memory map, code bytes and fds (the victim checks itself on SIGUSR1), and must not keep a
@@ -197,6 +197,7 @@ while read -r count name; do
 	# (no process substitution: the VM lane's guest has no /dev/fd)
 	stride=$SAMPLE_STRIDE
 	[[ "$always" == *" $name "* ]] && stride=$ALWAYS_STRIDE
+	[ "$stride" -gt 0 ] || continue
 	points=$({ seq 1 "$stride" "$count"; echo "$count"; } | sort -nu)
 	for n in $points; do
 		n_points=$((n_points + 1))
