@@ -37,7 +37,9 @@ echo "fd $journal_fd -> $(readlink "/proc/$pid/fd/$journal_fd") on mount $mnt_id
 	"listed in its mountinfo: $(grep -c "^$mnt_id " "/proc/$pid/mountinfo" || true) times"
 
 say "minicr dump -t $pid -D $images"
-"$minicr" dump -t "$pid" -D "$images" -v2
+"$minicr" dump -t "$pid" -D "$images" -v3 --explain -o dump.log
+# --explain tells each step in one sentence; -o puts the log in the images directory
+sed -n 's/^.*explain: /  /p' "$images/dump.log"
 last=$(tail -1 "$work/out")
 echo "last line before the dump: $last"
 while [ -d "/proc/$pid" ]; do sleep 0.05; done
@@ -47,7 +49,8 @@ say "what the images say about the detached mount"
 "$minicr" show "$images/detached-mnt.img"
 
 say "minicr restore -D $images -d"
-if "$minicr" restore -D "$images" -d 2>"$work/restore.err"; then
+if "$minicr" restore -D "$images" -d --explain -o restore.log 2>"$work/restore.err"; then
+	sed -n 's/^.*explain: /  /p' "$images/restore.log"
 	sleep 1
 	mnt_id=$(awk '/^mnt_id:/ {print $2}' "/proc/$pid/fdinfo/$journal_fd")
 	echo "restored as pid $pid: fd $journal_fd -> $(readlink "/proc/$pid/fd/$journal_fd")" \
@@ -56,6 +59,10 @@ if "$minicr" restore -D "$images" -d 2>"$work/restore.err"; then
 	sed -n "/^${last}\$/,\$p" "$work/out" | head -6
 	kill -9 "$pid" 2>/dev/null || true
 	say "the workload carried on from '$last', its journal still on a detached mount"
+	say "a picture of the checkpoint"
+	report=$top/minicr-demo-report.html
+	"$minicr" show "$images" --html "$report"
+	echo "open $report in a browser: the tree, its fds, the mounts and the detached one"
 else
 	cat "$work/restore.err"
 	say "restore failed"

@@ -2,10 +2,14 @@
 # test.sh: the whole test suite on a fresh Debian machine (CI runs exactly this):
 #   1. gcc, -Werror: build, unit tests, integration tests, scenario suite (make check)
 #   2. the same suite built with ASan + UBSan (--enable-sanitizers)
-#   3. the image decoder and mountinfo fuzzers, briefly, with clang + libFuzzer + ASan/UBSan
+#   3. the fuzzers (image decoder, mountinfo, /proc parsers, smaps, signal frames, task image
+#      checks), briefly, with clang + libFuzzer + ASan/UBSan
 #   4. make distcheck (the tarball builds and passes out of tree)
 #   5. the kernel-VM lane: Debian sid's current 7.x kernel under qemu runs minicr check, the
 #      integration tests and the scenario suite, so the STATMOUNT_BY_FD path runs for real
+#   6. the CRIU lane: the same VM with Debian sid's criu package runs every scenario under
+#      minicr and under CRIU, prints their verdicts side by side and fails when one differs
+#      from its expectation (test/scenarios/expected)
 # Prints each stage's test summary and a closing "N passed, M failed" over the stages.
 set -uo pipefail
 
@@ -51,17 +55,31 @@ stage "gcc -Werror: make check" check_in "$top/build" check --enable-werror
 # mappings make a memory dump meaningless (the scenario victims are plain programs), and the
 # scenarios run in baseline and dump modes only: a restored process starts as a fork of
 # minicr, and a sanitized minicr's shadow mappings cover the addresses the dumped process
-# needs back.
-sanitized_tests="test/unit/test-cli test/unit/test-image test/unit/test-mountinfo
+# needs back. Every restore step before the resume still runs sanitized: test-restore-stopped
+# restores scenario dumps without their memory images, leaving the tasks stopped.
+sanitized_tests="test/unit/test-base test/unit/test-cli test/unit/test-image test/unit/test-mountinfo
 	test/unit/test-fdinfo test/unit/test-kerndat test/unit/test-pstree test/unit/test-mm-parse
-	test/unit/test-sigframe test/integration/test-parasite test/integration/test-fds
+	test/unit/test-sigframe test/unit/test-procfs test/unit/test-core-check
+	test/unit/test-tree-plan test/integration/test-parasite test/integration/test-fds
 	test/integration/test-detached test/integration/test-dump-failures.sh
+	test/integration/test-check-only.sh test/integration/test-restore-stopped.sh
 	test/scenarios/check-scenarios.sh"
-SCENARIO_MODES="baseline dump" MAKE_TESTS=$(echo $sanitized_tests) stage "ASan+UBSan: make check" \
+NO_RESUME=1 SCENARIO_MODES="baseline dump" MAKE_TESTS=$(echo $sanitized_tests) \
+	stage "ASan+UBSan: make check" \
 	check_in "$top/build-sanitizers" check --enable-sanitizers --enable-werror
 stage "clang fuzzing smoke" check_in "$top/build-fuzz" check --enable-fuzzing --enable-werror CC=clang
 stage "make distcheck" check_in "$top/build" distcheck --enable-werror
 stage "kernel-VM lane (Debian sid 7.x under qemu)" check_in "$top/build" check-vm --enable-werror
+# The CRIU lane's table is the point of it: shown whatever the verdict.
+criu_lane() {
+	local status
+	check_in "$top/build" check-criu --enable-werror
+	status=$?
+	[ -f "$top/build/criu-lane/table.txt" ] && cat "$top/build/criu-lane/table.txt"
+	grep -E '^(minicr|criu): [0-9]+ passed' "$top/build/check-criu.out"
+	return $status
+}
+stage "CRIU lane (Debian sid's criu beside minicr, 7.x under qemu)" criu_lane
 
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]

@@ -87,10 +87,12 @@ static int check_inventory(const InventoryEntry *inv, size_t index, struct image
 	if (inv->format_version == 0)
 		return fail(err, index, "format version 0 is invalid");
 	if (inv->format_version < IMAGE_FORMAT_VERSION_MIN)
-		return fail(err, index,
-			    "format version %u is older than this minicr reads (%u): the pages "
-			    "layout changed, dump again",
-			    inv->format_version, IMAGE_FORMAT_VERSION_MIN);
+		return fail(
+		    err, index,
+		    "format version %u is older than this minicr reads (%u): the %s changed, "
+		    "dump again",
+		    inv->format_version, IMAGE_FORMAT_VERSION_MIN,
+		    inv->format_version == 1 ? "pages layout" : "mount records");
 	if (inv->format_version > IMAGE_FORMAT_VERSION)
 		return fail(err, index, "format version %u is newer than this minicr reads (%u)",
 			    inv->format_version, IMAGE_FORMAT_VERSION);
@@ -124,58 +126,5 @@ int image_decode_record(enum image_kind kind, size_t index, const void *buf, siz
 		}
 	}
 	*ret_msg = msg;
-	return 0;
-}
-
-int image_decode(const void *buf, size_t len, int expect_kind, image_record_fn fn, void *opaque,
-		 struct image_decode_result *ret, struct image_error *err)
-{
-	const uint8_t *p = buf;
-	size_t pos = IMAGE_MAGIC_SIZE, index = 0;
-	enum image_kind kind;
-	int r;
-
-	r = image_decode_magic(buf, len, expect_kind, err);
-	if (r < 0)
-		return r;
-	kind = (enum image_kind)r;
-
-	if (image_kind_is_raw(kind)) {
-		r = image_decode_raw_header(buf, len, err);
-		if (r < 0)
-			return r;
-		if (ret)
-			*ret = (struct image_decode_result){kind, 0, len - IMAGE_RAW_DATA_OFFSET};
-		return 0;
-	}
-
-	while (pos < len) {
-		ProtobufCMessage *msg = NULL;
-		uint32_t rec_len = 0;
-
-		if (index > 0 && image_kind_is_single(kind))
-			return fail(err, index, "a %s image holds one record, found more",
-				    image_kind_name(kind));
-		if (len - pos < 4)
-			return fail(err, index, "truncated length (%zu of 4 bytes)", len - pos);
-		r = image_decode_length(p + pos, index, &rec_len, err);
-		if (r < 0)
-			return r;
-		pos += 4;
-		if (len - pos < rec_len)
-			return fail(err, index, "truncated record (%zu of %u bytes)", len - pos,
-				    rec_len);
-		r = image_decode_record(kind, index, p + pos, rec_len, &msg, err);
-		if (r < 0)
-			return r;
-		pos += rec_len;
-		r = fn ? fn(kind, index, msg, opaque) : 0;
-		protobuf_c_message_free_unpacked(msg, NULL);
-		if (r < 0)
-			return r;
-		index++;
-	}
-	if (ret)
-		*ret = (struct image_decode_result){kind, index, 0};
 	return 0;
 }

@@ -1,6 +1,7 @@
 /* image-decode.h: validate and unpack image bytes held in memory. Pure: no syscalls and no
  * logging above debug; errors come back as -EBADMSG plus a struct image_error that the caller,
- * which knows the file name, logs once. The streaming reader and the fuzzer share this code. */
+ * which knows the file name, logs once. These are the steps of image-read.c, the one reader of
+ * image files, which show, restore and the fuzzers use. */
 #pragma once
 
 #include <stddef.h>
@@ -38,23 +39,3 @@ int image_decode_length(const void *buf, size_t index, uint32_t *ret_len, struct
  * failure inside protobuf-c cannot be told apart and is reported as a bad record). */
 int image_decode_record(enum image_kind kind, size_t index, const void *buf, size_t len,
 			ProtobufCMessage **ret_msg, struct image_error *err);
-
-/* Called once per record by image_decode(); msg is freed after the call returns, so copy what
- * must outlive it. A negative return stops decoding and is returned by image_decode(). */
-typedef int (*image_record_fn)(enum image_kind kind, size_t index, const ProtobufCMessage *msg,
-			       void *opaque);
-
-/* Summary of a decoded image. */
-struct image_decode_result {
-	enum image_kind kind;
-	size_t n_records; /* records decoded (all of them on success) */
-	size_t raw_size;  /* raw kinds: bytes after the header (IMAGE_RAW_DATA_OFFSET) */
-};
-
-/* Validates a whole image file held in buf: magic (expect_kind < 0: detect), the header of a raw
- * kind, then every record
- * framed and unpacked (fn may be NULL), single-record kinds holding at most one record, no
- * trailing partial record. Returns 0 and fills *ret (may be NULL); -EBADMSG with *err filled
- * (err->record is the first bad record); -ENOMEM; or fn's negative return. */
-int image_decode(const void *buf, size_t len, int expect_kind, image_record_fn fn, void *opaque,
-		 struct image_decode_result *ret, struct image_error *err);

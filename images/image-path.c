@@ -1,4 +1,5 @@
-/* image-path.c: refuse image paths that could escape where they must stay. */
+/* image-path.c: refuse image paths that could escape where they must stay. Any byte but NUL
+ * is allowed in a name. */
 #include "image-path.h"
 
 #include <errno.h>
@@ -31,10 +32,9 @@ int image_path_check_len(const char *path, size_t len, unsigned flags, const cha
 	for (size_t i = 0; i <= len; i++) {
 		unsigned char c = i < len ? (unsigned char)path[i] : '/';
 
+		/* every other byte is a valid name byte: names are shown escaped, never refused */
 		if (i < len && c == '\0')
 			return refuse(ret_reason, "path contains a NUL byte");
-		if (c < 0x20 || c == 0x7f)
-			return refuse(ret_reason, "path contains a control character");
 		if (c != '/')
 			continue;
 		if (i < len && (flags & IMAGE_PATH_SINGLE_NAME))

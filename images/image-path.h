@@ -11,8 +11,9 @@ enum image_path_flags {
 };
 
 /* Checks len bytes at path (which need not be NUL-terminated). Refused: NULL, empty, PATH_MAX
- * bytes or longer, an embedded NUL, control characters (0x01-0x1f, 0x7f), a `..` component
- * anywhere, and a leading '/' unless IMAGE_PATH_ALLOW_ABSOLUTE. `.` components and repeated
+ * bytes or longer, an embedded NUL, a `..` component anywhere, and a leading '/' unless
+ * IMAGE_PATH_ALLOW_ABSOLUTE. Every other byte (tabs, newlines, backslashes, non-UTF-8) is a
+ * valid name byte: names are bytes, shown escaped, never refused. `.` components and repeated
  * slashes are harmless and allowed. Returns 0, or -EINVAL and sets *ret_reason (a static
  * string; ret_reason may be NULL). */
 int image_path_check_len(const char *path, size_t len, unsigned flags, const char **ret_reason);

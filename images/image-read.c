@@ -17,11 +17,13 @@
 #define READER_BUF_SIZE (64u << 10)
 
 struct image_reader {
-	int fd;
+	int fd;	    /* -1 for an image held in memory */
+	bool quiet; /* keep validation failures in last_error instead of logging them */
+	struct image_error last_error;
 	enum image_kind kind;
 	int error;	  /* first failure, already logged; later calls return it silently */
 	size_t n_records; /* records returned so far */
-	uint8_t *buf;	  /* bytes buf[start, end) are read but not consumed */
+	uint8_t *buf; /* bytes buf[start, end) are read but not consumed; borrowed when fd < 0 */
 	size_t cap, start, end;
 	char *name;
 };
@@ -33,13 +35,17 @@ static int set_error(struct image_reader *r, int err)
 	return err;
 }
 
-/* Logs a validation failure once, as one line naming the file and record. */
+/* Logs a validation failure once, as one line naming the file and record (a quiet reader
+ * keeps it for image_reader_error() instead). */
 static int bad_image(struct image_reader *r, const struct image_error *err)
 {
 	char line[512];
 
-	image_error_format(err, r->name, line, sizeof(line));
-	pr_err("%s", line);
+	r->last_error = *err;
+	if (!r->quiet) {
+		image_error_format(err, r->name, line, sizeof(line));
+		pr_err("%s", line);
+	}
 	return set_error(r, -EBADMSG);
 }
 
@@ -52,7 +58,7 @@ static size_t avail(const struct image_reader *r)
  * (check avail()) or -errno (logged). */
 static int fill(struct image_reader *r, size_t need)
 {
-	if (avail(r) >= need)
+	if (avail(r) >= need || r->fd < 0)
 		return 0;
 	if (need > r->cap) {
 		uint8_t *bigger = realloc(r->buf, need);
@@ -86,8 +92,10 @@ struct image_reader *image_reader_free(struct image_reader *r)
 {
 	if (!r)
 		return NULL;
-	closep(&r->fd);
-	free(r->buf);
+	if (r->fd >= 0) {
+		closep(&r->fd);
+		free(r->buf);
+	}
 	free(r->name);
 	free(r);
 	return NULL;
@@ -98,11 +106,36 @@ void image_reader_freep(struct image_reader **r)
 	*r = image_reader_free(*r);
 }
 
+/* Checks the magic (and a raw kind's header) and positions r at the first record. */
+static int reader_start(struct image_reader *r, int expect_kind)
+{
+	struct image_error err;
+	int ret;
+
+	ret = fill(r, IMAGE_MAGIC_SIZE);
+	if (ret < 0)
+		return ret;
+	ret = image_decode_magic(r->buf, avail(r), expect_kind, &err);
+	if (ret < 0)
+		return bad_image(r, &err);
+	r->kind = (enum image_kind)ret;
+	if (!image_kind_is_raw(r->kind)) {
+		r->start += IMAGE_MAGIC_SIZE;
+		return 0;
+	}
+	ret = fill(r, IMAGE_RAW_DATA_OFFSET);
+	if (ret < 0)
+		return ret;
+	if (image_decode_raw_header(r->buf, avail(r), &err) < 0)
+		return bad_image(r, &err);
+	r->start += IMAGE_RAW_DATA_OFFSET;
+	return 0;
+}
+
 int image_reader_open_fd(int fd, int expect_kind, const char *name,
 			 struct image_reader **ret_reader)
 {
 	cleanup(image_reader_freep) struct image_reader *r = NULL;
-	struct image_error err;
 	int ret;
 
 	r = calloc(1, sizeof(*r));
@@ -116,27 +149,40 @@ int image_reader_open_fd(int fd, int expect_kind, const char *name,
 	r->name = strdup(name);
 	if (!r->buf || !r->name)
 		return pr_neg(-ENOMEM, "cannot open image '%s'", name);
-
-	ret = fill(r, IMAGE_MAGIC_SIZE);
+	ret = reader_start(r, expect_kind);
 	if (ret < 0)
 		return ret;
-	ret = image_decode_magic(r->buf, avail(r), expect_kind, &err);
-	if (ret < 0)
-		return bad_image(r, &err);
-	r->kind = (enum image_kind)ret;
-	if (!image_kind_is_raw(r->kind)) {
-		r->start += IMAGE_MAGIC_SIZE;
-		*ret_reader = TAKE_PTR(r);
-		return 0;
-	}
-	ret = fill(r, IMAGE_RAW_DATA_OFFSET);
-	if (ret < 0)
-		return ret;
-	if (image_decode_raw_header(r->buf, avail(r), &err) < 0)
-		return bad_image(r, &err);
-	r->start += IMAGE_RAW_DATA_OFFSET;
 	*ret_reader = TAKE_PTR(r);
 	return 0;
+}
+
+int image_reader_open_mem(const void *buf, size_t len, int expect_kind, const char *name,
+			  struct image_reader **ret_reader)
+{
+	cleanup(image_reader_freep) struct image_reader *r = calloc(1, sizeof(*r));
+	int ret;
+
+	if (!r)
+		return -ENOMEM;
+	r->fd = -1;
+	r->quiet = true;
+	r->buf = (uint8_t *)buf; /* only read: fill() never writes to a borrowed buffer */
+	r->cap = r->end = len;
+	r->name = strdup(name);
+	if (!r->name)
+		return -ENOMEM;
+	ret = reader_start(r, expect_kind);
+	if (ret < 0) {
+		*ret_reader = TAKE_PTR(r);
+		return ret;
+	}
+	*ret_reader = TAKE_PTR(r);
+	return 0;
+}
+
+const struct image_error *image_reader_error(const struct image_reader *r)
+{
+	return &r->last_error;
 }
 
 int image_reader_open(int img_dirfd, enum image_kind kind, uint64_t id,
@@ -254,7 +300,7 @@ ssize_t image_read_raw(struct image_reader *r, void *buf, size_t len)
 	done = len < avail(r) ? len : avail(r);
 	memcpy(out, r->buf + r->start, done);
 	r->start += done;
-	if (done < len) {
+	if (done < len && r->fd >= 0) {
 		ssize_t n = read_full(r->fd, out + done, len - done);
 
 		if (n < 0)
@@ -276,6 +322,17 @@ int image_pread_raw(struct image_reader *r, void *buf, size_t len, uint64_t off)
 	if (off > (uint64_t)INT64_MAX - IMAGE_RAW_DATA_OFFSET - len) {
 		pr_err("image '%s': offset %llu is out of range", r->name, (unsigned long long)off);
 		return -EBADMSG;
+	}
+	if (r->fd < 0) {
+		uint64_t at = off + IMAGE_RAW_DATA_OFFSET;
+
+		if (at > r->cap || r->cap - at < len) {
+			pr_err("image '%s': truncated data (%zu bytes at offset %llu)", r->name,
+			       len, (unsigned long long)off);
+			return -EBADMSG;
+		}
+		memcpy(out, r->buf + at, len);
+		return 0;
 	}
 	while (done < len) {
 		ssize_t n = pread(r->fd, out + done, len - done,
@@ -304,6 +361,10 @@ int image_reader_raw_size(struct image_reader *r, uint64_t *ret_size)
 	ret = check_raw(r);
 	if (ret < 0)
 		return ret;
+	if (r->fd < 0) {
+		*ret_size = r->cap - IMAGE_RAW_DATA_OFFSET;
+		return 0;
+	}
 	if (fstat(r->fd, &st) < 0)
 		return pr_errno("cannot stat image '%s'", r->name);
 	*ret_size =

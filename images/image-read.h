@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include "image.h"
+#include "image-decode.h"
 
 struct image_reader;
 struct InventoryEntry;
@@ -27,6 +28,16 @@ int image_reader_open_at(int dirfd, const char *path, struct image_reader **ret_
  * -EBADMSG/-errno (logged). */
 int image_reader_open_fd(int fd, int expect_kind, const char *name,
 			 struct image_reader **ret_reader);
+
+/* Reads an image held in memory (len bytes at buf, borrowed until the reader is freed). The
+ * reader is quiet: validation failures are not logged but kept for image_reader_error(), for
+ * callers that report them their own way (show, the fuzzers, tests). Returns 0 and sets
+ * *ret_reader; -EBADMSG with *ret_reader set (a bad magic or raw header: see the error);
+ * -ENOMEM. */
+int image_reader_open_mem(const void *buf, size_t len, int expect_kind, const char *name,
+			  struct image_reader **ret_reader);
+/* The last validation failure of a quiet reader (record and reason). */
+const struct image_error *image_reader_error(const struct image_reader *r);
 
 enum image_kind image_reader_kind(const struct image_reader *r);
 const char *image_reader_name(const struct image_reader *r);

@@ -8,36 +8,7 @@
 #include <stdint.h>
 #include <string.h>
 
-/* Length of the valid UTF-8 sequence starting at s (at most len bytes), or 0 if the bytes there
- * are not one: overlong forms, surrogates and code points above U+10FFFF are refused, as JSON
- * parsers do. */
-static size_t utf8_seq_len(const unsigned char *s, size_t len)
-{
-	uint32_t cp;
-	size_t n;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		n = 2, cp = s[0] & 0x1f;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		n = 3, cp = s[0] & 0x0f;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		n = 4, cp = s[0] & 0x07;
-	else
-		return 0;
-	if (len < n)
-		return 0;
-	for (size_t i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10ffff ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return n;
-}
+#include "base/escape.h"
 
 void image_render_json_string(FILE *f, const char *s, size_t len)
 {
@@ -61,40 +32,51 @@ void image_render_json_string(FILE *f, const char *s, size_t len)
 		} else if (c < 0x20 || c == 0x7f) {
 			fprintf(f, "\\u%04x", c);
 			i++;
-		} else if ((n = utf8_seq_len(p + i, len - i)) > 0) {
+		} else if ((n = escape_utf8_len(p + i, len - i)) > 0) {
 			fwrite(p + i, 1, n, f);
 			i += n;
 		} else {
-			fprintf(f, "\\u%04x", c);
+			/* a byte that is not UTF-8 as the lone surrogate U+DC00 + byte (Python's
+			 * surrogateescape): no character of a valid name reads back as one */
+			fprintf(f, "\\u%04x", 0xdc00 | c);
 			i++;
 		}
 	}
 	fputc('"', f);
 }
 
-/* Text mode quotes strings C-style; valid UTF-8 stays readable, anything else is \xNN. */
+static void text_piece(FILE *f, const char *s, size_t len)
+{
+	char buf[1024];
+
+	while (len > 0) {
+		size_t n = len < 200 ? len : 200; /* at most 4 output bytes per input byte */
+
+		/* do not split a UTF-8 sequence between two pieces */
+		while (n < len && n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+			n--;
+		if (n == 0)
+			n = len < 200 ? len : 200;
+		escape_bytes(buf, sizeof(buf), s, n);
+		fputs(buf, f);
+		s += n;
+		len -= n;
+	}
+}
+
+/* Text mode quotes strings with the escapes log lines use (base/escape.h): valid UTF-8 stays
+ * readable, a backslash, a control byte or invalid UTF-8 becomes a C-style escape; a '"' is
+ * escaped too, so the quotes delimit the string. */
 static void text_string(FILE *f, const char *s)
 {
-	const unsigned char *p = (const unsigned char *)s;
 	size_t len = strlen(s);
 
 	fputc('"', f);
-	for (size_t i = 0; i < len;) {
-		unsigned char c = p[i];
-		size_t n;
-
-		if (c == '"' || c == '\\') {
-			fputc('\\', f);
-			fputc(c, f);
-			i++;
-		} else if (c >= 0x20 && c != 0x7f && (n = utf8_seq_len(p + i, len - i)) > 0) {
-			fwrite(p + i, 1, n, f);
-			i += n;
-		} else {
-			fprintf(f, "\\x%02x", c);
-			i++;
-		}
+	for (const char *q; (q = memchr(s, '"', len)); len -= (size_t)(q - s) + 1, s = q + 1) {
+		text_piece(f, s, (size_t)(q - s));
+		fputs("\\\"", f);
 	}
+	text_piece(f, s, len);
 	fputc('"', f);
 }
 
@@ -102,6 +84,40 @@ static void bytes_hex(FILE *f, const ProtobufCBinaryData *b, size_t max)
 {
 	for (size_t i = 0; i < b->len && i < max; i++)
 		fprintf(f, "%02x", b->data[i]);
+}
+
+/* Bytes that read as text (socket names with an abstract name's leading NUL, queued
+ * messages): printable ASCII, NUL, tab and newline. */
+static bool bytes_are_text(const ProtobufCBinaryData *b)
+{
+	for (size_t i = 0; i < b->len; i++) {
+		uint8_t c = b->data[i];
+
+		if ((c < 0x20 || c > 0x7e) && c != 0 && c != '\n' && c != '\t')
+			return false;
+	}
+	return b->len > 0;
+}
+
+/* Text bytes C-style in quotes: \0, \n, \t, \" and \\ escaped; at most max of them. */
+static void bytes_text(FILE *f, const ProtobufCBinaryData *b, size_t max)
+{
+	fputc('"', f);
+	for (size_t i = 0; i < b->len && i < max; i++) {
+		uint8_t c = b->data[i];
+
+		if (c == 0)
+			fputs("\\0", f);
+		else if (c == '\n')
+			fputs("\\n", f);
+		else if (c == '\t')
+			fputs("\\t", f);
+		else if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else
+			fputc(c, f);
+	}
+	fputc('"', f);
 }
 
 static void enum_value(FILE *f, const ProtobufCFieldDescriptor *fd, int value, bool json)
@@ -126,6 +142,22 @@ static void double_value(FILE *f, double d, bool json)
 
 static void render_json_message(FILE *f, const ProtobufCMessage *msg);
 
+/* Fields of bits (open flags, termios flags, event and signal masks) by their name: the text
+ * rendering shows them in hex as well. */
+static bool is_bit_field(const ProtobufCFieldDescriptor *fd)
+{
+	static const char *const suffixes[] = {"flags", "flag", "mask", "events"};
+	size_t len = strlen(fd->name);
+
+	for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+		size_t n = strlen(suffixes[i]);
+
+		if (len >= n && strcmp(fd->name + len - n, suffixes[i]) == 0)
+			return true;
+	}
+	return false;
+}
+
 /* Writes one non-message value; p points at it inside the message or a repeated array. */
 static void scalar_value(FILE *f, const ProtobufCFieldDescriptor *fd, const void *p, bool json)
 {
@@ -137,7 +169,11 @@ static void scalar_value(FILE *f, const ProtobufCFieldDescriptor *fd, const void
 		break;
 	case PROTOBUF_C_TYPE_UINT32:
 	case PROTOBUF_C_TYPE_FIXED32:
-		fprintf(f, "%" PRIu32, *(const uint32_t *)p);
+		if (!json && *(const uint32_t *)p > 9 && is_bit_field(fd))
+			fprintf(f, "%" PRIu32 " (0x%" PRIx32 ")", *(const uint32_t *)p,
+				*(const uint32_t *)p);
+		else
+			fprintf(f, "%" PRIu32, *(const uint32_t *)p);
 		break;
 	case PROTOBUF_C_TYPE_INT64:
 	case PROTOBUF_C_TYPE_SINT64:
@@ -149,7 +185,7 @@ static void scalar_value(FILE *f, const ProtobufCFieldDescriptor *fd, const void
 		uint64_t v = *(const uint64_t *)p;
 
 		/* Big values are mostly addresses and masks; show them in hex as well. */
-		if (!json && v > UINT32_MAX)
+		if (!json && (v > UINT32_MAX || (v > 9 && is_bit_field(fd))))
 			fprintf(f, "%" PRIu64 " (0x%" PRIx64 ")", v, v);
 		else
 			fprintf(f, "%" PRIu64, v);
@@ -187,8 +223,11 @@ static void scalar_value(FILE *f, const ProtobufCFieldDescriptor *fd, const void
 			fputs("\"}", f);
 		} else {
 			fprintf(f, "<%zu bytes>%s", b->len, b->len ? " " : "");
-			bytes_hex(f, b, IMAGE_RENDER_TEXT_BYTES);
-			if (b->len > IMAGE_RENDER_TEXT_BYTES)
+			if (bytes_are_text(b))
+				bytes_text(f, b, 2 * IMAGE_RENDER_TEXT_BYTES);
+			else
+				bytes_hex(f, b, IMAGE_RENDER_TEXT_BYTES);
+			if (b->len > (bytes_are_text(b) ? 2 : 1) * IMAGE_RENDER_TEXT_BYTES)
 				fputs("...", f);
 		}
 		break;

@@ -29,8 +29,10 @@ enum image_kind {
 	IMAGE_KIND_COUNT,
 };
 
-#define IMAGE_FORMAT_VERSION	 2
-#define IMAGE_FORMAT_VERSION_MIN 2	     /* version 1 put page data right after the magic */
+#define IMAGE_FORMAT_VERSION	 3 /* 3: directories and O_PATH fds are kinds of their own */
+#define IMAGE_FORMAT_VERSION_MIN                                                                   \
+	3 /* 1 put page data right after the magic; 2 had no mount kinds                           \
+	   */
 #define IMAGE_RECORD_MAX	 (16u << 20) /* bytes; larger records are rejected as hostile */
 #define IMAGE_MAGIC_SIZE	 4u	     /* bytes of magic before the first record */
 #define IMAGE_NAME_MAX		 64u	     /* room for any image file name, NUL included */

@@ -42,7 +42,8 @@ struct parasite_msg_hdr {
 };
 
 /* Written by the host at PARASITE_ARGS_OFFSET of the blob before the blob runs. The parasite
- * cures the task from these alone when its socket closes: it closes sock_fd, then runs
+ * cures the task from these alone when its socket closes: it closes sock_fd, unmaps the probe
+ * mapping minicr may have made (probe_len > 0), then runs
  * mprotect(area_addr, area_len, cure_prot) through the task's own `syscall; ret` at syscall_ret
  * with rsp at frame_addr, whose first word (the frame's return address) is the task's
  * rt_sigreturn sequence: the frame puts back the registers, xstate and signal mask saved before
@@ -57,6 +58,8 @@ struct parasite_init_args {
 	int32_t sock_fd;      /* -1; the parasite stores its socket here once it has one */
 	int32_t error;	      /* 0; -errno if the parasite cannot reach minicr (it then stops on
 			       * a signal the task ignores by default) */
+	uint64_t probe_addr;  /* a mapping minicr made in a hole for a probe, or 0 */
+	uint64_t probe_len;
 	uint32_t addr_len;    /* bytes of addr used, as passed to connect() */
 	uint32_t log_level;   /* the host's log level: 0 error .. 3 debug */
 	uint8_t addr[112];    /* a struct sockaddr_un (110 bytes), abstract name */

@@ -443,5 +443,9 @@ void parasite_cure(void)
 	if (parasite_args.sock_fd >= 0)
 		sys_close(parasite_args.sock_fd);
 	parasite_args.sock_fd = -1;
+	/* made in a hole, so nothing else of the task is there (a hole already: no-op) */
+	if (parasite_args.probe_len)
+		sys_munmap(parasite_args.probe_addr, parasite_args.probe_len);
+	parasite_args.probe_len = 0;
 	return_to_task(&parasite_args);
 }

@@ -32,6 +32,10 @@ enum restorer_step {
 	RESTORER_STEP_RSEQ,	   /* rseq registration */
 	RESTORER_STEP_CREDS,	   /* groups, gids, uids, capabilities */
 	RESTORER_STEP_SECCOMP,	   /* seccomp filters */
+	RESTORER_STEP_RLIMIT,	   /* prlimit64 of a resource limit */
+	RESTORER_STEP_LOCK,	   /* a POSIX lock set again after the helper fds were closed */
+	RESTORER_STEP_THP,	   /* prctl(PR_SET_THP_DISABLE) */
+	RESTORER_STEP_MLOCK,	   /* mlock2 of a locked VMA, mlockall(MCL_FUTURE) */
 	RESTORER_STEP_COUNT,
 };
 
@@ -44,7 +48,7 @@ struct restorer_vma {
 	int32_t fd;	     /* -1 for anonymous */
 	uint32_t madvise;    /* VMA_MADV_* (src/mm-parse.h) */
 	uint32_t needs_fill; /* page runs land here: map writable first */
-	uint32_t pad;
+	uint32_t mlock;	     /* VMA_MLOCK_* (src/task/mm-parse.h): mlock2 once filled */
 };
 
 /* A run of pages: len bytes at vaddr come from fd at off. fd is restorer_args.pages_fd, or a
@@ -102,6 +106,7 @@ struct restorer_special {
 };
 
 #define RESTORER_N_SPECIAL  3 /* [vvar], [vvar_vclock], [vdso], in address order */
+#define RESTORER_NLIMITS    16 /* RLIMIT_CPU .. RLIMIT_RTTIME */
 #define RESTORER_NSIG	    64
 #define RESTORER_MAX_GROUPS 256
 
@@ -113,6 +118,15 @@ struct restorer_creds {
 	uint64_t cap_inh, cap_prm, cap_eff, cap_bnd, cap_amb;
 	uint32_t securebits;
 	uint32_t no_new_privs;
+};
+
+/* A POSIX lock of the task, set again once the helper fds are closed: closing any fd of a file
+ * drops the process's POSIX locks on it, and the blob maps files through helper fds. */
+struct restorer_lock {
+	int32_t fd;
+	int16_t type; /* F_RDLCK, F_WRLCK */
+	int16_t pad;
+	int64_t start, len;
 };
 
 struct restorer_args {
@@ -140,6 +154,17 @@ struct restorer_args {
 	int32_t has_personality;
 	uint32_t personality;
 	uint32_t umask; /* (uint32_t)-1: keep */
+	uint32_t n_rlimits; /* rlimits[0..n_rlimits) are set, resource = index */
+	uint32_t pad2;
+	struct restorer_rlimit {
+		uint64_t cur, max; /* UINT64_MAX: unlimited */
+	} rlimits[RESTORER_NLIMITS];
+	uint32_t n_locks;
+	uint64_t locks; /* struct restorer_lock[n_locks] */
+	int32_t thp_disable;   /* PR_GET_THP_DISABLE value to set first; -1: keep */
+	uint32_t mlock_future; /* mlockall() flags (MCL_FUTURE | MCL_ONFAULT) set last; 0: none */
+	uint32_t fault_step;   /* tests: the step (THP, MLOCK) fails with EIO; 0: none */
+	uint32_t pad3;
 };
 
 _Static_assert(sizeof(struct restorer_mm_map) == 104, "prctl_mm_map is 104 bytes");
@@ -147,3 +172,4 @@ _Static_assert(sizeof(struct restorer_vma) == 48, "restorer_vma layout");
 _Static_assert(sizeof(struct restorer_run) == 32, "restorer_run layout");
 _Static_assert(sizeof(struct restorer_thread) == 104, "restorer_thread layout");
 _Static_assert(sizeof(struct restorer_siginfo) == 136, "restorer_siginfo layout");
+_Static_assert(sizeof(struct restorer_lock) == 24, "restorer_lock layout");

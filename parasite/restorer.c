@@ -51,6 +51,12 @@
 #define LINUX_CAPABILITY_VERSION_3 0x20080522
 #define FUTEX_WAIT_PRIVATE	   128
 #define FUTEX_WAKE_PRIVATE	   129
+#define PR_SET_THP_DISABLE	   41
+#define MLOCK_ONFAULT		   1
+#define EIO			   5
+
+/* must match VMA_MLOCK_* in src/task/mm-parse.h */
+#define VMA_MLOCK_ON_FAULT 2
 
 /* must match VMA_MADV_* in src/mm-parse.h */
 #define VMA_MADV_HUGEPAGE   (1u << 0)
@@ -91,6 +97,25 @@ static inline void check(long ret, enum restorer_step step)
 {
 	if (ret < 0)
 		restorer_fail(step, ret);
+}
+
+/* A failure the tests inject at one of the steps that have no natural way to fail here. */
+static void inject_fault(const struct restorer_args *a, enum restorer_step step)
+{
+	if (a->fault_step == (uint32_t)step)
+		restorer_fail(step, -EIO);
+}
+
+/* THP disable is a flag of the mm, which the restoring process inherited from minicr; it comes
+ * before the memory is mapped and filled, so that the pages are faulted in under it. */
+static void restore_thp_disable(struct restorer_args *a)
+{
+	uint32_t v = (uint32_t)a->thp_disable;
+
+	if (a->thp_disable < 0)
+		return;
+	inject_fault(a, RESTORER_STEP_THP);
+	check(sys_prctl(PR_SET_THP_DISABLE, v & 1, v & ~1u, 0, 0), RESTORER_STEP_THP);
 }
 
 static void park_specials(struct restorer_args *a)
@@ -200,6 +225,23 @@ static void protect_vmas(struct restorer_args *a)
 			      RESTORER_STEP_MPROTECT);
 }
 
+/* Locked VMAs are locked again once they hold their pages and final protections: mlock2
+ * populates a VMA locked without MLOCK_ONFAULT, as the kernel did when it was locked. The
+ * restorer is still root here (CAP_IPC_LOCK), so RLIMIT_MEMLOCK, set later, does not limit it. */
+static void lock_vmas(struct restorer_args *a)
+{
+	struct restorer_vma *vmas = (struct restorer_vma *)a->vmas;
+
+	for (uint32_t i = 0; i < a->n_vmas; i++) {
+		if (!vmas[i].mlock)
+			continue;
+		inject_fault(a, RESTORER_STEP_MLOCK);
+		check(SYS3(__NR_mlock2, vmas[i].start, vmas[i].end - vmas[i].start,
+			   vmas[i].mlock == VMA_MLOCK_ON_FAULT ? MLOCK_ONFAULT : 0),
+		      RESTORER_STEP_MLOCK);
+	}
+}
+
 static void unpark_specials(struct restorer_args *a)
 {
 	for (int i = 0; i < RESTORER_N_SPECIAL; i++) {
@@ -220,8 +262,14 @@ static void unpark_specials(struct restorer_args *a)
 static void restore_sigactions(struct restorer_args *a)
 {
 	for (int sig = 1; sig <= RESTORER_NSIG; sig++) {
+		struct restorer_sigaction ignore = {.handler = 1}; /* SIG_IGN */
+
 		if (sig == SIGKILL || sig == SIGSTOP)
 			continue;
+		/* Ignoring a signal drops what is pending of it: what the restore itself made
+		 * pend (files signalling their owners while they were set up) never reaches the
+		 * program; its own pending signals are queued afterwards. */
+		check(sys_rt_sigaction(sig, &ignore, 0, 8), RESTORER_STEP_SIGACTION);
 		check(sys_rt_sigaction(sig, &a->sigactions[sig - 1], 0, 8),
 		      RESTORER_STEP_SIGACTION);
 	}
@@ -233,6 +281,27 @@ static void close_helper_fds(struct restorer_args *a)
 
 	for (uint32_t i = 0; i < a->n_close_fds; i++)
 		check(sys_close(fds[i]), RESTORER_STEP_CLOSE);
+}
+
+/* The kernel's struct flock on x86_64. */
+struct kflock {
+	int16_t l_type, l_whence;
+	int64_t l_start, l_len;
+	int32_t l_pid;
+};
+
+static void set_locks(struct restorer_args *a)
+{
+	const struct restorer_lock *locks = (const struct restorer_lock *)a->locks;
+
+	for (uint32_t i = 0; i < a->n_locks; i++) {
+		struct kflock fl = {.l_type = locks[i].type,
+				    .l_whence = 0 /* SEEK_SET */,
+				    .l_start = locks[i].start,
+				    .l_len = locks[i].len};
+
+		check(SYS3(__NR_fcntl, locks[i].fd, 6 /* F_SETLK */, &fl), RESTORER_STEP_LOCK);
+	}
 }
 
 static void create_threads(struct restorer_args *a)
@@ -353,6 +422,15 @@ static void restore_thread_creds(struct restorer_args *a)
 		check(sys_prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), RESTORER_STEP_CREDS);
 }
 
+/* Resource limits belong to the process. They come after the threads and the queued signals
+ * (RLIMIT_NPROC, RLIMIT_SIGPENDING would refuse those) and before the credentials: lowering a
+ * limit, or raising a soft one up to its hard one, needs no capability. */
+static void restore_rlimits(struct restorer_args *a)
+{
+	for (uint32_t i = 0; i < a->n_rlimits && i < RESTORER_NLIMITS; i++)
+		check(SYS4(__NR_prlimit64, 0, i, &a->rlimits[i], 0), RESTORER_STEP_RLIMIT);
+}
+
 void restorer_thread_main(struct restorer_thread *t)
 {
 	struct restorer_args *a = (struct restorer_args *)t->args;
@@ -382,30 +460,38 @@ void restorer_main(struct restorer_args *a)
 
 	if (a->magic != RESTORER_ARGS_MAGIC)
 		restorer_fail(RESTORER_STEP_ARGS, -22);
+	restore_thp_disable(a);
 	park_specials(a);
 	unmap_all_but_region(a);
 	map_vmas(a);
 	fill_pages(a);
 	protect_vmas(a);
+	lock_vmas(a);
 	unpark_specials(a);
 	/* exe_fd must still be open here, so helper fds are closed only afterwards */
 	check(sys_prctl(PR_SET_MM, PR_SET_MM_MAP, &a->mm_map, sizeof(a->mm_map), 0),
 	      RESTORER_STEP_MM_MAP);
 	close_helper_fds(a);
+	set_locks(a);
 	restore_sigactions(a);
 	create_threads(a);
 	queue_signals(a);
+	restore_rlimits(a);
 	restore_thread_state(&threads[0]);
 	if (a->umask != (uint32_t)-1)
 		(void)SYS1(__NR_umask, a->umask);
 	if (a->has_personality)
 		(void)SYS1(__NR_personality, a->personality);
-	if (a->child_subreaper)
-		(void)sys_prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
-	/* also when 0: the task came here dying with minicr (restore-tree.c) */
-	(void)sys_prctl(PR_SET_PDEATHSIG, a->pdeathsig, 0, 0, 0);
+	/* a task that adopted the tasks of a session helper was a subreaper meanwhile */
+	(void)sys_prctl(PR_SET_CHILD_SUBREAPER, a->child_subreaper ? 1 : 0, 0, 0, 0);
+	/* MCL_FUTURE without MCL_CURRENT only marks the mappings made from now on: every mapping
+	 * of the restore is made by then; still root, so no RLIMIT_MEMLOCK check */
+	if (a->mlock_future)
+		check(SYS1(__NR_mlockall, a->mlock_future), RESTORER_STEP_MLOCK);
 	restore_thread_creds(a);
-	/* a credential change resets it, so it comes after */
+	/* a credential change resets both, so they come after; the death signal also when 0:
+	 * the task came here dying with minicr (restore-tree.c) */
+	(void)sys_prctl(PR_SET_PDEATHSIG, a->pdeathsig, 0, 0, 0);
 	if (a->dumpable >= 0)
 		(void)sys_prctl(PR_SET_DUMPABLE, a->dumpable, 0, 0, 0);
 	wait_threads_ready(a);

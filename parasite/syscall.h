@@ -44,3 +44,4 @@ static inline long sys_call6(long nr, long a1, long a2, long a3, long a4, long a
 #define sys_prlimit64(p, r, n, o)    SYS4(__NR_prlimit64, p, r, n, o)
 #define sys_rt_sigprocmask(h, n, o, s) SYS4(__NR_rt_sigprocmask, h, n, o, s)
 #define sys_tgkill(p, t, s)	       SYS3(__NR_tgkill, p, t, s)
+#define sys_munmap(a, l)	       SYS2(__NR_munmap, a, l)

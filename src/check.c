@@ -155,10 +155,14 @@ static void print_text(const struct kerndat *kd, const struct check_feature *f, 
 		       const char *const *restore_missing, size_t n_restore)
 {
 	printf("kernel %s\n", kd->release);
-	printf("%-27s %-4s %s\n", "feature", "have", "without it");
-	for (size_t i = 0; i < n; i++)
-		printf("%-27s %-4s %s\n", f[i].name, f[i].is_available ? "yes" : "no",
-		       f[i].fallback);
+	printf("%-27s %-8s %s\n", "FEATURE", "PRESENT", "WHAT MINICR DOES WITHOUT IT");
+	for (size_t i = 0; i < n; i++) {
+		/* "none: X" (no fallback) reads "required: X", present or not */
+		bool required = strncmp(f[i].fallback, "none: ", 6) == 0;
+
+		printf("%-27s %-8s %s%s\n", f[i].name, f[i].is_available ? "yes" : "no",
+		       required ? "required: " : "", f[i].fallback + (required ? 6 : 0));
+	}
 	if (kd->has_vdso_layout) {
 		char details[128];
 
@@ -169,20 +173,85 @@ static void print_text(const struct kerndat *kd, const struct check_feature *f, 
 	text_summary("restore", restore_missing, n_restore);
 }
 
-int check_run(bool json)
+/* check --feature: keeps only the named features, in the order given. "list" prints every
+ * name instead. Returns the count kept, 0 after printing the list, or -EINVAL for an unknown
+ * name (logged). */
+static int select_features(const struct cli_options *opts, struct check_feature *f, size_t n,
+			   struct check_feature *out)
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; i < opts->n_features; i++) {
+		const char *name = opts->features[i];
+		size_t k;
+
+		if (strcmp(name, "list") == 0) {
+			for (k = 0; k < n; k++)
+				printf("%s\n", f[k].name);
+			return 0;
+		}
+		for (k = 0; k < n && strcmp(f[k].name, name) != 0; k++)
+			;
+		if (k == n) {
+			pr_err("unknown feature '%s' (minicr check --feature list names them)",
+			       name);
+			return -EINVAL;
+		}
+		out[kept++] = f[k];
+	}
+	return (int)kept;
+}
+
+static int print_selected(const struct check_feature *f, size_t n, bool json)
+{
+	size_t n_missing = 0;
+
+	if (json)
+		printf("{");
+	for (size_t i = 0; i < n; i++) {
+		n_missing += !f[i].is_available;
+		if (!json) {
+			printf("%-27s %-4s %s\n", f[i].name, f[i].is_available ? "yes" : "no",
+			       f[i].fallback);
+			continue;
+		}
+		printf("%s\n  ", i ? "," : "");
+		json_string(f[i].name);
+		printf(": {\"available\": %s, \"fallback\": ",
+		       f[i].is_available ? "true" : "false");
+		json_string(f[i].fallback);
+		printf("}");
+	}
+	if (json)
+		printf("\n}\n");
+	if (fflush(stdout) != 0)
+		return pr_errno("cannot write the report"), CLI_EXIT_FAILED;
+	return n_missing ? CLI_EXIT_UNSUPPORTED : CLI_EXIT_OK;
+}
+
+int check_run(const struct cli_options *opts)
 {
 	const char *dump_missing[16], *restore_missing[16];
-	struct check_feature features[CHECK_MAX_FEATURES];
+	struct check_feature features[CHECK_MAX_FEATURES], selected[CLI_MAX_FEATURES];
 	size_t n, n_dump, n_restore;
 	struct kerndat kd;
+	int n_selected;
 
 	if (kerndat_probe(&kd) < 0)
 		return CLI_EXIT_FAILED;
 	n = check_features(&kd, features);
+	if (opts->n_features) {
+		n_selected = select_features(opts, features, n, selected);
+		if (n_selected < 0)
+			return CLI_EXIT_USAGE;
+		if (n_selected == 0)
+			return CLI_EXIT_OK;
+		return print_selected(selected, (size_t)n_selected, opts->json);
+	}
 	n_dump = kerndat_missing_for_dump(&kd, dump_missing, ARRAY_SIZE(dump_missing));
 	n_restore = kerndat_missing_for_restore(&kd, restore_missing, ARRAY_SIZE(restore_missing));
 
-	if (json)
+	if (opts->json)
 		print_json(&kd, features, n, dump_missing, n_dump, restore_missing, n_restore);
 	else
 		print_text(&kd, features, n, dump_missing, n_dump, restore_missing, n_restore);

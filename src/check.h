@@ -1,8 +1,9 @@
 /* check.h: `minicr check`: report the kernel features minicr relies on. */
 #pragma once
 
-#include <stdbool.h>
+struct cli_options;
 
-/* Probes and prints every feature. Returns an exit status: CLI_EXIT_OK when dump and restore
- * can run here, CLI_EXIT_UNSUPPORTED otherwise. */
-int check_run(bool json);
+/* Probes and prints every feature, or with --feature only those named. Returns an exit status:
+ * CLI_EXIT_OK when dump and restore can run here (every named feature is available),
+ * CLI_EXIT_UNSUPPORTED otherwise, CLI_EXIT_USAGE for an unknown feature name. */
+int check_run(const struct cli_options *opts);

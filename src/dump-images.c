@@ -10,26 +10,18 @@
 #include "config.h"
 #include "detached-mnt.pb-c.h"
 #include "mount/dump-detached.h"
-#include "fd/fd.h"
+#include "fd/dump.h"
 #include "image-write.h"
 #include "inventory.pb-c.h"
 #include "base/kerndat.h"
 #include "base/log.h"
+#include "base/path.h"
 #include "mnt.pb-c.h"
+#include "mount/kind.h"
 #include "mount/table.h"
 #include "pstree.pb-c.h"
 #include "task/seize.h"
 #include "base/util.h"
-
-uint64_t dump_mount_key(const struct mount_entry *m)
-{
-	return m->mnt_id ? m->mnt_id : m->mnt_id_old;
-}
-
-uint64_t dump_detached_key(const struct detached_mount *dm)
-{
-	return dm->id ? dm->id : dm->mnt_id_old;
-}
 
 /* Writes n records produced by get(i) into a new image; one error path for every list. */
 static int write_records(int img_dirfd, enum image_kind kind, uint64_t id, size_t n,
@@ -73,6 +65,7 @@ struct detached_scratch {
 	DetachedMntUserEntry *users;
 	DetachedMntUserEntry **user_ptrs;
 	size_t cap;
+	char *inexact[3];
 };
 
 static const ProtobufCMessage *get_detached(const void *src, size_t i, void *scratch)
@@ -80,9 +73,10 @@ static const ProtobufCMessage *get_detached(const void *src, size_t i, void *scr
 	const struct detached_mount *dm = detached_ctx_mount(src, i);
 	struct detached_scratch *s = scratch;
 	DetachedMntEntry *e = &s->entry;
+	struct mount_dump_view view;
 
 	detached_mnt_entry__init(e);
-	e->id = dump_detached_key(dm);
+	e->id = detached_mount_key(dm);
 	e->has_mnt_id_old = true;
 	e->mnt_id_old = dm->mnt_id_old;
 	e->fstype = dm->fstype;
@@ -100,9 +94,40 @@ static const ProtobufCMessage *get_detached(const void *src, size_t i, void *scr
 	e->orphaned = dm->is_orphaned;
 	e->has_root_is_file = true;
 	e->root_is_file = dm->root_is_file;
+	e->has_sb_flags = true;
+	e->sb_flags = dm->sb_flags;
+	/* a live mount of its superblock to bind from; an orphaned tmpfs whose files were saved;
+	 * an orphaned disk filesystem whose device is mounted again */
+	view = (struct mount_dump_view){
+	    .sb_is_live = !dm->is_orphaned,
+	    .contents_dumped = dm->contents_id != 0,
+	};
+	e->has_kind = true;
+	e->kind = mount_kind_recognise(&view)->kind;
+	if (dm->contents_id) {
+		e->has_contents_id = true;
+		e->contents_id = dm->contents_id;
+		e->contents_root = (char *)dm->contents_root;
+	}
+	e->n_inexact = 0;
+	e->inexact = s->inexact;
+	if (dm->inexact & DETACHED_INEXACT_SOURCE)
+		s->inexact[e->n_inexact++] = "source";
+	if (dm->inexact & DETACHED_INEXACT_OPTIONS)
+		s->inexact[e->n_inexact++] = "options";
+	if (dm->inexact & DETACHED_INEXACT_ROOT)
+		s->inexact[e->n_inexact++] = "root";
+	if (dm->is_anonymous) {
+		e->has_anonymous = e->has_attachable = e->has_tree_id = e->has_parent_id = true;
+		e->anonymous = true;
+		e->attachable = dm->is_attachable;
+		e->tree_id = dm->tree_key;
+		e->parent_id = dm->parent_key;
+		e->mountpoint = dm->mountpoint;
+	}
 	if (!dm->is_orphaned) {
 		e->has_source_mnt_id = e->has_source_ns_id = true;
-		e->source_mnt_id = dm->source_mnt ? dump_mount_key(dm->source_mnt) : 0;
+		e->source_mnt_id = dm->source_mnt ? mount_entry_key(dm->source_mnt) : 0;
 		e->source_ns_id = dm->source_ns_id;
 		e->source_mnt_root = (char *)dm->source_mnt_root;
 	}
@@ -146,8 +171,10 @@ int dump_write_detached(int img_dirfd, const struct detached_ctx *detached)
 struct mount_scratch {
 	MntEntry entry;
 	uint64_t ns_key;
-	const uint64_t *contents_keys;
-	size_t n_contents_keys;
+	const struct mount_table *own;
+	bool own_is_tree; /* the table written is minicr's own (not rebuilt at restore) */
+	const struct mount_entry *const *walked;
+	size_t n_walked;
 };
 
 static MntPropagation propagation_of(uint32_t ms)
@@ -161,12 +188,30 @@ static MntPropagation propagation_of(uint32_t ms)
 	return MNT_PROPAGATION__MNT_PROPAGATION_PRIVATE;
 }
 
-static bool key_in(uint64_t key, const uint64_t *keys, size_t n)
+/* The walked mount of m's superblock, if its contents were saved (the walked list holds one
+ * mount per private tmpfs superblock: a handful). */
+static const struct mount_entry *walked_of(const struct mount_scratch *s,
+					   const struct mount_entry *m)
 {
-	for (size_t i = 0; i < n; i++)
-		if (keys[i] == key)
-			return true;
-	return false;
+	for (size_t i = 0; i < s->n_walked; i++)
+		if (s->walked[i]->dev_major == m->dev_major &&
+		    s->walked[i]->dev_minor == m->dev_minor)
+			return s->walked[i];
+	return NULL;
+}
+
+/* A mount of minicr's namespace in peer group `group` whose root holds m's root (a host's shared
+ * mount the tree's copy is a slave or a peer of): restore joins that group through it. */
+static const char *group_in_own(const struct mount_scratch *s, const struct mount_entry *m,
+				uint64_t group)
+{
+	if (!group || !s->own || s->own_is_tree)
+		return NULL;
+	for (const struct mount_entry *o = mount_table_find_dev(s->own, m->dev_major, m->dev_minor);
+	     o; o = o->next_same_dev)
+		if (o->shared_id == group && path_below(m->root, o->root))
+			return o->mountpoint;
+	return NULL;
 }
 
 static const ProtobufCMessage *get_mount(const void *src, size_t i, void *scratch)
@@ -174,11 +219,13 @@ static const ProtobufCMessage *get_mount(const void *src, size_t i, void *scratc
 	const struct mount_entry *m = mount_table_get(src, i);
 	struct mount_scratch *s = scratch;
 	MntEntry *e = &s->entry;
+	const struct mount_entry *walked;
+	struct mount_dump_view view;
 
 	mnt_entry__init(e);
-	e->mnt_id = dump_mount_key(m);
+	e->mnt_id = mount_entry_key(m);
 	e->has_parent_id = true;
-	e->parent_id = m->parent ? dump_mount_key(m->parent) : e->mnt_id;
+	e->parent_id = m->parent ? mount_entry_key(m->parent) : e->mnt_id;
 	e->has_mnt_id_old = e->has_parent_id_old = true;
 	e->mnt_id_old = m->mnt_id_old;
 	e->parent_id_old = m->parent_id_old;
@@ -186,6 +233,13 @@ static const ProtobufCMessage *get_mount(const void *src, size_t i, void *scratc
 	e->dev_major = m->dev_major;
 	e->dev_minor = m->dev_minor;
 	e->root = (char *)m->root;
+	if (m->root_deleted) {
+		e->has_root_deleted = e->has_root_mode = e->has_root_uid = e->has_root_gid = true;
+		e->root_deleted = true;
+		e->root_mode = m->root_mode;
+		e->root_uid = m->root_uid;
+		e->root_gid = m->root_gid;
+	}
 	e->mountpoint = (char *)m->mountpoint;
 	e->fstype = (char *)m->fstype;
 	e->source = (char *)m->source;
@@ -198,25 +252,41 @@ static const ProtobufCMessage *get_mount(const void *src, size_t i, void *scratc
 	if (m->shared_id) {
 		e->has_shared_id = true;
 		e->shared_id = m->shared_id;
+		e->shared_mountpoint = (char *)group_in_own(s, m, m->shared_id);
 	}
 	if (m->master_id) {
 		e->has_master_id = true;
 		e->master_id = m->master_id;
+		e->master_mountpoint = (char *)group_in_own(s, m, m->master_id);
 	}
-	if (key_in(e->mnt_id, s->contents_keys, s->n_contents_keys)) {
+	walked = walked_of(s, m);
+	view = (struct mount_dump_view){
+	    .m = m,
+	    .sb_is_live = s->own && mount_table_find_dev(s->own, m->dev_major, m->dev_minor),
+	    .contents_dumped = walked != NULL,
+	};
+	e->has_kind = true;
+	e->kind = mount_kind_recognise(&view)->kind;
+	if (walked) {
 		e->has_contents_dumped = true;
-		e->contents_dumped = true;
+		e->contents_dumped = walked == m;
+		e->has_contents_id = true;
+		e->contents_id = mount_entry_key(walked);
+		e->contents_root = (char *)walked->root;
 	}
 	return &e->base;
 }
 
 int dump_write_mounts(int img_dirfd, const struct mount_table *table, uint64_t ns_key,
-		      const uint64_t *contents_keys, size_t n_contents_keys)
+		      const struct mount_table *own, const struct mount_entry *const *walked,
+		      size_t n_walked)
 {
 	struct mount_scratch s = {
-		.ns_key = ns_key,
-		.contents_keys = contents_keys,
-		.n_contents_keys = n_contents_keys,
+	    .ns_key = ns_key,
+	    .own = own,
+	    .own_is_tree = own == table,
+	    .walked = walked,
+	    .n_walked = n_walked,
 	};
 
 	return write_records(img_dirfd, IMAGE_MNT, ns_key, mount_table_size(table), get_mount,
@@ -246,6 +316,8 @@ static const ProtobufCMessage *get_task(const void *src, size_t i, void *scratch
 	e->sid = t->sid;
 	e->mnt_ns_id = s->ns_keys[i];
 	e->comm = (char *)t->comm;
+	e->has_files_owner = t->files_owner != 0;
+	e->files_owner = t->files_owner;
 	/* The main thread first, then the others in ascending order. */
 	s->tids[n++] = t->pid;
 	for (size_t k = 0; k < t->n_tids; k++)

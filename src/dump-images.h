@@ -15,17 +15,14 @@ struct mount_entry;
 struct mount_table;
 struct seize_tree;
 
-/* The id a mount is known by in the images: its unique 64-bit id, or the 32-bit id where the
- * table came from mountinfo on a kernel without unique ids. */
-uint64_t dump_mount_key(const struct mount_entry *m);
-uint64_t dump_detached_key(const struct detached_mount *dm);
-
 /* Each writes one image into img_dirfd. Return 0 or -errno (logged). */
 int dump_write_files(int img_dirfd, const struct fd_dump_ctx *fds);
 int dump_write_detached(int img_dirfd, const struct detached_ctx *detached);
-/* contents_keys: the mounts whose filesystem contents went to file-data.img. */
+/* own: minicr's namespace (superblocks it shows are bound from at restore); walked: the mounts
+ * whose superblock's contents went to file-data.img. Each mount gets its kind. */
 int dump_write_mounts(int img_dirfd, const struct mount_table *table, uint64_t ns_key,
-		      const uint64_t *contents_keys, size_t n_contents_keys);
+		      const struct mount_table *own, const struct mount_entry *const *walked,
+		      size_t n_walked);
 /* ns_keys[i]: the mount namespace key of tree->tasks[i]. */
 int dump_write_pstree(int img_dirfd, const struct seize_tree *tree, const uint64_t *ns_keys);
 int dump_write_inventory(int img_dirfd, pid_t root_pid, const struct kerndat *kd,

@@ -19,19 +19,26 @@
 
 #include "config.h"
 #include "cli.h"
+#include "mount/dump-contents.h"
 #include "mount/dump-detached.h"
 #include "dump-images.h"
 #include "dump-publish.h"
-#include "fd/fd.h"
+#include "fd/dump.h"
+#include "image-set/image-set.h"
 #include "image-write.h"
 #include "base/kerndat.h"
 #include "base/log.h"
+#include "mount/dump-roots.h"
 #include "mount/table.h"
 #include "task/parasite-cmd.h"
 #include "task/parasite-ctl.h"
 #include "task/seize.h"
 #include "task/dump-core.h"
-#include "mount/dump-tmpfs.h"
+#include "task/dump-mm.h"
+#include "task/resume.h"
+#include "task/task-ns.h"
+#include "task/tree-plan.h"
+#include "task/files-share.h"
 #include "base/util.h"
 
 /* One process of the tree while it is being dumped. */
@@ -58,7 +65,8 @@ struct dump {
 	struct image_writer *file_data;
 	size_t n_fds;
 	int fd_limit; /* minicr's, raised to the hard limit: a task's fds are all held at once */
-	struct tmpfs_dump_result tmpfs;
+	uint64_t own_special_sizes[3]; /* minicr's vdso layout, which each task's must match */
+	struct contents_ns_result tmpfs;
 };
 
 /* fds minicr keeps besides a task's local copies: images, directories, sockets, probes. */
@@ -69,6 +77,15 @@ struct dump {
 static uint64_t table_ns_key(const struct mount_table *t)
 {
 	return mount_table_ns_id(t) ? mount_table_ns_id(t) : mount_table_ns_ino(t);
+}
+
+/* The mount table of minicr's own namespace: collected for it, or one of the tree's. */
+static const struct mount_table *own_table(const struct dump *d)
+{
+	for (size_t i = 0; i < d->n_ns && !d->own_table; i++)
+		if (table_ns_key(d->ns_tables[i]) == d->own_ns_key)
+			return d->ns_tables[i];
+	return d->own_table;
 }
 
 /* ---- mount namespaces -------------------------------------------------------------------- */
@@ -119,6 +136,9 @@ static int collect_mount_tables(struct dump *d)
 			if (ret < 0)
 				return ret;
 			d->ns_tables[d->n_ns++] = t;
+			ret = mount_stat_removed_roots(t);
+			if (ret < 0)
+				return ret;
 		}
 		d->tasks[i].mnt_ns_key = table_ns_key(t);
 	}
@@ -142,6 +162,20 @@ static int collect_mount_tables(struct dump *d)
 	return 0;
 }
 
+/* --explain: the mount tables the fds are looked up in. */
+static void explain_tables(const struct dump *d, uint64_t start)
+{
+	for (size_t i = 0; i < d->n_ns; i++) {
+		const struct mount_table *t = d->ns_tables[i];
+		bool by_listmount = mount_table_method(t) == MOUNT_TABLE_METHOD_LISTMOUNT;
+
+		explain(start, by_listmount ? "listmount, statmount" : "/proc/PID/mountinfo",
+			"mount namespace %" PRIu64 " of task %d: %zu mounts%s", table_ns_key(t),
+			(int)mount_table_pid(t), mount_table_size(t),
+			table_ns_key(t) == d->own_ns_key ? " (minicr's own)" : "");
+	}
+}
+
 /* ---- fds --------------------------------------------------------------------------------- */
 
 static int refuse_outside_mount(pid_t pid, int fd, const char *link_path, uint64_t mnt_id)
@@ -150,6 +184,49 @@ static int refuse_outside_mount(pid_t pid, int fd, const char *link_path, uint64
 	       " belongs to a mount namespace outside the dumped tree",
 	       fd, (int)pid, link_path, mnt_id);
 	return -EXDEV;
+}
+
+/* --explain: where an fd's mount was found; for a detached one, how it was resolved. */
+static void explain_mount_of(pid_t pid, int fd, const char *path, const struct detached_result *res,
+			     uint64_t start)
+{
+	const struct detached_mount *dm = res->detached;
+	char who[48];
+
+	if (fd >= 0)
+		snprintf(who, sizeof(who), "task %d: fd %d", (int)pid, fd);
+	else
+		snprintf(who, sizeof(who), "task %d: its cwd or root", (int)pid);
+	if (res->kind == DETACHED_FD_OTHER_NS && res->mount)
+		explain(start, "statx, fdinfo",
+			"%s ('%s') is on mount %u of minicr's own namespace, outside the tree's: "
+			"reopened there at restore",
+			who, path, res->mount->mnt_id_old);
+	if (res->kind != DETACHED_FD_DETACHED)
+		return;
+	if (dm->n_users > 1) {
+		explain(start, "statx", "%s ('%s') is on the same detached mount %u", who, path,
+			dm->mnt_id_old);
+		return;
+	}
+	if (dm->method == DETACHED_METHOD_STATMOUNT_BY_FD)
+		explain(start, "statmount(STATMOUNT_BY_FD)",
+			"%s ('%s') is on mount %u, which no mount table lists: detached; resolved "
+			"by statmount on the fd itself: %s, root %s%s",
+			who, path, dm->mnt_id_old, dm->fstype, dm->root ? dm->root : "?",
+			dm->is_orphaned ? ", its filesystem mounted nowhere else (orphaned)" : "");
+	else if (dm->source_mnt)
+		explain(start, "name_to_handle_at, open_by_handle_at, fstatfs",
+			"%s ('%s') is on mount %u, which no mount table lists: detached; resolved "
+			"with a file handle through mount %u ('%s') -> root %s",
+			who, path, dm->mnt_id_old, dm->source_mnt->mnt_id_old,
+			dm->source_mnt->mountpoint, dm->root ? dm->root : "?");
+	else
+		explain(
+		    start, "fstatfs",
+		    "%s ('%s') is on mount %u, which no mount table lists: detached; no live mount "
+		    "of its %s filesystem exists (orphaned)",
+		    who, path, dm->mnt_id_old, dm->fstype);
 }
 
 static int resolve_mount(void *opaque, pid_t pid, int fd, int local_fd, uint32_t mnt_id_old,
@@ -162,23 +239,27 @@ static int resolve_mount(void *opaque, pid_t pid, int fd, int local_fd, uint32_t
 				   .mnt_id_unique = mnt_id_unique,
 				   .path = link_path};
 	struct detached_result res;
+	uint64_t start = log_explaining ? monotonic_ns() : 0;
 	int r;
 
 	r = detached_resolve_fd(d->detached, local_fd, &desc, &res);
 	if (r < 0)
 		return r;
+	if (log_explaining)
+		explain_mount_of(pid, fd, link_path, &res, start);
 	switch (res.kind) {
 	case DETACHED_FD_IN_TREE:
-		ret->mnt_id = dump_mount_key(res.mount);
+		ret->mnt_id = mount_entry_key(res.mount);
 		ret->mnt_ns_id = table_ns_key(res.table);
 		ret->mnt_id_old = res.mount->mnt_id_old;
 		ret->detached = false;
 		break;
 	case DETACHED_FD_DETACHED:
-		ret->mnt_id = dump_detached_key(res.detached);
+		ret->mnt_id = detached_mount_key(res.detached);
 		ret->mnt_ns_id = 0;
 		ret->mnt_id_old = res.detached->mnt_id_old;
 		ret->detached = true;
+		ret->is_mount_fd = res.is_mount_fd;
 		break;
 	case DETACHED_FD_OTHER_NS:
 		/* A file from minicr's own namespace (typically stdio inherited from outside
@@ -186,7 +267,7 @@ static int resolve_mount(void *opaque, pid_t pid, int fd, int local_fd, uint32_t
 		if (!res.table || table_ns_key(res.table) != d->own_ns_key)
 			return refuse_outside_mount(pid, fd, link_path,
 						    mnt_id_old ? mnt_id_old : mnt_id_unique);
-		ret->mnt_id = dump_mount_key(res.mount);
+		ret->mnt_id = mount_entry_key(res.mount);
 		ret->mnt_ns_id = d->own_ns_key;
 		ret->mnt_id_old = res.mount->mnt_id_old;
 		ret->detached = false;
@@ -201,6 +282,68 @@ static int resolve_mount(void *opaque, pid_t pid, int fd, int local_fd, uint32_t
 	}
 	strcpy(ret->path, link_path);
 	return 0;
+}
+
+/* The root of mount e of table t, if it is that mount (not covered by another): O_PATH fd, or
+ * -1. Reached through the namespace's task, so it works for any namespace of the tree. */
+static int open_mount_root(const struct mount_table *t, const struct mount_entry *e)
+{
+	char path[PATH_MAX];
+	struct statx stx;
+	int fd;
+
+	if (snprintf(path, sizeof(path), "/proc/%d/root%s", (int)mount_table_pid(t),
+		     e->mountpoint) >= (int)sizeof(path))
+		return -1;
+	fd = open(path, O_PATH | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if (statx(fd, "", AT_EMPTY_PATH, STATX_MNT_ID, &stx) < 0 ||
+	    (uint32_t)stx.stx_mnt_id != e->mnt_id_old) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* The root of a mount of table t: the one with old id mnt_id_old, else one of major:minor, a
+ * mount of the whole filesystem first (its root holds every file). Returns an fd or -1. */
+static int open_mount_in(const struct mount_table *t, uint32_t mnt_id_old, uint32_t major,
+			 uint32_t minor)
+{
+	const struct mount_entry *e;
+
+	if (mnt_id_old) {
+		e = mount_table_find_old(t, mnt_id_old);
+		return e ? open_mount_root(t, e) : -1;
+	}
+	for (int whole = 1; whole >= 0; whole--)
+		for (e = mount_table_find_dev(t, major, minor); e; e = e->next_same_dev) {
+			int fd;
+
+			if (whole != (strcmp(e->root, "/") == 0))
+				continue;
+			fd = open_mount_root(t, e);
+			if (fd >= 0)
+				return fd;
+		}
+	return -1;
+}
+
+/* The tree's namespaces first, then minicr's own. */
+static int open_mount(void *opaque, uint32_t mnt_id_old, uint32_t major, uint32_t minor)
+{
+	struct dump *d = opaque;
+	int fd;
+
+	for (size_t i = 0; i < d->n_ns; i++) {
+		fd = open_mount_in(d->ns_tables[i], mnt_id_old, major, minor);
+		if (fd >= 0)
+			return fd;
+	}
+	if (d->own_table && (fd = open_mount_in(d->own_table, mnt_id_old, major, minor)) >= 0)
+		return fd;
+	return -ENOENT;
 }
 
 static int write_file_data(void *opaque, const FileDataEntry *entry)
@@ -237,8 +380,17 @@ static int dump_task_fds(struct dump *d, struct dump_task *t, const int *fds, si
 		return pr_neg(-ENOMEM, "cannot allocate the fd table of task %d", (int)pid);
 	if (n_fds > 0) {
 		ret = parasite_cmd_drain_fds(t->ctl, fds, n_fds, local_fds, opts);
-		if (ret < 0)
+		if (ret < 0) {
+			/* the drain names no fd: say which kind the kernel would not pass */
+			int bad = fd_find_unpassable(pid, fds, n_fds);
+
+			if (bad >= 0)
+				pr_err("cannot dump fd %d of task %d: unsupported kind 'io_uring' "
+				       "(anon_inode:[io_uring]: its files cannot be passed between "
+				       "processes, nor rebuilt)",
+				       bad, (int)pid);
 			return ret;
+		}
 	}
 	for (size_t i = 0; i < n_fds; i++) {
 		locals[i].fd = fds[i];
@@ -254,6 +406,9 @@ static int dump_task_fds(struct dump *d, struct dump_task *t, const int *fds, si
 		return ret;
 	pr_debug("task %d: classified %zu fds in %.1f ms", (int)pid, n_fds,
 		 (double)(monotonic_ns() - start) / 1e6);
+	explain(start, "parasite: poll, SCM_RIGHTS; kcmp",
+		"task %d: %zu fds taken from inside the task by the parasite and classified",
+		(int)pid, n_fds);
 
 	ret = image_writer_open(d->tmp_dirfd, IMAGE_FDINFO, (uint64_t)pid, &w);
 	if (ret < 0)
@@ -334,7 +489,7 @@ static int dump_one_task(struct dump *d, struct dump_task *t)
 	ret = parasite_cmd_get_task_state(t->ctl, &state);
 	if (ret < 0)
 		return ret;
-	return task_dump(d->tmp_dirfd, t->task, t->ctl, &state);
+	return task_dump(d->tmp_dirfd, t->task, t->ctl, &state, d->own_special_sizes);
 }
 
 /* Test hook: MINICR_FAULT=exit kills the last process of the tree while it is seized, as if
@@ -397,6 +552,37 @@ static int set_up_tasks(struct dump *d)
 	return 0;
 }
 
+/* Tasks in namespaces restore does not rebuild are refused before the tree is touched. */
+static int check_namespaces(struct dump *d)
+{
+	for (size_t i = 0; i < d->n_tasks; i++) {
+		int r = task_ns_check(d->tasks[i].task->pid);
+
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* Sessions and groups restore could not rebuild are refused before the tree is touched. */
+static int check_sessions(struct dump *d)
+{
+	cleanup_free struct tree_plan_in *in = reallocarray(NULL, d->n_tasks, sizeof(*in));
+
+	if (!in)
+		return pr_neg(-ENOMEM, "cannot allocate the process tree plan");
+	for (size_t i = 0; i < d->n_tasks; i++) {
+		const struct seize_task *t = d->tasks[i].task;
+
+		in[i] = (struct tree_plan_in){.pid = t->pid, .pgid = t->pgid, .sid = t->sid,
+					      .parent = -1};
+		for (size_t j = 0; j < i && i > 0; j++)
+			if (d->tasks[j].task->pid == t->ppid)
+				in[i].parent = (int)j;
+	}
+	return tree_plan_check(in, d->n_tasks, 0, 0);
+}
+
 static int write_pstree(struct dump *d)
 {
 	cleanup_free uint64_t *ns_keys = calloc(d->n_tasks, sizeof(*ns_keys));
@@ -421,8 +607,9 @@ static int write_images(struct dump *d)
 	if (ret < 0)
 		return ret;
 	for (size_t i = 0; i < d->n_ns; i++) {
-		ret = dump_write_mounts(d->tmp_dirfd, d->ns_tables[i], table_ns_key(d->ns_tables[i]),
-					d->tmpfs.mount_keys, d->tmpfs.n_mount_keys);
+		ret =
+		    dump_write_mounts(d->tmp_dirfd, d->ns_tables[i], table_ns_key(d->ns_tables[i]),
+				      own_table(d), d->tmpfs.walked, d->tmpfs.n_walked);
 		if (ret < 0)
 			return ret;
 	}
@@ -433,31 +620,48 @@ static int write_images(struct dump *d)
 				    d->n_ns, d->own_ns_key);
 }
 
-/* tmpfs mounts that exist only in the tree's own namespaces hold files no other mount can
- * give back at restore: their contents go to file-data.img. */
-static int dump_private_tmpfs(struct dump *d)
+/* Rule 1, what dump writes restore accepts: the set about to be published is read back through
+ * restore's own checks, so a state restore would refuse fails the dump (with restore's reason)
+ * while the tree can still be let go. */
+static int check_restorable(struct dump *d)
 {
-	const struct mount_table *own = d->own_table;
+	int ret;
 
-	for (size_t i = 0; i < d->n_ns && !own; i++)
-		if (table_ns_key(d->ns_tables[i]) == d->own_ns_key)
-			own = d->ns_tables[i];
+	if (seize_fault("check"))
+		return pr_neg(-EIO, "cannot check the images (injected fault)");
+	ret = image_set_check_for_dump(d->tmp_dirfd, image_set_fd_limit(d->fd_limit));
+	/* and each task's core, mm and pagemap images, as resume_task_load() checks them */
+	for (size_t i = 0; i < d->n_tasks && ret == 0; i++)
+		ret = resume_task_check(d->tmp_dirfd, d->tasks[i].task->pid);
+	return ret;
+}
+
+/* Filesystems only the tree reaches hold files no other mount can give back at restore: tmpfs
+ * mounts of the tree's own namespaces, and orphaned ones behind detached or anonymous mounts.
+ * Their contents go to file-data.img. */
+static int dump_private_contents(struct dump *d)
+{
+	cleanup(contents_dump_freep) struct contents_dump *cd = contents_dump_new(d->file_data);
+	const struct mount_table *own = own_table(d);
+
+	if (!cd)
+		return pr_neg(-ENOMEM, "cannot allocate the contents buffer");
 	for (size_t i = 0; i < d->n_ns; i++) {
 		int ret;
 
 		if (table_ns_key(d->ns_tables[i]) == d->own_ns_key)
 			continue;
-		ret = tmpfs_dump_namespace(d->ns_tables[i], own, d->file_data, &d->tmpfs);
+		ret = contents_dump_namespace(cd, d->ns_tables[i], own, &d->tmpfs);
 		if (ret < 0)
 			return ret;
 	}
-	return 0;
+	return detached_ctx_finish(d->detached, cd);
 }
 
 static void dump_free(struct dump *d)
 {
 	image_writer_free(d->file_data);
-	free(d->tmpfs.mount_keys);
+	free(d->tmpfs.walked);
 	fd_dump_ctx_free(d->fds);
 	detached_ctx_free(d->detached);
 	for (size_t i = 0; i < d->n_ns; i++)
@@ -473,9 +677,12 @@ int dump_run(const struct cli_options *opts)
 {
 	struct dump d = {.opts = opts, .tmp_dirfd = -EBADF};
 	struct fd_dump_callbacks cb = {
-		.resolve_mount = resolve_mount,
-		.data_sink = write_file_data,
-		.opaque = &d,
+	    .resolve_mount = resolve_mount,
+	    .data_sink = write_file_data,
+	    .open_mount = open_mount,
+	    .opaque = &d,
+	    .tcp_established = opts->criu.tcp_established,
+	    .shell_job = opts->criu.shell_job,
 	};
 	uint64_t start = monotonic_ns();
 	int ret;
@@ -486,6 +693,9 @@ int dump_run(const struct cli_options *opts)
 		goto out_free;
 	}
 	kerndat_probe_in_process(&d.kd);
+	ret = mem_own_special_sizes(d.own_special_sizes);
+	if (ret < 0)
+		goto out_free;
 	pr_debug("kernel probed in %.1f ms", (double)(monotonic_ns() - start) / 1e6);
 	ret = dump_publish_open(opts->images_dir, &d.publish);
 	if (ret < 0)
@@ -496,13 +706,23 @@ int dump_run(const struct cli_options *opts)
 	if (ret < 0)
 		goto out_remove_images;
 	ret = set_up_tasks(&d);
+	if (ret == 0)
+		ret = check_namespaces(&d);
+	if (ret == 0)
+		ret = check_sessions(&d);
+	if (ret == 0)
+		ret = files_share_detect(d.tree);
 	if (ret < 0)
 		goto out_release_tree;
 	pr_debug("tree seized in %.1f ms", (double)(monotonic_ns() - start) / 1e6);
+	explain(start, "PTRACE_SEIZE, PTRACE_INTERRUPT",
+		"froze the tree of %d: %zu task(s), every thread stopped", (int)opts->tree_pid,
+		d.n_tasks);
 	ret = collect_mount_tables(&d);
 	if (ret < 0)
 		goto out_release_tree;
 	pr_debug("mount tables collected in %.1f ms", (double)(monotonic_ns() - start) / 1e6);
+	explain_tables(&d, start);
 
 	d.fds = fd_dump_ctx_new(&cb);
 	if (!d.fds) {
@@ -516,7 +736,10 @@ int dump_run(const struct cli_options *opts)
 	ret = dump_tasks(&d);
 	if (ret < 0)
 		goto out_cure;
-	ret = dump_private_tmpfs(&d);
+	ret = fd_dump_finish(d.fds);
+	if (ret < 0)
+		goto out_cure;
+	ret = dump_private_contents(&d);
 	if (ret < 0)
 		goto out_cure;
 	ret = image_writer_close(TAKE_PTR(d.file_data));
@@ -526,6 +749,10 @@ int dump_run(const struct cli_options *opts)
 	ret = write_images(&d);
 	if (ret < 0)
 		goto out_cure;
+	ret = check_restorable(&d);
+	if (ret < 0)
+		goto out_cure;
+	explain(start, NULL, "wrote the images; restore's own checks accept them");
 	ret = cure_tasks(&d);
 	if (ret < 0)
 		goto out_release_tree;
@@ -533,10 +760,18 @@ int dump_run(const struct cli_options *opts)
 	if (ret < 0)
 		goto out_release_tree;
 
-	if (opts->leave_running)
+	explain(start, "PTRACE_INTERRUPT, mprotect, PTRACE_SETREGS",
+		"cured every task: no parasite, code or register of "
+		"minicr left in them; images published");
+	fd_dump_end(d.fds, !opts->leave_running);
+	if (opts->leave_running) {
+		fd_dump_release(d.fds);
 		seize_release(d.tree);
-	else
+	} else {
 		seize_kill(d.tree);
+	}
+	explain(start, opts->leave_running ? "PTRACE_DETACH" : "SIGKILL",
+		opts->leave_running ? "let the tree run on" : "killed the tree");
 	pr_info("dumped %zu task(s), %zu fd(s), %zu mount namespace(s), %zu detached mount(s) "
 		"into '%s' in %.1f ms",
 		d.n_tasks, d.n_fds, d.n_ns, detached_ctx_n_mounts(d.detached), opts->images_dir,
@@ -547,6 +782,10 @@ int dump_run(const struct cli_options *opts)
 out_cure:
 	(void)cure_tasks(&d);
 out_release_tree:
+	if (d.fds) {
+		fd_dump_end(d.fds, false);
+		fd_dump_release(d.fds);
+	}
 	if (d.tree)
 		seize_release(d.tree);
 out_remove_images:

@@ -3,19 +3,25 @@
 #define LOG_PREFIX "show: "
 #include "show.h"
 
+#include <bsd/libutil.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core.pb-c.h"
 #include "image-read.h"
+#include "image-set/image-set.h"
 #include "image-render.h"
 #include "base/log.h"
 #include "base/util.h"
+#include "show-task.h"
 
 /* One image file to print, and what validating it found. */
 struct show_file {
@@ -65,6 +71,18 @@ static int validate(int dirfd, struct show_file *file)
 	}
 }
 
+/* "N bytes of raw data", with the size in K/M/G beside it (humanize_number(3)) when large. */
+static void print_raw_size(FILE *out, uint64_t size)
+{
+	char human[8];
+
+	fprintf(out, "%llu bytes", (unsigned long long)size);
+	if (size >= 10240 && humanize_number(human, sizeof(human), (int64_t)size, "", HN_AUTOSCALE,
+					     HN_DECIMAL | HN_NOSPACE | HN_B) > 0)
+		fprintf(out, " (%s)", human);
+	fputs(" of raw data\n", out);
+}
+
 static int print_file(int dirfd, const struct show_file *file, bool json, FILE *out)
 {
 	cleanup(image_reader_freep) struct image_reader *r = NULL;
@@ -80,8 +98,7 @@ static int print_file(int dirfd, const struct show_file *file, bool json, FILE *
 		if (json)
 			fprintf(out, "{\"size\": %llu}", (unsigned long long)file->raw_size);
 		else
-			fprintf(out, "%llu bytes of raw data\n",
-				(unsigned long long)file->raw_size);
+			print_raw_size(out, file->raw_size);
 		return 0;
 	}
 	if (json)
@@ -104,6 +121,8 @@ static int print_file(int dirfd, const struct show_file *file, bool json, FILE *
 		} else {
 			fprintf(out, "  #%zu %s\n", i, msg->descriptor->short_name);
 			image_render_text(out, msg, 4);
+			if (msg->descriptor == &task_core_entry__descriptor)
+				show_task_core(out, (const TaskCoreEntry *)msg);
 		}
 	}
 	if (json)
@@ -111,9 +130,8 @@ static int print_file(int dirfd, const struct show_file *file, bool json, FILE *
 	return ret;
 }
 
-static int print_all(int dirfd, const struct show_list *l, bool json)
+static int print_all(int dirfd, const struct show_list *l, bool json, FILE *out)
 {
-	FILE *out = stdout;
 	int ret = 0;
 
 	if (json)
@@ -130,7 +148,7 @@ static int print_all(int dirfd, const struct show_list *l, bool json)
 	if (ret < 0)
 		return ret;
 	if (fflush(out) != 0 || ferror(out))
-		return pr_errno("cannot write to standard output");
+		return pr_errno("cannot write the decoded images");
 	return 0;
 }
 
@@ -209,18 +227,52 @@ static int list_dir(int dirfd, const char *path, struct show_list *l)
 	return 0;
 }
 
-static int show_list(int dirfd, struct show_list *l, bool json)
+static bool has_file(const struct show_list *l, const char *name)
 {
-	for (size_t i = 0; i < l->n_files; i++) {
-		int ret = validate(dirfd, &l->files[i]);
+	for (size_t i = 0; i < l->n_files; i++)
+		if (strcmp(l->files[i].name, name) == 0)
+			return true;
+	return false;
+}
 
+/* A directory holding an inventory and a process tree is an image set: it must pass restore's
+ * own checks (the set as a whole: references, pids, paths, kinds), so show never presents as
+ * valid what restore would refuse. Single files and loose images are checked one by one. */
+static int validate_set(int dirfd, const struct show_list *l)
+{
+	struct image_set *set = NULL;
+	struct rlimit nofile;
+	int ret;
+
+	if (!has_file(l, "inventory.img") || !has_file(l, "pstree.img"))
+		return 0;
+	if (getrlimit(RLIMIT_NOFILE, &nofile) < 0)
+		return pr_errno("cannot read the fd limit");
+	ret = image_set_load(
+	    dirfd, image_set_fd_limit((int)(nofile.rlim_max < INT_MAX ? nofile.rlim_max : INT_MAX)),
+	    &set);
+	image_set_free(set);
+	return ret;
+}
+
+static int show_list(int dirfd, struct show_list *l, bool json, bool is_dir, FILE *out)
+{
+	int ret;
+
+	for (size_t i = 0; i < l->n_files; i++) {
+		ret = validate(dirfd, &l->files[i]);
 		if (ret < 0)
 			return ret;
 	}
-	return print_all(dirfd, l, json);
+	if (is_dir) {
+		ret = validate_set(dirfd, l);
+		if (ret < 0)
+			return ret;
+	}
+	return print_all(dirfd, l, json, out);
 }
 
-int show_run(const char *path, bool json)
+int show_print(const char *path, bool json, FILE *out)
 {
 	struct show_list l = {0};
 	cleanup_close int dirfd = -EBADF;
@@ -235,7 +287,7 @@ int show_run(const char *path, bool json)
 			return pr_errno("cannot open images directory '%s'", path);
 		ret = list_dir(dirfd, path, &l);
 		if (ret == 0)
-			ret = show_list(dirfd, &l, json);
+			ret = show_list(dirfd, &l, json, true, out);
 	} else {
 		const char *slash = strrchr(path, '/');
 		cleanup_free char *parent = NULL;
@@ -257,8 +309,13 @@ int show_run(const char *path, bool json)
 			return pr_neg(-ENOMEM, "cannot show '%s'", path);
 		}
 		l.n_files = 1;
-		ret = show_list(slash ? dirfd : AT_FDCWD, &l, json);
+		ret = show_list(slash ? dirfd : AT_FDCWD, &l, json, false, out);
 	}
 	show_list_done(&l);
 	return ret;
+}
+
+int show_run(const char *path, bool json)
+{
+	return show_print(path, json, stdout);
 }

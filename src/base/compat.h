@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include <linux/ioctl.h>
 #include <linux/types.h>
 
 /* ---- syscall numbers (x86_64) ---- */
@@ -23,6 +24,9 @@
 #endif
 #ifndef __NR_pidfd_getfd
 #define __NR_pidfd_getfd 438
+#endif
+#ifndef __NR_openat2
+#define __NR_openat2 437
 #endif
 #ifndef __NR_mount_setattr
 #define __NR_mount_setattr 442
@@ -223,3 +227,22 @@ static inline long sys_clone3(void *args, size_t size)
 {
 	return syscall(__NR_clone3, args, size);
 }
+
+/* ---- fd kinds: ioctls the 6.1 headers lack or glibc does not export ---- */
+#ifndef TFD_IOC_SET_TICKS
+#define TFD_IOC_SET_TICKS _IOW('T', 0, __u64) /* CONFIG_CHECKPOINT_RESTORE */
+#endif
+#ifndef PIDFD_THREAD
+#define PIDFD_THREAD 00000200 /* O_EXCL; Linux 6.9+ */
+#endif
+/* PIDFD_GET_INFO (Linux 6.13+); exit_code is filled for a reaped process from Linux 6.15 on,
+ * in what was spare0[0] of the first 64-byte version. */
+#define MINICR_PIDFD_INFO_EXIT (1ULL << 3)
+struct minicr_pidfd_info {
+	uint64_t mask;
+	uint64_t cgroupid;
+	uint32_t pid, tgid, ppid, ruid, rgid, euid, egid, suid, sgid, fsuid, fsgid;
+	int32_t exit_code;
+};
+_Static_assert(sizeof(struct minicr_pidfd_info) == 64, "pidfd_info is 64 bytes (VER0)");
+#define MINICR_PIDFD_GET_INFO _IOWR(0xFF, 11, struct minicr_pidfd_info)

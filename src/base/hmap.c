@@ -1,4 +1,5 @@
-/* hmap.c: linear probing over a power-of-two table kept at most half full. */
+/* hmap.c: linear probing over a power-of-two table kept at most half full. Equal keys sit in
+ * one probe run, in insertion order, so hmap_next() finds them by probing on. */
 #include "base/hmap.h"
 
 #include <errno.h>
@@ -13,11 +14,9 @@ static size_t hmap_hash(uint64_t a, uint64_t b)
 	return (size_t)h;
 }
 
-struct hmap_slot *hmap_find(const struct hmap *m, uint64_t a, uint64_t b)
+static struct hmap_slot *probe_from(const struct hmap *m, size_t i, uint64_t a, uint64_t b)
 {
-	if (!m->cap)
-		return NULL;
-	for (size_t i = hmap_hash(a, b) & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
+	for (;; i = (i + 1) & (m->cap - 1)) {
 		struct hmap_slot *s = &m->slots[i];
 
 		if (!s->used)
@@ -27,15 +26,31 @@ struct hmap_slot *hmap_find(const struct hmap *m, uint64_t a, uint64_t b)
 	}
 }
 
-static int hmap_grow(struct hmap *m)
+struct hmap_slot *hmap_find(const struct hmap *m, uint64_t a, uint64_t b)
 {
-	size_t cap = m->cap ? m->cap * 2 : 64;
+	if (!m->cap)
+		return NULL;
+	return probe_from(m, hmap_hash(a, b) & (m->cap - 1), a, b);
+}
+
+struct hmap_slot *hmap_next(const struct hmap *m, const struct hmap_slot *s)
+{
+	return probe_from(m, ((size_t)(s - m->slots) + 1) & (m->cap - 1), s->a, s->b);
+}
+
+static int hmap_resize(struct hmap *m, size_t cap)
+{
 	struct hmap_slot *slots = calloc(cap, sizeof(*slots));
+	size_t start = 0;
 
 	if (!slots)
 		return -ENOMEM;
-	for (size_t i = 0; i < m->cap; i++) {
-		struct hmap_slot *s = &m->slots[i];
+	/* Re-inserting each probe run from its beginning (the slot after an empty one, so a run
+	 * that wraps around the end is not split) keeps equal keys in their insertion order. */
+	while (start < m->cap && m->slots[start].used)
+		start++;
+	for (size_t k = 0; k < m->cap; k++) {
+		const struct hmap_slot *s = &m->slots[(start + 1 + k) & (m->cap - 1)];
 		size_t j;
 
 		if (!s->used)
@@ -50,12 +65,21 @@ static int hmap_grow(struct hmap *m)
 	return 0;
 }
 
+int hmap_reserve(struct hmap *m, size_t n)
+{
+	size_t cap = m->cap ? m->cap : 64;
+
+	while (cap < n * 2)
+		cap *= 2;
+	return cap == m->cap ? 0 : hmap_resize(m, cap);
+}
+
 int hmap_put(struct hmap *m, uint64_t a, uint64_t b, size_t value)
 {
 	size_t i;
 
 	if ((m->n + 1) * 2 > m->cap) {
-		int r = hmap_grow(m);
+		int r = hmap_resize(m, m->cap ? m->cap * 2 : 64);
 
 		if (r < 0)
 			return r;
@@ -71,4 +95,14 @@ void hmap_clear(struct hmap *m)
 {
 	free(m->slots);
 	*m = (struct hmap){0};
+}
+
+uint64_t hmap_hash_bytes(const void *data, size_t len)
+{
+	const unsigned char *p = data;
+	uint64_t h = 1469598103934665603ULL;
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ p[i]) * 1099511628211ULL;
+	return h;
 }

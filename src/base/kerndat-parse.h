@@ -54,11 +54,6 @@ enum kerndat_answer kerndat_syscall_answer(int err);
  * the kernel took set_tid, checked our capability and only then found the pid taken. */
 enum kerndat_answer kerndat_clone3_set_tid_answer(int err);
 
-/* Parses /proc/PID/stat text into the prctl_mm_map fields it carries (fields 26-28 and 45-51).
- * brk, auxv, auxv_size and exe_fd are left as they were. Returns 0 or -EINVAL; *ret is
- * updated only on success. */
-int kerndat_parse_stat_mm(const char *stat, struct prctl_mm_map *ret);
-
 /* Names of the missing features that stop dump (resp. restore) from running here, at most n of
  * them stored in ret_missing. Returns the total count: 0 means it can run. */
 size_t kerndat_missing_for_dump(const struct kerndat *kd, const char **ret_missing, size_t n);

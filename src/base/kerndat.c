@@ -20,6 +20,7 @@
 
 #include "base/compat.h"
 #include "base/log.h"
+#include "base/procfs.h"
 #include "base/util.h"
 
 /* Waits for a child we created until it has exited; a stop (we may be its tracer) is skipped. */
@@ -230,15 +231,26 @@ static int probe_mount_api(struct kerndat *kd)
 /* Fills a prctl_mm_map with this process's current values, which a forked child shares. */
 static int current_mm_map(struct prctl_mm_map *map, char **ret_auxv)
 {
-	cleanup_free char *stat = NULL, *auxv = NULL;
+	cleanup_free char *auxv = NULL;
+	struct procfs_stat st;
 	ssize_t len;
 	int ret;
 
-	if (read_file_at(AT_FDCWD, "/proc/self/stat", &stat) < 0)
-		return -ENOENT;
-	ret = kerndat_parse_stat_mm(stat, map);
+	ret = procfs_read_stat(0, &st);
 	if (ret < 0)
 		return ret;
+	if (!st.has_mm)
+		return -EINVAL;
+	map->start_code = st.start_code;
+	map->end_code = st.end_code;
+	map->start_stack = st.start_stack;
+	map->start_data = st.start_data;
+	map->end_data = st.end_data;
+	map->start_brk = st.start_brk;
+	map->arg_start = st.arg_start;
+	map->arg_end = st.arg_end;
+	map->env_start = st.env_start;
+	map->env_end = st.env_end;
 	len = read_file_at(AT_FDCWD, "/proc/self/auxv", &auxv);
 	if (len < 0)
 		return (int)len;

@@ -53,18 +53,6 @@ static inline void fclosep(FILE **f)
 		p__;                                                                              \
 	})
 
-/* Mixes a 64-bit key into a well-spread hash (splitmix64's finaliser) for open-addressing maps
- * whose capacity is a power of two. */
-static inline uint64_t hash_u64(uint64_t x)
-{
-	x ^= x >> 30;
-	x *= 0xbf58476d1ce4e5b9ULL;
-	x ^= x >> 27;
-	x *= 0x94d049bb133111ebULL;
-	x ^= x >> 31;
-	return x;
-}
-
 /* CLOCK_MONOTONIC in nanoseconds, for the debug timings. */
 static inline uint64_t monotonic_ns(void)
 {

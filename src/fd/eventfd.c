@@ -1,8 +1,10 @@
-/* fd-eventfd.c: eventfds. Dump: the counter and semaphore mode from fdinfo. Restore:
- * eventfd() with that counter. */
+/* fd/eventfd.c: eventfds. Dump: the counter and semaphore mode from fdinfo. Restore: eventfd()
+ * with that counter. This file is the worked example of docs/architecture.md, "How to add an
+ * fd kind". */
 #define LOG_PREFIX "fd-eventfd: "
-#include "fd/fd.h"
+#include "fd/kind.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <string.h>
@@ -12,23 +14,48 @@
 #include "base/log.h"
 #include "base/util.h"
 
-static bool eventfd_matches(const struct fd_params *p)
+/* Recognised by its anon inode name alone; its counter is in the task's fdinfo, which the
+ * probe reads for every anon inode. */
+static bool eventfd_recognise(const struct fd_params *p)
 {
-	return strcmp(p->link, "anon_inode:[eventfd]") == 0 && p->info.has_eventfd_count;
+	return strcmp(p->link, "anon_inode:[eventfd]") == 0 && p->fdinfo;
+}
+
+/* Every eventfd is the same anon inode: the kernel's per-eventfd id (5.2+) tells them apart,
+ * so kcmp only compares fds that may really share one. */
+static uint64_t eventfd_identity(const struct fd_params *p)
+{
+	uint64_t id = 0;
+
+	(void)fdinfo_get_u64(p->fdinfo, p->fdinfo_len, "eventfd-id", 10, &id);
+	return id;
 }
 
 static int eventfd_dump(struct fd_dump_ctx *ctx, const struct fd_params *p, FileEntry *fe)
 {
-	EventfdFileEntry *ee = fd_file_eventfd(fe);
+	EventfdFileEntry *ee = FD_DUMP_NEW(ctx, EventfdFileEntry, EVENTFD_FILE_ENTRY__INIT);
+	bool semaphore = false;
+	int r;
 
-	(void)ctx;
+	if (!ee)
+		return -ENOMEM;
+	r = fdinfo_get_u64(p->fdinfo, p->fdinfo_len, "eventfd-count", 16, &ee->counter);
+	/* the semaphore line exists since Linux 6.5; older kernels cannot tell the mode */
+	if (r == 0 &&
+	    (r = fdinfo_get_flag(p->fdinfo, p->fdinfo_len, "eventfd-semaphore", &semaphore)) ==
+		-ENOENT)
+		r = 0;
+	if (r < 0) {
+		pr_err("cannot parse the fdinfo of eventfd fd %d of task %d", p->fd, (int)p->pid);
+		return r;
+	}
 	ee->has_counter = ee->has_semaphore = true;
-	ee->counter = p->info.eventfd_count;
-	ee->semaphore = p->info.has_eventfd_semaphore && p->info.eventfd_semaphore;
+	ee->semaphore = semaphore;
+	fe->eventfd = ee;
 	return 0;
 }
 
-static int eventfd_restore(struct fd_restore_ctx *ctx, const FileEntry *fe, int *ret_fd)
+static int eventfd_open(struct fd_restore_ctx *ctx, const FileEntry *fe, int *ret_fd)
 {
 	const EventfdFileEntry *ee = fe->eventfd;
 	uint64_t counter = ee && ee->has_counter ? ee->counter : 0;
@@ -54,10 +81,11 @@ static int eventfd_restore(struct fd_restore_ctx *ctx, const FileEntry *fe, int 
 	return 0;
 }
 
-const struct fd_type_ops fd_eventfd_ops = {
-    .type = FD_TYPE__FD_TYPE_EVENTFD,
+const struct fd_kind fd_kind_eventfd = {
     .name = "eventfd",
-    .matches = eventfd_matches,
+    .type = FD_TYPE__FD_TYPE_EVENTFD,
+    .recognise = eventfd_recognise,
+    .identity = eventfd_identity,
     .dump = eventfd_dump,
-    .restore = eventfd_restore,
+    .open = eventfd_open,
 };

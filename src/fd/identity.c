@@ -16,7 +16,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "fd/fd.h"
+#include "fd/list.h"
 #include "base/hmap.h"
 #include "base/log.h"
 #include "base/parallel.h"

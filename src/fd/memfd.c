@@ -1,7 +1,7 @@
-/* fd-memfd.c: memfds. Dump: name, inode, mode, seals and contents. Restore: memfd_create()
+/* fd/memfd.c: memfds. Dump: name, inode, mode, seals and contents. Restore: memfd_create()
  * once per inode, contents written back, mode and seals set, then reopened per file. */
 #define LOG_PREFIX "fd-memfd: "
-#include "fd/fd.h"
+#include "fd/kind.h"
 
 #include <fcntl.h>
 #include <linux/magic.h>
@@ -12,12 +12,15 @@
 
 #include "base/log.h"
 #include "base/util.h"
+#include "image-set/image-set.h"
 
 #define MEMFD_PREFIX "/memfd:"
 /* memfd_create() takes names of at most 249 bytes */
 #define MEMFD_NAME_MAX 249
+/* The memfd made per inode, kept for the other files of the same inode. */
+#define KEEP_MEMFD FD_KEEP_TAG(FD_TYPE__FD_TYPE_MEMFD, 0)
 
-static bool memfd_matches(const struct fd_params *p)
+static bool memfd_recognise(const struct fd_params *p)
 {
 	return strncmp(p->link, MEMFD_PREFIX, sizeof(MEMFD_PREFIX) - 1) == 0 && p->is_deleted &&
 	       S_ISREG(p->st.st_mode) && p->st.st_nlink == 0 && p->fs_type == TMPFS_MAGIC;
@@ -25,11 +28,14 @@ static bool memfd_matches(const struct fd_params *p)
 
 static int memfd_dump(struct fd_dump_ctx *ctx, const struct fd_params *p, FileEntry *fe)
 {
-	MemfdFileEntry *me = fd_file_memfd(fe);
+	MemfdFileEntry *me = FD_DUMP_NEW(ctx, MemfdFileEntry, MEMFD_FILE_ENTRY__INIT);
 	cleanup_close int own_fd = -EBADF;
 	int seals_fd = p->local_fd, seals;
 	int64_t size;
 
+	if (!me)
+		return -ENOMEM;
+	fe->memfd = me;
 	if (p->info.flags & O_PATH) {
 		seals_fd = own_fd = fd_reopen(p->local_fd, O_RDONLY);
 		if (own_fd < 0)
@@ -77,24 +83,20 @@ static int memfd_create_filled(struct fd_restore_ctx *ctx, const FileEntry *fe)
 		return pr_errno("cannot set mode 0%o on memfd '%s'", me->mode & 07777, name);
 	if ((mfd_flags & MFD_ALLOW_SEALING) && seals && fcntl(fd, F_ADD_SEALS, seals) < 0)
 		return pr_errno("cannot add seals 0x%x to memfd '%s'", seals, name);
-	r = fd_restore_ctx_keep(ctx, FD_KEEP_MEMFD, me->inode, fd);
+	r = fd_restore_keep(ctx, KEEP_MEMFD, me->inode, fd);
 	if (r < 0) {
-		fd = -EBADF; /* closed by fd_restore_ctx_keep() */
+		fd = -EBADF; /* closed by fd_restore_keep() */
 		return r;
 	}
 	return TAKE_FD(fd);
 }
 
-static int memfd_restore(struct fd_restore_ctx *ctx, const FileEntry *fe, int *ret_fd)
+static int memfd_open(struct fd_restore_ctx *ctx, const FileEntry *fe, int *ret_fd)
 {
 	cleanup_close int fd = -EBADF;
 	int mfd;
 
-	if (!fe->memfd || !fe->memfd->has_inode) {
-		pr_err("file %u: no memfd record", fe->id);
-		return -EINVAL;
-	}
-	mfd = fd_restore_ctx_lookup(ctx, FD_KEEP_MEMFD, fe->memfd->inode);
+	mfd = fd_restore_lookup(ctx, KEEP_MEMFD, fe->memfd->inode);
 	if (mfd < 0) {
 		mfd = memfd_create_filled(ctx, fe);
 		if (mfd < 0)
@@ -107,10 +109,22 @@ static int memfd_restore(struct fd_restore_ctx *ctx, const FileEntry *fe, int *r
 	return 0;
 }
 
-const struct fd_type_ops fd_memfd_ops = {
-    .type = FD_TYPE__FD_TYPE_MEMFD,
+static int memfd_validate(const struct image_set *set, size_t rec, const FileEntry *fe)
+{
+	if (!fe->memfd || !fe->memfd->has_inode)
+		return image_set_bad(set, "files.img record %zu: memfd %u has no memfd record", rec,
+				     fe->id);
+	if (fe->memfd->name && strchr(fe->memfd->name, '/'))
+		return image_set_bad(set, "files.img record %zu: memfd name '%s' holds a '/'", rec,
+				     fe->memfd->name);
+	return 0;
+}
+
+const struct fd_kind fd_kind_memfd = {
     .name = "memfd",
-    .matches = memfd_matches,
+    .type = FD_TYPE__FD_TYPE_MEMFD,
+    .recognise = memfd_recognise,
     .dump = memfd_dump,
-    .restore = memfd_restore,
+    .validate = memfd_validate,
+    .open = memfd_open,
 };

@@ -1,8 +1,8 @@
-/* fd-pipe.c: pipes. Dump: the pipe's identity (pipefs inode) and size, and the bytes in its
+/* fd/pipe.c: pipes. Dump: the pipe's identity (pipefs inode) and size, and the bytes in its
  * buffer without consuming them. Restore: one pipe() per pipe id holding that data; each
  * end is the pipe() fd for the first file that asks for it and a reopen for later ones. */
 #define LOG_PREFIX "fd-pipe: "
-#include "fd/fd.h"
+#include "fd/kind.h"
 
 #include <fcntl.h>
 #include <linux/magic.h>
@@ -11,20 +11,30 @@
 
 #include "base/log.h"
 #include "base/util.h"
+#include "image-set/image-set.h"
 
-static bool pipe_matches(const struct fd_params *p)
+/* What the restore context keeps per pipe id: the ends pipe() made, and which of them was
+ * handed out already. */
+#define KEEP_READ  FD_KEEP_TAG(FD_TYPE__FD_TYPE_PIPE, 0)
+#define KEEP_WRITE FD_KEEP_TAG(FD_TYPE__FD_TYPE_PIPE, 1)
+#define KEEP_GIVEN FD_KEEP_TAG(FD_TYPE__FD_TYPE_PIPE, 2) /* key: pipe_id << 1 | end */
+
+static bool pipe_recognise(const struct fd_params *p)
 {
 	return S_ISFIFO(p->st.st_mode) && p->fs_type == PIPEFS_MAGIC && !(p->info.flags & O_PATH);
 }
 
 static int pipe_dump(struct fd_dump_ctx *ctx, const struct fd_params *p, FileEntry *fe)
 {
-	PipeFileEntry *pe = fd_file_pipe(fe);
+	PipeFileEntry *pe = FD_DUMP_NEW(ctx, PipeFileEntry, PIPE_FILE_ENTRY__INIT);
 	int size = fcntl(p->local_fd, F_GETPIPE_SZ);
 
+	if (!pe)
+		return -ENOMEM;
 	if (size < 0)
 		return pr_errno("cannot read the size of pipe fd %d of task %d", p->fd,
 				(int)p->pid);
+	fe->pipe = pe;
 	pe->has_pipe_id = pe->has_pipe_size = true;
 	pe->pipe_id = p->st.st_ino;
 	pe->pipe_size = (uint32_t)size;
@@ -47,34 +57,30 @@ static int pipe_create(struct fd_restore_ctx *ctx, const PipeFileEntry *pe)
 	r = fd_restore_pipe_data(ctx, pe->pipe_id, wfd);
 	if (r < 0)
 		return r;
-	r = fd_restore_ctx_keep(ctx, FD_KEEP_PIPE_READ, pe->pipe_id, TAKE_FD(rfd));
+	r = fd_restore_keep(ctx, KEEP_READ, pe->pipe_id, TAKE_FD(rfd));
 	if (r < 0)
 		return r;
-	return fd_restore_ctx_keep(ctx, FD_KEEP_PIPE_WRITE, pe->pipe_id, TAKE_FD(wfd));
+	return fd_restore_keep(ctx, KEEP_WRITE, pe->pipe_id, TAKE_FD(wfd));
 }
 
-static int pipe_restore(struct fd_restore_ctx *ctx, const FileEntry *fe, int *ret_fd)
+static int pipe_open(struct fd_restore_ctx *ctx, const FileEntry *fe, int *ret_fd)
 {
 	const PipeFileEntry *pe = fe->pipe;
 	uint32_t acc = fe->flags & O_ACCMODE;
-	enum fd_keep_kind end = acc == O_WRONLY ? FD_KEEP_PIPE_WRITE : FD_KEEP_PIPE_READ;
+	uint64_t end = acc == O_WRONLY ? KEEP_WRITE : KEEP_READ;
 	uint64_t given_key;
 	int fd, r;
 
-	if (!pe || !pe->has_pipe_id) {
-		pr_err("file %u: no pipe record", fe->id);
-		return -EINVAL;
-	}
-	if (fd_restore_ctx_lookup(ctx, end, pe->pipe_id) < 0) {
+	if (fd_restore_lookup(ctx, end, pe->pipe_id) < 0) {
 		r = pipe_create(ctx, pe);
 		if (r < 0)
 			return r;
 	}
-	fd = fd_restore_ctx_lookup(ctx, end, pe->pipe_id);
-	given_key = pe->pipe_id << 1 | (end == FD_KEEP_PIPE_WRITE);
+	fd = fd_restore_lookup(ctx, end, pe->pipe_id);
+	given_key = pe->pipe_id << 1 | (end == KEEP_WRITE);
 	/* an O_RDWR end never came from pipe(): it was reopened through /proc */
-	if (acc != O_RDWR && fd_restore_ctx_lookup(ctx, FD_KEEP_GIVEN, given_key) == -ENOENT) {
-		r = fd_restore_ctx_keep(ctx, FD_KEEP_GIVEN, given_key, -1);
+	if (acc != O_RDWR && fd_restore_lookup(ctx, KEEP_GIVEN, given_key) == -ENOENT) {
+		r = fd_restore_keep(ctx, KEEP_GIVEN, given_key, -1);
 		if (r < 0)
 			return r;
 		fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
@@ -91,10 +97,19 @@ static int pipe_restore(struct fd_restore_ctx *ctx, const FileEntry *fe, int *re
 	return 0;
 }
 
-const struct fd_type_ops fd_pipe_ops = {
-    .type = FD_TYPE__FD_TYPE_PIPE,
+static int pipe_validate(const struct image_set *set, size_t rec, const FileEntry *fe)
+{
+	if (!fe->pipe || !fe->pipe->has_pipe_id)
+		return image_set_bad(set, "files.img record %zu: pipe %u has no pipe id", rec,
+				     fe->id);
+	return 0;
+}
+
+const struct fd_kind fd_kind_pipe = {
     .name = "pipe",
-    .matches = pipe_matches,
+    .type = FD_TYPE__FD_TYPE_PIPE,
+    .recognise = pipe_recognise,
     .dump = pipe_dump,
-    .restore = pipe_restore,
+    .validate = pipe_validate,
+    .open = pipe_open,
 };

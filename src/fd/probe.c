@@ -1,21 +1,23 @@
-/* fd-probe.c: per-fd facts of a task's fd table, gathered on several threads for large
+/* fd/probe.c: per-fd facts of a task's fd table, gathered on several threads for large
  * tables. Each thread probes a contiguous range of fds and keeps its link texts in its own
  * buffer, so the threads share nothing they write. */
 #define LOG_PREFIX "fd: "
 #include "fd/probe.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <linux/magic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/statfs.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "base/compat.h"
-#include "fd/fd.h"
+#include "fd/list.h"
 #include "base/log.h"
 #include "base/parallel.h"
 #include "base/util.h"
@@ -35,6 +37,7 @@ struct probe_job {
 	const struct fd_local *fds;
 	struct fd_probe *probes;
 	size_t *link_offs;	/* into the range's text, made pointers after the join */
+	size_t *fdinfo_offs;	/* the same for fdinfo texts */
 	struct text_buf *texts; /* one per range */
 	int *errors;		/* per range: -ENOMEM left the range incomplete */
 };
@@ -46,9 +49,8 @@ struct fd_probe_set {
 	size_t n_texts;
 };
 
-static int text_append(struct text_buf *t, const char *s, size_t *ret_off)
+static int text_append_len(struct text_buf *t, const char *s, size_t len, size_t *ret_off)
 {
-	size_t len = strlen(s) + 1;
 
 	if (t->len + len > t->cap) {
 		size_t cap = t->cap ? t->cap * 2 : 16384;
@@ -66,6 +68,11 @@ static int text_append(struct text_buf *t, const char *s, size_t *ret_off)
 	*ret_off = t->len;
 	t->len += len;
 	return 0;
+}
+
+static int text_append(struct text_buf *t, const char *s, size_t *ret_off)
+{
+	return text_append_len(t, s, strlen(s) + 1, ret_off);
 }
 
 static void fail(struct fd_probe *p, enum fd_probe_step step, int error)
@@ -106,8 +113,21 @@ static bool info_from_local(const struct fd_local *l, const struct stat *st)
 {
 	mode_t type = st->st_mode & S_IFMT;
 
-	return l->cloexec >= 0 &&
-	       (type == S_IFREG || type == S_IFDIR || type == S_IFIFO || type == S_IFLNK);
+	return l->cloexec >= 0 && (type == S_IFREG || type == S_IFDIR || type == S_IFIFO ||
+				   type == S_IFLNK || type == S_IFSOCK);
+}
+
+/* What a socket kind is recognised by: its family, type and protocol. */
+static void read_socket_info(int local_fd, struct fd_probe *p)
+{
+	socklen_t len = sizeof(int);
+
+	if (getsockopt(local_fd, SOL_SOCKET, SO_DOMAIN, &p->sock_family, &len) < 0 ||
+	    (len = sizeof(int), getsockopt(local_fd, SOL_SOCKET, SO_TYPE, &p->sock_type, &len)) <
+		0 ||
+	    (len = sizeof(int),
+	     getsockopt(local_fd, SOL_SOCKET, SO_PROTOCOL, &p->sock_protocol, &len)) < 0)
+		fail(p, FD_PROBE_SOCKET, -errno);
 }
 
 static void read_local_info(int local_fd, struct fd_probe *p)
@@ -118,14 +138,16 @@ static void read_local_info(int local_fd, struct fd_probe *p)
 	if (flags < 0)
 		return fail(p, FD_PROBE_FLAGS, -errno);
 	p->info.flags = (uint32_t)flags;
-	pos = (flags & O_PATH) ? 0 : lseek(local_fd, 0, SEEK_CUR);
+	pos = (flags & O_PATH) || S_ISSOCK(p->st.st_mode) ? 0 : lseek(local_fd, 0, SEEK_CUR);
 	if (pos < 0 && errno != ESPIPE)
 		return fail(p, FD_PROBE_OFFSET, -errno);
 	p->info.pos = pos < 0 ? 0 : (uint64_t)pos;
 }
 
-/* Reads /proc/PID/fdinfo/N through the task's fdinfo directory into p->info. */
-static void read_fdinfo(int fdinfo_dirfd, int fd, struct fd_probe *p)
+/* Reads /proc/PID/fdinfo/N through the task's fdinfo directory into p->info, and keeps its
+ * text for the fd's kind. Returns 0, or -ENOMEM when the text cannot be kept. */
+static int read_fdinfo(int fdinfo_dirfd, int fd, struct fd_probe *p, struct text_buf *text,
+		       size_t *ret_off)
 {
 	char name[16], buf[4096];
 	cleanup_close int infofd = -EBADF;
@@ -134,21 +156,32 @@ static void read_fdinfo(int fdinfo_dirfd, int fd, struct fd_probe *p)
 
 	snprintf(name, sizeof(name), "%d", fd);
 	infofd = openat(fdinfo_dirfd, name, O_RDONLY | O_CLOEXEC);
-	if (infofd < 0)
-		return fail(p, FD_PROBE_FDINFO_OPEN, -errno);
-	len = read_full(infofd, buf, sizeof(buf));
-	if (len < 0)
-		return fail(p, FD_PROBE_FDINFO_READ, (int)len);
-	if ((size_t)len == sizeof(buf)) {
-		/* long kind-specific tails (epoll, inotify): keep whole lines only */
-		char *nl = memrchr(buf, '\n', sizeof(buf));
+	if (infofd < 0) {
+		fail(p, FD_PROBE_FDINFO_OPEN, -errno);
+		return 0;
+	}
+	len = read_full(infofd, buf, sizeof(buf) - 1);
+	if (len < 0) {
+		fail(p, FD_PROBE_FDINFO_READ, (int)len);
+		return 0;
+	}
+	if ((size_t)len == sizeof(buf) - 1) {
+		/* long kind-specific tails (epoll, inotify): keep whole lines only; a kind that
+		 * needs them all reads its own copy (fd_params_fdinfo) */
+		char *nl = memrchr(buf, '\n', sizeof(buf) - 1);
 
 		len = nl ? nl - buf + 1 : 0;
+		p->fdinfo_is_head = true;
 	}
+	buf[len] = '\0';
 	r = fdinfo_parse(buf, (size_t)len, &p->info);
-	if (r < 0)
-		return fail(p, FD_PROBE_FDINFO_PARSE, r);
+	if (r < 0) {
+		fail(p, FD_PROBE_FDINFO_PARSE, r);
+		return 0;
+	}
 	p->has_fdinfo = true;
+	p->fdinfo_len = (size_t)len;
+	return text_append_len(text, buf, (size_t)len + 1, ret_off);
 }
 
 int fd_probe_read_link(int dirfd, const char *name, char *buf, size_t size, bool *ret_deleted)
@@ -165,6 +198,19 @@ int fd_probe_read_link(int dirfd, const char *name, char *buf, size_t size, bool
 		*ret_deleted = true;
 	}
 	return 0;
+}
+
+bool fd_probe_really_deleted(int dirfd, const char *root, const char *link, const struct stat *st)
+{
+	char path[PATH_MAX + 64];
+	struct stat live;
+
+	if (st->st_nlink == 0 || link[0] != '/')
+		return true;
+	if ((size_t)snprintf(path, sizeof(path), "%s%s" DELETED_SUFFIX, root, link) >= sizeof(path))
+		return true;
+	return fstatat(dirfd, path, &live, AT_SYMLINK_NOFOLLOW) < 0 || live.st_dev != st->st_dev ||
+	       live.st_ino != st->st_ino;
 }
 
 static long fs_type_of(int local_fd)
@@ -191,13 +237,19 @@ static int probe_one(const struct probe_job *job, struct text_buf *text, size_t 
 	}
 	if (info_from_local(l, &p->st))
 		read_local_info(l->local_fd, p);
-	else
-		read_fdinfo(job->fdinfo_dirfd, l->fd, p);
+	else if (read_fdinfo(job->fdinfo_dirfd, l->fd, p, text, &job->fdinfo_offs[i]) < 0)
+		return -ENOMEM;
 	if (p->failed)
 		return 0;
 	if (S_ISFIFO(p->st.st_mode))
 		p->fs_type = fs_type_of(l->local_fd);
-	if (p->fs_type == PIPEFS_MAGIC) {
+	if (S_ISSOCK(p->st.st_mode) && !(p->info.flags & O_PATH)) {
+		read_socket_info(l->local_fd, p);
+		if (p->failed)
+			return 0;
+		/* what the kernel shows for a socket, without a procfs lookup */
+		snprintf(link, sizeof(link), "socket:[%lu]", (unsigned long)p->st.st_ino);
+	} else if (p->fs_type == PIPEFS_MAGIC) {
 		/* what the kernel shows for a pipe, without a procfs lookup */
 		snprintf(link, sizeof(link), "pipe:[%lu]", (unsigned long)p->st.st_ino);
 	} else {
@@ -209,10 +261,18 @@ static int probe_one(const struct probe_job *job, struct text_buf *text, size_t 
 			fail(p, FD_PROBE_LINK, ret);
 			return 0;
 		}
+		if (p->is_deleted && p->st.st_nlink > 0 &&
+		    !fd_probe_really_deleted(job->fd_dirfd, "../root", link, &p->st)) {
+			/* a live name that ends in " (deleted)" itself: the suffix was stripped
+			 * from what readlink gave, so it fits again */
+			strcat(link, DELETED_SUFFIX);
+			p->is_deleted = false;
+		}
 	}
 	if (!p->has_fdinfo && strncmp(link, "anon_inode:", 11) == 0) {
 		/* an anon inode that looks like a regular file: its counters are only in fdinfo */
-		read_fdinfo(job->fdinfo_dirfd, l->fd, p);
+		if (read_fdinfo(job->fdinfo_dirfd, l->fd, p, text, &job->fdinfo_offs[i]) < 0)
+			return -ENOMEM;
 		if (p->failed)
 			return 0;
 	}
@@ -233,7 +293,7 @@ int fd_probe_task(pid_t pid, int fd_dirfd, int fdinfo_dirfd, const struct fd_loc
 		  size_t n_fds, struct fd_probe_set **ret_set)
 {
 	cleanup(fd_probe_set_freep) struct fd_probe_set *set = NULL;
-	cleanup_free size_t *link_offs = NULL;
+	cleanup_free size_t *link_offs = NULL, *fdinfo_offs = NULL;
 	size_t n_ranges = parallel_n_ranges(n_fds, PROBE_PARALLEL_MIN);
 	int errors[PARALLEL_MAX_THREADS] = {0};
 	uint64_t start = monotonic_ns();
@@ -241,11 +301,12 @@ int fd_probe_task(pid_t pid, int fd_dirfd, int fdinfo_dirfd, const struct fd_loc
 
 	set = calloc(1, sizeof(*set));
 	link_offs = calloc(n_fds ? n_fds : 1, sizeof(*link_offs));
+	fdinfo_offs = calloc(n_fds ? n_fds : 1, sizeof(*fdinfo_offs));
 	if (set) {
 		set->probes = calloc(n_fds ? n_fds : 1, sizeof(*set->probes));
 		set->texts = calloc(n_ranges, sizeof(*set->texts));
 	}
-	if (!set || !link_offs || !set->probes || !set->texts)
+	if (!set || !link_offs || !fdinfo_offs || !set->probes || !set->texts)
 		return pr_neg(-ENOMEM, "cannot probe the fds of task %d", (int)pid);
 	set->n = n_fds;
 	set->n_texts = n_ranges;
@@ -255,6 +316,7 @@ int fd_probe_task(pid_t pid, int fd_dirfd, int fdinfo_dirfd, const struct fd_loc
 	    .fds = fds,
 	    .probes = set->probes,
 	    .link_offs = link_offs,
+	    .fdinfo_offs = fdinfo_offs,
 	    .texts = set->texts,
 	    .errors = errors,
 	};
@@ -267,9 +329,15 @@ int fd_probe_task(pid_t pid, int fd_dirfd, int fdinfo_dirfd, const struct fd_loc
 		size_t from, to;
 
 		parallel_range_bounds(n_fds, n_ranges, k, &from, &to);
-		for (size_t i = from; i < to; i++)
-			if (!set->probes[i].failed)
-				set->probes[i].link = set->texts[k].data + link_offs[i];
+		for (size_t i = from; i < to; i++) {
+			struct fd_probe *p = &set->probes[i];
+
+			if (p->failed)
+				continue;
+			p->link = set->texts[k].data + link_offs[i];
+			if (p->has_fdinfo)
+				p->fdinfo = set->texts[k].data + fdinfo_offs[i];
+		}
 	}
 	pr_debug("task %d: probed %zu fds on %zu thread(s) in %.1f ms", (int)pid, n_fds, n_ranges,
 		 (double)(monotonic_ns() - start) / 1e6);
@@ -292,6 +360,7 @@ int fd_probe_report(const struct fd_probe *p, pid_t pid, int fd)
 	    [FD_PROBE_FDINFO_READ] = "read fdinfo of",
 	    [FD_PROBE_FDINFO_PARSE] = "parse fdinfo of",
 	    [FD_PROBE_LINK] = "read the link of",
+	    [FD_PROBE_SOCKET] = "read the family of socket",
 	};
 
 	if (p->failed == FD_PROBE_OK || p->failed >= ARRAY_SIZE(what) || p->error >= 0)

@@ -1,6 +1,8 @@
-/* detached.h: find the mount an fd was opened from, and resolve mounts that are in no mount
- * table any more (lazily unmounted) into one record per mount with the list of its users.
- * Reads fds and the mount tables given; never changes any mount. */
+/* mount/dump-detached.h: find the mount an fd was opened from, and resolve mounts that are in no
+ * mount table into one record per mount with the list of its users: lazily unmounted mounts,
+ * those whose filesystem no live mount shows any more (orphaned: its files are saved, or its
+ * block device recorded), and anonymous ones (open_tree(OPEN_TREE_CLONE), fsmount()) with their
+ * whole tree. Reads fds and the mount tables given; never changes any mount anyone can see. */
 #pragma once
 
 #include <stdbool.h>
@@ -11,12 +13,15 @@
 struct mount_table;
 struct mount_entry;
 struct detached_ctx;
+struct contents_dump;
 
 /* The values of detached_mnt_method in proto/detached-mnt.proto. */
 enum detached_method {
 	DETACHED_METHOD_UNKNOWN = 0,
 	DETACHED_METHOD_STATMOUNT_BY_FD = 1, /* statmount(STATMOUNT_BY_FD), Linux 7.0+ */
 	DETACHED_METHOD_FILE_HANDLE = 2,     /* fstatfs + file handle through a live mount */
+	DETACHED_METHOD_ANON_CLONE = 3,	     /* a clone of its anonymous tree, read in a scratch
+					      * mount namespace */
 };
 
 struct detached_user {
@@ -49,9 +54,33 @@ struct detached_mount {
 	 * reached through the fds, so their contents must be dumped. */
 	bool is_orphaned;
 	bool root_is_file; /* a single-file bind mount */
+	uint32_t sb_flags; /* MS_RDONLY... of the superblock, where known */
+	/* Orphaned tmpfs: the key owning the file-data.img records of its files, and the directory
+	 * of the filesystem they are relative to. 0/NULL otherwise. */
+	uint64_t contents_id;
+	const char *contents_root;
+	unsigned int inexact; /* DETACHED_INEXACT_*: what the dump could not read */
+	/* Anonymous: in a mount namespace of its own (open_tree(OPEN_TREE_CLONE), fsmount()). */
+	bool is_anonymous;
+	bool is_attachable;  /* the root of its tree: move_mount() of it attaches the tree */
+	uint64_t tree_key;   /* its tree's root mount */
+	uint64_t parent_key; /* its parent in the tree; its own key for the root */
+	char *mountpoint;    /* below the tree's root ("/x"); NULL for the root */
 	struct detached_user *users;
 	size_t n_users;
 };
+
+/* What a lazily unmounted mount of an orphaned filesystem could not tell before Linux 7.0; the
+ * record holds stand-ins (see minicr(8), DETACHED MOUNTS). */
+#define DETACHED_INEXACT_SOURCE	 (1U << 0) /* the filesystem type's name */
+#define DETACHED_INEXACT_OPTIONS (1U << 1) /* what fstatfs() shows (tmpfs: size, nr_inodes) */
+#define DETACHED_INEXACT_ROOT	 (1U << 2) /* "/": the files are placed at the root */
+
+/* The id a detached mount is known by in the images (see mount_entry_key()). */
+static inline uint64_t detached_mount_key(const struct detached_mount *dm)
+{
+	return dm->id ? dm->id : dm->mnt_id_old;
+}
 
 enum detached_fd_kind {
 	DETACHED_FD_IN_TREE = 1,  /* the mount is in a table of the tree's namespaces */
@@ -77,6 +106,9 @@ struct detached_result {
 	uint64_t other_ns_id;
 	/* DETACHED: the shared record, owned by the ctx and valid until detached_ctx_free(). */
 	const struct detached_mount *detached;
+	/* DETACHED: the fd is the mount fd of an anonymous tree (an O_PATH fd of its root, as
+	 * open_tree() or fsmount() return): restore gives back the tree itself through it. */
+	bool is_mount_fd;
 };
 
 /* Context flags. */
@@ -97,6 +129,12 @@ void detached_ctx_freep(struct detached_ctx **ctx);
  * Returns 0 and fills *ret, or -errno after logging one line naming pid, fd, path and mnt_id. */
 int detached_resolve_fd(struct detached_ctx *ctx, int fd, const struct detached_fd *desc,
 			struct detached_result *ret);
+
+/* Once every fd of the tree went through detached_resolve_fd(): reads the anonymous trees
+ * whole (their mounts without fds get records too), and saves through cd what the fds reach of
+ * every orphaned tmpfs (one owner per filesystem). Returns 0, or -errno after one line naming
+ * the mount and why it cannot be dumped. Closes the fds the ctx kept for this. */
+int detached_ctx_finish(struct detached_ctx *ctx, struct contents_dump *cd);
 
 /* The detached mounts found so far, in the order they were first seen. */
 size_t detached_ctx_n_mounts(const struct detached_ctx *ctx);

@@ -1,7 +1,13 @@
-/* restore-detached.c: detached (lazily unmounted) mounts, rebuilt from a live mount of the same
- * superblock. Both methods end in the same observable state: the files opened beneath the root
- * fd sit on a mount that is in no namespace, with the dumped per-mount flags, and readlink of
- * them shows the path relative to that mount's root. */
+/* restore-detached.c: the mounts in no namespace's table, each a clone of its root in a
+ * superblock its kind provides (a live mount, a new tmpfs filled with the saved files, a block
+ * device mounted again). A lazily unmounted one: both methods end in the same observable state,
+ * the files opened beneath the root fd sit on a mount that is in no namespace, with the dumped
+ * per-mount flags, and readlink of them shows the path relative to that mount's root; it cannot
+ * be attached (an open_tree(OPEN_TREE_CLONE) clone is in an anonymous namespace only while the
+ * fd open_tree() returned is open: the kernel dissolves the namespace when minicr closes it,
+ * and the mount is then in none). An anonymous tree is built as one, children moved onto their
+ * mountpoints in it, and its root's fd is the one the task gets as its mount fd: it stays
+ * attachable as long as the task holds it. */
 #define LOG_PREFIX "restore: "
 #include "mount/restore-detached.h"
 
@@ -20,6 +26,8 @@
 
 #include "base/compat.h"
 #include "base/log.h"
+#include "base/path.h"
+#include "mount/build.h"
 #include "mount/table.h"
 #include "base/fault.h"
 #include "image-set/image-set.h"
@@ -27,17 +35,15 @@
 
 #define DETACHED_DIR_PREFIX "/.minicr.detached."
 
-#define ATTR_ALL                                                                                   \
-	(MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC |            \
-	 MOUNT_ATTR__ATIME | MOUNT_ATTR_NODIRATIME | MINICR_MOUNT_ATTR_NOSYMFOLLOW)
-
 struct restore_detached {
-	const struct restore_set *set;
+	const struct image_set *set;
 	enum cli_detached_method method;
 	int *root_fds; /* per set->detached[i]; -EBADF until prepared */
+	const struct mount_table *live; /* during a pass: the namespace it runs in */
+	uint64_t ns_id;			/* that namespace's dumped id; 0: minicr's own */
 };
 
-struct restore_detached *restore_detached_new(const struct restore_set *set,
+struct restore_detached *restore_detached_new(const struct image_set *set,
 					      enum cli_detached_method method)
 {
 	struct restore_detached *d = calloc(1, sizeof(*d));
@@ -70,8 +76,12 @@ struct restore_detached *restore_detached_free(struct restore_detached *d)
 
 int restore_detached_root(const struct restore_detached *d, uint64_t id)
 {
-	ssize_t i = restore_set_detached(d->set, id);
+	ssize_t i = image_set_detached(d->set, id);
 
+	/* the kernel shows the paths of files on an anonymous tree from the tree's root, across
+	 * its mounts; opened beneath that root they land on the mount they were on */
+	if (i >= 0 && d->set->detached[i]->anonymous)
+		i = image_set_detached(d->set, d->set->detached[i]->tree_id);
 	if (i < 0 || d->root_fds[i] < 0) {
 		pr_err("detached mount %lu was not rebuilt", (unsigned long)id);
 		return -ENOENT;
@@ -79,83 +89,15 @@ int restore_detached_root(const struct restore_detached *d, uint64_t id)
 	return d->root_fds[i];
 }
 
-/* The part of root below prefix, or NULL if prefix does not contain root. */
-static const char *path_below(const char *root, const char *prefix)
+/* METHOD clone: an unattached clone of the root, never visible anywhere. */
+static int prepare_clone(struct mount_build *b, const struct mount_spec *spec, uint64_t attr)
 {
-	size_t n = strlen(prefix);
-
-	while (n > 0 && prefix[n - 1] == '/')
-		n--;
-	if (strncmp(root, prefix, n) != 0 || (root[n] != '\0' && root[n] != '/'))
-		return NULL;
-	return root + n;
-}
-
-/* A live mount of d's superblock in table t whose root contains d->root. */
-static const struct mount_entry *find_source(const struct mount_table *t, const DetachedMntEntry *e)
-{
-	const struct mount_entry *m =
-	    e->has_source_mnt_id ? mount_table_find(t, e->source_mnt_id) : NULL;
-
-	if (m && m->dev_major == e->dev_major && m->dev_minor == e->dev_minor &&
-	    path_below(e->root, m->root))
-		return m;
-	for (m = mount_table_find_dev(t, e->dev_major, e->dev_minor); m; m = m->next_same_dev)
-		if (path_below(e->root, m->root))
-			return m;
-	return NULL;
-}
-
-/* Opens the directory (or file) of the detached mount's root through its source mount,
- * without following any symlink on the way. Returns an O_PATH fd or -errno (logged). */
-static int open_source(const DetachedMntEntry *e, const struct mount_entry *src)
-{
-	struct open_how how = {
-	    .flags = O_PATH | O_CLOEXEC | O_NOFOLLOW,
-	    .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
-	};
-	cleanup_close int mp_fd = -EBADF;
-	const char *sub = path_below(e->root, src->root);
-	int fd;
-
-	mp_fd = open(src->mountpoint, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (mp_fd < 0)
-		return pr_errno("cannot open '%s', the source of detached mount %lu",
-				src->mountpoint, (unsigned long)e->id);
-	while (*sub == '/')
-		sub++;
-	fd = (int)syscall(__NR_openat2, mp_fd, *sub ? sub : ".", &how, sizeof(how));
-	if (fd < 0)
-		return pr_errno("cannot open root '%s' of detached mount %lu beneath '%s'", e->root,
-				(unsigned long)e->id, src->mountpoint);
-	return fd;
-}
-
-static int set_attr(int fd, const DetachedMntEntry *e)
-{
-	struct mount_attr attr = {
-	    .attr_set = e->mnt_attr & ATTR_ALL,
-	    .attr_clr = ATTR_ALL,
-	    .propagation = MS_PRIVATE,
-	};
-
-	if (mount_setattr(fd, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0)
-		return pr_errno("cannot set flags 0x%lx on detached mount %lu",
-				(unsigned long)e->mnt_attr, (unsigned long)e->id);
-	return 0;
-}
-
-/* METHOD clone: an unattached copy of the source's subtree root, never visible anywhere. */
-static int prepare_clone(const DetachedMntEntry *e, int src_fd)
-{
-	cleanup_close int tree_fd = -EBADF;
+	cleanup_close int tree_fd = mount_build_clone(b, spec);
 	int r;
 
-	tree_fd = open_tree(src_fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
 	if (tree_fd < 0)
-		return pr_errno("cannot clone the source of detached mount %lu",
-				(unsigned long)e->id);
-	r = set_attr(tree_fd, e);
+		return tree_fd;
+	r = mount_set_attrs(tree_fd, attr, MS_PRIVATE, spec->what);
 	if (r < 0)
 		return r;
 	return TAKE_FD(tree_fd);
@@ -191,16 +133,17 @@ static int make_mountpoint(int root_fd, bool is_file, char *name, size_t size)
 	return pr_errno("cannot create a temporary mountpoint in '/'");
 }
 
-/* METHOD mountpoint, the talk's: bind the source at a fresh mountpoint, set the flags, take the
- * mount's root, then MNT_DETACH it and remove the mountpoint. The caller runs this in a
- * throwaway copy of the target namespace, with root_fd a tmpfs of that copy, so neither the
- * mount nor the mountpoint is ever visible outside it, and both go with the copy even if the
- * task (or minicr) dies half-way. */
-static int prepare_mountpoint(int root_fd, const DetachedMntEntry *e, int src_fd)
+/* METHOD mountpoint, the talk's: attach a clone of the source (a bind of it, made through fds)
+ * at a fresh mountpoint, set the flags, take the mount's root, then MNT_DETACH it and remove the
+ * mountpoint. The caller runs this in a throwaway copy of the target namespace, with root_fd a
+ * tmpfs of that copy, so neither the mount nor the mountpoint is ever visible outside it, and
+ * both go with the copy even if the task (or minicr) dies half-way. */
+static int prepare_mountpoint(int root_fd, const DetachedMntEntry *e, const struct mount_spec *spec,
+			      int tree_fd)
 {
 	bool is_file = e->root_is_file;
 	cleanup_close int mp_fd = -EBADF, fd = -EBADF;
-	char name[64], src_path[64], mp_path[64];
+	char name[64], mp_path[64];
 	int r;
 
 	r = make_mountpoint(root_fd, is_file, name, sizeof(name));
@@ -212,10 +155,10 @@ static int prepare_mountpoint(int root_fd, const DetachedMntEntry *e, int src_fd
 		r = pr_errno("cannot open the temporary mountpoint '/%s'", name);
 		goto out_rmdir;
 	}
-	snprintf(src_path, sizeof(src_path), "/proc/self/fd/%d", src_fd);
 	snprintf(mp_path, sizeof(mp_path), "/proc/self/fd/%d", mp_fd);
-	if (mount(src_path, mp_path, NULL, MS_BIND, NULL) < 0) {
-		r = pr_errno("cannot bind the source of detached mount %lu on '/%s'",
+	if (move_mount(tree_fd, "", mp_fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) <
+	    0) {
+		r = pr_errno("cannot attach the source of detached mount %lu on '/%s'",
 			     (unsigned long)e->id, name);
 		goto out_rmdir;
 	}
@@ -224,7 +167,7 @@ static int prepare_mountpoint(int root_fd, const DetachedMntEntry *e, int src_fd
 		r = pr_errno("cannot open the temporary mount '/%s'", name);
 		goto out_umount;
 	}
-	r = set_attr(fd, e);
+	r = mount_set_attrs(fd, e->mnt_attr, MS_PRIVATE, spec->what);
 	if (r < 0)
 		goto out_umount;
 	r = restore_fault("detached-mountpoint");
@@ -287,11 +230,183 @@ static int scratch_tmpfs(void)
 	return TAKE_FD(mnt_fd);
 }
 
+/* Whether e is bound from a mount of one of the tree's own namespaces, which only the pass in
+ * that namespace (rebuilt) has: in minicr's, another filesystem may hold the device number the
+ * dumped one had. */
+static bool source_in_tree_ns(const struct image_set *set, const DetachedMntEntry *e)
+{
+	return e->kind == MNT_KIND__MNT_KIND_BIND && e->has_source_mnt_id &&
+	       image_set_mntns(set, e->source_ns_id) >= 0 &&
+	       image_set_mnt(set, e->source_mnt_id) >= 0;
+}
+
+/* Whether e may be built in the pass running now: one whose source is a mount of a tree's
+ * namespace waits for the pass in that namespace (or the final one). */
+static bool belongs_to_pass(const struct restore_detached *d, const DetachedMntEntry *e,
+			    bool is_final)
+{
+	return is_final || !source_in_tree_ns(d->set, e) || e->source_ns_id == d->ns_id;
+}
+
+/* The spec of detached mount e for this pass. One bound from a mount of the namespace the pass
+ * runs in finds that mount where the namespace's image put it, since the namespace was rebuilt
+ * with superblocks made anew: a new tmpfs has another device number than the dumped one (the
+ * same only when the kernel happens to reuse it). */
+static void spec_of(const struct restore_detached *d, const DetachedMntEntry *e, char *what,
+		    size_t size, struct mount_spec *ret)
+{
+	const struct image_set *set = d->set;
+	const MntEntry *src;
+	ssize_t k;
+
+	mount_spec_of_detached(e, what, size, ret);
+	if (ret->kind != MNT_KIND__MNT_KIND_BIND || !d->live || !d->ns_id ||
+	    !e->has_source_mnt_id || e->source_ns_id != d->ns_id ||
+	    (k = image_set_mnt(set, e->source_mnt_id)) < 0)
+		return;
+	src = set->mnts[k];
+	if (src->kind == MNT_KIND__MNT_KIND_BIND)
+		return; /* bound from a superblock that kept its device */
+	for (size_t i = 0; i < mount_table_size(d->live); i++) {
+		const struct mount_entry *m = mount_table_get(d->live, i);
+
+		if (src->mountpoint && src->root && src->fstype &&
+		    !strcmp(m->mountpoint, src->mountpoint) && !strcmp(m->root, src->root) &&
+		    !strcmp(m->fstype, src->fstype)) {
+			ret->dev_major = m->dev_major;
+			ret->dev_minor = m->dev_minor;
+		}
+	}
+}
+
+void restore_detached_set_ns(struct restore_detached *d, uint64_t ns_id)
+{
+	d->ns_id = ns_id;
+}
+
+/* ---- anonymous trees ---------------------------------------------------------------------- */
+
+/* A mount of the tree rooted at set->detached[root] (an anonymous record of that tree). */
+static bool is_in_tree(const struct image_set *set, size_t root, const DetachedMntEntry *e)
+{
+	return e->anonymous && e->tree_id == set->detached[root]->id;
+}
+
+/* Attaches the clone child_fd on its mountpoint in the tree tree_fd. */
+static int attach_child(int tree_fd, int child_fd, const DetachedMntEntry *e, const char *what)
+{
+	struct open_how how = {
+	    .flags = O_PATH | O_NOFOLLOW | O_CLOEXEC,
+	    .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+	};
+	const char *rel = e->mountpoint;
+	cleanup_close int mp_fd = -EBADF;
+
+	while (*rel == '/')
+		rel++;
+	mp_fd = (int)syscall(__NR_openat2, tree_fd, *rel ? rel : ".", &how, sizeof(how));
+	if (mp_fd < 0)
+		return pr_errno("cannot open the mountpoint '%s' of %s in its anonymous tree",
+				e->mountpoint, what);
+	if (move_mount(child_fd, "", mp_fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) <
+	    0)
+		return pr_errno("cannot attach %s at '%s' of its anonymous tree", what,
+				e->mountpoint);
+	return 0;
+}
+
+/* Builds the anonymous tree rooted at record root: an unattached clone of the root, then every
+ * other mount parent first, each given its flags before it is moved onto its mountpoint (the
+ * kernel changes those of a tree's root only). The root's fd is the tree's mount fd. */
+static int prepare_tree(struct restore_detached *d, struct mount_build *b, size_t root)
+{
+	const struct image_set *set = d->set;
+	bool progress = true;
+	int r;
+
+	for (size_t pass = 0; progress; pass++) {
+		progress = false;
+		for (size_t i = 0; i < set->n_detached; i++) {
+			const DetachedMntEntry *e = set->detached[i];
+			cleanup_close int fd = -EBADF;
+			char what[64];
+			struct mount_spec spec;
+			ssize_t parent = -1;
+
+			if (d->root_fds[i] >= 0 || !is_in_tree(set, root, e))
+				continue;
+			if (i != root) {
+				parent = image_set_detached(set, e->parent_id);
+				if (parent < 0 || d->root_fds[parent] < 0)
+					continue; /* after its parent */
+			} else if (pass > 0) {
+				continue;
+			}
+			spec_of(d, e, what, sizeof(what), &spec);
+			fd = mount_build_clone(b, &spec);
+			if (fd < 0)
+				return fd;
+			r = mount_set_attrs(fd, e->mnt_attr, MS_PRIVATE, spec.what);
+			if (r == 0 && i != root)
+				r = attach_child(d->root_fds[root], fd, e, spec.what);
+			if (r < 0)
+				return r;
+			pr_debug("%s rebuilt in anonymous tree %lu (%s)", what,
+				 (unsigned long)set->detached[root]->id,
+				 mount_kind_by_kind(spec.kind)->name);
+			d->root_fds[i] = TAKE_FD(fd);
+			progress = true;
+		}
+	}
+	for (size_t i = 0; i < set->n_detached; i++)
+		if (is_in_tree(set, root, set->detached[i]) && d->root_fds[i] < 0) {
+			pr_err("detached mount %lu: its parent %lu is not in its anonymous tree",
+			       (unsigned long)set->detached[i]->id,
+			       (unsigned long)set->detached[i]->parent_id);
+			return -EINVAL;
+		}
+	return 0;
+}
+
+/* Whether spec can be rebuilt in this pass: a kind that binds from a live mount needs one in the
+ * namespace the pass runs in; the first pass (in minicr's namespace) leaves the others to the
+ * final one. */
+static bool can_build_now(struct mount_build *b, const struct mount_spec *spec, bool is_final)
+{
+	const struct mount_kind *kind = mount_kind_by_kind(spec->kind);
+	const char *sub;
+	int fd;
+
+	return is_final || !kind || !kind->needs_live ||
+	       mount_build_find_live(b, spec, &fd, &sub) == 0;
+}
+
+static bool can_build_tree(const struct restore_detached *d, struct mount_build *b, size_t root,
+			   bool is_final)
+{
+	const struct image_set *set = d->set;
+
+	for (size_t i = 0; i < set->n_detached; i++) {
+		char what[64];
+		struct mount_spec spec;
+
+		if (!is_in_tree(set, root, set->detached[i]))
+			continue;
+		if (!belongs_to_pass(d, set->detached[i], is_final))
+			return false;
+		spec_of(d, set->detached[i], what, sizeof(what), &spec);
+		if (!can_build_now(b, &spec, is_final))
+			return false;
+	}
+	return true;
+}
+
 int restore_detached_prepare(struct restore_detached *d, bool is_final)
 {
-	const struct restore_set *set = d->set;
+	const struct image_set *set = d->set;
 	cleanup(mount_table_freep) struct mount_table *table = NULL;
-	cleanup_close int back_ns_fd = -EBADF, root_fd = -EBADF;
+	cleanup(mount_build_freep) struct mount_build *b = NULL;
+	cleanup_close int back_ns_fd = -EBADF, root_fd = -EBADF, live_root_fd = -EBADF;
 	bool any = false;
 	int r, fd = 0;
 
@@ -308,9 +423,17 @@ int restore_detached_prepare(struct restore_detached *d, bool is_final)
 		if (back_ns_fd < 0)
 			return back_ns_fd;
 	}
+	b = mount_build_new(set);
+	live_root_fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (!b || live_root_fd < 0) {
+		fd = b ? pr_errno("cannot open '/'") : -ENOMEM;
+		goto out_ns;
+	}
 	fd = mount_table_collect(getpid(), 0, &table);
 	if (fd < 0)
 		goto out_ns;
+	mount_build_set_live(b, table, live_root_fd);
+	d->live = table;
 	if (d->method == CLI_DETACHED_MOUNTPOINT) {
 		root_fd = scratch_tmpfs();
 		if (root_fd < 0) {
@@ -320,50 +443,102 @@ int restore_detached_prepare(struct restore_detached *d, bool is_final)
 	}
 	for (size_t i = 0; i < set->n_detached; i++) {
 		const DetachedMntEntry *e = set->detached[i];
-		const struct mount_entry *src;
-		cleanup_close int src_fd = -EBADF;
+		char what[64];
+		struct mount_spec spec;
+		uint64_t start;
 
 		if (d->root_fds[i] >= 0)
 			continue;
-		if (e->orphaned) {
-			pr_err(
-			    "cannot restore detached mount %lu (%s, dev %u:%u): no live mount of "
-			    "its filesystem existed at dump (orphaned), which is not supported",
-			    (unsigned long)e->id, e->fstype ? e->fstype : "?", e->dev_major,
-			    e->dev_minor);
-			fd = -ENOTSUP;
-			goto out_ns;
-		}
-		src = find_source(table, e);
-		if (!src) {
-			if (!is_final)
+		if (e->anonymous) {
+			/* a whole tree at once, from its root, once all of it can be built */
+			if (e->tree_id != e->id || !can_build_tree(d, b, i, is_final))
 				continue;
-			fd = -ENOENT;
-			pr_err(
-			    "cannot restore detached mount %lu (%s, dev %u:%u, root '%s'): no live "
-			    "mount of its filesystem holds that root",
-			    (unsigned long)e->id, e->fstype ? e->fstype : "?", e->dev_major,
-			    e->dev_minor, e->root);
-			goto out_ns;
+			fd = prepare_tree(d, b, i);
+			if (fd < 0)
+				goto out_ns;
+			continue;
 		}
-		src_fd = open_source(e, src);
-		if (src_fd < 0) {
-			fd = src_fd;
-			goto out_ns;
+		if (!belongs_to_pass(d, e, is_final))
+			continue;
+		spec_of(d, e, what, sizeof(what), &spec);
+		if (!can_build_now(b, &spec, is_final))
+			continue;
+		start = monotonic_ns();
+		if (d->method == CLI_DETACHED_CLONE) {
+			fd = prepare_clone(b, &spec, e->mnt_attr);
+		} else {
+			cleanup_close int tree_fd = mount_build_clone(b, &spec);
+
+			fd = tree_fd < 0 ? tree_fd : prepare_mountpoint(root_fd, e, &spec, tree_fd);
 		}
-		if (d->method == CLI_DETACHED_CLONE)
-			fd = prepare_clone(e, src_fd);
-		else
-			fd = prepare_mountpoint(root_fd, e, src_fd);
 		if (fd < 0)
 			goto out_ns;
-		pr_debug("detached mount %lu rebuilt from mount %u ('%s')", (unsigned long)e->id,
-			 src->mnt_id_old, src->mountpoint);
+		pr_debug("%s rebuilt (%s)", what, mount_kind_by_kind(spec.kind)->name);
+		if (d->method == CLI_DETACHED_CLONE)
+			explain(
+			    start, "open_tree(OPEN_TREE_CLONE), mount_setattr",
+			    "%s (%s, root %s) rebuilt as an unattached clone of its root: in no "
+			    "namespace, never visible anywhere",
+			    what, e->fstype ? e->fstype : "?", e->root ? e->root : "?");
+		else
+			explain(start,
+				"open_tree(OPEN_TREE_CLONE), move_mount, mount_setattr, "
+				"umount2(MNT_DETACH)",
+				"%s (%s, root %s) rebuilt the talk's way: bound at a temporary "
+				"mountpoint in a throwaway namespace, then lazily unmounted",
+				what, e->fstype ? e->fstype : "?", e->root ? e->root : "?");
 		d->root_fds[i] = fd;
 	}
 	fd = 0;
 out_ns:
+	d->live = NULL;
 	if (back_ns_fd >= 0 && setns(back_ns_fd, CLONE_NEWNS) < 0 && fd >= 0)
 		return pr_errno("cannot return from the scratch mount namespace");
 	return fd < 0 ? fd : 0;
+}
+
+/* A mount of one of the tree's own namespaces (rebuilt before the detached mounts' final pass)
+ * that will hold e's root. */
+static bool has_source_in_set(const struct image_set *set, const DetachedMntEntry *e)
+{
+	for (size_t i = 0; i < set->n_mnts; i++) {
+		const MntEntry *m = set->mnts[i];
+
+		if (m->dev_major == e->dev_major && m->dev_minor == e->dev_minor && m->root &&
+		    path_below(e->root, m->root))
+			return true;
+	}
+	return false;
+}
+
+int restore_detached_check(const struct image_set *set)
+{
+	cleanup(mount_table_freep) struct mount_table *table = NULL;
+	cleanup(mount_build_freep) struct mount_build *b = mount_build_new(set);
+	cleanup_close int root_fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	int r;
+
+	if (!set->n_detached)
+		return 0;
+	if (!b || root_fd < 0)
+		return b ? pr_errno("cannot open '/'") : -ENOMEM;
+	r = mount_table_collect(getpid(), 0, &table);
+	if (r < 0)
+		return r;
+	mount_build_set_live(b, table, root_fd);
+	for (size_t i = 0; i < set->n_detached; i++) {
+		const DetachedMntEntry *e = set->detached[i];
+		char what[64];
+		struct mount_spec spec;
+
+		mount_spec_of_detached(e, what, sizeof(what), &spec);
+		if (!can_build_now(b, &spec, false) && !has_source_in_set(set, e)) {
+			pr_err("cannot restore detached mount %lu (%s, dev %u:%u, root '%s'): no "
+			       "live mount of its filesystem holds that root",
+			       (unsigned long)e->id, e->fstype ? e->fstype : "?", e->dev_major,
+			       e->dev_minor, e->root);
+			return -ENOENT;
+		}
+	}
+	return 0;
 }

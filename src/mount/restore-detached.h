@@ -8,12 +8,16 @@
 
 #include "cli.h"
 
-struct restore_set;
+struct image_set;
 struct restore_detached;
 
 /* Creates an empty context for set's detached mounts. Returns NULL on ENOMEM. */
-struct restore_detached *restore_detached_new(const struct restore_set *set,
+struct restore_detached *restore_detached_new(const struct image_set *set,
 					      enum cli_detached_method method);
+/* The pass that follows runs in the tree's namespace with dumped id ns_id (0: minicr's own):
+ * detached mounts bound from a mount of that namespace are built in it. */
+void restore_detached_set_ns(struct restore_detached *d, uint64_t ns_id);
+
 /* Rebuilds every detached mount not rebuilt yet whose source filesystem has a live mount in the
  * caller's mount namespace. METHOD clone: open_tree(OPEN_TREE_CLONE) + mount_setattr on the
  * unattached tree. METHOD mountpoint: in a throwaway copy of the caller's namespace, a fresh
@@ -22,7 +26,12 @@ struct restore_detached *restore_detached_new(const struct restore_set *set,
  * With is_final, a mount still without a source fails. Returns 0 or -errno (logged, naming
  * the mount). */
 int restore_detached_prepare(struct restore_detached *d, bool is_final);
-/* The O_PATH root fd (borrowed) of detached mount id, or -ENOENT (logged). */
+/* Checks, changing nothing, that every detached mount of set has a source to be rebuilt from:
+ * a live mount of its filesystem holding its root, in minicr's namespace or in the tree's own
+ * namespace as the images describe it. Returns 0 or -ENOENT (logged, naming the mount). */
+int restore_detached_check(const struct image_set *set);
+/* The root fd (borrowed) that files of detached mount id are opened beneath: the mount's own,
+ * or for a mount of an anonymous tree the tree's (its mount fd). -ENOENT (logged) if none. */
 int restore_detached_root(const struct restore_detached *d, uint64_t id);
 /* Closes every root fd: the unattached mounts live on only through the files opened beneath
  * them. NULL-safe, returns NULL. */

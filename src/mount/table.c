@@ -1,4 +1,4 @@
-/* mount-table.c: collect the mounts of one namespace and index them with hash maps, so building
+/* mount/table.c: collect the mounts of one namespace and index them with hash maps, so building
  * and every lookup stay linear/O(1) even with tens of thousands of mounts. */
 #include "mount/table.h"
 
@@ -10,109 +10,11 @@
 
 #define LOG_PREFIX "mount-table: "
 #include "base/compat.h"
+#include "base/arena.h"
+#include "base/hmap.h"
 #include "base/log.h"
 #include "mount/mountinfo-parse.h"
 #include "base/util.h"
-
-/* ---- a fixed-capacity open-addressing map from u64 keys to entries ---------------------- */
-
-struct ptr_map {
-	uint64_t *keys;
-	const struct mount_entry **values; /* NULL marks an empty slot */
-	size_t mask;
-};
-
-
-static int ptr_map_init(struct ptr_map *m, size_t n_max)
-{
-	size_t cap = 16;
-
-	while (cap < n_max * 2)
-		cap *= 2;
-	m->keys = calloc(cap, sizeof(*m->keys));
-	m->values = calloc(cap, sizeof(*m->values));
-	if (!m->keys || !m->values)
-		return -ENOMEM;
-	m->mask = cap - 1;
-	return 0;
-}
-
-static void ptr_map_fini(struct ptr_map *m)
-{
-	free(m->keys);
-	free(m->values);
-}
-
-/* The slot holding key, or the empty slot where it would go. The capacity is at least twice
- * the number of keys, so there is always an empty slot. */
-static size_t ptr_map_slot(const struct ptr_map *m, uint64_t key)
-{
-	size_t i;
-
-	for (i = hash_u64(key) & m->mask; m->values[i]; i = (i + 1) & m->mask)
-		if (m->keys[i] == key)
-			break;
-	return i;
-}
-
-static const struct mount_entry *ptr_map_get(const struct ptr_map *m, uint64_t key)
-{
-	if (!m->values)
-		return NULL;
-	return m->values[ptr_map_slot(m, key)];
-}
-
-/* Inserts key unless it is already present (then the first value stays). */
-static void ptr_map_add(struct ptr_map *m, uint64_t key, const struct mount_entry *value)
-{
-	size_t i = ptr_map_slot(m, key);
-
-	if (!m->values[i]) {
-		m->keys[i] = key;
-		m->values[i] = value;
-	}
-}
-
-/* ---- a string arena: statmount() strings are copied here, mountinfo keeps its text ------- */
-
-struct arena_block {
-	struct arena_block *next;
-	size_t used, size;
-	char data[];
-};
-
-static const char *arena_strdup(struct arena_block **head, const char *s)
-{
-	size_t len = strlen(s) + 1;
-	struct arena_block *b = *head;
-	char *p;
-
-	if (!b || b->size - b->used < len) {
-		size_t size = len > 65536 ? len : 65536;
-
-		b = malloc(sizeof(*b) + size);
-		if (!b)
-			return NULL;
-		b->next = *head;
-		b->used = 0;
-		b->size = size;
-		*head = b;
-	}
-	p = b->data + b->used;
-	memcpy(p, s, len);
-	b->used += len;
-	return p;
-}
-
-static void arena_free(struct arena_block *b)
-{
-	while (b) {
-		struct arena_block *next = b->next;
-
-		free(b);
-		b = next;
-	}
-}
 
 /* ---- the table --------------------------------------------------------------------------- */
 
@@ -125,9 +27,9 @@ struct mount_table {
 	uint64_t ns_id;
 	uint64_t ns_ino;
 	bool has_unique_ids;
-	struct ptr_map by_id, by_old, by_dev;
+	struct hmap index;	     /* (INDEX_*, key) -> entry index */
 	struct mountinfo *mountinfo; /* owns the strings of a mountinfo-built table */
-	struct arena_block *strings; /* owns the strings of a statmount-built table */
+	struct arena strings;	     /* owns the strings of a statmount-built table */
 };
 
 static uint64_t dev_key(uint32_t major, uint32_t minor)
@@ -152,11 +54,9 @@ struct mount_table *mount_table_free(struct mount_table *t)
 {
 	if (!t)
 		return NULL;
-	ptr_map_fini(&t->by_id);
-	ptr_map_fini(&t->by_old);
-	ptr_map_fini(&t->by_dev);
+	hmap_clear(&t->index);
 	mountinfo_free(t->mountinfo);
-	arena_free(t->strings);
+	arena_free(&t->strings);
 	free(t->order);
 	free(t->entries);
 	free(t);
@@ -168,27 +68,47 @@ void mount_table_freep(struct mount_table **t)
 	mount_table_free(*t);
 }
 
-/* Fills the three maps and links same-superblock chains (in collection order). */
+/* What the index keys entries by. */
+enum {
+	INDEX_ID = 1,  /* unique id */
+	INDEX_OLD = 2, /* old 32-bit id */
+	INDEX_DEV = 3, /* superblock: the first mount of its same-superblock chain */
+};
+
+static const struct mount_entry *index_get(const struct mount_table *t, uint64_t kind, uint64_t key)
+{
+	const struct hmap_slot *s = hmap_find(&t->index, kind, key);
+
+	return s ? &t->entries[s->value] : NULL;
+}
+
+/* Fills the index and links same-superblock chains (in collection order). For ids that
+ * appear twice (malformed input) the first mount stays. */
 static int index_entries(struct mount_table *t)
 {
-	size_t i;
-
-	if (ptr_map_init(&t->by_id, t->n_entries) < 0 ||
-	    ptr_map_init(&t->by_old, t->n_entries) < 0 ||
-	    ptr_map_init(&t->by_dev, t->n_entries) < 0)
+	if (hmap_reserve(&t->index, 3 * t->n_entries) < 0)
 		return -ENOMEM;
 	/* Walking backwards and prepending keeps each superblock chain in collection order. */
-	for (i = t->n_entries; i-- > 0;) {
+	for (size_t i = t->n_entries; i-- > 0;) {
 		struct mount_entry *e = &t->entries[i];
 		uint64_t dk = dev_key(e->dev_major, e->dev_minor);
-		size_t slot = ptr_map_slot(&t->by_dev, dk);
+		struct hmap_slot *head = hmap_find(&t->index, INDEX_DEV, dk);
 
-		if (t->has_unique_ids)
-			ptr_map_add(&t->by_id, e->mnt_id, e);
-		ptr_map_add(&t->by_old, e->mnt_id_old, e);
-		e->next_same_dev = t->by_dev.values[slot];
-		t->by_dev.keys[slot] = dk;
-		t->by_dev.values[slot] = e;
+		e->next_same_dev = head ? &t->entries[head->value] : NULL;
+		if (head)
+			head->value = i;
+		else if (hmap_put(&t->index, INDEX_DEV, dk, i) < 0)
+			return -ENOMEM;
+	}
+	for (size_t i = 0; i < t->n_entries; i++) {
+		const struct mount_entry *e = &t->entries[i];
+
+		if (t->has_unique_ids && !hmap_find(&t->index, INDEX_ID, e->mnt_id) &&
+		    hmap_put(&t->index, INDEX_ID, e->mnt_id, i) < 0)
+			return -ENOMEM;
+		if (!hmap_find(&t->index, INDEX_OLD, e->mnt_id_old) &&
+		    hmap_put(&t->index, INDEX_OLD, e->mnt_id_old, i) < 0)
+			return -ENOMEM;
 	}
 	return 0;
 }
@@ -202,11 +122,11 @@ static void link_parents(struct mount_table *t)
 		const struct mount_entry *p;
 
 		if (t->has_unique_ids)
-			p = e->parent_id == e->mnt_id ? NULL : ptr_map_get(&t->by_id, e->parent_id);
+			p = e->parent_id == e->mnt_id ? NULL : index_get(t, INDEX_ID, e->parent_id);
 		else
 			p = e->parent_id_old == e->mnt_id_old
 				? NULL
-				: ptr_map_get(&t->by_old, e->parent_id_old);
+				: index_get(t, INDEX_OLD, e->parent_id_old);
 		e->parent = p;
 	}
 }
@@ -259,9 +179,32 @@ static int order_parent_first(struct mount_table *t)
 	return 0;
 }
 
+/* The kernel shows a root removed from its filesystem with "//deleted" appended (a bind whose
+ * source directory was removed): the path and the fact are kept apart. The strings belong to
+ * the table. */
+static void strip_deleted(struct mount_table *t)
+{
+	static const char suffix[] = "//deleted";
+
+	for (size_t i = 0; i < t->n_entries; i++) {
+		struct mount_entry *e = &t->entries[i];
+		size_t len = strlen(e->root), n = sizeof(suffix) - 1;
+
+		if (len > n && strcmp(e->root + len - n, suffix) == 0) {
+			((char *)e->root)[len - n] = '\0';
+			e->root_deleted = true;
+			if (!*e->root)
+				e->root = "/";
+		}
+	}
+}
+
 static int finish_table(struct mount_table *t)
 {
-	int r = index_entries(t);
+	int r;
+
+	strip_deleted(t);
+	r = index_entries(t);
 
 	if (r < 0)
 		return r;
@@ -548,6 +491,16 @@ int mount_table_collect(pid_t pid, unsigned int flags, struct mount_table **ret_
 	return collect_mountinfo(pid, ns_id, (uint64_t)st.st_ino, ret_table);
 }
 
+void mount_table_set_root_stat(struct mount_table *t, const struct mount_entry *m, uint32_t mode,
+			       uint32_t uid, uint32_t gid)
+{
+	struct mount_entry *e = &t->entries[m - t->entries];
+
+	e->root_mode = mode;
+	e->root_uid = uid;
+	e->root_gid = gid;
+}
+
 /* ---- accessors -------------------------------------------------------------------------- */
 
 size_t mount_table_size(const struct mount_table *t)
@@ -587,16 +540,16 @@ bool mount_table_has_unique_ids(const struct mount_table *t)
 
 const struct mount_entry *mount_table_find(const struct mount_table *t, uint64_t mnt_id)
 {
-	return ptr_map_get(&t->by_id, mnt_id);
+	return index_get(t, INDEX_ID, mnt_id);
 }
 
 const struct mount_entry *mount_table_find_old(const struct mount_table *t, uint32_t mnt_id_old)
 {
-	return ptr_map_get(&t->by_old, mnt_id_old);
+	return index_get(t, INDEX_OLD, mnt_id_old);
 }
 
 const struct mount_entry *mount_table_find_dev(const struct mount_table *t, uint32_t major,
 					       uint32_t minor)
 {
-	return ptr_map_get(&t->by_dev, dev_key(major, minor));
+	return index_get(t, INDEX_DEV, dev_key(major, minor));
 }

@@ -20,6 +20,7 @@ struct mount_entry {
 	uint32_t dev_major; /* superblock device */
 	uint32_t dev_minor;
 	const char *root;	/* root of the mount inside its filesystem */
+	bool root_deleted;	/* that root was removed from its filesystem ("//deleted") */
 	const char *mountpoint; /* path in the namespace */
 	const char *fstype;	/* "tmpfs", "fuse.sshfs" */
 	const char *source;	/* superblock source; may be empty */
@@ -31,12 +32,21 @@ struct mount_entry {
 	uint64_t master_id;   /* master's peer group when slave, else 0 */
 	uint64_t propagate_from; /* nearest dominating peer group visible, else 0 */
 	uint64_t ns_id;		 /* mount namespace id; 0 when the kernel cannot tell */
+	/* of a removed root, its mode and owner (mount_table_set_root_stat()); else 0 */
+	uint32_t root_mode, root_uid, root_gid;
 
 	const struct mount_entry *parent;	 /* NULL for the namespace root */
 	const struct mount_entry *next_same_dev; /* next mount of the same superblock, or NULL */
 };
 
 struct mount_table;
+
+/* The id a mount is known by in the images: its unique 64-bit id, or the 32-bit id where the
+ * table came from mountinfo on a kernel without unique ids. */
+static inline uint64_t mount_entry_key(const struct mount_entry *m)
+{
+	return m->mnt_id ? m->mnt_id : m->mnt_id_old;
+}
 
 /* Collection flags. */
 #define MOUNT_TABLE_FORCE_MOUNTINFO (1U << 0) /* skip listmount(); benchmarks and tests */
@@ -72,6 +82,10 @@ const struct mount_entry *mount_table_find_old(const struct mount_table *t, uint
 /* The first mount of the superblock dev; follow ->next_same_dev for the others. */
 const struct mount_entry *mount_table_find_dev(const struct mount_table *t, uint32_t major,
 					       uint32_t minor);
+
+/* Records the mode and owner of m's root (a removed one, which restore recreates). */
+void mount_table_set_root_stat(struct mount_table *t, const struct mount_entry *m, uint32_t mode,
+			       uint32_t uid, uint32_t gid);
 
 /* Reads the 64-bit id of the mount namespace behind nsfd (NS_GET_MNTNS_ID, Linux 6.9+).
  * Returns 0 and sets *ret_id, or -errno (not logged). */

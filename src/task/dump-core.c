@@ -23,6 +23,8 @@
 #include "core.pb-c.h"
 #include "image-write.h"
 #include "base/log.h"
+#include "base/procfs.h"
+#include "task/dump-attrs.h"
 #include "task/dump-mm.h"
 #include "task/inject.h"
 #include "parasite/parasite-abi.h"
@@ -50,6 +52,7 @@ struct thread_dump {
 	ProtobufCBinaryData *sigs;
 	size_t n_sigs;
 	char comm[32];
+	struct dump_thread_attrs attrs;
 };
 
 /* The thread's name (PR_SET_NAME) from /proc/PID/task/TID/comm; empty if unreadable. */
@@ -88,7 +91,15 @@ static void fixup_syscall_restart(struct user_regs_struct *regs)
 		regs->rip -= 2;
 		break;
 	case -ERESTART_RESTARTBLOCK:
-		regs->rax = (unsigned long)-EINTR;
+		/* poll() always leaves through its restart block, even without a timeout; with
+		 * none (a negative one), running it again is exactly what the block would do.
+		 * Programs such as tail -f take an EINTR from poll as fatal. */
+		if (regs->orig_rax == SYS_poll && (int)regs->rdx < 0) {
+			regs->rax = regs->orig_rax;
+			regs->rip -= 2;
+		} else {
+			regs->rax = (unsigned long)-EINTR;
+		}
 		break;
 	default:
 		break;
@@ -319,20 +330,32 @@ static int dump_thread(pid_t tid, int mem_fd, struct parasite_ctl *ctl,
 	return 0;
 }
 
-static int read_creds(pid_t pid, struct mm_status_creds *creds)
+static int read_creds(pid_t pid, struct procfs_status *creds)
 {
-	cleanup_free char *buf = NULL;
-	char path[64];
-	ssize_t len;
+	int ret = procfs_read_status(pid, creds);
 
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	len = read_file_at(AT_FDCWD, path, &buf);
-	if (len < 0)
-		return pr_neg((int)len, "cannot read '%s'", path);
-	if (mm_parse_status(buf, creds) < 0) {
-		pr_err("cannot parse '%s'", path);
-		return -EINVAL;
+	if (ret < 0)
+		return pr_neg(ret, "cannot read /proc/%d/status", (int)pid);
+	return 0;
+}
+
+/* Every resource limit, as /proc/PID/limits lists them (RLIMIT_* order). */
+static int read_rlimits(pid_t pid, RlimitEntry *entries, RlimitEntry **ptrs, size_t *ret_n)
+{
+	struct procfs_limits l;
+	int ret = procfs_read_limits(pid, &l);
+
+	if (ret < 0)
+		return pr_neg(ret, "cannot read /proc/%d/limits", (int)pid);
+	for (size_t i = 0; i < l.n; i++) {
+		rlimit_entry__init(&entries[i]);
+		entries[i].resource = (uint32_t)i;
+		entries[i].has_cur = entries[i].has_max = true;
+		entries[i].cur = l.cur[i];
+		entries[i].max = l.max[i];
+		ptrs[i] = &entries[i];
 	}
+	*ret_n = l.n;
 	return 0;
 }
 
@@ -374,7 +397,7 @@ static int dump_seccomp(pid_t pid, ProtobufCBinaryData *filters, size_t *ret_n)
 	return 0;
 }
 
-static int check_supported(pid_t pid, const struct mm_status_creds *creds)
+static int check_supported(pid_t pid, const struct procfs_status *creds)
 {
 	if (creds->has_shadow_stack) {
 		pr_err("cannot dump task %d: it uses a shadow stack (not supported)", (int)pid);
@@ -389,19 +412,20 @@ static int check_supported(pid_t pid, const struct mm_status_creds *creds)
 }
 
 int task_dump(int img_dirfd, const struct seize_task *task, struct parasite_ctl *ctl,
-	      const struct parasite_task_state *state)
+	      const struct parasite_task_state *state, const uint64_t own_special_sizes[3])
 {
 	pid_t pid = task->pid;
 	cleanup_free struct thread_dump *threads = NULL;
 	cleanup_free ThreadCoreEntry **thread_ptrs = NULL;
 	SigactionEntry sigactions[PARASITE_NSIG], *sigaction_ptrs[PARASITE_NSIG];
+	RlimitEntry rlimits[PROCFS_NLIMITS], *rlimit_ptrs[PROCFS_NLIMITS];
 	ProtobufCBinaryData filters[SECCOMP_MAX];
 	ProtobufCBinaryData *shared = NULL;
 	TaskCoreEntry core = TASK_CORE_ENTRY__INIT;
 	CredsEntry creds_e = CREDS_ENTRY__INIT;
-	struct mm_status_creds creds;
+	struct procfs_status creds;
 	char exe[PATH_MAX], path[64];
-	size_t n_filters = 0, n_shared = 0, n_threads = 0;
+	size_t n_filters = 0, n_shared = 0, n_threads = 0, n_rlimits = 0;
 	cleanup_close int mem_fd = -EBADF;
 	ssize_t len;
 	int ret;
@@ -420,6 +444,12 @@ int task_dump(int img_dirfd, const struct seize_task *task, struct parasite_ctl 
 	if (ret < 0)
 		return ret;
 	ret = check_supported(pid, &creds);
+	if (ret < 0)
+		return ret;
+	ret = read_rlimits(pid, rlimits, rlimit_ptrs, &n_rlimits);
+	if (ret < 0)
+		return ret;
+	ret = dump_attrs_process(pid, ctl, &core);
 	if (ret < 0)
 		return ret;
 	snprintf(path, sizeof(path), "/proc/%d/mem", (int)pid);
@@ -443,6 +473,9 @@ int task_dump(int img_dirfd, const struct seize_task *task, struct parasite_ctl 
 	if (ret < 0)
 		goto out;
 	for (size_t i = 0; i < n_threads; i++) {
+		ret = dump_attrs_thread(pid, threads[i].e.tid, &threads[i].e, &threads[i].attrs);
+		if (ret < 0)
+			goto out;
 		thread_ptrs[i] = &threads[i].e;
 		if (threads[i].xstate_len != threads[0].xstate_len) {
 			pr_err("cannot dump task %d: threads have xstates of different sizes",
@@ -517,6 +550,8 @@ int task_dump(int img_dirfd, const struct seize_task *task, struct parasite_ctl 
 	core.pdeathsig = state->pdeathsig;
 	core.child_subreaper = state->child_subreaper > 0;
 	core.umask = state->umask;
+	core.n_rlimits = n_rlimits;
+	core.rlimits = rlimit_ptrs;
 	core.has_group_stopped = true;
 	core.group_stopped = task->was_stopped;
 	core.has_xfeatures = core.has_xstate_size = true;
@@ -525,11 +560,12 @@ int task_dump(int img_dirfd, const struct seize_task *task, struct parasite_ctl 
 	ret = image_write_single(img_dirfd, IMAGE_CORE, (uint64_t)pid, &core.base);
 	if (ret < 0)
 		goto out;
-	ret = mem_dump(img_dirfd, pid, state->brk);
+	ret = mem_dump(img_dirfd, pid, state->brk, own_special_sizes);
 out:
 	for (size_t i = 0; i < n_threads; i++) {
 		free(threads[i].xstate);
 		free_signals(threads[i].sigs, threads[i].n_sigs);
+		dump_attrs_thread_free(&threads[i].attrs);
 	}
 	free_signals(shared, n_shared);
 	for (size_t i = 0; i < n_filters; i++)

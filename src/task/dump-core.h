@@ -4,6 +4,8 @@
  * pagemap-<pid>.img, pages-<pid>.img (the address space and its data pages). */
 #pragma once
 
+#include <stdint.h>
+
 struct seize_task;
 struct parasite_ctl;
 struct parasite_task_state;
@@ -19,4 +21,4 @@ struct parasite_task_state;
  * deleted files, SysV shm, device mappings, a different vdso layout). Returns 0 or -errno
  * (logged once). */
 int task_dump(int img_dirfd, const struct seize_task *task, struct parasite_ctl *ctl,
-	      const struct parasite_task_state *state);
+	      const struct parasite_task_state *state, const uint64_t own_special_sizes[3]);

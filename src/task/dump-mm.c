@@ -9,11 +9,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "image-write.h"
 #include "base/log.h"
+#include "base/procfs.h"
 #include "task/mm-parse.h"
 #include "mm.pb-c.h"
 #include "task/pages-writer.h"
@@ -26,20 +28,17 @@
 int mem_read_vmas(pid_t pid, struct mm_vma **ret_vmas, size_t *ret_n)
 {
 	cleanup_free char *buf = NULL;
-	char path[64];
 	ssize_t len;
 	int ret;
 
-	if (pid)
-		snprintf(path, sizeof(path), "/proc/%d/smaps", (int)pid);
-	else
-		snprintf(path, sizeof(path), "/proc/self/smaps");
-	len = read_file_at(AT_FDCWD, path, &buf);
+	len = procfs_read_maps(pid, true, &buf);
 	if (len < 0)
-		return pr_neg((int)len, "cannot read '%s'", path);
+		return pr_neg((int)len, "cannot read the memory map of %s %d",
+			      pid ? "task" : "minicr", pid ? (int)pid : (int)getpid());
 	ret = mm_parse_smaps(buf, ret_vmas, ret_n);
 	if (ret < 0)
-		return pr_neg(ret, "cannot parse '%s'", path);
+		return pr_neg(ret, "cannot parse the memory map of %s %d", pid ? "task" : "minicr",
+			      pid ? (int)pid : (int)getpid());
 	return 0;
 }
 
@@ -58,26 +57,33 @@ static const char *kind_refusal(const struct mm_vma *v)
 	return "this kind of mapping is not supported";
 }
 
-/* The vvar/vvar_vclock/vdso trio must look like minicr's own: resume moves the restoring
- * process's trio into the dumped place, which only works on the same kernel layout. */
-static int check_specials(pid_t pid, const struct mm_vma *vmas, size_t n)
+int mem_own_special_sizes(uint64_t sizes[3])
 {
 	cleanup_free struct mm_vma *own = NULL;
 	size_t n_own = 0;
-	int ret;
+	int ret = mem_read_vmas(0, &own, &n_own);
 
-	ret = mem_read_vmas(0, &own, &n_own);
 	if (ret < 0)
 		return ret;
+	for (int k = 0; k < 3; k++)
+		sizes[k] = 0;
+	for (size_t i = 0; i < n_own; i++)
+		if (own[i].kind >= VMA_KIND_VVAR && own[i].kind <= VMA_KIND_VDSO)
+			sizes[own[i].kind - VMA_KIND_VVAR] += own[i].end - own[i].start;
+	return 0;
+}
+
+/* The vvar/vvar_vclock/vdso trio must look like minicr's own: resume moves the restoring
+ * process's trio into the dumped place, which only works on the same kernel layout. */
+static int check_specials(pid_t pid, const struct mm_vma *vmas, size_t n,
+			  const uint64_t own_sizes[3])
+{
 	for (enum vma_kind k = VMA_KIND_VVAR; k <= VMA_KIND_VDSO; k++) {
-		uint64_t theirs = 0, ours = 0;
+		uint64_t theirs = 0, ours = own_sizes[k - VMA_KIND_VVAR];
 
 		for (size_t i = 0; i < n; i++)
 			if (vmas[i].kind == k)
 				theirs += vmas[i].end - vmas[i].start;
-		for (size_t i = 0; i < n_own; i++)
-			if (own[i].kind == k)
-				ours += own[i].end - own[i].start;
 		if (theirs != ours) {
 			pr_err("cannot dump task %d: its vdso layout differs from this kernel's "
 			       "(%" PRIu64 " bytes of a special mapping where minicr has %" PRIu64
@@ -116,22 +122,18 @@ static int read_auxv(pid_t pid, uint64_t *auxv, size_t *ret_n)
 
 static int fill_mm_fields(pid_t pid, uint64_t brk, MmEntry *mm)
 {
-	cleanup_free char *stat = NULL;
-	struct mm_stat st;
-	char path[64];
-	ssize_t len;
+	struct procfs_stat st;
+	int ret = procfs_read_stat(pid, &st);
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	len = read_file_at(AT_FDCWD, path, &stat);
-	if (len < 0)
-		return pr_neg((int)len, "cannot read '%s'", path);
-	if (mm_parse_stat(stat, &st) < 0) {
-		pr_err("cannot parse '%s'", path);
+	if (ret < 0)
+		return pr_neg(ret, "cannot read /proc/%d/stat", (int)pid);
+	if (!st.has_mm) {
+		pr_err("cannot dump task %d: /proc/%d/stat has no mm fields", (int)pid, (int)pid);
 		return -EINVAL;
 	}
 	if (!st.start_code && !st.arg_start) {
-		pr_err("cannot dump task %d: '%s' hides the mm fields (no ptrace access?)",
-		       (int)pid, path);
+		pr_err("cannot dump task %d: /proc/%d/stat hides the mm fields (no ptrace access?)",
+		       (int)pid, (int)pid);
 		return -EPERM;
 	}
 #define SET(f, v)                                                                                  \
@@ -360,7 +362,7 @@ static uint32_t map_flags_of(const struct mm_vma *v)
 	return f;
 }
 
-int mem_dump(int img_dirfd, pid_t pid, uint64_t brk)
+int mem_dump(int img_dirfd, pid_t pid, uint64_t brk, const uint64_t own_special_sizes[3])
 {
 	cleanup_free struct mm_vma *vmas = NULL;
 	cleanup_free VmaEntry *entries = NULL;
@@ -384,7 +386,7 @@ int mem_dump(int img_dirfd, pid_t pid, uint64_t brk)
 			return -ENOTSUP;
 		}
 	}
-	ret = check_specials(pid, vmas, n);
+	ret = check_specials(pid, vmas, n, own_special_sizes);
 	if (ret < 0)
 		return ret;
 	ret = fill_mm_fields(pid, brk, &mm);
@@ -442,6 +444,10 @@ int mem_dump(int img_dirfd, pid_t pid, uint64_t brk)
 		e->vmflags = vmas[i].vmflags;
 		e->has_madvise = true;
 		e->madvise = v->madvise;
+		if (v->mlock) {
+			e->has_mlock = true;
+			e->mlock = v->mlock;
+		}
 		e->has_kind = true;
 		e->kind = v->kind;
 		if (v->kind == VMA_KIND_SHMEM) {

@@ -9,9 +9,14 @@
 
 /* Dumps the memory of process pid (every thread stopped; no parasite mapped any more). brk is
  * the task's brk(0). Refuses (one error line naming pid, the mapping and why) what resume cannot
- * rebuild: deleted or SysV-shm mappings, device mappings, a vdso layout other than minicr's.
+ * rebuild: deleted or SysV-shm mappings, device mappings, a vdso layout other than minicr's
+ * (own_special_sizes, from mem_own_special_sizes()).
  * Returns 0 or -errno (logged once). */
-int mem_dump(int img_dirfd, pid_t pid, uint64_t brk);
+int mem_dump(int img_dirfd, pid_t pid, uint64_t brk, const uint64_t own_special_sizes[3]);
+
+/* The sizes of minicr's own [vvar], [vvar_vclock] and [vdso] (a dumped task's must match):
+ * read once per dump. Returns 0 or -errno (logged). */
+int mem_own_special_sizes(uint64_t sizes[3]);
 
 struct mm_vma;
 /* Reads and parses /proc/PID/smaps (pid 0: /proc/self). Returns 0 or -errno (logged). */

@@ -62,6 +62,7 @@ struct inject {
 	uint64_t gadgets[GADGET_KINDS];
 
 	/* below the red zone, from high to low: frame, continuation slot, scratch, area */
+	struct xstate_frame_layout layout; /* of the frame's xstate */
 	uint64_t frame_addr;
 	size_t frame_len;
 	uint64_t slot_addr;
@@ -223,7 +224,6 @@ static const struct mm_vma *find_stack(const struct mm_vma *vmas, size_t n_vmas,
 static int reserve_zone(struct inject *inj, const struct mm_vma *vmas, size_t n_vmas,
 			size_t area_len)
 {
-	struct xstate_frame_layout layout;
 	const struct mm_vma *stack;
 	uint64_t sp = inj->saved_regs.rsp, top;
 
@@ -234,8 +234,8 @@ static int reserve_zone(struct inject *inj, const struct mm_vma *vmas, size_t n_
 		       inj->tid, sp);
 		return -ENOTSUP;
 	}
-	xstate_frame_layout_of_task(inj->saved_xstate, inj->xstate_len, &layout);
-	inj->frame_len = sigframe_size(layout.len);
+	xstate_frame_layout_of_task(inj->saved_xstate, inj->xstate_len, &inj->layout);
+	inj->frame_len = sigframe_size(inj->layout.len);
 	if (!inj->frame_len) {
 		pr_err("thread %d: xstate of %zu bytes does not fit a signal frame", inj->tid,
 		       inj->xstate_len);
@@ -323,18 +323,16 @@ static int write_frame(struct inject *inj)
 {
 	struct sigframe_altstack altstack = {.flags = ALTSTACK_UNCHANGED};
 	struct user_regs_struct regs = inj->saved_regs;
-	struct xstate_frame_layout layout;
 	cleanup_free void *buf = NULL;
 	uint64_t rsp;
 	int ret;
 
 	fix_up_restart(&regs);
-	xstate_frame_layout_of_task(inj->saved_xstate, inj->xstate_len, &layout);
 	buf = aligned_alloc(64, inj->frame_len);
 	if (!buf)
 		return -ENOMEM;
-	ret = sigframe_build(buf, inj->frame_addr, &regs, inj->saved_xstate, layout.len,
-			     layout.features, inj->saved_sigmask, &altstack, &rsp);
+	ret = sigframe_build(buf, inj->frame_addr, &regs, inj->saved_xstate, inj->layout.len,
+			     inj->layout.features, inj->saved_sigmask, &altstack, &rsp);
 	if (ret < 0)
 		return pr_neg(ret, "cannot build the signal frame of thread %d", inj->tid);
 	memcpy(buf, &inj->gadgets[GADGET_SIGRETURN], sizeof(uint64_t));

@@ -1,4 +1,4 @@
-/* mm-parse.c: pure parsers for smaps, stat and status, pagemap page selection, hole finding. */
+/* mm-parse.c: pure smaps parser, pagemap page selection, hole finding. */
 #include "task/mm-parse.h"
 
 #include <errno.h>
@@ -80,6 +80,64 @@ static uint32_t madvise_from_vmflags(const char *flags, bool *ret_growsdown)
 			p++;
 	}
 	return bits;
+}
+
+static bool vmflags_has(const char *flags, const char *tok)
+{
+	for (const char *p = skip_spaces(flags); p[0] && p[1]; p = skip_spaces(p)) {
+		if (p[0] == tok[0] && p[1] == tok[1] && (!p[2] || p[2] == ' '))
+			return true;
+		while (*p && *p != ' ')
+			p++;
+	}
+	return false;
+}
+
+uint32_t mm_vmflags_mlock(const char *vmflags)
+{
+	if (!vmflags_has(vmflags, "lo"))
+		return VMA_MLOCK_NONE;
+	return vmflags_has(vmflags, "lf") ? VMA_MLOCK_ON_FAULT : VMA_MLOCK_LOCKED;
+}
+
+/* A record's first line: "start-end perms ...", both addresses in hex. */
+static bool smaps_header_start(const char *line, uint64_t *ret_start)
+{
+	size_t n = strspn(line, "0123456789abcdef");
+
+	if (n == 0 || n > 16 || line[n] != '-')
+		return false;
+	*ret_start = strtoull(line, NULL, 16);
+	return true;
+}
+
+int mm_smaps_vmflags_at(const char *buf, uint64_t start, const char **ret_flags, size_t *ret_len)
+{
+	bool in_record = false;
+
+	for (const char *p = buf; *p;) {
+		const char *end = strchr(p, '\n');
+		uint64_t addr;
+
+		if (!end)
+			break; /* a cut line */
+		if (smaps_header_start(p, &addr)) {
+			if (in_record)
+				break; /* the record had no VmFlags line */
+			in_record = addr == start;
+		} else if (in_record && !strncmp(p, "VmFlags:", 8)) {
+			const char *f = skip_spaces(p + 8);
+			size_t len = (size_t)(end - f);
+
+			while (len && f[len - 1] == ' ')
+				len--;
+			*ret_flags = f;
+			*ret_len = len;
+			return 0;
+		}
+		p = end + 1;
+	}
+	return -ENOENT;
 }
 
 static enum vma_kind classify(const struct mm_vma *v)
@@ -195,12 +253,23 @@ int mm_parse_smaps(const char *buf, struct mm_vma **ret_vmas, size_t *ret_n)
 				vmas = bigger;
 			}
 			cur = &vmas[n];
-			if (parse_header(p, end, cur) < 0 ||
-			    (n > 0 && cur->start < vmas[n - 1].end)) {
+			if (parse_header(p, end, cur) < 0) {
 				free(vmas);
 				return -EINVAL;
 			}
-			n++;
+			/* A process reading its own smaps in several read()s may grow its heap in
+			 * between: the kernel then shows that mapping again, from the same start,
+			 * with its new end. The later line is the true one. */
+			if (n > 0 && cur->start == vmas[n - 1].start &&
+			    cur->end >= vmas[n - 1].end) {
+				vmas[n - 1] = *cur;
+				cur = &vmas[n - 1];
+			} else if (n > 0 && cur->start < vmas[n - 1].end) {
+				free(vmas);
+				return -EINVAL;
+			} else {
+				n++;
+			}
 		} else if (cur && !strncmp(p, "VmFlags:", 8)) {
 			const char *f = skip_spaces(p + 8);
 			size_t len = (size_t)(end - f);
@@ -212,6 +281,7 @@ int mm_parse_smaps(const char *buf, struct mm_vma **ret_vmas, size_t *ret_n)
 			while (len && cur->vmflags[len - 1] == ' ')
 				cur->vmflags[--len] = 0;
 			cur->madvise = madvise_from_vmflags(cur->vmflags, &cur->is_growsdown);
+			cur->mlock = mm_vmflags_mlock(cur->vmflags);
 		} else if (!cur) {
 			free(vmas);
 			return -EINVAL;
@@ -222,138 +292,6 @@ int mm_parse_smaps(const char *buf, struct mm_vma **ret_vmas, size_t *ret_n)
 		vmas[i].kind = classify(&vmas[i]);
 	*ret_vmas = vmas;
 	*ret_n = n;
-	return 0;
-}
-
-/* Finds field number nr (1-based, as in proc(5)) after the comm, which may hold spaces and ')'. */
-static int stat_field(const char *buf, int nr, uint64_t *ret)
-{
-	const char *p = strrchr(buf, ')');
-	int field = 2;
-
-	if (!p || nr < 3)
-		return -EINVAL;
-	p++;
-	while (field < nr) {
-		p = skip_spaces(p);
-		if (!*p || *p == '\n')
-			return -EINVAL;
-		field++;
-		if (field == nr)
-			break;
-		while (*p && *p != ' ' && *p != '\n')
-			p++;
-	}
-	if (*p == '-') {
-		/* only a few fields may be negative; the caller reads none of them as unsigned */
-		return -EINVAL;
-	}
-	return parse_dec(&p, ret);
-}
-
-int mm_parse_stat(const char *buf, struct mm_stat *ret_stat)
-{
-	static const int nrs[] = {26, 27, 28, 45, 46, 47, 48, 49, 50, 51, 38};
-	uint64_t v[sizeof(nrs) / sizeof(nrs[0])];
-
-	for (size_t i = 0; i < sizeof(nrs) / sizeof(nrs[0]); i++)
-		if (stat_field(buf, nrs[i], &v[i]) < 0)
-			return -EINVAL;
-	ret_stat->start_code = v[0];
-	ret_stat->end_code = v[1];
-	ret_stat->start_stack = v[2];
-	ret_stat->start_data = v[3];
-	ret_stat->end_data = v[4];
-	ret_stat->start_brk = v[5];
-	ret_stat->arg_start = v[6];
-	ret_stat->arg_end = v[7];
-	ret_stat->env_start = v[8];
-	ret_stat->env_end = v[9];
-	ret_stat->exit_signal = (int)v[10];
-	return 0;
-}
-
-static const char *status_line(const char *buf, const char *key)
-{
-	size_t klen = strlen(key);
-	const char *p = buf;
-
-	while (*p) {
-		if (!strncmp(p, key, klen) && p[klen] == ':')
-			return skip_spaces(p + klen + 1);
-		p = line_end(p);
-		if (*p)
-			p++;
-	}
-	return NULL;
-}
-
-static int status_u32s(const char *buf, const char *key, uint32_t *out, size_t n)
-{
-	const char *p = status_line(buf, key);
-
-	if (!p)
-		return -EINVAL;
-	for (size_t i = 0; i < n; i++) {
-		uint64_t v;
-
-		p = skip_spaces(p);
-		if (parse_dec(&p, &v) < 0 || v > UINT32_MAX)
-			return -EINVAL;
-		out[i] = (uint32_t)v;
-	}
-	return 0;
-}
-
-static void status_hex(const char *buf, const char *key, uint64_t *out)
-{
-	const char *p = status_line(buf, key);
-
-	*out = 0;
-	if (p)
-		(void)parse_hex(&p, out);
-}
-
-int mm_parse_status(const char *buf, struct mm_status_creds *ret_creds)
-{
-	struct mm_status_creds c;
-	const char *p;
-
-	memset(&c, 0, sizeof(c));
-	if (status_u32s(buf, "Uid", c.uids, 4) < 0 || status_u32s(buf, "Gid", c.gids, 4) < 0)
-		return -EINVAL;
-	p = status_line(buf, "Groups");
-	if (p) {
-		const char *end = line_end(p);
-
-		while (p < end) {
-			uint64_t v;
-
-			p = skip_spaces(p);
-			if (p >= end)
-				break;
-			if (parse_dec(&p, &v) < 0 || v > UINT32_MAX || c.n_groups == MM_MAX_GROUPS)
-				return -EINVAL;
-			c.groups[c.n_groups++] = (uint32_t)v;
-		}
-	}
-	status_hex(buf, "CapInh", &c.cap_inh);
-	status_hex(buf, "CapPrm", &c.cap_prm);
-	status_hex(buf, "CapEff", &c.cap_eff);
-	status_hex(buf, "CapBnd", &c.cap_bnd);
-	status_hex(buf, "CapAmb", &c.cap_amb);
-	p = status_line(buf, "NoNewPrivs");
-	c.no_new_privs = p && *p == '1';
-	p = status_line(buf, "Seccomp");
-	c.seccomp_mode = p && *p >= '0' && *p <= '2' ? *p - '0' : 0;
-	p = status_line(buf, "x86_Thread_features");
-	if (p) {
-		const char *end = line_end(p);
-		const char *s = strstr(p, "shstk");
-
-		c.has_shadow_stack = s && s < end;
-	}
-	*ret_creds = c;
 	return 0;
 }
 

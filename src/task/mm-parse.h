@@ -1,6 +1,6 @@
-/* mm-parse.h: parse the /proc text a memory dump needs (smaps, stat, status) and choose pages
- * from pagemap entries; plan the restore-time layout (the largest hole). Pure: takes buffers,
- * makes no syscalls and does not log. */
+/* mm-parse.h: parse smaps (stat and status are procfs-parse.h's), choose pages from pagemap
+ * entries, plan the restore-time layout (the largest hole). Pure: takes buffers, makes no
+ * syscalls and does not log. */
 #pragma once
 
 #include <stdbool.h>
@@ -31,6 +31,13 @@ enum {
 	VMA_MADV_MERGEABLE = 1u << 5,  /* mg */
 };
 
+/* mlock state of a VMA, from smaps VmFlags (vma_entry.mlock), replayed with mlock2(). */
+enum {
+	VMA_MLOCK_NONE = 0,
+	VMA_MLOCK_LOCKED = 1,	/* lo: mlock(), pages resident */
+	VMA_MLOCK_ON_FAULT = 2, /* lo lf: mlock2(MLOCK_ONFAULT), locked as they are touched */
+};
+
 struct mm_vma {
 	uint64_t start, end; /* [start, end), page aligned */
 	uint64_t pgoff;	     /* bytes */
@@ -41,6 +48,7 @@ struct mm_vma {
 	uint32_t dev_major, dev_minor;
 	uint64_t ino;
 	uint32_t madvise; /* VMA_MADV_* */
+	uint32_t mlock;	  /* VMA_MLOCK_* */
 	enum vma_kind kind;
 	char path[4096];  /* "" for anonymous; "[heap]", "/usr/lib/..." */
 	char vmflags[96]; /* the VmFlags value as printed, "" if absent */
@@ -50,29 +58,14 @@ struct mm_vma {
  * (malloc'd, free()) and *ret_n; -EINVAL for malformed text, -ENOMEM. */
 int mm_parse_smaps(const char *buf, struct mm_vma **ret_vmas, size_t *ret_n);
 
-/* The /proc/PID/stat fields of the mm (26-28, 45-51) and the exit signal (38). */
-struct mm_stat {
-	uint64_t start_code, end_code, start_stack;
-	uint64_t start_data, end_data, start_brk;
-	uint64_t arg_start, arg_end, env_start, env_end;
-	int exit_signal;
-};
-/* Returns 0, or -EINVAL if fewer fields than needed or a bad number. */
-int mm_parse_stat(const char *buf, struct mm_stat *ret_stat);
+/* The VMA_MLOCK_* state that a VmFlags value ("rd wr mr mw me lo lf ac") shows. */
+uint32_t mm_vmflags_mlock(const char *vmflags);
 
-#define MM_MAX_GROUPS 256
-/* The credential lines of /proc/PID/status, plus the features that decide what is refused. */
-struct mm_status_creds {
-	uint32_t uids[4], gids[4]; /* real, effective, saved, fs */
-	uint32_t groups[MM_MAX_GROUPS];
-	size_t n_groups;
-	uint64_t cap_inh, cap_prm, cap_eff, cap_bnd, cap_amb;
-	bool no_new_privs;
-	int seccomp_mode;      /* Seccomp: 0 none, 1 strict, 2 filter */
-	bool has_shadow_stack; /* x86_Thread_features lists shstk */
-};
-/* Returns 0, or -EINVAL if a mandatory line (Uid, Gid) is missing or malformed. */
-int mm_parse_status(const char *buf, struct mm_status_creds *ret_creds);
+/* The VmFlags value of the record of smaps text buf that starts at address start; buf may end in
+ * the middle of a record (the first bytes of a long smaps). Returns 0 and points *ret_flags at
+ * the value inside buf (*ret_len bytes, without the line's end), or -ENOENT when buf holds no
+ * whole VmFlags line of such a record. */
+int mm_smaps_vmflags_at(const char *buf, uint64_t start, const char **ret_flags, size_t *ret_len);
 
 /* pagemap entry bits (Documentation/admin-guide/mm/pagemap.rst). */
 #define PME_PRESENT (1ull << 63)

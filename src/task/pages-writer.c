@@ -16,6 +16,7 @@
 #include "base/direct-io.h"
 #include "image-write.h"
 #include "base/log.h"
+#include "base/progress.h"
 #include "base/util.h"
 
 _Static_assert(PAGES_WRITER_BUF_SIZE % DIRECT_IO_ALIGN == 0, "whole aligned writes");
@@ -40,6 +41,7 @@ struct pages_writer {
 	uint64_t file_size; /* header and data, as announced */
 	int error;	    /* first failure, already logged; later calls return it silently */
 	char name[IMAGE_NAME_MAX];
+	struct progress progress; /* the pages taken so far, on a terminal */
 
 	pthread_t thread;
 	pthread_mutex_t lock; /* guards the fields below */
@@ -191,6 +193,7 @@ struct pages_writer *pages_writer_free(struct pages_writer *w)
 	if (!w)
 		return NULL;
 	(void)stop_thread(w, true);
+	progress_end(&w->progress);
 	pthread_cond_destroy(&w->cond);
 	pthread_mutex_destroy(&w->lock);
 	closep(&w->fd);
@@ -260,6 +263,7 @@ int pages_writer_open(int img_dirfd, pid_t pid, uint64_t data_size,
 	pthread_cond_init(&w->cond, NULL);
 	(void)image_file_name(IMAGE_PAGES, (uint64_t)pid, w->name, sizeof(w->name));
 	w->file_size = IMAGE_RAW_DATA_OFFSET + data_size;
+	progress_start(&w->progress, "pages written", "MiB", data_size, 1 << 20);
 	ret = open_file(w, img_dirfd, data_size);
 	if (ret < 0)
 		return ret;
@@ -314,6 +318,7 @@ int pages_writer_commit(struct pages_writer *w, size_t len)
 	       len <= PAGES_WRITER_BUF_SIZE - b->len);
 	b->len += len;
 	w->end_off += len;
+	progress_add(&w->progress, len);
 	if (b->len == PAGES_WRITER_BUF_SIZE)
 		return queue_cur(w);
 	return 0;
@@ -325,6 +330,7 @@ int pages_writer_close(struct pages_writer *w)
 
 	if (!w)
 		return 0;
+	progress_end(&w->progress);
 	if (!w->error && w->is_cur_started && w->bufs[w->cur].len)
 		(void)queue_cur(w);
 	err = stop_thread(w, w->error != 0);

@@ -3,7 +3,9 @@
 #include "task/parasite-ctl.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -12,6 +14,7 @@
 
 #include "base/log.h"
 #include "base/util.h"
+#include "task/mm-parse.h"
 #include "parasite-blob.h"
 #include "parasite/parasite-abi.h"
 #include "task/inject.h"
@@ -20,6 +23,10 @@
 
 #define PAGE_BYTES    4096UL
 #define PAGE_ALIGN(x) (((x) + PAGE_BYTES - 1) & ~(PAGE_BYTES - 1))
+#define TASK_SIZE_MAX 0x7ffffffff000ULL /* x86_64 with 4-level page tables */
+#ifndef MAP_FIXED_NOREPLACE
+#define MAP_FIXED_NOREPLACE 0x100000
+#endif
 /* The parasite's stack, below its code: the deepest path (a LIST_FDS reply built while a
  * request is held) needs about 20 KiB. */
 #define PARASITE_STACK_SIZE (32UL * 1024)
@@ -36,6 +43,8 @@ struct parasite_ctl {
 	bool is_running;      /* the parasite was started and not stopped since */
 	bool is_cured;
 	int remote_sock_fd;
+	uint64_t probe_addr; /* parasite_ctl_map_probe()'s mapping while probe_len > 0 */
+	size_t probe_len;
 };
 
 int parasite_ctl_prepare(pid_t pid, struct parasite_ctl **ret_ctl)
@@ -90,10 +99,6 @@ static int write_blob(struct parasite_ctl *ctl, const struct sockaddr_un *addr, 
 	uint64_t code = ctl->area + PARASITE_STACK_SIZE;
 	int ret;
 
-	if (seize_fault("infect")) {
-		errno = EIO;
-		return pr_errno("cannot write the parasite into task %d (MINICR_FAULT)", ctl->pid);
-	}
 	init.stack_top = code;
 	init.area_addr = ctl->area;
 	init.area_len = PARASITE_AREA_SIZE;
@@ -170,6 +175,11 @@ int parasite_ctl_infect(struct parasite_ctl *ctl)
 	ret = parasite_rpc_listen(ctl->pid, watch_parasite, ctl, &ctl->rpc, &addr, &addr_len);
 	if (ret < 0)
 		goto out_cure;
+	if (seize_fault("infect")) {
+		errno = EIO;
+		ret = pr_errno("cannot write the parasite into task %d (MINICR_FAULT)", ctl->pid);
+		goto out_cure;
+	}
 	ret = write_blob(ctl, &addr, addr_len);
 	if (ret < 0)
 		goto out_cure;
@@ -190,6 +200,129 @@ int parasite_ctl_infect(struct parasite_ctl *ctl)
 out_cure:
 	(void)parasite_ctl_cure(ctl);
 	return ret;
+}
+
+int parasite_ctl_syscall(struct parasite_ctl *ctl, long nr, const unsigned long args[6],
+			 long *ret_value)
+{
+	if (ctl->is_running) {
+		pr_err("cannot inject a syscall into task %d while its parasite runs", ctl->pid);
+		return -EBUSY;
+	}
+	ctl->is_cured = false; /* the registers and signal mask must be put back */
+	return inject_syscall(ctl->inj, nr, args, INJECT_CONT_SIGRETURN, ret_value);
+}
+
+/* The lowest hole of at least len bytes at or above hint in the task's address space. */
+static int find_hole(struct parasite_ctl *ctl, uint64_t hint, size_t len, uint64_t *ret_addr)
+{
+	cleanup_free struct mm_vma *vmas = NULL;
+	cleanup_free char *text = NULL;
+	uint64_t at = hint;
+	size_t n_vmas = 0;
+	char path[64];
+	ssize_t n;
+	int ret;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)ctl->pid);
+	n = read_file_at(AT_FDCWD, path, &text);
+	if (n < 0)
+		return pr_neg((int)n, "cannot read '%s'", path);
+	ret = mm_parse_smaps(text, &vmas, &n_vmas);
+	if (ret < 0)
+		return pr_neg(ret, "cannot parse '%s'", path);
+	/* maps lists the mappings in ascending order */
+	for (size_t i = 0; i < n_vmas && vmas[i].start < at + len; i++)
+		if (vmas[i].end > at)
+			at = vmas[i].end;
+	if (at + len > TASK_SIZE_MAX) {
+		pr_err("task %d has no hole of %zu bytes for minicr's probe", ctl->pid, len);
+		return -ENOMEM;
+	}
+	*ret_addr = at;
+	return 0;
+}
+
+int parasite_ctl_map_probe(struct parasite_ctl *ctl, uint64_t hint, size_t len, unsigned long prot,
+			   long *ret_addr)
+{
+	uint64_t args_at = ctl->area + PARASITE_STACK_SIZE + PARASITE_ARGS_OFFSET;
+	uint64_t cont = ctl->area + PARASITE_STACK_SIZE + PARASITE_ENTRY_SELF_CURE;
+	unsigned long args[6] = {
+	    0, len, prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, (unsigned long)-1, 0};
+	struct parasite_init_args init = {0};
+	struct sockaddr_un none = {0};
+	uint64_t addr = 0;
+	long value = 0;
+	int ret;
+
+	if (ctl->is_running || ctl->probe_len) {
+		pr_err("cannot map a probe in task %d now", ctl->pid);
+		return -EBUSY;
+	}
+	ctl->is_cured = false;
+	ret = find_hole(ctl, hint, len, &addr);
+	if (ret < 0)
+		return ret;
+	/* the blob (without a socket) makes the continuation that unmaps the probe */
+	if (!ctl->is_blob_written) {
+		ret = write_blob(ctl, &none, 0);
+		if (ret < 0)
+			return ret;
+	}
+	if (!ctl->is_area_exec) {
+		ret = make_area_executable(ctl);
+		if (ret < 0)
+			return ret;
+	}
+	/* recorded before it exists: a hole, so the self-cure's munmap can only hit the probe */
+	ret = inject_read(ctl->inj, args_at, &init, sizeof(init));
+	if (ret < 0)
+		return ret;
+	init.probe_addr = addr;
+	init.probe_len = len;
+	ret = inject_write(ctl->inj, args_at, &init, sizeof(init));
+	if (ret < 0)
+		return ret;
+	args[0] = addr;
+	ret = inject_syscall(ctl->inj, __NR_mmap, args, cont, &value);
+	if (ret < 0)
+		return ret;
+	if (value >= 0) {
+		ctl->probe_addr = (uint64_t)value;
+		ctl->probe_len = len;
+	} else {
+		init.probe_len = 0; /* nothing was made */
+		ret = inject_write(ctl->inj, args_at, &init, sizeof(init));
+		if (ret < 0)
+			return ret;
+	}
+	*ret_addr = value;
+	return 0;
+}
+
+int parasite_ctl_unmap_probe(struct parasite_ctl *ctl)
+{
+	uint64_t args_at = ctl->area + PARASITE_STACK_SIZE + PARASITE_ARGS_OFFSET;
+	uint64_t cont = ctl->area + PARASITE_STACK_SIZE + PARASITE_ENTRY_SELF_CURE;
+	unsigned long args[6] = {ctl->probe_addr, ctl->probe_len};
+	struct parasite_init_args init;
+	long value = 0;
+	int ret;
+
+	if (!ctl->probe_len)
+		return 0;
+	ret = inject_syscall(ctl->inj, __NR_munmap, args, cont, &value);
+	if (ret < 0)
+		return ret;
+	if (value < 0)
+		return pr_neg((int)value, "cannot unmap minicr's probe page in task %d", ctl->pid);
+	ctl->probe_len = 0;
+	ret = inject_read(ctl->inj, args_at, &init, sizeof(init));
+	if (ret < 0)
+		return ret;
+	init.probe_len = 0;
+	return inject_write(ctl->inj, args_at, &init, sizeof(init));
 }
 
 struct parasite_rpc *parasite_ctl_rpc(struct parasite_ctl *ctl)
@@ -244,16 +377,20 @@ static int undo_parasite(struct parasite_ctl *ctl)
 {
 	int sock_fd = remote_sock_fd(ctl);
 	long value = 0;
-	int ret = 0, ret2;
+	int ret, ret2;
+
+	ret = parasite_ctl_unmap_probe(ctl);
 
 	if (sock_fd >= 0) {
 		unsigned long args[6] = {(unsigned long)sock_fd};
 
-		ret = inject_syscall(ctl->inj, __NR_close, args,
-				     ctl->area + PARASITE_STACK_SIZE + PARASITE_ENTRY_SELF_CURE,
-				     &value);
+		ret2 = inject_syscall(ctl->inj, __NR_close, args,
+				      ctl->area + PARASITE_STACK_SIZE + PARASITE_ENTRY_SELF_CURE,
+				      &value);
 		ctl->remote_sock_fd = -1;
-		ctl->is_sock_closed = ret == 0;
+		ctl->is_sock_closed = ret2 == 0;
+		if (ret2 < 0 && !ret)
+			ret = ret2;
 	}
 	if (ctl->is_area_exec) {
 		unsigned long args[6] = {ctl->area, PARASITE_AREA_SIZE, inject_area_prot(ctl->inj)};
@@ -296,6 +433,9 @@ int parasite_ctl_cure(struct parasite_ctl *ctl)
 	ret2 = inject_cure(ctl->inj);
 	if (ret2 < 0 && !ret)
 		ret = ret2;
+	/* the stack bytes are back: a later probe writes the blob again */
+	if (ret2 == 0)
+		ctl->is_blob_written = ctl->is_sock_closed = false;
 	ctl->is_cured = true;
 	return ret;
 }

@@ -24,6 +24,23 @@ int parasite_ctl_prepare(pid_t pid, struct parasite_ctl **ret_ctl);
  * parasite_ctl_free()). */
 int parasite_ctl_infect(struct parasite_ctl *ctl);
 
+/* Runs syscall nr with args (NULL: all zero) in the main thread while no parasite runs, through
+ * inject.h (the thread returns through the frame of its saved state if minicr dies). The task
+ * stays changed (signals blocked) until the next parasite_ctl_cure(). *ret_value gets the raw
+ * result. Returns 0 if the call ran, else -errno (logged). */
+int parasite_ctl_syscall(struct parasite_ctl *ctl, long nr, const unsigned long args[6],
+			 long *ret_value);
+
+/* A mapping of len bytes with prot made in the task for a probe (dump-attrs.c: whether
+ * mlockall(MCL_FUTURE) is in force), in the lowest hole at or above hint, such that minicr's
+ * death removes it too: the blob is (re)loaded and the mmap's continuation is its self-cure,
+ * which unmaps the recorded probe. *ret_addr gets mmap's raw result (-errno if the kernel
+ * refused). Not while the parasite runs. parasite_ctl_unmap_probe() (or the cure) removes it.
+ * Return 0 or -errno (logged). */
+int parasite_ctl_map_probe(struct parasite_ctl *ctl, uint64_t hint, size_t len, unsigned long prot,
+			   long *ret_addr);
+int parasite_ctl_unmap_probe(struct parasite_ctl *ctl);
+
 /* The control socket while the parasite runs, else NULL. */
 struct parasite_rpc *parasite_ctl_rpc(struct parasite_ctl *ctl);
 pid_t parasite_ctl_pid(const struct parasite_ctl *ctl);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/procfs.h"
 #include "base/util.h"
 
 /* Parses a decimal pid at *p, skipping leading blanks; advances *p past it. */
@@ -29,44 +30,6 @@ static int parse_pid_field(const char **p, pid_t *ret)
 		return -EINVAL;
 	*ret = (pid_t)v;
 	*p = end;
-	return 0;
-}
-
-int pstree_parse_stat(const char *buf, struct pstree_stat *ret)
-{
-	struct pstree_stat st = {0};
-	const char *open, *close, *p;
-	size_t comm_len;
-
-	/* (1) pid, then " (" */
-	p = buf;
-	if (parse_pid_field(&p, &st.pid) < 0 || st.pid == 0)
-		return -EINVAL;
-	open = strchr(p, '(');
-	if (!open || open != p + 1 || *p != ' ')
-		return -EINVAL;
-	/* (2) comm: anything up to the LAST ')', since comm itself may hold ')' and spaces */
-	close = strrchr(open, ')');
-	if (!close)
-		return -EINVAL;
-	comm_len = (size_t)(close - open - 1);
-	if (comm_len >= sizeof(st.comm))
-		return -EINVAL;
-	memcpy(st.comm, open + 1, comm_len);
-	st.comm[comm_len] = '\0';
-	/* (3) " S ppid pgid sid" */
-	p = close + 1;
-	if (p[0] != ' ' || p[1] == '\0' || p[1] == ' ' || p[2] != ' ')
-		return -EINVAL;
-	st.state = p[1];
-	p += 2;
-	if (parse_pid_field(&p, &st.ppid) < 0 || *p != ' ')
-		return -EINVAL;
-	if (parse_pid_field(&p, &st.pgid) < 0 || *p != ' ')
-		return -EINVAL;
-	if (parse_pid_field(&p, &st.sid) < 0 || (*p != ' ' && *p != '\n' && *p != '\0'))
-		return -EINVAL;
-	*ret = st;
 	return 0;
 }
 
@@ -122,19 +85,6 @@ int pstree_parse_pid_list(const char *buf, pid_t **pids, size_t *n_pids)
 static int gone_to_esrch(int err)
 {
 	return err == -ENOENT ? -ESRCH : err;
-}
-
-int pstree_read_stat(pid_t pid, struct pstree_stat *ret)
-{
-	cleanup_free char *buf = NULL;
-	char path[64];
-	ssize_t len;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	len = read_file_at(AT_FDCWD, path, &buf);
-	if (len < 0)
-		return gone_to_esrch((int)len);
-	return pstree_parse_stat(buf, ret);
 }
 
 static int compare_pids(const void *a, const void *b)
@@ -243,7 +193,7 @@ int pstree_collect(pid_t root, struct pstree **ret_tree)
 		struct pstree_proc proc = {0};
 		struct pstree_proc *bigger;
 
-		ret = pstree_read_stat(pids[i], &proc.stat);
+		ret = procfs_read_stat(pids[i], &proc.stat);
 		if (ret == -ESRCH && i > 0)
 			continue; /* a child that exited while we looked */
 		if (ret < 0)

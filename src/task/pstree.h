@@ -1,33 +1,19 @@
-/* pstree.h: the process tree as /proc shows it, read without ptrace: stat fields, threads and
- * children. The parsers are pure (no syscalls, no logging); the readers do not log either, so
- * the caller, which knows why it asked, logs once. */
+/* pstree.h: the process tree as /proc shows it, read without ptrace: stat fields (procfs.h),
+ * threads and children. The parser is pure (no syscalls, no logging); the readers do not log
+ * either, so the caller, which knows why it asked, logs once. */
 #pragma once
 
 #include <stddef.h>
 #include <sys/types.h>
 
-#define PSTREE_COMM_MAX 64 /* /proc shows up to 64 bytes for some kernel threads */
+#include "base/procfs-parse.h"
 
-struct pstree_stat {
-	pid_t pid;
-	char comm[PSTREE_COMM_MAX]; /* NUL-terminated, may contain spaces and ')' */
-	char state;		    /* 'R', 'S', 'D', 'T', 't', 'Z', 'X', ... */
-	pid_t ppid;
-	pid_t pgid;
-	pid_t sid;
-};
-
-/* Parses one /proc/PID/stat line. comm is delimited by the first '(' and the last ')'.
- * Returns 0 or -EINVAL. *ret is set only on success. Pure. */
-int pstree_parse_stat(const char *buf, struct pstree_stat *ret);
+#define PSTREE_COMM_MAX PROCFS_COMM_MAX
 
 /* Parses a space/newline separated list of decimal pids (a /proc/.../children file) and appends
  * each pid not already in *pids (kept unsorted, in order of appearance). *pids is realloc'd and
  * owned by the caller. Returns the number of pids added, or -EINVAL/-ENOMEM. Pure. */
 int pstree_parse_pid_list(const char *buf, pid_t **pids, size_t *n_pids);
-
-/* Reads /proc/PID/stat. Returns 0, -ESRCH if the task is gone, or another -errno. */
-int pstree_read_stat(pid_t pid, struct pstree_stat *ret);
 
 /* Lists /proc/PID/task, ascending. *ret_tids is malloc'd, owned by the caller, set only on
  * success. Returns 0, -ESRCH if the process is gone, or another -errno. */
@@ -38,7 +24,7 @@ int pstree_read_threads(pid_t pid, pid_t **ret_tids, size_t *ret_n_tids);
 int pstree_read_children(pid_t pid, pid_t **pids, size_t *n_pids);
 
 struct pstree_proc {
-	struct pstree_stat stat;
+	struct procfs_stat stat;
 	pid_t *tids;
 	size_t n_tids;
 };

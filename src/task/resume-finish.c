@@ -20,6 +20,7 @@
 #include "parasite/restorer-abi.h"
 #include "base/compat.h"
 #include "base/log.h"
+#include "base/procfs.h"
 #include "task/resume-internal.h"
 #include "base/util.h"
 
@@ -43,6 +44,10 @@ static const char *const step_names[RESTORER_STEP_COUNT] = {
     [RESTORER_STEP_RSEQ] = "registering rseq",
     [RESTORER_STEP_CREDS] = "restoring credentials",
     [RESTORER_STEP_SECCOMP] = "installing seccomp filters",
+    [RESTORER_STEP_RLIMIT] = "setting resource limits",
+    [RESTORER_STEP_LOCK] = "setting a POSIX lock again",
+    [RESTORER_STEP_THP] = "disabling transparent huge pages",
+    [RESTORER_STEP_MLOCK] = "locking memory",
 };
 
 int resume_task_seize(struct resume_task *rt, pid_t pid)
@@ -51,10 +56,25 @@ int resume_task_seize(struct resume_task *rt, pid_t pid)
 
 	if (rt->is_seized)
 		return 0;
-	if (rt->core->n_seccomp_filters)
+	if (rt->has_seccomp)
 		opts |= PTRACE_O_SUSPEND_SECCOMP;
-	if (ptrace(PTRACE_SEIZE, pid, 0, opts) < 0)
+	if (ptrace(PTRACE_SEIZE, pid, 0, opts) < 0) {
+		int err = errno;
+		struct procfs_stat st;
+		int r = procfs_read_stat(pid, &st);
+
+		/* a task that failed before minicr came to it said why, in minicr's log */
+		if (r == -ESRCH || (r == 0 && (st.state == 'Z' || st.state == 'X'))) {
+			if (r == 0 && st.has_exit_code && WIFEXITED(st.exit_code) &&
+			    WEXITSTATUS(st.exit_code) == RESUME_EXIT_LOGGED)
+				return -ESRCH;
+			pr_err("restored task %d died during the restore (status %#x)", (int)pid,
+			       r == 0 && st.has_exit_code ? st.exit_code : 0);
+			return -ESRCH;
+		}
+		errno = err;
 		return pr_errno("cannot seize restored task %d", (int)pid);
+	}
 	rt->is_seized = true;
 	/* the task waits in resume_task_enter() for this (a shared page both inherited) */
 	__atomic_store_n(rt->is_seized_flag, 1, __ATOMIC_RELEASE);
@@ -75,6 +95,8 @@ static int wait_tid(pid_t pid, pid_t tid, int *ret_status)
 			return pr_errno("cannot wait for thread %d of restored task %d", (int)tid,
 					(int)pid);
 	}
+	if (WIFEXITED(status) && WEXITSTATUS(status) == RESUME_EXIT_LOGGED)
+		return -ESRCH; /* it logged why, in minicr's log */
 	if (WIFEXITED(status)) {
 		pr_err("restored task %d: thread %d exited with status %d during the restore",
 		       (int)pid, (int)tid, WEXITSTATUS(status));
@@ -272,7 +294,6 @@ static int read_args(pid_t pid, uint64_t addr, struct restorer_args *a)
 
 static int finish_threads(struct resume_task *rt, pid_t pid)
 {
-	const TaskCoreEntry *core = rt->core;
 	struct restorer_args *a;
 	uint64_t args_addr = 0, other_args = 0, syscall_ip = 0, ip = 0;
 	int ret;
@@ -281,30 +302,31 @@ static int finish_threads(struct resume_task *rt, pid_t pid)
 	if (!a)
 		return pr_neg(-ENOMEM, "cannot allocate restorer arguments");
 	ret = wait_trap(pid, pid, &args_addr);
-	for (size_t i = 1; i < core->n_threads && ret == 0; i++) {
-		ret = wait_trap(pid, core->threads[i]->tid, &other_args);
+	for (size_t i = 1; i < rt->n_tids && ret == 0; i++) {
+		ret = wait_trap(pid, rt->tids[i], &other_args);
 		if (ret == 0 && other_args != args_addr) {
 			pr_err("restored task %d: thread %d trapped with foreign arguments",
-			       (int)pid, core->threads[i]->tid);
+			       (int)pid, rt->tids[i]);
 			ret = -EPROTO;
 		}
 	}
 	if (ret == 0)
 		ret = read_args(pid, args_addr, a);
-	for (size_t i = 0; i < core->n_threads && ret == 0; i++) {
-		ret = run_sigreturn(pid, core->threads[i]->tid, &ip);
+	for (size_t i = 0; i < rt->n_tids && ret == 0; i++) {
+		ret = run_sigreturn(pid, rt->tids[i], &ip);
 		if (i == 0)
 			syscall_ip = ip;
 	}
 	if (ret == 0)
 		ret = unmap_region(pid, syscall_ip, a->region_start, a->region_len);
+	if (ret == 0)
+		ret = resume_attrs_apply(rt, pid);
 	free(a);
 	return ret;
 }
 
 int resume_task_finish(struct resume_task *rt, pid_t pid)
 {
-	const TaskCoreEntry *core = rt->core;
 	int ret;
 
 	ret = resume_task_seize(rt, pid);
@@ -315,10 +337,10 @@ int resume_task_finish(struct resume_task *rt, pid_t pid)
 		kill(pid, SIGKILL);
 		/* threads the blob created are traced by us: their exit must be collected here,
 		 * or the main thread stays a zombie nobody can reap */
-		for (size_t i = 1; i < core->n_threads; i++) {
+		for (size_t i = 1; i < rt->n_tids; i++) {
 			int status;
 
-			while (waitpid(core->threads[i]->tid, &status, __WALL) < 0 &&
+			while (waitpid(rt->tids[i], &status, __WALL) < 0 &&
 			       errno == EINTR)
 				;
 		}
@@ -327,11 +349,11 @@ int resume_task_finish(struct resume_task *rt, pid_t pid)
 	}
 	/* a group stop taken as soon as the threads leave their ptrace stops: --leave-stopped, or
 	 * a task that was stopped when it was dumped */
-	if ((rt->leave_stopped || core->group_stopped) && kill(pid, SIGSTOP) < 0)
+	if ((rt->leave_stopped || rt->group_stopped) && kill(pid, SIGSTOP) < 0)
 		return pr_errno("cannot stop restored task %d", (int)pid);
-	for (size_t i = 0; i < core->n_threads; i++)
-		if (ptrace(PTRACE_DETACH, core->threads[i]->tid, 0, 0) < 0)
-			ret = pr_errno("cannot detach restored thread %d", core->threads[i]->tid);
+	for (size_t i = 0; i < rt->n_tids; i++)
+		if (ptrace(PTRACE_DETACH, rt->tids[i], 0, 0) < 0)
+			ret = pr_errno("cannot detach restored thread %d", rt->tids[i]);
 	rt->is_seized = false;
 	return ret;
 }

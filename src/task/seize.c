@@ -13,6 +13,7 @@
 
 #include "base/compat.h"
 #include "base/log.h"
+#include "base/procfs.h"
 #include "base/util.h"
 
 /* How many full rescans may still find new tasks or threads before we give up: each pass
@@ -103,24 +104,18 @@ static int wait_interrupt_stop(pid_t tid, bool *ret_was_stopped)
 /* True if /proc/TID/status shows a seccomp mode other than 0 (or cannot be read). */
 static bool task_has_seccomp(pid_t tid)
 {
-	cleanup_free char *status = NULL;
-	char path[64];
-	const char *line;
+	struct procfs_status status;
 
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
-	if (read_file_at(AT_FDCWD, path, &status) < 0)
-		return true;
-	line = strstr(status, "\nSeccomp:");
-	return !line || strtol(line + strlen("\nSeccomp:"), NULL, 10) != 0;
+	return procfs_read_status(tid, &status) < 0 || status.seccomp_mode != 0;
 }
 
 /* True if the thread is gone or a zombie (from /proc/TID/stat). */
 static bool is_exiting(pid_t tid)
 {
-	struct pstree_stat st;
+	struct procfs_stat st;
 	int saved_errno = errno, ret;
 
-	ret = pstree_read_stat(tid, &st);
+	ret = procfs_read_stat(tid, &st);
 	errno = saved_errno;
 	return ret == -ESRCH || (ret == 0 && (st.state == 'Z' || st.state == 'X'));
 }
@@ -168,9 +163,9 @@ static int refuse_seize(pid_t tid)
 	}
 	tracer = (v = status_value(status, "TracerPid")) ? strtol(v, NULL, 10) : 0;
 	if (tracer > 0) {
-		struct pstree_stat st;
+		struct procfs_stat st;
 
-		if (pstree_read_stat((pid_t)tracer, &st) < 0)
+		if (procfs_read_stat((pid_t)tracer, &st) < 0)
 			st.comm[0] = 0;
 		pr_err("cannot seize task %d: it is already traced by task %ld (%s)", tid, tracer,
 		       st.comm[0] ? st.comm : "?");
@@ -197,7 +192,7 @@ static int check_root(pid_t root)
 	pid_t pid = getpid();
 
 	for (int depth = 0; pid > 0 && depth < 4096; depth++) {
-		struct pstree_stat st;
+		struct procfs_stat st;
 
 		if (pid == root) {
 			if (root == getpid())
@@ -212,7 +207,7 @@ static int check_root(pid_t root)
 				    root, (int)getpid());
 			return -EPERM;
 		}
-		if (pstree_read_stat(pid, &st) < 0)
+		if (procfs_read_stat(pid, &st) < 0)
 			break;
 		pid = st.ppid;
 	}
@@ -386,10 +381,10 @@ static int find_new_children(struct seize_tree *tree, size_t i)
 static int refresh_stat(struct seize_tree *tree, size_t i)
 {
 	struct seize_task *task = &tree->tasks[i];
-	struct pstree_stat st;
+	struct procfs_stat st;
 	int ret;
 
-	ret = pstree_read_stat(task->pid, &st);
+	ret = procfs_read_stat(task->pid, &st);
 	if (ret == -ESRCH && i == 0 && task->n_tids == 0) {
 		pr_err("cannot seize task %d: no such process", task->pid);
 		return ret;

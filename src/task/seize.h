@@ -19,6 +19,7 @@ struct seize_task {
 	size_t n_tids;
 	bool is_zombie;	  /* exited but not reaped: cannot be traced, so it is not seized */
 	bool was_stopped; /* group-stopped before the seize; stays stopped after release */
+	pid_t files_owner; /* shares this task's fd table (files-share.h), 0: its own */
 };
 
 /* tasks[0] is the root; a parent always precedes its children. */

@@ -19,25 +19,42 @@
  * data, bit 18. */
 #define XFEATURES_DYNAMIC (1ull << 18)
 
+/* Asks CPUID about the features of mask only (each question traps in a VM). */
+static void probe_features(struct xstate_cpu *ret_cpu, uint64_t mask)
+{
+	memset(ret_cpu, 0, sizeof(*ret_cpu));
+	for (unsigned int i = 2; i < 64; i++) {
+		unsigned int size, offset, ecx, edx;
+
+		if ((mask & (1ull << i)) && __get_cpuid_count(0xd, i, &size, &offset, &ecx, &edx)) {
+			ret_cpu->size[i] = size;
+			ret_cpu->offset[i] = offset;
+		}
+	}
+}
+
+void xstate_cpu_probe(struct xstate_cpu *ret_cpu)
+{
+	probe_features(ret_cpu, ~0ull);
+}
+
 /* End of the highest feature in mask, in the standard (non-compacted) format: CPUID leaf 0xd,
  * sub-leaf i gives feature i's size (eax) and offset (ebx). Features 0 and 1 live in the legacy
  * area, which with the header ends at SIGFRAME_XSTATE_MIN. */
-static size_t standard_size(uint64_t mask)
+static size_t standard_size(const struct xstate_cpu *cpu, uint64_t mask)
 {
 	size_t end = SIGFRAME_XSTATE_MIN;
 
 	for (unsigned int i = 2; i < 64; i++) {
-		unsigned int size, offset, ecx, edx;
-
-		if (!(mask & (1ull << i)) || !__get_cpuid_count(0xd, i, &size, &offset, &ecx, &edx))
+		if (!(mask & (1ull << i)) || !cpu->size[i])
 			continue;
-		if (size && offset + size > end)
-			end = offset + size;
+		if ((size_t)cpu->offset[i] + cpu->size[i] > end)
+			end = (size_t)cpu->offset[i] + cpu->size[i];
 	}
 	return end;
 }
 
-int xstate_frame_layout_for(const void *xstate, size_t xstate_len,
+int xstate_frame_layout_for(const struct xstate_cpu *cpu, const void *xstate, size_t xstate_len,
 			    struct xstate_frame_layout *ret_layout)
 {
 	uint64_t saved_xcr0 = sigframe_xstate_xfeatures(xstate, xstate_len);
@@ -64,7 +81,7 @@ int xstate_frame_layout_for(const void *xstate, size_t xstate_len,
 			return pr_errno("cannot read the permitted xstate features");
 	}
 	ret_layout->features = saved_xcr0 & permitted;
-	ret_layout->len = standard_size(ret_layout->features);
+	ret_layout->len = standard_size(cpu, ret_layout->features);
 	if (ret_layout->len > xstate_len)
 		ret_layout->len = xstate_len;
 	return 0;
@@ -74,11 +91,13 @@ void xstate_frame_layout_of_task(const void *xstate, size_t xstate_len,
 				 struct xstate_frame_layout *ret_layout)
 {
 	uint64_t xcr0 = sigframe_xstate_xfeatures(xstate, xstate_len), in_use = 0;
+	struct xstate_cpu cpu;
 
 	if (xstate_len >= XSAVE_HEADER_OFFSET + sizeof(in_use))
 		memcpy(&in_use, (const uint8_t *)xstate + XSAVE_HEADER_OFFSET, sizeof(in_use));
 	ret_layout->features = xcr0 & ~(XFEATURES_DYNAMIC & ~in_use);
-	ret_layout->len = standard_size(ret_layout->features);
+	probe_features(&cpu, ret_layout->features);
+	ret_layout->len = standard_size(&cpu, ret_layout->features);
 	if (ret_layout->len > xstate_len)
 		ret_layout->len = xstate_len;
 }

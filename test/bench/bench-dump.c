@@ -3,10 +3,16 @@
  *                              (default 10 1000 10000 19000)
  *   bench-dump mounts [N...]   one process in a mount namespace with N bind mounts
  *                              (default 10 1000 10000)
+ *   bench-dump kinds [N...]    one process holding N fds of one file kind, for each of: plain
+ *                              (N descriptions of one file), rmdirs (removed directories),
+ *                              unlinked (unlinked files of 4 KiB), locked (files with a flock,
+ *                              a POSIX or an OFD lock); default 1000 10000
  * Each figure is the median of 5 dumps with --leave-running of the same live process (and the
  * best wall time, and minicr's median CPU time, user + system). Needs
  * root; prints a table. Not a test: it asserts nothing about time. */
 #include <dirent.h>
+#include <stdbool.h>
+#include <sys/file.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
@@ -15,6 +21,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -75,6 +82,74 @@ static void hold_fds(long n, const char *dir)
 	}
 }
 
+/* n fds of socketpairs (n / 2 pairs), 1 KiB queued on each pair. */
+static void hold_sockets(long n)
+{
+	struct rlimit rl;
+	char kib[1024];
+
+	getrlimit(RLIMIT_NOFILE, &rl);
+	rl.rlim_cur = rl.rlim_max;
+	setrlimit(RLIMIT_NOFILE, &rl);
+	memset(kib, 'q', sizeof(kib));
+	for (long i = 0; i + 1 < n; i += 2) {
+		int sv[2];
+
+		if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0 ||
+		    write(sv[0], kib, sizeof(kib)) != sizeof(kib))
+			_exit(2);
+	}
+}
+
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+
+	getrlimit(RLIMIT_NOFILE, &rl);
+	rl.rlim_cur = rl.rlim_max;
+	setrlimit(RLIMIT_NOFILE, &rl);
+}
+
+/* n fds of one kind in dir (see the header); returns false for an unknown kind. */
+static bool hold_kind(const char *kind, long n, const char *dir)
+{
+	static const char block[4096] = "bench";
+	char path[256];
+
+	raise_nofile();
+	for (long i = 0; i < n; i++) {
+		int fd;
+
+		snprintf(path, sizeof(path), "%s/%c%ld", dir, kind[0], i);
+		if (strcmp(kind, "plain") == 0) {
+			snprintf(path, sizeof(path), "%s/plain", dir);
+			fd = open(path, O_RDONLY | O_CREAT, 0600);
+		} else if (strcmp(kind, "rmdirs") == 0) {
+			fd = mkdir(path, 0700) == 0 ? open(path, O_RDONLY | O_DIRECTORY) : -1;
+			if (fd >= 0 && rmdir(path) < 0)
+				fd = -1;
+		} else if (strcmp(kind, "unlinked") == 0) {
+			fd = open(path, O_RDWR | O_CREAT, 0600);
+			if (fd >= 0 &&
+			    (write(fd, block, sizeof(block)) != sizeof(block) || unlink(path) < 0))
+				fd = -1;
+		} else if (strcmp(kind, "locked") == 0) {
+			struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_len = 1};
+
+			fd = open(path, O_RDWR | O_CREAT, 0600);
+			if (fd >= 0 && (i % 3 == 0   ? flock(fd, LOCK_EX)
+					: i % 3 == 1 ? fcntl(fd, F_SETLK, &fl)
+						     : fcntl(fd, F_OFD_SETLK, &fl)) < 0)
+				fd = -1;
+		} else {
+			return false;
+		}
+		if (fd < 0)
+			_exit(2);
+	}
+	return true;
+}
+
 /* A private mount namespace with n bind mounts of one tmpfs directory. */
 static void hold_mounts(long n, const char *dir)
 {
@@ -107,7 +182,9 @@ static pid_t start_victim(const char *what, long n, const char *dir)
 		setsid();
 		if (strcmp(what, "fds") == 0)
 			hold_fds(n, dir);
-		else
+		else if (strcmp(what, "sockets") == 0)
+			hold_sockets(n);
+		else if (!hold_kind(what, n, dir))
 			hold_mounts(n, dir);
 		if (write(ready[1], "r", 1) != 1)
 			_exit(4);
@@ -164,6 +241,7 @@ static double dump_once(pid_t victim, const char *images, double *ret_cpu_ms)
 		      (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3;
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		fprintf(stderr, "bench-dump: minicr dump failed (status %#x)\n", status);
+		kill(victim, SIGKILL);
 		exit(1);
 	}
 	return now_ms() - start;
@@ -185,7 +263,7 @@ static void bench(const char *what, long n)
 		times[i] = dump_once(victim, images, &cpu[i]);
 	qsort(times, RUNS, sizeof(times[0]), cmp_double);
 	qsort(cpu, RUNS, sizeof(cpu[0]), cmp_double);
-	printf("%-7s %8ld %12.1f %12.1f %12.1f %14lld\n", what, n, times[RUNS / 2], times[0],
+	printf("%-8s %8ld %12.1f %12.1f %12.1f %14lld\n", what, n, times[RUNS / 2], times[0],
 	       cpu[RUNS / 2], dir_size(images));
 	fflush(stdout);
 	kill(victim, SIGKILL);
@@ -199,6 +277,9 @@ int main(int argc, char **argv)
 {
 	static const long fd_sizes[] = {10, 1000, 10000, 19000};
 	static const long mount_sizes[] = {10, 1000, 10000};
+	static const long socket_sizes[] = {10, 1000, 10000};
+	static const long kind_sizes[] = {1000, 10000};
+	static const char *const kinds[] = {"plain", "rmdirs", "unlinked", "locked"};
 	const char *what = argc > 1 ? argv[1] : "all";
 
 	minicr_path = getenv("MINICR") ? getenv("MINICR") : "./minicr";
@@ -206,17 +287,26 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bench-dump: needs root (ptrace, mount namespaces)\n");
 		return 77;
 	}
-	printf("%-7s %8s %12s %12s %12s %14s\n", "victim", "N", "median ms", "best ms", "cpu ms",
+	printf("%-8s %8s %12s %12s %12s %14s\n", "victim", "N", "median ms", "best ms", "cpu ms",
 	       "image bytes");
+	if (strcmp(what, "kinds") == 0) {
+		for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++)
+			for (int i = 2; i < (argc > 2 ? argc : 2 + 2); i++)
+				bench(kinds[k], argc > 2 ? atol(argv[i]) : kind_sizes[i - 2]);
+		return 0;
+	}
 	if (argc > 2) {
 		for (int i = 2; i < argc; i++)
 			bench(what, atol(argv[i]));
 		return 0;
 	}
-	if (strcmp(what, "mounts") != 0)
+	if (strcmp(what, "all") == 0 || strcmp(what, "fds") == 0)
 		for (size_t i = 0; i < sizeof(fd_sizes) / sizeof(fd_sizes[0]); i++)
 			bench("fds", fd_sizes[i]);
-	if (strcmp(what, "fds") != 0)
+	if (strcmp(what, "all") == 0 || strcmp(what, "sockets") == 0)
+		for (size_t i = 0; i < sizeof(socket_sizes) / sizeof(socket_sizes[0]); i++)
+			bench("sockets", socket_sizes[i]);
+	if (strcmp(what, "all") == 0 || strcmp(what, "mounts") == 0)
 		for (size_t i = 0; i < sizeof(mount_sizes) / sizeof(mount_sizes[0]); i++)
 			bench("mounts", mount_sizes[i]);
 	return 0;

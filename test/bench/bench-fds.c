@@ -22,7 +22,9 @@
 #include <unistd.h>
 
 #include "base/compat.h"
-#include "fd/fd.h"
+#include "fd/dump.h"
+#include "fd/kind.h"
+#include "fd/restore-file.h"
 #include "base/util.h"
 
 #define N_FILES 20000

@@ -35,10 +35,22 @@
 #include "task/resume.h"
 #include "task/seize.h"
 #include "task/dump-core.h"
+#include "task/dump-mm.h"
 
 #define REPORT_FD 3
 #define CMD_FD	  4
 #define IMG_FD	  5
+
+
+/* task_dump() with minicr's vdso layout, as dump.c passes it. */
+static int dump_one(int img_dirfd, const struct seize_task *task, struct parasite_ctl *ctl,
+		    const struct parasite_task_state *state)
+{
+	uint64_t own[3];
+	int ret = mem_own_special_sizes(own);
+
+	return ret < 0 ? ret : task_dump(img_dirfd, task, ctl, state, own);
+}
 
 static int victim_main(size_t mb)
 {
@@ -280,6 +292,7 @@ static int bench_one(const char *self, size_t mb)
 	struct seize_tree *tree = NULL;
 	struct parasite_ctl *ctl = NULL;
 	struct parasite_task_state state;
+	struct resume_set *set = NULL;
 	struct resume_task *rt = NULL;
 	double t0, t1, t2, t3;
 	pid_t pid, child;
@@ -317,7 +330,7 @@ static int bench_one(const char *self, size_t mb)
 		ret = parasite_ctl_cure(ctl);
 	t1 = now_ms();
 	if (ret == 0)
-		ret = task_dump(img_dirfd, &tree->tasks[0], ctl, &state);
+		ret = dump_one(img_dirfd, &tree->tasks[0], ctl, &state);
 	t2 = now_ms();
 	parasite_ctl_free(ctl);
 	if (tree)
@@ -334,9 +347,14 @@ static int bench_one(const char *self, size_t mb)
 
 	(void)image_file_name(IMAGE_PAGES, (uint64_t)pid, pages_name, sizeof(pages_name));
 	cached = cached_percent(img_dirfd, pages_name);
-	ret = resume_task_load(img_dirfd, pid, &rt);
+	ret = resume_set_new(1, &set);
 	if (ret < 0)
 		return ret;
+	ret = resume_task_load(set, img_dirfd, pid, &rt);
+	if (ret < 0) {
+		resume_set_free(set);
+		return ret;
+	}
 	if (pipe2(rep, O_CLOEXEC) < 0 || pipe2(cmd, O_CLOEXEC) < 0)
 		return -1;
 	t0 = now_ms();
@@ -362,6 +380,7 @@ static int bench_one(const char *self, size_t mb)
 	ret = resume_task_finish(rt, pid);
 	t3 = now_ms();
 	resume_task_free(rt);
+	set = resume_set_free(set);
 	if (ret < 0)
 		return ret;
 	printf("%6zu MiB  resume: %7.1f ms clone3 to running (%7.0f MiB/s), %d%% of %s in the page "

@@ -1,6 +1,8 @@
 /* gen-corpus-image: writes one small valid image of every kind into a directory, through the
- * real writer. Its output is the committed seed corpus of fuzz-image (test/fuzz/corpus-image/)
- * and doubles as a sample for `minicr show`. Usage: gen-corpus-image DIR */
+ * real writer: a whole one-task set that restore's checks accept. Its output is the committed
+ * seed corpus of fuzz-image (test/fuzz/corpus-image/) and doubles as a sample for `minicr show`;
+ * with --pack FILE it also packs the set into FILE, the seed of fuzz-image-set.
+ * Usage: gen-corpus-image DIR [--pack FILE] */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -9,6 +11,7 @@
 
 #include "image-write.h"
 #include "base/log.h"
+#include "image-set-names.h"
 
 #include "core.pb-c.h"
 #include "detached-mnt.pb-c.h"
@@ -98,11 +101,16 @@ static int gen_mounts(int dirfd)
 	root.mountpoint = "/";
 	root.root = "/";
 	root.fstype = "ext4";
+	root.has_kind = 1;
+	root.kind = MNT_KIND__MNT_KIND_BIND;
 	tmp.mnt_id = 0x100000002ull;
 	tmp.has_parent_id = 1;
 	tmp.parent_id = root.mnt_id;
 	tmp.mountpoint = "/tmp";
+	tmp.root = "/";
 	tmp.fstype = "tmpfs";
+	tmp.has_kind = 1;
+	tmp.kind = MNT_KIND__MNT_KIND_FRESH;
 	tmp.has_propagation = 1;
 	tmp.propagation = MNT_PROPAGATION__MNT_PROPAGATION_PRIVATE;
 	user.pid = PID;
@@ -113,6 +121,8 @@ static int gen_mounts(int dirfd)
 	dm.root = "/sub";
 	dm.has_method = 1;
 	dm.method = DETACHED_MNT_METHOD__DETACHED_MNT_METHOD_FILE_HANDLE;
+	dm.has_kind = 1;
+	dm.kind = MNT_KIND__MNT_KIND_BIND;
 	dm.n_users = 1;
 	dm.users = users;
 	ret = WRITE(dirfd, IMAGE_MNT, 4026531841ull, &root.base, &tmp.base);
@@ -124,8 +134,8 @@ static int gen_mounts(int dirfd)
 static int gen_files(int dirfd)
 {
 	FdEntry fd0 = FD_ENTRY__INIT, fd5 = FD_ENTRY__INIT;
-	FileEntry reg = FILE_ENTRY__INIT, pipe = FILE_ENTRY__INIT;
-	RegFileEntry r = REG_FILE_ENTRY__INIT;
+	FileEntry reg = FILE_ENTRY__INIT, pipe = FILE_ENTRY__INIT, cwd = FILE_ENTRY__INIT;
+	RegFileEntry r = REG_FILE_ENTRY__INIT, d = REG_FILE_ENTRY__INIT;
 	PipeFileEntry p = PIPE_FILE_ENTRY__INIT;
 	FileDataEntry data = FILE_DATA_ENTRY__INIT;
 	int ret;
@@ -153,6 +163,17 @@ static int gen_files(int dirfd)
 	reg.has_pos = 1;
 	reg.pos = 12;
 	reg.reg = &r;
+	d.path = "/tmp";
+	d.has_mnt_id = d.has_mnt_ns_id = 1;
+	d.mnt_id = 0x100000002ull;
+	d.mnt_ns_id = 4026531841ull;
+	d.has_mode = 1;
+	d.mode = 040755;
+	cwd.id = 3;
+	cwd.type = FD_TYPE__FD_TYPE_DIR;
+	cwd.has_flags = 1;
+	cwd.flags = 010200000; /* O_PATH | O_DIRECTORY */
+	cwd.reg = &d;
 	data.kind = FILE_DATA_KIND__FILE_DATA_KIND_PIPE;
 	data.owner_id = 77;
 	data.has_data = 1;
@@ -160,7 +181,7 @@ static int gen_files(int dirfd)
 	data.data.len = 5;
 	ret = WRITE(dirfd, IMAGE_FDINFO, PID, &fd0.base, &fd5.base);
 	if (ret == 0)
-		ret = WRITE(dirfd, IMAGE_FILES, 0, &pipe.base, &reg.base);
+		ret = WRITE(dirfd, IMAGE_FILES, 0, &pipe.base, &reg.base, &cwd.base);
 	if (ret == 0)
 		ret = WRITE(dirfd, IMAGE_FILE_DATA, 0, &data.base);
 	return ret;
@@ -224,12 +245,40 @@ static int gen_task(int dirfd)
 	return image_writer_close(w);
 }
 
+/* Packs the set's files as fuzz-image-set reads them: (u8 name index, u32 length, bytes). */
+static int pack(int dirfd, const char *path)
+{
+	FILE *out = fopen(path, "we");
+	char buf[65536];
+
+	if (!out)
+		return -errno;
+	for (size_t i = 0; i < IMAGE_SET_N_NAMES; i++) {
+		int fd = openat(dirfd, image_set_names[i], O_RDONLY | O_CLOEXEC);
+		uint8_t idx = (uint8_t)i;
+		ssize_t n;
+		uint32_t len;
+
+		if (fd < 0)
+			continue;
+		n = read(fd, buf, sizeof(buf));
+		close(fd);
+		if (n < 0 || n == (ssize_t)sizeof(buf))
+			continue; /* page data: too big for a seed, and not read by the checks */
+		len = (uint32_t)n;
+		fwrite(&idx, 1, 1, out);
+		fwrite(&len, sizeof(len), 1, out);
+		fwrite(buf, 1, (size_t)n, out);
+	}
+	return fclose(out) == 0 ? 0 : -errno;
+}
+
 int main(int argc, char **argv)
 {
 	int dirfd, ret;
 
-	if (argc != 2) {
-		fprintf(stderr, "usage: %s DIR\n", argv[0]);
+	if (argc != 2 && !(argc == 4 && strcmp(argv[2], "--pack") == 0)) {
+		fprintf(stderr, "usage: %s DIR [--pack FILE]\n", argv[0]);
 		return 2;
 	}
 	dirfd = open(argv[1], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -244,6 +293,8 @@ int main(int argc, char **argv)
 		ret = gen_files(dirfd);
 	if (ret == 0)
 		ret = gen_task(dirfd);
+	if (ret == 0 && argc == 4)
+		ret = pack(dirfd, argv[3]);
 	close(dirfd);
 	return ret < 0 ? 1 : 0;
 }

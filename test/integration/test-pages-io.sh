@@ -85,7 +85,7 @@ round_trip() { # case fs-name how-written how-read
 		not_ok "$1: scenario did not start"
 		return
 	fi
-	if ! "$MINICR" dump -t "$pid" -D "$img" -v3 -o "$dir/dump.log"; then
+	if ! "$MINICR" dump -t "$pid" -D "$img" -v4 -o "$dir/dump.log"; then
 		not_ok "$1: dump failed: $(grep error "$dir/dump.log")"
 		kill -9 "$pid"
 		return
@@ -96,7 +96,7 @@ round_trip() { # case fs-name how-written how-read
 	else
 		not_ok "$1: pages not written with $3: $(grep "pages-$pid" "$dir/dump.log")"
 	fi
-	if ! "$MINICR" restore -D "$img" -d -v3 -o "$dir/restore.log"; then
+	if ! "$MINICR" restore -D "$img" -d -v4 -o "$dir/restore.log"; then
 		not_ok "$1: restore failed: $(grep error "$dir/restore.log")"
 		return
 	fi

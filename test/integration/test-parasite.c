@@ -27,11 +27,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "fd/fd.h"
+#include "check.h"
+#include "fd/dump.h"
+#include "fd/kind.h"
+#include "fd/restore-file.h"
 #include "base/log.h"
 #include "task/inject.h"
 #include "task/parasite-cmd.h"
 #include "task/parasite-ctl.h"
+#include "base/procfs.h"
 #include "task/pstree.h"
 #include "task/seize.h"
 #include "base/util.h"
@@ -44,18 +48,6 @@
 #define XMM_MAGIC    0x5a5aa5a51234abcdULL
 #define PIPE_DATA    "unread pipe data"
 #define N_EXTRA_FDS  300
-
-static int n_failed;
-
-#define CHECK(cond, ...)                                                                           \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                       \
-			fprintf(stderr, __VA_ARGS__);                                              \
-			fputc('\n', stderr);                                                       \
-			n_failed++;                                                                \
-		}                                                                                  \
-	} while (0)
 
 /* ---- the victim ------------------------------------------------------------------------------ */
 
@@ -363,9 +355,9 @@ static int victim_is_intact(struct victim *v, const char *when, int n_signals)
 
 static char proc_state(pid_t pid)
 {
-	struct pstree_stat st;
+	struct procfs_stat st;
 
-	return pstree_read_stat(pid, &st) == 0 ? st.state : '?';
+	return procfs_read_stat(pid, &st) == 0 ? st.state : '?';
 }
 
 /* maps plus "fd -> target" lines: what must be identical before and after a cure */
@@ -1025,8 +1017,8 @@ int main(void)
 		CHECK(kill(child, 0) < 0 || proc_state(child) == 'Z', "victim child survived kill");
 	}
 
-	if (n_failed) {
-		fprintf(stderr, "%d check(s) failed\n", n_failed);
+	if (check_failures) {
+		fprintf(stderr, "%d check(s) failed\n", check_failures);
 		return 1;
 	}
 	printf("PASS: seize, infect, drain, task state, cure, release, faults, kill\n");

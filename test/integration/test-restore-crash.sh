@@ -47,7 +47,26 @@ status_field() { # pid field
 	awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status" 2>/dev/null
 }
 
+# Other sessions on this host may hold (or have leaked) their own /.minicr.detached.* in "/",
+# which this test shares: only a directory that was not there before a restore and stays
+# counts as left by it, and only those are removed.
+detached_dirs() { ls -d /.minicr.detached.* 2>/dev/null; }
+dirs_before=
+new_detached_dirs() {
+	local d new
+	for _ in $(seq 100); do
+		new=
+		for d in $(detached_dirs); do
+			case " $dirs_before " in *" $d "*) ;; *) new="$new$d " ;; esac
+		done
+		[ -z "$new" ] && return 0
+		sleep 0.01
+	done
+	echo "$new"
+}
+
 restore() { # [strace args...]: minicr restore of the tree, the mountpoint method
+	dirs_before=$(detached_dirs | tr '\n' ' ')
 	"$@" "$MINICR" restore -D "$work/img" -d --detached-mounts=mountpoint \
 		</dev/null >/dev/null 2>"$work/restore.err"
 }
@@ -98,10 +117,11 @@ check_nothing_left() {
 		kill -9 "$pid"
 		wait_gone "$pid"
 	fi
-	left=$(ls -d /.minicr.detached.* 2>/dev/null | tr '\n' ' ')
+	left=$(new_detached_dirs)
 	if [ -n "$left" ]; then
 		not_ok "$1: temporary mountpoints left: $left"
-		rm -rf /.minicr.detached.* 2>/dev/null
+		# shellcheck disable=SC2086 # a list of paths without blanks
+		rmdir $left 2>/dev/null || rm -f $left
 		return 1
 	fi
 	if [ "$(awk '{ print $5 }' /proc/self/mountinfo | sort)" != "$mounts" ]; then
@@ -155,6 +175,7 @@ mkdir_n=$(awk -v p="$mkdir_at" '$1 == p && $2 ~ /^mkdirat\(/ { n++; if (/\.minic
 if [ -z "$mkdir_n" ]; then
 	not_ok "the reference restore made no temporary mountpoint"
 else
+	dirs_before=$(detached_dirs | tr '\n' ' ')
 	strace -f -qq -o /dev/null -e trace=mkdirat \
 		-e inject="mkdirat:delay_exit=30000000:when=$mkdir_n" \
 		"$MINICR" restore -D "$work/img" -d --detached-mounts=mountpoint \
@@ -171,7 +192,7 @@ else
 		[ -n "$held" ] && break
 		sleep 0.01
 	done
-	minicr_pid=$(cat "/proc/$tracer/task/$tracer/children" 2>/dev/null | awk '{ print $1 }')
+	minicr_pid=$(awk '{ print $1 }' "/proc/$tracer/task/$tracer/children" 2>/dev/null)
 	if [ -z "$held" ] || [ -z "$minicr_pid" ]; then
 		not_ok "the root task never reached its mountpoint's mkdirat"
 	else

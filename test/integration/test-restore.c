@@ -20,6 +20,7 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <linux/netlink.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -27,31 +28,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "check.h"
 #include "base/compat.h"
 
 #define MAX_TASKS 8
 #define MAX_FDS	  1400 /* the large-table victim holds 1200 */
 #define KCMP_FILE 0
 
-static int n_failed;
 static const char *minicr;
 static char work[] = "/tmp/minicr-test-restore.XXXXXX";
-
-#define CHECK(cond, ...)                                                                           \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);            \
-			fprintf(stderr, __VA_ARGS__);                                              \
-			fputc('\n', stderr);                                                       \
-			n_failed++;                                                                \
-		}                                                                                  \
-	} while (0)
-
-static void die(const char *what)
-{
-	perror(what);
-	exit(1);
-}
 
 static const char *at(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static const char *at(const char *fmt, ...)
@@ -315,7 +300,7 @@ static void victim_mntns(void)
 
 /* Victim 4: a table big enough for the dump and the restore to spread it over threads:
  * LARGE_FDS fds on LARGE_FILES files, at distinct offsets, in three flag sets, every tenth a
- * dup of the one before; with large_with_socket, a socket in the middle of the table. */
+ * dup of the one before; with large_with_socket, a netlink socket in the middle of the table. */
 #define LARGE_FDS   1200
 #define LARGE_FILES 40
 static bool large_with_socket;
@@ -335,7 +320,7 @@ static void victim_large(void)
 		bool is_socket = large_with_socket && i == LARGE_FDS / 2;
 
 		if (is_socket)
-			fd = socket(AF_UNIX, SOCK_STREAM, 0);
+			fd = socket(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE);
 		else if (i % 10 == 9)
 			fd = dup(last);
 		else
@@ -586,7 +571,7 @@ static void test_tree(void)
 	pid_t pids[MAX_TASKS];
 	int n, fd, st;
 	char dir[PATH_MAX];
-	static const char *faults[] = {"validate", "files", "fork", "install", "ready"};
+	static const char *faults[] = {"validate", "files", "fork", "install", "ready", "attrs"};
 
 	snprintf(dir, sizeof(dir), "%s", at("img-tree"));
 
@@ -604,7 +589,7 @@ static void test_tree(void)
 		snap_task(pids[i], &before[i]);
 	share_matrix(before, n, share_before, sizeof(share_before));
 	if (dump_tree(pids[0], pids, n, dir) < 0) {
-		n_failed++;
+		check_failures++;
 		return;
 	}
 
@@ -711,7 +696,7 @@ static void test_detached(void)
 		die("umount2");
 	strcpy(mountinfo_before, slurp("/proc/self/mountinfo"));
 	if (dump_tree(pid, &pid, 1, dir) < 0) {
-		n_failed++;
+		check_failures++;
 		return;
 	}
 	for (size_t k = 0; k < 2; k++) {
@@ -807,7 +792,7 @@ static void test_mntns(void)
 	snap_task(pid, &t0);
 	strcpy(mountinfo_before, slurp("/proc/self/mountinfo"));
 	if (dump_tree(pid, &pid, 1, dir) < 0) {
-		n_failed++;
+		check_failures++;
 		return;
 	}
 	st = restore(dir, NULL, NULL);
@@ -857,7 +842,7 @@ static void test_large_table(void)
 		shared[i] = syscall(SYS_kcmp, pid, pid, KCMP_FILE, t0.fds[i].fd,
 				    t0.fds[i + 1].fd) == 0;
 	if (dump_tree(pid, &pid, 1, dir) < 0) {
-		n_failed++;
+		check_failures++;
 		return;
 	}
 	st = restore(dir, NULL, NULL);
@@ -889,7 +874,7 @@ static void test_large_table(void)
 	snap_task(pid, &t0);
 	snprintf(pidbuf, sizeof(pidbuf), "%d", pid);
 	st = run_minicr(NULL, "dump", "-t", pidbuf, "-D", at("img-large-socket"), NULL);
-	snprintf(expect, sizeof(expect), "fd %d of task %d: unsupported kind 'socket'",
+	snprintf(expect, sizeof(expect), "fd %d of task %d: unsupported kind 'netlink socket'",
 		 t0.fds[LARGE_FDS / 2 + 3].fd, pid);
 	CHECK(st != 0 && count_error_lines(errtext) == 1 && strstr(errtext, expect),
 	      "dump of a large table with a socket: exit %d, want one line with '%s': %s", st,
@@ -937,8 +922,8 @@ int main(void)
 	test_detached();
 	test_mntns();
 	test_large_table();
-	if (n_failed) {
-		printf("test-restore: %d check(s) failed\n", n_failed);
+	if (check_failures) {
+		printf("test-restore: %d check(s) failed\n", check_failures);
 		return 1;
 	}
 	printf("test-restore: all checks passed\n");

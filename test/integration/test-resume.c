@@ -38,6 +38,7 @@
 #include "task/resume.h"
 #include "task/seize.h"
 #include "task/dump-core.h"
+#include "task/dump-mm.h"
 #include "base/util.h"
 
 #define N_COUNTERS 2
@@ -49,6 +50,17 @@
 #define QUEUED_VAL 42
 
 /* ---- the victim ------------------------------------------------------------------------------ */
+
+
+/* task_dump() with minicr's vdso layout, as dump.c passes it. */
+static int dump_one(int img_dirfd, const struct seize_task *task, struct parasite_ctl *ctl,
+		    const struct parasite_task_state *state)
+{
+	uint64_t own[3];
+	int ret = mem_own_special_sizes(own);
+
+	return ret < 0 ? ret : task_dump(img_dirfd, task, ctl, state, own);
+}
 
 static volatile uint64_t counters[N_COUNTERS], shadows[N_COUNTERS];
 static volatile uint64_t main_counter;
@@ -575,7 +587,7 @@ static int dump_victim(pid_t pid, int img_dirfd)
 		ret = parasite_cmd_get_task_state(ctl, &state);
 	/* as dump.c does: task_dump() cures the task itself */
 	if (ret == 0)
-		ret = task_dump(img_dirfd, &tree->tasks[0], ctl, &state);
+		ret = dump_one(img_dirfd, &tree->tasks[0], ctl, &state);
 	parasite_ctl_free(ctl);
 	if (ret == 0)
 		seize_kill(tree);
@@ -629,6 +641,7 @@ static int finish_images(const char *dir, int failed)
 static int run(const char *self, const char *mode, bool leave_stopped)
 {
 	char tmpl[] = "/tmp/minicr-test-resume.XXXXXX", line[512];
+	cleanup(resume_set_freep) struct resume_set *set = NULL;
 	struct resume_task *rt = NULL;
 	int report_rfd, cmd_wfd, img_dirfd, status, rep[2], cmd[2];
 	double t0, t1, t2;
@@ -664,7 +677,9 @@ static int run(const char *self, const char *mode, bool leave_stopped)
 	close(cmd_wfd);
 	printf("dump of task %d: %.1f ms\n", pid, t1 - t0);
 
-	ret = resume_task_load(img_dirfd, pid, &rt);
+	ret = resume_set_new(1, &set);
+	if (ret == 0)
+		ret = resume_task_load(set, img_dirfd, pid, &rt);
 	if (ret < 0) {
 		fprintf(stderr, "FAIL load: %s\n", strerror(-ret));
 		return 1;
@@ -757,7 +772,7 @@ static int dump_tree(pid_t root, int img_dirfd)
 		if (ret == 0)
 			ret = parasite_cmd_get_task_state(ctl, &state);
 		if (ret == 0)
-			ret = task_dump(img_dirfd, &tree->tasks[i], ctl, &state);
+			ret = dump_one(img_dirfd, &tree->tasks[i], ctl, &state);
 		parasite_ctl_free(ctl);
 	}
 	if (ret == 0)
@@ -771,6 +786,7 @@ static int dump_tree(pid_t root, int img_dirfd)
 static int run_shared(const char *self)
 {
 	char tmpl[] = "/tmp/minicr-test-resume.XXXXXX", line[512];
+	cleanup(resume_set_freep) struct resume_set *set = NULL;
 	struct resume_task *rt[2] = {NULL, NULL};
 	int report_rfd, cmd_wfd, img_dirfd, status, rep[2], cmd[2], ret, failed = 0;
 	pid_t pids[2];
@@ -803,8 +819,13 @@ static int run_shared(const char *self)
 		fprintf(stderr, "FAIL task %d does not go away\n", pids[1]);
 		return 1;
 	}
+	ret = resume_set_new(2, &set);
+	if (ret < 0) {
+		fprintf(stderr, "FAIL resume set: %s\n", strerror(-ret));
+		return 1;
+	}
 	for (int i = 0; i < 2; i++) {
-		ret = resume_task_load(img_dirfd, pids[i], &rt[i]);
+		ret = resume_task_load(set, img_dirfd, pids[i], &rt[i]);
 		if (ret < 0) {
 			fprintf(stderr, "FAIL load %d: %s\n", pids[i], strerror(-ret));
 			return 1;

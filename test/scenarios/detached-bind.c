@@ -1,7 +1,8 @@
 /* fds on a lazily unmounted bind mount. MODE tmpfs: a tmpfs subdirectory; MODE disk: a
  * directory on the disk filesystem. The bind is remounted ro,nosuid before the detach, so the
  * detached mount has its own flags. After restore the fds must again share one detached mount,
- * absent from mountinfo, with the same flags, relative paths, offsets and contents. */
+ * absent from mountinfo and not attachable with move_mount() (a lazily unmounted mount is in no
+ * namespace), with the same flags, relative paths, offsets and contents. */
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,7 +39,7 @@ static char base[] = SCENARIO_BASE;
 static void remove_base(void)
 {
 	static const char *const files[] = {"a/sub/file"};
-	static const char *const dirs[] = {"a/sub/dir", "a/sub", "a", "b", ""};
+	static const char *const dirs[] = {"a/sub/dir", "a/sub", "a", "b", "c", ""};
 	char p[192];
 
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
@@ -49,6 +50,8 @@ static void remove_base(void)
 		snprintf(p, sizeof(p), "%s/a", base);
 		umount2(p, MNT_DETACH);
 	}
+	snprintf(p, sizeof(p), "%s/c", base);
+	umount2(p, MNT_DETACH);
 	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
 		snprintf(p, sizeof(p), "%s/%s", base, dirs[i]);
 		rmdir(p);
@@ -57,7 +60,7 @@ static void remove_base(void)
 
 int main(void)
 {
-	char a[128], b[128], p[192], link[256];
+	char a[128], b[128], c[128], p[192], link[256];
 	int file_fd, dir_fd, root_fd, mnt_file, mnt_dir, mnt_root;
 	struct statfs sfs;
 	long long pos;
@@ -69,8 +72,10 @@ int main(void)
 	atexit(remove_base);
 	snprintf(a, sizeof(a), "%s/a", base);
 	snprintf(b, sizeof(b), "%s/b", base);
+	snprintf(c, sizeof(c), "%s/c", base);
 	mkdir(a, 0755);
 	mkdir(b, 0755);
+	mkdir(c, 0755);
 	if (!SCENARIO_ON_DISK && mount("scenario", a, "tmpfs", 0, "size=1m") < 0)
 		scenario_skip("mount tmpfs: %m");
 	snprintf(p, sizeof(p), "%s/sub", a);
@@ -121,6 +126,8 @@ int main(void)
 	scenario_check(pos == 3, "file offset %lld, expected 3", pos);
 	scenario_check(read(file_fd, buf, 5) == 5 && memcmp(buf, "ached", 5) == 0,
 		       "file contents after restore");
+	scenario_check(move_mount(root_fd, "", AT_FDCWD, c, MOVE_MOUNT_F_EMPTY_PATH) < 0,
+		       "the detached mount could be attached with move_mount()");
 	/* before the verdict, which a harness may answer with SIGKILL */
 	remove_base();
 	scenario_pass();

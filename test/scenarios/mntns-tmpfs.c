@@ -3,7 +3,9 @@
  * keeps no fd on any of it, so only the mount table and the tmpfs contents carry the state.
  * After the restore both mounts must be listed again with their flags, the bind must show the
  * same superblock (a file created through the tmpfs appears in the bind), and every file's
- * contents, mode and the symlink target must be back. */
+ * contents, mode and the symlink target must be back, with what a copy by contents alone would
+ * lose: owners, times (access times too), a hard link, a set-uid bit on a file of another owner,
+ * extended attributes, a FIFO, and the holes of a sparse file. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -12,6 +14,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "scenario.h"
@@ -87,7 +90,10 @@ static void write_file(const char *path, const struct node *n)
 #define OWNER_UID  1234
 #define OWNER_GID  5678
 #define FILE_MTIME 1000000000
+#define FILE_ATIME  1200000000
 #define DIR_MTIME  1100000000
+#define SPARSE_SIZE (3u << 20)
+#define SPARSE_DATA "data between two holes"
 
 static void set_mtime(const char *rel, time_t when)
 {
@@ -101,19 +107,64 @@ static void set_mtime(const char *rel, time_t when)
 
 static void build_metadata(void)
 {
+	struct timespec times[2] = {{.tv_sec = FILE_ATIME}, {.tv_sec = FILE_MTIME}};
 	char path[128], linked[128];
+	int fd;
 
 	node_path(path, sizeof(path), tmpfs_dir, "file");
 	node_path(linked, sizeof(linked), tmpfs_dir, "dir/hardlink");
 	if (chown(path, OWNER_UID, OWNER_GID) < 0 || link(path, linked) < 0)
 		scenario_skip("chown/link %s: %m", path);
-	set_mtime("dir/nested/deep", FILE_MTIME);
+	if (setxattr(path, "user.minicr", "a value", 7, 0) < 0 ||
+	    setxattr(path, "trusted.minicr", "\0binary\n", 8, 0) < 0)
+		scenario_skip("setxattr %s: %m", path);
+	node_path(path, sizeof(path), tmpfs_dir, "suid");
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0 || close(fd) < 0 || chown(path, OWNER_UID, OWNER_GID) < 0 ||
+	    chmod(path, 04755) < 0)
+		scenario_skip("set-uid file %s: %m", path);
+	node_path(path, sizeof(path), tmpfs_dir, "fifo");
+	if (mkfifo(path, 0620) < 0 || chmod(path, 0620) < 0)
+		scenario_skip("mkfifo %s: %m", path);
+	node_path(path, sizeof(path), tmpfs_dir, "sparse");
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd < 0 || ftruncate(fd, SPARSE_SIZE) < 0 ||
+	    pwrite(fd, SPARSE_DATA, strlen(SPARSE_DATA), 1 << 20) != (ssize_t)strlen(SPARSE_DATA))
+		scenario_skip("sparse file %s: %m", path);
+	close(fd);
+	node_path(path, sizeof(path), tmpfs_dir, "dir/nested/deep");
+	if (utimensat(AT_FDCWD, path, times, AT_SYMLINK_NOFOLLOW) < 0)
+		scenario_skip("utimensat %s: %m", path);
 	set_mtime("dir", DIR_MTIME); /* last: creating dir/hardlink changed it */
+}
+
+static void check_sparse(void)
+{
+	char path[128], buf[64];
+	struct stat st;
+	int fd;
+
+	node_path(path, sizeof(path), tmpfs_dir, "sparse");
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	scenario_check(fd >= 0 && fstat(fd, &st) == 0, "open %s: %m", path);
+	scenario_check(st.st_size == SPARSE_SIZE, "%s: size %lld", path, (long long)st.st_size);
+	/* one page of data: a copy that wrote the holes out would hold 3 MB */
+	scenario_check(st.st_blocks * 512 <= 16384, "%s: %lld bytes allocated, the holes are gone",
+		       path, (long long)st.st_blocks * 512);
+	scenario_check(lseek(fd, 0, SEEK_DATA) == 1 << 20, "%s: data starts at %lld", path,
+		       (long long)lseek(fd, 0, SEEK_DATA));
+	scenario_check(pread(fd, buf, strlen(SPARSE_DATA), 1 << 20) ==
+			       (ssize_t)strlen(SPARSE_DATA) &&
+			   !memcmp(buf, SPARSE_DATA, strlen(SPARSE_DATA)),
+		       "%s: contents differ", path);
+	scenario_check(pread(fd, buf, 8, 1 << 19) == 8 && !memcmp(buf, "\0\0\0\0\0\0\0\0", 8),
+		       "%s: the hole is not zeros", path);
+	close(fd);
 }
 
 static void check_metadata(void)
 {
-	char path[128], linked[128];
+	char path[128], linked[128], value[16];
 	struct stat st, lst;
 
 	node_path(path, sizeof(path), tmpfs_dir, "file");
@@ -124,12 +175,32 @@ static void check_metadata(void)
 	scenario_check(st.st_ino == lst.st_ino && st.st_nlink == 2,
 		       "%s is no longer a hard link of %s (nlink %lu)", linked, path,
 		       (unsigned long)st.st_nlink);
+	scenario_check(getxattr(path, "user.minicr", value, sizeof(value)) == 7 &&
+			   !memcmp(value, "a value", 7),
+		       "%s: user.minicr lost", path);
+	scenario_check(getxattr(path, "trusted.minicr", value, sizeof(value)) == 8 &&
+			   !memcmp(value, "\0binary\n", 8),
+		       "%s: trusted.minicr lost", path);
+	node_path(path, sizeof(path), tmpfs_dir, "suid");
+	scenario_check(stat(path, &st) == 0 && (st.st_mode & 07777) == 04755 &&
+			   st.st_uid == OWNER_UID,
+		       "%s: mode %04o owner %u, expected 04755 %u", path, st.st_mode & 07777,
+		       st.st_uid, OWNER_UID);
+	node_path(path, sizeof(path), tmpfs_dir, "fifo");
+	scenario_check(lstat(path, &st) == 0 && S_ISFIFO(st.st_mode) &&
+			   (st.st_mode & 07777) == 0620,
+		       "%s is not a FIFO of mode 0620", path);
 	node_path(path, sizeof(path), tmpfs_dir, "dir/nested/deep");
 	scenario_check(stat(path, &st) == 0 && st.st_mtim.tv_sec == FILE_MTIME, "%s mtime %lld",
 		       path, (long long)st.st_mtim.tv_sec);
+	scenario_check(st.st_atim.tv_sec == FILE_ATIME,
+		       "%s atime %lld (reading it to save it "
+		       "must not change it)",
+		       path, (long long)st.st_atim.tv_sec);
 	node_path(path, sizeof(path), tmpfs_dir, "dir");
 	scenario_check(stat(path, &st) == 0 && st.st_mtim.tv_sec == DIR_MTIME, "%s mtime %lld",
 		       path, (long long)st.st_mtim.tv_sec);
+	check_sparse();
 }
 
 static void build_tree(void)
@@ -219,7 +290,6 @@ static void check_tree(void)
 		       "%s does not resolve to %s", path, target);
 	node_path(path, sizeof(path), bind_dir, "link");
 	scenario_check(lstat(path, &st) < 0 && errno == ENOENT, "%s exists in the bind", path);
-	check_metadata();
 }
 
 /* The bind must be a view of the same tmpfs, read-only. */
@@ -350,6 +420,7 @@ int main(void)
 	scenario_wait();
 
 	check_mounts();
+	check_metadata(); /* first: reading the files changes their access times */
 	check_tree();
 	check_bind_shares_tmpfs();
 	scenario_check(umount(bind_dir) == 0, "umount %s: %m", bind_dir);

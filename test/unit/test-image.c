@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/user.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -21,6 +22,7 @@
 #include "image-write.h"
 #include "base/log.h"
 #include "show.h"
+#include "show-task.h"
 
 #include "core.pb-c.h"
 #include "detached-mnt.pb-c.h"
@@ -182,10 +184,20 @@ static int read_all(const struct buf *b, int expect_kind, const char *name, size
 	return ret;
 }
 
-/* The pure decoder must agree with the reader on every input. */
+/* The reader over an image in memory (what show, the fuzzers and these tests use) must agree
+ * with the reader over a file on every input, and report the failure without logging. */
 static int decode_all(const struct buf *b, int expect_kind, struct image_error *err)
 {
-	return image_decode(b->data, b->len, expect_kind, NULL, NULL, NULL, err);
+	struct image_reader *r = NULL;
+	ProtobufCMessage *msg;
+	int ret = image_reader_open_mem(b->data, b->len, expect_kind, "mem.img", &r);
+
+	while (ret >= 0 && (ret = image_read_entry(r, &msg)) > 0)
+		protobuf_c_message_free_unpacked(msg, NULL);
+	if (ret < 0 && r)
+		*err = *image_reader_error(r);
+	image_reader_free(r);
+	return ret;
 }
 
 static void free_msg(ProtobufCMessage *msg)
@@ -827,12 +839,14 @@ Test(image, a_newer_or_zero_format_version_is_refused)
 	struct buf b = {.len = 0};
 	InventoryEntry *back;
 	struct image_writer *w;
+	char newer[64];
 
+	snprintf(newer, sizeof(newer), "format version %d is newer", IMAGE_FORMAT_VERSION + 1);
 	inv.format_version = IMAGE_FORMAT_VERSION + 1;
 	put_le32(&b, image_kind_magic(IMAGE_INVENTORY));
 	put_record(&b, &inv.base);
 	cr_assert_eq(read_all(&b, IMAGE_INVENTORY, "inventory.img", NULL), -EBADMSG);
-	expect_one_error_line("image 'inventory.img' record 0: format version 3 is newer");
+	expect_one_error_line(newer);
 
 	/* The same through the directory API. */
 	clear_log();
@@ -840,7 +854,7 @@ Test(image, a_newer_or_zero_format_version_is_refused)
 	cr_assert_eq(image_write_entry(w, &inv.base), 0);
 	cr_assert_eq(image_writer_close(w), 0);
 	cr_assert_eq(image_read_inventory(tmp_dirfd, &back), -EBADMSG);
-	expect_one_error_line("format version 3 is newer");
+	expect_one_error_line(newer);
 
 	clear_log();
 	inv.format_version = 0;
@@ -856,13 +870,17 @@ Test(image, an_inventory_older_than_the_aligned_pages_layout_is_refused)
 	struct buf b = {.len = 0};
 	InventoryEntry *back;
 	struct image_writer *w;
+	char older[160];
 
+	snprintf(older, sizeof(older),
+		 "image 'inventory.img' record 0: format version 1 is older than this minicr reads "
+		 "(%d): the pages layout changed, dump again",
+		 IMAGE_FORMAT_VERSION_MIN);
 	inv.format_version = 1;
 	put_le32(&b, image_kind_magic(IMAGE_INVENTORY));
 	put_record(&b, &inv.base);
 	cr_assert_eq(read_all(&b, IMAGE_INVENTORY, "inventory.img", NULL), -EBADMSG);
-	expect_one_error_line("image 'inventory.img' record 0: format version 1 is older than this "
-			      "minicr reads (2): the pages layout changed, dump again");
+	expect_one_error_line(older);
 
 	clear_log();
 	cr_assert_eq(image_writer_open(tmp_dirfd, IMAGE_INVENTORY, 0, &w), 0);
@@ -880,72 +898,94 @@ Test(image, a_missing_inventory_is_an_error_for_read_inventory)
 	expect_one_error_line("cannot open image 'inventory.img'");
 }
 
-/* ---- the pure decoder ----------------------------------------------------------------------- */
+/* ---- images in memory ------------------------------------------------------------------------ */
 
-static int count_fd_records(enum image_kind kind, size_t index, const ProtobufCMessage *msg,
-			    void *opaque)
-{
-	int *sum = opaque;
-
-	cr_assert_eq(kind, IMAGE_FDINFO);
-	cr_assert_eq(msg->descriptor, &fd_entry__descriptor);
-	*sum += ((const FdEntry *)msg)->fd;
-	return index == 99 ? -ECANCELED : 0;
-}
-
-Test(image, decode_calls_back_per_record_and_stops_on_a_negative_return)
+Test(image, a_memory_reader_returns_records_in_order_without_logging)
 {
 	struct buf b = {.len = 0};
-	struct image_decode_result res;
-	struct image_error err;
-	int sum = 0;
+	struct image_reader *r = NULL;
+	ProtobufCMessage *msg;
+	int sum = 0, n = 0, ret;
 
 	put_le32(&b, image_kind_magic(IMAGE_FDINFO));
 	for (int i = 1; i <= 3; i++)
 		put_fd_entry(&b, i);
-	cr_assert_eq(image_decode(b.data, b.len, -1, count_fd_records, &sum, &res, &err), 0);
+	cr_assert_eq(image_reader_open_mem(b.data, b.len, -1, "mem.img", &r), 0);
+	cr_assert_eq(image_reader_kind(r), IMAGE_FDINFO);
+	while ((ret = image_read_entry(r, &msg)) > 0) {
+		cr_assert_eq(msg->descriptor, &fd_entry__descriptor);
+		sum += ((const FdEntry *)msg)->fd;
+		n++;
+		protobuf_c_message_free_unpacked(msg, NULL);
+	}
+	cr_assert_eq(ret, 0);
 	cr_assert_eq(sum, 6);
-	cr_assert_eq(res.kind, IMAGE_FDINFO);
-	cr_assert_eq(res.n_records, 3);
+	cr_assert_eq(n, 3);
+	image_reader_free(r);
 
-	b.len = 4;
-	for (int i = 0; i < 120; i++)
-		put_fd_entry(&b, 1);
-	sum = 0;
-	cr_assert_eq(image_decode(b.data, b.len, -1, count_fd_records, &sum, &res, &err),
-		     -ECANCELED);
-	cr_assert_eq(sum, 100);
-	cr_assert_str_eq(logged(), "", "the decoder never logs");
+	/* a bad record is reported through the error, not the log */
+	put_le32(&b, 5);
+	put(&b, "xxxxx", 5);
+	cr_assert_eq(image_reader_open_mem(b.data, b.len, -1, "mem.img", &r), 0);
+	while ((ret = image_read_entry(r, &msg)) > 0)
+		protobuf_c_message_free_unpacked(msg, NULL);
+	cr_assert_eq(ret, -EBADMSG);
+	cr_assert_eq(image_reader_error(r)->record, 3);
+	image_reader_free(r);
+	cr_assert_str_eq(logged(), "", "the memory reader never logs");
+}
+
+static int raw_size_of(const struct buf *b, uint64_t *size, struct image_error *err)
+{
+	struct image_reader *r = NULL;
+	int ret = image_reader_open_mem(b->data, b->len, IMAGE_PAGES, "pages.img", &r);
+
+	if (ret == 0)
+		ret = image_reader_raw_size(r, size);
+	else if (r)
+		*err = *image_reader_error(r);
+	image_reader_free(r);
+	return ret;
 }
 
 Test(image, decode_reports_raw_size_for_pages)
 {
 	struct buf b = {.len = 0};
-	struct image_decode_result res;
 	struct image_error err;
+	uint64_t size = 0;
+	char data[10];
 
 	put_raw_header(&b, IMAGE_PAGES);
 	put(&b, "0123456789", 10);
-	cr_assert_eq(image_decode(b.data, b.len, IMAGE_PAGES, NULL, NULL, &res, &err), 0);
-	cr_assert_eq(res.kind, IMAGE_PAGES);
-	cr_assert_eq(res.raw_size, 10);
+	cr_assert_eq(raw_size_of(&b, &size, &err), 0);
+	cr_assert_eq(size, 10);
+	{
+		struct image_reader *r = NULL;
+
+		cr_assert_eq(image_reader_open_mem(b.data, b.len, IMAGE_PAGES, "p.img", &r), 0);
+		cr_assert_eq(image_pread_raw(r, data, 4, 6), 0);
+		cr_assert_eq(memcmp(data, "6789", 4), 0);
+		cr_assert_eq(image_pread_raw(r, data, 5, 6), -EBADMSG);
+		image_reader_free(r);
+	}
 }
 
 Test(image, decode_refuses_a_raw_header_that_is_short_or_not_zero)
 {
 	struct buf b = {.len = 0};
-	struct image_decode_result res;
 	struct image_error err;
+	uint64_t size = 1;
 
 	put_raw_header(&b, IMAGE_PAGES);
-	cr_assert_eq(image_decode(b.data, b.len, IMAGE_PAGES, NULL, NULL, &res, &err), 0);
-	cr_assert_eq(res.raw_size, 0, "a header alone is an empty pages image");
-	cr_assert_eq(image_decode(b.data, b.len - 1, IMAGE_PAGES, NULL, NULL, &res, &err),
-		     -EBADMSG);
+	cr_assert_eq(raw_size_of(&b, &size, &err), 0);
+	cr_assert_eq(size, 0, "a header alone is an empty pages image");
+	b.len--;
+	cr_assert_eq(raw_size_of(&b, &size, &err), -EBADMSG);
 	cr_assert_str_eq(err.what, "truncated header (4095 of 4096 bytes)");
 	cr_assert_eq(err.record, IMAGE_ERROR_NO_RECORD);
+	b.len++;
 	b.data[IMAGE_RAW_DATA_OFFSET - 1] = 1;
-	cr_assert_eq(image_decode(b.data, b.len, -1, NULL, NULL, &res, &err), -EBADMSG);
+	cr_assert_eq(raw_size_of(&b, &size, &err), -EBADMSG);
 	cr_assert_not_null(strstr(err.what, "nonzero byte at offset 4095"), "%s", err.what);
 }
 
@@ -1045,11 +1085,21 @@ Test(image, path_check_accepts_ordinary_relative_paths)
 		cr_assert_eq(image_path_check(good[i], 0, NULL), 0, "%s", good[i]);
 }
 
-Test(image, path_check_refuses_escapes_and_odd_bytes)
+/* Names are bytes (rule 5): control characters, tabs, newlines and backslashes are valid in a
+ * name and only escaped when shown; what is refused is what could escape (.., absolute, NUL). */
+Test(image, path_check_accepts_any_byte_but_nul_in_names)
+{
+	static const char *const names[] = {"a\nb",	 "a\x01",	"a\x7f",
+					    "tab\there", "back\\slash", "\xff\xfe"};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		cr_assert_eq(image_path_check(names[i], 0, NULL), 0, "'%s'", names[i]);
+}
+
+Test(image, path_check_refuses_escapes)
 {
 	static const char *const bad[] = {
-	    "..", "../a", "a/..",  "a/../b", "a/b/../../..", "/a",    "/",
-	    "",	  "a\nb", "a\x01", "a\x7f",  "./..",	     "a/../",
+	    "..", "../a", "a/..", "a/../b", "a/b/../../..", "/a", "/", "", "./..", "a/../",
 	};
 	const char *reason;
 
@@ -1177,11 +1227,12 @@ Test(image, json_strings_are_escaped_into_valid_json)
 	e.comm = "q\"b\\n\nt\tc\x01 \xc3\xa9 bad\xff\xc3 end";
 	out = render(&e.base, true);
 	cr_assert_str_eq(out, "{\"pid\": 1, \"comm\": \"q\\\"b\\\\n\\nt\\tc\\u0001 \xc3\xa9 "
-			      "bad\\u00ff\\u00c3 end\"}");
+			      "bad\\udcff\\udcc3 end\"}");
 	free(out);
+	/* text: the escapes of vis(3) that log lines use too */
 	out = render(&e.base, false);
-	cr_assert_str_eq(out, "  pid: 1\n  comm: \"q\\\"b\\\\n\\x0at\\x09c\\x01 \xc3\xa9 "
-			      "bad\\xff\\xc3 end\"\n");
+	cr_assert_str_eq(out, "  pid: 1\n  comm: \"q\\\"b\\\\n\\nt\\tc\\001 \xc3\xa9 "
+			      "bad\\377\\303 end\"\n");
 	free(out);
 }
 
@@ -1296,4 +1347,50 @@ Test(show, a_single_file_is_shown_by_its_path)
 	cr_assert_eq(show_run(path, false), 0);
 	cr_assert_not_null(strstr(captured_stdout(), "mm-7.img: mm image, 1 record\n  #0 MmEntry\n"
 						     "    pid: 100\n    auxv: [6, 4096, 0, 0]\n"));
+}
+
+Test(show, names_syscalls_seccomp_tests_and_capabilities_of_a_task)
+{
+	TaskCoreEntry core = TASK_CORE_ENTRY__INIT;
+	ThreadCoreEntry t = THREAD_CORE_ENTRY__INIT, *threads[] = {&t};
+	CredsEntry creds = CREDS_ENTRY__INIT;
+	struct user_regs_struct regs;
+	uint8_t filter[2 * 8] = {0};
+	ProtobufCBinaryData filters[1];
+	uint16_t jeq = 0x15;
+	uint32_t nr_write = 1;
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+
+	memset(&regs, 0, sizeof(regs));
+	regs.orig_rax = 35; /* nanosleep */
+	regs.rax = 35;
+	t.tid = 42;
+	t.has_gpregs = true;
+	t.gpregs.data = (uint8_t *)&regs;
+	t.gpregs.len = sizeof(regs);
+	core.n_threads = 1;
+	core.threads = threads;
+	memcpy(filter + 8, &jeq, sizeof(jeq));
+	memcpy(filter + 12, &nr_write, sizeof(nr_write));
+	filters[0].data = filter;
+	filters[0].len = sizeof(filter);
+	core.n_seccomp_filters = 1;
+	core.seccomp_filters = filters;
+	creds.has_cap_eff = creds.has_cap_prm = true;
+	creds.cap_eff = creds.cap_prm = 1ULL << 0; /* cap_chown */
+	creds.has_cap_bnd = true;
+	creds.cap_bnd = 1ULL << 5; /* cap_kill */
+	core.creds = &creds;
+	cr_assert_not_null(f);
+	show_task_core(f, &core);
+	fclose(f);
+	cr_assert_not_null(strstr(out, "thread 42: stopped in nanosleep (35), restarted on resume"),
+			   "%s", out);
+	cr_assert_not_null(strstr(out, "seccomp filter 0: 2 instructions; tests write (1)"), "%s",
+			   out);
+	cr_assert_not_null(strstr(out, "capabilities: cap_chown=ep"), "%s", out);
+	cr_assert_not_null(strstr(out, "bounding set: cap_kill"), "%s", out);
+	free(out);
 }

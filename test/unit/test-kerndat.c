@@ -135,42 +135,6 @@ Test(kerndat_parse, maps_syscall_and_clone3_errnos)
 	cr_assert_eq(kerndat_clone3_set_tid_answer(ENOMEM), KERNDAT_UNKNOWN);
 }
 
-/* A stat line whose comm holds spaces and a ')' (fields 26-28 and 45-51 set to recognisable
- * values). */
-static const char stat_line[] =
-    "4242 (a) b (c)) S 1 4242 4242 0 -1 4194560 100 0 0 0 0 0 0 0 20 0 1 0 300 5000000 200 "
-    "18446744073709551615 4194304 4198400 140733000000000 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0 "
-    "6000000 6000100 7000000 140733000001000 140733000001100 140733000001100 140733000001200 "
-    "0\n";
-
-Test(kerndat_parse, reads_mm_fields_from_stat_despite_a_tricky_comm)
-{
-	struct prctl_mm_map m = {.brk = 77, .exe_fd = 5};
-
-	cr_assert_eq(kerndat_parse_stat_mm(stat_line, &m), 0);
-	cr_assert_eq(m.start_code, 4194304);
-	cr_assert_eq(m.end_code, 4198400);
-	cr_assert_eq(m.start_stack, 140733000000000ULL);
-	cr_assert_eq(m.start_data, 6000000);
-	cr_assert_eq(m.end_data, 6000100);
-	cr_assert_eq(m.start_brk, 7000000);
-	cr_assert_eq(m.arg_start, 140733000001000ULL);
-	cr_assert_eq(m.arg_end, 140733000001100ULL);
-	cr_assert_eq(m.env_start, 140733000001100ULL);
-	cr_assert_eq(m.env_end, 140733000001200ULL);
-	cr_assert_eq(m.brk, 77, "brk is not in stat and must be left alone");
-	cr_assert_eq(m.exe_fd, 5);
-}
-
-Test(kerndat_parse, refuses_short_or_garbled_stat)
-{
-	struct prctl_mm_map m = {0};
-
-	cr_assert_eq(kerndat_parse_stat_mm("1 (x) S 1 2 3\n", &m), -EINVAL);
-	cr_assert_eq(kerndat_parse_stat_mm("no parenthesis", &m), -EINVAL);
-	cr_assert_eq(m.start_code, 0);
-}
-
 static struct kerndat full_kerndat(void)
 {
 	struct kerndat kd = {

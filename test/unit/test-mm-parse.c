@@ -1,4 +1,4 @@
-/* Unit tests for mm-parse.c (smaps, stat and status parsing, pagemap page selection, hole
+/* Unit tests for mm-parse.c (smaps parsing, pagemap page selection, hole
  * finding) and for the embedded restorer blob's layout. */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -73,6 +73,60 @@ Test(mm_parse, parses_smaps_kinds_and_flags)
 	free(v);
 }
 
+Test(mm_parse, reads_mlock_state_from_vmflags)
+{
+	static const char text[] = "00400000-00401000 rw-p 00000000 00:00 0 \n"
+				   "VmFlags: rd wr mr mw me lo ac \n"
+				   "00401000-00402000 rw-p 00000000 00:00 0 \n"
+				   "VmFlags: rd wr mr mw me lo lf \n"
+				   "00402000-00403000 rw-p 00000000 00:00 0 \n"
+				   "VmFlags: rd wr mr mw me ac sd\n";
+	struct mm_vma *v = NULL;
+	size_t n = 0;
+
+	cr_assert_eq(mm_parse_smaps(text, &v, &n), 0);
+	cr_assert_eq(n, 3);
+	cr_assert_eq(v[0].mlock, VMA_MLOCK_LOCKED);
+	cr_assert_eq(v[1].mlock, VMA_MLOCK_ON_FAULT);
+	cr_assert_eq(v[2].mlock, VMA_MLOCK_NONE);
+	free(v);
+	/* whole two-letter tokens only: "lof" or "xlo" are not "lo"; lf without lo is no lock */
+	cr_assert_eq(mm_vmflags_mlock("rd lof xlo"), VMA_MLOCK_NONE);
+	cr_assert_eq(mm_vmflags_mlock("lf rd"), VMA_MLOCK_NONE);
+	cr_assert_eq(mm_vmflags_mlock("lo"), VMA_MLOCK_LOCKED);
+	cr_assert_eq(mm_vmflags_mlock("  lf  lo "), VMA_MLOCK_ON_FAULT);
+	cr_assert_eq(mm_vmflags_mlock(""), VMA_MLOCK_NONE);
+}
+
+Test(mm_parse, finds_the_vmflags_of_one_record)
+{
+	static const char text[] = "00010000-00011000 ---p 00000000 00:00 0 \n"
+				   "Size:                  4 kB\n"
+				   "VmFlags: mr mw me lo lf \n"
+				   "00400000-00401000 rw-p 00000000 00:00 0 \n"
+				   "VmFlags: rd wr mr mw me ac\n"
+				   "7f0000000000-7f0000001000 rw-p 00000000 00:00 0 \n"
+				   "Size:                  4 kB\n"
+				   "VmFlags: rd wr mr mw m";
+	const char *flags = NULL;
+	size_t len = 0;
+
+	cr_assert_eq(mm_smaps_vmflags_at(text, 0x10000, &flags, &len), 0);
+	cr_assert_eq(len, strlen("mr mw me lo lf"));
+	cr_assert_eq(strncmp(flags, "mr mw me lo lf", len), 0);
+	cr_assert_eq(mm_smaps_vmflags_at(text, 0x400000, &flags, &len), 0);
+	cr_assert_eq(strncmp(flags, "rd wr mr mw me ac", len), 0);
+	/* the last record is cut before its VmFlags line ends; 0x401000 has no record */
+	cr_assert_eq(mm_smaps_vmflags_at(text, 0x7f0000000000ull, &flags, &len), -ENOENT);
+	cr_assert_eq(mm_smaps_vmflags_at(text, 0x401000, &flags, &len), -ENOENT);
+	/* "Size:" is no header: a record without VmFlags ends at the next header */
+	cr_assert_eq(mm_smaps_vmflags_at("00010000-00011000 ---p 0 00:00 0\nSize: 4 kB\n"
+					 "00020000-00021000 ---p 0 00:00 0\nVmFlags: lo\n",
+					 0x10000, &flags, &len),
+		     -ENOENT);
+	cr_assert_eq(mm_smaps_vmflags_at("", 0x10000, &flags, &len), -ENOENT);
+}
+
 Test(mm_parse, rejects_overlapping_and_malformed_smaps)
 {
 	struct mm_vma *v = NULL;
@@ -86,6 +140,24 @@ Test(mm_parse, rejects_overlapping_and_malformed_smaps)
 	cr_assert_eq(mm_parse_smaps("1000-2001 rw-p 0 00:00 0\n", &v, &n), -EINVAL);
 }
 
+Test(mm_parse, takes_the_later_line_of_a_mapping_that_grew_while_read)
+{
+	struct mm_vma *v = NULL;
+	size_t n = 0;
+
+	/* minicr reads its own smaps in chunks and may grow its heap in between */
+	cr_assert_eq(mm_parse_smaps("1000-2000 rw-p 0 00:00 0 [heap]\nVmFlags: rd wr\n"
+				    "1000-5000 rw-p 0 00:00 0 [heap]\nVmFlags: rd wr mr\n"
+				    "9000-a000 r--p 0 00:00 0\n",
+				    &v, &n),
+		     0);
+	cr_assert_eq(n, 2);
+	cr_assert_eq(v[0].end, 0x5000);
+	cr_assert_str_eq(v[0].vmflags, "rd wr mr");
+	cr_assert_eq(v[1].start, 0x9000);
+	free(v);
+}
+
 Test(mm_parse, reads_maps_without_vmflags)
 {
 	struct mm_vma *v = NULL;
@@ -97,53 +169,6 @@ Test(mm_parse, reads_maps_without_vmflags)
 	cr_assert_str_eq(v[0].path, "");
 	cr_assert_eq(v[0].kind, VMA_KIND_ANON);
 	free(v);
-}
-
-Test(mm_parse, parses_stat_mm_fields_after_a_tricky_comm)
-{
-	static const char stat[] =
-	    "2404 (a) b) c) R 2400 2400 24287 0 -1 4194304 101 0 0 0 0 0 0 0 20 0 1 0 187895 "
-	    "3133440 394 18446744073709551615 94886480154624 94886480174505 140731865085344 0 0 "
-	    "0 0 0 0 0 0 0 17 0 0 0 0 0 0 94886480190512 94886480192128 94887112757248 "
-	    "140731865090503 140731865090523 140731865090523 140731865092075 0\n";
-	struct mm_stat st;
-
-	cr_assert_eq(mm_parse_stat(stat, &st), 0);
-	cr_assert_eq(st.start_code, 94886480154624ull);
-	cr_assert_eq(st.end_code, 94886480174505ull);
-	cr_assert_eq(st.start_stack, 140731865085344ull);
-	cr_assert_eq(st.start_data, 94886480190512ull);
-	cr_assert_eq(st.end_data, 94886480192128ull);
-	cr_assert_eq(st.start_brk, 94887112757248ull);
-	cr_assert_eq(st.arg_start, 140731865090503ull);
-	cr_assert_eq(st.arg_end, 140731865090523ull);
-	cr_assert_eq(st.env_start, 140731865090523ull);
-	cr_assert_eq(st.env_end, 140731865092075ull);
-	cr_assert_eq(st.exit_signal, 17);
-	cr_assert_eq(mm_parse_stat("1 (x) S 0 1 1\n", &st), -EINVAL);
-}
-
-Test(mm_parse, parses_status_credentials)
-{
-	static const char status[] = "Name:\tcat\nUid:\t1000\t1001\t1002\t1003\n"
-				     "Gid:\t10\t11\t12\t13\nGroups:\t4 24 27 \n"
-				     "CapInh:\t0000000000000000\nCapPrm:\t000001fffeffffff\n"
-				     "CapEff:\t000001fffeffffff\nCapBnd:\t000001fffeffffff\n"
-				     "CapAmb:\t0000000000000000\nNoNewPrivs:\t1\nSeccomp:\t2\n"
-				     "x86_Thread_features:\tshstk wrss\n";
-	struct mm_status_creds c;
-
-	cr_assert_eq(mm_parse_status(status, &c), 0);
-	cr_assert_eq(c.uids[0], 1000);
-	cr_assert_eq(c.uids[3], 1003);
-	cr_assert_eq(c.gids[1], 11);
-	cr_assert_eq(c.n_groups, 3);
-	cr_assert_eq(c.groups[2], 27);
-	cr_assert_eq(c.cap_prm, 0x1fffeffffffull);
-	cr_assert(c.no_new_privs);
-	cr_assert_eq(c.seccomp_mode, 2);
-	cr_assert(c.has_shadow_stack);
-	cr_assert_eq(mm_parse_status("Name:\tx\nGid:\t1 1 1 1\n", &c), -EINVAL);
 }
 
 Test(mm_parse, selects_pages_by_vma_kind)

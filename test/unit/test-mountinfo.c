@@ -260,3 +260,27 @@ Test(mount_table, finds_mounts_by_old_id_and_by_superblock)
 	cr_assert_null(mount_table_find(t, 0x80000001ULL));
 	mount_table_free(t);
 }
+
+Test(mount_table, keeps_a_removed_root_apart_from_its_path)
+{
+	/* a bind whose source directory was removed: the kernel appends "//deleted" */
+	static const char text[] = "10 1 0:1 / / rw - ext4 /dev/vda rw\n"
+				   "20 10 0:1 /tmp/src//deleted /m rw - ext4 /dev/vda rw\n"
+				   "30 10 0:1 /tmp/a\\040b//deleted /n rw - ext4 /dev/vda rw\n"
+				   "40 10 0:1 /tmp/deleted /o rw - ext4 /dev/vda rw\n";
+	struct mount_table *t = NULL;
+	const struct mount_entry *e;
+
+	cr_assert_eq(mount_table_from_mountinfo(text, sizeof(text) - 1, 1, 0, &t), 0);
+	e = mount_table_find_old(t, 20);
+	cr_assert_str_eq(e->root, "/tmp/src");
+	cr_assert(e->root_deleted);
+	e = mount_table_find_old(t, 30);
+	cr_assert_str_eq(e->root, "/tmp/a b");
+	cr_assert(e->root_deleted);
+	e = mount_table_find_old(t, 40);
+	cr_assert_str_eq(e->root, "/tmp/deleted");
+	cr_assert_not(e->root_deleted);
+	cr_assert_not(mount_table_find_old(t, 10)->root_deleted);
+	mount_table_free(t);
+}

@@ -80,7 +80,7 @@ export ALWAYS_STRIDE=${VM_CRASH_ALWAYS_STRIDE:-16} SAMPLE_STRIDE=${VM_CRASH_SAMP
 export RANDOM_KILLS=${VM_CRASH_RANDOM_KILLS:-10} FULL_DISK_KILLS=${VM_FULL_DISK_KILLS:-3}
 export FULL_DISK_MEMORY_MB=${VM_FULL_DISK_MEMORY_MB:-48} FULL_DISK_FDS=${VM_FULL_DISK_FDS:-1000}
 for t in "$B"/test/integration/* "$S"/test/integration/*.sh; do
-	[ -f "$t" ] || continue
+	[ -f "$t" ] && [ "${t##*/}" != lib.sh ] || continue
 	name=integration/${t##*/}
 	run=("$t")
 	if [ "${t%.sh}" != "$t" ]; then

@@ -1,6 +1,7 @@
 /* init: pid 1 of the kernel-VM lane's initramfs (linked statically by
  * contrib/vm/build-initramfs.sh). It mounts proc, sys, devtmpfs, devpts and /run (/tmp stays on
- * the root filesystem, as on a usual machine: tests derive mount roots from /tmp paths), runs
+ * the root filesystem, as on a usual machine: tests derive mount roots from /tmp paths), brings
+ * the loopback interface up, runs
  * /vm/guest-tests.sh with bash, reaps every orphan as soon as it exits (the scenario harness
  * waits for dumped pids to disappear), and powers the machine off. Every line it prints itself
  * starts with "@@vm " so the host can tell them from kernel messages. A guest-side timeout
@@ -11,7 +12,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/reboot.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -34,6 +38,20 @@ static void mnt(const char *src, const char *dst, const char *type, unsigned lon
 	mkdir(dst, 0755);
 	if (mount(src, dst, type, flags, data) < 0)
 		say("cannot mount %s", dst, errno);
+}
+
+/* The loopback interface comes up down in a fresh machine; the socket scenarios talk over it. */
+static void loopback_up(void)
+{
+	struct ifreq ifr = {0};
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
+	if (fd < 0 || ioctl(fd, SIOCGIFFLAGS, &ifr) < 0 ||
+	    (ifr.ifr_flags |= IFF_UP, ioctl(fd, SIOCSIFFLAGS, &ifr) < 0))
+		say("cannot bring %s up", "lo", errno);
+	if (fd >= 0)
+		close(fd);
 }
 
 static void poweroff(void)
@@ -88,6 +106,7 @@ int main(void)
 	mnt("devtmpfs", "/dev", "devtmpfs", MS_NOSUID, NULL);
 	mnt("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, NULL);
 	mnt("tmpfs", "/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=755");
+	loopback_up();
 	timeout = cmdline_timeout();
 
 	child = fork();

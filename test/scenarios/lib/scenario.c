@@ -36,6 +36,31 @@ static void write_marker(const char *env, const char *text)
 	fclose(f);
 }
 
+/* Field 22 of /proc/self/stat: the start time, in clock ticks after boot. */
+static unsigned long long start_time(void)
+{
+	char buf[1024], *p;
+	unsigned long long t = 0;
+	FILE *f = fopen("/proc/self/stat", "re");
+
+	if (!f)
+		return 0;
+	if (fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')))
+		sscanf(p + 2,
+		       "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d "
+		       "%*d %*d %llu",
+		       &t);
+	fclose(f);
+	return t;
+}
+
+static unsigned long long ready_start_time;
+
+bool scenario_was_restored(void)
+{
+	return start_time() != ready_start_time;
+}
+
 void scenario_ready(void)
 {
 	struct sigaction sa = {.sa_handler = on_usr1};
@@ -47,6 +72,7 @@ void scenario_ready(void)
 	sigaddset(&block, SIGUSR1);
 	sigprocmask(SIG_BLOCK, &block, NULL);
 	sigaction(SIGUSR1, &sa, NULL);
+	ready_start_time = start_time();
 	write_marker("SCENARIO_READY", "ready\n");
 }
 
@@ -138,6 +164,26 @@ bool scenario_mount_is_listed(int mnt_id)
 		listed = sscanf(line, "%d ", &id) == 1 && id == mnt_id;
 	fclose(f);
 	return listed;
+}
+
+int scenario_mnt_id(int fd)
+{
+	int mnt_id = -1;
+
+	if (scenario_fdinfo(fd, NULL, NULL, &mnt_id) != 1)
+		scenario_fail("no mnt_id for fd %d", fd);
+	return mnt_id;
+}
+
+const char *scenario_fd_path(int fd, char *buf, size_t size)
+{
+	char proc[64];
+	ssize_t n;
+
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	n = readlink(proc, buf, size - 1);
+	buf[n < 0 ? 0 : n] = '\0';
+	return buf;
 }
 
 long scenario_blocked_syscall(int tid)

@@ -40,5 +40,15 @@ void scenario_private_mounts(void);
  * -1 when it is running or the file cannot be read. */
 long scenario_blocked_syscall(int tid);
 
+/* True when this process was restored since scenario_ready() (its start time changed), false
+ * when it is the process that was started (baseline, or a dump that left it running). */
+bool scenario_was_restored(void);
+
 /* True when the mount id (32-bit, as in fdinfo) is listed in /proc/self/mountinfo. */
 bool scenario_mount_is_listed(int mnt_id);
+
+/* The mount id (32-bit, as in fdinfo) of one of our own fds; fails the scenario if unknown. */
+int scenario_mnt_id(int fd);
+
+/* readlink of /proc/self/fd/FD into buf ("" when it cannot be read); returns buf. */
+const char *scenario_fd_path(int fd, char *buf, size_t size);

@@ -1,0 +1,267 @@
+/* dump-attrs.c: scheduling, affinity and timer slack of each thread, OOM score adjustment, THP
+ * disable and mlockall(MCL_FUTURE) of each process (see dump-attrs.h). */
+#define LOG_PREFIX "task-dump: "
+#include "task/dump-attrs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "base/fault.h"
+#include "base/log.h"
+#include "base/procfs.h"
+#include "base/util.h"
+#include "task/mm-parse.h"
+#include "task/parasite-ctl.h"
+#include "task/sched-attr.h"
+
+#ifndef MCL_ONFAULT
+#define MCL_ONFAULT 4
+#endif
+
+#define CPU_MASK_MAX	  1024	  /* bytes: 8192 CPUs, the kernel's NR_CPUS maximum */
+#define MCL_PROBE_ADDR	  0x10000 /* low: its smaps record comes first (see probe_vmflags) */
+#define SMAPS_FIRST_CHUNK 4096
+
+/* A small decimal file of /proc (oom_score_adj, timerslack_ns). */
+static int read_proc_number(const char *path, long min, long max, long *ret)
+{
+	cleanup_free char *buf = NULL;
+	ssize_t len = read_file_at(AT_FDCWD, path, &buf);
+
+	if (len < 0)
+		return pr_neg((int)len, "cannot read '%s'", path);
+	buf[strcspn(buf, "\n")] = 0;
+	if (parse_long(buf, min, max, ret) < 0) {
+		pr_err("cannot parse '%s': '%s'", path, buf);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int read_sched(pid_t pid, pid_t tid, SchedEntry *s)
+{
+	struct minicr_sched_attr attr = {0};
+	uint32_t policy;
+	int nice;
+
+	if (minicr_sched_getattr(tid, &attr) < 0)
+		return pr_errno("cannot read the scheduling attributes of thread %d", (int)tid);
+	policy = attr.sched_policy;
+	/* A kernel with utilization clamps reports 0..1024 by default (util_max 0: none); a
+	 * real-time thread's default minimum is a sysctl's, so only its maximum is judged. */
+	if (attr.sched_util_max && (attr.sched_util_max != MINICR_SCHED_CAPACITY_SCALE ||
+				    (minicr_sched_is_fair(policy) && attr.sched_util_min != 0))) {
+		pr_err(
+		    "cannot dump thread %d of task %d: it has utilization clamps (util_min %" PRIu32
+		    ", util_max %" PRIu32 "), which minicr does not restore",
+		    (int)tid, (int)pid, attr.sched_util_min, attr.sched_util_max);
+		return -ENOTSUP;
+	}
+	/* sched_getattr tells the nice value of fair threads only; a real-time thread keeps one */
+	errno = 0;
+	nice = getpriority(PRIO_PROCESS, (id_t)tid);
+	if (nice == -1 && errno)
+		return pr_errno("cannot read the nice value of thread %d", (int)tid);
+	sched_entry__init(s);
+	s->policy = policy;
+	s->has_flags = s->has_nice = s->has_priority = true;
+	s->flags = attr.sched_flags;
+	s->nice = nice;
+	s->priority = attr.sched_priority;
+	s->has_runtime = true;
+	s->runtime = attr.sched_runtime;
+	if (policy == MINICR_SCHED_DEADLINE) {
+		s->has_deadline = s->has_period = true;
+		s->deadline = attr.sched_deadline;
+		s->period = attr.sched_period;
+	}
+	return 0;
+}
+
+static int read_affinity(pid_t tid, struct dump_thread_attrs *attrs)
+{
+	uint8_t mask[CPU_MASK_MAX];
+	long len = syscall(SYS_sched_getaffinity, tid, sizeof(mask), mask);
+
+	if (len < 0)
+		return pr_errno("cannot read the CPU affinity of thread %d", (int)tid);
+	/* the kernel fills nr_cpu_ids bits rounded up to longs: drop the zero tail */
+	while (len > 0 && !mask[len - 1])
+		len--;
+	attrs->cpus = malloc(len ? (size_t)len : 1);
+	if (!attrs->cpus)
+		return pr_neg(-ENOMEM, "cannot allocate an affinity mask");
+	memcpy(attrs->cpus, mask, (size_t)len);
+	attrs->cpus_len = (size_t)len;
+	return 0;
+}
+
+int dump_attrs_thread(pid_t pid, pid_t tid, ThreadCoreEntry *e, struct dump_thread_attrs *attrs)
+{
+	char path[64];
+	long slack;
+	int ret, ioprio;
+
+	memset(attrs, 0, sizeof(*attrs));
+	ret = read_sched(pid, tid, &attrs->sched);
+	if (ret < 0)
+		return ret;
+	ret = read_affinity(tid, attrs);
+	if (ret < 0)
+		return ret;
+	/* /proc/TID is the thread's own directory (task/TID has no timerslack_ns) */
+	snprintf(path, sizeof(path), "/proc/%d/timerslack_ns", (int)tid);
+	ret = read_proc_number(path, 0, LONG_MAX, &slack);
+	if (ret < 0)
+		return ret;
+	ioprio = minicr_ioprio_get(tid);
+	if (ioprio < 0)
+		return pr_errno("cannot read the I/O priority of thread %d", (int)tid);
+	e->sched = &attrs->sched;
+	e->has_cpus_allowed = true;
+	e->cpus_allowed.data = attrs->cpus;
+	e->cpus_allowed.len = attrs->cpus_len;
+	e->has_timer_slack_ns = true;
+	e->timer_slack_ns = (uint64_t)slack;
+	e->has_ioprio = true;
+	e->ioprio = (uint32_t)ioprio;
+	return 0;
+}
+
+void dump_attrs_thread_free(struct dump_thread_attrs *attrs)
+{
+	free(attrs->cpus);
+	attrs->cpus = NULL;
+}
+
+static int inject(struct parasite_ctl *ctl, pid_t pid, const char *what, long nr,
+		  const unsigned long args[6], long *ret_value)
+{
+	int ret = parasite_ctl_syscall(ctl, nr, args, ret_value);
+
+	if (ret < 0)
+		return pr_neg(ret, "cannot read %s of task %d", what, (int)pid);
+	return 0;
+}
+
+/* The VmFlags of the probe mapping at addr: from the first bytes of smaps when the probe is the
+ * lowest mapping, else from the whole file. */
+static int probe_vmflags(pid_t pid, uint64_t addr, uint32_t *ret_mlock)
+{
+	cleanup_free char *whole = NULL;
+	cleanup_close int fd = -EBADF;
+	char path[64], chunk[SMAPS_FIRST_CHUNK + 1], flags[96];
+	const char *f = NULL;
+	size_t len = 0;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/smaps", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return pr_errno("cannot open '%s'", path);
+	n = read_full(fd, chunk, SMAPS_FIRST_CHUNK);
+	if (n < 0)
+		return pr_neg((int)n, "cannot read '%s'", path);
+	chunk[n] = 0;
+	if (mm_smaps_vmflags_at(chunk, addr, &f, &len) < 0) {
+		n = procfs_read_maps(pid, true, &whole);
+		if (n < 0)
+			return pr_neg((int)n, "cannot read '%s'", path);
+		if (mm_smaps_vmflags_at(whole, addr, &f, &len) < 0) {
+			pr_err("cannot find minicr's probe mapping 0x%" PRIx64 " in '%s'", addr,
+			       path);
+			return -EIO;
+		}
+	}
+	if (len >= sizeof(flags))
+		len = sizeof(flags) - 1;
+	memcpy(flags, f, len);
+	flags[len] = 0;
+	*ret_mlock = mm_vmflags_mlock(flags);
+	return 0;
+}
+
+/* mlockall(MCL_FUTURE) sets flags of the mm that only mappings made afterwards show: map one
+ * page (PROT_NONE: nothing is populated or faulted) and see whether it comes out locked. The page
+ * is made so that minicr's death removes it too (parasite_ctl_map_probe()). */
+static int probe_mlock_future(pid_t pid, struct parasite_ctl *ctl, uint32_t *ret_flags)
+{
+	uint32_t mlock = VMA_MLOCK_NONE;
+	long addr;
+	int ret;
+
+	ret = parasite_ctl_map_probe(ctl, MCL_PROBE_ADDR, 4096, PROT_NONE, &addr);
+	if (ret < 0)
+		return ret;
+	if (addr == -EAGAIN) {
+		/* only a mapping that would be locked counts against RLIMIT_MEMLOCK */
+		pr_err("cannot dump task %d: it has mlockall(MCL_FUTURE) in force and its "
+		       "RLIMIT_MEMLOCK used up, so minicr cannot tell whether MCL_ONFAULT is set",
+		       (int)pid);
+		return -ENOTSUP;
+	}
+	if (addr < 0)
+		return pr_neg((int)addr, "cannot map a probe page in task %d", (int)pid);
+	ret = probe_vmflags(pid, (uint64_t)addr, &mlock);
+	if (ret == 0)
+		ret = parasite_ctl_unmap_probe(ctl);
+	if (ret < 0)
+		return ret;
+	*ret_flags = mlock == VMA_MLOCK_NONE	 ? 0
+		     : mlock == VMA_MLOCK_LOCKED ? MCL_FUTURE
+						 : MCL_FUTURE | MCL_ONFAULT;
+	return 0;
+}
+
+static int probe_inside(pid_t pid, struct parasite_ctl *ctl, TaskCoreEntry *core)
+{
+	unsigned long args[6] = {PR_GET_THP_DISABLE};
+	uint32_t mlock_future = 0;
+	long thp;
+	int ret;
+
+	ret = inject(ctl, pid, "the THP disable mode", __NR_prctl, args, &thp);
+	if (ret < 0)
+		return ret;
+	if (thp < 0)
+		return pr_neg((int)thp, "cannot read the THP disable mode of task %d", (int)pid);
+	/* tests: a failure between injections, which the cure below must undo */
+	ret = dump_fault("task-attrs");
+	if (ret < 0)
+		return ret;
+	ret = probe_mlock_future(pid, ctl, &mlock_future);
+	if (ret < 0)
+		return ret;
+	core->has_thp_disable = core->has_mlock_future = true;
+	core->thp_disable = (uint32_t)thp;
+	core->mlock_future = mlock_future;
+	return 0;
+}
+
+int dump_attrs_process(pid_t pid, struct parasite_ctl *ctl, TaskCoreEntry *core)
+{
+	char path[64];
+	long oom;
+	int ret, ret2;
+
+	snprintf(path, sizeof(path), "/proc/%d/oom_score_adj", (int)pid);
+	ret = read_proc_number(path, -1000, 1000, &oom);
+	if (ret < 0)
+		return ret;
+	core->has_oom_score_adj = true;
+	core->oom_score_adj = (int32_t)oom;
+	ret = probe_inside(pid, ctl, core);
+	/* the injections blocked the task's signals: put its mask and registers back */
+	ret2 = parasite_ctl_cure(ctl);
+	return ret < 0 ? ret : ret2;
+}

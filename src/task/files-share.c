@@ -1,0 +1,97 @@
+/* files-share.c: shared fd tables in a seized tree (see files-share.h). */
+#define LOG_PREFIX "dump: "
+#include "task/files-share.h"
+
+#include <errno.h>
+#include <linux/kcmp.h>
+#include <stdlib.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "base/log.h"
+#include "base/util.h"
+#include "task/seize.h"
+
+/* kcmp's order of the two tasks' fd tables: 0 same, 1 or 2 before or after, -errno. */
+static int cmp_files(pid_t a, pid_t b)
+{
+	long r = syscall(SYS_kcmp, a, b, KCMP_FILES, 0, 0);
+
+	if (r < 0)
+		return pr_errno("cannot compare the fd tables of tasks %d and %d", (int)a, (int)b);
+	return (int)r;
+}
+
+struct sort_ctx {
+	const struct seize_tree *tree;
+	int err;
+};
+
+static int cmp_heads(const void *a, const void *b, void *opaque)
+{
+	struct sort_ctx *c = opaque;
+	pid_t x = c->tree->tasks[*(const size_t *)a].pid, y = c->tree->tasks[*(const size_t *)b].pid;
+	int r;
+
+	if (c->err)
+		return 0;
+	r = cmp_files(x, y);
+	if (r < 0) {
+		c->err = r;
+		return 0;
+	}
+	return r == 0 ? 0 : r == 1 ? -1 : 1;
+}
+
+static ssize_t parent_of(const struct seize_tree *tree, size_t i)
+{
+	for (size_t j = i; j-- > 0;)
+		if (tree->tasks[j].pid == tree->tasks[i].ppid)
+			return (ssize_t)j;
+	return -1;
+}
+
+int files_share_detect(struct seize_tree *tree)
+{
+	cleanup_free size_t *heads = reallocarray(NULL, tree->n_tasks + 1, sizeof(*heads));
+	struct sort_ctx c = {.tree = tree};
+	size_t n_heads = 0;
+
+	if (!heads)
+		return pr_neg(-ENOMEM, "cannot allocate the fd table comparison");
+	/* (1) with the parent: the only sharing restore rebuilds; parents come first, so the
+	 * owner is known when a child looks */
+	for (size_t i = 0; i < tree->n_tasks; i++) {
+		ssize_t p = i ? parent_of(tree, i) : -1;
+		int r = p >= 0 ? cmp_files(tree->tasks[i].pid, tree->tasks[p].pid) : 1;
+
+		if (r < 0)
+			return r;
+		tree->tasks[i].files_owner = 0;
+		if (r == 0)
+			tree->tasks[i].files_owner = tree->tasks[p].files_owner
+							 ? tree->tasks[p].files_owner
+							 : tree->tasks[p].pid;
+		else
+			heads[n_heads++] = i;
+	}
+	/* (2) any other two tables the same: sorted by kcmp's order, equal ones are neighbours */
+	qsort_r(heads, n_heads, sizeof(*heads), cmp_heads, &c);
+	if (c.err)
+		return c.err;
+	for (size_t k = 1; k < n_heads; k++) {
+		pid_t a = tree->tasks[heads[k - 1]].pid, b = tree->tasks[heads[k]].pid;
+		int r = cmp_files(a, b);
+
+		if (r < 0)
+			return r;
+		if (r == 0) {
+			pr_err("cannot dump tasks %d and %d: they share one fd table (CLONE_FILES) "
+			       "but neither is the other's parent; restore rebuilds a table shared "
+			       "only along parent links",
+			       (int)a, (int)b);
+			return -ENOTSUP;
+		}
+	}
+	return 0;
+}
