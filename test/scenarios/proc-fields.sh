@@ -104,6 +104,29 @@ capture_process() { # pid
 		printf '%s\ttimerslack_ns\t%s\n' "$w" "$(cat "/proc/$t/timerslack_ns" 2>/dev/null)"
 	done
 	printf 'attrs %s\toom_score_adj\t%s\n' "$p" "$(cat "/proc/$p/oom_score_adj" 2>/dev/null)"
+	# maps: each mapping by its range: permissions, offset, what it maps, and its VmFlags
+	# from smaps, without sd (soft-dirty tracks writes) and ac (VM_ACCOUNT, commit charge
+	# bookkeeping: a read-only private mapping whose pages the restore wrote has it). Where
+	# the kernel split one anonymous mapping into several with the same attributes (its
+	# history, not its state), they are joined.
+	awk -v w="maps $p" '
+		function flush() {
+			if (key == "") return
+			# an anonymous mapping right after one with the same attributes joins it
+			if (pend != "" && val == pval && val ~ /^[^ ]+ 00000000 \[/ && pend == kstart) {
+				pend = kend; key = ""; return
+			}
+			if (pend != "") print w "\t" pstart "-" pend "\t" pval
+			pstart = kstart; pend = kend; pval = val; key = ""
+		}
+		/^[0-9a-f]+-[0-9a-f]+ / { flush(); key = $1; split($1, r, "-"); kstart = r[1]; kend = r[2]
+			val = $2 " " $3; path = ""
+			for (i = 6; i <= NF; i++) path = path (i > 6 ? " " : "") $i
+			if (path != "") val = val " " path; next }
+		/^VmFlags:/ { f = ""; for (i = 2; i <= NF; i++) if ($i != "sd" && $i != "ac") f = f " " $i
+			val = val " [" substr(f, 2) "]" }
+		END { flush(); if (pend != "") print w "\t" pstart "-" pend "\t" pval }' \
+		"/proc/$p/smaps" 2>/dev/null
 	mount_lines "$p" | sed "s/^mount\t/mountinfo $p\t/"
 	# /proc/locks: the locks this process owns (OFD locks have no owner pid: they appear in the
 	# fdinfo of the fds that hold them).
