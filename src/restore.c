@@ -99,8 +99,7 @@ static int prepare_root(void *opaque)
 	const struct image_set *set = ctx->set;
 	int r;
 
-	ctx->detached =
-	    restore_detached_new(set, ctx->opts->detached_method, restore_tree_note, ctx->tree);
+	ctx->detached = restore_detached_new(set, ctx->opts->detached_method);
 	if (!ctx->detached)
 		return -ENOMEM;
 	/* detached mounts whose source lives in minicr's namespace, then in each of the tree's */

@@ -73,7 +73,7 @@ ${CC:-cc} -static -O2 -Wall -o "$root/init" "$src/test/vm/init.c"
 tools=(bash timeout sleep cat head tail grep sed awk ps pgrep mktemp mkdir rm cp mv ls ln id
 	kill nproc uname tr wc sort cut env dirname basename readlink realpath stat touch chmod cmp
 	diff true false seq tee date find xargs expr od du mount umount sync unshare mountpoint
-	truncate mke2fs prlimit mkfifo script rmdir)
+	truncate mke2fs prlimit mkfifo script rmdir strace flock)
 for t in "${tools[@]}"; do
 	p=$(type -P "$t" 2>/dev/null) || true
 	case "$p" in

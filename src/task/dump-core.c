@@ -26,6 +26,8 @@
 #include "base/procfs.h"
 #include "task/dump-attrs.h"
 #include "task/dump-mm.h"
+#include "task/inject.h"
+#include "parasite/parasite-abi.h"
 #include "task/mm-parse.h"
 #include "task/parasite-ctl.h"
 #include "task/seize.h"
@@ -188,27 +190,29 @@ static void free_signals(ProtobufCBinaryData *sigs, size_t n)
 static int query_thread_inside(pid_t tid, struct thread_dump *td)
 {
 	unsigned long args[6] = {0};
-	cleanup(parasite_ctl_freep) struct parasite_ctl *ctl = NULL;
+	cleanup(inject_freep) struct inject *inj = NULL;
 	uint64_t tid_address = 0;
 	stack_t ss;
 	long value;
 	int ret;
 
-	ret = parasite_ctl_prepare(tid, &ctl);
+	ret = inject_prepare(tid, 0, &inj);
 	if (ret < 0)
 		return ret;
 	args[0] = PR_GET_TID_ADDRESS;
-	args[1] = PARASITE_CTL_SCRATCH;
-	ret = parasite_ctl_syscall_buf(ctl, __NR_prctl, args, &tid_address, sizeof(tid_address),
-				       &value);
+	args[1] = INJECT_SCRATCH;
+	ret = inject_syscall_buf(inj, __NR_prctl, args, &tid_address, sizeof(tid_address), &value);
 	if (ret < 0)
 		return ret;
 	if (value < 0)
 		return pr_neg((int)value, "cannot read the tid address of thread %d", (int)tid);
 	memset(args, 0, sizeof(args));
 	memset(&ss, 0, sizeof(ss));
-	args[1] = PARASITE_CTL_SCRATCH;
-	ret = parasite_ctl_syscall_buf(ctl, __NR_sigaltstack, args, &ss, sizeof(ss), &value);
+	args[1] = INJECT_SCRATCH;
+	ret = inject_syscall_buf(inj, __NR_sigaltstack, args, &ss, sizeof(ss), &value);
+	if (ret < 0)
+		return ret;
+	ret = inject_cure(inj);
 	if (ret < 0)
 		return ret;
 	if (value < 0)

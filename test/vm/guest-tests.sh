@@ -74,6 +74,11 @@ fi
 # ---- 2. the integration tests of the build tree ----------------------------------------------
 # programs from the build tree, scripts (*.sh) from the source tree, in make check's environment
 export SCENARIO_RUN=$S/test/scenarios/run.sh
+# test-dump-crash.sh kills minicr at hundreds of points; under TCG a sample of them fits its
+# timeout (it prints how many it covered): some ptrace, wait4, pwrite, socket and rename calls
+export ALWAYS_STRIDE=${VM_CRASH_ALWAYS_STRIDE:-16} SAMPLE_STRIDE=${VM_CRASH_SAMPLE_STRIDE:-0}
+export RANDOM_KILLS=${VM_CRASH_RANDOM_KILLS:-10} FULL_DISK_KILLS=${VM_FULL_DISK_KILLS:-3}
+export FULL_DISK_MEMORY_MB=${VM_FULL_DISK_MEMORY_MB:-48} FULL_DISK_FDS=${VM_FULL_DISK_FDS:-1000}
 for t in "$B"/test/integration/* "$S"/test/integration/*.sh; do
 	[ -f "$t" ] && [ "${t##*/}" != lib.sh ] || continue
 	name=integration/${t##*/}
