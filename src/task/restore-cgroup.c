@@ -270,7 +270,8 @@ int restore_cgroups_prepare(const struct image_set *set, struct restore_cgroups 
 	}
 	if (n_unrecorded)
 		pr_info("%zu task(s) have no cgroups recorded (dumped with "
-			"--manage-cgroups=ignore): they stay in minicr's",
+			"--manage-cgroups=ignore, or where no hierarchy was mounted): they stay in "
+			"minicr's",
 			n_unrecorded);
 	/* only the fds are needed from now on */
 	rc->mounts = mount_table_free(rc->mounts);
