@@ -287,11 +287,14 @@ int restore_cgroups_move(const struct restore_cgroups *rc)
 		pid_t pid = rc->set->tasks[mv->task_idx].pst->pid;
 		char buf[16], hier[160], esc[512];
 		int len = snprintf(buf, sizeof(buf), "%d", (int)pid);
+		ssize_t n = write(t->procs_fd, buf, (size_t)len);
 
-		if (write(t->procs_fd, buf, (size_t)len) != len)
-			return pr_errno("cannot put task %d back into cgroup '%s' of %s", (int)pid,
-					escape_path(esc, sizeof(esc), t->path),
-					cgroup_hierarchy_name(hier, sizeof(hier), t->controllers));
+		/* a cgroup file takes a write whole or fails it */
+		if (n != len)
+			return pr_neg(n < 0 ? -errno : -EIO,
+				      "cannot put task %d back into cgroup '%s' of %s", (int)pid,
+				      escape_path(esc, sizeof(esc), t->path),
+				      cgroup_hierarchy_name(hier, sizeof(hier), t->controllers));
 	}
 	return 0;
 }
