@@ -60,7 +60,8 @@ stage "gcc -Werror: make check" check_in "$top/build" check --enable-werror
 sanitized_tests="test/unit/test-base test/unit/test-cli test/unit/test-image test/unit/test-mountinfo
 	test/unit/test-fdinfo test/unit/test-kerndat test/unit/test-pstree test/unit/test-mm-parse
 	test/unit/test-sigframe test/unit/test-procfs test/unit/test-core-check
-	test/unit/test-tree-plan test/integration/test-parasite test/integration/test-fds
+	test/unit/test-tree-plan test/unit/test-cgroup test/integration/test-parasite
+	test/integration/test-fds
 	test/integration/test-detached test/integration/test-dump-failures.sh
 	test/integration/test-check-only.sh test/integration/test-restore-stopped.sh
 	test/scenarios/check-scenarios.sh"

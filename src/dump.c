@@ -33,6 +33,7 @@
 #include "task/parasite-cmd.h"
 #include "task/parasite-ctl.h"
 #include "task/seize.h"
+#include "task/dump-cgroup.h"
 #include "task/dump-core.h"
 #include "task/dump-mm.h"
 #include "task/resume.h"
@@ -67,6 +68,7 @@ struct dump {
 	int fd_limit; /* minicr's, raised to the hard limit: a task's fds are all held at once */
 	uint64_t own_special_sizes[3]; /* minicr's vdso layout, which each task's must match */
 	struct contents_ns_result tmpfs;
+	struct dump_cgroups *cgroups; /* NULL with --manage-cgroups=ignore */
 };
 
 /* fds minicr keeps besides a task's local copies: images, directories, sockets, probes. */
@@ -591,7 +593,7 @@ static int write_pstree(struct dump *d)
 		return pr_neg(-ENOMEM, "cannot allocate the process tree records");
 	for (size_t i = 0; i < d->n_tasks; i++)
 		ns_keys[i] = d->tasks[i].mnt_ns_key;
-	return dump_write_pstree(d->tmp_dirfd, d->tree, ns_keys);
+	return dump_write_pstree(d->tmp_dirfd, d->tree, ns_keys, d->cgroups);
 }
 
 static int write_images(struct dump *d)
@@ -669,6 +671,7 @@ static void dump_free(struct dump *d)
 	free(d->ns_tables);
 	mount_table_free(d->own_table);
 	free(d->tasks);
+	dump_cgroups_free(d->cgroups);
 	seize_tree_free(d->tree);
 	dump_publish_free(d->publish);
 }
@@ -710,6 +713,8 @@ int dump_run(const struct cli_options *opts)
 		ret = check_namespaces(&d);
 	if (ret == 0)
 		ret = check_sessions(&d);
+	if (ret == 0 && cli_manage_cgroups(opts))
+		ret = dump_cgroups_collect(d.tree, &d.cgroups);
 	if (ret == 0)
 		ret = files_share_detect(d.tree);
 	if (ret < 0)

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # proc-fields.sh before|after SESSION DIR: the "nothing dropped silently" probe of the scenario
 # driver (run.sh --probe). "before" records, for every process and thread of the session, each
-# field that /proc/PID/{status,limits,fdinfo/*,mountinfo} and /proc/locks expose (and a few
-# attributes of each thread from stat and timerslack_ns, and oom_score_adj); "after" records
+# field that /proc/PID/{status,limits,smaps,fdinfo/*,mountinfo,cgroup} and /proc/locks expose
+# (and a few attributes of each thread from stat and timerslack_ns, and oom_score_adj); "after" records
 # them again (after the restore, or after a dump that left the tree running) and compares.
 #
 # Every field must be classified in proc-fields.table: "same" (restored: must read the same
@@ -52,10 +52,24 @@ capture_task() {
 		printf "%s\t%s\t%s\n", w, $1, v }' "/proc/$p/task/$t/status" 2>/dev/null
 }
 
+# capture_cgroup PID TID: one key per hierarchy, its controllers ("v2" for cgroup v2; a v1
+# hierarchy's number differs between boots), and the cgroup's path.
+capture_cgroup() {
+	local p=$1 t=$2 where
+	where="cgroup $p/$t"
+	[ "$p" = "$t" ] && where="cgroup $p"
+	awk -v w="$where" '{
+		i = index($0, ":"); rest = substr($0, i + 1); j = index(rest, ":")
+		k = substr(rest, 1, j - 1); if (k == "") k = "v2"
+		v = substr(rest, j + 1); gsub(/\t/, " ", v)
+		printf "%s\t%s\t%s\n", w, k, v }' "/proc/$p/task/$t/cgroup" 2>/dev/null
+}
+
 capture_process() { # pid
 	local p=$1 t f n
 	for t in $(ls "/proc/$p/task" 2>/dev/null | sort -n); do
 		capture_task "$p" "$t"
+		capture_cgroup "$p" "$t"
 	done
 	# limits: fixed columns; the name with spaces made underscores.
 	awk -v w="limits $p" 'NR > 1 {
