@@ -229,6 +229,18 @@ bool fd_restore_shell_job(const struct fd_restore_ctx *ctx);
  * tasks forked meanwhile): to reap a helper process. Returns 0 or -ENOMEM (logged). */
 int fd_restore_defer(struct fd_restore_ctx *ctx, void (*fn)(void *arg), void *arg);
 
+/* A kind's own state for the whole restore, made zeroed (size bytes) by the first call with
+ * tag and returned again by later ones. release(state), if given, runs when the context is
+ * freed — once every file of the tree is open, or after a failure — before the kept fds are
+ * closed: the place to undo what the kind made in the filesystem. Not for opens_alone kinds
+ * (their opens run on several threads). NULL on ENOMEM. */
+void *fd_restore_state(struct fd_restore_ctx *ctx, uint64_t tag, size_t size,
+		       void (*release)(void *state));
+/* The lowest number the restored root task holds file file_id at, or -1. A kind that makes many
+ * files at once (socket pairs) may put each there: installing it then costs nothing, and it
+ * sits on no other file's number. Safe on worker threads. */
+int fd_restore_target(const struct fd_restore_ctx *ctx, uint32_t file_id);
+
 /* ---- after-install help ----------------------------------------------------------------- */
 
 /* The task the after_install step runs in. */
