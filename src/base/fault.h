@@ -12,7 +12,9 @@
  * unix-queues and inet while sockets are opened), fork (of the last task), install (in the
  * last task), late (the root task opening the files that wait for the whole tree),
  * after-install (the kinds' last steps, in the last task) and ready (in the last task).
- * Returns 0, or -EIO after logging one line when the step is the one named by MINICR_FAULT. */
+ * Returns 0, or -EIO after logging one line when the step is the one named by MINICR_FAULT.
+ * One step may fail without failing the restore: unix-lone-pairs (the fast pass for socket
+ * pairs, whose pairs the general steps then make; its line is muted). */
 static inline int restore_fault(const char *step)
 {
 	const char *f = getenv("MINICR_FAULT");
