@@ -13,8 +13,9 @@
  *      takes messages from its peer);
  *   6. shut down, stand-ins closed, options set.
  * Pairs that reach nobody but each other (socketpair()s: no name, no listener; the bulk of a
- * large table) are rebuilt whole first, each at its numbers, on several threads for many of
- * them; a pair that fails there is left to the steps above, which log why.
+ * large table) are rebuilt whole first, each at its numbers, their queues filled on other
+ * threads as they are made when there are many; a pair that fails there is left to the steps
+ * above, which make it again and log why.
  * Each socket is then held for its file's open(). Names are bound and connected from the
  * directory they resolve in (chdir, or chroot for an absolute name), never through /proc. */
 #define LOG_PREFIX "fd-unix: "
@@ -23,6 +24,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -880,14 +882,10 @@ static void undo_pair(struct usk *a, struct usk *b)
 	a->paired = b->paired = a->raised = b->raised = false;
 }
 
-/* Fills the lone pairs of one range, silently: a pair that fails is undone and left to the
- * steps, which make it again and log why. Each pair writes only its own two sockets. */
-static void fill_range(void *opaque, size_t range, size_t from, size_t to)
+/* Fills the lone pairs [from, to), silently: a pair that fails is undone and left to the steps,
+ * which make it again and log why. Each pair writes only its own two sockets. */
+static void fill_pairs(struct urestore *r, size_t from, size_t to)
 {
-	struct urestore *r = opaque;
-
-	(void)range;
-	log_mute_thread(true);
 	for (size_t k = from; k < to; k++) {
 		struct usk *a = &r->u[r->pairs[k]], *b = &r->u[a->peer];
 
@@ -898,27 +896,92 @@ static void fill_range(void *opaque, size_t range, size_t from, size_t to)
 		else
 			undo_pair(a, b);
 	}
-	log_mute_thread(false);
 }
 
-/* Makes the lone pairs at their numbers, one after the other (the numbers depend on the
- * order), then fills them on several threads when there are many. Best effort and silent:
- * the steps redo, and report, whatever fails here. */
+/* The pairs made so far, handed out to the threads that fill them. */
+struct fill_queue {
+	struct urestore *r;
+	pthread_mutex_t lock;
+	pthread_cond_t more;
+	size_t made, next;
+	bool is_all_made;
+};
+
+/* Pairs made, and filled, at a time. */
+#define FILL_CHUNK 64
+
+/* The next pairs to fill, [*ret_from, *ret_to), waiting for them to be made; false once every
+ * pair is made and handed out. */
+static bool take_pairs(struct fill_queue *q, size_t *ret_from, size_t *ret_to)
+{
+	bool has_pairs;
+
+	pthread_mutex_lock(&q->lock);
+	while (q->next >= q->made && !q->is_all_made)
+		pthread_cond_wait(&q->more, &q->lock);
+	has_pairs = q->next < q->made;
+	if (has_pairs) {
+		*ret_from = q->next;
+		*ret_to = q->made - q->next > FILL_CHUNK ? q->next + FILL_CHUNK : q->made;
+		q->next = *ret_to;
+	}
+	pthread_mutex_unlock(&q->lock);
+	return has_pairs;
+}
+
+static void *fill_worker(void *opaque)
+{
+	struct fill_queue *q = opaque;
+	size_t from, to;
+
+	log_mute_thread(true);
+	while (take_pairs(q, &from, &to))
+		fill_pairs(q->r, from, to);
+	log_mute_thread(false);
+	return NULL;
+}
+
+static void publish_pairs(struct fill_queue *q, size_t made, bool is_all_made)
+{
+	pthread_mutex_lock(&q->lock);
+	q->made = made;
+	q->is_all_made = is_all_made;
+	pthread_cond_broadcast(&q->more);
+	pthread_mutex_unlock(&q->lock);
+}
+
+/* Makes the lone pairs at their numbers, one after the other on this thread (the numbers
+ * depend on the order), while up to three others fill the ones made (for many pairs: 256 and
+ * more); this thread joins them once every pair is made. Best effort and silent: the steps
+ * redo, and report, whatever fails here. */
 static void rebuild_lone_pairs(struct urestore *r)
 {
+	struct fill_queue q = {
+	    .r = r, .lock = PTHREAD_MUTEX_INITIALIZER, .more = PTHREAD_COND_INITIALIZER};
+	pthread_t workers[PARALLEL_MAX_THREADS];
+	size_t n_workers = parallel_n_ranges(r->n_pairs, PAIRS_PARALLEL_MIN) - 1, k;
+
 	log_mute_thread(true);
 	r->fail_pairs = restore_fault("unix-lone-pairs") < 0;
-	for (size_t k = 0; k < r->n_pairs; k++) {
+	for (size_t i = 0; i < n_workers; i++)
+		if (pthread_create(&workers[i], NULL, fill_worker, &q) != 0)
+			n_workers = i;
+	for (k = 0; k < r->n_pairs; k++) {
 		struct usk *a = &r->u[r->pairs[k]];
 
 		if (make_lone_pair(r, a, &r->u[a->peer]) < 0)
 			break; /* out of fds or memory: the steps say which */
+		if (n_workers && (k + 1) % FILL_CHUNK == 0)
+			publish_pairs(&q, k + 1, false);
 	}
-	log_mute_thread(false);
-	for (size_t k = 0; k < r->n_plugs; k++)
-		close(r->plugs[k]);
+	for (size_t i = 0; i < r->n_plugs; i++)
+		close(r->plugs[i]);
 	r->n_plugs = 0;
-	parallel_run(r->n_pairs, parallel_n_ranges(r->n_pairs, PAIRS_PARALLEL_MIN), fill_range, r);
+	publish_pairs(&q, k, true);
+	fill_worker(&q);
+	for (size_t i = 0; i < n_workers; i++)
+		pthread_join(workers[i], NULL);
+	log_mute_thread(false);
 }
 
 /* ---- the pass
