@@ -8,10 +8,12 @@
 # integration test scripts under /vm/src, /vm/config (settings, from $MINICR_VM_* variables), and the host's bash and the few
 # tools the scripts use, each with the shared libraries ldd lists (so everything dynamically
 # linked runs unchanged).
-# Environment: CC (default cc); MINICR_VM_SCENARIO_MODES (default: the modes make check runs,
+# Environment: CC (default cc); MINICR_VM_MODULES (a directory of kernel modules and their
+# load-order, put into /vm/modules for init to load: the socket-diag modules);
+# MINICR_VM_SCENARIO_MODES (default: the modes make check runs,
 # from test/scenarios/check-scenarios.sh, e.g. "baseline dump"; add cr when restore works);
 # inside the guest, in seconds: MINICR_VM_TEST_TIMEOUT per integration test (90),
-# MINICR_VM_SCENARIO_TIMEOUT per scenario (60), MINICR_VM_SCENARIO_BUDGET per mode (120);
+# MINICR_VM_SCENARIO_TIMEOUT per scenario (60), MINICR_VM_SCENARIO_BUDGET per mode (240);
 # MINICR_VM_RETRY=0: no second try for a failed test or scenario.
 set -euo pipefail
 
@@ -95,6 +97,8 @@ copy_file "$src/test/scenarios/run.sh" /vm/src/test/scenarios/run.sh
 for f in "$src"/test/integration/*.sh; do
 	[ -f "$f" ] && copy_file "$f" "/vm/src/test/integration/${f##*/}"
 done
+# test-completion.sh sources the bash completion from the source tree
+copy_file "$src/contrib/completion/minicr.bash" /vm/src/contrib/completion/minicr.bash
 copy_file "$src/test/vm/guest-tests.sh" /vm/guest-tests.sh
 
 # The scenario modes: those make check runs on the host (check-scenarios.sh's default), unless
@@ -109,9 +113,18 @@ modes="${modes_list[*]}"
 	echo "VM_SCENARIO_MODES=\"${modes:-dump}\""
 	echo "VM_TEST_TIMEOUT=${MINICR_VM_TEST_TIMEOUT:-90}"
 	echo "VM_SCENARIO_TIMEOUT=${MINICR_VM_SCENARIO_TIMEOUT:-60}"
-	echo "VM_SCENARIO_BUDGET=${MINICR_VM_SCENARIO_BUDGET:-120}"
+	echo "VM_SCENARIO_BUDGET=${MINICR_VM_SCENARIO_BUDGET:-240}"
 	echo "VM_RETRY=${MINICR_VM_RETRY:-1}"
 } >"$root/vm/config"
+
+# ---- kernel modules init loads (the socket-diag ones: the guest has no modprobe) ---------------
+if [ -n "${MINICR_VM_MODULES:-}" ] && [ -s "$MINICR_VM_MODULES/load-order" ]; then
+	mkdir -p "$root/vm/modules"
+	while read -r m; do
+		cp "$MINICR_VM_MODULES/$m" "$root/vm/modules/"
+	done <"$MINICR_VM_MODULES/load-order"
+	cp "$MINICR_VM_MODULES/load-order" "$root/vm/modules/"
+fi
 
 # ---- pack -------------------------------------------------------------------------------------
 mkdir -p "$(dirname "$out")"

@@ -15,7 +15,7 @@
 #
 #   run-vm.sh [BUILD_DIR [SRC_DIR]]      (defaults: the current directory, this script's tree)
 #
-# Environment: MINICR_VM_TIMEOUT (seconds for the whole guest run, default 420),
+# Environment: MINICR_VM_TIMEOUT (seconds for the whole guest run, default 660),
 # MINICR_VM_MEM (MiB, default 2048), MINICR_VM_SMP (default 2), MINICR_VM_ACCEL (default tcg),
 # MINICR_VM_QEMU_ARGS (more qemu arguments, split on blanks),
 # MINICR_VM_NO_INSTALL=1 (never apt-get install the tools), and those of fetch-kernel.sh and
@@ -103,6 +103,23 @@ fi
 kernel=$(tail -n 1 "$work/fetch.out")
 echo "# kernel $kernel ($(($(date +%s) - t0)) s)"
 
+# ---- the socket-diag modules --------------------------------------------------------------------
+# Debian's cloud kernel builds sock_diag's handlers (unix_diag, inet_diag, tcp_diag, udp_diag) as
+# modules, which the kernel loads through modprobe, and the guest has no modprobe: without them
+# minicr refuses every socket ("the kernel's sock_diag cannot describe them"). fetch-criu.sh
+# caches them beside the kernel (the CRIU lane needs the same ones); init loads them.
+modules=$(dirname "$kernel")/criu-modules
+if [ ! -s "$modules/load-order" ]; then
+	bash "$here/fetch-criu.sh" --kernel "$kernel" >"$work/fetch-modules.out" 2>"$work/fetch-modules.err"
+fi
+if [ -s "$modules/load-order" ]; then
+	export MINICR_VM_MODULES=$modules
+	echo "# socket-diag modules: $(tr '\n' ' ' <"$modules/load-order")"
+else
+	sed 's/^/# /' "$work/fetch-modules.err"
+	echo "# no socket-diag modules: the socket scenarios will be refused (sock_diag)"
+fi
+
 # ---- the initramfs ------------------------------------------------------------------------------
 t0=$(date +%s)
 if ! bash "$here/build-initramfs.sh" "$build" "$src" "$work/initrd.gz" 2>"$work/initramfs.err"; then
@@ -114,7 +131,7 @@ sed 's/^/# /' "$work/initramfs.err"
 echo "# initramfs built in $(($(date +%s) - t0)) s"
 
 # ---- boot ---------------------------------------------------------------------------------------
-timeout=${MINICR_VM_TIMEOUT:-420}
+timeout=${MINICR_VM_TIMEOUT:-660}
 guest_timeout=$((timeout > 60 ? timeout - 30 : timeout))
 log=$work/console.log
 rm -f "$work/json-"* "$work/qemu.rc"

@@ -14,7 +14,9 @@
  * after-install (the kinds' last steps, in the last task), ready (in the last task) and attrs
  * (the tracer's, in the first task finished); restorer-thp and restorer-mlock are read by
  * resume-args.c and fail inside the restorer blob. Returns 0, or -EIO after logging one line
- * when the step is the one named by MINICR_FAULT. */
+ * when the step is the one named by MINICR_FAULT. One step may fail without failing the
+ * restore: unix-lone-pairs (the fast pass for socket pairs, whose pairs the general steps then
+ * make; its line is muted). */
 static inline int restore_fault(const char *step)
 {
 	const char *f = getenv("MINICR_FAULT");

@@ -881,13 +881,13 @@ static int refill_udp(void *opaque, const struct sock_msg *m)
 
 static int restore_udp_queue(struct fd_restore_ctx *ctx, const FileEntry *fe)
 {
-	cleanup(sock_queues_freep) struct sock_queues *q = NULL;
+	const struct sock_queues *q;
 	struct udp_refill f = {.ie = fe->inet_sk, .file_id = fe->id, .raw4 = -1, .raw6 = -1};
 	int r;
 
 	if (!fe->inet_sk->queued_msgs)
 		return 0;
-	r = sock_queues_new(fd_restore_image_set(ctx), &q);
+	r = sock_queues_of(ctx, &q);
 	if (r == 0)
 		r = sock_queues_each(q, FILE_DATA_KIND__FILE_DATA_KIND_SK_QUEUE, fe->id, refill_udp,
 				     &f);

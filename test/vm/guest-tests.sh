@@ -14,7 +14,7 @@ S=/vm/src
 VM_SCENARIO_MODES="dump"
 VM_TEST_TIMEOUT=90
 VM_SCENARIO_TIMEOUT=60
-VM_SCENARIO_BUDGET=120
+VM_SCENARIO_BUDGET=240
 # shellcheck disable=SC1091
 [ -r /vm/config ] && . /vm/config
 export MINICR=$B/minicr SCENARIO_BIN=$B/test/scenarios
