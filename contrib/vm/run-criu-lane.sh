@@ -14,7 +14,7 @@
 #   run-criu-lane.sh [BUILD_DIR [SRC_DIR]]
 #
 # Environment: MINICR_CRIU_LANE_MODES (scenario modes, default "cr": a dump, a kill and a
-# restore, the whole of both engines), MINICR_CRIU_LANE_TIMEOUT (whole guest run, default 900 s),
+# restore, the whole of both engines), MINICR_CRIU_LANE_TIMEOUT (whole guest run, default 1800 s),
 # MINICR_CRIU_LANE_SCENARIO_TIMEOUT (one run.sh call, 120 s), MINICR_CRIU_LANE_RETRY=0 (no second
 # try for a failure), and those of fetch-kernel.sh, fetch-criu.sh and build-initramfs.sh;
 # MINICR_VM_MEM, MINICR_VM_SMP, MINICR_VM_NO_INSTALL as in run-vm.sh.
@@ -137,7 +137,7 @@ cat "$work/base.gz" "$work/overlay.gz" >"$work/initrd.gz"
 echo "# initramfs built in $(($(date +%s) - t0)) s ($(du -k "$work/initrd.gz" | cut -f1) kB)"
 
 # ---- boot ----------------------------------------------------------------------------------------
-timeout=${MINICR_CRIU_LANE_TIMEOUT:-900}
+timeout=${MINICR_CRIU_LANE_TIMEOUT:-1800}
 guest_timeout=$((timeout > 60 ? timeout - 30 : timeout))
 log=$work/console.log
 declare -A verdict detail
