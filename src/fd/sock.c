@@ -283,7 +283,9 @@ struct peek {
 	uint8_t *buf;
 	size_t size;
 	union {
-		struct cmsghdr align;
+		/* a cmsghdr's alignment (CMSG_ALIGN): the struct itself ends in a flexible array,
+		 * which clang refuses anywhere but at the end of a struct */
+		size_t align;
 		char bytes[CMSG_ROOM];
 	} control;
 	struct sockaddr_storage addr;
