@@ -22,6 +22,7 @@
 #include "base/fault.h"
 #include "base/log.h"
 #include "base/util.h"
+#include "fd/sock-diag.h"
 #include "image-set/image-set.h"
 
 #ifndef SO_PASSPIDFD
@@ -33,6 +34,44 @@
 #ifndef SIOCGSKNS
 #define SIOCGSKNS 0x894C
 #endif
+
+/* ---- the kinds' dump state ------------------------------------------------------------- */
+
+/* The shape every socket kind's state starts with. */
+struct sock_state_head {
+	struct sock_diag *diag;
+};
+
+void *sock_dump_state(struct fd_dump_ctx *ctx, FdType type, size_t size)
+{
+	void **slot = fd_dump_kind_state(ctx, type);
+	struct sock_state_head *st = *slot;
+
+	if (st)
+		return st;
+	st = calloc(1, size);
+	if (!st)
+		return NULL;
+	st->diag = sock_diag_new();
+	if (!st->diag) {
+		free(st);
+		return NULL;
+	}
+	*slot = st;
+	return st;
+}
+
+void sock_dump_state_free(struct fd_dump_ctx *ctx, FdType type)
+{
+	void **slot = fd_dump_kind_state(ctx, type);
+	struct sock_state_head *st = *slot;
+
+	if (!st)
+		return;
+	sock_diag_free(st->diag);
+	free(st);
+	*slot = NULL;
+}
 
 /* ---- namespace ---------------------------------------------------------------------------- */
 

@@ -20,6 +20,13 @@ struct image_set;
  * Returns 1, 0, or -errno (logged). */
 int sock_in_own_netns(int sk_fd);
 
+/* A socket kind's dump state (fd_dump_kind_state(ctx, type)), calloc'ed with `size` bytes on
+ * first use. Its first member must be the `struct sock_diag *` this makes with it, which
+ * sock_dump_state_free() frees with the state. NULL on ENOMEM. */
+void *sock_dump_state(struct fd_dump_ctx *ctx, FdType type, size_t size);
+/* Frees the state of kind `type` (NULL-safe) and clears its slot. */
+void sock_dump_state_free(struct fd_dump_ctx *ctx, FdType type);
+
 /* Which options sock_opts_dump() reads and sock_opts_restore() sets. */
 enum {
 	SOCK_OPT_PASS = 1 << 0,		/* SO_PASSCRED, SO_PASSSEC, SO_PASSPIDFD */

@@ -43,7 +43,7 @@ struct unix_dumped {
 };
 
 struct unix_state {
-	struct sock_diag *diag;
+	struct sock_diag *diag; /* first: sock_dump_state() makes and frees it */
 	struct unix_dumped *socks;
 	size_t n, cap;
 	struct hmap by_ino; /* (ino, 0) -> index */
@@ -58,36 +58,19 @@ static bool unix_recognise(const struct fd_params *p)
 
 static struct unix_state *state_of(struct fd_dump_ctx *ctx)
 {
-	void **slot = fd_dump_kind_state(ctx, FD_TYPE__FD_TYPE_UNIXSK);
-	struct unix_state *st = *slot;
-
-	if (st)
-		return st;
-	st = calloc(1, sizeof(*st));
-	if (!st)
-		return NULL;
-	st->diag = sock_diag_new();
-	if (!st->diag) {
-		free(st);
-		return NULL;
-	}
-	*slot = st;
-	return st;
+	return sock_dump_state(ctx, FD_TYPE__FD_TYPE_UNIXSK, sizeof(struct unix_state));
 }
 
 static void unix_dump_end(struct fd_dump_ctx *ctx, bool tree_dies)
 {
-	void **slot = fd_dump_kind_state(ctx, FD_TYPE__FD_TYPE_UNIXSK);
-	struct unix_state *st = *slot;
+	struct unix_state *st = *fd_dump_kind_state(ctx, FD_TYPE__FD_TYPE_UNIXSK);
 
 	(void)tree_dies;
 	if (!st)
 		return;
-	sock_diag_free(st->diag);
 	free(st->socks);
 	hmap_clear(&st->by_ino);
-	free(st);
-	*slot = NULL;
+	sock_dump_state_free(ctx, FD_TYPE__FD_TYPE_UNIXSK);
 }
 
 /* ---- the bound name ----------------------------------------------------------------------- */
