@@ -1,8 +1,18 @@
-/* parasite-abi.h: the wire protocol between minicr and the dump-time parasite. This is the only
- * header both sides include: fixed-size little-endian structs of <stdint.h> types, no pointers
- * that either side dereferences, no libc. */
+/* parasite-abi.h: the wire protocol between minicr and the dump-time parasite, and the layout of
+ * the blob's entry points and arguments. This is the only header both sides include: fixed-size
+ * little-endian structs of <stdint.h> types, no pointers that either side dereferences, no libc.
+ * head.S includes it too, for the offsets only. */
 #pragma once
 
+/* Blob offsets: the start (the host sets rsp to the stack and rip here), the self-cure (reached
+ * by `ret` from a syscall minicr injected, when minicr is gone), and the arguments the host
+ * writes before the blob runs. */
+#define PARASITE_ENTRY_START	 0
+#define PARASITE_ENTRY_SELF_CURE 16
+#define PARASITE_ARGS_OFFSET	 64
+#define PARASITE_ARGS_SIZE	 256
+
+#ifndef __ASSEMBLER__
 #include <stdint.h>
 
 /* Largest message either side sends over the control socket (header + payload). */
@@ -18,8 +28,9 @@ enum parasite_cmd {
 	PARASITE_CMD_LOG,	/* parasite -> host at any time: struct parasite_log */
 	PARASITE_CMD_DRAIN_FDS, /* host: parasite_drain_args; reply parasite_drain_reply + fds */
 	PARASITE_CMD_GET_TASK_STATE, /* host: no payload; reply struct parasite_task_state */
-	PARASITE_CMD_FINI,	     /* host: no payload; reply ack, then the socket is closed */
-	PARASITE_CMD_LIST_FDS,	     /* host: parasite_list_args; reply parasite_list_reply */
+	/* 5 was FINI: the host now stops the parasite with PTRACE_INTERRUPT and cures the task
+	 * from outside; a parasite whose socket closes cures the task itself */
+	PARASITE_CMD_LIST_FDS = 6, /* host: parasite_list_args; reply parasite_list_reply */
 };
 
 /* Every message starts with this header. ret is 0 or -errno in replies, 0 in requests. */
@@ -30,15 +41,32 @@ struct parasite_msg_hdr {
 	uint32_t pad;
 };
 
-/* Written by the host at the start of the args area (rdi at entry) before the blob runs. */
+/* Written by the host at PARASITE_ARGS_OFFSET of the blob before the blob runs. The parasite
+ * cures the task from these alone when its socket closes: it closes sock_fd, unmaps the probe
+ * mapping minicr may have made (probe_len > 0), then runs
+ * mprotect(area_addr, area_len, cure_prot) through the task's own `syscall; ret` at syscall_ret
+ * with rsp at frame_addr, whose first word (the frame's return address) is the task's
+ * rt_sigreturn sequence: the frame puts back the registers, xstate and signal mask saved before
+ * minicr touched the task. */
 struct parasite_init_args {
-	uint32_t addr_len;  /* bytes of addr used, as passed to connect() */
-	uint32_t log_level; /* the host's log level: 0 error .. 3 debug */
-	uint8_t addr[112];  /* a struct sockaddr_un (110 bytes), abstract name */
+	uint64_t stack_top; /* first: head.S loads it without knowing the layout */
+	uint64_t area_addr; /* the page-aligned region holding blob, args and stack */
+	uint64_t area_len;
+	uint64_t frame_addr;  /* an rt_sigframe of the task's own state, outside the area */
+	uint64_t syscall_ret; /* the task's `syscall; ret` sequence */
+	uint32_t cure_prot;   /* PROT_* the area had before minicr made it executable */
+	int32_t sock_fd;      /* -1; the parasite stores its socket here once it has one */
+	int32_t error;	      /* 0; -errno if the parasite cannot reach minicr (it then stops on
+			       * a signal the task ignores by default) */
+	uint64_t probe_addr;  /* a mapping minicr made in a hole for a probe, or 0 */
+	uint64_t probe_len;
+	uint32_t addr_len;    /* bytes of addr used, as passed to connect() */
+	uint32_t log_level;   /* the host's log level: 0 error .. 3 debug */
+	uint8_t addr[112];    /* a struct sockaddr_un (110 bytes), abstract name */
 };
 
 struct parasite_hello {
-	int32_t sock_fd; /* the parasite's own socket, in the task's fd table until FINI */
+	int32_t sock_fd; /* the parasite's own socket, in the task's fd table until the cure */
 	int32_t pid;	 /* getpid() as seen inside the task's pid namespace */
 	int32_t tid;
 	int32_t pad;
@@ -122,7 +150,8 @@ struct parasite_task_state {
 };
 
 _Static_assert(sizeof(struct parasite_msg_hdr) == 16, "parasite_msg_hdr layout");
-_Static_assert(sizeof(struct parasite_init_args) <= 4096, "init args fit the args page");
+_Static_assert(sizeof(struct parasite_init_args) <= PARASITE_ARGS_SIZE,
+	       "init args fit the room head.S keeps for them");
 _Static_assert(sizeof(struct parasite_msg_hdr) + sizeof(struct parasite_hello) <= PARASITE_MSG_MAX,
 	       "hello fits a message");
 _Static_assert(sizeof(struct parasite_msg_hdr) + sizeof(struct parasite_log) <= PARASITE_MSG_MAX,
@@ -140,3 +169,4 @@ _Static_assert(sizeof(struct parasite_fd_opts) == 24, "parasite_fd_opts layout")
 _Static_assert(sizeof(struct parasite_msg_hdr) + sizeof(struct parasite_list_reply) <=
 		   PARASITE_MSG_MAX,
 	       "list reply fits a message");
+#endif /* !__ASSEMBLER__ */

@@ -1,7 +1,9 @@
 /* parasite.c: the dump-time parasite. It runs inside a seized task on its own stack, connects to
- * minicr's control socket and serves commands until FINI: drain fds with SCM_RIGHTS, and report
- * state only the task can read. Freestanding: raw syscalls, no libc, no globals with pointers,
- * dispatch by switch. */
+ * minicr's control socket and serves commands until the socket closes: drain fds with
+ * SCM_RIGHTS, list fds, and report state only the task can read. minicr normally stops it and
+ * cures the task from outside; if minicr dies instead, the socket closes and the parasite puts
+ * the task back itself (parasite_cure()). Freestanding: raw syscalls, no libc, no globals with
+ * pointers, dispatch by switch. */
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -29,6 +31,14 @@
 #define P_PR_GET_NO_NEW_PRIVS	 39
 #define P_PR_GET_TID_ADDRESS	 40
 #define P_POLLNVAL		 0x20
+#define P_RLIMIT_NOFILE		 7
+#define P_SIG_BLOCK		 0
+#define P_SIG_UNBLOCK		 1
+#define P_SIGCHLD		 17
+#define P_SIGURG		 23
+#define P_SIGWINCH		 28
+#define P_SIG_DFL		 0
+#define P_SIG_IGN		 1
 #define P_EBADF			 9
 #define P_EINVAL		 22
 #define P_EPROTO		 71
@@ -69,7 +79,11 @@ struct p_owner {
 #define P_CMSG_SPACE(len) (P_CMSG_ALIGN(sizeof(struct p_cmsghdr)) + P_CMSG_ALIGN(len))
 #define P_CMSG_LEN(len)	  (P_CMSG_ALIGN(sizeof(struct p_cmsghdr)) + (len))
 
-int parasite_main(const struct parasite_init_args *args);
+/* head.S: the arguments the host wrote (hidden, so reached PC-relative: no relocation) */
+extern struct parasite_init_args parasite_args __attribute__((visibility("hidden")));
+
+int parasite_main(void);
+void parasite_cure(void) __attribute__((noreturn));
 void *memset(void *s, int c, size_t n);
 void *memcpy(void *dst, const void *src, size_t n);
 
@@ -212,20 +226,37 @@ struct p_pollfd {
 /* fds per poll() of LIST_FDS */
 #define LIST_CHUNK 256
 
+struct p_rlimit {
+	uint64_t cur;
+	uint64_t max;
+};
+
+/* poll() refuses more entries than the soft RLIMIT_NOFILE, which a task may have lowered below
+ * its fd table size (fds opened before stay open): poll at most that many at once. The limit is
+ * at least 1 here, since the parasite's own socket fits under it. */
+static int32_t list_chunk_size(void)
+{
+	struct p_rlimit lim = {0, 0};
+
+	if (sys_prlimit64(0, P_RLIMIT_NOFILE, 0, &lim) < 0 || lim.cur >= LIST_CHUNK)
+		return LIST_CHUNK;
+	return lim.cur > 0 ? (int32_t)lim.cur : 1;
+}
+
 /* poll() with no events and no timeout marks every number that is not an open fd POLLNVAL
- * (O_PATH fds too: poll cannot use them): one syscall answers for LIST_CHUNK numbers, where
- * procfs costs a lookup per fd. */
+ * (O_PATH fds too: poll cannot use them): one syscall answers for a whole chunk of numbers,
+ * where procfs costs a lookup per fd. */
 static long list_fds(int sock_fd, const struct parasite_list_args *args, uint32_t len)
 {
 	struct parasite_list_reply reply;
 	struct p_pollfd chunk[LIST_CHUNK];
-	int32_t fd;
+	int32_t fd, step = list_chunk_size();
 
 	if (len < sizeof(*args) || args->from < 0 || args->to < args->from)
 		return send_msg(sock_fd, PARASITE_CMD_LIST_FDS, -P_EINVAL, NULL, 0, NULL, 0);
 	reply.n_fds = 0;
 	for (fd = args->from; fd < args->to && reply.n_fds + LIST_CHUNK <= PARASITE_LIST_MAX;) {
-		int32_t n = args->to - fd < LIST_CHUNK ? args->to - fd : LIST_CHUNK;
+		int32_t n = args->to - fd < step ? args->to - fd : step;
 		long ret;
 
 		for (int32_t i = 0; i < n; i++)
@@ -293,7 +324,7 @@ static long get_task_state(int sock_fd)
 	return send_msg(sock_fd, PARASITE_CMD_GET_TASK_STATE, 0, &st, sizeof(st), NULL, 0);
 }
 
-/* Serves requests until FINI or an error. Returns 0 after FINI, else -errno. */
+/* Serves requests until the host closes the socket (0) or an error (-errno). */
 static long serve(int sock_fd)
 {
 	union msg_buf req;
@@ -308,7 +339,7 @@ static long serve(int sock_fd)
 		if (n < 0)
 			return n;
 		if (n == 0)
-			return -P_EPROTO; /* the host went away without FINI */
+			return 0; /* the host closed the socket, or died */
 		if ((size_t)n < sizeof(req.hdr) || req.hdr.len != (size_t)n - sizeof(req.hdr))
 			return -P_EPROTO;
 
@@ -322,9 +353,6 @@ static long serve(int sock_fd)
 		case PARASITE_CMD_LIST_FDS:
 			ret = list_fds(sock_fd, payload, req.hdr.len);
 			break;
-		case PARASITE_CMD_FINI:
-			ret = send_msg(sock_fd, PARASITE_CMD_FINI, 0, NULL, 0, NULL, 0);
-			return ret < 0 ? ret : 0;
 		default:
 			plog(sock_fd, 0, "unknown command ", req.hdr.cmd);
 			ret = send_msg(sock_fd, req.hdr.cmd, -P_EINVAL, NULL, 0, NULL, 0);
@@ -335,31 +363,89 @@ static long serve(int sock_fd)
 	}
 }
 
-int parasite_main(const struct parasite_init_args *args)
+/* Without a socket the parasite cannot tell minicr why it gives up, and curing the task now
+ * would let it run on while minicr still holds its registers of before: it leaves the error
+ * where minicr reads it and stops on a signal minicr sees at once. The signal is one the task
+ * ignores (its default action, or SIG_IGN): if minicr is gone, it is delivered and nothing
+ * happens, and the parasite cures the task. */
+static void report_failure(long err)
 {
+	static const int candidates[] = {P_SIGURG, P_SIGWINCH, P_SIGCHLD};
+
+	parasite_args.error = (int32_t)err;
+	for (unsigned int i = 0; i < sizeof(candidates) / sizeof(candidates[0]); i++) {
+		struct parasite_sigaction act;
+		int sig = candidates[i];
+		uint64_t mask = 1ULL << (sig - 1);
+
+		if (sys_rt_sigaction(sig, 0, &act, 8) < 0 ||
+		    (act.handler != P_SIG_DFL && act.handler != P_SIG_IGN))
+			continue;
+		sys_rt_sigprocmask(P_SIG_UNBLOCK, &mask, 0, 8);
+		sys_tgkill(sys_getpid(), sys_gettid(), sig);
+		sys_rt_sigprocmask(P_SIG_BLOCK, &mask, 0, 8);
+		return;
+	}
+}
+
+int parasite_main(void)
+{
+	const struct parasite_init_args *args = &parasite_args;
 	struct parasite_hello hello;
 	long sock_fd, ret;
 
 	sock_fd = sys_socket(P_AF_UNIX, P_SOCK_SEQPACKET | P_SOCK_CLOEXEC, 0);
-	if (sock_fd < 0)
+	if (sock_fd < 0) {
+		report_failure(sock_fd);
 		return (int)sock_fd;
+	}
+	/* from here on, a cure from any path closes it */
+	parasite_args.sock_fd = (int32_t)sock_fd;
 	ret = sys_connect(sock_fd, args->addr, args->addr_len);
-	if (ret < 0)
-		goto out_close;
+	if (ret < 0) {
+		report_failure(ret);
+		return (int)ret;
+	}
 
 	hello.sock_fd = (int32_t)sock_fd;
 	hello.pid = (int32_t)sys_getpid();
 	hello.tid = (int32_t)sys_gettid();
 	hello.pad = 0;
 	ret = send_msg((int)sock_fd, PARASITE_CMD_HELLO, 0, &hello, sizeof(hello), NULL, 0);
-	if (ret < 0)
-		goto out_close;
+	if (ret < 0) {
+		report_failure(ret);
+		return (int)ret;
+	}
 	if (args->log_level >= 3)
 		plog((int)sock_fd, 3, "serving on socket fd ", sock_fd);
+	return (int)serve((int)sock_fd);
+}
 
-	ret = serve((int)sock_fd);
-out_close:
-	/* the task must keep no trace of the parasite: close before the final trap */
-	sys_close(sock_fd);
-	return (int)ret;
+/* The last two steps in one go: the area stops being executable, then the task's frame puts
+ * back everything minicr changed. mprotect() runs from the task's own `syscall; ret`, since the
+ * next instruction fetched from this blob would fault; its `ret` takes the frame's first word,
+ * the task's rt_sigreturn sequence, with rsp then just past it, where rt_sigreturn expects it. */
+static void __attribute__((noreturn)) return_to_task(const struct parasite_init_args *args)
+{
+	__asm__ volatile("movq %[frame], %%rsp\n\t"
+			 "jmp *%[syscall_ret]"
+			 :
+			 : "a"((long)__NR_mprotect), "D"(args->area_addr), "S"(args->area_len),
+			   "d"((long)args->cure_prot), [frame] "r"(args->frame_addr),
+			   [syscall_ret] "r"(args->syscall_ret)
+			 : "memory");
+	__builtin_unreachable();
+}
+
+void parasite_cure(void)
+{
+	/* the task must keep no trace of the parasite: its socket goes first */
+	if (parasite_args.sock_fd >= 0)
+		sys_close(parasite_args.sock_fd);
+	parasite_args.sock_fd = -1;
+	/* made in a hole, so nothing else of the task is there (a hole already: no-op) */
+	if (parasite_args.probe_len)
+		sys_munmap(parasite_args.probe_addr, parasite_args.probe_len);
+	parasite_args.probe_len = 0;
+	return_to_task(&parasite_args);
 }

@@ -662,9 +662,9 @@ void restorer_main(struct restorer_args *a)
 	if (a->mlock_future)
 		check(SYS1(__NR_mlockall, a->mlock_future), RESTORER_STEP_MLOCK);
 	restore_thread_creds(a);
-	/* a credential change resets both, so they come after */
-	if (a->pdeathsig)
-		(void)sys_prctl(PR_SET_PDEATHSIG, a->pdeathsig, 0, 0, 0);
+	/* a credential change resets both, so they come after; the death signal also when 0:
+	 * the task came here dying with minicr (restore-tree.c) */
+	(void)sys_prctl(PR_SET_PDEATHSIG, a->pdeathsig, 0, 0, 0);
 	if (a->dumpable >= 0)
 		(void)sys_prctl(PR_SET_DUMPABLE, a->dumpable, 0, 0, 0);
 	wait_threads_ready(a);

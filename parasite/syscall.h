@@ -41,3 +41,7 @@ static inline long sys_call6(long nr, long a1, long a2, long a3, long a4, long a
 #define sys_brk(p)		     SYS1(__NR_brk, p)
 #define sys_getpid()		     SYS0(__NR_getpid)
 #define sys_gettid()		     SYS0(__NR_gettid)
+#define sys_prlimit64(p, r, n, o)    SYS4(__NR_prlimit64, p, r, n, o)
+#define sys_rt_sigprocmask(h, n, o, s) SYS4(__NR_rt_sigprocmask, h, n, o, s)
+#define sys_tgkill(p, t, s)	       SYS3(__NR_tgkill, p, t, s)
+#define sys_munmap(a, l)	       SYS2(__NR_munmap, a, l)

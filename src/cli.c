@@ -146,7 +146,8 @@ static const struct option long_options[] = {
     {NULL, 0, NULL, 0},
 };
 
-/* CRIU's --manage-cgroups modes; only "ignore" is what minicr does. */
+/* CRIU's --manage-cgroups modes: minicr does what soft (the default) and none ask, or with
+ * ignore nothing; props, full and strict are refused. */
 static const char *const cgroup_modes[] = {"none", "props", "soft", "full", "strict", "ignore"};
 
 static const char *const command_names[] = {
@@ -156,6 +157,11 @@ static const char *const command_names[] = {
 	[CLI_COMMAND_SHOW] = "show",
 	[CLI_COMMAND_CHECK] = "check",
 };
+
+bool cli_manage_cgroups(const struct cli_options *o)
+{
+	return !o->criu.manage_cgroups || strcmp(o->criu.manage_cgroups, "ignore") != 0;
+}
 
 const char *cli_command_name(enum cli_command command)
 {
@@ -326,10 +332,16 @@ static int check_criu_options(const struct cli_options *o, char *errbuf, size_t 
 	if (c->evasive_devices)
 		return refuse(errbuf, errlen, "--evasive-devices",
 			      "it reopens a device file only at its dumped path");
-	if (c->manage_cgroups && strcmp(c->manage_cgroups, "ignore") != 0)
+	/* --manage-cgroups: soft (also without a mode) and none are what minicr does, ignore
+	 * skips the cgroups; the modes that restore properties or create cgroups are refused */
+	if (c->manage_cgroups &&
+	    (strcmp(c->manage_cgroups, "props") == 0 || strcmp(c->manage_cgroups, "full") == 0 ||
+	     strcmp(c->manage_cgroups, "strict") == 0))
 		return refuse(errbuf, errlen, "--manage-cgroups",
-			      "it neither dumps nor restores cgroups: the restored tree joins "
-			      "minicr's cgroup (--manage-cgroups=ignore is accepted)");
+			      "mode %s: it puts each task back into the cgroups it was in, which "
+			      "must exist, and neither creates cgroups nor restores their "
+			      "properties (soft, none and ignore are accepted)",
+			      c->manage_cgroups);
 	if (c->restore_sibling)
 		return refuse(errbuf, errlen, "-S/--restore-sibling",
 			      "the restored root is always minicr's child");

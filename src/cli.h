@@ -107,6 +107,10 @@ int cli_parse(int argc, char **argv, struct cli_options *ret_opts, char *errbuf,
 
 const char *cli_command_name(enum cli_command command);
 
+/* Whether dump records, and restore puts back, the cgroups of each task: unless
+ * --manage-cgroups=ignore. */
+bool cli_manage_cgroups(const struct cli_options *o);
+
 /* Where a file named on the command line goes: an absolute path as it is; a relative one inside
  * the work dir (-W, else -D, else the current directory), as CRIU places its logs and pidfile.
  * Writes the path to buf. Returns 0, or -ENAMETOOLONG. */

@@ -20,6 +20,7 @@
 #include "mount/kind.h"
 #include "mount/table.h"
 #include "pstree.pb-c.h"
+#include "task/dump-cgroup.h"
 #include "task/seize.h"
 #include "base/util.h"
 
@@ -298,6 +299,7 @@ int dump_write_mounts(int img_dirfd, const struct mount_table *table, uint64_t n
 struct pstree_scratch {
 	PstreeEntry entry;
 	const uint64_t *ns_keys;
+	const struct dump_cgroups *cgroups;
 	int32_t *tids;
 };
 
@@ -325,12 +327,15 @@ static const ProtobufCMessage *get_task(const void *src, size_t i, void *scratch
 			s->tids[n++] = t->tids[k];
 	e->n_threads = n;
 	e->threads = s->tids;
+	if (s->cgroups)
+		e->n_cgroups = dump_cgroups_of(s->cgroups, i, &e->cgroups);
 	return &e->base;
 }
 
-int dump_write_pstree(int img_dirfd, const struct seize_tree *tree, const uint64_t *ns_keys)
+int dump_write_pstree(int img_dirfd, const struct seize_tree *tree, const uint64_t *ns_keys,
+		      const struct dump_cgroups *cgroups)
 {
-	struct pstree_scratch s = {.ns_keys = ns_keys};
+	struct pstree_scratch s = {.ns_keys = ns_keys, .cgroups = cgroups};
 	size_t max_tids = 1;
 	int ret;
 

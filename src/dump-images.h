@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 struct detached_ctx;
+struct dump_cgroups;
 struct detached_mount;
 struct fd_dump_ctx;
 struct kerndat;
@@ -23,7 +24,8 @@ int dump_write_detached(int img_dirfd, const struct detached_ctx *detached);
 int dump_write_mounts(int img_dirfd, const struct mount_table *table, uint64_t ns_key,
 		      const struct mount_table *own, const struct mount_entry *const *walked,
 		      size_t n_walked);
-/* ns_keys[i]: the mount namespace key of tree->tasks[i]. */
-int dump_write_pstree(int img_dirfd, const struct seize_tree *tree, const uint64_t *ns_keys);
+/* ns_keys[i]: the mount namespace key of tree->tasks[i]; cgroups: theirs (NULL: none recorded). */
+int dump_write_pstree(int img_dirfd, const struct seize_tree *tree, const uint64_t *ns_keys,
+		      const struct dump_cgroups *cgroups);
 int dump_write_inventory(int img_dirfd, pid_t root_pid, const struct kerndat *kd,
 			 struct mount_table *const *tables, size_t n_tables, uint64_t own_ns_key);

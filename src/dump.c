@@ -1,7 +1,8 @@
 /* dump.c: the dump sequence: seize the tree → collect mount tables → infect each process →
  * drain and classify its fds, resolve their mounts → write images → cure → kill or release.
- * Images are written into a private directory inside the images dir and moved into place only
- * when everything succeeded, so a failed dump leaves the images dir as it was. */
+ * Images are written into a private directory inside the images dir and published as one set
+ * only when everything succeeded (dump-publish.h), so a failed dump leaves the images dir as
+ * it was. */
 #define LOG_PREFIX "dump: "
 #include "dump.h"
 
@@ -21,6 +22,7 @@
 #include "mount/dump-contents.h"
 #include "mount/dump-detached.h"
 #include "dump-images.h"
+#include "dump-publish.h"
 #include "fd/dump.h"
 #include "image-set/image-set.h"
 #include "image-write.h"
@@ -28,8 +30,10 @@
 #include "base/log.h"
 #include "mount/dump-roots.h"
 #include "mount/table.h"
+#include "task/parasite-cmd.h"
 #include "task/parasite-ctl.h"
 #include "task/seize.h"
+#include "task/dump-cgroup.h"
 #include "task/dump-core.h"
 #include "task/dump-mm.h"
 #include "task/resume.h"
@@ -47,9 +51,8 @@ struct dump_task {
 
 struct dump {
 	const struct cli_options *opts;
-	int img_dirfd;     /* the final images dir */
-	int tmp_dirfd;     /* where images are written until the dump succeeded */
-	char tmp_name[64]; /* its name inside img_dirfd */
+	struct dump_publish *publish;
+	int tmp_dirfd; /* where images are written until the dump succeeded (borrowed) */
 	struct kerndat kd;
 	struct seize_tree *tree;
 	struct dump_task *tasks;
@@ -65,6 +68,7 @@ struct dump {
 	int fd_limit; /* minicr's, raised to the hard limit: a task's fds are all held at once */
 	uint64_t own_special_sizes[3]; /* minicr's vdso layout, which each task's must match */
 	struct contents_ns_result tmpfs;
+	struct dump_cgroups *cgroups; /* NULL with --manage-cgroups=ignore */
 };
 
 /* fds minicr keeps besides a task's local copies: images, directories, sockets, probes. */
@@ -84,84 +88,6 @@ static const struct mount_table *own_table(const struct dump *d)
 		if (table_ns_key(d->ns_tables[i]) == d->own_ns_key)
 			return d->ns_tables[i];
 	return d->own_table;
-}
-
-/* ---- images directory ------------------------------------------------------------------ */
-
-static int open_images_dir(struct dump *d)
-{
-	const char *dir = d->opts->images_dir;
-	unsigned int attempt;
-
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-		return pr_errno("cannot create images dir '%s'", dir);
-	d->img_dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (d->img_dirfd < 0)
-		return pr_errno("cannot open images dir '%s'", dir);
-	for (attempt = 0; attempt < 100; attempt++) {
-		snprintf(d->tmp_name, sizeof(d->tmp_name), ".minicr-dump.%d.%u", (int)getpid(),
-			 attempt);
-		if (mkdirat(d->img_dirfd, d->tmp_name, 0700) == 0)
-			break;
-		if (errno != EEXIST)
-			return pr_errno("cannot create '%s' in images dir '%s'", d->tmp_name, dir);
-	}
-	d->tmp_dirfd = openat(d->img_dirfd, d->tmp_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (d->tmp_dirfd < 0)
-		return pr_errno("cannot open '%s/%s'", dir, d->tmp_name);
-	return 0;
-}
-
-/* Moves every written image from the private dir into the images dir (replacing a previous
- * dump's files of the same names), then removes the private dir. */
-static int publish_images(struct dump *d)
-{
-	cleanup_close int dup_fd = -EBADF;
-	struct dirent *de;
-	DIR *dir;
-	int ret = 0;
-
-	dup_fd = dup(d->tmp_dirfd);
-	if (dup_fd < 0)
-		return pr_errno("cannot dup the images dir fd");
-	dir = fdopendir(dup_fd);
-	if (!dir)
-		return pr_errno("cannot list '%s'", d->tmp_name);
-	TAKE_FD(dup_fd);
-	while ((de = readdir(dir))) {
-		if (de->d_name[0] == '.')
-			continue;
-		if (renameat(d->tmp_dirfd, de->d_name, d->img_dirfd, de->d_name) < 0) {
-			ret = pr_errno("cannot move image '%s' into '%s'", de->d_name,
-				       d->opts->images_dir);
-			break;
-		}
-	}
-	closedir(dir);
-	return ret;
-}
-
-/* Removes the private dir and whatever is left in it. Used on success (empty) and failure. */
-static void remove_private_dir(struct dump *d)
-{
-	struct dirent *de;
-	DIR *dir;
-	int fd;
-
-	if (d->tmp_dirfd < 0)
-		return;
-	fd = dup(d->tmp_dirfd);
-	dir = fd >= 0 ? fdopendir(fd) : NULL;
-	if (dir) {
-		while ((de = readdir(dir)))
-			if (de->d_name[0] != '.')
-				(void)unlinkat(d->tmp_dirfd, de->d_name, 0);
-		closedir(dir);
-	} else if (fd >= 0) {
-		close(fd);
-	}
-	if (unlinkat(d->img_dirfd, d->tmp_name, AT_REMOVEDIR) < 0)
-		pr_warn("cannot remove '%s/%s': %m, ignoring", d->opts->images_dir, d->tmp_name);
 }
 
 /* ---- mount namespaces -------------------------------------------------------------------- */
@@ -455,7 +381,7 @@ static int dump_task_fds(struct dump *d, struct dump_task *t, const int *fds, si
 	if (!opts || !locals || !local_fds)
 		return pr_neg(-ENOMEM, "cannot allocate the fd table of task %d", (int)pid);
 	if (n_fds > 0) {
-		ret = parasite_ctl_drain_fds(t->ctl, fds, n_fds, local_fds, opts);
+		ret = parasite_cmd_drain_fds(t->ctl, fds, n_fds, local_fds, opts);
 		if (ret < 0) {
 			/* the drain names no fd: say which kind the kernel would not pass */
 			int bad = fd_find_unpassable(pid, fds, n_fds);
@@ -518,10 +444,10 @@ static int list_task_fds(struct dump_task *t, int n_open, int **ret_fds)
 
 	if (table_size < 0)
 		return table_size;
-	n = parasite_ctl_list_fds(t->ctl, table_size, false, ret_fds);
+	n = parasite_cmd_list_fds(t->ctl, table_size, false, ret_fds);
 	if (n >= 0 && n < n_open) {
 		free(*ret_fds);
-		n = parasite_ctl_list_fds(t->ctl, table_size, true, ret_fds);
+		n = parasite_cmd_list_fds(t->ctl, table_size, true, ret_fds);
 	}
 	if (n >= 0 && n != n_open) {
 		free(*ret_fds);
@@ -562,7 +488,7 @@ static int dump_one_task(struct dump *d, struct dump_task *t)
 	ret = dump_task_fds(d, t, fds, (size_t)n_fds);
 	if (ret < 0)
 		return ret;
-	ret = parasite_ctl_get_task_state(t->ctl, &state);
+	ret = parasite_cmd_get_task_state(t->ctl, &state);
 	if (ret < 0)
 		return ret;
 	return task_dump(d->tmp_dirfd, t->task, t->ctl, &state, d->own_special_sizes);
@@ -667,7 +593,7 @@ static int write_pstree(struct dump *d)
 		return pr_neg(-ENOMEM, "cannot allocate the process tree records");
 	for (size_t i = 0; i < d->n_tasks; i++)
 		ns_keys[i] = d->tasks[i].mnt_ns_key;
-	return dump_write_pstree(d->tmp_dirfd, d->tree, ns_keys);
+	return dump_write_pstree(d->tmp_dirfd, d->tree, ns_keys, d->cgroups);
 }
 
 static int write_images(struct dump *d)
@@ -745,16 +671,14 @@ static void dump_free(struct dump *d)
 	free(d->ns_tables);
 	mount_table_free(d->own_table);
 	free(d->tasks);
+	dump_cgroups_free(d->cgroups);
 	seize_tree_free(d->tree);
-	if (d->tmp_dirfd >= 0)
-		close(d->tmp_dirfd);
-	if (d->img_dirfd >= 0)
-		close(d->img_dirfd);
+	dump_publish_free(d->publish);
 }
 
 int dump_run(const struct cli_options *opts)
 {
-	struct dump d = {.opts = opts, .img_dirfd = -EBADF, .tmp_dirfd = -EBADF};
+	struct dump d = {.opts = opts, .tmp_dirfd = -EBADF};
 	struct fd_dump_callbacks cb = {
 	    .resolve_mount = resolve_mount,
 	    .data_sink = write_file_data,
@@ -776,9 +700,10 @@ int dump_run(const struct cli_options *opts)
 	if (ret < 0)
 		goto out_free;
 	pr_debug("kernel probed in %.1f ms", (double)(monotonic_ns() - start) / 1e6);
-	ret = open_images_dir(&d);
+	ret = dump_publish_open(opts->images_dir, &d.publish);
 	if (ret < 0)
 		goto out_free;
+	d.tmp_dirfd = dump_publish_dirfd(d.publish);
 
 	ret = seize_tree(opts->tree_pid, &d.tree);
 	if (ret < 0)
@@ -788,6 +713,8 @@ int dump_run(const struct cli_options *opts)
 		ret = check_namespaces(&d);
 	if (ret == 0)
 		ret = check_sessions(&d);
+	if (ret == 0 && cli_manage_cgroups(opts))
+		ret = dump_cgroups_collect(d.tree, &d.cgroups);
 	if (ret == 0)
 		ret = files_share_detect(d.tree);
 	if (ret < 0)
@@ -834,11 +761,11 @@ int dump_run(const struct cli_options *opts)
 	ret = cure_tasks(&d);
 	if (ret < 0)
 		goto out_release_tree;
-	ret = publish_images(&d);
+	ret = dump_publish_commit(d.publish);
 	if (ret < 0)
 		goto out_release_tree;
 
-	explain(start, "rt_sigreturn, munmap",
+	explain(start, "PTRACE_INTERRUPT, mprotect, PTRACE_SETREGS",
 		"cured every task: no parasite, code or register of "
 		"minicr left in them; images published");
 	fd_dump_end(d.fds, !opts->leave_running);
@@ -850,7 +777,6 @@ int dump_run(const struct cli_options *opts)
 	}
 	explain(start, opts->leave_running ? "PTRACE_DETACH" : "SIGKILL",
 		opts->leave_running ? "let the tree run on" : "killed the tree");
-	remove_private_dir(&d);
 	pr_info("dumped %zu task(s), %zu fd(s), %zu mount namespace(s), %zu detached mount(s) "
 		"into '%s' in %.1f ms",
 		d.n_tasks, d.n_fds, d.n_ns, detached_ctx_n_mounts(d.detached), opts->images_dir,
@@ -869,7 +795,6 @@ out_release_tree:
 		seize_release(d.tree);
 out_remove_images:
 	d.file_data = image_writer_free(d.file_data);
-	remove_private_dir(&d);
 out_free:
 	dump_free(&d);
 	return ret;

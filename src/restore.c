@@ -24,6 +24,7 @@
 #include "fd/restore-table.h"
 #include "image-set/image-set.h"
 #include "mount/restore-ns.h"
+#include "task/restore-cgroup.h"
 #include "task/restore-tree.h"
 #include "task/resume.h"
 #include "base/util.h"
@@ -99,8 +100,7 @@ static int prepare_root(void *opaque)
 	const struct image_set *set = ctx->set;
 	int r;
 
-	ctx->detached =
-	    restore_detached_new(set, ctx->opts->detached_method, restore_tree_note, ctx->tree);
+	ctx->detached = restore_detached_new(set, ctx->opts->detached_method);
 	if (!ctx->detached)
 		return -ENOMEM;
 	/* detached mounts whose source lives in minicr's namespace, then in each of the tree's */
@@ -316,6 +316,19 @@ static int foreground_job(const struct image_set *set)
 	return r;
 }
 
+static int move_cgroups(const struct restore_cgroups *cgroups)
+{
+	uint64_t start = monotonic_ns();
+	int r = restore_cgroups_move(cgroups);
+
+	if (r == 0)
+		explain(start, "write(cgroup.procs)",
+			"put the tasks back into %zu cgroup(s) they were in (%zu move(s); where "
+			"minicr's own cgroup was theirs, they were in it already)",
+			restore_cgroups_n_targets(cgroups), restore_cgroups_n_moves(cgroups));
+	return r;
+}
+
 /* Refuses before anything is created when a pid of the tree is taken. */
 static int check_pids_free(const struct image_set *set)
 {
@@ -336,9 +349,11 @@ static int check_pids_free(const struct image_set *set)
 
 /* restore --check-only: what restore checks before it creates anything (the images, the pids)
  * and what it can check of this system without changing it: the kernel features restore needs,
- * the sources of detached mounts, the files reopened by path in minicr's namespace. */
-static int check_only(const struct image_set *set)
+ * the sources of detached mounts, the files reopened by path in minicr's namespace, the cgroups
+ * the tasks go back into. */
+static int check_only(const struct image_set *set, const struct cli_options *opts)
 {
+	cleanup(restore_cgroups_freep) struct restore_cgroups *cgroups = NULL;
 	const char *missing[8];
 	struct kerndat kd;
 	cleanup_close int root_fd = -EBADF;
@@ -363,6 +378,9 @@ static int check_only(const struct image_set *set)
 	r = fd_check_paths(set, root_fd);
 	if (r < 0)
 		return r;
+	r = cli_manage_cgroups(opts) ? restore_cgroups_prepare(set, &cgroups) : 0;
+	if (r < 0)
+		return r;
 	printf("restore check passed: %zu task(s), %zu file(s), %zu mount(s), %zu detached "
 	       "mount(s)\n",
 	       set->n_tasks, set->n_files, set->n_mnts, set->n_detached);
@@ -379,6 +397,7 @@ int restore_run(const struct cli_options *opts)
 	};
 	cleanup(image_set_freep) struct image_set *set = NULL;
 	cleanup(restore_tree_freep) struct restore_tree *tree = NULL;
+	cleanup(restore_cgroups_freep) struct restore_cgroups *cgroups = NULL;
 	cleanup_close int img_dirfd = -EBADF;
 	struct restore_tree_ops ops = {
 	    .prepare_root = prepare_root,
@@ -413,7 +432,10 @@ int restore_run(const struct cli_options *opts)
 		set->n_tasks, set->n_files, set->n_mnts, set->n_mntns, set->n_detached);
 	t_step = monotonic_ns();
 	if (opts->check_only)
-		return check_only(set) < 0 ? CLI_EXIT_FAILED : CLI_EXIT_OK;
+		return check_only(set, opts) < 0 ? CLI_EXIT_FAILED : CLI_EXIT_OK;
+	/* the cgroups the tasks go back into exist: checked before anything is created */
+	if (cli_manage_cgroups(opts) && restore_cgroups_prepare(set, &cgroups) < 0)
+		return CLI_EXIT_FAILED;
 	r = load_resume(&ctx, img_dirfd);
 	if (r < 0)
 		goto out_free;
@@ -430,6 +452,9 @@ int restore_run(const struct cli_options *opts)
 	r = restore_tree_start(tree, &ops);
 	close(ctx.service_base + 2);
 	phase("tree ready");
+	/* every task exists and none runs the tree's code yet: into their cgroups */
+	if (r == 0 && cgroups)
+		r = move_cgroups(cgroups);
 	if (r == 0 && opts->criu.shell_job)
 		r = foreground_job(set);
 	if (r == 0)

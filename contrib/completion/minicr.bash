@@ -50,7 +50,7 @@ _minicr()
 	restore)
 		COMPREPLY=($(compgen -W "-D --images-dir -d --restore-detached -s --leave-stopped
 			--pidfile --check-only --explain --detached-mounts --tcp-established
-			--shell-job $common" -- "$cur"))
+			--shell-job --manage-cgroups $common" -- "$cur"))
 		;;
 	show)
 		if [[ $cur == -* ]]; then

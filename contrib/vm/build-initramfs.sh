@@ -8,11 +8,14 @@
 # integration test scripts under /vm/src, /vm/config (settings, from $MINICR_VM_* variables), and the host's bash and the few
 # tools the scripts use, each with the shared libraries ldd lists (so everything dynamically
 # linked runs unchanged).
-# Environment: CC (default cc); MINICR_VM_SCENARIO_MODES (default: the modes make check runs,
-# from test/scenarios/check-scenarios.sh, e.g. "baseline dump"; add cr when restore works);
-# inside the guest, in seconds: MINICR_VM_TEST_TIMEOUT per integration test (90),
-# MINICR_VM_SCENARIO_TIMEOUT per scenario (60), MINICR_VM_SCENARIO_BUDGET per mode (120);
-# MINICR_VM_RETRY=0: no second try for a failed test or scenario.
+# Environment: CC (default cc); MINICR_VM_MODULES (a directory of kernel modules and their
+# load-order, put into /vm/modules for init to load: fetch-modules.sh's); MINICR_VM_PROFILE
+# (full or ci, below), MINICR_VM_SCENARIO_MODES and MINICR_VM_TESTS (integration test names, or
+# all) to override a part of it; inside the guest, in seconds: MINICR_VM_TEST_TIMEOUT per
+# integration test (90), MINICR_VM_TEST_TIMEOUTS for some of them ("NAME=SECONDS ...", default
+# test-dump-failures.sh=300: some sixty dumps), MINICR_VM_SCENARIO_TIMEOUT per scenario (60),
+# MINICR_VM_SCENARIO_BUDGET per mode (600); MINICR_VM_RETRY=0: no second try for a failed test
+# or scenario.
 set -euo pipefail
 
 if [ $# != 3 ]; then
@@ -95,23 +98,66 @@ copy_file "$src/test/scenarios/run.sh" /vm/src/test/scenarios/run.sh
 for f in "$src"/test/integration/*.sh; do
 	[ -f "$f" ] && copy_file "$f" "/vm/src/test/integration/${f##*/}"
 done
+# test-completion.sh sources the completion from the source tree
+copy_file "$src/contrib/completion/minicr.bash" /vm/src/contrib/completion/minicr.bash
 copy_file "$src/test/vm/guest-tests.sh" /vm/guest-tests.sh
 
-# The scenario modes: those make check runs on the host (check-scenarios.sh's default), unless
-# MINICR_VM_SCENARIO_MODES says otherwise.
-# baseline (the scenarios without an engine) is left out: dump mode runs each scenario's own
-# check as well, and TCG time is precious.
-modes=${MINICR_VM_SCENARIO_MODES:-$(sed -n 's/.*SCENARIO_MODES:-\([^}]*\)}.*/\1/p' \
-	"$src/test/scenarios/check-scenarios.sh" 2>/dev/null | head -n 1 | sed 's/baseline//')}
+# What the guest runs: MINICR_VM_PROFILE (see contrib/vm/README.md), each part of which
+# MINICR_VM_SCENARIO_MODES and MINICR_VM_TESTS override.
+#   full (make check-vm's default): every integration test, and the scenarios in the modes make
+#        check runs on the host (check-scenarios.sh's default) less baseline (dump mode runs
+#        each scenario's own check as well, and TCG time is precious);
+#   ci   (contrib/test.sh): every scenario in dump mode, and only the integration tests whose
+#        paths depend on the kernel: statmount and the mount API (detached, orphaned and
+#        anonymous mounts, mount namespaces, propagation), ptrace and the parasite, clone3 and
+#        the restorer, sock_diag and TCP repair, O_DIRECT page writes, restore's checks of the
+#        running kernel. The others (fault injection in minicr's own steps, the CLI, the
+#        completion, reports, real programs, terminals) ran in the host's make check and say
+#        nothing new on 7.x. Every scenario in cr mode (dump, kill, restore) is the CRIU lane's
+#        minicr column, which contrib/test.sh runs next on the same kernel, modules and
+#        initramfs: running it here as well would double the longest part of both lanes.
+profile=${MINICR_VM_PROFILE:-full}
+case "$profile" in
+full)
+	modes=$(sed -n 's/.*SCENARIO_MODES:-\([^}]*\)}.*/\1/p' \
+		"$src/test/scenarios/check-scenarios.sh" 2>/dev/null | head -n 1 | sed 's/baseline//')
+	tests=all
+	;;
+ci)
+	modes=dump
+	tests="test-detached test-fds test-parasite test-restore test-resume test-check-only.sh
+		test-detached-devices.sh test-mntns-master.sh test-pages-io.sh test-refused-mounts.sh
+		test-restore-stopped.sh test-sock-restore.sh"
+	;;
+*)
+	echo "build-initramfs: unknown MINICR_VM_PROFILE '$profile' (full or ci)" >&2
+	exit 1
+	;;
+esac
+modes=${MINICR_VM_SCENARIO_MODES:-$modes}
+tests=${MINICR_VM_TESTS:-$tests}
 read -ra modes_list <<<"$modes"
 modes="${modes_list[*]}"
+read -ra tests_list <<<"$(echo $tests)"
 {
+	echo "VM_PROFILE=$profile"
 	echo "VM_SCENARIO_MODES=\"${modes:-dump}\""
+	echo "VM_TESTS=\"${tests_list[*]:-all}\""
 	echo "VM_TEST_TIMEOUT=${MINICR_VM_TEST_TIMEOUT:-90}"
+	echo "VM_TEST_TIMEOUTS=\"${MINICR_VM_TEST_TIMEOUTS:-test-dump-failures.sh=300}\""
 	echo "VM_SCENARIO_TIMEOUT=${MINICR_VM_SCENARIO_TIMEOUT:-60}"
-	echo "VM_SCENARIO_BUDGET=${MINICR_VM_SCENARIO_BUDGET:-120}"
+	echo "VM_SCENARIO_BUDGET=${MINICR_VM_SCENARIO_BUDGET:-600}"
 	echo "VM_RETRY=${MINICR_VM_RETRY:-1}"
 } >"$root/vm/config"
+
+# ---- kernel modules init loads (sock_diag's handlers, loop: the guest has no modprobe) --------
+if [ -n "${MINICR_VM_MODULES:-}" ] && [ -s "$MINICR_VM_MODULES/load-order" ]; then
+	mkdir -p "$root/vm/modules"
+	while read -r m; do
+		cp "$MINICR_VM_MODULES/$m" "$root/vm/modules/"
+	done <"$MINICR_VM_MODULES/load-order"
+	cp "$MINICR_VM_MODULES/load-order" "$root/vm/modules/"
+fi
 
 # ---- pack -------------------------------------------------------------------------------------
 mkdir -p "$(dirname "$out")"

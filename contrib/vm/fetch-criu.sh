@@ -3,7 +3,7 @@
 # private root directory that runs on this machine and in the kernel-VM lane's guest, and print
 # the path of a wrapper that starts it as the last line of stdout.
 #
-#   fetch-criu.sh [--offline] [--kernel VMLINUZ]
+#   fetch-criu.sh [--offline]
 #
 # - apt runs on the kernel-VM lane's private state directory (made by fetch-kernel.sh: its own
 #   sources list for sid, lists, cache and an empty dpkg status, in $MINICR_VM_CACHE/apt); when
@@ -14,21 +14,18 @@
 # - The wrapper ($cache/criu/criu_<version>/criu) runs criu through unstable's own dynamic loader
 #   with unstable's libraries, so it never mixes with the host's older glibc (see
 #   /work/shared/reference/criu-here.md). $cache/criu/current points to the newest one.
-# - With --kernel (a vmlinuz that fetch-kernel.sh cached): also the socket-diag modules CRIU
-#   needs to dump any tree (unix_diag, inet_diag, ...: modules in Debian's cloud kernel, and
-#   nothing loads them in the lane's initramfs), taken from that kernel's linux-modules package,
-#   decompressed, with their dependencies first in DIR/criu-modules/load-order, beside vmlinuz.
+# - The socket-diag modules CRIU needs in the guest are fetch-modules.sh's (both lanes load
+#   them).
 # - Offline, or when the mirror cannot be reached: the newest cached CRIU. With none: a line
 #   "skipped: no CRIU available (...)" and exit 77.
 set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-offline= kernel=
+offline=
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--offline) offline=1; shift ;;
-	--kernel) kernel=$2; shift 2 ;;
-	*) echo "usage: $0 [--offline] [--kernel VMLINUZ]" >&2; exit 2 ;;
+	*) echo "usage: $0 [--offline]" >&2; exit 2 ;;
 	esac
 done
 
@@ -42,10 +39,6 @@ fi
 
 use_cache() { # reason
 	local cur=$cache/criu/current/criu
-	if [ -n "$kernel" ] && [ ! -s "$(dirname "$kernel")/criu-modules/load-order" ]; then
-		echo "skipped: no CRIU available ($1, and the kernel's socket-diag modules are not cached)"
-		exit 77
-	fi
 	if [ -x "$cur" ] && "$cur" --version >/dev/null 2>&1; then
 		log "$1; using the cached CRIU ($(readlink -f "$cache/criu/current"))"
 		echo "$cur"
@@ -143,53 +136,5 @@ EOF
 fi
 ln -sfn "criu_$ver" "$cache/criu/current"
 
-# ---- the socket-diag modules of --kernel ---------------------------------------------------------
-fetch_modules() {
-	local kdir mdir rel kver pkg tmp m f deps want=" " order=()
-	kdir=$(cd "$(dirname "$kernel")" && pwd)
-	mdir=$kdir/criu-modules
-	[ -s "$mdir/load-order" ] && return 0
-	rel=$(cat "$kdir/release" 2>/dev/null) || { log "no release file beside $kernel"; return 1; }
-	kver=${kdir##*_}
-	pkg=linux-modules-$rel
-	log "$pkg $kver (socket-diag modules for CRIU)"
-	tmp=$(mktemp -d "$cache/modules.XXXXXX")
-	if ! (cd "$tmp" && papt_get download "$pkg=$kver") >"$tmp/download.log" 2>&1; then
-		sed 's/^/    /' "$tmp/download.log" >&2
-		rm -rf "$tmp"
-		return 1
-	fi
-	dpkg-deb -x "$tmp"/*.deb "$tmp/x" || { rm -rf "$tmp"; return 1; }
-	rm -rf "$mdir.tmp" && mkdir -p "$mdir.tmp"
-	# every *_diag module of the socket families CRIU asks about, dependencies first
-	add() { # module-file
-		local name deps d
-		name=$(basename "$1"); name=${name%%.ko*}
-		case "$want" in *" $name "*) return ;; esac
-		want+="$name "
-		case "$1" in
-		*.xz) xz -dc "$1" >"$mdir.tmp/$name.ko" ;;
-		*.zst) zstd -qdc "$1" >"$mdir.tmp/$name.ko" ;;
-		*) cp "$1" "$mdir.tmp/$name.ko" ;;
-		esac
-		deps=$(grep -a -o 'depends=[a-z0-9_,-]*' "$mdir.tmp/$name.ko" | head -n 1)
-		deps=${deps#depends=}
-		for d in ${deps//,/ }; do
-			add "$(find "$tmp/x" -name "$d.ko*" | head -n 1)"
-		done
-		order+=("$name.ko")
-	}
-	for m in unix_diag inet_diag tcp_diag udp_diag raw_diag netlink_diag af_packet_diag; do
-		f=$(find "$tmp/x" -name "$m.ko*" | head -n 1)
-		[ -n "$f" ] && add "$f"
-	done
-	printf '%s\n' "${order[@]}" >"$mdir.tmp/load-order"
-	rm -rf "$mdir" && mv "$mdir.tmp" "$mdir"
-	rm -rf "$tmp"
-	log "modules for CRIU: ${order[*]} ($mdir)"
-}
-if [ -n "$kernel" ] && ! fetch_modules; then
-	use_cache "cannot fetch the socket-diag modules of $kernel"
-fi
 log "$("$dir/criu" --version | head -1) from criu $ver ($dir)"
 echo "$dir/criu"

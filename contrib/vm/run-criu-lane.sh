@@ -13,8 +13,8 @@
 #
 #   run-criu-lane.sh [BUILD_DIR [SRC_DIR]]
 #
-# Environment: CC (for the guest's static module loader), MINICR_CRIU_LANE_MODES (scenario modes, default "cr": a dump, a kill and a
-# restore, the whole of both engines), MINICR_CRIU_LANE_TIMEOUT (whole guest run, default 900 s),
+# Environment: MINICR_CRIU_LANE_MODES (scenario modes, default "cr": a dump, a kill and a
+# restore, the whole of both engines), MINICR_CRIU_LANE_TIMEOUT (whole guest run, default 1800 s),
 # MINICR_CRIU_LANE_SCENARIO_TIMEOUT (one run.sh call, 120 s), MINICR_CRIU_LANE_RETRY=0 (no second
 # try for a failure), and those of fetch-kernel.sh, fetch-criu.sh and build-initramfs.sh;
 # MINICR_VM_MEM, MINICR_VM_SMP, MINICR_VM_NO_INSTALL as in run-vm.sh.
@@ -33,6 +33,7 @@ modes=${MINICR_CRIU_LANE_MODES:-cr}
 need=()
 command -v qemu-system-x86_64 >/dev/null || need+=(qemu-system-x86)
 command -v cpio >/dev/null || need+=(cpio)
+command -v xz >/dev/null || need+=(xz-utils)
 [ -e /usr/share/keyrings/debian-archive-keyring.gpg ] || need+=(debian-archive-keyring)
 if [ ${#need[@]} -gt 0 ]; then
 	if [ "$(id -u)" = 0 ] && [ -z "${MINICR_VM_NO_INSTALL:-}" ] && command -v apt-get >/dev/null; then
@@ -62,7 +63,21 @@ elif [ $rc != 0 ]; then
 	exit 1
 fi
 kernel=$(tail -n 1 "$work/fetch-kernel.out")
-bash "$here/fetch-criu.sh" --kernel "$kernel" >"$work/fetch-criu.out" 2>"$work/fetch-criu.err"
+# the modules the guest's init loads: sock_diag's handlers (CRIU asks about every socket
+# family of a tree) and loop, as in the kernel-VM lane
+bash "$here/fetch-modules.sh" "$kernel" >"$work/fetch-modules.out" 2>"$work/fetch-modules.err"
+rc=$?
+sed 's/^/# /' "$work/fetch-modules.err"
+if [ $rc = 77 ]; then
+	grep '^skipped' "$work/fetch-modules.out"
+	exit 77
+elif [ $rc != 0 ]; then
+	echo "run-criu-lane: fetch-modules.sh failed (exit $rc)"
+	exit 1
+fi
+export MINICR_VM_MODULES
+MINICR_VM_MODULES=$(tail -n 1 "$work/fetch-modules.out")
+bash "$here/fetch-criu.sh" >"$work/fetch-criu.out" 2>"$work/fetch-criu.err"
 rc=$?
 sed 's/^/# /' "$work/fetch-criu.err"
 if [ $rc = 77 ]; then
@@ -99,13 +114,6 @@ cp -L "$lib/ld-linux-x86-64.so.2" "$overlay/criu/root/usr/lib/x86_64-linux-gnu/"
 	awk '$2 == "=>" && $3 ~ /^\// { print $3 }' | while read -r l; do
 		cp -L "$l" "$overlay/criu/root/usr/lib/x86_64-linux-gnu/"
 	done
-# the socket-diag modules CRIU needs (nothing else loads modules in the guest) and the helper that loads them and brings the loopback up
-mkdir -p "$overlay/criu/modules"
-cp "$(dirname "$kernel")"/criu-modules/* "$overlay/criu/modules/"
-if ! ${CC:-cc} -static -O2 -Wall -o "$overlay/criu/criu-prep" "$src/test/vm/criu-prep.c"; then
-	echo "run-criu-lane: cannot build test/vm/criu-prep.c"
-	exit 1
-fi
 # host tools the bundles need, with their libraries (the base archive has the rest)
 for t in base64 tar gzip; do
 	p=$(type -P "$t") || continue
@@ -129,7 +137,7 @@ cat "$work/base.gz" "$work/overlay.gz" >"$work/initrd.gz"
 echo "# initramfs built in $(($(date +%s) - t0)) s ($(du -k "$work/initrd.gz" | cut -f1) kB)"
 
 # ---- boot ----------------------------------------------------------------------------------------
-timeout=${MINICR_CRIU_LANE_TIMEOUT:-900}
+timeout=${MINICR_CRIU_LANE_TIMEOUT:-1800}
 guest_timeout=$((timeout > 60 ? timeout - 30 : timeout))
 log=$work/console.log
 declare -A verdict detail
@@ -152,7 +160,7 @@ boot_guest() {
 			read -r engine mode name status rest <<<"${line#@@vm scn }"
 			key="$name/$engine/$mode"
 			[ -n "${verdict[$name/minicr/$mode]+x}${verdict[$name/criu/$mode]+x}" ] ||
-				names+=("$name/$mode")
+				names+=("$name/$mode") # (a name may hold a slash; a mode never does)
 			verdict[$key]=$status detail[$key]=$rest
 			;;
 		"@@vm info "*) echo "# vm: ${line#@@vm info }" ;;
@@ -171,7 +179,7 @@ boot_guest() {
 			-nic none -kernel "$kernel" -initrd "$work/initrd.gz" \
 			-append "console=ttyS0 panic=-1 quiet vm.timeout=$guest_timeout" </dev/null 2>&1
 		echo $? >"$work/qemu.rc"
-	} | tr -d '\r' | tee "$log")
+	} | stdbuf -oL tr -d '\r' | tee "$log")
 }
 boot_guest
 if [ -z "$reached_init" ] && [ -n "$panicked" ]; then
@@ -221,14 +229,14 @@ changed=0 m_pass=0 m_fail=0 c_pass=0 c_fail=0 c_known=0
 {
 	printf '%-26s %-5s %-14s %s\n' scenario mode minicr criu
 	for nm in "${names[@]}"; do
-		name=${nm%/*} mode=${nm#*/}
+		name=${nm%/*} mode=${nm##*/}
 		mv=${verdict[$name/minicr/$mode]:-} cv=${verdict[$name/criu/$mode]:-}
 		printf '%-26s %-5s %-14s %s\n' "$name" "$mode" "$(cell "$mv")" "$(cell "$cv")"
 	done
 } >"$work/table.txt"
 notes=()
 for nm in "${names[@]}"; do
-	name=${nm%/*} mode=${nm#*/}
+	name=${nm%/*} mode=${nm##*/}
 	for engine in minicr criu; do
 		v=${verdict[$name/$engine/$mode]:-} d=${detail[$name/$engine/$mode]:-}
 		case "$engine:$v" in

@@ -15,7 +15,9 @@
 #
 #   run-vm.sh [BUILD_DIR [SRC_DIR]]      (defaults: the current directory, this script's tree)
 #
-# Environment: MINICR_VM_TIMEOUT (seconds for the whole guest run, default 420),
+# Environment: MINICR_VM_PROFILE (full, the default, or ci: what the guest runs, see
+# build-initramfs.sh), MINICR_VM_TIMEOUT (seconds for the whole guest run, default 1800 for the
+# full profile, 1200 for ci: about twice what a loaded 2-core host needs),
 # MINICR_VM_MEM (MiB, default 2048), MINICR_VM_SMP (default 2), MINICR_VM_ACCEL (default tcg),
 # MINICR_VM_QEMU_ARGS (more qemu arguments, split on blanks),
 # MINICR_VM_NO_INSTALL=1 (never apt-get install the tools), and those of fetch-kernel.sh and
@@ -49,6 +51,7 @@ need=()
 command -v qemu-system-x86_64 >/dev/null || need+=(qemu-system-x86)
 command -v cpio >/dev/null || need+=(cpio)
 command -v jq >/dev/null || need+=(jq)
+command -v xz >/dev/null || need+=(xz-utils)
 [ -e /usr/share/keyrings/debian-archive-keyring.gpg ] || need+=(debian-archive-keyring)
 if [ ${#need[@]} -gt 0 ]; then
 	if [ "$(id -u)" = 0 ] && [ -z "${MINICR_VM_NO_INSTALL:-}" ] && command -v apt-get >/dev/null; then
@@ -103,6 +106,25 @@ fi
 kernel=$(tail -n 1 "$work/fetch.out")
 echo "# kernel $kernel ($(($(date +%s) - t0)) s)"
 
+# ---- the modules init loads ---------------------------------------------------------------------
+# Debian's cloud kernel builds sock_diag's handlers (unix_diag, inet_diag, tcp_diag, udp_diag)
+# and loop as modules, which it would load through modprobe; the guest has none. Without them
+# every socket is refused ("sock_diag cannot describe them") and orphan-ext4 has no loop device.
+bash "$here/fetch-modules.sh" "$kernel" >"$work/fetch-modules.out" 2>"$work/fetch-modules.err"
+rc=$?
+sed 's/^/# /' "$work/fetch-modules.err"
+if [ $rc = 77 ]; then
+	grep '^skipped' "$work/fetch-modules.out"
+	echo "$passed passed, $failed failed, $((skipped + 1)) skipped"
+	exit 77
+elif [ $rc != 0 ]; then
+	result fail "vm: fetch the kernel's modules" "exit $rc"
+	finish
+fi
+export MINICR_VM_MODULES
+MINICR_VM_MODULES=$(tail -n 1 "$work/fetch-modules.out")
+echo "# modules: $(tr '\n' ' ' <"$MINICR_VM_MODULES/load-order")"
+
 # ---- the initramfs ------------------------------------------------------------------------------
 t0=$(date +%s)
 if ! bash "$here/build-initramfs.sh" "$build" "$src" "$work/initrd.gz" 2>"$work/initramfs.err"; then
@@ -114,10 +136,14 @@ sed 's/^/# /' "$work/initramfs.err"
 echo "# initramfs built in $(($(date +%s) - t0)) s"
 
 # ---- boot ---------------------------------------------------------------------------------------
-timeout=${MINICR_VM_TIMEOUT:-420}
+case "${MINICR_VM_PROFILE:-full}" in
+ci) timeout=${MINICR_VM_TIMEOUT:-1200} ;;
+*) timeout=${MINICR_VM_TIMEOUT:-1800} ;;
+esac
 guest_timeout=$((timeout > 60 ? timeout - 30 : timeout))
 log=$work/console.log
 rm -f "$work/json-"* "$work/qemu.rc"
+# (tr line-buffered: each result shows as the guest prints it, not 4 kB later)
 # One boot of the guest; the results stream out as it runs. Sets reached_init (any guest line
 # seen), panicked, finished, done_seen, xcheck.
 boot_guest() {
@@ -180,7 +206,7 @@ boot_guest() {
 			-append "console=ttyS0 panic=-1 quiet vm.timeout=$guest_timeout" \
 			${MINICR_VM_QEMU_ARGS:-} </dev/null 2>&1
 		echo $? >"$work/qemu.rc"
-	} | tr -d '\r' | tee "$log")
+	} | stdbuf -oL tr -d '\r' | tee "$log")
 }
 
 boot_guest

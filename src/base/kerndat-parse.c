@@ -1,5 +1,6 @@
 /* kerndat-parse.c: pure helpers for the kernel feature probes (see kerndat-parse.h). */
 #include "base/kerndat-parse.h"
+#include "base/parse-num.h"
 
 #include <errno.h>
 #include <string.h>
@@ -24,28 +25,11 @@ static const char *skip_field(const char *p, const char *end)
 /* Parses hex digits up to a non-hex character; fails on no digits or overflow. */
 static int parse_hex(const char **p, const char *end, uint64_t *ret)
 {
-	uint64_t v = 0;
-	const char *s = *p;
+	size_t n = parse_hex_u64(*p, end, ret);
 
-	for (; s < end; s++) {
-		unsigned int d;
-
-		if (*s >= '0' && *s <= '9')
-			d = (unsigned int)(*s - '0');
-		else if (*s >= 'a' && *s <= 'f')
-			d = (unsigned int)(*s - 'a' + 10);
-		else if (*s >= 'A' && *s <= 'F')
-			d = (unsigned int)(*s - 'A' + 10);
-		else
-			break;
-		if (v >> 60)
-			return -EINVAL;
-		v = v << 4 | d;
-	}
-	if (s == *p)
+	if (!n)
 		return -EINVAL;
-	*p = s;
-	*ret = v;
+	*p += n;
 	return 0;
 }
 

@@ -59,6 +59,8 @@ static const char *const level_names[] = {
 /* Formats and writes one line: "[(time) ]minicr: [tag: ]message[: strerror][ (file:line)]". The
  * message is escaped: names in it come from targets and images. */
 static void emit(const char *tag, const char *file, int line, int errnum, const char *fmt,
+		 va_list ap) __attribute__((format(printf, 5, 0)));
+static void emit(const char *tag, const char *file, int line, int errnum, const char *fmt,
 		 va_list ap)
 {
 	char buf[4096], msg[2048];

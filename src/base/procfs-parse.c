@@ -1,6 +1,7 @@
 /* procfs-parse.c: /proc/PID/stat, status and limits text into structs, CPU lists into bitmaps
  * and back. Pure. */
 #include "base/procfs-parse.h"
+#include "base/parse-num.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -45,29 +46,11 @@ static int parse_udec(const char **p, uint64_t max, uint64_t *ret)
 
 static int parse_uhex(const char **p, uint64_t *ret)
 {
-	const char *s = *p;
-	uint64_t v = 0;
-	int n = 0;
+	size_t n = parse_hex_u64(*p, NULL, ret);
 
-	for (;; s++, n++) {
-		unsigned int d;
-
-		if (*s >= '0' && *s <= '9')
-			d = (unsigned int)(*s - '0');
-		else if (*s >= 'a' && *s <= 'f')
-			d = (unsigned int)(*s - 'a' + 10);
-		else if (*s >= 'A' && *s <= 'F')
-			d = (unsigned int)(*s - 'A' + 10);
-		else
-			break;
-		if (n == 16)
-			return -EINVAL;
-		v = v << 4 | d;
-	}
-	if (n == 0)
+	if (!n)
 		return -EINVAL;
-	*ret = v;
-	*p = s;
+	*p += n;
 	return 0;
 }
 

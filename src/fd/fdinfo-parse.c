@@ -1,6 +1,7 @@
 /* fdinfo-parse.c: /proc/PID/fdinfo/N text to struct fdinfo and key lookups. No syscalls, no
  * logging. */
 #include "fd/fdinfo-parse.h"
+#include "base/parse-num.h"
 
 #include <errno.h>
 #include <string.h>
@@ -15,17 +16,12 @@ int fdinfo_parse_u64(const char *p, const char *end, unsigned int base, uint64_t
 	while (p < end && (*p == ' ' || *p == '\t'))
 		p++;
 	for (; p < end; p++) {
+		int digit = hex_digit(*p);
 		unsigned int d;
-		char c = *p;
 
-		if (c >= '0' && c <= '9')
-			d = (unsigned int)(c - '0');
-		else if (base == 16 && c >= 'a' && c <= 'f')
-			d = (unsigned int)(c - 'a' + 10);
-		else if (base == 16 && c >= 'A' && c <= 'F')
-			d = (unsigned int)(c - 'A' + 10);
-		else
+		if (digit < 0)
 			break;
+		d = (unsigned int)digit;
 		if (d >= base)
 			return -EINVAL;
 		if (v > (UINT64_MAX - d) / base)
@@ -274,17 +270,6 @@ int fdinfo_field_u64(const char *line, size_t len, const char *key, unsigned int
 	if (r < 0)
 		return r;
 	return fdinfo_parse_u64(val, val + val_len, base, ret);
-}
-
-static int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
 }
 
 int fdinfo_field_hex(const char *line, size_t len, const char *key, uint8_t *out, size_t max,

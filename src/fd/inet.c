@@ -46,7 +46,7 @@ struct inet_dumped {
 };
 
 struct inet_state {
-	struct sock_diag *diag;
+	struct sock_diag *diag; /* first: sock_dump_state() makes and frees it */
 	struct inet_dumped *socks;
 	size_t n, cap;
 };
@@ -61,27 +61,12 @@ static bool inet_recognise(const struct fd_params *p)
 
 static struct inet_state *state_of(struct fd_dump_ctx *ctx)
 {
-	void **slot = fd_dump_kind_state(ctx, FD_TYPE__FD_TYPE_INETSK);
-	struct inet_state *st = *slot;
-
-	if (st)
-		return st;
-	st = calloc(1, sizeof(*st));
-	if (!st)
-		return NULL;
-	st->diag = sock_diag_new();
-	if (!st->diag) {
-		free(st);
-		return NULL;
-	}
-	*slot = st;
-	return st;
+	return sock_dump_state(ctx, FD_TYPE__FD_TYPE_INETSK, sizeof(struct inet_state));
 }
 
 static void inet_dump_end(struct fd_dump_ctx *ctx, bool tree_dies)
 {
-	void **slot = fd_dump_kind_state(ctx, FD_TYPE__FD_TYPE_INETSK);
-	struct inet_state *st = *slot;
+	struct inet_state *st = *fd_dump_kind_state(ctx, FD_TYPE__FD_TYPE_INETSK);
 
 	if (!st)
 		return;
@@ -94,10 +79,8 @@ static void inet_dump_end(struct fd_dump_ctx *ctx, bool tree_dies)
 			tcp_repair_leave(st->socks[i].repair_fd);
 		close(st->socks[i].repair_fd);
 	}
-	sock_diag_free(st->diag);
 	free(st->socks);
-	free(st);
-	*slot = NULL;
+	sock_dump_state_free(ctx, FD_TYPE__FD_TYPE_INETSK);
 }
 
 /* ---- addresses ------------------------------------------------------------------------------ */
@@ -881,13 +864,13 @@ static int refill_udp(void *opaque, const struct sock_msg *m)
 
 static int restore_udp_queue(struct fd_restore_ctx *ctx, const FileEntry *fe)
 {
-	cleanup(sock_queues_freep) struct sock_queues *q = NULL;
+	const struct sock_queues *q;
 	struct udp_refill f = {.ie = fe->inet_sk, .file_id = fe->id, .raw4 = -1, .raw6 = -1};
 	int r;
 
 	if (!fe->inet_sk->queued_msgs)
 		return 0;
-	r = sock_queues_new(fd_restore_image_set(ctx), &q);
+	r = sock_queues_of(ctx, &q);
 	if (r == 0)
 		r = sock_queues_each(q, FILE_DATA_KIND__FILE_DATA_KIND_SK_QUEUE, fe->id, refill_udp,
 				     &f);

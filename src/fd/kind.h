@@ -246,6 +246,10 @@ int fd_restore_defer(struct fd_restore_ctx *ctx, void (*fn)(void *arg), void *ar
  * (their opens run on several threads). NULL on ENOMEM. */
 void *fd_restore_state(struct fd_restore_ctx *ctx, uint64_t tag, size_t size,
 		       void (*release)(void *state));
+/* The lowest number the restored root task holds file file_id at, or -1. A kind that makes many
+ * files at once (socket pairs) may put each there: installing it then costs nothing, and it
+ * sits on no other file's number. Safe on worker threads. */
+int fd_restore_target(const struct fd_restore_ctx *ctx, uint32_t file_id);
 
 /* ---- after-install help ----------------------------------------------------------------- */
 

@@ -13,6 +13,7 @@
 #include "base/util.h"
 #include "fd/kind.h"
 #include "fd/restore-data.h"
+#include "image-set/image-set.h"
 
 /* Flags F_SETFL changes. */
 #define FD_SETFL_FLAGS (O_APPEND | O_NONBLOCK | O_DIRECT | O_NOATIME)
@@ -38,7 +39,33 @@ struct fd_restore_ctx {
 	pid_t owner; /* the process that made the context: only it runs the deferred steps */
 	struct kind_state *states; /* fd_restore_state() */
 	size_t n_states;
+	int *target; /* per file index: its lowest number in the root task, or -1; NULL without
+		      * a set */
 };
+
+/* Where the root task (the first of the set, which opens every file) holds each file. */
+static int find_targets(struct fd_restore_ctx *ctx)
+{
+	const struct image_set *set = ctx->cb.set;
+	const struct restore_task *root;
+
+	if (!set || !set->n_tasks || !set->n_files)
+		return 0;
+	ctx->target = malloc(set->n_files * sizeof(*ctx->target));
+	if (!ctx->target)
+		return -ENOMEM;
+	for (size_t i = 0; i < set->n_files; i++)
+		ctx->target[i] = -1;
+	root = &set->tasks[0];
+	for (size_t k = 0; k < root->n_fds; k++) {
+		ssize_t f = image_set_file(set, root->fds[k]->file_id);
+		int n = root->fds[k]->fd;
+
+		if (f >= 0 && (ctx->target[f] < 0 || n < ctx->target[f]))
+			ctx->target[f] = n;
+	}
+	return 0;
+}
 
 struct fd_restore_ctx *fd_restore_ctx_new(const struct fd_restore_callbacks *cb)
 {
@@ -49,7 +76,7 @@ struct fd_restore_ctx *fd_restore_ctx_new(const struct fd_restore_callbacks *cb)
 	ctx->cb = *cb;
 	ctx->owner = getpid();
 	ctx->data = fd_data_restore_new();
-	if (!ctx->data)
+	if (!ctx->data || find_targets(ctx) < 0)
 		return fd_restore_ctx_free(ctx);
 	return ctx;
 }
@@ -76,6 +103,7 @@ struct fd_restore_ctx *fd_restore_ctx_free(struct fd_restore_ctx *ctx)
 			ctx->deferred[i].fn(ctx->deferred[i].arg);
 	free(ctx->deferred);
 	fd_data_restore_free(ctx->data);
+	free(ctx->target);
 	free(ctx);
 	return NULL;
 }
@@ -188,6 +216,13 @@ int fd_restore_take(struct fd_restore_ctx *ctx, uint64_t tag, uint64_t key)
 const struct image_set *fd_restore_image_set(const struct fd_restore_ctx *ctx)
 {
 	return ctx->cb.set;
+}
+
+int fd_restore_target(const struct fd_restore_ctx *ctx, uint32_t file_id)
+{
+	ssize_t f = ctx->target ? image_set_file(ctx->cb.set, file_id) : -1;
+
+	return f >= 0 ? ctx->target[f] : -1;
 }
 
 static int fd_restore_pos(const FileEntry *fe, int fd)

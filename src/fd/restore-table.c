@@ -155,7 +155,6 @@ struct open_job {
 	struct fd_restore_ctx *ctx;
 	const struct image_set *set;
 	struct restore_fdtable *t;
-	const int *target; /* per file: the number the root task wants it at, or -1 */
 };
 
 /* Puts fd at number target when that is free, so installing it later costs nothing; returns
@@ -190,7 +189,7 @@ static void open_range(void *opaque, size_t range, size_t from, size_t to)
 
 		if (!opens_alone(fe) || fd_restore_file(job->ctx, fe, &fd) < 0)
 			continue;
-		fd = place_at(fd, job->target[i]);
+		fd = place_at(fd, fd_restore_target(job->ctx, fe->id));
 		if (fd >= job->t->fd_limit)
 			close(fd);
 		else
@@ -204,22 +203,10 @@ static void open_range(void *opaque, size_t range, size_t from, size_t to)
 static void open_in_parallel(struct fd_restore_ctx *ctx, const struct image_set *set,
 			     struct restore_fdtable *t, size_t n_ranges)
 {
-	cleanup_free int *target = malloc(set->n_files * sizeof(*target));
-	const struct restore_task *root = &set->tasks[0];
-
-	if (!target || grow_fd_table(set->n_files, t->fd_limit) < 0)
+	if (grow_fd_table(set->n_files, t->fd_limit) < 0)
 		return;
-	for (size_t i = 0; i < set->n_files; i++)
-		target[i] = -1;
-	for (size_t k = 0; k < root->n_fds; k++) {
-		ssize_t f = image_set_file(set, root->fds[k]->file_id);
-		int n = root->fds[k]->fd;
-
-		if (f >= 0 && n < t->fd_limit && (target[f] < 0 || n < target[f]))
-			target[f] = n;
-	}
 	parallel_run(set->n_files, n_ranges, open_range,
-		     &(struct open_job){.ctx = ctx, .set = set, .t = t, .target = target});
+		     &(struct open_job){.ctx = ctx, .set = set, .t = t});
 }
 
 /* Which task a file's once-only step (arming a timer) belongs to: the first that holds it. */

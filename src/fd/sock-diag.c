@@ -25,6 +25,7 @@
 
 struct inet_table {
 	bool collected;
+	bool has_no_handler; /* sock_diag answered that it has no handler for the protocol */
 	struct sock_diag_inet *socks;
 	size_t n, cap;
 	struct hmap by_ino; /* (ino, 0) -> index */
@@ -32,6 +33,7 @@ struct inet_table {
 
 struct sock_diag {
 	bool unix_collected;
+	bool unix_has_no_handler;
 	struct sock_diag_unix *unix_socks;
 	size_t n_unix, cap_unix;
 	struct hmap unix_by_ino;
@@ -60,7 +62,10 @@ struct sock_diag *sock_diag_free(struct sock_diag *d)
 }
 
 /* Sends one dump request (req, len bytes, after the netlink header) and hands every answer to
- * fn. Returns 0 or -errno (logged, naming what). */
+ * fn. Returns 0, DIAG_NO_HANDLER when sock_diag has no handler for the family or protocol
+ * (not logged: a kernel without IPv6 has no such sockets; without the diag module, see
+ * no_handler()), or -errno (logged, naming what). */
+#define DIAG_NO_HANDLER 1
 static int diag_dump(const void *req, size_t len, const char *what,
 		     int (*fn)(void *opaque, const struct nlmsghdr *h), void *opaque)
 {
@@ -106,9 +111,8 @@ static int diag_dump(const void *req, size_t len, const char *what,
 			if (h->nlmsg_type == NLMSG_ERROR) {
 				const struct nlmsgerr *e = NLMSG_DATA(h);
 
-				/* a protocol the kernel lacks (no IPv6) has no sockets */
 				if (e->error == -ENOENT || e->error == -EAFNOSUPPORT)
-					return 0;
+					return DIAG_NO_HANDLER;
 				errno = -e->error;
 				return pr_errno("sock_diag refused to list %s", what);
 			}
@@ -207,6 +211,18 @@ static int unix_add(void *opaque, const struct nlmsghdr *h)
 	return 0;
 }
 
+/* The kernel builds sock_diag's handlers as modules (unix_diag, inet_diag with tcp_diag and
+ * udp_diag) that it loads on the first question, through modprobe; where that cannot happen
+ * (no modprobe, or a kernel built without them) it answers as if it knew no such socket. A
+ * socket minicr holds is then one it cannot describe: refused with the module's name. */
+static int no_handler(const char *what, const char *module, const char *config)
+{
+	pr_err("cannot dump %s: the kernel's sock_diag cannot describe them (module %s, %s, not "
+	       "loaded and not loadable)",
+	       what, module, config);
+	return -ENOTSUP;
+}
+
 static int unix_collect(struct sock_diag *d)
 {
 	struct unix_diag_req req = {
@@ -220,6 +236,10 @@ static int unix_collect(struct sock_diag *d)
 
 	if (r == -ENOMEM)
 		pr_err("cannot list unix sockets: out of memory");
+	if (r == DIAG_NO_HANDLER) {
+		d->unix_has_no_handler = true;
+		r = 0;
+	}
 	if (r == 0)
 		d->unix_collected = true;
 	return r;
@@ -235,6 +255,8 @@ int sock_diag_unix_find(struct sock_diag *d, uint64_t ino, const struct sock_dia
 		if (r < 0)
 			return r;
 	}
+	if (d->unix_has_no_handler)
+		return no_handler("unix sockets", "unix_diag", "CONFIG_UNIX_DIAG");
 	s = hmap_find(&d->unix_by_ino, ino, 0);
 	if (!s)
 		return -ENOENT;
@@ -327,6 +349,10 @@ static int inet_collect(struct sock_diag *d, int family, int protocol)
 	r = diag_dump(&req, sizeof(req), what, inet_add, &c);
 	if (r == -ENOMEM)
 		pr_err("cannot list %s: out of memory", what);
+	if (r == DIAG_NO_HANDLER) {
+		c.t->has_no_handler = true;
+		r = 0;
+	}
 	if (r == 0)
 		c.t->collected = true;
 	return r;
@@ -346,6 +372,12 @@ int sock_diag_inet_find(struct sock_diag *d, int family, int protocol, uint64_t 
 
 	if (r < 0)
 		return r;
+	if (t->has_no_handler)
+		return no_handler(protocol == IPPROTO_UDP ? "UDP sockets" : "TCP sockets",
+				  protocol == IPPROTO_UDP ? "udp_diag" : "inet_diag and tcp_diag",
+				  protocol == IPPROTO_UDP
+				      ? "CONFIG_INET_UDP_DIAG"
+				      : "CONFIG_INET_DIAG, CONFIG_INET_TCP_DIAG");
 	s = hmap_find(&t->by_ino, ino, 0);
 	if (!s)
 		return -ENOENT;

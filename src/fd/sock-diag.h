@@ -51,7 +51,8 @@ struct sock_diag *sock_diag_new(void);
 struct sock_diag *sock_diag_free(struct sock_diag *d); /* NULL-safe; returns NULL */
 
 /* The unix socket of inode ino in minicr's network namespace. Returns 0 and sets *ret
- * (borrowed), -ENOENT when there is none, or -errno after one log line (the dump failed). */
+ * (borrowed), -ENOENT when there is none, or -errno after one log line (the dump failed;
+ * -ENOTSUP: the kernel's sock_diag cannot describe unix sockets at all, its module missing). */
 int sock_diag_unix_find(struct sock_diag *d, uint64_t ino, const struct sock_diag_unix **ret);
 /* Every unix socket of the namespace (after a successful lookup), for searches by name. */
 const struct sock_diag_unix *sock_diag_unix_all(const struct sock_diag *d, size_t *ret_n);

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,9 +20,9 @@
 #include <unistd.h>
 
 #include "base/fault.h"
-#include "base/hmap.h"
 #include "base/log.h"
 #include "base/util.h"
+#include "fd/sock-diag.h"
 #include "image-set/image-set.h"
 
 #ifndef SO_PASSPIDFD
@@ -33,6 +34,44 @@
 #ifndef SIOCGSKNS
 #define SIOCGSKNS 0x894C
 #endif
+
+/* ---- the kinds' dump state ------------------------------------------------------------- */
+
+/* The shape every socket kind's state starts with. */
+struct sock_state_head {
+	struct sock_diag *diag;
+};
+
+void *sock_dump_state(struct fd_dump_ctx *ctx, FdType type, size_t size)
+{
+	void **slot = fd_dump_kind_state(ctx, type);
+	struct sock_state_head *st = *slot;
+
+	if (st)
+		return st;
+	st = calloc(1, size);
+	if (!st)
+		return NULL;
+	st->diag = sock_diag_new();
+	if (!st->diag) {
+		free(st);
+		return NULL;
+	}
+	*slot = st;
+	return st;
+}
+
+void sock_dump_state_free(struct fd_dump_ctx *ctx, FdType type)
+{
+	void **slot = fd_dump_kind_state(ctx, type);
+	struct sock_state_head *st = *slot;
+
+	if (!st)
+		return;
+	sock_diag_free(st->diag);
+	free(st);
+	*slot = NULL;
+}
 
 /* ---- namespace ---------------------------------------------------------------------------- */
 
@@ -196,23 +235,29 @@ int sock_set_bufs(int fd, uint32_t sndbuf, uint32_t rcvbuf, uint32_t file_id)
 	return 0;
 }
 
-/* What a new socket gets (net.core.wmem_default, rmem_default), read once; 0 if unknown. */
-static void default_bufs(uint32_t *ret_snd, uint32_t *ret_rcv)
+static uint32_t default_snd, default_rcv;
+
+static void read_default_bufs(void)
 {
-	static uint32_t snd = 1, rcv = 1;
+	cleanup_free char *w = NULL, *r = NULL;
 
-	if (snd == 1) {
-		cleanup_free char *w = NULL, *r = NULL;
-
-		snd = read_file_at(AT_FDCWD, "/proc/sys/net/core/wmem_default", &w) > 0
+	default_snd = read_file_at(AT_FDCWD, "/proc/sys/net/core/wmem_default", &w) > 0
 			  ? (uint32_t)strtoul(w, NULL, 10)
 			  : 0;
-		rcv = read_file_at(AT_FDCWD, "/proc/sys/net/core/rmem_default", &r) > 0
+	default_rcv = read_file_at(AT_FDCWD, "/proc/sys/net/core/rmem_default", &r) > 0
 			  ? (uint32_t)strtoul(r, NULL, 10)
 			  : 0;
-	}
-	*ret_snd = snd;
-	*ret_rcv = rcv;
+}
+
+/* What a new socket gets (net.core.wmem_default, rmem_default), read once (sockets are
+ * rebuilt on several threads); 0 if unknown. */
+static void default_bufs(uint32_t *ret_snd, uint32_t *ret_rcv)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	(void)pthread_once(&once, read_default_bufs);
+	*ret_snd = default_snd;
+	*ret_rcv = default_rcv;
 }
 
 int sock_opts_restore(int fd, const SkOptsEntry *o, unsigned int what, uint32_t file_id)
@@ -277,7 +322,9 @@ struct peek {
 	uint8_t *buf;
 	size_t size;
 	union {
-		struct cmsghdr align;
+		/* a cmsghdr's alignment (CMSG_ALIGN): the struct itself ends in a flexible array,
+		 * which clang refuses anywhere but at the end of a struct */
+		size_t align;
 		char bytes[CMSG_ROOM];
 	} control;
 	struct sockaddr_storage addr;
@@ -537,49 +584,98 @@ int sock_queue_dump(struct fd_dump_ctx *ctx, const struct fd_params *p, uint32_t
 
 /* ---- queues at restore -------------------------------------------------------------------- */
 
-struct sock_queues {
-	const struct image_set *set;
-	struct hmap by_owner; /* (kind, owner) -> index in set->data, in record order */
+/* One queue of one socket file: its records form a list through next[], in record order. */
+struct sock_queue {
+	uint32_t first; /* index in set->data + 1; 0: empty */
+	uint32_t msgs;
+	uint64_t bytes;
 };
 
-int sock_queues_new(const struct image_set *set, struct sock_queues **ret)
+struct sock_queues {
+	const struct image_set *set;
+	struct sock_queue *by_file[2]; /* per files.img index: SK_QUEUE, SK_SEND */
+	uint32_t *next;		       /* per file-data.img record: the queue's next one + 1 */
+};
+
+static int queue_slot(int kind)
 {
-	struct sock_queues *q = calloc(1, sizeof(*q));
+	return kind == FILE_DATA_KIND__FILE_DATA_KIND_SK_QUEUE	? 0
+	       : kind == FILE_DATA_KIND__FILE_DATA_KIND_SK_SEND ? 1
+								: -1;
+}
+
+static struct sock_queue *queue_of(const struct sock_queues *q, int kind, uint32_t owner)
+{
+	int k = queue_slot(kind);
+	ssize_t f = k >= 0 ? image_set_file(q->set, owner) : -1;
+
+	return f >= 0 ? &q->by_file[k][f] : NULL;
+}
+
+static void sock_queues_release(void *state)
+{
+	struct sock_queues *q = state;
+
+	free(q->by_file[0]);
+	free(q->by_file[1]);
+	free(q->next);
+}
+
+/* Fills q (zeroed) with the index of set's queues. Returns 0 or -ENOMEM (logged). */
+static int sock_queues_build(struct sock_queues *q, const struct image_set *set)
+{
+	size_t n_files = set->n_files ? set->n_files : 1;
+
+	q->by_file[0] = calloc(n_files, sizeof(*q->by_file[0]));
+	q->by_file[1] = calloc(n_files, sizeof(*q->by_file[1]));
+	q->next = calloc(set->n_data ? set->n_data : 1, sizeof(*q->next));
+	if (!q->by_file[0] || !q->by_file[1] || !q->next || set->n_data >= UINT32_MAX) {
+		sock_queues_release(q);
+		*q = (struct sock_queues){0};
+		return pr_neg(-ENOMEM, "cannot index socket queues");
+	}
+	q->set = set;
+	/* backwards, each record put first: every list ends up in record order */
+	for (size_t i = set->n_data; i-- > 0;) {
+		const FileDataEntry *e = set->data[i];
+		struct sock_queue *sq = queue_of(q, e->kind, e->owner_id);
+
+		if (!sq)
+			continue;
+		q->next[i] = sq->first;
+		sq->first = (uint32_t)i + 1;
+		sq->bytes += e->data.len;
+		if (!e->has_offset || e->offset == 0)
+			sq->msgs++;
+	}
+	return 0;
+}
+
+int sock_queues_of(struct fd_restore_ctx *ctx, const struct sock_queues **ret)
+{
+	struct sock_queues *q =
+	    fd_restore_state(ctx, SOCK_STATE_QUEUES, sizeof(*q), sock_queues_release);
+	int r;
 
 	if (!q)
 		return pr_neg(-ENOMEM, "cannot index socket queues");
-	q->set = set;
-	for (size_t i = 0; i < set->n_data; i++) {
-		const FileDataEntry *e = set->data[i];
-
-		if (e->kind != FILE_DATA_KIND__FILE_DATA_KIND_SK_QUEUE &&
-		    e->kind != FILE_DATA_KIND__FILE_DATA_KIND_SK_SEND)
-			continue;
-		if (hmap_put(&q->by_owner, (uint64_t)e->kind, e->owner_id, i) < 0) {
-			sock_queues_free(q);
-			return pr_neg(-ENOMEM, "cannot index socket queues");
-		}
+	if (!q->set) {
+		r = sock_queues_build(q, fd_restore_image_set(ctx));
+		if (r < 0)
+			return r;
 	}
 	*ret = q;
 	return 0;
 }
 
-struct sock_queues *sock_queues_free(struct sock_queues *q)
-{
-	if (!q)
-		return NULL;
-	hmap_clear(&q->by_owner);
-	free(q);
-	return NULL;
-}
-
 int sock_queues_each(const struct sock_queues *q, int kind, uint32_t owner, sock_msg_fn fn,
 		     void *opaque)
 {
-	const struct hmap_slot *s = hmap_find(&q->by_owner, (uint64_t)kind, owner);
+	const struct sock_queue *sq = queue_of(q, kind, owner);
+	uint32_t s = sq ? sq->first : 0;
 
 	while (s) {
-		const FileDataEntry *e = q->set->data[s->value];
+		const FileDataEntry *e = q->set->data[s - 1];
 		struct sock_msg m = {
 		    .data = e->data.data, .len = e->data.len, .creds = e->sk_creds};
 		cleanup_free uint8_t *joined = NULL;
@@ -589,7 +685,7 @@ int sock_queues_each(const struct sock_queues *q, int kind, uint32_t owner, sock
 			m.addr = e->sk_addr.data;
 			m.addr_len = e->sk_addr.len;
 		}
-		s = hmap_next(&q->by_owner, s);
+		s = q->next[s - 1];
 		if (e->has_total_size && e->total_size > e->data.len) {
 			/* the message goes on in the next records (offset > 0) */
 			size_t off = e->data.len;
@@ -604,14 +700,14 @@ int sock_queues_each(const struct sock_queues *q, int kind, uint32_t owner, sock
 				return -ENOMEM;
 			memcpy(joined, e->data.data, e->data.len);
 			while (off < e->total_size && s) {
-				const FileDataEntry *c = q->set->data[s->value];
+				const FileDataEntry *c = q->set->data[s - 1];
 
 				if (!c->has_offset || c->offset != off ||
 				    c->data.len > e->total_size - off)
 					break;
 				memcpy(joined + off, c->data.data, c->data.len);
 				off += c->data.len;
-				s = hmap_next(&q->by_owner, s);
+				s = q->next[s - 1];
 			}
 			if (off != e->total_size)
 				return image_set_bad(q->set,
@@ -631,20 +727,11 @@ int sock_queues_each(const struct sock_queues *q, int kind, uint32_t owner, sock
 uint64_t sock_queues_bytes(const struct sock_queues *q, int kind, uint32_t owner,
 			   uint32_t *ret_msgs)
 {
-	uint64_t bytes = 0;
-	uint32_t msgs = 0;
+	const struct sock_queue *sq = queue_of(q, kind, owner);
 
-	for (const struct hmap_slot *s = hmap_find(&q->by_owner, (uint64_t)kind, owner); s;
-	     s = hmap_next(&q->by_owner, s)) {
-		const FileDataEntry *e = q->set->data[s->value];
-
-		bytes += e->data.len;
-		if (!e->has_offset || e->offset == 0)
-			msgs++;
-	}
 	if (ret_msgs)
-		*ret_msgs = msgs;
-	return bytes;
+		*ret_msgs = sq ? sq->msgs : 0;
+	return sq ? sq->bytes : 0;
 }
 
 int sock_send_msg(int fd, const struct sock_msg *m, const void *to, size_t to_len, uint32_t file_id)

@@ -20,6 +20,13 @@ struct image_set;
  * Returns 1, 0, or -errno (logged). */
 int sock_in_own_netns(int sk_fd);
 
+/* A socket kind's dump state (fd_dump_kind_state(ctx, type)), calloc'ed with `size` bytes on
+ * first use. Its first member must be the `struct sock_diag *` this makes with it, which
+ * sock_dump_state_free() frees with the state. NULL on ENOMEM. */
+void *sock_dump_state(struct fd_dump_ctx *ctx, FdType type, size_t size);
+/* Frees the state of kind `type` (NULL-safe) and clears its slot. */
+void sock_dump_state_free(struct fd_dump_ctx *ctx, FdType type);
+
 /* Which options sock_opts_dump() reads and sock_opts_restore() sets. */
 enum {
 	SOCK_OPT_PASS = 1 << 0,		/* SO_PASSCRED, SO_PASSSEC, SO_PASSPIDFD */
@@ -74,13 +81,12 @@ struct sock_msg {
 
 struct sock_queues;
 
-/* Indexes the FILE_DATA_KIND_SK_* records of set by owner. Returns 0 or -ENOMEM (logged). */
-int sock_queues_new(const struct image_set *set, struct sock_queues **ret);
-struct sock_queues *sock_queues_free(struct sock_queues *q); /* NULL-safe; returns NULL */
-static inline void sock_queues_freep(struct sock_queues **q)
-{
-	sock_queues_free(*q);
-}
+/* The FILE_DATA_KIND_SK_* records of the image set being restored, indexed by owner: built on
+ * first use and kept for the whole restore (the socket kinds share it; its state tag is
+ * SOCK_STATE_QUEUES, in the unix kind's tag space). Returns 0 and sets *ret (borrowed), or
+ * -ENOMEM (logged). */
+#define SOCK_STATE_QUEUES FD_KEEP_TAG(FD_TYPE__FD_TYPE_UNIXSK, 0x80)
+int sock_queues_of(struct fd_restore_ctx *ctx, const struct sock_queues **ret);
 
 typedef int (*sock_msg_fn)(void *opaque, const struct sock_msg *m);
 /* Calls fn for each message of owner's queue of that kind (SK_QUEUE, SK_SEND), in order; stops

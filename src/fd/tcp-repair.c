@@ -209,7 +209,7 @@ static int refill_one(void *opaque, const struct sock_msg *m)
 	return 0;
 }
 
-static int refill(struct sock_queues *q, int fd, uint32_t file_id, int queue, int kind)
+static int refill(const struct sock_queues *q, int fd, uint32_t file_id, int queue, int kind)
 {
 	struct refill f = {.fd = fd, .file_id = file_id};
 	int r = set_int(fd, TCP_REPAIR_QUEUE, queue);
@@ -247,7 +247,7 @@ int tcp_repair_restore(struct fd_restore_ctx *ctx, int fd, const FileEntry *fe,
 		       size_t dst_len)
 {
 	const TcpRepairEntry *te = ie->tcp;
-	cleanup(sock_queues_freep) struct sock_queues *q = NULL;
+	const struct sock_queues *q;
 	struct tcp_repair_window w = {
 	    .snd_wl1 = te->snd_wl1,
 	    .snd_wnd = te->snd_wnd,
@@ -274,7 +274,7 @@ int tcp_repair_restore(struct fd_restore_ctx *ctx, int fd, const FileEntry *fe,
 	r = set_options(fd, te, fe->id);
 	if (r < 0)
 		return r;
-	r = sock_queues_new(fd_restore_image_set(ctx), &q);
+	r = sock_queues_of(ctx, &q);
 	if (r < 0)
 		return r;
 	/* what was sent and not acknowledged counts as sent again: it is resent on timeout */

@@ -23,6 +23,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "base/fd-pass.h"
 #include "base/log.h"
 #include "base/util.h"
 #include "fd/tty-queue.h"
@@ -501,11 +502,6 @@ static int open_slave(struct fd_restore_ctx *ctx, const FileEntry *fe, int *ret_
 static void __attribute__((noreturn))
 dev_tty_helper(struct fd_restore_ctx *ctx, const FileEntry *fe, int master_fd, int sock)
 {
-	char cbuf[CMSG_SPACE(sizeof(int))] = {0};
-	struct iovec iov = {.iov_base = "t", .iov_len = 1};
-	struct msghdr msg = {
-	    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
-	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
 	int slave, fd;
 
 	if (setsid() < 0)
@@ -519,21 +515,12 @@ dev_tty_helper(struct fd_restore_ctx *ctx, const FileEntry *fe, int master_fd, i
 	fd = fd_restore_open_path(ctx, fe->reg, (fe->flags & ~(uint32_t)O_NOCTTY));
 	if (fd < 0)
 		_exit(1);
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &fd, sizeof(int));
-	_exit(sendmsg(sock, &msg, 0) == 1 ? 0 : 1);
+	_exit(fd_pass_send(sock, fd) < 0 ? 1 : 0);
 }
 
 static int open_dev_tty(struct fd_restore_ctx *ctx, const FileEntry *fe, int *ret_fd)
 {
-	int master_fd = fd_restore_file_fd(ctx, fe->tty->master_id), sv[2], fd = -1, status;
-	char cbuf[CMSG_SPACE(sizeof(int))], byte;
-	struct iovec iov = {.iov_base = &byte, .iov_len = 1};
-	struct msghdr msg = {
-	    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
-	struct cmsghdr *c;
+	int master_fd = fd_restore_file_fd(ctx, fe->tty->master_id), sv[2], fd, status;
 	pid_t pid;
 
 	if (master_fd < 0) {
@@ -550,9 +537,7 @@ static int open_dev_tty(struct fd_restore_ctx *ctx, const FileEntry *fe, int *re
 		close(sv[0]);
 		return pr_errno("cannot start a helper for /dev/tty file %u", fe->id);
 	}
-	if (recvmsg(sv[0], &msg, MSG_CMSG_CLOEXEC) == 1 && (c = CMSG_FIRSTHDR(&msg)) &&
-	    c->cmsg_type == SCM_RIGHTS)
-		memcpy(&fd, CMSG_DATA(c), sizeof(int));
+	fd = fd_pass_recv(sv[0]);
 	close(sv[0]);
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;

@@ -12,17 +12,24 @@
  *   5. datagram sockets connected to their peers (after the refill: a connected socket only
  *      takes messages from its peer);
  *   6. shut down, stand-ins closed, options set.
- * Each socket is then kept for its file's open(). Names are bound and connected from the
+ * Pairs that reach nobody but each other (socketpair()s: no name, no listener; the bulk of a
+ * large table) are rebuilt whole first, each at its numbers, their queues filled on other
+ * threads as they are made when there are many; a pair that fails there is left to the steps
+ * above, which make it again and log why.
+ * Each socket is then held for its file's open(). Names are bound and connected from the
  * directory they resolve in (chdir, or chroot for an absolute name), never through /proc. */
 #define LOG_PREFIX "fd-unix: "
 #include "fd/unix.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -31,6 +38,7 @@
 #include "base/hmap.h"
 #include "base/log.h"
 #include "base/fault.h"
+#include "base/parallel.h"
 #include "base/util.h"
 #include "fd/sock.h"
 #include "image-set/image-set.h"
@@ -38,6 +46,9 @@
 /* What a new unix socket's send buffer holds at least: half the usual net.core.wmem_default
  * (212992, counted twice by the kernel). Beyond that, a queue's sender gets a larger one. */
 #define SOCK_BUF_MIN_DEFAULT 106496
+
+/* Below this many lone pairs a thread costs more to start than it saves. */
+#define PAIRS_PARALLEL_MIN 256
 
 struct usk {
 	const FileEntry *fe;
@@ -47,6 +58,8 @@ struct usk {
 	ssize_t peer;	/* index of the peer in the tree, or -1 */
 	bool paired;	/* made by socketpair() */
 	bool raised;	/* its send buffer was raised to refill a queue */
+	bool is_done;	/* rebuilt whole with its peer, as a lone pair: the steps skip it */
+	int target;	/* lone pairs: the number the root task holds it at, or -1 */
 	int name_dirfd; /* path names: the directory the name resolves from, or -1 */
 	bool name_root; /* chroot into name_dirfd for this name (absolute, or private) */
 };
@@ -65,7 +78,15 @@ struct urestore {
 	size_t n;
 	ssize_t *by_file;    /* set->files index -> index in u, or -1 */
 	struct hmap by_name; /* hash of a bound name -> index in u */
-	struct sock_queues *q;
+	const struct sock_queues *q;
+	size_t *pairs; /* lone pairs: the index of their first end */
+	size_t n_pairs;
+	bool fail_pairs; /* MINICR_FAULT=unix-lone-pairs: every one fails, the steps redo it */
+	bool *is_wanted; /* per number below above: some lone end's target */
+	int above;	 /* the numbers from here on are no lone end's target */
+	int fd_limit;	 /* the tree's fds stay below this (service fds from here on) */
+	int *plugs;	 /* see land() */
+	size_t n_plugs, cap_plugs;
 	struct stand_in *stand_ins;
 	size_t n_stand_ins;
 	int unnamed_sender;
@@ -336,8 +357,13 @@ static int create_all(struct urestore *r)
 	for (size_t i = 0; i < r->n; i++) {
 		struct usk *s = &r->u[i], *p = s->peer >= 0 ? &r->u[s->peer] : NULL;
 		const UnixSkEntry *ue = s->ue;
-		int type = (int)ue->type, ret;
-		bool mutual = p && p->ue->has_peer_id && p->ue->peer_id == s->fe->id;
+		int type, ret;
+		bool mutual;
+
+		if (s->is_done)
+			continue;
+		type = (int)ue->type;
+		mutual = p && p->ue->has_peer_id && p->ue->peer_id == s->fe->id;
 
 		if (s->fd >= 0 || (ue->accepted && p))
 			continue; /* made, or to be made by accept() */
@@ -364,6 +390,8 @@ static int bind_all(struct urestore *r)
 		struct usk *s = &r->u[i];
 		int ret;
 
+		if (s->is_done)
+			continue;
 		if (s->ue->has_name && !s->ue->accepted) {
 			ret = bind_name(r, s);
 			if (ret < 0)
@@ -445,7 +473,7 @@ static int connect_all(struct urestore *r)
 	for (size_t i = 0; i < r->n; i++) {
 		struct usk *s = &r->u[i];
 
-		if (s->ue->accepted && s->peer >= 0 && s->fd < 0) {
+		if (s->fd < 0 && s->ue->accepted && s->peer >= 0) {
 			ret = accept_pair(r, s);
 			if (ret < 0)
 				return ret;
@@ -454,7 +482,7 @@ static int connect_all(struct urestore *r)
 	for (size_t i = 0; i < r->n; i++) {
 		struct usk *l = &r->u[i];
 
-		for (size_t k = 0; k < l->ue->n_accept_queue; k++) {
+		for (size_t k = 0; !l->is_done && k < l->ue->n_accept_queue; k++) {
 			ssize_t f = image_set_file(r->set, l->ue->accept_queue[k]);
 
 			ret = connect_to(r, &r->u[r->by_file[f]], l);
@@ -551,40 +579,45 @@ static int refill_one(void *opaque, const struct sock_msg *m)
 		       to->name_root, m, to->fe->id);
 }
 
+/* Refills the receive queue of s. */
+static int refill_socket(struct urestore *r, struct usk *s)
+{
+	struct refill f = {.r = r, .to = s, .sender = -1};
+	uint32_t msgs;
+	uint64_t bytes =
+	    sock_queues_bytes(r->q, FILE_DATA_KIND__FILE_DATA_KIND_SK_QUEUE, s->fe->id, &msgs);
+	int ret;
+
+	if (!msgs)
+		return 0;
+	if (s->ue->peer_closed)
+		f.sender = s->fake;
+	else if (s->paired || s->ue->type != SK_TYPE__SK_DGRAM)
+		f.sender = s->peer >= 0 ? r->u[s->peer].fd : -1;
+	if (f.sender < 0 && s->ue->type != SK_TYPE__SK_DGRAM) {
+		pr_err("cannot restore unix socket %u: its queue has no sender", s->fe->id);
+		return -EINVAL;
+	}
+	/* room for the whole queue (and each message's overhead) in the sender's buffer when a
+	 * new socket's would not do; the real size is set after */
+	if (f.sender >= 0 && bytes + msgs * 1024ULL + 65536 > SOCK_BUF_MIN_DEFAULT) {
+		ret = sock_set_bufs(f.sender, (uint32_t)(2 * (bytes + msgs * 4096ULL) + (1 << 20)),
+				    0, s->fe->id);
+		if (ret < 0)
+			return ret;
+		if (!s->ue->peer_closed && s->peer >= 0)
+			r->u[s->peer].raised = true;
+	}
+	return sock_queues_each(r->q, FILE_DATA_KIND__FILE_DATA_KIND_SK_QUEUE, s->fe->id,
+				refill_one, &f);
+}
+
 /* Step 4. */
 static int refill_all(struct urestore *r)
 {
 	for (size_t i = 0; i < r->n; i++) {
-		struct usk *s = &r->u[i];
-		struct refill f = {.r = r, .to = s, .sender = -1};
-		uint32_t msgs;
-		uint64_t bytes = sock_queues_bytes(r->q, FILE_DATA_KIND__FILE_DATA_KIND_SK_QUEUE,
-						   s->fe->id, &msgs);
-		int ret;
+		int ret = r->u[i].is_done ? 0 : refill_socket(r, &r->u[i]);
 
-		if (!msgs)
-			continue;
-		if (s->ue->peer_closed)
-			f.sender = s->fake;
-		else if (s->paired || s->ue->type != SK_TYPE__SK_DGRAM)
-			f.sender = s->peer >= 0 ? r->u[s->peer].fd : -1;
-		if (f.sender < 0 && s->ue->type != SK_TYPE__SK_DGRAM) {
-			pr_err("cannot restore unix socket %u: its queue has no sender", s->fe->id);
-			return -EINVAL;
-		}
-		/* room for the whole queue (and each message's overhead) in the sender's buffer
-		 * when a new socket's would not do; the real size is set after */
-		if (f.sender >= 0 && bytes + msgs * 1024ULL + 65536 > SOCK_BUF_MIN_DEFAULT) {
-			ret = sock_set_bufs(f.sender,
-					    (uint32_t)(2 * (bytes + msgs * 4096ULL) + (1 << 20)), 0,
-					    s->fe->id);
-			if (ret < 0)
-				return ret;
-			if (!s->ue->peer_closed && s->peer >= 0)
-				r->u[s->peer].raised = true;
-		}
-		ret = sock_queues_each(r->q, FILE_DATA_KIND__FILE_DATA_KIND_SK_QUEUE, s->fe->id,
-				       refill_one, &f);
 		if (ret < 0)
 			return ret;
 	}
@@ -598,7 +631,7 @@ static int connect_dgrams(struct urestore *r)
 		struct usk *s = &r->u[i];
 		int ret;
 
-		if (s->ue->type != SK_TYPE__SK_DGRAM || s->paired || s->peer < 0)
+		if (s->paired || s->peer < 0 || s->ue->type != SK_TYPE__SK_DGRAM)
 			continue;
 		ret = connect_to(r, s, &r->u[s->peer]);
 		if (ret < 0)
@@ -612,30 +645,343 @@ static int shut_how(uint32_t bits)
 	return bits == 1 ? SHUT_RD : bits == 2 ? SHUT_WR : SHUT_RDWR;
 }
 
+static int shut_socket(const struct usk *s)
+{
+	uint32_t sd = s->ue->shutdown & 3;
+
+	if (sd && !s->ue->peer_closed && shutdown(s->fd, shut_how(sd)) < 0 && errno != ENOTCONN)
+		return pr_errno("cannot shut down unix socket %u", s->fe->id);
+	return 0;
+}
+
+static int set_options(const struct usk *s)
+{
+	return sock_opts_restore(s->fd, s->ue->opts,
+				 SOCK_OPT_PASS | SOCK_OPT_PEEK |
+				     (s->raised ? SOCK_OPT_BUFS_CHANGED : SOCK_OPT_BUFS),
+				 s->fe->id);
+}
+
 /* Step 6. */
 static int finish_all(struct urestore *r)
 {
 	for (size_t i = 0; i < r->n; i++) {
-		struct usk *s = &r->u[i];
-		uint32_t sd = s->ue->shutdown & 3;
+		int ret = r->u[i].is_done ? 0 : shut_socket(&r->u[i]);
 
-		if (sd && !s->ue->peer_closed && shutdown(s->fd, shut_how(sd)) < 0 &&
-		    errno != ENOTCONN)
-			return pr_errno("cannot shut down unix socket %u", s->fe->id);
+		if (ret < 0)
+			return ret;
 	}
 	for (size_t i = 0; i < r->n; i++) {
 		struct usk *s = &r->u[i];
 		int ret;
 
-		closep(&s->fake);
-		ret = sock_opts_restore(s->fd, s->ue->opts,
-					SOCK_OPT_PASS | SOCK_OPT_PEEK |
-					    (s->raised ? SOCK_OPT_BUFS_CHANGED : SOCK_OPT_BUFS),
-					s->fe->id);
+		if (s->fake >= 0)
+			close(TAKE_FD(s->fake));
+		ret = s->is_done ? 0 : set_options(s);
 		if (ret < 0)
 			return ret;
 	}
 	return 0;
+}
+
+/* ---- lone pairs ----------------------------------------------------------------------------
+ */
+
+/* An end of a pair that reaches nobody but its peer: no name, not listening, no listener, not
+ * accepted, not waiting in an accept queue, its peer still there. */
+static bool is_lone(const struct usk *s)
+{
+	const UnixSkEntry *ue = s->ue;
+
+	return !ue->has_name && !ue->accepted && !ue->peer_closed && !ue->has_listener_id &&
+	       ue->state != SK_STATE__SK_LISTEN && ue->n_accept_queue == 0;
+}
+
+static int pair_low(const struct urestore *r, size_t i)
+{
+	int a = r->u[i].target, b = r->u[r->u[i].peer].target;
+
+	return (unsigned int)a < (unsigned int)b ? a : b; /* -1 (none) sorts last */
+}
+
+static int cmp_pairs(const void *x, const void *y, void *opaque)
+{
+	int a = pair_low(opaque, *(const size_t *)x), b = pair_low(opaque, *(const size_t *)y);
+
+	return (unsigned int)a < (unsigned int)b ? -1 : a != b;
+}
+
+/* Marks the numbers the lone ends are wanted at. */
+static int want_targets(struct urestore *r)
+{
+	struct rlimit rl;
+
+	r->above = 0;
+	for (size_t k = 0; k < r->n_pairs; k++) {
+		const struct usk *a = &r->u[r->pairs[k]], *b = &r->u[a->peer];
+
+		r->above = a->target >= r->above ? a->target + 1 : r->above;
+		r->above = b->target >= r->above ? b->target + 1 : r->above;
+	}
+	r->is_wanted = calloc((size_t)r->above + 1, sizeof(*r->is_wanted));
+	if (!r->is_wanted)
+		return -ENOMEM;
+	for (size_t k = 0; k < r->n_pairs; k++) {
+		const struct usk *a = &r->u[r->pairs[k]], *b = &r->u[a->peer];
+
+		if (a->target >= 0)
+			r->is_wanted[a->target] = true;
+		if (b->target >= 0)
+			r->is_wanted[b->target] = true;
+	}
+	/* restore raised the soft limit to the hard one, and keeps its service fds below it */
+	r->fd_limit = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < INT_MAX
+			  ? image_set_fd_limit((int)rl.rlim_cur)
+			  : 0;
+	return 0;
+}
+
+static bool is_wanted(const struct urestore *r, int n)
+{
+	return n >= 0 && n < r->above && r->is_wanted[n];
+}
+
+/* Moves fd to the first free number no lone end wants (and below the service fds). Returns
+ * the fd to use: the moved one, or fd itself where there is no room. */
+static int move_away(const struct urestore *r, int fd)
+{
+	int moved = r->above > 0 ? fcntl(fd, F_DUPFD_CLOEXEC, r->above) : -1;
+
+	if (moved < 0)
+		return fd;
+	if (moved >= r->fd_limit) {
+		close(moved);
+		return fd;
+	}
+	close(fd);
+	return moved;
+}
+
+/* The pairs whose both ends are lone, each other's peer and nobody else's, in the order of the
+ * numbers the root task holds them at. */
+static int find_lone_pairs(struct urestore *r)
+{
+	cleanup_free bool *is_shared = calloc(r->n ? r->n : 1, sizeof(*is_shared));
+	bool is_sorted = true;
+
+	if (!is_shared)
+		return -ENOMEM;
+	/* a socket some third socket names as its peer (a datagram sender) is no lone end */
+	for (size_t i = 0; i < r->n; i++) {
+		ssize_t p = r->u[i].peer;
+
+		if (p >= 0 && r->u[p].peer != (ssize_t)i)
+			is_shared[p] = true;
+	}
+	r->pairs = malloc((r->n / 2 + 1) * sizeof(*r->pairs));
+	if (!r->pairs)
+		return -ENOMEM;
+	for (size_t i = 0; i < r->n; i++) {
+		struct usk *a = &r->u[i], *b = a->peer >= 0 ? &r->u[a->peer] : NULL;
+
+		if (!b || a->peer <= (ssize_t)i || b->peer != (ssize_t)i || is_shared[i] ||
+		    is_shared[a->peer] || a->ue->type != b->ue->type || !is_lone(a) || !is_lone(b))
+			continue;
+		a->target = fd_restore_target(r->ctx, a->fe->id);
+		b->target = fd_restore_target(r->ctx, b->fe->id);
+		if (r->n_pairs && (unsigned int)pair_low(r, r->pairs[r->n_pairs - 1]) >
+				      (unsigned int)pair_low(r, i))
+			is_sorted = false;
+		r->pairs[r->n_pairs++] = i;
+	}
+	if (!is_sorted)
+		qsort_r(r->pairs, r->n_pairs, sizeof(*r->pairs), cmp_pairs, r);
+	return want_targets(r);
+}
+
+/* Puts fd at number target when that is free. The number fd held is then a hole below the
+ * numbers still wanted, where the next socketpair() would land: unless a lone end wants it, fd
+ * stays open there (a plug) until every pair is made. A target taken by some other file leaves
+ * fd where it is, or away from the wanted numbers if it sits on one, so that the next pairs
+ * still land; so does an end the root task does not hold (target -1). Returns the fd to use. */
+static int land(struct urestore *r, int fd, int target)
+{
+	int moved = -1;
+
+	if (fd == target)
+		return fd;
+	if (target >= 0)
+		moved = fcntl(fd, F_DUPFD_CLOEXEC, target);
+	if (target < 0 || moved != target) {
+		if (moved >= 0)
+			close(moved);
+		return is_wanted(r, fd) ? move_away(r, fd) : fd;
+	}
+	if (is_wanted(r, fd)) {
+		close(fd);
+		return moved;
+	}
+	if (r->n_plugs == r->cap_plugs) {
+		size_t cap = r->cap_plugs ? 2 * r->cap_plugs : 64;
+		int *plugs = reallocarray(r->plugs, cap, sizeof(*plugs));
+
+		if (!plugs) {
+			close(fd);
+			return moved;
+		}
+		r->plugs = plugs;
+		r->cap_plugs = cap;
+	}
+	r->plugs[r->n_plugs++] = fd;
+	return moved;
+}
+
+/* Makes one lone pair at the numbers the root task holds its ends at: in the order of those
+ * numbers, socketpair() lands on them by itself (it takes the lowest free ones), but for
+ * numbers taken or left free by others. The two ends of a new pair are alike. */
+static int make_lone_pair(struct urestore *r, struct usk *a, struct usk *b)
+{
+	int sv[2];
+
+	if (socketpair(AF_UNIX, (int)a->ue->type | SOCK_CLOEXEC, 0, sv) < 0)
+		return -errno;
+	if (sv[1] == a->target || sv[0] == b->target) {
+		int t = sv[0];
+
+		sv[0] = sv[1];
+		sv[1] = t;
+	}
+	a->fd = land(r, sv[0], a->target);
+	b->fd = land(r, sv[1], b->target);
+	a->paired = b->paired = true;
+	return 0;
+}
+
+/* Queues, shutdown and options of a lone pair. */
+static int fill_pair(struct urestore *r, struct usk *a, struct usk *b)
+{
+	int ret = refill_socket(r, a);
+
+	if (ret == 0)
+		ret = refill_socket(r, b);
+	if (ret == 0)
+		ret = shut_socket(a);
+	if (ret == 0)
+		ret = shut_socket(b);
+	if (ret == 0)
+		ret = set_options(a);
+	if (ret == 0)
+		ret = set_options(b);
+	return ret;
+}
+
+static void undo_pair(struct usk *a, struct usk *b)
+{
+	close(TAKE_FD(a->fd));
+	close(TAKE_FD(b->fd));
+	a->paired = b->paired = a->raised = b->raised = false;
+}
+
+/* Fills the lone pairs [from, to), silently: a pair that fails is undone and left to the steps,
+ * which make it again and log why. Each pair writes only its own two sockets. */
+static void fill_pairs(struct urestore *r, size_t from, size_t to)
+{
+	for (size_t k = from; k < to; k++) {
+		struct usk *a = &r->u[r->pairs[k]], *b = &r->u[a->peer];
+
+		if (a->fd < 0)
+			continue;
+		if (!r->fail_pairs && fill_pair(r, a, b) == 0)
+			a->is_done = b->is_done = true;
+		else
+			undo_pair(a, b);
+	}
+}
+
+/* The pairs made so far, handed out to the threads that fill them. */
+struct fill_queue {
+	struct urestore *r;
+	pthread_mutex_t lock;
+	pthread_cond_t more;
+	size_t made, next;
+	bool is_all_made;
+};
+
+/* Pairs made, and filled, at a time. */
+#define FILL_CHUNK 64
+
+/* The next pairs to fill, [*ret_from, *ret_to), waiting for them to be made; false once every
+ * pair is made and handed out. */
+static bool take_pairs(struct fill_queue *q, size_t *ret_from, size_t *ret_to)
+{
+	bool has_pairs;
+
+	pthread_mutex_lock(&q->lock);
+	while (q->next >= q->made && !q->is_all_made)
+		pthread_cond_wait(&q->more, &q->lock);
+	has_pairs = q->next < q->made;
+	if (has_pairs) {
+		*ret_from = q->next;
+		*ret_to = q->made - q->next > FILL_CHUNK ? q->next + FILL_CHUNK : q->made;
+		q->next = *ret_to;
+	}
+	pthread_mutex_unlock(&q->lock);
+	return has_pairs;
+}
+
+static void *fill_worker(void *opaque)
+{
+	struct fill_queue *q = opaque;
+	size_t from, to;
+
+	log_mute_thread(true);
+	while (take_pairs(q, &from, &to))
+		fill_pairs(q->r, from, to);
+	log_mute_thread(false);
+	return NULL;
+}
+
+static void publish_pairs(struct fill_queue *q, size_t made, bool is_all_made)
+{
+	pthread_mutex_lock(&q->lock);
+	q->made = made;
+	q->is_all_made = is_all_made;
+	pthread_cond_broadcast(&q->more);
+	pthread_mutex_unlock(&q->lock);
+}
+
+/* Makes the lone pairs at their numbers, one after the other on this thread (the numbers
+ * depend on the order), while up to three others fill the ones made (for many pairs: 256 and
+ * more); this thread joins them once every pair is made. Best effort and silent: the steps
+ * redo, and report, whatever fails here. */
+static void rebuild_lone_pairs(struct urestore *r)
+{
+	struct fill_queue q = {
+	    .r = r, .lock = PTHREAD_MUTEX_INITIALIZER, .more = PTHREAD_COND_INITIALIZER};
+	pthread_t workers[PARALLEL_MAX_THREADS];
+	size_t n_workers = parallel_n_ranges(r->n_pairs, PAIRS_PARALLEL_MIN) - 1, k;
+
+	log_mute_thread(true);
+	r->fail_pairs = restore_fault("unix-lone-pairs") < 0;
+	for (size_t i = 0; i < n_workers; i++)
+		if (pthread_create(&workers[i], NULL, fill_worker, &q) != 0)
+			n_workers = i;
+	for (k = 0; k < r->n_pairs; k++) {
+		struct usk *a = &r->u[r->pairs[k]];
+
+		if (make_lone_pair(r, a, &r->u[a->peer]) < 0)
+			break; /* out of fds or memory: the steps say which */
+		if (n_workers && (k + 1) % FILL_CHUNK == 0)
+			publish_pairs(&q, k + 1, false);
+	}
+	for (size_t i = 0; i < r->n_plugs; i++)
+		close(r->plugs[i]);
+	r->n_plugs = 0;
+	publish_pairs(&q, k, true);
+	fill_worker(&q);
+	for (size_t i = 0; i < n_workers; i++)
+		pthread_join(workers[i], NULL);
+	log_mute_thread(false);
 }
 
 /* ---- the pass
@@ -661,7 +1007,8 @@ static int collect(struct urestore *r)
 					    .fd = -1,
 					    .fake = -1,
 					    .peer = -1,
-					    .name_dirfd = -1};
+					    .name_dirfd = -1,
+					    .target = -1};
 	}
 	for (size_t i = 0; i < r->n; i++) {
 		struct usk *s = &r->u[i];
@@ -687,27 +1034,36 @@ static void urestore_done(struct urestore *r)
 	}
 	closep(&r->unnamed_sender);
 	free(r->stand_ins);
+	for (size_t i = 0; i < r->n_plugs; i++)
+		close(r->plugs[i]);
+	free(r->plugs);
+	free(r->is_wanted);
+	free(r->pairs);
 	free(r->u);
 	free(r->by_file);
 	hmap_clear(&r->by_name);
-	sock_queues_free(r->q);
 	closep(&r->saved_root);
 	closep(&r->saved_cwd);
 }
 
-static int keep_all(struct urestore *r)
+/* Hands every socket over to rb, by files.img index. */
+static void keep_all(struct urestore *r, struct unix_rebuilt *rb)
 {
-	for (size_t i = 0; i < r->n; i++) {
-		int ret =
-		    fd_restore_keep(r->ctx, UNIX_KEEP_SOCK, r->u[i].fe->id, TAKE_FD(r->u[i].fd));
-
-		if (ret < 0)
-			return ret;
-	}
-	return 0;
+	for (size_t i = 0; i < r->set->n_files; i++)
+		if (r->by_file[i] >= 0)
+			rb->fds[i] = TAKE_FD(r->u[r->by_file[i]].fd);
 }
 
-int unix_restore_all(struct fd_restore_ctx *ctx)
+void unix_rebuilt_release(void *rebuilt)
+{
+	struct unix_rebuilt *rb = rebuilt;
+
+	for (size_t i = 0; rb->fds && i < rb->n; i++)
+		closep(&rb->fds[i]);
+	free(rb->fds);
+}
+
+int unix_restore_all(struct fd_restore_ctx *ctx, struct unix_rebuilt *rb)
 {
 	struct urestore r = {.ctx = ctx, .set = fd_restore_image_set(ctx), .unnamed_sender = -1};
 	int ret;
@@ -720,13 +1076,21 @@ int unix_restore_all(struct fd_restore_ctx *ctx)
 	}
 	ret = collect(&r);
 	if (ret == 0)
-		ret = sock_queues_new(r.set, &r.q);
+		ret = find_lone_pairs(&r);
 	if (ret == -ENOMEM)
 		pr_err("cannot restore unix sockets: out of memory");
 	if (ret == 0)
+		ret = sock_queues_of(ctx, &r.q);
+	if (ret == 0) {
+		/* off the numbers the pairs are made at */
+		r.saved_root = move_away(&r, r.saved_root);
+		r.saved_cwd = move_away(&r, r.saved_cwd);
 		ret = restore_fault("unix-create");
-	if (ret == 0)
+	}
+	if (ret == 0) {
+		rebuild_lone_pairs(&r);
 		ret = create_all(&r);
+	}
 	if (ret == 0)
 		ret = bind_all(&r);
 	if (ret == 0)
@@ -740,7 +1104,7 @@ int unix_restore_all(struct fd_restore_ctx *ctx)
 	if (ret == 0)
 		ret = finish_all(&r);
 	if (ret == 0)
-		ret = keep_all(&r);
+		keep_all(&r, rb);
 out:
 	urestore_done(&r);
 	return ret;

@@ -43,7 +43,7 @@ struct unix_dumped {
 };
 
 struct unix_state {
-	struct sock_diag *diag;
+	struct sock_diag *diag; /* first: sock_dump_state() makes and frees it */
 	struct unix_dumped *socks;
 	size_t n, cap;
 	struct hmap by_ino; /* (ino, 0) -> index */
@@ -58,36 +58,19 @@ static bool unix_recognise(const struct fd_params *p)
 
 static struct unix_state *state_of(struct fd_dump_ctx *ctx)
 {
-	void **slot = fd_dump_kind_state(ctx, FD_TYPE__FD_TYPE_UNIXSK);
-	struct unix_state *st = *slot;
-
-	if (st)
-		return st;
-	st = calloc(1, sizeof(*st));
-	if (!st)
-		return NULL;
-	st->diag = sock_diag_new();
-	if (!st->diag) {
-		free(st);
-		return NULL;
-	}
-	*slot = st;
-	return st;
+	return sock_dump_state(ctx, FD_TYPE__FD_TYPE_UNIXSK, sizeof(struct unix_state));
 }
 
 static void unix_dump_end(struct fd_dump_ctx *ctx, bool tree_dies)
 {
-	void **slot = fd_dump_kind_state(ctx, FD_TYPE__FD_TYPE_UNIXSK);
-	struct unix_state *st = *slot;
+	struct unix_state *st = *fd_dump_kind_state(ctx, FD_TYPE__FD_TYPE_UNIXSK);
 
 	(void)tree_dies;
 	if (!st)
 		return;
-	sock_diag_free(st->diag);
 	free(st->socks);
 	hmap_clear(&st->by_ino);
-	free(st);
-	*slot = NULL;
+	sock_dump_state_free(ctx, FD_TYPE__FD_TYPE_UNIXSK);
 }
 
 /* ---- the bound name ----------------------------------------------------------------------- */
@@ -647,22 +630,34 @@ static int unix_validate(const struct image_set *set, size_t rec, const FileEntr
 
 static int unix_open(struct fd_restore_ctx *ctx, const FileEntry *fe, int *ret_fd)
 {
-	int fd;
+	struct unix_rebuilt *rb =
+	    fd_restore_state(ctx, UNIX_STATE_REBUILT, sizeof(*rb), unix_rebuilt_release);
+	const struct image_set *set = fd_restore_image_set(ctx);
+	ssize_t f;
 
-	if (fd_restore_lookup(ctx, UNIX_KEEP_DONE, 0) == -ENOENT) {
-		int r = fd_restore_keep(ctx, UNIX_KEEP_DONE, 0, -1);
+	if (!rb)
+		return pr_neg(-ENOMEM, "cannot restore unix sockets: out of memory");
+	if (!rb->is_built) {
+		/* the first socket opened: all of them are rebuilt now, once (a failure too) */
+		int r;
 
-		if (r == 0)
-			r = unix_restore_all(ctx);
+		rb->is_built = true;
+		rb->fds = malloc((set->n_files ? set->n_files : 1) * sizeof(*rb->fds));
+		if (!rb->fds)
+			return pr_neg(-ENOMEM, "cannot restore unix sockets: out of memory");
+		rb->n = set->n_files;
+		for (size_t i = 0; i < rb->n; i++)
+			rb->fds[i] = -1;
+		r = unix_restore_all(ctx, rb);
 		if (r < 0)
 			return r;
 	}
-	fd = fd_restore_take(ctx, UNIX_KEEP_SOCK, fe->id);
-	if (fd < 0) {
+	f = image_set_file(set, fe->id);
+	if (f < 0 || (size_t)f >= rb->n || rb->fds[f] < 0) {
 		pr_err("cannot restore unix socket %u: it was not rebuilt", fe->id);
 		return -ENOENT;
 	}
-	*ret_fd = fd;
+	*ret_fd = TAKE_FD(rb->fds[f]);
 	return 0;
 }
 

@@ -19,6 +19,7 @@
 #include "base/log.h"
 #include "base/path.h"
 #include "base/util.h"
+#include "task/cgroup-check.h"
 #include "task/tree-plan.h"
 
 #define PID_MAX_LIMIT 4194304 /* the kernel's upper bound for pid_max on 64-bit */
@@ -949,7 +950,8 @@ static int load(int img_dirfd, int fd_limit, bool for_dump, struct image_set **r
 	set->tasks = calloc(set->n_tasks ? set->n_tasks : 1, sizeof(*set->tasks));
 	if (!set->tasks)
 		return -ENOMEM;
-	if ((r = check_pstree(set)) < 0 || (r = check_mnt_ns(set)) < 0)
+	if ((r = check_pstree(set)) < 0 || (r = cgroup_check_images(set)) < 0 ||
+	    (r = check_mnt_ns(set)) < 0)
 		return r;
 	r = load_mnts(img_dirfd, set);
 	if (r < 0)

@@ -21,6 +21,7 @@
 
 #include "base/compat.h"
 #include "base/escape.h"
+#include "base/fd-pass.h"
 #include "base/log.h"
 #include "base/path.h"
 #include "base/util.h"
@@ -128,55 +129,6 @@ static int helper_open(const struct mount_table *t, const struct mount_entry *m,
 	return dir_fd;
 }
 
-static int send_fd(int sock, int fd)
-{
-	char c = 'f';
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} u = {0};
-	struct iovec iov = {.iov_base = &c, .iov_len = 1};
-	struct msghdr msg = {
-	    .msg_iov = &iov,
-	    .msg_iovlen = 1,
-	    .msg_control = u.buf,
-	    .msg_controllen = sizeof(u.buf),
-	};
-	struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
-
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-	return sendmsg(sock, &msg, MSG_NOSIGNAL) == 1 ? 0 : -errno;
-}
-
-/* The fd the helper sent, or -1 when it sent none (it logged why). */
-static int recv_fd(int sock)
-{
-	char c;
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} u = {0};
-	struct iovec iov = {.iov_base = &c, .iov_len = 1};
-	struct msghdr msg = {
-	    .msg_iov = &iov,
-	    .msg_iovlen = 1,
-	    .msg_control = u.buf,
-	    .msg_controllen = sizeof(u.buf),
-	};
-	struct cmsghdr *cm;
-	int fd = -1;
-
-	if (recvmsg(sock, &msg, MSG_CMSG_CLOEXEC) != 1)
-		return -1;
-	cm = CMSG_FIRSTHDR(&msg);
-	if (cm && cm->cmsg_type == SCM_RIGHTS && cm->cmsg_len == CMSG_LEN(sizeof(int)))
-		memcpy(&fd, CMSG_DATA(cm), sizeof(int));
-	return fd;
-}
-
 /* Without a helper: through the task's root, where the mount's root is found when the task sits
  * at its namespace's root and nothing covers the mount, as the mount id and the mount-root
  * attribute tell; else -1. */
@@ -233,10 +185,10 @@ int mount_root_open(const struct mount_table *t, const struct mount_entry *m)
 	if (pid == 0) {
 		close(sv[0]);
 		fd = helper_open(t, m, ns_fd);
-		_exit(fd < 0 || send_fd(sv[1], fd) < 0 ? 1 : 0);
+		_exit(fd < 0 || fd_pass_send(sv[1], fd) < 0 ? 1 : 0);
 	}
 	close(sv[1]);
-	fd = recv_fd(sv[0]);
+	fd = fd_pass_recv(sv[0]);
 	close(sv[0]);
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;

@@ -41,13 +41,10 @@ struct restore_detached {
 	int *root_fds; /* per set->detached[i]; -EBADF until prepared */
 	const struct mount_table *live; /* during a pass: the namespace it runs in */
 	uint64_t ns_id;			/* that namespace's dumped id; 0: minicr's own */
-	restore_detached_note_fn note;
-	void *opaque;
 };
 
 struct restore_detached *restore_detached_new(const struct image_set *set,
-					      enum cli_detached_method method,
-					      restore_detached_note_fn note, void *opaque)
+					      enum cli_detached_method method)
 {
 	struct restore_detached *d = calloc(1, sizeof(*d));
 
@@ -55,8 +52,6 @@ struct restore_detached *restore_detached_new(const struct image_set *set,
 		return NULL;
 	d->set = set;
 	d->method = method;
-	d->note = note;
-	d->opaque = opaque;
 	d->root_fds = malloc((set->n_detached ? set->n_detached : 1) * sizeof(int));
 	if (!d->root_fds) {
 		free(d);
@@ -109,9 +104,9 @@ static int prepare_clone(struct mount_build *b, const struct mount_spec *spec, u
 }
 
 /* Creates /.minicr.detached.XXXXXX (a directory, or a file for a single-file mount) with a
- * random name; mkdirat and O_EXCL never follow a symlink at the name. */
-static int make_mountpoint(const struct restore_detached *d, int root_fd, bool is_file, char *name,
-			   size_t size)
+ * random name in root_fd, the scratch namespace's own tmpfs; mkdirat and O_EXCL never follow a
+ * symlink at the name. */
+static int make_mountpoint(int root_fd, bool is_file, char *name, size_t size)
 {
 	for (int tries = 0; tries < 100; tries++) {
 		uint64_t rnd = 0;
@@ -121,12 +116,6 @@ static int make_mountpoint(const struct restore_detached *d, int root_fd, bool i
 			return pr_errno("cannot draw a random name");
 		snprintf(name, size, "%s%012llx", &DETACHED_DIR_PREFIX[1], /* no leading slash */
 			 (unsigned long long)(rnd & 0xffffffffffffULL));
-		if (d->note) {
-			char path[80];
-
-			snprintf(path, sizeof(path), "/%s", name);
-			d->note(d->opaque, path);
-		}
 		if (is_file) {
 			r = openat(root_fd, name,
 				   O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -146,18 +135,18 @@ static int make_mountpoint(const struct restore_detached *d, int root_fd, bool i
 
 /* METHOD mountpoint, the talk's: attach a clone of the source (a bind of it, made through fds)
  * at a fresh mountpoint, set the flags, take the mount's root, then MNT_DETACH it and remove the
- * mountpoint. The caller runs this in a throwaway copy of the target namespace, so the mount is
- * never visible in the target one and disappears with that copy even if the task dies
- * half-way. */
-static int prepare_mountpoint(const struct restore_detached *d, int root_fd,
-			      const DetachedMntEntry *e, const struct mount_spec *spec, int tree_fd)
+ * mountpoint. The caller runs this in a throwaway copy of the target namespace, with root_fd a
+ * tmpfs of that copy, so neither the mount nor the mountpoint is ever visible outside it, and
+ * both go with the copy even if the task (or minicr) dies half-way. */
+static int prepare_mountpoint(int root_fd, const DetachedMntEntry *e, const struct mount_spec *spec,
+			      int tree_fd)
 {
 	bool is_file = e->root_is_file;
 	cleanup_close int mp_fd = -EBADF, fd = -EBADF;
 	char name[64], mp_path[64];
 	int r;
 
-	r = make_mountpoint(d, root_fd, is_file, name, sizeof(name));
+	r = make_mountpoint(root_fd, is_file, name, sizeof(name));
 	if (r < 0)
 		return r;
 	mp_fd =
@@ -216,6 +205,29 @@ static int enter_scratch_ns(void)
 		return r;
 	}
 	return TAKE_FD(ns_fd);
+}
+
+/* A tmpfs of the scratch namespace, attached over its "/" (path lookups from the root still
+ * start below it, so /proc stays reachable): the temporary mountpoints are made in it, never on
+ * a file system that outlives the namespace. Returns its mount fd or -errno (logged). */
+static int scratch_tmpfs(void)
+{
+	cleanup_close int fs_fd = -EBADF, mnt_fd = -EBADF;
+
+	fs_fd = fsopen("tmpfs", FSOPEN_CLOEXEC);
+	if (fs_fd < 0)
+		return pr_errno("cannot create a tmpfs for the temporary mountpoints (Linux 5.2+)");
+	if (fsconfig(fs_fd, FSCONFIG_SET_STRING, "mode", "0700", 0) < 0 ||
+	    fsconfig(fs_fd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+		return pr_errno("cannot create a tmpfs for the temporary mountpoints");
+	mnt_fd = fsmount(fs_fd, FSMOUNT_CLOEXEC,
+			 MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
+	if (mnt_fd < 0)
+		return pr_errno("cannot mount a tmpfs for the temporary mountpoints");
+	/* binds need a target in the namespace they are made in */
+	if (move_mount(mnt_fd, "", AT_FDCWD, "/", MOVE_MOUNT_F_EMPTY_PATH) < 0)
+		return pr_errno("cannot attach the tmpfs of the temporary mountpoints");
+	return TAKE_FD(mnt_fd);
 }
 
 /* Whether e is bound from a mount of one of the tree's own namespaces, which only the pass in
@@ -410,11 +422,6 @@ int restore_detached_prepare(struct restore_detached *d, bool is_final)
 		back_ns_fd = enter_scratch_ns();
 		if (back_ns_fd < 0)
 			return back_ns_fd;
-		root_fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-		if (root_fd < 0) {
-			fd = pr_errno("cannot open '/'");
-			goto out_ns;
-		}
 	}
 	b = mount_build_new(set);
 	live_root_fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -427,6 +434,13 @@ int restore_detached_prepare(struct restore_detached *d, bool is_final)
 		goto out_ns;
 	mount_build_set_live(b, table, live_root_fd);
 	d->live = table;
+	if (d->method == CLI_DETACHED_MOUNTPOINT) {
+		root_fd = scratch_tmpfs();
+		if (root_fd < 0) {
+			fd = root_fd;
+			goto out_ns;
+		}
+	}
 	for (size_t i = 0; i < set->n_detached; i++) {
 		const DetachedMntEntry *e = set->detached[i];
 		char what[64];
@@ -455,8 +469,7 @@ int restore_detached_prepare(struct restore_detached *d, bool is_final)
 		} else {
 			cleanup_close int tree_fd = mount_build_clone(b, &spec);
 
-			fd = tree_fd < 0 ? tree_fd
-					 : prepare_mountpoint(d, root_fd, e, &spec, tree_fd);
+			fd = tree_fd < 0 ? tree_fd : prepare_mountpoint(root_fd, e, &spec, tree_fd);
 		}
 		if (fd < 0)
 			goto out_ns;

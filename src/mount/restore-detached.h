@@ -11,15 +11,9 @@
 struct image_set;
 struct restore_detached;
 
-/* Called with the name of a temporary mountpoint ("/.minicr.detached.XXXXXX") before it is
- * created, so that whoever cleans up after a killed restore can remove it. */
-typedef void (*restore_detached_note_fn)(void *opaque, const char *path);
-
-/* Creates an empty context for set's detached mounts (note may be NULL). Returns NULL on
- * ENOMEM. */
+/* Creates an empty context for set's detached mounts. Returns NULL on ENOMEM. */
 struct restore_detached *restore_detached_new(const struct image_set *set,
-					      enum cli_detached_method method,
-					      restore_detached_note_fn note, void *opaque);
+					      enum cli_detached_method method);
 /* The pass that follows runs in the tree's namespace with dumped id ns_id (0: minicr's own):
  * detached mounts bound from a mount of that namespace are built in it. */
 void restore_detached_set_ns(struct restore_detached *d, uint64_t ns_id);
@@ -27,7 +21,8 @@ void restore_detached_set_ns(struct restore_detached *d, uint64_t ns_id);
 /* Rebuilds every detached mount not rebuilt yet whose source filesystem has a live mount in the
  * caller's mount namespace. METHOD clone: open_tree(OPEN_TREE_CLONE) + mount_setattr on the
  * unattached tree. METHOD mountpoint: in a throwaway copy of the caller's namespace, a fresh
- * /.minicr.detached.XXXXXX directory, bind + flags, root opened, umount2(MNT_DETACH), rmdir.
+ * /.minicr.detached.XXXXXX directory in a tmpfs of that copy (so a restore killed at any
+ * instant leaves none anywhere), bind + flags, root opened, umount2(MNT_DETACH), rmdir.
  * With is_final, a mount still without a source fails. Returns 0 or -errno (logged, naming
  * the mount). */
 int restore_detached_prepare(struct restore_detached *d, bool is_final);

@@ -24,15 +24,12 @@
 #include "task/parasite-ctl.h"
 #include "task/sched-attr.h"
 
-#ifndef MAP_FIXED_NOREPLACE
-#define MAP_FIXED_NOREPLACE 0x100000
-#endif
 #ifndef MCL_ONFAULT
 #define MCL_ONFAULT 4
 #endif
 
 #define CPU_MASK_MAX	  1024	  /* bytes: 8192 CPUs, the kernel's NR_CPUS maximum */
-#define MCL_PROBE_ADDR	  0x10000 /* low: its smaps record comes first (see probe_mlock_future) */
+#define MCL_PROBE_ADDR	  0x10000 /* low: its smaps record comes first (see probe_vmflags) */
 #define SMAPS_FIRST_CHUNK 4096
 
 /* A small decimal file of /proc (oom_score_adj, timerslack_ns). */
@@ -195,27 +192,17 @@ static int probe_vmflags(pid_t pid, uint64_t addr, uint32_t *ret_mlock)
 }
 
 /* mlockall(MCL_FUTURE) sets flags of the mm that only mappings made afterwards show: map one
- * page (PROT_NONE: nothing is populated or faulted) and see whether it comes out locked. */
+ * page (PROT_NONE: nothing is populated or faulted) and see whether it comes out locked. The page
+ * is made so that minicr's death removes it too (parasite_ctl_map_probe()). */
 static int probe_mlock_future(pid_t pid, struct parasite_ctl *ctl, uint32_t *ret_flags)
 {
-	unsigned long args[6] = {MCL_PROBE_ADDR, 4096,
-				 PROT_NONE,	 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
-				 -1UL,		 0};
 	uint32_t mlock = VMA_MLOCK_NONE;
-	long addr, unmapped;
+	long addr;
 	int ret;
 
-	ret = inject(ctl, pid, "the mlockall state", __NR_mmap, args, &addr);
+	ret = parasite_ctl_map_probe(ctl, MCL_PROBE_ADDR, 4096, PROT_NONE, &addr);
 	if (ret < 0)
 		return ret;
-	if (addr < 0 && addr != -EAGAIN) {
-		/* the low address is taken or below mmap_min_addr: anywhere will do */
-		args[0] = 0;
-		args[3] = MAP_PRIVATE | MAP_ANONYMOUS;
-		ret = inject(ctl, pid, "the mlockall state", __NR_mmap, args, &addr);
-		if (ret < 0)
-			return ret;
-	}
 	if (addr == -EAGAIN) {
 		/* only a mapping that would be locked counts against RLIMIT_MEMLOCK */
 		pr_err("cannot dump task %d: it has mlockall(MCL_FUTURE) in force and its "
@@ -226,13 +213,8 @@ static int probe_mlock_future(pid_t pid, struct parasite_ctl *ctl, uint32_t *ret
 	if (addr < 0)
 		return pr_neg((int)addr, "cannot map a probe page in task %d", (int)pid);
 	ret = probe_vmflags(pid, (uint64_t)addr, &mlock);
-	memset(args, 0, sizeof(args));
-	args[0] = (unsigned long)addr;
-	args[1] = 4096;
-	if (inject(ctl, pid, "the mlockall state", __NR_munmap, args, &unmapped) == 0 &&
-	    unmapped < 0 && ret == 0)
-		ret =
-		    pr_neg((int)unmapped, "cannot unmap minicr's probe page in task %d", (int)pid);
+	if (ret == 0)
+		ret = parasite_ctl_unmap_probe(ctl);
 	if (ret < 0)
 		return ret;
 	*ret_flags = mlock == VMA_MLOCK_NONE	 ? 0

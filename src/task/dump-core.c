@@ -27,6 +27,8 @@
 #include "task/dump-attrs.h"
 #include "task/dump-mm.h"
 #include "task/dump-timers.h"
+#include "task/inject.h"
+#include "parasite/parasite-abi.h"
 #include "task/mm-parse.h"
 #include "task/parasite-ctl.h"
 #include "task/seize.h"
@@ -189,27 +191,29 @@ static void free_signals(ProtobufCBinaryData *sigs, size_t n)
 static int query_thread_inside(pid_t tid, struct thread_dump *td)
 {
 	unsigned long args[6] = {0};
-	cleanup(parasite_ctl_freep) struct parasite_ctl *ctl = NULL;
+	cleanup(inject_freep) struct inject *inj = NULL;
 	uint64_t tid_address = 0;
 	stack_t ss;
 	long value;
 	int ret;
 
-	ret = parasite_ctl_prepare(tid, &ctl);
+	ret = inject_prepare(tid, 0, &inj);
 	if (ret < 0)
 		return ret;
 	args[0] = PR_GET_TID_ADDRESS;
-	args[1] = PARASITE_CTL_SCRATCH;
-	ret = parasite_ctl_syscall_buf(ctl, __NR_prctl, args, &tid_address, sizeof(tid_address),
-				       &value);
+	args[1] = INJECT_SCRATCH;
+	ret = inject_syscall_buf(inj, __NR_prctl, args, &tid_address, sizeof(tid_address), &value);
 	if (ret < 0)
 		return ret;
 	if (value < 0)
 		return pr_neg((int)value, "cannot read the tid address of thread %d", (int)tid);
 	memset(args, 0, sizeof(args));
 	memset(&ss, 0, sizeof(ss));
-	args[1] = PARASITE_CTL_SCRATCH;
-	ret = parasite_ctl_syscall_buf(ctl, __NR_sigaltstack, args, &ss, sizeof(ss), &value);
+	args[1] = INJECT_SCRATCH;
+	ret = inject_syscall_buf(inj, __NR_sigaltstack, args, &ss, sizeof(ss), &value);
+	if (ret < 0)
+		return ret;
+	ret = inject_cure(inj);
 	if (ret < 0)
 		return ret;
 	if (value < 0)
@@ -453,18 +457,22 @@ int task_dump(int img_dirfd, const struct seize_task *task, struct parasite_ctl 
 	/* before the pending signals are read: a timer that fires in between is found armed and
 	 * with its signal pending, which dump_timers_take_signals() sorts out; read after them,
 	 * it would be found disarmed with no signal, and lost */
-	ret = dump_timers_read(pid, ctl, task->tids, task->n_tids, &core, &timers);
+	ret = dump_timers_read(pid, task->tids, task->n_tids, &core, &timers);
 	if (ret < 0)
 		goto out;
 	snprintf(path, sizeof(path), "/proc/%d/mem", (int)pid);
 	mem_fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (mem_fd < 0)
-		return pr_errno("cannot open '%s'", path);
+	if (mem_fd < 0) {
+		ret = pr_errno("cannot open '%s'", path);
+		goto out;
+	}
 
 	threads = calloc(task->n_tids, sizeof(*threads));
 	thread_ptrs = calloc(task->n_tids, sizeof(*thread_ptrs));
-	if (!threads || !thread_ptrs)
-		return pr_neg(-ENOMEM, "cannot allocate the threads of task %d", (int)pid);
+	if (!threads || !thread_ptrs) {
+		ret = pr_neg(-ENOMEM, "cannot allocate the threads of task %d", (int)pid);
+		goto out;
+	}
 	/* main thread first, then the others in tid order */
 	ret = dump_thread(pid, mem_fd, ctl, state, true, &threads[0]);
 	n_threads = 1;

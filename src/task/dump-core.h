@@ -16,7 +16,7 @@ struct parasite_task_state;
  * thread in a ptrace stop, and the memory image must not hold the parasite. ctl still provides
  * the registers, xstate and signal mask saved before minicr touched the task; state is what the
  * parasite reported (sigactions, altstack, tid address, brk, umask, dumpable, ...). Secondary
- * threads get injected queries through their own short-lived ctl. Refuses, with one error line
+ * threads get injected queries (inject.h) of their own. Refuses, with one error line
  * naming the pid and the reason, what resume cannot rebuild (shadow stacks, strict seccomp,
  * deleted files, SysV shm, device mappings, a different vdso layout). Returns 0 or -errno
  * (logged once). */

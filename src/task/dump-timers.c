@@ -14,7 +14,7 @@
 #include "base/fault.h"
 #include "base/log.h"
 #include "base/util.h"
-#include "task/parasite-ctl.h"
+#include "task/inject.h"
 #include "task/timers-parse.h"
 #include "task/timers.h"
 
@@ -44,15 +44,15 @@ static bool is_thread(const void *opaque, pid_t tid)
 }
 
 /* One injected syscall that reads into buf; a failure of the call itself is logged here. */
-static int inject_read(struct parasite_ctl *ctl, pid_t pid, const char *what, long nr, long arg0,
+static int read_inside(struct inject *inj, pid_t pid, const char *what, long nr, long arg0,
 		       void *buf, size_t len, long *ret_value)
 {
-	unsigned long args[6] = {(unsigned long)arg0, buf ? PARASITE_CTL_SCRATCH : 0};
+	unsigned long args[6] = {(unsigned long)arg0, buf ? INJECT_SCRATCH : 0};
 	long value;
 	int ret;
 
-	ret = buf ? parasite_ctl_syscall_buf(ctl, nr, args, buf, len, &value)
-		  : parasite_ctl_syscall(ctl, nr, args, &value);
+	ret = buf ? inject_syscall_buf(inj, nr, args, buf, len, &value)
+		  : inject_syscall(inj, nr, args, INJECT_CONT_SIGRETURN, &value);
 	if (ret < 0)
 		return pr_neg(ret, "cannot read %s of task %d", what, (int)pid);
 	if (value < 0)
@@ -62,8 +62,7 @@ static int inject_read(struct parasite_ctl *ctl, pid_t pid, const char *what, lo
 	return 0;
 }
 
-static int read_itimers(pid_t pid, struct parasite_ctl *ctl, TaskCoreEntry *core,
-			struct dump_timers *dt)
+static int read_itimers(pid_t pid, struct inject *inj, TaskCoreEntry *core, struct dump_timers *dt)
 {
 	static const char *const names[] = {"ITIMER_REAL", "ITIMER_VIRTUAL", "ITIMER_PROF"};
 	size_t n = 0;
@@ -75,7 +74,7 @@ static int read_itimers(pid_t pid, struct parasite_ctl *ctl, TaskCoreEntry *core
 		int ret;
 
 		snprintf(what, sizeof(what), "the %s timer", names[which]);
-		ret = inject_read(ctl, pid, what, __NR_getitimer, which, &v, sizeof(v), NULL);
+		ret = read_inside(inj, pid, what, __NR_getitimer, which, &v, sizeof(v), NULL);
 		if (ret < 0)
 			return ret;
 		/* a disarmed timer keeps the period it was last given (setitimer stores it) */
@@ -158,7 +157,7 @@ static int add_deadline(pid_t pid, PosixTimerEntry *e)
 	return 0;
 }
 
-static int read_posix_timer(pid_t pid, struct parasite_ctl *ctl, const struct proc_timer *t,
+static int read_posix_timer(pid_t pid, struct inject *inj, const struct proc_timer *t,
 			    PosixTimerEntry *e)
 {
 	struct k_itimerspec v = {0};
@@ -167,9 +166,9 @@ static int read_posix_timer(pid_t pid, struct parasite_ctl *ctl, const struct pr
 	int ret;
 
 	snprintf(what, sizeof(what), "POSIX timer %d", t->id);
-	ret = inject_read(ctl, pid, what, __NR_timer_gettime, t->id, &v, sizeof(v), NULL);
+	ret = read_inside(inj, pid, what, __NR_timer_gettime, t->id, &v, sizeof(v), NULL);
 	if (ret == 0)
-		ret = inject_read(ctl, pid, what, __NR_timer_getoverrun, t->id, NULL, 0, &overrun);
+		ret = read_inside(inj, pid, what, __NR_timer_getoverrun, t->id, NULL, 0, &overrun);
 	if (ret < 0)
 		return ret;
 	/* what timer_getoverrun() answers until the timer's next signal is taken; timer_settime()
@@ -204,7 +203,7 @@ static int read_posix_timer(pid_t pid, struct parasite_ctl *ctl, const struct pr
 	return add_deadline(pid, e);
 }
 
-static int read_posix_timers(pid_t pid, struct parasite_ctl *ctl, const struct tid_list *threads,
+static int read_posix_timers(pid_t pid, struct inject *inj, const struct tid_list *threads,
 			     TaskCoreEntry *core, struct dump_timers *dt)
 {
 	cleanup_free struct proc_timer *timers = NULL;
@@ -233,7 +232,7 @@ static int read_posix_timers(pid_t pid, struct parasite_ctl *ctl, const struct t
 		/* tests: a failure between injections, which the cure must undo */
 		ret = i == n - 1 ? dump_fault("timers") : 0;
 		if (ret == 0)
-			ret = read_posix_timer(pid, ctl, &timers[i], &dt->posix[i]);
+			ret = read_posix_timer(pid, inj, &timers[i], &dt->posix[i]);
 		if (ret < 0)
 			return ret;
 		dt->posix_ptrs[i] = &dt->posix[i];
@@ -244,18 +243,22 @@ static int read_posix_timers(pid_t pid, struct parasite_ctl *ctl, const struct t
 	return 0;
 }
 
-int dump_timers_read(pid_t pid, struct parasite_ctl *ctl, const pid_t *tids, size_t n_tids,
-		     TaskCoreEntry *core, struct dump_timers *dt)
+int dump_timers_read(pid_t pid, const pid_t *tids, size_t n_tids, TaskCoreEntry *core,
+		     struct dump_timers *dt)
 {
+	cleanup(inject_freep) struct inject *inj = NULL;
 	struct tid_list threads = {tids, n_tids};
 	int ret, ret2;
 
 	memset(dt, 0, sizeof(*dt));
-	ret = read_itimers(pid, ctl, core, dt);
+	ret = inject_prepare(pid, 0, &inj);
+	if (ret < 0)
+		return ret;
+	ret = read_itimers(pid, inj, core, dt);
 	if (ret == 0)
-		ret = read_posix_timers(pid, ctl, &threads, core, dt);
+		ret = read_posix_timers(pid, inj, &threads, core, dt);
 	/* the injections blocked the task's signals: put its mask and registers back */
-	ret2 = parasite_ctl_cure(ctl);
+	ret2 = inject_cure(inj);
 	return ret < 0 ? ret : ret2;
 }
 

@@ -10,8 +10,6 @@
 
 #include "core.pb-c.h"
 
-struct parasite_ctl;
-
 struct dump_timers {
 	ItimerEntry itimers[3];
 	ItimerEntry *itimer_ptrs[3];
@@ -20,13 +18,13 @@ struct dump_timers {
 	size_t n_posix;
 };
 
-/* Reads the timers of process pid, whose threads are tids (pid among them), through ctl (a
- * prepared ctl of its main thread whose parasite does not run), then cures the task. Sets
- * core->itimers and core->posix_timers to records dt owns (free with dump_timers_free(), also
- * on failure). Returns 0, -ENOTSUP for a timer restore cannot rebuild, or another -errno; every
- * failure is logged once. */
-int dump_timers_read(pid_t pid, struct parasite_ctl *ctl, const pid_t *tids, size_t n_tids,
-		     TaskCoreEntry *core, struct dump_timers *dt);
+/* Reads the timers of process pid, whose threads are tids (pid among them), by syscalls
+ * injected into its main thread (inject.h: seized and stopped, no parasite running), then cures
+ * the thread. Sets core->itimers and core->posix_timers to records dt owns (free with
+ * dump_timers_free(), also on failure). Returns 0, -ENOTSUP for a timer restore cannot rebuild,
+ * or another -errno; every failure is logged once. */
+int dump_timers_read(pid_t pid, const pid_t *tids, size_t n_tids, TaskCoreEntry *core,
+		     struct dump_timers *dt);
 
 /* Once every pending signal of the task is in core (its threads' and the shared ones): takes
  * out each one a POSIX timer of dt queued and marks the timer signal_pending instead; a timer

@@ -1,50 +1,49 @@
-/* parasite-ctl.h: run code inside one seized task: inject single syscalls, load the parasite blob
- * and talk to it over a unix socket (fd drain, task state), then cure the task so that nothing
- * of minicr remains in it (mapping, fd, code bytes, registers, xstate, signal mask). The task
- * must already be seized and stopped (seize.h); this module never seizes or detaches. */
+/* parasite-ctl.h: load the parasite blob into one seized process, start it, and take the process
+ * back so that nothing of minicr remains in it (mapping protection, fd, stack bytes, registers,
+ * xstate, signal mask). The blob lives in the dead part of the main thread's stack, made
+ * executable for the time of the dump; it is reached and left through inject.h, and cures the
+ * process itself if minicr dies (its control socket closes). The process must already be seized
+ * and stopped (seize.h); this module never seizes or detaches. Commands: parasite-cmd.h. */
 #pragma once
 
-#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "parasite/parasite-abi.h"
-
 struct parasite_ctl;
+struct parasite_rpc;
 struct user_regs_struct;
 
-/* Saves the state of thread pid (a seized, stopped thread; the main thread if the parasite is
- * to run there): registers, xstate, signal mask, the first bytes of an executable VMA. Changes
- * nothing in the task yet. Returns 0 or -errno (logged). Free with parasite_ctl_free(), which also
- * cures. */
+/* Saves the state of process pid's main thread and reserves room on its stack (inject.h).
+ * Changes nothing in the task yet. Returns 0 or -errno (logged). Free with parasite_ctl_free(),
+ * which also cures. */
 int parasite_ctl_prepare(pid_t pid, struct parasite_ctl **ret_ctl);
 
-/* Runs one syscall in the task (not while the parasite runs): writes `syscall; int3` at the
- * executable area, runs it with orig_rax = -1 so syscall restart cannot interfere, then puts
- * the code bytes and registers back. args may be NULL (all zero). *ret_value gets the raw
- * result (-errno on failure of the remote call). Returns 0 if the syscall ran, else -errno
- * (logged). */
+/* Writes the blob, makes its area executable, starts it and waits for it to connect. Returns 0
+ * or -errno (logged); on failure the task is cured (the ctl stays usable for
+ * parasite_ctl_free()). */
+int parasite_ctl_infect(struct parasite_ctl *ctl);
+
+/* Runs syscall nr with args (NULL: all zero) in the main thread while no parasite runs, through
+ * inject.h (the thread returns through the frame of its saved state if minicr dies). The task
+ * stays changed (signals blocked) until the next parasite_ctl_cure(). *ret_value gets the raw
+ * result. Returns 0 if the call ran, else -errno (logged). */
 int parasite_ctl_syscall(struct parasite_ctl *ctl, long nr, const unsigned long args[6],
 			 long *ret_value);
 
-/* Like parasite_ctl_syscall(), for calls that read or write memory: every args[i] equal to
- * PARASITE_CTL_SCRATCH is replaced by the address of a scratch buffer of len bytes (at most
- * PARASITE_CTL_SCRATCH_MAX) below the thread's red zone, which holds buf before the call and is
- * copied back into buf after it; the old stack bytes there are put back. Works on any seized
- * thread (prepare a ctl for that tid), e.g. sigaltstack(NULL, SCRATCH) or
- * prctl(PR_GET_TID_ADDRESS, SCRATCH) for per-thread state. Returns as parasite_ctl_syscall(). */
-#define PARASITE_CTL_SCRATCH	 ((unsigned long)-4096)
-#define PARASITE_CTL_SCRATCH_MAX 1024
-int parasite_ctl_syscall_buf(struct parasite_ctl *ctl, long nr, const unsigned long args[6],
-			     void *buf, size_t len, long *ret_value);
+/* A mapping of len bytes with prot made in the task for a probe (dump-attrs.c: whether
+ * mlockall(MCL_FUTURE) is in force), in the lowest hole at or above hint, such that minicr's
+ * death removes it too: the blob is (re)loaded and the mmap's continuation is its self-cure,
+ * which unmaps the recorded probe. *ret_addr gets mmap's raw result (-errno if the kernel
+ * refused). Not while the parasite runs. parasite_ctl_unmap_probe() (or the cure) removes it.
+ * Return 0 or -errno (logged). */
+int parasite_ctl_map_probe(struct parasite_ctl *ctl, uint64_t hint, size_t len, unsigned long prot,
+			   long *ret_addr);
+int parasite_ctl_unmap_probe(struct parasite_ctl *ctl);
 
-/* Maps and starts the parasite and waits for it to connect. The control socket is a unix
- * SOCK_SEQPACKET socket with an abstract name, created (socket+bind+listen) after a setns() into
- * the task's network namespace and back, because abstract names are per net ns; only a peer
- * whose SO_PEERCRED pid is the task's is accepted. Returns 0 or -errno (logged); on
- * failure the task is cured (the ctl stays usable for parasite_ctl_free()). */
-int parasite_ctl_infect(struct parasite_ctl *ctl);
+/* The control socket while the parasite runs, else NULL. */
+struct parasite_rpc *parasite_ctl_rpc(struct parasite_ctl *ctl);
+pid_t parasite_ctl_pid(const struct parasite_ctl *ctl);
 
 /* The main thread's registers, xstate (NT_X86_XSTATE layout, *ret_len bytes) and signal mask
  * as they were before minicr ran anything in the task: dump these, never what PTRACE_GETREGS
@@ -58,28 +57,10 @@ uint64_t parasite_ctl_saved_sigmask(const struct parasite_ctl *ctl);
 /* The parasite's own socket fd inside the task (leave it out of fd lists), or -1. */
 int parasite_ctl_remote_sock_fd(const struct parasite_ctl *ctl);
 
-/* Lists the task's open fds below table_size (its fd table size, FDSize in /proc/PID/status)
- * from inside, without the parasite's own socket; O_PATH fds only with find_path_fds, which
- * costs a syscall per closed number. *ret_fds is malloc'ed, ascending, set only on success.
- * Returns the count or -errno (logged). */
-int parasite_ctl_list_fds(struct parasite_ctl *ctl, int table_size, bool find_path_fds,
-			  int **ret_fds);
-
-/* Receives dups of the task's fds (any number; batches of PARASITE_MAX_FDS). On success
- * ret_local_fds[i] is an O_CLOEXEC fd of minicr on the same open file as the task's fds[i]
- * (owned by the caller) and ret_opts[i] (if not NULL) its per-fd options. Returns 0 or -errno
- * (logged; -EBADF names the fd that is not open). On failure no fd is left open. */
-int parasite_ctl_drain_fds(struct parasite_ctl *ctl, const int *fds, size_t n_fds,
-			   int *ret_local_fds, struct parasite_fd_opts *ret_opts);
-
-/* Reads signal handlers, altstack, tid address, umask, personality and prctl state of the task
- * (main thread). Returns 0 or -errno (logged). */
-int parasite_ctl_get_task_state(struct parasite_ctl *ctl, struct parasite_task_state *ret_state);
-
-/* Stops the parasite (FINI; if it does not answer: interrupt it and close its socket by syscall
- * injection), unmaps it, and restores code bytes, registers, xstate and signal mask. The task
- * stays seized and stopped. Always does as much of that as it can; returns 0 or the first
- * -errno (logged). Idempotent. */
+/* Stops the parasite (PTRACE_INTERRUPT), closes its socket and makes its area non-executable
+ * by syscalls injected into the task, then puts back registers, xstate, signal mask and stack
+ * bytes. The task stays seized and stopped. Always does as much of that as it can; returns 0
+ * or the first -errno (logged). Idempotent. */
 int parasite_ctl_cure(struct parasite_ctl *ctl);
 
 /* Cures if needed, then frees. NULL-safe, returns NULL. */

@@ -32,7 +32,6 @@
 #include "task/tree-plan.h"
 #include "base/util.h"
 
-#define NOTE_MAX	   80
 #define HELPER_WAIT_S	   60 /* a hang guard: a helper whose tasks died gives up */
 #define PID_RELEASE_WAIT_MS 2000 /* a pid nobody holds may be freed this late */
 
@@ -42,14 +41,12 @@ struct status_msg {
 };
 
 struct shared_area {
-	uint32_t n_notes;
-	uint32_t max_notes;
+	uint64_t size; /* bytes of the area */
 	/* then, for the n_tasks tasks followed by the n_helpers helpers:
 	 *   int32_t created[]: its pid once it exists, else 0
 	 *   uint32_t ready[]: 1 once it leads its session or group
 	 * and per helper uint32_t done[]: how many tasks no longer need it; per task
-	 * uint32_t shared_steps[] and installed[] (fd tables shared with CLONE_FILES); then the
-	 * notes */
+	 * uint32_t shared_steps[] and installed[] (fd tables shared with CLONE_FILES) */
 };
 
 struct restore_tree {
@@ -68,17 +65,11 @@ struct restore_tree {
 	uint32_t *installed;	/* per owner: 1 once the shared table holds the dumped fds */
 	int *owner;		/* per task: the owner of the fd table it shares, or -1 */
 	uint32_t *n_members;	/* per task: how many tasks share its fd table */
-	char *notes;
 	int status_rfd;
 	pid_t root_pid;
 	pid_t minicr_pid;
 	bool root_reaped;
 };
-
-static char *note_at(struct restore_tree *tree, uint32_t i)
-{
-	return tree->notes + (size_t)i * NOTE_MAX;
-}
 
 static size_t n_slots(const struct restore_tree *tree)
 {
@@ -202,8 +193,7 @@ int restore_tree_new(const struct image_set *set, int service_base, bool leave_s
 	}
 	slots = n_slots(tree);
 	size = sizeof(struct shared_area) + slots * (sizeof(int32_t) + sizeof(uint32_t)) +
-	       tree->plan->n_helpers * sizeof(uint32_t) + 2 * set->n_tasks * sizeof(uint32_t) +
-	       (set->n_detached + 1) * NOTE_MAX;
+	       tree->plan->n_helpers * sizeof(uint32_t) + 2 * set->n_tasks * sizeof(uint32_t);
 	tree->shared = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (tree->shared == MAP_FAILED) {
 		r = pr_errno("cannot map the restore's shared area");
@@ -211,13 +201,12 @@ int restore_tree_new(const struct image_set *set, int service_base, bool leave_s
 		return r;
 	}
 	tree->shared_size = size;
-	tree->shared->max_notes = (uint32_t)set->n_detached + 1;
+	tree->shared->size = size;
 	tree->created = (int32_t *)(tree->shared + 1);
 	tree->ready = (uint32_t *)(tree->created + slots);
 	tree->done = tree->ready + slots;
 	tree->shared_steps = tree->done + tree->plan->n_helpers;
 	tree->installed = tree->shared_steps + set->n_tasks;
-	tree->notes = (char *)(tree->installed + set->n_tasks);
 	*ret = tree;
 	return 0;
 }
@@ -240,16 +229,6 @@ struct restore_tree *restore_tree_free(struct restore_tree *tree)
 void restore_tree_freep(struct restore_tree **tree)
 {
 	restore_tree_free(*tree);
-}
-
-void restore_tree_note(void *opaque, const char *path)
-{
-	struct restore_tree *tree = opaque;
-	struct shared_area *s = tree->shared;
-	uint32_t i = __atomic_fetch_add(&s->n_notes, 1, __ATOMIC_SEQ_CST);
-
-	if (i < s->max_notes)
-		snprintf(note_at(tree, i), NOTE_MAX, "%s", path);
 }
 
 /* ---- inside the tasks ------------------------------------------------------------------- */
@@ -623,8 +602,9 @@ static void task_main(struct restore_tree *tree, size_t idx)
 		_exit(1);
 	if (!is_member)
 		close(tree->service_base + 1);
-	(void)prctl(PR_SET_PDEATHSIG, 0);
 	if (tree->ops->enter_task) {
+		/* Still dying with its parent: a task waiting for minicr to seize it would wait
+		 * forever if minicr died first. The restorer sets the dumped pdeathsig. */
 		struct member_sync m = {tree, idx};
 		struct restore_tree_files files = {is_member, files_sync, &m};
 
@@ -634,6 +614,7 @@ static void task_main(struct restore_tree *tree, size_t idx)
 					    is_member || tree->n_members[idx] ? &files : NULL);
 		_exit(RESUME_EXIT_LOGGED); /* minicr's finish sees it and logs nothing more */
 	}
+	(void)prctl(PR_SET_PDEATHSIG, 0);
 	if (!is_member) {
 		close(tree->service_base);
 		/* Without images to resume from, every task ends stopped, as with
@@ -836,9 +817,6 @@ int restore_tree_wait_root(struct restore_tree *tree)
 
 void restore_tree_abort(struct restore_tree *tree)
 {
-	struct shared_area *s = tree->shared;
-	uint32_t n_notes;
-
 	for (size_t i = 0; i < n_slots(tree); i++) {
 		pid_t pid = __atomic_load_n(&tree->created[i], __ATOMIC_SEQ_CST);
 
@@ -849,11 +827,4 @@ void restore_tree_abort(struct restore_tree *tree)
 	 * every task of the tree is reaped. */
 	while (waitpid(-1, NULL, __WALL) > 0 || errno == EINTR)
 		;
-	n_notes = s->n_notes < s->max_notes ? s->n_notes : s->max_notes;
-	for (uint32_t i = 0; i < n_notes; i++) {
-		const char *path = note_at(tree, i);
-
-		if (rmdir(path) < 0 && errno == ENOTDIR)
-			(void)unlink(path);
-	}
 }

@@ -47,10 +47,6 @@ struct restore_tree_ops {
 int restore_tree_new(const struct image_set *set, int service_base, bool leave_stopped,
 		     bool shell_job, struct restore_tree **ret);
 
-/* Records a path (a temporary mountpoint) that restore_tree_abort() removes; callable from
- * inside the tasks. At most one per detached mount of the set is kept. */
-void restore_tree_note(void *tree, const char *path);
-
 /* Creates the root task and waits until every task reported ready (its fds in place, about to
  * stop or resume) or one failed. Returns 0, or -errno after one log line (a task logs its own
  * failure). On failure the caller calls restore_tree_abort(). */
@@ -62,7 +58,7 @@ int restore_tree_wait_stopped(struct restore_tree *tree);
 /* Waits for the root task to exit and returns its exit status (128+signal when killed). */
 int restore_tree_wait_root(struct restore_tree *tree);
 
-/* Kills every task created so far, reaps them all and removes the noted paths. */
+/* Kills every task created so far and reaps them all. */
 void restore_tree_abort(struct restore_tree *tree);
 
 struct restore_tree *restore_tree_free(struct restore_tree *tree); /* NULL-safe, returns NULL */

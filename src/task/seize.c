@@ -28,22 +28,25 @@
 
 bool seize_fault(const char *step)
 {
-	/* Each step fails once: a failure path that cures or releases several tasks must not
-	 * meet the same injected fault again for every one of them. */
-	static const char *fired[16];
-	static size_t n_fired;
+	/* One injected failure per MINICR_FAULT value: the first makes the dump fail, and the
+	 * failure path (cure, release) must not meet another, as a real failure would not, or it
+	 * would print a second error line. A test that sets another value starts afresh. */
+	static char armed_for[256];
+	static bool fired;
 	const char *env = getenv("MINICR_FAULT");
 	size_t len = strlen(step);
 
-	for (size_t i = 0; i < n_fired; i++)
-		if (strcmp(fired[i], step) == 0)
-			return false;
-	while (env && *env) {
+	if (!env)
+		return false;
+	if (strncmp(env, armed_for, sizeof(armed_for)) != 0) {
+		snprintf(armed_for, sizeof(armed_for), "%s", env);
+		fired = false;
+	}
+	while (!fired && *env) {
 		const char *end = strchrnul(env, ',');
 
 		if ((size_t)(end - env) == len && strncmp(env, step, len) == 0) {
-			if (n_fired < ARRAY_SIZE(fired))
-				fired[n_fired++] = step;
+			fired = true;
 			return true;
 		}
 		env = *end ? end + 1 : end;
@@ -117,6 +120,100 @@ static bool is_exiting(pid_t tid)
 	return ret == -ESRCH || (ret == 0 && (st.state == 'Z' || st.state == 'X'));
 }
 
+/* The value of "Field:" in a /proc status text, or NULL. */
+static const char *status_value(const char *status, const char *field)
+{
+	const char *line = status;
+	size_t len = strlen(field);
+
+	while (line) {
+		if (!strncmp(line, field, len) && line[len] == ':')
+			return line + len + 1;
+		line = strchr(line, '\n');
+		line = line ? line + 1 : NULL;
+	}
+	return NULL;
+}
+
+static unsigned long long status_hex(const char *status, const char *field)
+{
+	const char *v = status_value(status, field);
+
+	return v ? strtoull(v, NULL, 16) : 0;
+}
+
+/* ptrace refused to seize tid with EPERM: says why where the reason can be seen from outside,
+ * in the one error line. Returns -EPERM. */
+static int refuse_seize(pid_t tid)
+{
+	cleanup_free char *status = NULL, *own = NULL;
+	char path[64];
+	const char *v;
+	long tracer;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
+	if (read_file_at(AT_FDCWD, path, &status) < 0 ||
+	    read_file_at(AT_FDCWD, "/proc/self/status", &own) < 0) {
+		errno = EPERM;
+		return pr_errno("cannot seize task %d", tid);
+	}
+	if ((v = status_value(status, "Tgid")) && strtol(v, NULL, 10) == getpid()) {
+		pr_err("cannot seize task %d: it is minicr itself", tid);
+		return -EPERM;
+	}
+	tracer = (v = status_value(status, "TracerPid")) ? strtol(v, NULL, 10) : 0;
+	if (tracer > 0) {
+		struct procfs_stat st;
+
+		if (procfs_read_stat((pid_t)tracer, &st) < 0)
+			st.comm[0] = 0;
+		pr_err("cannot seize task %d: it is already traced by task %ld (%s)", tid, tracer,
+		       st.comm[0] ? st.comm : "?");
+		return -EPERM;
+	}
+	if ((v = status_value(status, "Kthread")) && strtol(v, NULL, 10) == 1) {
+		pr_err("cannot seize task %d: it is a kernel thread", tid);
+		return -EPERM;
+	}
+	if (status_hex(status, "CapPrm") & ~status_hex(own, "CapEff")) {
+		pr_err("cannot seize task %d: it holds capabilities minicr lacks (CapPrm %#llx, "
+		       "minicr's CapEff %#llx)",
+		       tid, status_hex(status, "CapPrm"), status_hex(own, "CapEff"));
+		return -EPERM;
+	}
+	errno = EPERM;
+	return pr_errno("cannot seize task %d (ptrace_scope, or a task that is not dumpable)", tid);
+}
+
+/* A tree that holds minicr cannot be frozen by it (pid 1 of minicr's pid namespace is the
+ * ancestor of everything): refused before anything is seized. Returns 0 or -EPERM (logged). */
+static int check_root(pid_t root)
+{
+	pid_t pid = getpid();
+
+	for (int depth = 0; pid > 0 && depth < 4096; depth++) {
+		struct procfs_stat st;
+
+		if (pid == root) {
+			if (root == getpid())
+				pr_err("cannot seize task %d: it is minicr itself", root);
+			else if (root == 1)
+				pr_err(
+				    "cannot seize task 1: it is the init process of minicr's pid "
+				    "namespace, and its tree holds every process, minicr too");
+			else
+				pr_err(
+				    "cannot seize task %d: minicr itself (pid %d) runs in its tree",
+				    root, (int)getpid());
+			return -EPERM;
+		}
+		if (procfs_read_stat(pid, &st) < 0)
+			break;
+		pid = st.ppid;
+	}
+	return 0;
+}
+
 /* Seizes and stops one thread. Returns THREAD_SEIZED, THREAD_GONE, or -errno (logged). */
 static int seize_thread(struct seize_ctx *ctx, pid_t tid, bool *ret_was_stopped)
 {
@@ -130,9 +227,13 @@ static int seize_thread(struct seize_ctx *ctx, pid_t tid, bool *ret_was_stopped)
 			return THREAD_GONE;
 		/* PTRACE_O_SUSPEND_SECCOMP needs CAP_SYS_ADMIN and a tracer without seccomp:
 		 * if the seize works without it, the option was what was refused */
-		if (errno != EPERM || without == ctx->seize_options ||
-		    ptrace(PTRACE_SEIZE, tid, 0, (unsigned long)without) < 0)
+		if (errno == EPERM && without == ctx->seize_options)
+			return refuse_seize(tid);
+		if (errno != EPERM)
 			return pr_errno("cannot seize task %d", tid);
+		if (ptrace(PTRACE_SEIZE, tid, 0, (unsigned long)without) < 0)
+			return errno == EPERM ? refuse_seize(tid)
+					      : pr_errno("cannot seize task %d", tid);
 		if (task_has_seccomp(tid))
 			pr_warn("cannot suspend seccomp of task %d, injected code stays filtered",
 				tid);
@@ -352,13 +453,19 @@ int seize_tree(pid_t root, struct seize_tree **ret_tree)
 		pr_err("cannot seize task %d: invalid pid", root);
 		return -EINVAL;
 	}
+	ret = check_root(root);
+	if (ret < 0)
+		return ret;
 	tree = calloc(1, sizeof(*tree));
 	if (!tree)
 		return -ENOMEM;
 	tree->is_seized = true;
 	tree->is_seccomp_suspended = true;
 	ctx.tree = tree;
-	ctx.seize_options = PTRACE_O_SUSPEND_SECCOMP;
+	/* TRACESYSGOOD also keeps a tracee alive if minicr dies while it sits in a syscall stop
+	 * (inject.c): the stop's code is then SIGTRAP | 0x80, which the tracee, resuming on its
+	 * own, tries to send itself and cannot, where a plain SIGTRAP would kill it. */
+	ctx.seize_options = PTRACE_O_SUSPEND_SECCOMP | PTRACE_O_TRACESYSGOOD;
 	ret = add_task(tree, root);
 	if (ret < 0)
 		return ret;

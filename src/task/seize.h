@@ -31,9 +31,13 @@ struct seize_tree {
 };
 
 /* Seizes every thread of every process of the tree rooted at root and waits until each one is
- * in a ptrace stop. Returns 0 or -errno (logged once, e.g. "cannot seize task 1234: no such
- * process" for -ESRCH). On failure every task seized so far is released untouched. On success
- * *ret_tree owns the tasks: end with seize_release() or seize_kill(), then seize_tree_free(). */
+ * in a ptrace stop. A tree that holds minicr itself (pid 1 of its pid namespace included) is
+ * refused before anything is seized. Returns 0 or -errno (logged once, e.g. "cannot seize task
+ * 1234: no such process" for -ESRCH; a refusal names its reason where it can be seen: minicr
+ * itself, another tracer, a kernel thread, capabilities minicr lacks). On failure every task
+ * seized so far is released untouched. On success *ret_tree owns the tasks: end with
+ * seize_release() or seize_kill(), then seize_tree_free(). The seize sets
+ * PTRACE_O_TRACESYSGOOD, which inject.h relies on. */
 int seize_tree(pid_t root, struct seize_tree **ret_tree);
 
 /* Detaches every thread: the tree continues exactly as before (a task that was group-stopped
@@ -49,6 +53,8 @@ struct seize_tree *seize_tree_free(struct seize_tree *tree);
 void seize_tree_freep(struct seize_tree **tree);
 
 /* Fault injection for tests: true the first time it is asked about a step that the environment
- * variable MINICR_FAULT names (a comma-separated list is allowed). Steps: seize, infect, drain,
- * state, cure (here and in parasite-ctl.c), mounts, images, exit (dump.c). */
+ * variable MINICR_FAULT names (a comma-separated list is allowed), and never again for that
+ * value once one step fired: a run fails once, with one error line. Steps: seize, infect (in
+ * parasite-ctl.c), drain, state (parasite-cmd.c), cure (parasite-ctl.c), mounts, images,
+ * exit (dump.c). */
 bool seize_fault(const char *step);

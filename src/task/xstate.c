@@ -15,18 +15,27 @@
 #define ARCH_GET_XCOMP_PERM 0x1022
 #define ARCH_REQ_XCOMP_PERM 0x1023
 #define XSAVE_HEADER_OFFSET 512u
+/* The features Linux enables per process on request (XFEATURE_MASK_USER_DYNAMIC): AMX tile
+ * data, bit 18. */
+#define XFEATURES_DYNAMIC (1ull << 18)
 
-void xstate_cpu_probe(struct xstate_cpu *ret_cpu)
+/* Asks CPUID about the features of mask only (each question traps in a VM). */
+static void probe_features(struct xstate_cpu *ret_cpu, uint64_t mask)
 {
 	memset(ret_cpu, 0, sizeof(*ret_cpu));
 	for (unsigned int i = 2; i < 64; i++) {
 		unsigned int size, offset, ecx, edx;
 
-		if (__get_cpuid_count(0xd, i, &size, &offset, &ecx, &edx)) {
+		if ((mask & (1ull << i)) && __get_cpuid_count(0xd, i, &size, &offset, &ecx, &edx)) {
 			ret_cpu->size[i] = size;
 			ret_cpu->offset[i] = offset;
 		}
 	}
+}
+
+void xstate_cpu_probe(struct xstate_cpu *ret_cpu)
+{
+	probe_features(ret_cpu, ~0ull);
 }
 
 /* End of the highest feature in mask, in the standard (non-compacted) format: CPUID leaf 0xd,
@@ -76,4 +85,19 @@ int xstate_frame_layout_for(const struct xstate_cpu *cpu, const void *xstate, si
 	if (ret_layout->len > xstate_len)
 		ret_layout->len = xstate_len;
 	return 0;
+}
+
+void xstate_frame_layout_of_task(const void *xstate, size_t xstate_len,
+				 struct xstate_frame_layout *ret_layout)
+{
+	uint64_t xcr0 = sigframe_xstate_xfeatures(xstate, xstate_len), in_use = 0;
+	struct xstate_cpu cpu;
+
+	if (xstate_len >= XSAVE_HEADER_OFFSET + sizeof(in_use))
+		memcpy(&in_use, (const uint8_t *)xstate + XSAVE_HEADER_OFFSET, sizeof(in_use));
+	ret_layout->features = xcr0 & ~(XFEATURES_DYNAMIC & ~in_use);
+	probe_features(&cpu, ret_layout->features);
+	ret_layout->len = standard_size(&cpu, ret_layout->features);
+	if (ret_layout->len > xstate_len)
+		ret_layout->len = xstate_len;
 }

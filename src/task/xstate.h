@@ -1,4 +1,4 @@
-/* xstate.h: the xsave layout the kernel accepts in this process's signal frames. Features the
+/* xstate.h: the xsave layout the kernel accepts in a process's signal frames. Features the
  * kernel enables on demand (AMX tile data) count only once the process has asked for them, and
  * a frame whose xstate is larger than the process's permitted size is restored as legacy FXSAVE
  * state only, silently. Makes arch_prctl calls; logs its failures. */
@@ -25,3 +25,10 @@ struct xstate_frame_layout {
  * permitted features and the size they span. Returns 0 or -errno. */
 int xstate_frame_layout_for(const struct xstate_cpu *cpu, const void *xstate, size_t xstate_len,
 			    struct xstate_frame_layout *ret_layout);
+
+/* The layout for a frame that another, seized task restores with rt_sigreturn: its saved XCR0
+ * features, of which those the kernel enables on demand only if the buffer's XSTATE_BV shows
+ * them in use (which proves the task has them). Makes no syscalls; asks CPUID about those
+ * features only. */
+void xstate_frame_layout_of_task(const void *xstate, size_t xstate_len,
+				 struct xstate_frame_layout *ret_layout);

@@ -30,6 +30,7 @@
 #include "image.h"
 #include "base/log.h"
 #include "task/pages-writer.h"
+#include "task/parasite-cmd.h"
 #include "task/parasite-ctl.h"
 #include "task/resume.h"
 #include "task/seize.h"
@@ -324,7 +325,7 @@ static int bench_one(const char *self, size_t mb)
 	if (ret == 0)
 		ret = parasite_ctl_infect(ctl);
 	if (ret == 0)
-		ret = parasite_ctl_get_task_state(ctl, &state);
+		ret = parasite_cmd_get_task_state(ctl, &state);
 	if (ret == 0)
 		ret = parasite_ctl_cure(ctl);
 	t1 = now_ms();

@@ -54,6 +54,8 @@ static int gen_tree(int dirfd)
 	KernelFeaturesEntry feat = KERNEL_FEATURES_ENTRY__INIT;
 	uint64_t ns_ids[] = {4026531841ull};
 	PstreeEntry ps = PSTREE_ENTRY__INIT;
+	CgroupMemberEntry cg_v1 = CGROUP_MEMBER_ENTRY__INIT, cg_v2 = CGROUP_MEMBER_ENTRY__INIT;
+	CgroupMemberEntry *cgroups[] = {&cg_v1, &cg_v2};
 	int32_t tids[] = {PID};
 	FsEntry fs = FS_ENTRY__INIT;
 	int ret;
@@ -74,6 +76,13 @@ static int gen_tree(int dirfd)
 	ps.has_mnt_ns_id = 1;
 	ps.mnt_ns_id = ns_ids[0];
 	ps.comm = "victim";
+	/* a hybrid host's: a v1 hierarchy of two controllers, and v2 */
+	cg_v1.controllers = "cpu,cpuacct";
+	cg_v1.path = "/a";
+	cg_v2.controllers = "";
+	cg_v2.path = "/user.slice/b";
+	ps.n_cgroups = 2;
+	ps.cgroups = cgroups;
 	fs.pid = PID;
 	fs.has_cwd_file_id = 1;
 	fs.cwd_file_id = 3;

@@ -24,6 +24,16 @@ for scenario in shared-fds threads; do
 	done
 done
 
+# Two faults: the first fails the dump, the failure path meets no second one.
+for faults in drain,cure state,cure infect,cure; do
+	start shared-fds || { not_ok "$faults: scenario did not start"; continue; }
+	MINICR_FAULT=$faults "$MINICR" dump -t "$pid" -D "$dir/img" 2>"$dir/err"
+	[ $? = 1 ] && ok "$faults: dump failed with status 1" || not_ok "$faults: dump did not fail"
+	expect_one_error "$faults" "$dir/err"
+	expect_no_images "$faults" "$dir/img"
+	finish "$faults"
+done
+
 # Injected faults in the socket kinds' own steps: the sockets come out as they went in (a
 # queue read half way keeps its bytes and SO_PEEK_OFF; connections leave TCP repair mode).
 # task-attrs/task-attrs: a failure between the syscalls injected to read THP and mlockall modes,
@@ -169,6 +179,42 @@ prlimit --nofile=48:48 "$MINICR" dump -t "$pid" -D "$dir/img" 2>"$dir/err"
 expect_refusal $? "fd limit" "cannot dump task $pid: it has [0-9]* fds, more than minicr can hold" \
 	"the task and the limit"
 finish "fd limit"
+
+# Refusals to seize name their reason (status 1, one line, no images).
+refused() { # name pattern what-the-line-names command... (@img: the images dir)
+	local name=$1 pattern=$2 what=$3 scenario_dir=$dir
+	shift 3
+	dir="$work/refused.$RANDOM"
+	mkdir -p "$dir"
+	"${@//@img/$dir/img}" 2>"$dir/err"
+	expect_refusal $? "$name" "$pattern" "$what"
+	dir=$scenario_dir
+}
+start shared-fds
+strace -p "$pid" -o /dev/null 2>/dev/null &
+tracer=$!
+for _ in $(seq 300); do [ "$(awk '/^TracerPid:/ { print $2 }' "/proc/$pid/status")" != 0 ] && break; sleep 0.01; done
+refused "already traced" "cannot seize task $pid: it is already traced by task $tracer (strace)" \
+	"the task and its tracer" "$MINICR" dump -t "$pid" -D @img
+kill "$tracer"
+wait "$tracer" 2>/dev/null
+finish "already traced"
+refused "minicr itself" "cannot seize task [0-9]*: it is minicr itself" "minicr" \
+	bash -c 'exec "$0" dump -t $$ -D "$1"' "$MINICR" @img
+refused "minicr in the tree" "cannot seize task [0-9]*: minicr itself (pid [0-9]*) runs in its tree" \
+	"minicr in the tree" bash -c '"$0" dump -t $$ -D "$1"; exit $?' "$MINICR" @img
+refused "pid 1" "cannot seize task 1: it is the init process" "pid 1" \
+	"$MINICR" dump -t 1 -D @img
+kthread=
+for p in /proc/[0-9]*; do
+	grep -qE '^Kthread:[[:space:]]*1' "$p/status" 2>/dev/null && { kthread=${p#/proc/}; break; }
+done
+if [ -n "$kthread" ]; then
+	refused "kernel thread" "cannot seize task $kthread: it is a kernel thread" "a kernel thread" \
+		"$MINICR" dump -t "$kthread" -D @img
+else
+	echo "ok - kernel thread # SKIP no kernel thread visible in this pid namespace"
+fi
 
 # Two children sharing one fd table their parent no longer has (CLONE_FILES, then the parent's
 # unshare): restore rebuilds a table shared along parent links only.

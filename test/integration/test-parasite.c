@@ -19,6 +19,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/ptrace.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -31,6 +32,8 @@
 #include "fd/kind.h"
 #include "fd/restore-file.h"
 #include "base/log.h"
+#include "task/inject.h"
+#include "task/parasite-cmd.h"
 #include "task/parasite-ctl.h"
 #include "base/procfs.h"
 #include "task/pstree.h"
@@ -434,7 +437,7 @@ static void check_listed(struct parasite_ctl *ctl, pid_t pid, const int *procfs,
 		int *listed = NULL, n_listed;
 		size_t k = 0;
 
-		n_listed = parasite_ctl_list_fds(ctl, size, find_path_fds, &listed);
+		n_listed = parasite_cmd_list_fds(ctl, size, find_path_fds, &listed);
 		CHECK(n_listed >= 0, "LIST_FDS of task %d: %d", pid, n_listed);
 		for (int j = 0; j < n_listed; j++) {
 			while (k < n && !find_path_fds && fds[k] == PATH_FD)
@@ -509,23 +512,23 @@ static void check_thread_state(const struct seize_task *task, const struct victi
 	uint64_t main_tid_address = 0;
 
 	for (size_t k = 0; k < task->n_tids; k++) {
-		struct parasite_ctl *ctl = NULL;
-		unsigned long args[6] = {PR_GET_TID_ADDRESS, PARASITE_CTL_SCRATCH};
-		unsigned long ss_args[6] = {0, PARASITE_CTL_SCRATCH};
+		struct inject *inj = NULL;
+		unsigned long args[6] = {PR_GET_TID_ADDRESS, INJECT_SCRATCH};
+		unsigned long ss_args[6] = {0, INJECT_SCRATCH};
 		uint64_t tid_address = 0;
 		stack_t ss = {0};
 		long value = -1;
 
-		if (parasite_ctl_prepare(task->tids[k], &ctl) < 0) {
+		if (inject_prepare(task->tids[k], 0, &inj) < 0) {
 			CHECK(0, "prepare thread %d", task->tids[k]);
 			continue;
 		}
-		CHECK(parasite_ctl_syscall_buf(ctl, SYS_prctl, args, &tid_address,
-					       sizeof(tid_address), &value) == 0 &&
+		CHECK(inject_syscall_buf(inj, SYS_prctl, args, &tid_address, sizeof(tid_address),
+					 &value) == 0 &&
 			  value == 0 && tid_address != 0,
 		      "PR_GET_TID_ADDRESS of thread %d: %ld", task->tids[k], value);
-		CHECK(parasite_ctl_syscall_buf(ctl, SYS_sigaltstack, ss_args, &ss, sizeof(ss),
-					       &value) == 0 &&
+		CHECK(inject_syscall_buf(inj, SYS_sigaltstack, ss_args, &ss, sizeof(ss), &value) ==
+			      0 &&
 			  value == 0,
 		      "sigaltstack of thread %d: %ld", task->tids[k], value);
 		if (task->tids[k] == task->pid) {
@@ -539,8 +542,8 @@ static void check_thread_state(const struct seize_task *task, const struct victi
 				  (uint64_t)(uintptr_t)ss.ss_sp != v->rep.altstack,
 			      "thread %d altstack flags %d", task->tids[k], ss.ss_flags);
 		}
-		CHECK(parasite_ctl_cure(ctl) == 0, "cure thread %d", task->tids[k]);
-		parasite_ctl_free(ctl);
+		CHECK(inject_cure(inj) == 0, "cure thread %d", task->tids[k]);
+		inject_free(inj);
 	}
 }
 
@@ -611,14 +614,14 @@ static int run_dump_steps(const struct victim *v, int verify)
 
 		if (verify)
 			check_listed(ctls[i], tree->tasks[i].pid, fds, n);
-		ret = parasite_ctl_drain_fds(ctls[i], fds, n, local, opts);
+		ret = parasite_cmd_drain_fds(ctls[i], fds, n, local, opts);
 		if (ret < 0)
 			goto out_cure;
 		if (verify)
 			check_drained(tree->tasks[i].pid, v, fds, local, opts, n);
 		for (size_t k = 0; k < n; k++)
 			close(local[k]);
-		ret = parasite_ctl_get_task_state(ctls[i], &st);
+		ret = parasite_cmd_get_task_state(ctls[i], &st);
 		if (ret < 0)
 			goto out_cure;
 		if (verify && i == 0)
@@ -628,7 +631,7 @@ static int run_dump_steps(const struct victim *v, int verify)
 		/* a bad fd is refused with one clear error, and the parasite keeps serving */
 		int bad = 999, local;
 
-		CHECK(parasite_ctl_drain_fds(ctls[0], &bad, 1, &local, NULL) == -EBADF,
+		CHECK(parasite_cmd_drain_fds(ctls[0], &bad, 1, &local, NULL) == -EBADF,
 		      "draining a closed fd must fail with EBADF");
 	}
 out_cure:
@@ -794,7 +797,7 @@ static void test_churning_tree(void)
 				continue;
 			CHECK(parasite_ctl_prepare(tree->tasks[k].pid, &ctl) == 0 &&
 				  parasite_ctl_infect(ctl) == 0 &&
-				  parasite_ctl_get_task_state(ctl, &st) == 0 &&
+				  parasite_cmd_get_task_state(ctl, &st) == 0 &&
 				  parasite_ctl_cure(ctl) == 0,
 			      "infecting churning task %d", tree->tasks[k].pid);
 			parasite_ctl_free(ctl);
@@ -837,7 +840,7 @@ static void test_own_netns(void)
 	if (!tree)
 		goto out;
 	CHECK(parasite_ctl_prepare(pid, &ctl) == 0 && parasite_ctl_infect(ctl) == 0 &&
-		  parasite_ctl_get_task_state(ctl, &st) == 0 && parasite_ctl_cure(ctl) == 0,
+		  parasite_cmd_get_task_state(ctl, &st) == 0 && parasite_ctl_cure(ctl) == 0,
 	      "infect a task in its own net ns");
 	parasite_ctl_free(ctl);
 	seize_tree_free(tree);
@@ -847,6 +850,74 @@ static void test_own_netns(void)
 	CHECK(proc_state(pid) == 'S', "net ns task is '%c' after release", proc_state(pid));
 out:
 	close(ready[0]);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+}
+
+/* A task whose soft RLIMIT_NOFILE is below its fd table size (fds opened before the limit was
+ * lowered stay open): poll() refuses more entries than the limit, so LIST_FDS must list in
+ * chunks the limit allows. With a limit of 0 the parasite cannot even open its socket: it must
+ * say so at once, and the task must be left as it was. */
+static void test_fd_limit_below_table(rlim_t limit)
+{
+	struct seize_tree *tree = NULL;
+	struct parasite_ctl *ctl = NULL;
+	int ready[2], *listed = NULL, n_listed = -1, size;
+	char c = 0;
+	pid_t pid;
+
+	if (pipe2(ready, O_CLOEXEC) < 0)
+		return;
+	pid = fork();
+	if (pid == 0) {
+		struct rlimit lim = {limit, limit};
+
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		/* 100 fds up to 163: the table grows to 256 entries */
+		for (int fd = 64; fd < 164; fd++)
+			if (dup2(ready[1], fd) != fd)
+				_exit(1);
+		c = setrlimit(RLIMIT_NOFILE, &lim) == 0 ? 'y' : 'n';
+		(void)!write(ready[1], &c, 1);
+		for (;;)
+			pause();
+	}
+	if (read(ready[0], &c, 1) != 1 || c != 'y') {
+		CHECK(0, "fd limit %lu: the child could not set it up", (unsigned long)limit);
+		goto out;
+	}
+	CHECK(seize_tree(pid, &tree) == 0, "seize the task with fd limit %lu",
+	      (unsigned long)limit);
+	if (!tree)
+		goto out;
+	size = fd_table_size(pid);
+	CHECK(size >= 164, "fd table of %d entries", size);
+	if (limit == 0) {
+		/* no fd at all for the parasite's socket: it says so, the task is left intact */
+		fprintf(stderr, "--- RLIMIT_NOFILE 0 (the error below is expected)\n");
+		CHECK(parasite_ctl_prepare(pid, &ctl) == 0 && parasite_ctl_infect(ctl) == -EMFILE,
+		      "infecting a task with RLIMIT_NOFILE 0 must fail with EMFILE");
+	} else if (parasite_ctl_prepare(pid, &ctl) == 0 && parasite_ctl_infect(ctl) == 0) {
+		n_listed = parasite_cmd_list_fds(ctl, size, false, &listed);
+		/* 0..2, the pipe's two ends, the 100 dups */
+		CHECK(n_listed == fd_count(pid) - 1 && n_listed >= 104,
+		      "fd limit %lu below a table of %d: listed %d fds of %d", (unsigned long)limit,
+		      size, n_listed, fd_count(pid) - 1);
+	} else {
+		CHECK(0, "infecting the task with fd limit %lu", (unsigned long)limit);
+	}
+	free(listed);
+	CHECK(parasite_ctl_cure(ctl) == 0, "cure the task with fd limit %lu", (unsigned long)limit);
+	parasite_ctl_free(ctl);
+	seize_tree_free(tree);
+	/* released, it goes back to its pause() */
+	for (int i = 0; i < 1000 && proc_state(pid) != 'S'; i++)
+		usleep(1000);
+	CHECK(proc_state(pid) == 'S', "task with fd limit %lu is '%c' after release",
+	      (unsigned long)limit, proc_state(pid));
+out:
+	close(ready[0]);
+	close(ready[1]);
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
 }
@@ -930,6 +1001,8 @@ int main(void)
 
 	test_churning_tree();
 	test_own_netns();
+	test_fd_limit_below_table(164);
+	test_fd_limit_below_table(0);
 
 	/* dump's default end: kill the whole tree */
 	CHECK(seize_tree(v.pid, &tree) == 0, "final seize");

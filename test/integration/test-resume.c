@@ -33,6 +33,7 @@
 
 #include "base/compat.h"
 #include "base/log.h"
+#include "task/parasite-cmd.h"
 #include "task/parasite-ctl.h"
 #include "task/resume.h"
 #include "task/seize.h"
@@ -583,7 +584,7 @@ static int dump_victim(pid_t pid, int img_dirfd)
 	if (ret == 0)
 		ret = parasite_ctl_infect(ctl);
 	if (ret == 0)
-		ret = parasite_ctl_get_task_state(ctl, &state);
+		ret = parasite_cmd_get_task_state(ctl, &state);
 	/* as dump.c does: task_dump() cures the task itself */
 	if (ret == 0)
 		ret = dump_one(img_dirfd, &tree->tasks[0], ctl, &state);
@@ -769,7 +770,7 @@ static int dump_tree(pid_t root, int img_dirfd)
 		if (ret == 0)
 			ret = parasite_ctl_infect(ctl);
 		if (ret == 0)
-			ret = parasite_ctl_get_task_state(ctl, &state);
+			ret = parasite_cmd_get_task_state(ctl, &state);
 		if (ret == 0)
 			ret = dump_one(img_dirfd, &tree->tasks[i], ctl, &state);
 		parasite_ctl_free(ctl);

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # proc-fields.sh before|after SESSION DIR: the "nothing dropped silently" probe of the scenario
 # driver (run.sh --probe). "before" records, for every process and thread of the session, each
-# field that /proc/PID/{status,limits,fdinfo/*,mountinfo,timers} and /proc/locks expose (and a few
-# attributes of each thread from stat and timerslack_ns, and oom_score_adj); "after" records
-# them again (after the restore, or after a dump that left the tree running) and compares.
+# field that /proc/PID/{status,limits,smaps,fdinfo/*,mountinfo,cgroup,timers} and /proc/locks
+# expose (and a few attributes of each thread from stat and timerslack_ns, and oom_score_adj);
+# "after" records them again (after the restore, or after a dump that left the tree running)
+# and compares.
 #
 # Every field must be classified in proc-fields.table: "same" (restored: must read the same
 # after), "refused-unless VALUE" (the dump refuses any other value, so a dumped tree can only
@@ -52,10 +53,24 @@ capture_task() {
 		printf "%s\t%s\t%s\n", w, $1, v }' "/proc/$p/task/$t/status" 2>/dev/null
 }
 
+# capture_cgroup PID TID: one key per hierarchy, its controllers ("v2" for cgroup v2; a v1
+# hierarchy's number differs between boots), and the cgroup's path.
+capture_cgroup() {
+	local p=$1 t=$2 where
+	where="cgroup $p/$t"
+	[ "$p" = "$t" ] && where="cgroup $p"
+	awk -v w="$where" '{
+		i = index($0, ":"); rest = substr($0, i + 1); j = index(rest, ":")
+		k = substr(rest, 1, j - 1); if (k == "") k = "v2"
+		v = substr(rest, j + 1); gsub(/\t/, " ", v)
+		printf "%s\t%s\t%s\n", w, k, v }' "/proc/$p/task/$t/cgroup" 2>/dev/null
+}
+
 capture_process() { # pid
 	local p=$1 t f n
 	for t in $(ls "/proc/$p/task" 2>/dev/null | sort -n); do
 		capture_task "$p" "$t"
+		capture_cgroup "$p" "$t"
 	done
 	# limits: fixed columns; the name with spaces made underscores.
 	awk -v w="limits $p" 'NR > 1 {
@@ -104,6 +119,29 @@ capture_process() { # pid
 		printf '%s\ttimerslack_ns\t%s\n' "$w" "$(cat "/proc/$t/timerslack_ns" 2>/dev/null)"
 	done
 	printf 'attrs %s\toom_score_adj\t%s\n' "$p" "$(cat "/proc/$p/oom_score_adj" 2>/dev/null)"
+	# maps: each mapping by its range: permissions, offset, what it maps, and its VmFlags
+	# from smaps, without sd (soft-dirty tracks writes) and ac (VM_ACCOUNT, commit charge
+	# bookkeeping: a read-only private mapping whose pages the restore wrote has it). Where
+	# the kernel split one anonymous mapping into several with the same attributes (its
+	# history, not its state), they are joined.
+	awk -v w="maps $p" '
+		function flush() {
+			if (key == "") return
+			# an anonymous mapping right after one with the same attributes joins it
+			if (pend != "" && val == pval && val ~ /^[^ ]+ 00000000 \[/ && pend == kstart) {
+				pend = kend; key = ""; return
+			}
+			if (pend != "") print w "\t" pstart "-" pend "\t" pval
+			pstart = kstart; pend = kend; pval = val; key = ""
+		}
+		/^[0-9a-f]+-[0-9a-f]+ / { flush(); key = $1; split($1, r, "-"); kstart = r[1]; kend = r[2]
+			val = $2 " " $3; path = ""
+			for (i = 6; i <= NF; i++) path = path (i > 6 ? " " : "") $i
+			if (path != "") val = val " " path; next }
+		/^VmFlags:/ { f = ""; for (i = 2; i <= NF; i++) if ($i != "sd" && $i != "ac") f = f " " $i
+			val = val " [" substr(f, 2) "]" }
+		END { flush(); if (pend != "") print w "\t" pstart "-" pend "\t" pval }' \
+		"/proc/$p/smaps" 2>/dev/null
 	# POSIX timers by id: signal and value, whom they notify, clock (the time left is not shown)
 	awk -v w="timers $p" '$1 == "ID:" { id = $2; next }
 		{ k = $1; sub(/:$/, "", k); printf "%s\tID %s %s\t%s\n", w, id, k, $2 }' \

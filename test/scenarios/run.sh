@@ -151,6 +151,7 @@ all_scenarios=(
 	anon-clone
 	anon-recursive
 	anon-fsmount
+	cgroup-tree
 )
 
 # The CRIU this machine can run: $CRIU, the one fetch-criu.sh cached, or criu from PATH.

@@ -3,9 +3,13 @@
  *     boundaries kept for seqpacket and datagram, an empty datagram included);
  *   - a stream pair filled until its writer would block (the full buffer), read back whole;
  *   - an end dup'ed (one open file description: O_NONBLOCK set through the dup shows on it);
- *   - a pair shared with a child by fork, data queued both ways;
+ *   - a pair shared with a child by fork, data queued both ways; a pair with nothing queued
+ *     whose one end only the child holds;
  *   - SHUT_WR on one end (its peer reads the data, then EOF), a peer closed with data left;
- *   - SO_SNDBUF, SO_RCVBUF, SO_PASSCRED, SO_PEEK_OFF, O_NONBLOCK.
+ *   - SO_SNDBUF, SO_RCVBUF, SO_PASSCRED, SO_PEEK_OFF, O_NONBLOCK;
+ *   - many pairs (more than restore rebuilds on one thread), every type in turn, with messages,
+ *     shutdowns and options, between pipes and closed numbers (so the numbers they come back
+ *     at are not one run), one of them held by the child alone.
  * After restore every queue is read back and compared, options are compared with the values
  * read before the dump, and the pairs still talk. */
 #include <errno.h>
@@ -97,9 +101,96 @@ static bool send_msg(int fd, size_t len, unsigned int seed)
 
 static const size_t seq_sizes[] = {1, 100, 5000, 37};
 
+#define N_MANY 300
+static const int many_types[] = {SOCK_STREAM, SOCK_SEQPACKET, SOCK_DGRAM};
+static int many[N_MANY][2], many_pipes[N_MANY / 50][2];
+
+/* Pair i: a message each way (but back on every fourth), SHUT_WR of end 0 on every seventh
+ * stream pair, SO_PASSCRED on end 1 of every fifth. */
+static bool many_back(int i)
+{
+	return i % 4 != 0;
+}
+
+static bool many_shut(int i)
+{
+	return i % 3 == 0 && i % 7 == 3;
+}
+
+static void make_many(void)
+{
+	int holes[N_MANY / 40 + 1], n_holes = 0;
+
+	for (int i = 0; i < N_MANY; i++) {
+		int type = many_types[i % 3];
+
+		if (i % 50 == 25 && pipe(many_pipes[i / 50]) < 0)
+			scenario_skip("pipe: %m");
+		if (i % 40 == 13 && (holes[n_holes++] = dup(0)) < 0)
+			scenario_skip("dup: %m");
+		if (socketpair(AF_UNIX, type, 0, many[i]) < 0)
+			scenario_skip("socketpair: %m");
+		if (!send_msg(many[i][0], 10 + (size_t)(i % 50), (unsigned)i) ||
+		    (many_back(i) && !send_msg(many[i][1], 5, 1000 + (unsigned)i)))
+			scenario_skip("send: %m");
+		if (many_shut(i) && shutdown(many[i][0], SHUT_WR) < 0)
+			scenario_skip("shutdown: %m");
+		if (i % 5 == 2 &&
+		    setsockopt(many[i][1], SOL_SOCKET, SO_PASSCRED, &(int){1}, sizeof(int)) < 0)
+			scenario_skip("setsockopt: %m");
+	}
+	for (int k = 0; k < n_holes; k++)
+		close(holes[k]);
+	for (int k = 0; k < N_MANY / 50; k++)
+		if (write(many_pipes[k][1], "p", 1) != 1)
+			scenario_skip("write: %m");
+}
+
+/* One message of len bytes from seed on fd, whole (a stream gives it in parts). */
+static bool expect_one(int fd, int type, size_t len, unsigned int seed)
+{
+	return type == SOCK_STREAM ? expect_stream(fd, len, seed) : expect_msg(fd, len, seed);
+}
+
+static void check_many(void)
+{
+	char c;
+
+	for (int i = 0; i < N_MANY; i++) {
+		int type = many_types[i % 3], *sv = many[i];
+
+		if (i == N_MANY - 1)
+			continue; /* the child's */
+		scenario_check(expect_one(sv[1], type, 10 + (size_t)(i % 50), (unsigned)i),
+			       "pair %d: the message to end 1 differs", i);
+		if (many_back(i))
+			scenario_check(expect_one(sv[0], type, 5, 1000 + (unsigned)i),
+				       "pair %d: the message to end 0 differs", i);
+		scenario_check(recv(sv[0], &c, 1, MSG_DONTWAIT) < 0 && errno == EAGAIN,
+			       "pair %d: end 0 should be empty", i);
+		if (many_shut(i))
+			scenario_check(recv(sv[1], &c, 1, MSG_DONTWAIT) == 0,
+				       "pair %d: SHUT_WR of end 0 is lost", i);
+		else
+			scenario_check(recv(sv[1], &c, 1, MSG_DONTWAIT) < 0 && errno == EAGAIN,
+				       "pair %d: end 1 should be empty", i);
+		scenario_check(getopt_int(sv[1], SO_PASSCRED) == (i % 5 == 2),
+			       "pair %d: SO_PASSCRED differs", i);
+		scenario_check(getopt_int(sv[0], SO_TYPE) == type &&
+				   getopt_int(sv[1], SO_TYPE) == type,
+			       "pair %d: the type differs", i);
+		scenario_check(send_msg(sv[1], 3, 2000 + (unsigned)i) &&
+				   expect_one(sv[0], type, 3, 2000 + (unsigned)i),
+			       "pair %d does not talk", i);
+	}
+	for (int k = 0; k < N_MANY / 50; k++)
+		scenario_check(read(many_pipes[k][0], &c, 1) == 1 && c == 'p',
+			       "pipe %d between the pairs lost its byte", k);
+}
+
 int main(void)
 {
-	int st[2], sq[2], dg[2], full[2], shut[2], gone[2], shared[2], ctl[2], dupfd;
+	int st[2], sq[2], dg[2], full[2], shut[2], gone[2], shared[2], quiet[2], ctl[2], dupfd;
 	size_t full_len = 0;
 	int sndbuf, rcvbuf, status;
 	char c, buf[4096];
@@ -111,7 +202,8 @@ int main(void)
 	    socketpair(AF_UNIX, SOCK_STREAM, 0, full) < 0 ||
 	    socketpair(AF_UNIX, SOCK_STREAM, 0, shut) < 0 ||
 	    socketpair(AF_UNIX, SOCK_SEQPACKET, 0, gone) < 0 ||
-	    socketpair(AF_UNIX, SOCK_STREAM, 0, shared) < 0 || pipe(ctl) < 0)
+	    socketpair(AF_UNIX, SOCK_STREAM, 0, shared) < 0 ||
+	    socketpair(AF_UNIX, SOCK_STREAM, 0, quiet) < 0 || pipe(ctl) < 0)
 		scenario_skip("socketpair: %m");
 
 	/* stream: several writes each way */
@@ -154,6 +246,7 @@ int main(void)
 		scenario_skip("setsockopt: %m");
 	sndbuf = getopt_int(sq[0], SO_SNDBUF);
 	rcvbuf = getopt_int(sq[1], SO_RCVBUF);
+	make_many();
 
 	/* a pair shared with a child: the child answers after the restore */
 	child = fork();
@@ -165,13 +258,24 @@ int main(void)
 		sigfillset(&all);
 		sigprocmask(SIG_BLOCK, &all, NULL);
 		close(shared[0]);
+		close(quiet[0]);
+		close(many[N_MANY - 1][0]);
 		if (read(ctl[0], &c, 1) != 1)
 			_exit(10);
 		if (!expect_stream(shared[1], 2000, 40))
 			_exit(11);
+		/* the last of the many pairs: end 1 only, in the child alone */
+		if (!expect_one(many[N_MANY - 1][1], many_types[(N_MANY - 1) % 3],
+				10 + (size_t)((N_MANY - 1) % 50), N_MANY - 1))
+			_exit(13);
+		/* a pair with nothing queued, one end in the child alone */
+		if (write(quiet[1], "q", 1) != 1)
+			_exit(14);
 		_exit(write_stream(shared[1], 100, 41) ? 0 : 12);
 	}
 	close(shared[1]);
+	close(quiet[1]);
+	close(many[N_MANY - 1][1]);
 	if (!write_stream(shared[0], 2000, 40))
 		scenario_skip("write: %m");
 
@@ -258,11 +362,14 @@ int main(void)
 		       "seqpacket does not talk");
 	scenario_check(send_msg(dg[0], 6, 51) && expect_msg(dg[1], 6, 51),
 		       "datagram pair does not talk");
+	check_many();
 	/* the child */
 	scenario_check(write(ctl[1], "g", 1) == 1, "cannot wake the child");
 	scenario_check(waitpid(child, &status, 0) == child, "cannot wait for the child");
 	scenario_check(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child failed (status %d)",
 		       WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 	scenario_check(expect_stream(shared[0], 100, 41), "the child's answer differs");
+	scenario_check(read(quiet[0], &c, 1) == 1 && c == 'q',
+		       "the quiet pair held by the child does not talk");
 	scenario_pass();
 }

@@ -222,8 +222,9 @@ Test(cli, refuses_criu_options_it_cannot_honour_with_one_line)
 	assert_refused("dump", "--ext-unix-sk=12", "--ext-unix-sk");
 	assert_refused("dump", "--file-locks", "--file-locks");
 	assert_refused("restore", "-l", "--file-locks");
-	assert_refused("dump", "--manage-cgroups", "--manage-cgroups");
+	assert_refused("dump", "--manage-cgroups=props", "--manage-cgroups");
 	assert_refused("restore", "--manage-cgroups=full", "--manage-cgroups");
+	assert_refused("restore", "--manage-cgroups=strict", "--manage-cgroups");
 	assert_refused("dump", "--evasive-devices", "--evasive-devices");
 	assert_refused("restore", "--log-pid", "--log-pid");
 	assert_refused("restore", "-S", "--restore-sibling");
@@ -239,6 +240,28 @@ Test(cli, refuses_criu_options_it_cannot_honour_with_one_line)
 	assert_refused("restore", "--lazy-pages", "--lazy-pages");
 	assert_refused("dump", "--config=/etc/c", "--config");
 	assert_refused("dump", "--leave-stopped", "--leave-stopped");
+}
+
+/* soft (also without a mode) and none are what minicr does; ignore turns cgroups off. */
+Test(cli, restores_cgroups_unless_told_to_ignore_them)
+{
+	struct cli_options o;
+	char err[256] = "";
+
+	cr_assert_eq(parse(&o, err, "restore", "-D", "d", NULL), 0, "%s", err);
+	cr_assert(cli_manage_cgroups(&o));
+	cr_assert_eq(parse(&o, err, "dump", "-t", "1", "-D", "d", "--manage-cgroups", NULL), 0,
+		     "%s", err);
+	cr_assert(cli_manage_cgroups(&o));
+	cr_assert_eq(parse(&o, err, "restore", "-D", "d", "--manage-cgroups=soft", NULL), 0, "%s",
+		     err);
+	cr_assert(cli_manage_cgroups(&o));
+	cr_assert_eq(parse(&o, err, "restore", "-D", "d", "--manage-cgroups=none", NULL), 0, "%s",
+		     err);
+	cr_assert(cli_manage_cgroups(&o));
+	cr_assert_eq(parse(&o, err, "restore", "-D", "d", "--manage-cgroups=ignore", NULL), 0, "%s",
+		     err);
+	cr_assert_not(cli_manage_cgroups(&o));
 }
 
 Test(cli, refuses_a_bad_cgroup_mode_and_criu_options_of_show)

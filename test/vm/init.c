@@ -1,7 +1,8 @@
 /* init: pid 1 of the kernel-VM lane's initramfs (linked statically by
  * contrib/vm/build-initramfs.sh). It mounts proc, sys, devtmpfs, devpts and /run (/tmp stays on
  * the root filesystem, as on a usual machine: tests derive mount roots from /tmp paths), brings
- * the loopback interface up, runs
+ * the loopback interface up, loads the modules listed in /vm/modules/load-order (sock_diag's
+ * handlers, which the kernel would load through modprobe, absent here), runs
  * /vm/guest-tests.sh with bash, reaps every orphan as soon as it exits (the scenario harness
  * waits for dumped pids to disappear), and powers the machine off. Every line it prints itself
  * starts with "@@vm " so the host can tell them from kernel messages. A guest-side timeout
@@ -18,6 +19,7 @@
 #include <sys/socket.h>
 #include <sys/reboot.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -52,6 +54,35 @@ static void loopback_up(void)
 		say("cannot bring %s up", "lo", errno);
 	if (fd >= 0)
 		close(fd);
+}
+
+/* Loads /vm/modules/NAME.ko for each NAME.ko line of /vm/modules/load-order, in that order
+ * (dependencies first); one already there (or built in) is fine. */
+static void load_modules(void)
+{
+	FILE *order = fopen("/vm/modules/load-order", "re");
+	char line[256], path[512];
+	int n = 0;
+
+	if (!order)
+		return;
+	while (fgets(line, sizeof(line), order)) {
+		int fd;
+
+		line[strcspn(line, "\n")] = 0;
+		if (!line[0])
+			continue;
+		snprintf(path, sizeof(path), "/vm/modules/%s", line);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0 || (syscall(SYS_finit_module, fd, "", 0) < 0 && errno != EEXIST))
+			say("cannot load module %s", line, errno);
+		else
+			n++;
+		if (fd >= 0)
+			close(fd);
+	}
+	fclose(order);
+	printf("@@vm init: %d modules loaded\n", n);
 }
 
 static void poweroff(void)
@@ -107,6 +138,7 @@ int main(void)
 	mnt("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, NULL);
 	mnt("tmpfs", "/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=755");
 	loopback_up();
+	load_modules();
 	timeout = cmdline_timeout();
 
 	child = fork();
