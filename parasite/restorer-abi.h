@@ -36,6 +36,9 @@ enum restorer_step {
 	RESTORER_STEP_LOCK,	   /* a POSIX lock set again after the helper fds were closed */
 	RESTORER_STEP_THP,	   /* prctl(PR_SET_THP_DISABLE) */
 	RESTORER_STEP_MLOCK,	   /* mlock2 of a locked VMA, mlockall(MCL_FUTURE) */
+	RESTORER_STEP_ITIMER,	   /* setitimer */
+	RESTORER_STEP_TIMER,	   /* timer_create of a POSIX timer with its dumped id */
+	RESTORER_STEP_TIMER_ARM,   /* timer_settime */
 	RESTORER_STEP_COUNT,
 };
 
@@ -129,6 +132,34 @@ struct restorer_lock {
 	int64_t start, len;
 };
 
+/* The kernel's struct itimerval (setitimer). */
+struct restorer_itimer {
+	int64_t interval_sec, interval_usec, value_sec, value_usec;
+};
+
+/* How the blob arms a POSIX timer (bits of restorer_timer.arm). */
+#define RESTORER_TIMER_ABSOLUTE 1u /* value is the expiry on the clock: TIMER_ABSTIME */
+/* Its signal was pending: it expires at once, one period before value (the time left from
+ * now, or with _ABSOLUTE the expiry), so that the signal is queued by the timer itself and the
+ * period keeps its phase; a one-shot one (or one whose earlier expiry the clock cannot show)
+ * expires 1 ns from now. */
+#define RESTORER_TIMER_FIRE 2u
+
+/* A POSIX timer, created with its id (ids ascending) and then armed. */
+struct restorer_timer {
+	int32_t id;
+	int32_t clock;
+	int32_t notify; /* sigev_notify */
+	int32_t signo;
+	int32_t tid;	    /* SIGEV_THREAD_ID: the thread */
+	int32_t read_clock; /* what clock_gettime reads for RESTORER_TIMER_FIRE without _ABSOLUTE */
+	uint64_t sigval;
+	uint32_t arm; /* RESTORER_TIMER_* */
+	uint32_t pad;
+	/* the kernel's struct __kernel_itimerspec: all zero (and no _FIRE) is disarmed */
+	int64_t interval_sec, interval_nsec, value_sec, value_nsec;
+};
+
 struct restorer_args {
 	uint64_t magic;
 	uint64_t region_start, region_len;
@@ -163,8 +194,13 @@ struct restorer_args {
 	uint64_t locks; /* struct restorer_lock[n_locks] */
 	int32_t thp_disable;   /* PR_GET_THP_DISABLE value to set first; -1: keep */
 	uint32_t mlock_future; /* mlockall() flags (MCL_FUTURE | MCL_ONFAULT) set last; 0: none */
-	uint32_t fault_step;   /* tests: the step (THP, MLOCK) fails with EIO; 0: none */
-	uint32_t pad3;
+	uint32_t fault_step;   /* tests: the step (THP, MLOCK, ITIMER, TIMER) fails with EIO */
+	uint32_t itimers_set;  /* bit n: set itimers[n] (ITIMER_REAL 0, _VIRTUAL 1, _PROF 2) */
+	struct restorer_itimer itimers[3];
+	uint32_t n_timers;
+	/* no PR_TIMER_CREATE_RESTORE_IDS (or tests): reach each id by creating and deleting */
+	uint32_t timer_ids_linear;
+	uint64_t timers; /* struct restorer_timer[n_timers] */
 };
 
 _Static_assert(sizeof(struct restorer_mm_map) == 104, "prctl_mm_map is 104 bytes");
@@ -173,3 +209,5 @@ _Static_assert(sizeof(struct restorer_run) == 32, "restorer_run layout");
 _Static_assert(sizeof(struct restorer_thread) == 104, "restorer_thread layout");
 _Static_assert(sizeof(struct restorer_siginfo) == 136, "restorer_siginfo layout");
 _Static_assert(sizeof(struct restorer_lock) == 24, "restorer_lock layout");
+_Static_assert(sizeof(struct restorer_itimer) == 32, "struct itimerval layout");
+_Static_assert(sizeof(struct restorer_timer) == 72, "restorer_timer layout");

@@ -1,9 +1,10 @@
 /* restorer.c: the restore-time blob. It runs inside the process being restored, on a bootstrap
  * region that resume.c placed in a hole of the dumped layout, and replaces the address space
  * with the dumped one: park the vdso, unmap everything else, map and fill the dumped VMAs, move
- * the vdso back, PR_SET_MM_MAP, signal actions, threads (clone3 with set_tid), per-thread
- * state, credentials, seccomp last; then each thread traps for minicr and does rt_sigreturn
- * into its dumped registers. Freestanding: raw syscalls only, no libc, no globals. */
+ * the vdso back, PR_SET_MM_MAP, signal actions, threads (clone3 with set_tid), pending
+ * signals, interval and POSIX timers, per-thread state, credentials, seccomp last; then each
+ * thread traps for minicr and does rt_sigreturn into its dumped registers. Freestanding: raw
+ * syscalls only, no libc, no globals. */
 #include <stddef.h>
 #include <stdint.h>
 
@@ -54,6 +55,12 @@
 #define PR_SET_THP_DISABLE	   41
 #define MLOCK_ONFAULT		   1
 #define EIO			   5
+#define EBUSY			    16
+#define PR_TIMER_CREATE_RESTORE_IDS 77
+#define TIMER_ABSTIME		    1
+#define SIGEV_NONE		    1
+#define CLOCK_MONOTONIC		    1
+#define NSEC_PER_SEC		    1000000000LL
 
 /* must match VMA_MLOCK_* in src/task/mm-parse.h */
 #define VMA_MLOCK_ON_FAULT 2
@@ -85,6 +92,21 @@ struct cap_data {
 struct sock_fprog {
 	uint16_t len;
 	uint64_t filter;
+};
+
+/* The kernel's sigevent_t (64 bytes) and struct __kernel_timespec. */
+struct ksigevent {
+	uint64_t value;
+	int32_t signo, notify, tid;
+	int32_t pad[11];
+};
+
+struct ktimespec {
+	int64_t sec, nsec;
+};
+
+struct kitimerspec {
+	int64_t interval_sec, interval_nsec, value_sec, value_nsec;
 };
 
 void restorer_main(struct restorer_args *args);
@@ -343,6 +365,151 @@ static void queue_signals(struct restorer_args *a)
 	}
 }
 
+static int64_t itimer_usec(int64_t sec, int64_t usec)
+{
+	return sec * 1000000 + usec;
+}
+
+/* Interval timers start from what was left of them at dump. The kernel adds a tick to the time
+ * left of a CPU-time one (ITIMER_VIRTUAL, ITIMER_PROF) it is given, which getitimer() then
+ * shows: the blob reads how much and sets it again that much shorter, so that a restore does
+ * not lengthen it. */
+static void restore_itimers(struct restorer_args *a)
+{
+	for (int which = 0; which < 3; which++) {
+		struct restorer_itimer *v = &a->itimers[which], got, shorter;
+		int64_t want, extra;
+
+		if (!(a->itimers_set & (1u << which)))
+			continue;
+		inject_fault(a, RESTORER_STEP_ITIMER);
+		check(SYS3(__NR_setitimer, which, v, 0), RESTORER_STEP_ITIMER);
+		want = itimer_usec(v->value_sec, v->value_usec);
+		if (which == 0 /* ITIMER_REAL */ || !want)
+			continue;
+		check(SYS2(__NR_getitimer, which, &got), RESTORER_STEP_ITIMER);
+		extra = itimer_usec(got.value_sec, got.value_usec) - want;
+		if (extra <= 0 || extra >= want)
+			continue;
+		shorter.interval_sec = v->interval_sec;
+		shorter.interval_usec = v->interval_usec;
+		shorter.value_sec = (want - extra) / 1000000;
+		shorter.value_usec = (want - extra) % 1000000;
+		check(SYS3(__NR_setitimer, which, &shorter, 0), RESTORER_STEP_ITIMER);
+	}
+}
+
+/* Without PR_TIMER_CREATE_RESTORE_IDS the kernel hands out ids counting up from where this
+ * process is (0: it is new): a timer made and deleted at once takes each id below want. */
+static void skip_timer_ids(int32_t *next, int32_t want)
+{
+	struct ksigevent none;
+
+	none.value = 0;
+	none.signo = 0;
+	none.notify = SIGEV_NONE;
+	none.tid = 0;
+	while (*next < want) {
+		int32_t id = 0;
+
+		check(SYS3(__NR_timer_create, CLOCK_MONOTONIC, &none, &id), RESTORER_STEP_TIMER);
+		if (id != *next)
+			restorer_fail(RESTORER_STEP_TIMER, -EBUSY);
+		check(SYS1(__NR_timer_delete, id), RESTORER_STEP_TIMER);
+		(*next)++;
+	}
+}
+
+/* Every timer with its dumped id. With PR_TIMER_CREATE_RESTORE_IDS on, timer_create takes the
+ * id from where it writes it back; this thread is the only one making timers meanwhile. */
+static void create_timers(struct restorer_args *a)
+{
+	struct restorer_timer *timers = (struct restorer_timer *)a->timers;
+	int32_t next = 0;
+	int by_id;
+
+	inject_fault(a, RESTORER_STEP_TIMER);
+	by_id = !a->timer_ids_linear && sys_prctl(PR_TIMER_CREATE_RESTORE_IDS, 1, 0, 0, 0) == 0;
+	for (uint32_t i = 0; i < a->n_timers; i++) {
+		const struct restorer_timer *t = &timers[i];
+		int32_t id = t->id;
+		struct ksigevent ev;
+
+		ev.value = t->sigval;
+		ev.signo = t->signo;
+		ev.notify = t->notify;
+		ev.tid = t->tid;
+		if (!by_id)
+			skip_timer_ids(&next, t->id);
+		check(SYS3(__NR_timer_create, t->clock, &ev, &id), RESTORER_STEP_TIMER);
+		if (id != t->id)
+			restorer_fail(RESTORER_STEP_TIMER, -EBUSY);
+		next = id + 1;
+	}
+	if (by_id)
+		check(sys_prctl(PR_TIMER_CREATE_RESTORE_IDS, 0, 0, 0, 0), RESTORER_STEP_TIMER);
+}
+
+static void arm_timer(const struct restorer_timer *t)
+{
+	struct kitimerspec v;
+	long flags = t->arm & RESTORER_TIMER_ABSOLUTE ? TIMER_ABSTIME : 0;
+
+	v.interval_sec = t->interval_sec;
+	v.interval_nsec = t->interval_nsec;
+	v.value_sec = t->value_sec;
+	v.value_nsec = t->value_nsec;
+	if ((t->arm & RESTORER_TIMER_FIRE) && !(v.interval_sec | v.interval_nsec)) {
+		v.value_sec = 0;
+		v.value_nsec = 1;
+		flags = 0;
+	} else if (t->arm & RESTORER_TIMER_FIRE) {
+		if (!flags) {
+			struct ktimespec now;
+
+			check(SYS2(__NR_clock_gettime, t->read_clock, &now),
+			      RESTORER_STEP_TIMER_ARM);
+			v.value_sec += now.sec;
+			v.value_nsec += now.nsec;
+			flags = TIMER_ABSTIME;
+		}
+		v.value_sec -= v.interval_sec;
+		v.value_nsec -= v.interval_nsec;
+		while (v.value_nsec < 0) {
+			v.value_nsec += NSEC_PER_SEC;
+			v.value_sec--;
+		}
+		while (v.value_nsec >= NSEC_PER_SEC) {
+			v.value_nsec -= NSEC_PER_SEC;
+			v.value_sec++;
+		}
+		/* a CPU clock of a new process may not reach back a period */
+		if (v.value_sec < 0 || !(v.value_sec | v.value_nsec)) {
+			v.value_sec = 0;
+			v.value_nsec = 1;
+			flags = 0;
+		}
+	} else if (!(v.value_sec | v.value_nsec)) {
+		return;
+	}
+	check(SYS4(__NR_timer_settime, t->id, flags, &v, 0), RESTORER_STEP_TIMER_ARM);
+}
+
+/* The interval timers and then the POSIX ones, all together and as late as the blob can: right
+ * before seccomp (a filter may forbid these calls) and the final rt_sigreturn, so that the time
+ * the restore takes is not taken off them. Every signal is blocked until that rt_sigreturn:
+ * one that expires meanwhile waits, pending, for the dumped mask. */
+static void arm_timers(struct restorer_args *a)
+{
+	struct restorer_timer *timers = (struct restorer_timer *)a->timers;
+
+	restore_itimers(a);
+	for (uint32_t i = 0; i < a->n_timers; i++) {
+		inject_fault(a, RESTORER_STEP_TIMER_ARM);
+		arm_timer(&timers[i]);
+	}
+}
+
 /* Order matters: the bounding set and securebits need CAP_SETPCAP, so they come while the
  * thread is still root; KEEP_CAPS keeps the permitted set across the uid change so that capset
  * can set the exact sets afterwards; KEEP_CAPS is dropped last if the dump did not have it. */
@@ -476,6 +643,12 @@ void restorer_main(struct restorer_args *a)
 	restore_sigactions(a);
 	create_threads(a);
 	queue_signals(a);
+	/* POSIX timers are made once the threads exist (SIGEV_THREAD_ID names one) and the signal
+	 * actions are set (setting one ignored drops what is pending), before the resource limits
+	 * (RLIMIT_SIGPENDING counts each timer) and the credentials (the _ALARM clocks need
+	 * CAP_WAKE_ALARM); they are armed last (arm_timers) */
+	if (a->n_timers)
+		create_timers(a);
 	restore_rlimits(a);
 	restore_thread_state(&threads[0]);
 	if (a->umask != (uint32_t)-1)
@@ -495,6 +668,7 @@ void restorer_main(struct restorer_args *a)
 	if (a->dumpable >= 0)
 		(void)sys_prctl(PR_SET_DUMPABLE, a->dumpable, 0, 0, 0);
 	wait_threads_ready(a);
+	arm_timers(a);
 	restore_seccomp(a);
 	restorer_sigreturn(threads[0].sigframe_rsp, a);
 }

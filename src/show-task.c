@@ -1,7 +1,8 @@
 /* show-task.c: the readable summary `minicr show` adds below a task's core record: the syscall
  * each thread was stopped in, named by libseccomp; each thread's scheduling, CPUs and timer
  * slack; its seccomp filters with the syscalls they test, named the same way; its capability
- * sets, named by libcap; its OOM score adjustment, THP and mlockall modes. */
+ * sets, named by libcap; its OOM score adjustment, THP and mlockall modes; its interval and
+ * POSIX timers. */
 #include "show-task.h"
 
 #include <inttypes.h>
@@ -17,6 +18,8 @@
 #include "base/util.h"
 #include "core.pb-c.h"
 #include "task/sched-attr.h"
+#include "task/timers-parse.h"
+#include "task/timers.h"
 
 /* The name of x86_64 syscall nr, or its number when libseccomp does not know it. */
 static void print_syscall(FILE *out, long nr)
@@ -112,6 +115,84 @@ static void print_process_attrs(FILE *out, const TaskCoreEntry *core)
 		fputc('\n', out);
 }
 
+/* "# ITIMER_REAL: 2.500000 s left, every 0.500000 s" */
+static void print_itimers(FILE *out, const TaskCoreEntry *core)
+{
+	static const char *const names[] = {"ITIMER_REAL", "ITIMER_VIRTUAL", "ITIMER_PROF"};
+
+	for (size_t i = 0; i < core->n_itimers; i++) {
+		const ItimerEntry *e = core->itimers[i];
+
+		fprintf(out, "    # %s: ", e->which < 3 ? names[e->which] : "an unknown itimer");
+		if (e->value_sec || e->value_usec)
+			fprintf(out, "%" PRId64 ".%06" PRId64 " s left", e->value_sec,
+				e->value_usec);
+		else
+			fputs("disarmed", out);
+		if (e->interval_sec || e->interval_usec)
+			fprintf(out, ", every %" PRId64 ".%06" PRId64 " s", e->interval_sec,
+				e->interval_usec);
+		fputc('\n', out);
+	}
+}
+
+static void print_clock(FILE *out, int32_t clock)
+{
+	static const char *const names[] = {
+	    [0] = "CLOCK_REALTIME",	  [1] = "CLOCK_MONOTONIC",	[7] = "CLOCK_BOOTTIME",
+	    [8] = "CLOCK_REALTIME_ALARM", [9] = "CLOCK_BOOTTIME_ALARM", [11] = "CLOCK_TAI",
+	};
+	static const char *const cpu[] = {"profiling", "virtual", "scheduler"};
+	pid_t owner = (pid_t) ~(clock >> 3);
+
+	if (clock >= 0 && (size_t)clock < ARRAY_SIZE(names) && names[clock]) {
+		fputs(names[clock], out);
+	} else if (clock < 0 && (clock & 3) < 3) {
+		fprintf(out, "the %s CPU time of ", cpu[clock & 3]);
+		if (owner == 0)
+			fputs(clock & 4 ? "the creating thread" : "the process", out);
+		else
+			fprintf(out, "%s %d", clock & 4 ? "thread" : "process", (int)owner);
+	} else {
+		fprintf(out, "clock %d", clock);
+	}
+}
+
+/* "# POSIX timer 3: CLOCK_MONOTONIC, signal 35 (value 0x2a) to thread 12, 0.200000000 s
+ * left, every 0.100000000 s, its signal pending" */
+static void print_posix_timers(FILE *out, const TaskCoreEntry *core)
+{
+	for (size_t i = 0; i < core->n_posix_timers; i++) {
+		const PosixTimerEntry *e = core->posix_timers[i];
+
+		fprintf(out, "    # POSIX timer %d: ", e->id);
+		print_clock(out, e->clock);
+		if (e->notify == TIMERS_SIGEV_NONE)
+			fputs(", no signal", out);
+		else
+			fprintf(out, ", signal %d (value %#" PRIx64 ") to %s%.0d", e->signo,
+				e->sigval,
+				e->notify & TIMERS_SIGEV_THREAD_ID ? "thread " : "the process",
+				e->notify & TIMERS_SIGEV_THREAD_ID ? e->notify_tid : 0);
+		if (e->value_sec || e->value_nsec)
+			fprintf(out, ", %" PRId64 ".%09" PRId64 " s left", e->value_sec,
+				e->value_nsec);
+		else
+			fputs(", disarmed", out);
+		if (e->interval_sec || e->interval_nsec)
+			fprintf(out, ", every %" PRId64 ".%09" PRId64 " s", e->interval_sec,
+				e->interval_nsec);
+		if (e->has_deadline_sec)
+			fprintf(out, ", expires at %" PRId64 ".%09" PRId64 " on its clock",
+				e->deadline_sec, e->deadline_nsec);
+		if (e->signal_pending)
+			fputs(", its signal pending", out);
+		if (e->overrun)
+			fprintf(out, ", last overrun %d", e->overrun);
+		fputc('\n', out);
+	}
+}
+
 /* A classic BPF filter (sock_filter: u16 code, u8 jt, u8 jf, u32 k): the syscall numbers its
  * "jeq #k" tests compare against, in the order they appear, each named once. */
 static void print_filter(FILE *out, size_t idx, const ProtobufCBinaryData *f)
@@ -192,6 +273,8 @@ void show_task_core(FILE *out, const TaskCoreEntry *core)
 	for (size_t i = 0; i < core->n_threads; i++)
 		print_thread_attrs(out, core->threads[i]);
 	print_process_attrs(out, core);
+	print_itimers(out, core);
+	print_posix_timers(out, core);
 	for (size_t i = 0; i < core->n_seccomp_filters; i++)
 		print_filter(out, i, &core->seccomp_filters[i]);
 	if (core->creds) {

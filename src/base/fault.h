@@ -12,11 +12,13 @@
  * unix-queues and inet while sockets are opened), fork (of the last task), install (in the
  * last task), late (the root task opening the files that wait for the whole tree),
  * after-install (the kinds' last steps, in the last task), ready (in the last task) and attrs
- * (the tracer's, in the first task finished); restorer-thp and restorer-mlock are read by
- * resume-args.c and fail inside the restorer blob. Returns 0, or -EIO after logging one line
- * when the step is the one named by MINICR_FAULT. One step may fail without failing the
- * restore: unix-lone-pairs (the fast pass for socket pairs, whose pairs the general steps then
- * make; its line is muted). */
+ * (the tracer's, in the first task finished); restorer-thp, restorer-mlock, restorer-itimer,
+ * restorer-timer and restorer-timer-arm are read by resume-args.c and fail inside the restorer
+ * blob, and timer-restore-ids (resume-timers.c) makes the kernel look as if it had no
+ * PR_TIMER_CREATE_RESTORE_IDS. Returns 0, or -EIO after logging one line when the step is the
+ * one named by MINICR_FAULT. One step may fail without failing the restore: unix-lone-pairs
+ * (the fast pass for socket pairs, whose pairs the general steps then make; its line is
+ * muted). */
 static inline int restore_fault(const char *step)
 {
 	const char *f = getenv("MINICR_FAULT");
@@ -28,7 +30,8 @@ static inline int restore_fault(const char *step)
 }
 
 /* The same for dump steps of the fd kinds (the socket kinds' sock-diag, sock-queue, tcp-repair
- * and sock-finish) and of the tasks (task-attrs: between the syscalls injected to read them): -EIO
+ * and sock-finish) and of the tasks (task-attrs and timers: between the syscalls injected to read
+ * them): -EIO
  * after one line naming the step when MINICR_FAULT names it. The dump then fails and must leave
  * every socket of the tree as it was. */
 static inline int dump_fault(const char *step)

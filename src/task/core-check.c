@@ -14,6 +14,8 @@
 #include "task/mm-parse.h"
 #include "task/sched-attr.h"
 #include "task/sigframe.h"
+#include "task/timers-parse.h"
+#include "task/timers.h"
 
 #define HOLE_LOW   0x1000ull /* no mapping below the first page */
 #define AUXV_MAX   128
@@ -155,6 +157,84 @@ static int check_process(const struct task_images *ti)
 	return 0;
 }
 
+static bool core_has_thread(const void *opaque, pid_t tid)
+{
+	const TaskCoreEntry *core = opaque;
+
+	for (size_t i = 0; i < core->n_threads; i++)
+		if (core->threads[i]->tid == tid)
+			return true;
+	return false;
+}
+
+static int check_itimers(const struct task_images *ti)
+{
+	const TaskCoreEntry *core = ti->core;
+	unsigned int seen = 0;
+
+	for (size_t i = 0; i < core->n_itimers; i++) {
+		const ItimerEntry *e = core->itimers[i];
+
+		if (e->which > 2 || seen & (1u << e->which))
+			return bad(ti, "core", "interval timer %zu is unknown or twice", i);
+		seen |= 1u << e->which;
+		if (!timers_time_valid(e->value_sec, e->value_usec, TIMERS_USEC) ||
+		    !timers_time_valid(e->interval_sec, e->interval_usec, TIMERS_USEC))
+			return bad(ti, "core", "interval timer %u has a malformed time", e->which);
+	}
+	return 0;
+}
+
+/* A POSIX timer's time: disarmed ones have no period and no signal of theirs pending but a
+ * one-shot's; only a wall-clock timer has a deadline. */
+static const char *posix_time_refusal(const PosixTimerEntry *e)
+{
+	bool armed = e->value_sec || e->value_nsec;
+	bool deadline = timers_clock_kind(e->clock) == TIMERS_CLOCK_DEADLINE;
+
+	if (!timers_time_valid(e->value_sec, e->value_nsec, TIMERS_NSEC) ||
+	    !timers_time_valid(e->interval_sec, e->interval_nsec, TIMERS_NSEC) ||
+	    !timers_time_valid(e->deadline_sec, e->deadline_nsec, TIMERS_NSEC))
+		return "a malformed time";
+	if (!armed && (e->interval_sec || e->interval_nsec))
+		return "a period but no time left";
+	if (armed && deadline != (e->has_deadline_sec && e->has_deadline_nsec))
+		return deadline ? "no deadline on its wall clock"
+				: "a deadline on a clock without one";
+	if (e->signal_pending && e->notify == TIMERS_SIGEV_NONE)
+		return "a pending signal but no signal to send";
+	if (e->overrun)
+		return "an overrun count, which restore cannot set";
+	return NULL;
+}
+
+static int check_posix_timers(const struct task_images *ti)
+{
+	const TaskCoreEntry *core = ti->core;
+
+	if (core->n_posix_timers > TIMERS_MAX_POSIX)
+		return bad(ti, "core", "%zu POSIX timers", core->n_posix_timers);
+	for (size_t i = 0; i < core->n_posix_timers; i++) {
+		const PosixTimerEntry *e = core->posix_timers[i];
+		const char *why;
+
+		if (e->id < 0 || (i && e->id <= core->posix_timers[i - 1]->id))
+			return bad(ti, "core", "POSIX timer %zu: id %d out of order", i, e->id);
+		why = timers_clock_refusal(e->clock, core->pid, core->n_threads, core_has_thread,
+					   core);
+		if (!why)
+			why = timers_notify_refusal(e->notify, e->signo,
+						    e->has_notify_tid ? e->notify_tid : 0,
+						    core_has_thread, core);
+		if (!why)
+			why = posix_time_refusal(e);
+		if (why)
+			return bad(ti, "core", "POSIX timer %d (clock %d) has %s", e->id, e->clock,
+				   why);
+	}
+	return 0;
+}
+
 static int check_vma(const struct task_images *ti, size_t i, uint64_t prev_end)
 {
 	const VmaEntry *v = ti->mm->vmas[i];
@@ -238,7 +318,9 @@ int task_images_validate(const struct task_images *ti)
 {
 	int r;
 
-	if ((r = check_threads(ti)) < 0 || (r = check_process(ti)) < 0 || (r = check_mm(ti)) < 0)
+	if ((r = check_threads(ti)) < 0 || (r = check_process(ti)) < 0 ||
+	    (r = check_itimers(ti)) < 0 || (r = check_posix_timers(ti)) < 0 ||
+	    (r = check_mm(ti)) < 0)
 		return r;
 	return check_runs(ti);
 }

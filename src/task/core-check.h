@@ -29,7 +29,8 @@ struct task_images {
 /* Everything resume relies on in these images: pids, threads' registers and xstate sizes,
  * signals, seccomp filters, credentials, resource limits, scheduling parameters (what
  * sched_setattr accepts), affinity masks, timer slack, OOM score adjustment, THP and mlockall
- * modes, mappings (with their mlock state) (in order, in range, a
+ * modes, interval and POSIX timers (ids in order, clocks, notifications and target threads
+ * timer_create takes, well-formed times), mappings (with their mlock state) (in order, in range, a
  * supported kind, file paths absolute and within the path rules, shared memory with an
  * identity), auxv, the executable's path, and page runs inside mappings that hold pages and
  * inside the pages image. Returns 0, or -EBADMSG after one log line. */

@@ -26,6 +26,7 @@
 #include "base/procfs.h"
 #include "task/dump-attrs.h"
 #include "task/dump-mm.h"
+#include "task/dump-timers.h"
 #include "task/inject.h"
 #include "parasite/parasite-abi.h"
 #include "task/mm-parse.h"
@@ -423,6 +424,7 @@ int task_dump(int img_dirfd, const struct seize_task *task, struct parasite_ctl 
 	ProtobufCBinaryData *shared = NULL;
 	TaskCoreEntry core = TASK_CORE_ENTRY__INIT;
 	CredsEntry creds_e = CREDS_ENTRY__INIT;
+	struct dump_timers timers = {0};
 	struct procfs_status creds;
 	char exe[PATH_MAX], path[64];
 	size_t n_filters = 0, n_shared = 0, n_threads = 0, n_rlimits = 0;
@@ -452,15 +454,25 @@ int task_dump(int img_dirfd, const struct seize_task *task, struct parasite_ctl 
 	ret = dump_attrs_process(pid, ctl, &core);
 	if (ret < 0)
 		return ret;
+	/* before the pending signals are read: a timer that fires in between is found armed and
+	 * with its signal pending, which dump_timers_take_signals() sorts out; read after them,
+	 * it would be found disarmed with no signal, and lost */
+	ret = dump_timers_read(pid, task->tids, task->n_tids, &core, &timers);
+	if (ret < 0)
+		goto out;
 	snprintf(path, sizeof(path), "/proc/%d/mem", (int)pid);
 	mem_fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (mem_fd < 0)
-		return pr_errno("cannot open '%s'", path);
+	if (mem_fd < 0) {
+		ret = pr_errno("cannot open '%s'", path);
+		goto out;
+	}
 
 	threads = calloc(task->n_tids, sizeof(*threads));
 	thread_ptrs = calloc(task->n_tids, sizeof(*thread_ptrs));
-	if (!threads || !thread_ptrs)
-		return pr_neg(-ENOMEM, "cannot allocate the threads of task %d", (int)pid);
+	if (!threads || !thread_ptrs) {
+		ret = pr_neg(-ENOMEM, "cannot allocate the threads of task %d", (int)pid);
+		goto out;
+	}
 	/* main thread first, then the others in tid order */
 	ret = dump_thread(pid, mem_fd, ctl, state, true, &threads[0]);
 	n_threads = 1;
@@ -557,6 +569,7 @@ int task_dump(int img_dirfd, const struct seize_task *task, struct parasite_ctl 
 	core.has_xfeatures = core.has_xstate_size = true;
 	core.xfeatures = sigframe_xstate_xfeatures(threads[0].xstate, threads[0].xstate_len);
 	core.xstate_size = (uint32_t)threads[0].xstate_len;
+	dump_timers_take_signals(pid, &timers, &core);
 	ret = image_write_single(img_dirfd, IMAGE_CORE, (uint64_t)pid, &core.base);
 	if (ret < 0)
 		goto out;
@@ -568,6 +581,7 @@ out:
 		dump_attrs_thread_free(&threads[i].attrs);
 	}
 	free_signals(shared, n_shared);
+	dump_timers_free(&timers);
 	for (size_t i = 0; i < n_filters; i++)
 		free(filters[i].data);
 	return ret;

@@ -45,6 +45,11 @@ static void *region_alloc(struct resume_region *r, size_t size)
 	return (void *)(uintptr_t)addr;
 }
 
+void *resume_region_alloc(struct resume_region *r, size_t size)
+{
+	return region_alloc(r, size);
+}
+
 void resume_helpers_close(struct resume_helpers *h)
 {
 	for (size_t i = 0; i < h->n; i++) {
@@ -484,15 +489,25 @@ static int fill_locks(struct resume_task *rt, struct resume_region *r, struct re
 	return 0;
 }
 
-/* MINICR_FAULT=restorer-thp or restorer-mlock: the blob fails at that step (tests). */
+/* MINICR_FAULT=restorer-thp, restorer-mlock, restorer-itimer, restorer-timer or
+ * restorer-timer-arm: the blob fails at that step (tests). */
 static uint32_t fault_step(void)
 {
+	static const struct {
+		const char *name;
+		enum restorer_step step;
+	} steps[] = {
+	    {"restorer-thp", RESTORER_STEP_THP},
+	    {"restorer-mlock", RESTORER_STEP_MLOCK},
+	    {"restorer-itimer", RESTORER_STEP_ITIMER},
+	    {"restorer-timer", RESTORER_STEP_TIMER},
+	    {"restorer-timer-arm", RESTORER_STEP_TIMER_ARM},
+	};
 	const char *f = getenv("MINICR_FAULT");
 
-	if (f && !strcmp(f, "restorer-thp"))
-		return RESTORER_STEP_THP;
-	if (f && !strcmp(f, "restorer-mlock"))
-		return RESTORER_STEP_MLOCK;
+	for (size_t i = 0; f && i < ARRAY_SIZE(steps); i++)
+		if (!strcmp(f, steps[i].name))
+			return steps[i].step;
 	return RESTORER_STEP_NONE;
 }
 
@@ -513,13 +528,14 @@ int resume_args_build(struct resume_task *rt, const struct mm_vma *own, size_t n
 	for (size_t i = 0; i < rt->mm->n_vmas; i++)
 		if (resume_vma_is_special(rt->mm->vmas[i]))
 			park_len += rt->mm->vmas[i]->end - rt->mm->vmas[i]->start;
-	args_len = RESUME_PAGE_ALIGN(sizeof(*a) + 16 * 8 + rt->mm->n_vmas * sizeof(struct restorer_vma) +
-			      rt->n_runs * sizeof(struct restorer_run) +
-			      core->n_threads * sizeof(struct restorer_thread) +
-			      count_signals(core) * sizeof(struct restorer_siginfo) +
-			      (ARRAY_SIZE(h->fds) + n_extra) * sizeof(int32_t) + seccomp_len + 8 +
-			      rt->mm->n_auxv * sizeof(uint64_t) + 8 +
-			      rt->n_locks * sizeof(struct restorer_lock) + 16);
+	args_len = RESUME_PAGE_ALIGN(
+	    sizeof(*a) + 16 * 8 + rt->mm->n_vmas * sizeof(struct restorer_vma) +
+	    rt->n_runs * sizeof(struct restorer_run) +
+	    core->n_threads * sizeof(struct restorer_thread) +
+	    count_signals(core) * sizeof(struct restorer_siginfo) +
+	    (ARRAY_SIZE(h->fds) + n_extra) * sizeof(int32_t) + seccomp_len + 8 +
+	    rt->mm->n_auxv * sizeof(uint64_t) + 8 + rt->n_locks * sizeof(struct restorer_lock) +
+	    16 + resume_timers_size(core));
 	r->frame_size = sigframe_size(core->threads[0]->xstate.len);
 	frames_len = RESUME_PAGE_ALIGN(core->n_threads * r->frame_size);
 	/* the park area is also where the restoring process's own trio may be bigger: use ours */
@@ -585,6 +601,8 @@ int resume_args_build(struct resume_task *rt, const struct mm_vma *own, size_t n
 		ret = fill_close_list(r, a, h, extra_fds, n_extra);
 	if (ret == 0)
 		ret = fill_locks(rt, r, a);
+	if (ret == 0)
+		ret = resume_timers_fill(core, r, a);
 	if (ret == -ENOSPC)
 		pr_err("bootstrap region of task %d is too small (bug)", (int)rt->pid);
 	if (ret < 0) {

@@ -48,6 +48,9 @@ static const char *const step_names[RESTORER_STEP_COUNT] = {
     [RESTORER_STEP_LOCK] = "setting a POSIX lock again",
     [RESTORER_STEP_THP] = "disabling transparent huge pages",
     [RESTORER_STEP_MLOCK] = "locking memory",
+    [RESTORER_STEP_ITIMER] = "setting an interval timer",
+    [RESTORER_STEP_TIMER] = "creating a POSIX timer with its dumped id",
+    [RESTORER_STEP_TIMER_ARM] = "arming a POSIX timer",
 };
 
 int resume_task_seize(struct resume_task *rt, pid_t pid)

@@ -144,6 +144,22 @@ int resume_args_build(struct resume_task *rt, const struct mm_vma *own, size_t n
 		      struct resume_region *r, struct resume_helpers *h, const int *extra_fds,
 		      size_t n_extra, struct restorer_args **ret_args);
 
+/* size bytes (16-byte aligned) of the args part of the region; NULL when it is full. */
+void *resume_region_alloc(struct resume_region *r, size_t size);
+
+/* ---- resume-timers.c --------------------------------------------------------------------- */
+
+/* Whether this kernel takes the id of a POSIX timer to create (PR_TIMER_CREATE_RESTORE_IDS,
+ * 6.15+); MINICR_FAULT=timer-restore-ids makes it answer no (tests). */
+bool resume_timers_ids_by_prctl(void);
+/* Whether restore can give rt's POSIX timers their ids here: without the prctl, an id at or
+ * above TIMERS_LINEAR_ID_MAX is refused. Returns 0 or -ENOTSUP (logged: task, timer, why). */
+int resume_timers_check(const struct resume_task *rt);
+/* The bytes resume_timers_fill() takes of the region for rt's timers. */
+size_t resume_timers_size(const TaskCoreEntry *core);
+/* The interval and POSIX timers of core into a (the timers in r). Returns 0 or -ENOSPC. */
+int resume_timers_fill(const TaskCoreEntry *core, struct resume_region *r, struct restorer_args *a);
+
 /* A dumped path (absolute in the task's mount namespace) opened, O_CLOEXEC, beneath the
  * namespace's root when resume_task_set_fs() gave one, else from "/"; -1 with errno. */
 int resume_open_in_task_root(const struct resume_task *rt, const char *path, int flags);

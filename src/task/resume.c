@@ -339,6 +339,9 @@ int resume_task_load(struct resume_set *set, int img_dirfd, pid_t pid,
 	ret = resume_attrs_check(rt);
 	if (ret < 0)
 		return ret;
+	ret = resume_timers_check(rt);
+	if (ret < 0)
+		return ret;
 	ret = choose_pages_io(img_dirfd, rt);
 	if (ret < 0)
 		return ret;
@@ -372,7 +375,10 @@ int resume_task_check(int img_dirfd, pid_t pid)
 	ret = check_rlimits(rt, has_cap);
 	if (ret < 0)
 		return ret;
-	return resume_attrs_check(rt);
+	ret = resume_attrs_check(rt);
+	if (ret < 0)
+		return ret;
+	return resume_timers_check(rt);
 }
 
 struct resume_task *resume_task_free(struct resume_task *rt)

@@ -37,9 +37,10 @@ done
 # Injected faults in the socket kinds' own steps: the sockets come out as they went in (a
 # queue read half way keeps its bytes and SO_PEEK_OFF; connections leave TCP repair mode).
 # task-attrs/task-attrs: a failure between the syscalls injected to read THP and mlockall modes,
-# which block the task's signals while they run: the tree must get its mask back.
+# which block the task's signals while they run: the tree must get its mask back; timers/timers
+# the same between the POSIX timers' timer_gettime calls.
 for case in unix-pairs/sock-diag unix-pairs/sock-queue inet-tcp/tcp-repair inet-tcp/sock-finish \
-	sock-chat/sock-finish task-attrs/task-attrs; do
+	sock-chat/sock-finish task-attrs/task-attrs timers/timers; do
 	scenario=${case%/*} step=${case#*/}
 	start "$scenario" || { not_ok "$case: scenario did not start"; continue; }
 	MINICR_FAULT=$step "$MINICR" dump -t "$pid" -D "$dir/img" 2>"$dir/err"

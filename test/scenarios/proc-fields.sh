@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # proc-fields.sh before|after SESSION DIR: the "nothing dropped silently" probe of the scenario
 # driver (run.sh --probe). "before" records, for every process and thread of the session, each
-# field that /proc/PID/{status,limits,smaps,fdinfo/*,mountinfo,cgroup} and /proc/locks expose
-# (and a few attributes of each thread from stat and timerslack_ns, and oom_score_adj); "after" records
-# them again (after the restore, or after a dump that left the tree running) and compares.
+# field that /proc/PID/{status,limits,smaps,fdinfo/*,mountinfo,cgroup,timers} and /proc/locks
+# expose (and a few attributes of each thread from stat and timerslack_ns, and oom_score_adj);
+# "after" records them again (after the restore, or after a dump that left the tree running)
+# and compares.
 #
 # Every field must be classified in proc-fields.table: "same" (restored: must read the same
 # after), "refused-unless VALUE" (the dump refuses any other value, so a dumped tree can only
@@ -141,6 +142,10 @@ capture_process() { # pid
 			val = val " [" substr(f, 2) "]" }
 		END { flush(); if (pend != "") print w "\t" pstart "-" pend "\t" pval }' \
 		"/proc/$p/smaps" 2>/dev/null
+	# POSIX timers by id: signal and value, whom they notify, clock (the time left is not shown)
+	awk -v w="timers $p" '$1 == "ID:" { id = $2; next }
+		{ k = $1; sub(/:$/, "", k); printf "%s\tID %s %s\t%s\n", w, id, k, $2 }' \
+		"/proc/$p/timers" 2>/dev/null
 	mount_lines "$p" | sed "s/^mount\t/mountinfo $p\t/"
 	# /proc/locks: the locks this process owns (OFD locks have no owner pid: they appear in the
 	# fdinfo of the fds that hold them).

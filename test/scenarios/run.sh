@@ -87,6 +87,10 @@ all_scenarios=(
 	mntns-tmpfs
 	rlimits
 	task-attrs
+	timers
+	timers/high-id
+	timers/thread-clock:dump-fails
+	timers/overrun:dump-fails
 	mapped-file
 	sessions
 	session-elsewhere:dump-fails
