@@ -1,5 +1,5 @@
-/* libFuzzer target for procfs-parse.c: the same bytes as /proc/PID/stat, status and limits
- * text, and CPU lists. Inputs are capped at 64 KiB and copied NUL-terminated, as the reader hands
+/* libFuzzer target for the /proc text readers: the same bytes as /proc/PID/stat, status, limits,
+ * timers and cgroup text (procfs-parse.c, timers-parse.c, cgroup-parse.c), and CPU lists. Inputs are capped at 64 KiB and copied NUL-terminated, as the reader hands
  * them over. */
 #include <stddef.h>
 #include <stdint.h>
@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "base/procfs-parse.h"
+#include "task/cgroup-parse.h"
+#include "task/timers-parse.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -15,9 +17,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct procfs_status status;
 	struct procfs_limits limits;
 	struct procfs_stat stat;
+	struct proc_timer *timers;
+	struct cgroup_line *lines;
 	uint8_t mask[16];
 	char list[64];
 	char *buf;
+	int n;
 
 	if (size > 65536)
 		return 0;
@@ -32,6 +37,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	if (procfs_parse_cpulist(buf, mask, sizeof(mask)) == 0)
 		(void)procfs_format_cpulist(mask, sizeof(mask), list, sizeof(list));
+	n = timers_parse((const char *)data, size, &timers);
+	if (n > 0)
+		free(timers);
+	n = cgroup_parse(buf, &lines);
+	if (n > 0) {
+		/* what the dump and the image checks ask of each line */
+		for (int i = 0; i < n; i++) {
+			char name[160];
+
+			(void)cgroup_controllers_invalid(lines[i].controllers);
+			(void)cgroup_path_invalid(lines[i].path);
+			(void)cgroup_hierarchy_name(name, sizeof(name), lines[i].controllers);
+			(void)cgroup_same_hierarchy(lines[i].controllers, lines[0].controllers);
+			(void)cgroup_mount_is("cgroup", lines[i].controllers, lines[0].controllers);
+		}
+		cgroup_lines_free(lines, (size_t)n);
+	}
 	free(buf);
 	return 0;
 }
