@@ -1,6 +1,6 @@
 /* kerndat-parse.c: pure helpers for the kernel feature probes (see kerndat-parse.h). */
 #include "base/kerndat-parse.h"
-#include "base/parse-num.h"
+#include "base/parse-text.h"
 
 #include <errno.h>
 #include <string.h>
@@ -8,7 +8,7 @@
 #include "base/kerndat.h"
 #include "base/util.h"
 
-static const char *skip_blanks(const char *p, const char *end)
+static const char *skip_blanks_until(const char *p, const char *end)
 {
 	while (p < end && (*p == ' ' || *p == '\t'))
 		p++;
@@ -19,7 +19,7 @@ static const char *skip_field(const char *p, const char *end)
 {
 	while (p < end && *p != ' ' && *p != '\t')
 		p++;
-	return skip_blanks(p, end);
+	return skip_blanks_until(p, end);
 }
 
 /* Parses hex digits up to a non-hex character; fails on no digits or overflow. */
@@ -54,7 +54,7 @@ static int parse_maps_line(const char *line, const char *end, struct kerndat_vds
 	if (p >= end || (*p != ' ' && *p != '\t'))
 		return -EINVAL;
 	/* (2) perms, offset, dev and inode are always there; the name may be empty */
-	p = skip_blanks(p, end);
+	p = skip_blanks_until(p, end);
 	for (int i = 0; i < 4; i++) {
 		if (p >= end)
 			return -EINVAL;

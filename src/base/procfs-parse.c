@@ -1,27 +1,13 @@
 /* procfs-parse.c: /proc/PID/stat, status and limits text into structs, CPU lists into bitmaps
  * and back. Pure. */
 #include "base/procfs-parse.h"
-#include "base/parse-num.h"
+#include "base/parse-text.h"
 
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static const char *skip_blanks(const char *p)
-{
-	while (*p == ' ' || *p == '\t')
-		p++;
-	return p;
-}
-
-static const char *line_end(const char *p)
-{
-	const char *nl = strchr(p, '\n');
-
-	return nl ? nl : p + strlen(p);
-}
 
 /* An unsigned decimal at *p, at most max; advances *p past it. strtoull would accept signs and
  * blanks, so the digits are read here. */

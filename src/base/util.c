@@ -29,15 +29,12 @@ ssize_t read_file_at(int dirfd, const char *path, char **ret_buf)
 			buf = bigger;
 			size *= 2;
 		}
-		n = read(fd, buf + len, size - len - 1);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (n == 0)
-			break;
+		n = read_full(fd, buf + len, size - len - 1);
+		if (n < 0)
+			return n;
 		len += (size_t)n;
+		if (len + 1 < size) /* read_full stopped short: the end of the file */
+			break;
 	}
 	buf[len] = '\0';
 	*ret_buf = TAKE_PTR(buf);

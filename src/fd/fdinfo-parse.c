@@ -1,7 +1,7 @@
 /* fdinfo-parse.c: /proc/PID/fdinfo/N text to struct fdinfo and key lookups. No syscalls, no
  * logging. */
 #include "fd/fdinfo-parse.h"
-#include "base/parse-num.h"
+#include "base/parse-text.h"
 
 #include <errno.h>
 #include <string.h>

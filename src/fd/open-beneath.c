@@ -136,10 +136,6 @@ int fd_restore_open_path(struct fd_restore_ctx *ctx, const RegFileEntry *reg, ui
 	struct stat st;
 	int root;
 
-	if (!reg->path) {
-		pr_err("cannot reopen a file without a path");
-		return -EINVAL;
-	}
 	root = fd_restore_mount_root(ctx, reg, &path);
 	if (root < 0)
 		return root;
@@ -173,10 +169,6 @@ int fd_restore_open_parent(struct fd_restore_ctx *ctx, const RegFileEntry *reg)
 	char *slash;
 	int root, fd;
 
-	if (!reg->path) {
-		pr_err("cannot reopen a file without a path");
-		return -EINVAL;
-	}
 	root = fd_restore_mount_root(ctx, reg, &path);
 	if (root < 0)
 		return root;

@@ -126,6 +126,10 @@ int fd_restore_pipe_data(struct fd_restore_ctx *ctx, uint64_t pipe_id, int fd)
 int fd_restore_mount_root(struct fd_restore_ctx *ctx, const RegFileEntry *reg,
 			  const char **ret_path)
 {
+	if (!reg->path) {
+		pr_err("cannot reopen a file without a path");
+		return -EINVAL;
+	}
 	if (!ctx->cb.mount_root) {
 		pr_err("cannot reopen '%s': no mount root given", reg->path);
 		return -EINVAL;

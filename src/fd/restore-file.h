@@ -59,6 +59,6 @@ int fd_restore_ctx_note_file(struct fd_restore_ctx *ctx, uint32_t file_id, int f
 int fd_restore_install(const FdEntry *fde, int file_fd);
 
 /* For open-beneath.c: the directory reg's path is opened beneath, and that path (*ret_path).
- * Returns >= 0 (borrowed) or -errno (logged). */
+ * Returns >= 0 (borrowed) or -errno (logged; -EINVAL for a record without a path). */
 int fd_restore_mount_root(struct fd_restore_ctx *ctx, const RegFileEntry *reg,
 			  const char **ret_path);

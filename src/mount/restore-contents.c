@@ -150,12 +150,25 @@ static int set_xattrs(const struct entry_at *at, const FileDataEntry *e)
 	return 0;
 }
 
+/* A recorded time for utimensat()/futimens(); UTIME_OMIT for one not recorded. */
+static struct timespec recorded_time(bool has, int64_t ns)
+{
+	if (!has)
+		return (struct timespec){.tv_nsec = UTIME_OMIT};
+	return (struct timespec){.tv_sec = (time_t)(ns / 1000000000LL),
+				 .tv_nsec = (long)(ns % 1000000000LL)};
+}
+
+/* The entry's atime and mtime, as utimensat() and futimens() take them. */
+static void entry_times(const FileDataEntry *e, struct timespec times[2])
+{
+	times[0] = recorded_time(e->has_atime_ns, (int64_t)e->atime_ns);
+	times[1] = recorded_time(e->has_mtime_ns, (int64_t)e->mtime_ns);
+}
+
 static int set_metadata(const struct entry_at *at, const FileDataEntry *e)
 {
-	struct timespec times[2] = {
-	    {.tv_nsec = UTIME_OMIT},
-	    {.tv_nsec = UTIME_OMIT},
-	};
+	struct timespec times[2];
 	int r;
 
 	if (e->has_uid && e->has_gid &&
@@ -168,14 +181,7 @@ static int set_metadata(const struct entry_at *at, const FileDataEntry *e)
 	r = set_xattrs(at, e);
 	if (r < 0)
 		return r;
-	if (e->has_atime_ns) {
-		times[0].tv_sec = e->atime_ns / 1000000000LL;
-		times[0].tv_nsec = e->atime_ns % 1000000000LL;
-	}
-	if (e->has_mtime_ns) {
-		times[1].tv_sec = e->mtime_ns / 1000000000LL;
-		times[1].tv_nsec = e->mtime_ns % 1000000000LL;
-	}
+	entry_times(e, times);
 	if ((e->has_atime_ns || e->has_mtime_ns) &&
 	    utimensat(at->dir_fd, at->name, times, at->nofollow) < 0)
 		return -errno;
@@ -187,10 +193,7 @@ static int set_metadata(const struct entry_at *at, const FileDataEntry *e)
 static int restore_root_metadata(int root_fd, const FileDataEntry *e)
 {
 	cleanup_close int fd = openat(root_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	struct timespec times[2] = {
-	    {.tv_nsec = UTIME_OMIT},
-	    {.tv_nsec = UTIME_OMIT},
-	};
+	struct timespec times[2];
 
 	if (fd < 0)
 		return -errno;
@@ -206,14 +209,7 @@ static int restore_root_metadata(int root_fd, const FileDataEntry *e)
 			      x->has_value ? x->value.len : 0, 0) < 0)
 			return -errno;
 	}
-	if (e->has_atime_ns) {
-		times[0].tv_sec = e->atime_ns / 1000000000LL;
-		times[0].tv_nsec = e->atime_ns % 1000000000LL;
-	}
-	if (e->has_mtime_ns) {
-		times[1].tv_sec = e->mtime_ns / 1000000000LL;
-		times[1].tv_nsec = e->mtime_ns % 1000000000LL;
-	}
+	entry_times(e, times);
 	if ((e->has_atime_ns || e->has_mtime_ns) && futimens(fd, times) < 0)
 		return -errno;
 	return 0;

@@ -7,19 +7,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
-static const char *skip_spaces(const char *p)
-{
-	while (*p == ' ' || *p == '\t')
-		p++;
-	return p;
-}
-
-static const char *line_end(const char *p)
-{
-	const char *nl = strchr(p, '\n');
-
-	return nl ? nl : p + strlen(p);
-}
+#include "base/parse-text.h"
 
 static int parse_hex(const char **p, uint64_t *ret)
 {
@@ -56,7 +44,7 @@ static uint32_t madvise_from_vmflags(const char *flags, bool *ret_growsdown)
 	while (*p) {
 		char tok[3] = {0};
 
-		p = skip_spaces(p);
+		p = skip_blanks(p);
 		if (!p[0] || !p[1])
 			break;
 		tok[0] = p[0];
@@ -84,7 +72,7 @@ static uint32_t madvise_from_vmflags(const char *flags, bool *ret_growsdown)
 
 static bool vmflags_has(const char *flags, const char *tok)
 {
-	for (const char *p = skip_spaces(flags); p[0] && p[1]; p = skip_spaces(p)) {
+	for (const char *p = skip_blanks(flags); p[0] && p[1]; p = skip_blanks(p)) {
 		if (p[0] == tok[0] && p[1] == tok[1] && (!p[2] || p[2] == ' '))
 			return true;
 		while (*p && *p != ' ')
@@ -126,7 +114,7 @@ int mm_smaps_vmflags_at(const char *buf, uint64_t start, const char **ret_flags,
 				break; /* the record had no VmFlags line */
 			in_record = addr == start;
 		} else if (in_record && !strncmp(p, "VmFlags:", 8)) {
-			const char *f = skip_spaces(p + 8);
+			const char *f = skip_blanks(p + 8);
 			size_t len = (size_t)(end - f);
 
 			while (len && f[len - 1] == ' ')
@@ -184,7 +172,7 @@ static int parse_header(const char *p, const char *end, struct mm_vma *v)
 		return -EINVAL;
 	if (v->end <= v->start || (v->start | v->end) & 0xfff)
 		return -EINVAL;
-	p = skip_spaces(p);
+	p = skip_blanks(p);
 	if (end - p < 5)
 		return -EINVAL;
 	v->prot = (p[0] == 'r' ? PROT_READ : 0) | (p[1] == 'w' ? PROT_WRITE : 0) |
@@ -192,18 +180,18 @@ static int parse_header(const char *p, const char *end, struct mm_vma *v)
 	if (p[3] != 's' && p[3] != 'p')
 		return -EINVAL;
 	v->is_shared = p[3] == 's';
-	p = skip_spaces(p + 4);
+	p = skip_blanks(p + 4);
 	if (parse_hex(&p, &v->pgoff) < 0)
 		return -EINVAL;
-	p = skip_spaces(p);
+	p = skip_blanks(p);
 	if (parse_hex(&p, &maj) < 0 || *p++ != ':' || parse_hex(&p, &min) < 0)
 		return -EINVAL;
 	v->dev_major = (uint32_t)maj;
 	v->dev_minor = (uint32_t)min;
-	p = skip_spaces(p);
+	p = skip_blanks(p);
 	if (parse_dec(&p, &v->ino) < 0)
 		return -EINVAL;
-	p = skip_spaces(p);
+	p = skip_blanks(p);
 	if (p > end)
 		return -EINVAL;
 	len = (size_t)(end - p);
@@ -271,7 +259,7 @@ int mm_parse_smaps(const char *buf, struct mm_vma **ret_vmas, size_t *ret_n)
 				n++;
 			}
 		} else if (cur && !strncmp(p, "VmFlags:", 8)) {
-			const char *f = skip_spaces(p + 8);
+			const char *f = skip_blanks(p + 8);
 			size_t len = (size_t)(end - f);
 
 			if (len >= sizeof(cur->vmflags))

@@ -1,9 +1,26 @@
-/* parse-num.h: the hex digit reader the /proc and fdinfo parsers share. Header-only, so each
- * pure parser still builds alone into its fuzz target. */
+/* parse-text.h: what the pure /proc, kernel-data and fdinfo text parsers share: hex digits, blanks
+ * and line ends. Header-only, so each pure parser still builds alone into its fuzz target. */
 #pragma once
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
+
+/* p past any spaces and tabs (a NUL stops it). */
+static inline const char *skip_blanks(const char *p)
+{
+	while (*p == ' ' || *p == '\t')
+		p++;
+	return p;
+}
+
+/* The end of the line p is in: its newline, or the NUL that ends the text. */
+static inline const char *line_end(const char *p)
+{
+	const char *nl = strchr(p, '\n');
+
+	return nl ? nl : p + strlen(p);
+}
 
 /* The value of hex digit c, or -1. */
 static inline int hex_digit(char c)
