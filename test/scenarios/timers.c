@@ -158,6 +158,7 @@ static void burn_cpu_ms(int ms)
 	while (now_ns(CLOCK_THREAD_CPUTIME_ID) < until)
 		for (int i = 0; i < 10000; i++)
 			x += (uint64_t)i;
+	(void)x;
 }
 
 /* ---- the child: alarm(2) -------------------------------------------------------------------- */
