@@ -12,7 +12,7 @@ packages=(build-essential autoconf automake pkg-config protobuf-c-compiler libpr
 	libcap-dev libseccomp-dev libbsd-dev libcriterion-dev libgraphviz-dev graphviz xxd binutils
 	clang procps util-linux
 	# programs written elsewhere that test-real-programs.sh dumps and restores
-	python3 curl socat nodejs iproute2 strace)
+	python3 curl socat nodejs iproute2 strace nginx-light)
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||

@@ -145,7 +145,7 @@ names=()
 boot_guest() {
 	echo "# booting under qemu (tcg), at most $timeout s"
 	t0=$(date +%s)
-	finished='' reached_init='' panicked=''
+	finished='' reached_init='' panicked='' int3_oops=''
 	rm -f "$work/ttyS1.out" "$work/qemu.rc"
 	verdict=() detail=() names=()
 	while IFS= read -r line; do
@@ -167,6 +167,10 @@ boot_guest() {
 		"@@vm log "*) echo "    ${line#@@vm log }" ;;
 		"@@vm finished"*) finished=1 ;;
 		"@@vm init: "*) echo "# vm: $line" ;;
+		*"Oops: int3"*)
+			panicked=1 int3_oops=1
+			echo "# vm console: $line"
+			;;
 		*"Kernel panic"*|*"BUG:"*|*"Oops"*|*"general protection"*)
 			panicked=1
 			echo "# vm console: $line"
@@ -182,8 +186,11 @@ boot_guest() {
 	} | stdbuf -oL tr -d '\r' | tee "$log")
 }
 boot_guest
-if [ -z "$reached_init" ] && [ -n "$panicked" ]; then
-	echo "# the guest kernel died before minicr's init ran; booting once more"
+# As in run-vm.sh: a kernel that dies before minicr's init, or an int3 oops at any time (TCG
+# running a breakpoint the kernel already patched away), gets one more boot, which starts the
+# table afresh.
+if [ -n "$panicked" ] && { [ -z "$reached_init" ] || [ -n "$int3_oops" ]; }; then
+	echo "# the guest kernel died (console kept in $log.first-boot); booting once more"
 	cp "$log" "$log.first-boot"
 	boot_guest
 fi

@@ -2,9 +2,10 @@
 # Real programs, dumped and restored: tail -f (inotify, poll without a timeout), a node timer
 # loop (epoll, eventfds, pipes, threads), an interactive bash in a pty under script(1) (pty
 # master and slave, controlling terminal, signalfd), python's http.server (a TCP listener) and
-# socat forking a cat per connection on a unix listener. Each must go on after restore: tail
-# prints a line appended later, node keeps ticking, bash runs a command typed later, the
-# servers answer a new client. A program that is not installed is skipped (contrib/setup.sh
+# socat forking a cat per connection on a unix listener, and nginx (a master and two workers
+# sharing one listener, an accept mutex in shared memory, epoll, eventfds, signal handlers).
+# Each must go on after restore: tail prints a line appended later, node keeps ticking, bash
+# runs a command typed later, the servers answer a new client, nginx quits cleanly on SIGQUIT. A program that is not installed is skipped (contrib/setup.sh
 # installs them).
 set -u
 MINICR=${MINICR:-./minicr}
@@ -56,7 +57,8 @@ cr() { # name
 	return 1
 }
 
-mkdir -p "$work/tail.img" "$work/node.img" "$work/shell.img" "$work/http.img" "$work/socat.img"
+mkdir -p "$work/tail.img" "$work/node.img" "$work/shell.img" "$work/http.img" "$work/socat.img" \
+	"$work/nginx.img"
 
 free_port() {
 	local p
@@ -151,6 +153,49 @@ if command -v socat >/dev/null; then
 	kill_tree "$(cat "$work/socat.pid")"
 else
 	skip "socat: not installed"
+fi
+
+# (6) nginx: a master and two workers in the foreground, one TCP listener they share
+if command -v nginx >/dev/null && command -v curl >/dev/null; then
+	port=$(free_port)
+	mkdir -p "$work/nginx"
+	cat >"$work/nginx/nginx.conf" <<EOF
+worker_processes 2;
+pid $work/nginx/nginx.pid;
+error_log $work/nginx/error.log notice;
+events { worker_connections 64; }
+http {
+	access_log $work/nginx/access.log;
+	client_body_temp_path $work/nginx;
+	proxy_temp_path $work/nginx;
+	fastcgi_temp_path $work/nginx;
+	uwsgi_temp_path $work/nginx;
+	scgi_temp_path $work/nginx;
+	server { listen 127.0.0.1:$port; location / { return 200 "hello \$request_uri"; } }
+}
+EOF
+	start nginx /dev/null "$work/nginx.out" nginx -g 'daemon off;' -c "$work/nginx/nginx.conf" \
+		-p "$work/nginx"
+	if ! retry curl -sf -o /dev/null "http://127.0.0.1:$port/before"; then
+		not_ok "nginx: never served: $(tail -1 "$work/nginx/error.log" 2>/dev/null)"
+	elif [ "$(tree_pids "$(cat "$work/nginx.pid")" | wc -l)" != 3 ]; then
+		not_ok "nginx: not a master and two workers: $(tree_pids "$(cat "$work/nginx.pid")")"
+	elif cr nginx; then
+		master=$(cat "$work/nginx.pid")
+		if [ "$(curl -sf "http://127.0.0.1:$port/after")" = "hello /after" ]; then
+			kill -QUIT "$master"
+			for _ in $(seq 1000); do [ -z "$(pgrep -P "$master")" ] && break; sleep 0.01; done
+			grep -q "gracefully shutting down" "$work/nginx/error.log" &&
+				[ -z "$(pgrep -P "$master")" ] &&
+				ok "nginx: serves a new request after restore and quits cleanly" ||
+				not_ok "nginx: no clean quit after restore: $(tail -2 "$work/nginx/error.log")"
+		else
+			not_ok "nginx: does not serve after restore: $(tail -2 "$work/nginx/error.log")"
+		fi
+	fi
+	kill_tree "$(cat "$work/nginx.pid")"
+else
+	skip "nginx: not installed"
 fi
 
 echo "$passed passed, $failed failed, $skipped skipped"
