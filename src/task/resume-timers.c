@@ -6,9 +6,12 @@
 #include "task/resume-internal.h"
 
 #include <errno.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/time.h>
 
 #include "base/log.h"
 #include "parasite/restorer-abi.h"
@@ -68,19 +71,43 @@ static void arm_mode(const PosixTimerEntry *e, struct restorer_timer *t)
 		t->arm |= RESTORER_TIMER_FIRE;
 }
 
+/* Whether the process had signal signo pending (process-wide) at the dump. */
+static bool shared_pending(const TaskCoreEntry *core, int signo)
+{
+	for (size_t i = 0; i < core->n_shared_pending_signals; i++) {
+		int got;
+
+		if (core->shared_pending_signals[i].len < sizeof(got))
+			continue;
+		memcpy(&got, core->shared_pending_signals[i].data, sizeof(got)); /* si_signo */
+		if (got == signo)
+			return true;
+	}
+	return false;
+}
+
 int resume_timers_fill(const TaskCoreEntry *core, struct resume_region *r, struct restorer_args *a)
 {
 	struct restorer_timer *timers;
 
 	for (size_t i = 0; i < core->n_itimers; i++) {
 		const ItimerEntry *e = core->itimers[i];
+		struct restorer_itimer *v = &a->itimers[e->which];
 
-		a->itimers[e->which] = (struct restorer_itimer){
+		*v = (struct restorer_itimer){
 		    .interval_sec = e->interval_sec,
 		    .interval_usec = e->interval_usec,
 		    .value_sec = e->value_sec,
 		    .value_usec = e->value_usec,
 		};
+		/* A periodic ITIMER_REAL that expired reads "0 left" until its SIGALRM is taken,
+		 * when the kernel arms it again; setitimer() with 0 left would disarm it instead.
+		 * With its SIGALRM restored pending, it is armed for one period. */
+		if (e->which == ITIMER_REAL && !v->value_sec && !v->value_usec &&
+		    (v->interval_sec || v->interval_usec) && shared_pending(core, SIGALRM)) {
+			v->value_sec = v->interval_sec;
+			v->value_usec = v->interval_usec;
+		}
 		a->itimers_set |= 1u << e->which;
 	}
 	if (!core->n_posix_timers)

@@ -1,5 +1,7 @@
 /* Interval timers and POSIX timers, each checked after the restore by what it does:
  *   - a child with alarm(2): one SIGALRM, never before its time;
+ *   - a child whose periodic ITIMER_REAL expired while SIGALRM was blocked (it reads "0 left"
+ *     until the signal is taken): still periodic after the restore;
  *   - ITIMER_REAL periodic (200 ms): same period, keeps firing;
  *   - ITIMER_VIRTUAL and ITIMER_PROF, partly used up before the dump (CPU time): the time left
  *     comes back, not the time first set, and they fire while the check burns CPU;
@@ -86,6 +88,8 @@ static atomic_int alrm_hits, vtalrm_hits, prof_hits;
 static pid_t second_tid;
 static int child_cmd[2], child_status_pipe[2];
 static pid_t child;
+static int expired_cmd[2], expired_status_pipe[2]; /* the expired-ITIMER_REAL child */
+static pid_t expired_child;
 
 static int64_t ns_of(const struct timespec *t)
 {
@@ -238,6 +242,86 @@ static void kill_child(void)
 {
 	if (child > 0)
 		kill(child, SIGKILL);
+	if (expired_child > 0)
+		kill(expired_child, SIGKILL);
+}
+
+/* ---- the second child: a periodic ITIMER_REAL expired under a blocked SIGALRM ---------------- */
+
+/* The timer reads "0 left" until its SIGALRM is taken, when the kernel arms it again: restore must
+ * not take that for a disarmed timer. */
+static volatile sig_atomic_t expired_alarms;
+
+static void expired_on_alarm(int sig)
+{
+	(void)sig;
+	expired_alarms++;
+}
+
+/* Exit statuses: 0 fine, 20 no command, 21 never expired, 22 no longer periodic, 23 stopped. */
+static __attribute__((noreturn)) void expired_child_main(void)
+{
+	struct sigaction sa = {.sa_handler = expired_on_alarm, .sa_flags = SA_RESTART};
+	struct itimerval period = {{0, 50000}, {0, 50000}}, got;
+	sigset_t alrm;
+	char c = 0;
+
+	sigaction(SIGALRM, &sa, NULL);
+	sigemptyset(&alrm);
+	sigaddset(&alrm, SIGALRM);
+	sigprocmask(SIG_BLOCK, &alrm, NULL);
+	setitimer(ITIMER_REAL, &period, NULL);
+	for (int i = 0; i < WAIT_ROUNDS; i++) {
+		getitimer(ITIMER_REAL, &got);
+		if (!got.it_value.tv_sec && !got.it_value.tv_usec)
+			break;
+		sleep_ms(10);
+	}
+	if (got.it_value.tv_sec || got.it_value.tv_usec)
+		_exit(21);
+	if (write(expired_status_pipe[1], &c, 1) != 1 || read(expired_cmd[0], &c, 1) != 1)
+		_exit(20);
+	getitimer(ITIMER_REAL, &got);
+	if (got.it_interval.tv_sec || got.it_interval.tv_usec != 50000)
+		_exit(22);
+	sigprocmask(SIG_UNBLOCK, &alrm, NULL); /* the pending one, then one every 50 ms */
+	for (int i = 0; i < WAIT_ROUNDS && expired_alarms < 3; i++)
+		sleep_ms(10);
+	_exit(expired_alarms >= 3 ? 0 : 23);
+}
+
+static void start_expired_child(void)
+{
+	char c;
+
+	if (pipe(expired_cmd) < 0 || pipe(expired_status_pipe) < 0)
+		scenario_skip("pipe: %m");
+	expired_child = fork();
+	if (expired_child < 0)
+		scenario_skip("fork: %m");
+	if (expired_child == 0)
+		expired_child_main();
+	if (read(expired_status_pipe[0], &c, 1) != 1)
+		scenario_skip("the expired-ITIMER_REAL child did not start");
+}
+
+static void check_expired_child(void)
+{
+	static const char *const why[] = {"no command", "its ITIMER_REAL never expired",
+					  "its ITIMER_REAL is no longer periodic",
+					  "its ITIMER_REAL stopped after the pending SIGALRM"};
+	int status = 0;
+	char c = 1;
+
+	scenario_check(write(expired_cmd[1], &c, 1) == 1, "cannot command the expired child: %m");
+	scenario_check(waitpid(expired_child, &status, 0) == expired_child,
+		       "waitpid(expired child): %m");
+	expired_child = 0;
+	scenario_check(WIFEXITED(status) && WEXITSTATUS(status) == 0, "expired child: %s (%#x)",
+		       WIFEXITED(status) && WEXITSTATUS(status) >= 20 && WEXITSTATUS(status) <= 23
+			   ? why[WEXITSTATUS(status) - 20]
+			   : "died",
+		       status);
 }
 
 /* ---- the second thread, target of the SIGEV_THREAD_ID timer ---------------------------------- */
@@ -331,6 +415,7 @@ static void set_up(void)
 	sigset_t block;
 
 	start_child();
+	start_expired_child();
 	for (int i = 0; i < N_TIMERS; i++)
 		if (timers[i].notify != SIGEV_NONE)
 			sigaction(SIGRTMIN + timers[i].sig_offset, &sa, NULL);
@@ -699,5 +784,6 @@ int main(int argc, char **argv)
 	check_one_shot(&timers[T_BOOT]);
 	check_one_shot(&timers[T_REALTIME]);
 	check_child();
+	check_expired_child();
 	scenario_pass();
 }
