@@ -177,7 +177,8 @@ boot_guest() {
 			;;
 		esac
 	done < <({
-		timeout -k 10 "$timeout" qemu-system-x86_64 -accel tcg -cpu max \
+		timeout -k 10 "$timeout" qemu-system-x86_64 \
+			-accel "tcg,thread=${MINICR_CRIU_LANE_TCG_THREAD:-single}" -cpu max \
 			-m "${MINICR_VM_MEM:-2048}" -smp "${MINICR_VM_SMP:-2}" -display none \
 			-monitor none -serial stdio -serial "file:$work/ttyS1.out" -no-reboot \
 			-nic none -kernel "$kernel" -initrd "$work/initrd.gz" \
@@ -188,7 +189,8 @@ boot_guest() {
 boot_guest
 # As in run-vm.sh: a kernel that dies before minicr's init, or an int3 oops at any time (TCG
 # running a breakpoint the kernel already patched away), gets one more boot, which starts the
-# table afresh.
+# table afresh. This lane's guest runs on one TCG thread (MINICR_CRIU_LANE_TCG_THREAD=single):
+# with a thread per vCPU it died of that oops in __schedule, twice in a row, while CRIU ran.
 if [ -n "$panicked" ] && { [ -z "$reached_init" ] || [ -n "$int3_oops" ]; }; then
 	echo "# the guest kernel died (console kept in $log.first-boot); booting once more"
 	cp "$log" "$log.first-boot"
