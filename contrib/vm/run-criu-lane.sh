@@ -30,64 +30,43 @@ t_start=$(date +%s)
 modes=${MINICR_CRIU_LANE_MODES:-cr}
 
 # ---- tools: a fresh machine has none of them ---------------------------------------------------
-need=()
-command -v qemu-system-x86_64 >/dev/null || need+=(qemu-system-x86)
-command -v cpio >/dev/null || need+=(cpio)
-command -v xz >/dev/null || need+=(xz-utils)
-[ -e /usr/share/keyrings/debian-archive-keyring.gpg ] || need+=(debian-archive-keyring)
-if [ ${#need[@]} -gt 0 ]; then
-	if [ "$(id -u)" = 0 ] && [ -z "${MINICR_VM_NO_INSTALL:-}" ] && command -v apt-get >/dev/null; then
-		echo "# installing ${need[*]}"
-		export DEBIAN_FRONTEND=noninteractive
-		apt-get install -y -q --no-install-recommends "${need[@]}" >"$work/apt-install.log" 2>&1 ||
-			{ apt-get update -q >>"$work/apt-install.log" 2>&1 &&
-			  apt-get install -y -q --no-install-recommends "${need[@]}" >>"$work/apt-install.log" 2>&1; } ||
-			{ tail -20 "$work/apt-install.log"; echo "run-criu-lane: cannot install ${need[*]}"; exit 1; }
-	else
-		echo "run-criu-lane: missing ${need[*]} (apt-get install ${need[*]})"
-		exit 1
-	fi
-fi
+. "$here/lane-common.sh"
+lane_install_tools run-criu-lane qemu-system-x86_64=qemu-system-x86 cpio=cpio xz=xz-utils \
+	/usr/share/keyrings/debian-archive-keyring.gpg=debian-archive-keyring
 [ -x "$build/minicr" ] || { echo "run-criu-lane: no $build/minicr: build first"; exit 1; }
 
 # ---- the kernel and CRIU ------------------------------------------------------------------------
 t0=$(date +%s)
-bash "$here/fetch-kernel.sh" >"$work/fetch-kernel.out" 2>"$work/fetch-kernel.err"
+lane_fetch fetch-kernel fetch-kernel.sh
 rc=$?
-sed 's/^/# /' "$work/fetch-kernel.err"
 if [ $rc = 77 ]; then
-	grep '^skipped' "$work/fetch-kernel.out"
 	exit 77
 elif [ $rc != 0 ]; then
 	echo "run-criu-lane: fetch-kernel.sh failed (exit $rc)"
 	exit 1
 fi
-kernel=$(tail -n 1 "$work/fetch-kernel.out")
+kernel=$lane_fetched
 # the modules the guest's init loads: sock_diag's handlers (CRIU asks about every socket
 # family of a tree) and loop, as in the kernel-VM lane
-bash "$here/fetch-modules.sh" "$kernel" >"$work/fetch-modules.out" 2>"$work/fetch-modules.err"
+lane_fetch fetch-modules fetch-modules.sh "$kernel"
 rc=$?
-sed 's/^/# /' "$work/fetch-modules.err"
 if [ $rc = 77 ]; then
-	grep '^skipped' "$work/fetch-modules.out"
 	exit 77
 elif [ $rc != 0 ]; then
 	echo "run-criu-lane: fetch-modules.sh failed (exit $rc)"
 	exit 1
 fi
 export MINICR_VM_MODULES
-MINICR_VM_MODULES=$(tail -n 1 "$work/fetch-modules.out")
-bash "$here/fetch-criu.sh" >"$work/fetch-criu.out" 2>"$work/fetch-criu.err"
+MINICR_VM_MODULES=$lane_fetched
+lane_fetch fetch-criu fetch-criu.sh
 rc=$?
-sed 's/^/# /' "$work/fetch-criu.err"
 if [ $rc = 77 ]; then
-	grep '^skipped' "$work/fetch-criu.out"
 	exit 77
 elif [ $rc != 0 ]; then
 	echo "run-criu-lane: fetch-criu.sh failed (exit $rc)"
 	exit 1
 fi
-criu=$(tail -n 1 "$work/fetch-criu.out")
+criu=$lane_fetched
 criu_root=$(dirname "$(readlink -f "$criu")")/root
 echo "# kernel $kernel, $("$criu" --version | head -n 1 | sed 's/Version: /criu /') ($(($(date +%s) - t0)) s)"
 
@@ -167,14 +146,7 @@ boot_guest() {
 		"@@vm log "*) echo "    ${line#@@vm log }" ;;
 		"@@vm finished"*) finished=1 ;;
 		"@@vm init: "*) echo "# vm: $line" ;;
-		*"Oops: int3"*)
-			panicked=1 int3_oops=1
-			echo "# vm console: $line"
-			;;
-		*"Kernel panic"*|*"BUG:"*|*"Oops"*|*"general protection"*)
-			panicked=1
-			echo "# vm console: $line"
-			;;
+		*) lane_console_line "$line" ;;
 		esac
 	done < <({
 		timeout -k 10 "$timeout" qemu-system-x86_64 \
@@ -187,11 +159,11 @@ boot_guest() {
 	} | stdbuf -oL tr -d '\r' | tee "$log")
 }
 boot_guest
-# As in run-vm.sh: a kernel that dies before minicr's init, or an int3 oops at any time (TCG
-# running a breakpoint the kernel already patched away), gets one more boot, which starts the
-# table afresh. This lane's guest runs on one TCG thread (MINICR_CRIU_LANE_TCG_THREAD=single):
-# with a thread per vCPU it died of that oops in __schedule, twice in a row, while CRIU ran.
-if [ -n "$panicked" ] && { [ -z "$reached_init" ] || [ -n "$int3_oops" ]; }; then
+# As in run-vm.sh, a guest kernel death that says nothing about minicr (lane_boot_again) gets one
+# more boot, which starts the table afresh. This lane's guest runs on one TCG thread
+# (MINICR_CRIU_LANE_TCG_THREAD=single): with a thread per vCPU it died of an int3 oops in
+# __schedule, twice in a row, while CRIU ran.
+if lane_boot_again; then
 	echo "# the guest kernel died (console kept in $log.first-boot); booting once more"
 	cp "$log" "$log.first-boot"
 	boot_guest

@@ -47,25 +47,9 @@ finish() {
 }
 
 # ---- tools: a fresh machine has none of them ---------------------------------------------------
-need=()
-command -v qemu-system-x86_64 >/dev/null || need+=(qemu-system-x86)
-command -v cpio >/dev/null || need+=(cpio)
-command -v jq >/dev/null || need+=(jq)
-command -v xz >/dev/null || need+=(xz-utils)
-[ -e /usr/share/keyrings/debian-archive-keyring.gpg ] || need+=(debian-archive-keyring)
-if [ ${#need[@]} -gt 0 ]; then
-	if [ "$(id -u)" = 0 ] && [ -z "${MINICR_VM_NO_INSTALL:-}" ] && command -v apt-get >/dev/null; then
-		echo "# installing ${need[*]}"
-		export DEBIAN_FRONTEND=noninteractive
-		apt-get install -y -q --no-install-recommends "${need[@]}" >"$work/apt-install.log" 2>&1 ||
-			{ apt-get update -q >>"$work/apt-install.log" 2>&1 &&
-			  apt-get install -y -q --no-install-recommends "${need[@]}" >>"$work/apt-install.log" 2>&1; } ||
-			{ tail -20 "$work/apt-install.log"; echo "run-vm: cannot install ${need[*]}"; exit 1; }
-	else
-		echo "run-vm: missing ${need[*]} (apt-get install ${need[*]})"
-		exit 1
-	fi
-fi
+. "$here/lane-common.sh"
+lane_install_tools run-vm qemu-system-x86_64=qemu-system-x86 cpio=cpio jq=jq xz=xz-utils \
+	/usr/share/keyrings/debian-archive-keyring.gpg=debian-archive-keyring
 
 [ -x "$build/minicr" ] || { echo "run-vm: no $build/minicr: build first (make && make check TESTS=)"; exit 1; }
 minicr=$build/minicr
@@ -91,11 +75,9 @@ fi
 
 # ---- the kernel ---------------------------------------------------------------------------------
 t0=$(date +%s)
-bash "$here/fetch-kernel.sh" >"$work/fetch.out" 2>"$work/fetch.err"
+lane_fetch fetch-kernel fetch-kernel.sh
 rc=$?
-sed 's/^/# /' "$work/fetch.err"
 if [ $rc = 77 ]; then
-	grep '^skipped' "$work/fetch.out"
 	echo "$passed passed, $failed failed, $((skipped + 1)) skipped"
 	exit 77
 elif [ $rc != 0 ]; then
@@ -103,18 +85,16 @@ elif [ $rc != 0 ]; then
 	result fail "vm: fetch the kernel" "exit $rc"
 	finish
 fi
-kernel=$(tail -n 1 "$work/fetch.out")
+kernel=$lane_fetched
 echo "# kernel $kernel ($(($(date +%s) - t0)) s)"
 
 # ---- the modules init loads ---------------------------------------------------------------------
 # Debian's cloud kernel builds sock_diag's handlers (unix_diag, inet_diag, tcp_diag, udp_diag)
 # and loop as modules, which it would load through modprobe; the guest has none. Without them
 # every socket is refused ("sock_diag cannot describe them") and orphan-ext4 has no loop device.
-bash "$here/fetch-modules.sh" "$kernel" >"$work/fetch-modules.out" 2>"$work/fetch-modules.err"
+lane_fetch fetch-modules fetch-modules.sh "$kernel"
 rc=$?
-sed 's/^/# /' "$work/fetch-modules.err"
 if [ $rc = 77 ]; then
-	grep '^skipped' "$work/fetch-modules.out"
 	echo "$passed passed, $failed failed, $((skipped + 1)) skipped"
 	exit 77
 elif [ $rc != 0 ]; then
@@ -122,7 +102,7 @@ elif [ $rc != 0 ]; then
 	finish
 fi
 export MINICR_VM_MODULES
-MINICR_VM_MODULES=$(tail -n 1 "$work/fetch-modules.out")
+MINICR_VM_MODULES=$lane_fetched
 echo "# modules: $(tr '\n' ' ' <"$MINICR_VM_MODULES/load-order")"
 
 # ---- the initramfs ------------------------------------------------------------------------------
@@ -194,13 +174,8 @@ boot_guest() {
 		"@@vm init: "*)
 			echo "# vm: $line"
 			;;
-		*"Oops: int3"*)
-			panicked=1 int3_oops=1
-			echo "# vm console: $line"
-			;;
-		*"Kernel panic"*|*"BUG:"*|*"Oops"*|*"general protection"*)
-			panicked=1
-			echo "# vm console: $line"
+		*)
+			lane_console_line "$line"
 			;;
 		esac
 	done < <({
@@ -215,12 +190,9 @@ boot_guest() {
 
 counts_before_boot="$passed $failed $skipped"
 boot_guest
-# A guest kernel that dies while it boots, before minicr's init runs, says nothing about
-# minicr; nor does an int3 oops at any time: TCG, on a loaded host, has been seen to run a
-# breakpoint the kernel had already patched away from its own text (a jump label), both at
-# boot and mid-run. One more boot, whose results replace the first's; any other oops later
-# stands, and so does a second one.
-if [ -n "$panicked" ] && { [ -z "$reached_init" ] || [ -n "$int3_oops" ]; }; then
+# A guest kernel death that says nothing about minicr (lane_boot_again) gets one more boot, whose
+# results replace the first's; a second death stands.
+if lane_boot_again; then
 	echo "# the guest kernel died (console kept in $log.first-boot); booting once more"
 	cp "$log" "$log.first-boot"
 	read -r passed failed skipped <<<"$counts_before_boot"
