@@ -1,9 +1,11 @@
 /* fd-identity.c: shared open file descriptions by kcmp(KCMP_FILE), whose order (the kernel's
  * scrambled file pointers) makes binary search trees of the descriptions with one key.
  *
- * Each task's new descriptions of one key form one tree over the task's fd indices while the
- * task is sorted, and become a tree over file indices at commit; a key's trees from successive
- * tasks are chained. Sorting a task reads the chains only, and each of its key groups is
+ * Each key has one tree over the file indices of every task committed so far; the order is
+ * the kernel's own, so the tree stays as shallow as a random one and a task's lookups cost
+ * O(log files of its key). While a task is sorted its new descriptions of one key form a tree
+ * over its fd indices, and each remembers where its search of the key's tree ended: commit
+ * hangs it there. Sorting a task reads the key trees only, and each of its key groups is
  * handled by one thread, so the threads write disjoint slots. */
 #define LOG_PREFIX "fd: "
 #include "fd/identity.h"
@@ -36,14 +38,13 @@ struct known_file {
 	pid_t pid; /* 0: not registered */
 	int fd;
 	size_t left, right;
-	size_t next_tree; /* root of the next tree of the same key, from an earlier task */
 };
 
 /* The fds of one key in one task. */
 struct group {
 	uint64_t key[2];
 	size_t first, n;   /* members[first .. first + n) */
-	size_t chain;	   /* the key's trees from earlier tasks, or NONE */
+	size_t tree;	   /* root of the key's tree of earlier tasks' files, or NONE */
 	size_t new_root;   /* tree of this task's new descriptions (fd indices) */
 	size_t known_root; /* tree of this task's fds that share an earlier task's file */
 };
@@ -57,7 +58,7 @@ struct sort_error {
 };
 
 struct fd_identity {
-	struct hmap chains; /* key -> root of the key's newest tree (file index) */
+	struct hmap trees; /* key -> root of the key's tree (file index) */
 	struct known_file *files;
 	size_t n_files_cap;
 	/* the task sorted last, kept for its commit */
@@ -66,6 +67,10 @@ struct fd_identity {
 	size_t *members;
 	size_t *left, *right; /* per fd index: the new and known trees */
 	bool *is_new;	      /* per fd index: a node of its group's new tree */
+	/* per fd index of a new description: the key tree's node its search ended at (NONE: the
+	 * tree was empty) and on which side, 1 left or 2 right, as kcmp answered */
+	size_t *leaf;
+	unsigned char *side;
 };
 
 struct sort_job {
@@ -89,9 +94,12 @@ static void forget_task(struct fd_identity *id)
 	free(id->left);
 	free(id->right);
 	free(id->is_new);
+	free(id->leaf);
+	free(id->side);
 	id->groups = NULL;
-	id->members = id->left = id->right = NULL;
+	id->members = id->left = id->right = id->leaf = NULL;
 	id->is_new = NULL;
+	id->side = NULL;
 	id->n_groups = 0;
 }
 
@@ -100,7 +108,7 @@ struct fd_identity *fd_identity_free(struct fd_identity *id)
 	if (!id)
 		return NULL;
 	forget_task(id);
-	hmap_clear(&id->chains);
+	hmap_clear(&id->trees);
 	free(id->files);
 	free(id);
 	return NULL;
@@ -147,30 +155,31 @@ static int find_local(const struct sort_job *job, pid_t self, size_t *root, size
 	return 0;
 }
 
-/* Walks the key's trees of earlier tasks for fd m. Returns 1 with *ret_file, 0, or -errno. */
-static int find_known(const struct sort_job *job, size_t chain, size_t m, size_t *ret_file,
+/* Walks the key's tree of earlier tasks' files for fd m. Returns 1 with *ret_file, or 0 with
+ * where the search ended in id->leaf[m] and id->side[m]; -errno (in *err) on failure. */
+static int find_known(const struct sort_job *job, size_t tree, size_t m, size_t *ret_file,
 		      struct sort_error *err)
 {
 	const struct fd_identity_task *task = job->task;
-	const struct known_file *files = job->id->files;
+	struct fd_identity *id = job->id;
+	const struct known_file *files = id->files;
+	size_t x = tree;
 
-	for (size_t tree = chain; tree != NONE; tree = files[tree].next_tree) {
-		size_t x = tree;
+	id->leaf[m] = NONE;
+	while (x != NONE) {
+		int r = compare(task->pid, task->fds[m].fd, files[x].pid, files[x].fd);
 
-		while (x != NONE) {
-			int r = compare(task->pid, task->fds[m].fd, files[x].pid, files[x].fd);
-
-			if (r < 0) {
-				set_error(err, m, r, task->pid, task->fds[m].fd, files[x].pid,
-					  files[x].fd);
-				return r;
-			}
-			if (r == 0) {
-				*ret_file = x;
-				return 1;
-			}
-			x = r == 1 ? files[x].left : files[x].right;
+		if (r < 0) {
+			set_error(err, m, r, task->pid, task->fds[m].fd, files[x].pid, files[x].fd);
+			return r;
 		}
+		if (r == 0) {
+			*ret_file = x;
+			return 1;
+		}
+		id->leaf[m] = x;
+		id->side[m] = (unsigned char)r;
+		x = r == 1 ? files[x].left : files[x].right;
 	}
 	return 0;
 }
@@ -206,7 +215,7 @@ static int sort_group(const struct sort_job *job, pid_t self, struct group *g,
 			job->ret_file[m] = job->ret_file[found];
 			continue;
 		}
-		r = find_known(job, g->chain, m, &job->ret_file[m], err);
+		r = find_known(job, g->tree, m, &job->ret_file[m], err);
 		if (r < 0)
 			return r;
 		*(r > 0 ? known_link : new_link) = m;
@@ -240,7 +249,10 @@ static int group_by_key(struct fd_identity *id, const struct fd_identity_task *t
 	id->left = malloc((n ? n : 1) * sizeof(size_t));
 	id->right = malloc((n ? n : 1) * sizeof(size_t));
 	id->is_new = calloc(n ? n : 1, sizeof(bool));
-	if (!id->groups || !id->members || !id->left || !id->right || !id->is_new)
+	id->leaf = malloc((n ? n : 1) * sizeof(size_t));
+	id->side = malloc(n ? n : 1);
+	if (!id->groups || !id->members || !id->left || !id->right || !id->is_new || !id->leaf ||
+	    !id->side)
 		return -ENOMEM;
 	for (size_t i = 0; i < n && r == 0; i++) {
 		struct hmap_slot *s = hmap_find(&index, task->keys[i][0], task->keys[i][1]);
@@ -299,14 +311,15 @@ int fd_identity_sort(struct fd_identity *id, const struct fd_identity_task *task
 	/* a key seen once, in this task only, needs no comparison */
 	for (size_t g = 0; g < id->n_groups; g++) {
 		struct group *grp = &id->groups[g];
-		struct hmap_slot *s = hmap_find(&id->chains, grp->key[0], grp->key[1]);
+		struct hmap_slot *s = hmap_find(&id->trees, grp->key[0], grp->key[1]);
 
-		grp->chain = s ? s->value : NONE;
-		if (grp->n == 1 && grp->chain == NONE) {
+		grp->tree = s ? s->value : NONE;
+		if (grp->n == 1 && grp->tree == NONE) {
 			size_t m = id->members[grp->first];
 
 			id->left[m] = id->right[m] = NONE;
 			id->is_new[m] = true;
+			id->leaf[m] = NONE;
 			ret_file[m] = NONE;
 			ret_first[m] = m;
 			grp->new_root = m;
@@ -359,10 +372,28 @@ static int reserve_files(struct fd_identity *id, size_t index)
 	return 0;
 }
 
-/* The file index of fd index x of a new-description tree. */
-static size_t file_of_node(const size_t *file_of, size_t x)
+/* Hangs new file f (fd m of the task) into its key's tree, below the node its search ended
+ * at: the tree only grew by leaves since, so the walk goes on from there past the files of
+ * this task committed before it. */
+static int insert_known(struct fd_identity *id, const struct fd_identity_task *task, size_t m,
+			size_t f, size_t *root)
 {
-	return x == NONE ? NONE : file_of[x];
+	size_t *link = id->leaf[m] == NONE ? root
+		       : id->side[m] == 1  ? &id->files[id->leaf[m]].left
+					   : &id->files[id->leaf[m]].right;
+
+	while (*link != NONE) {
+		const struct known_file *x = &id->files[*link];
+		int r = compare(task->pid, task->fds[m].fd, x->pid, x->fd);
+
+		if (r <= 0)
+			return pr_neg(r < 0 ? r : -EBUSY,
+				      "cannot compare fd %d of task %d with fd %d of task %d (kcmp)",
+				      task->fds[m].fd, (int)task->pid, x->fd, (int)x->pid);
+		link = r == 1 ? &id->files[*link].left : &id->files[*link].right;
+	}
+	*link = f;
+	return 0;
 }
 
 int fd_identity_commit(struct fd_identity *id, const struct fd_identity_task *task,
@@ -375,8 +406,11 @@ int fd_identity_commit(struct fd_identity *id, const struct fd_identity_task *ta
 
 		if (grp->new_root == NONE)
 			continue;
+		s = hmap_find(&id->trees, grp->key[0], grp->key[1]);
+		root = s ? s->value : NONE;
 		for (size_t k = grp->first; k < grp->first + grp->n; k++) {
 			size_t m = id->members[k], f;
+			int r;
 
 			if (!id->is_new[m])
 				continue;
@@ -386,19 +420,17 @@ int fd_identity_commit(struct fd_identity *id, const struct fd_identity_task *ta
 			id->files[f] = (struct known_file){
 			    .pid = task->pid,
 			    .fd = task->fds[m].fd,
-			    .left = file_of_node(file_of, id->left[m]),
-			    .right = file_of_node(file_of, id->right[m]),
-			    .next_tree = NONE,
+			    .left = NONE,
+			    .right = NONE,
 			};
+			r = insert_known(id, task, m, f, &root);
+			if (r < 0)
+				return r;
 		}
-		root = file_of[grp->new_root];
-		s = hmap_find(&id->chains, grp->key[0], grp->key[1]);
-		if (s) {
-			id->files[root].next_tree = s->value;
+		if (s)
 			s->value = root;
-		} else if (hmap_put(&id->chains, grp->key[0], grp->key[1], root) < 0) {
+		else if (hmap_put(&id->trees, grp->key[0], grp->key[1], root) < 0)
 			return pr_neg(-ENOMEM, "cannot grow the file identity table");
-		}
 	}
 	forget_task(id);
 	return 0;

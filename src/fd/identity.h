@@ -40,6 +40,6 @@ int fd_identity_sort(struct fd_identity *id, const struct fd_identity_task *task
 
 /* Registers the new descriptions of the task just sorted, so later tasks find them: file_of[i]
  * is the caller's file index for every i with ret_file[i] == FD_IDENTITY_NONE and
- * ret_first[i] == i. Returns 0 or -ENOMEM (logged). */
+ * ret_first[i] == i. Returns 0, or -errno after one log line (no memory, or kcmp failed). */
 int fd_identity_commit(struct fd_identity *id, const struct fd_identity_task *task,
 		       const size_t *file_of);
