@@ -27,10 +27,11 @@ enum parasite_cmd {
 	PARASITE_CMD_HELLO = 1, /* parasite -> host, once after connect: struct parasite_hello */
 	PARASITE_CMD_LOG,	/* parasite -> host at any time: struct parasite_log */
 	PARASITE_CMD_DRAIN_FDS, /* host: parasite_drain_args; reply parasite_drain_reply + fds */
-	PARASITE_CMD_GET_TASK_STATE, /* host: no payload; reply struct parasite_task_state */
+	PARASITE_CMD_GET_TASK_STATE, /* host: parasite_state_args; reply parasite_task_state */
 	/* 5 was FINI: the host now stops the parasite with PTRACE_INTERRUPT and cures the task
 	 * from outside; a parasite whose socket closes cures the task itself */
-	PARASITE_CMD_LIST_FDS = 6, /* host: parasite_list_args; reply parasite_list_reply */
+	PARASITE_CMD_LIST_FDS = 6,   /* host: parasite_list_args; reply parasite_list_reply */
+	PARASITE_CMD_UNMAP_PROBE,    /* host: no payload; reply: none (the probe is gone) */
 };
 
 /* Every message starts with this header. ret is 0 or -errno in replies, 0 in requests. */
@@ -58,7 +59,7 @@ struct parasite_init_args {
 	int32_t sock_fd;      /* -1; the parasite stores its socket here once it has one */
 	int32_t error;	      /* 0; -errno if the parasite cannot reach minicr (it then stops on
 			       * a signal the task ignores by default) */
-	uint64_t probe_addr;  /* a mapping minicr made in a hole for a probe, or 0 */
+	uint64_t probe_addr;  /* the probe mapping GET_TASK_STATE made in a hole, or 0 */
 	uint64_t probe_len;
 	uint32_t addr_len;    /* bytes of addr used, as passed to connect() */
 	uint32_t log_level;   /* the host's log level: 0 error .. 3 debug */
@@ -127,6 +128,21 @@ struct parasite_sigaction {
 	uint64_t mask;
 };
 
+/* GET_TASK_STATE's request. With probe_len > 0 the parasite maps probe_len bytes PROT_NONE in a
+ * hole (at probe_hint if it is one) and records them in its arguments, so that its self-cure
+ * removes them; the host reads the mapping's flags in smaps (mlockall(MCL_FUTURE) shows only
+ * on mappings made after it) and has it removed with UNMAP_PROBE. */
+struct parasite_state_args {
+	uint64_t probe_hint;
+	uint64_t probe_len;
+};
+
+/* The kernel's struct __kernel_old_itimerval on x86_64. */
+struct parasite_itimerval {
+	int64_t interval_sec, interval_usec;
+	int64_t value_sec, value_usec;
+};
+
 /* Reply to GET_TASK_STATE: what only the task itself can read. Per-thread fields are the
  * main thread's (the parasite runs there). Query results that failed are -errno in *_ret. */
 struct parasite_task_state {
@@ -147,6 +163,10 @@ struct parasite_task_state {
 	uint32_t pad;
 	uint64_t timerslack_ns; /* PR_GET_TIMERSLACK */
 	char name[16];		/* PR_GET_NAME */
+	int32_t thp_disable;	/* PR_GET_THP_DISABLE, or -errno */
+	int32_t itimers_ret;	/* 0, or the -errno of the first getitimer() that failed */
+	struct parasite_itimerval itimers[3]; /* ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF */
+	int64_t probe_addr; /* the probe mapping, -errno, or 0 if none was asked for */
 };
 
 _Static_assert(sizeof(struct parasite_msg_hdr) == 16, "parasite_msg_hdr layout");

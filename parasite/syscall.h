@@ -45,3 +45,6 @@ static inline long sys_call6(long nr, long a1, long a2, long a3, long a4, long a
 #define sys_rt_sigprocmask(h, n, o, s) SYS4(__NR_rt_sigprocmask, h, n, o, s)
 #define sys_tgkill(p, t, s)	       SYS3(__NR_tgkill, p, t, s)
 #define sys_munmap(a, l)	       SYS2(__NR_munmap, a, l)
+#define sys_mmap(a, l, p, f, fd, o)                                                                \
+	sys_call6(__NR_mmap, (long)(a), (long)(l), (long)(p), (long)(f), (long)(fd), (long)(o))
+#define sys_getitimer(w, v)	       SYS2(__NR_getitimer, w, v)

@@ -21,7 +21,7 @@
 #include "base/procfs.h"
 #include "base/util.h"
 #include "task/mm-parse.h"
-#include "task/parasite-ctl.h"
+#include "task/parasite-cmd.h"
 #include "task/sched-attr.h"
 
 #ifndef MCL_ONFAULT
@@ -29,7 +29,6 @@
 #endif
 
 #define CPU_MASK_MAX	  1024	  /* bytes: 8192 CPUs, the kernel's NR_CPUS maximum */
-#define MCL_PROBE_ADDR	  0x10000 /* low: its smaps record comes first (see probe_vmflags) */
 #define SMAPS_FIRST_CHUNK 4096
 
 /* A small decimal file of /proc (oom_score_adj, timerslack_ns). */
@@ -144,16 +143,6 @@ void dump_attrs_thread_free(struct dump_thread_attrs *attrs)
 	attrs->cpus = NULL;
 }
 
-static int inject(struct parasite_ctl *ctl, pid_t pid, const char *what, long nr,
-		  const unsigned long args[6], long *ret_value)
-{
-	int ret = parasite_ctl_syscall(ctl, nr, args, ret_value);
-
-	if (ret < 0)
-		return pr_neg(ret, "cannot read %s of task %d", what, (int)pid);
-	return 0;
-}
-
 /* The VmFlags of the probe mapping at addr: from the first bytes of smaps when the probe is the
  * lowest mapping, else from the whole file. */
 static int probe_vmflags(pid_t pid, uint64_t addr, uint32_t *ret_mlock)
@@ -191,18 +180,15 @@ static int probe_vmflags(pid_t pid, uint64_t addr, uint32_t *ret_mlock)
 	return 0;
 }
 
-/* mlockall(MCL_FUTURE) sets flags of the mm that only mappings made afterwards show: map one
- * page (PROT_NONE: nothing is populated or faulted) and see whether it comes out locked. The page
- * is made so that minicr's death removes it too (parasite_ctl_map_probe()). */
-static int probe_mlock_future(pid_t pid, struct parasite_ctl *ctl, uint32_t *ret_flags)
+/* mlockall(MCL_FUTURE) sets flags of the mm that only mappings made afterwards show: the
+ * parasite mapped one page (PROT_NONE: nothing is populated or faulted) for GET_TASK_STATE;
+ * whether it came out locked tells. */
+static int probe_mlock_future(pid_t pid, struct parasite_ctl *ctl, int64_t addr,
+			      uint32_t *ret_flags)
 {
 	uint32_t mlock = VMA_MLOCK_NONE;
-	long addr;
 	int ret;
 
-	ret = parasite_ctl_map_probe(ctl, MCL_PROBE_ADDR, 4096, PROT_NONE, &addr);
-	if (ret < 0)
-		return ret;
 	if (addr == -EAGAIN) {
 		/* only a mapping that would be locked counts against RLIMIT_MEMLOCK */
 		pr_err("cannot dump task %d: it has mlockall(MCL_FUTURE) in force and its "
@@ -210,11 +196,15 @@ static int probe_mlock_future(pid_t pid, struct parasite_ctl *ctl, uint32_t *ret
 		       (int)pid);
 		return -ENOTSUP;
 	}
-	if (addr < 0)
-		return pr_neg((int)addr, "cannot map a probe page in task %d", (int)pid);
+	if (addr <= 0)
+		return pr_neg(addr < 0 ? (int)addr : -EIO, "cannot map a probe page in task %d",
+			      (int)pid);
 	ret = probe_vmflags(pid, (uint64_t)addr, &mlock);
+	/* tests: a failure while the probe exists, which the cure must remove */
 	if (ret == 0)
-		ret = parasite_ctl_unmap_probe(ctl);
+		ret = dump_fault("task-attrs");
+	if (ret == 0)
+		ret = parasite_cmd_unmap_probe(ctl);
 	if (ret < 0)
 		return ret;
 	*ret_flags = mlock == VMA_MLOCK_NONE	 ? 0
@@ -223,45 +213,28 @@ static int probe_mlock_future(pid_t pid, struct parasite_ctl *ctl, uint32_t *ret
 	return 0;
 }
 
-static int probe_inside(pid_t pid, struct parasite_ctl *ctl, TaskCoreEntry *core)
+int dump_attrs_process(pid_t pid, struct parasite_ctl *ctl,
+		       const struct parasite_task_state *state, TaskCoreEntry *core)
 {
-	unsigned long args[6] = {PR_GET_THP_DISABLE};
 	uint32_t mlock_future = 0;
-	long thp;
-	int ret;
-
-	ret = inject(ctl, pid, "the THP disable mode", __NR_prctl, args, &thp);
-	if (ret < 0)
-		return ret;
-	if (thp < 0)
-		return pr_neg((int)thp, "cannot read the THP disable mode of task %d", (int)pid);
-	/* tests: a failure between injections, which the cure below must undo */
-	ret = dump_fault("task-attrs");
-	if (ret < 0)
-		return ret;
-	ret = probe_mlock_future(pid, ctl, &mlock_future);
-	if (ret < 0)
-		return ret;
-	core->has_thp_disable = core->has_mlock_future = true;
-	core->thp_disable = (uint32_t)thp;
-	core->mlock_future = mlock_future;
-	return 0;
-}
-
-int dump_attrs_process(pid_t pid, struct parasite_ctl *ctl, TaskCoreEntry *core)
-{
 	char path[64];
 	long oom;
-	int ret, ret2;
+	int ret;
 
 	snprintf(path, sizeof(path), "/proc/%d/oom_score_adj", (int)pid);
 	ret = read_proc_number(path, -1000, 1000, &oom);
 	if (ret < 0)
 		return ret;
+	if (state->thp_disable < 0)
+		return pr_neg(state->thp_disable, "cannot read the THP disable mode of task %d",
+			      (int)pid);
+	ret = probe_mlock_future(pid, ctl, state->probe_addr, &mlock_future);
+	if (ret < 0)
+		return ret;
 	core->has_oom_score_adj = true;
 	core->oom_score_adj = (int32_t)oom;
-	ret = probe_inside(pid, ctl, core);
-	/* the injections blocked the task's signals: put its mask and registers back */
-	ret2 = parasite_ctl_cure(ctl);
-	return ret < 0 ? ret : ret2;
+	core->has_thp_disable = core->has_mlock_future = true;
+	core->thp_disable = (uint32_t)state->thp_disable;
+	core->mlock_future = mlock_future;
+	return 0;
 }

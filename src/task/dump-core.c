@@ -436,6 +436,10 @@ int task_dump(int img_dirfd, const struct seize_task *task, struct parasite_ctl 
 		pr_err("cannot dump task %d: it has no live threads", (int)pid);
 		return -ESRCH;
 	}
+	/* while the parasite runs: it removes its probe page itself */
+	ret = dump_attrs_process(pid, ctl, state, &core);
+	if (ret < 0)
+		return ret;
 	/* ptrace queries (rseq, pending signals) need the main thread in a ptrace stop, and the
 	 * memory image must not hold the parasite: cure first (idempotent; ctl keeps the state
 	 * saved before minicr touched the task) */
@@ -451,13 +455,10 @@ int task_dump(int img_dirfd, const struct seize_task *task, struct parasite_ctl 
 	ret = read_rlimits(pid, rlimits, rlimit_ptrs, &n_rlimits);
 	if (ret < 0)
 		return ret;
-	ret = dump_attrs_process(pid, ctl, &core);
-	if (ret < 0)
-		return ret;
 	/* before the pending signals are read: a timer that fires in between is found armed and
 	 * with its signal pending, which dump_timers_take_signals() sorts out; read after them,
 	 * it would be found disarmed with no signal, and lost */
-	ret = dump_timers_read(pid, task->tids, task->n_tids, &core, &timers);
+	ret = dump_timers_read(pid, state, task->tids, task->n_tids, &core, &timers);
 	if (ret < 0)
 		goto out;
 	snprintf(path, sizeof(path), "/proc/%d/mem", (int)pid);

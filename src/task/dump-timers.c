@@ -14,16 +14,14 @@
 #include "base/fault.h"
 #include "base/log.h"
 #include "base/util.h"
+#include "parasite/parasite-abi.h"
 #include "task/inject.h"
 #include "task/timers-parse.h"
 #include "task/timers.h"
 
 #define SIGINFO_SIZE 128
 
-/* the kernel's struct __kernel_old_itimerval and __kernel_itimerspec on x86_64 */
-struct k_itimerval {
-	int64_t interval_sec, interval_usec, value_sec, value_usec;
-};
+/* the kernel's struct __kernel_itimerspec on x86_64 */
 struct k_itimerspec {
 	int64_t interval_sec, interval_nsec, value_sec, value_nsec;
 };
@@ -62,32 +60,29 @@ static int read_inside(struct inject *inj, pid_t pid, const char *what, long nr,
 	return 0;
 }
 
-static int read_itimers(pid_t pid, struct inject *inj, TaskCoreEntry *core, struct dump_timers *dt)
+static int read_itimers(pid_t pid, const struct parasite_task_state *state, TaskCoreEntry *core,
+			struct dump_timers *dt)
 {
-	static const char *const names[] = {"ITIMER_REAL", "ITIMER_VIRTUAL", "ITIMER_PROF"};
 	size_t n = 0;
 
+	if (state->itimers_ret < 0)
+		return pr_neg(state->itimers_ret, "cannot read the interval timers of task %d",
+			      (int)pid);
 	for (int which = 0; which < 3; which++) {
-		struct k_itimerval v = {0};
+		const struct parasite_itimerval *v = &state->itimers[which];
 		ItimerEntry *e = &dt->itimers[n];
-		char what[48];
-		int ret;
 
-		snprintf(what, sizeof(what), "the %s timer", names[which]);
-		ret = read_inside(inj, pid, what, __NR_getitimer, which, &v, sizeof(v), NULL);
-		if (ret < 0)
-			return ret;
 		/* a disarmed timer keeps the period it was last given (setitimer stores it) */
-		if (!v.value_sec && !v.value_usec && !v.interval_sec && !v.interval_usec)
+		if (!v->value_sec && !v->value_usec && !v->interval_sec && !v->interval_usec)
 			continue;
 		itimer_entry__init(e);
 		e->which = (uint32_t)which;
 		e->has_value_sec = e->has_value_usec = e->has_interval_sec = e->has_interval_usec =
 		    true;
-		e->value_sec = v.value_sec;
-		e->value_usec = v.value_usec;
-		e->interval_sec = v.interval_sec;
-		e->interval_usec = v.interval_usec;
+		e->value_sec = v->value_sec;
+		e->value_usec = v->value_usec;
+		e->interval_sec = v->interval_sec;
+		e->interval_usec = v->interval_usec;
 		dt->itimer_ptrs[n++] = e;
 	}
 	core->n_itimers = n;
@@ -162,7 +157,7 @@ static int read_posix_timer(pid_t pid, struct inject *inj, const struct proc_tim
 {
 	struct k_itimerspec v = {0};
 	char what[48];
-	long overrun;
+	long overrun = 0;
 	int ret;
 
 	snprintf(what, sizeof(what), "POSIX timer %d", t->id);
@@ -203,11 +198,12 @@ static int read_posix_timer(pid_t pid, struct inject *inj, const struct proc_tim
 	return add_deadline(pid, e);
 }
 
-static int read_posix_timers(pid_t pid, struct inject *inj, const struct tid_list *threads,
-			     TaskCoreEntry *core, struct dump_timers *dt)
+static int read_posix_timers(pid_t pid, const struct tid_list *threads, TaskCoreEntry *core,
+			     struct dump_timers *dt)
 {
+	cleanup(inject_freep) struct inject *inj = NULL;
 	cleanup_free struct proc_timer *timers = NULL;
-	int n = 0, ret;
+	int n = 0, ret, ret2;
 
 	ret = read_proc_timers(pid, &timers, &n);
 	if (ret < 0 || n == 0)
@@ -228,38 +224,41 @@ static int read_posix_timers(pid_t pid, struct inject *inj, const struct tid_lis
 	dt->posix_ptrs = calloc((size_t)n, sizeof(*dt->posix_ptrs));
 	if (!dt->posix || !dt->posix_ptrs)
 		return pr_neg(-ENOMEM, "cannot allocate the timers of task %d", (int)pid);
+	ret = inject_prepare(pid, 0, &inj);
+	if (ret < 0)
+		return ret;
 	for (int i = 0; i < n; i++) {
 		/* tests: a failure between injections, which the cure must undo */
 		ret = i == n - 1 ? dump_fault("timers") : 0;
 		if (ret == 0)
 			ret = read_posix_timer(pid, inj, &timers[i], &dt->posix[i]);
 		if (ret < 0)
-			return ret;
+			break;
 		dt->posix_ptrs[i] = &dt->posix[i];
 		dt->n_posix = (size_t)i + 1;
 	}
+	/* the injections blocked the task's signals: put its mask and registers back */
+	ret2 = inject_cure(inj);
+	if (ret < 0)
+		return ret;
+	if (ret2 < 0)
+		return ret2;
 	core->n_posix_timers = dt->n_posix;
 	core->posix_timers = dt->posix_ptrs;
 	return 0;
 }
 
-int dump_timers_read(pid_t pid, const pid_t *tids, size_t n_tids, TaskCoreEntry *core,
-		     struct dump_timers *dt)
+int dump_timers_read(pid_t pid, const struct parasite_task_state *state, const pid_t *tids,
+		     size_t n_tids, TaskCoreEntry *core, struct dump_timers *dt)
 {
-	cleanup(inject_freep) struct inject *inj = NULL;
 	struct tid_list threads = {tids, n_tids};
-	int ret, ret2;
+	int ret;
 
 	memset(dt, 0, sizeof(*dt));
-	ret = inject_prepare(pid, 0, &inj);
-	if (ret < 0)
-		return ret;
-	ret = read_itimers(pid, inj, core, dt);
+	ret = read_itimers(pid, state, core, dt);
 	if (ret == 0)
-		ret = read_posix_timers(pid, inj, &threads, core, dt);
-	/* the injections blocked the task's signals: put its mask and registers back */
-	ret2 = inject_cure(inj);
-	return ret < 0 ? ret : ret2;
+		ret = read_posix_timers(pid, &threads, core, dt);
+	return ret;
 }
 
 /* ---- pending timer signals ----------------------------------------------------------------- */

@@ -14,7 +14,6 @@
 
 #include "base/log.h"
 #include "base/util.h"
-#include "task/mm-parse.h"
 #include "parasite-blob.h"
 #include "parasite/parasite-abi.h"
 #include "task/inject.h"
@@ -23,10 +22,6 @@
 
 #define PAGE_BYTES    4096UL
 #define PAGE_ALIGN(x) (((x) + PAGE_BYTES - 1) & ~(PAGE_BYTES - 1))
-#define TASK_SIZE_MAX 0x7ffffffff000ULL /* x86_64 with 4-level page tables */
-#ifndef MAP_FIXED_NOREPLACE
-#define MAP_FIXED_NOREPLACE 0x100000
-#endif
 /* The parasite's stack, below its code: the deepest path (a LIST_FDS reply built while a
  * request is held) needs about 20 KiB. */
 #define PARASITE_STACK_SIZE (32UL * 1024)
@@ -213,95 +208,14 @@ int parasite_ctl_syscall(struct parasite_ctl *ctl, long nr, const unsigned long 
 	return inject_syscall(ctl->inj, nr, args, INJECT_CONT_SIGRETURN, ret_value);
 }
 
-/* The lowest hole of at least len bytes at or above hint in the task's address space. */
-static int find_hole(struct parasite_ctl *ctl, uint64_t hint, size_t len, uint64_t *ret_addr)
+void parasite_ctl_set_probe(struct parasite_ctl *ctl, uint64_t addr, size_t len)
 {
-	cleanup_free struct mm_vma *vmas = NULL;
-	cleanup_free char *text = NULL;
-	uint64_t at = hint;
-	size_t n_vmas = 0;
-	char path[64];
-	ssize_t n;
-	int ret;
-
-	snprintf(path, sizeof(path), "/proc/%d/maps", (int)ctl->pid);
-	n = read_file_at(AT_FDCWD, path, &text);
-	if (n < 0)
-		return pr_neg((int)n, "cannot read '%s'", path);
-	ret = mm_parse_smaps(text, &vmas, &n_vmas);
-	if (ret < 0)
-		return pr_neg(ret, "cannot parse '%s'", path);
-	/* maps lists the mappings in ascending order */
-	for (size_t i = 0; i < n_vmas && vmas[i].start < at + len; i++)
-		if (vmas[i].end > at)
-			at = vmas[i].end;
-	if (at + len > TASK_SIZE_MAX) {
-		pr_err("task %d has no hole of %zu bytes for minicr's probe", ctl->pid, len);
-		return -ENOMEM;
-	}
-	*ret_addr = at;
-	return 0;
+	ctl->probe_addr = addr;
+	ctl->probe_len = len;
 }
 
-int parasite_ctl_map_probe(struct parasite_ctl *ctl, uint64_t hint, size_t len, unsigned long prot,
-			   long *ret_addr)
-{
-	uint64_t args_at = ctl->area + PARASITE_STACK_SIZE + PARASITE_ARGS_OFFSET;
-	uint64_t cont = ctl->area + PARASITE_STACK_SIZE + PARASITE_ENTRY_SELF_CURE;
-	unsigned long args[6] = {
-	    0, len, prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, (unsigned long)-1, 0};
-	struct parasite_init_args init = {0};
-	struct sockaddr_un none = {0};
-	uint64_t addr = 0;
-	long value = 0;
-	int ret;
-
-	if (ctl->is_running || ctl->probe_len) {
-		pr_err("cannot map a probe in task %d now", ctl->pid);
-		return -EBUSY;
-	}
-	ctl->is_cured = false;
-	ret = find_hole(ctl, hint, len, &addr);
-	if (ret < 0)
-		return ret;
-	/* the blob (without a socket) makes the continuation that unmaps the probe */
-	if (!ctl->is_blob_written) {
-		ret = write_blob(ctl, &none, 0);
-		if (ret < 0)
-			return ret;
-	}
-	if (!ctl->is_area_exec) {
-		ret = make_area_executable(ctl);
-		if (ret < 0)
-			return ret;
-	}
-	/* recorded before it exists: a hole, so the self-cure's munmap can only hit the probe */
-	ret = inject_read(ctl->inj, args_at, &init, sizeof(init));
-	if (ret < 0)
-		return ret;
-	init.probe_addr = addr;
-	init.probe_len = len;
-	ret = inject_write(ctl->inj, args_at, &init, sizeof(init));
-	if (ret < 0)
-		return ret;
-	args[0] = addr;
-	ret = inject_syscall(ctl->inj, __NR_mmap, args, cont, &value);
-	if (ret < 0)
-		return ret;
-	if (value >= 0) {
-		ctl->probe_addr = (uint64_t)value;
-		ctl->probe_len = len;
-	} else {
-		init.probe_len = 0; /* nothing was made */
-		ret = inject_write(ctl->inj, args_at, &init, sizeof(init));
-		if (ret < 0)
-			return ret;
-	}
-	*ret_addr = value;
-	return 0;
-}
-
-int parasite_ctl_unmap_probe(struct parasite_ctl *ctl)
+/* The parasite is stopped: the probe goes by an injected munmap, and out of its arguments. */
+static int unmap_probe(struct parasite_ctl *ctl)
 {
 	uint64_t args_at = ctl->area + PARASITE_STACK_SIZE + PARASITE_ARGS_OFFSET;
 	uint64_t cont = ctl->area + PARASITE_STACK_SIZE + PARASITE_ENTRY_SELF_CURE;
@@ -379,7 +293,7 @@ static int undo_parasite(struct parasite_ctl *ctl)
 	long value = 0;
 	int ret, ret2;
 
-	ret = parasite_ctl_unmap_probe(ctl);
+	ret = unmap_probe(ctl);
 
 	if (sock_fd >= 0) {
 		unsigned long args[6] = {(unsigned long)sock_fd};
@@ -433,7 +347,7 @@ int parasite_ctl_cure(struct parasite_ctl *ctl)
 	ret2 = inject_cure(ctl->inj);
 	if (ret2 < 0 && !ret)
 		ret = ret2;
-	/* the stack bytes are back: a later probe writes the blob again */
+	/* the stack bytes are back: the blob is no longer there */
 	if (ret2 == 0)
 		ctl->is_blob_written = ctl->is_sock_closed = false;
 	ctl->is_cured = true;

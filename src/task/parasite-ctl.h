@@ -31,15 +31,9 @@ int parasite_ctl_infect(struct parasite_ctl *ctl);
 int parasite_ctl_syscall(struct parasite_ctl *ctl, long nr, const unsigned long args[6],
 			 long *ret_value);
 
-/* A mapping of len bytes with prot made in the task for a probe (dump-attrs.c: whether
- * mlockall(MCL_FUTURE) is in force), in the lowest hole at or above hint, such that minicr's
- * death removes it too: the blob is (re)loaded and the mmap's continuation is its self-cure,
- * which unmaps the recorded probe. *ret_addr gets mmap's raw result (-errno if the kernel
- * refused). Not while the parasite runs. parasite_ctl_unmap_probe() (or the cure) removes it.
- * Return 0 or -errno (logged). */
-int parasite_ctl_map_probe(struct parasite_ctl *ctl, uint64_t hint, size_t len, unsigned long prot,
-			   long *ret_addr);
-int parasite_ctl_unmap_probe(struct parasite_ctl *ctl);
+/* The probe mapping the parasite made (GET_TASK_STATE) and recorded in its arguments, so that
+ * a cure removes it too should the host fail before UNMAP_PROBE; len 0 once it is gone. */
+void parasite_ctl_set_probe(struct parasite_ctl *ctl, uint64_t addr, size_t len);
 
 /* The control socket while the parasite runs, else NULL. */
 struct parasite_rpc *parasite_ctl_rpc(struct parasite_ctl *ctl);
