@@ -21,6 +21,7 @@
 #include "base/compat.h"
 #include "base/log.h"
 #include "base/util.h"
+#include "task/gadget-cache.h"
 #include "task/gadget-scan.h"
 #include "task/mm-parse.h"
 #include "task/sigframe.h"
@@ -155,37 +156,83 @@ static int scan_rank(const struct mm_vma *v)
 	return 2;
 }
 
-static int scan_mapping(struct inject *inj, const struct mm_vma *v, uint8_t *buf)
+/* Scans v alone into found (zeroed first). True if the scan is complete: every kind found, or
+ * every byte read. */
+static bool scan_mapping(struct inject *inj, const struct mm_vma *v, uint8_t *buf,
+			 uint64_t found[GADGET_KINDS])
 {
-	int missing = GADGET_KINDS;
-
+	memset(found, 0, GADGET_KINDS * sizeof(found[0]));
 	for (uint64_t at = v->start; at < v->end;) {
 		size_t len = v->end - at < SCAN_CHUNK ? v->end - at : SCAN_CHUNK;
 		ssize_t n = pread(inj->mem_fd, buf, len, (off_t)at);
 
 		if (n <= 0)
-			break; /* unreadable (e.g. execute-only): try the next mapping */
-		missing = gadget_scan(buf, (size_t)n, at, inj->gadgets);
-		if (!missing || (size_t)n < len || at + (uint64_t)n >= v->end)
-			break;
+			return false; /* unreadable (e.g. execute-only): try the next mapping */
+		if (!gadget_scan(buf, (size_t)n, at, found))
+			return true;
+		if ((size_t)n < len)
+			return false;
+		if (at + (uint64_t)n >= v->end)
+			return true;
 		at += (uint64_t)n - GADGET_MAX_LEN; /* overlap: a sequence across chunks */
 	}
-	return missing;
+	return true;
+}
+
+/* The sequences another task's scan found, read back in this one: it may have written to its
+ * own copy of the code. */
+static bool still_there(struct inject *inj, const uint64_t found[GADGET_KINDS])
+{
+	for (int k = 0; k < GADGET_KINDS; k++) {
+		uint8_t code[GADGET_MAX_LEN];
+		ssize_t n;
+
+		if (!found[k])
+			continue;
+		n = pread(inj->mem_fd, code, sizeof(code), (off_t)found[k]);
+		if (n <= 0 || !gadget_is_valid((enum gadget_kind)k, code, (size_t)n))
+			return false;
+	}
+	return true;
+}
+
+/* What v holds: an earlier task's scan of the same mapping if it still holds, else a scan. */
+static int recall_or_scan(struct inject *inj, const struct mm_vma *v, uint8_t **buf,
+			  uint64_t found[GADGET_KINDS])
+{
+	if (gadget_cache_find(v, found) && still_there(inj, found))
+		return 0;
+	if (!*buf) {
+		*buf = malloc(SCAN_CHUNK);
+		if (!*buf)
+			return -ENOMEM;
+	}
+	if (scan_mapping(inj, v, *buf, found))
+		gadget_cache_store(v, found);
+	return 0;
 }
 
 static int find_gadgets(struct inject *inj, const struct mm_vma *vmas, size_t n_vmas)
 {
-	cleanup_free uint8_t *buf = malloc(SCAN_CHUNK);
+	cleanup_free uint8_t *buf = NULL;
 
-	if (!buf)
-		return -ENOMEM;
 	for (int rank = 0; rank <= 2; rank++)
 		for (size_t i = 0; i < n_vmas; i++) {
 			const struct mm_vma *v = &vmas[i];
+			uint64_t found[GADGET_KINDS];
+			int missing = 0, ret;
 
 			if (!(v->prot & PROT_EXEC) || v->is_shared || scan_rank(v) != rank)
 				continue;
-			if (scan_mapping(inj, v, buf) == 0)
+			ret = recall_or_scan(inj, v, &buf, found);
+			if (ret < 0)
+				return ret;
+			for (int k = 0; k < GADGET_KINDS; k++) {
+				if (!inj->gadgets[k])
+					inj->gadgets[k] = found[k];
+				missing += !inj->gadgets[k];
+			}
+			if (!missing)
 				return 0;
 		}
 	for (int k = 0; k < GADGET_KINDS; k++)

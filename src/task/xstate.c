@@ -4,6 +4,7 @@
 
 #include <cpuid.h>
 #include <errno.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -19,18 +20,34 @@
  * data, bit 18. */
 #define XFEATURES_DYNAMIC (1ull << 18)
 
-/* Asks CPUID about the features of mask only (each question traps in a VM). */
+/* What CPUID said so far, feature by feature: the answers never change while minicr runs, and
+ * a dump asks for every task it injects into. */
+static struct xstate_cpu known_cpu;
+static uint64_t known_mask;
+static pthread_mutex_t known_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Asks CPUID about the features of mask that nobody asked about before (each question traps
+ * in a VM). */
 static void probe_features(struct xstate_cpu *ret_cpu, uint64_t mask)
 {
 	memset(ret_cpu, 0, sizeof(*ret_cpu));
+	pthread_mutex_lock(&known_lock);
 	for (unsigned int i = 2; i < 64; i++) {
 		unsigned int size, offset, ecx, edx;
+		uint64_t bit = 1ull << i;
 
-		if ((mask & (1ull << i)) && __get_cpuid_count(0xd, i, &size, &offset, &ecx, &edx)) {
-			ret_cpu->size[i] = size;
-			ret_cpu->offset[i] = offset;
+		if (!(mask & bit))
+			continue;
+		if (!(known_mask & bit) &&
+		    __get_cpuid_count(0xd, i, &size, &offset, &ecx, &edx)) {
+			known_cpu.size[i] = size;
+			known_cpu.offset[i] = offset;
 		}
+		known_mask |= bit;
+		ret_cpu->size[i] = known_cpu.size[i];
+		ret_cpu->offset[i] = known_cpu.offset[i];
 	}
+	pthread_mutex_unlock(&known_lock);
 }
 
 void xstate_cpu_probe(struct xstate_cpu *ret_cpu)
