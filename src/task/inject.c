@@ -72,7 +72,11 @@ struct inject {
 	size_t area_len;
 	uint32_t area_prot;
 	uint64_t zone_lo, zone_hi; /* the bytes saved and put back */
-	uint8_t *zone_saved;
+	/* [zone_lo, fresh_hi): pages of the zone the task never touched (neither present nor
+	 * swapped). Their bytes are neither read nor written back: the cure empties them again
+	 * with MADV_DONTNEED, so neither the task nor its memory image keeps what minicr wrote. */
+	uint64_t fresh_hi;
+	uint8_t *zone_saved; /* the bytes of [zone_lo, zone_hi), read from fresh_hi on */
 
 	bool is_frame_written;
 	bool is_zone_dirty; /* the stack bytes must be put back */
@@ -268,6 +272,35 @@ static const struct mm_vma *find_stack(const struct mm_vma *vmas, size_t n_vmas,
 	return NULL;
 }
 
+/* The end of the run of untouched pages at the bottom of the zone, below the scratch, slot and
+ * frame (which injected calls use up to the end of the cure); zone_lo when there is none, or
+ * when pagemap cannot tell. */
+static uint64_t fresh_pages_end(const struct inject *inj)
+{
+	uint64_t entries[32], end = inj->zone_lo, limit = inj->scratch_addr & ~(PAGE_BYTES - 1);
+	cleanup_close int fd = -EBADF;
+	char path[64];
+	size_t n;
+	ssize_t got;
+
+	if ((inj->zone_lo & (PAGE_BYTES - 1)) || limit <= inj->zone_lo)
+		return inj->zone_lo;
+	n = (limit - inj->zone_lo) / PAGE_BYTES;
+	if (n > sizeof(entries) / sizeof(entries[0]))
+		n = sizeof(entries) / sizeof(entries[0]);
+	snprintf(path, sizeof(path), "/proc/%d/pagemap", (int)inj->tid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return inj->zone_lo;
+	got = pread(fd, entries, n * sizeof(entries[0]),
+		    (off_t)(inj->zone_lo / PAGE_BYTES * sizeof(entries[0])));
+	if (got != (ssize_t)(n * sizeof(entries[0])))
+		return inj->zone_lo;
+	for (size_t i = 0; i < n && !(entries[i] & (PME_PRESENT | PME_SWAP)); i++)
+		end += PAGE_BYTES;
+	return end;
+}
+
 static int reserve_zone(struct inject *inj, const struct mm_vma *vmas, size_t n_vmas,
 			size_t area_len)
 {
@@ -307,10 +340,12 @@ static int reserve_zone(struct inject *inj, const struct mm_vma *vmas, size_t n_
 		       inj->tid, sp - stack->start, sp - inj->zone_lo);
 		return -ENOSPC;
 	}
-	inj->zone_saved = malloc(inj->zone_hi - inj->zone_lo);
+	inj->zone_saved = calloc(1, inj->zone_hi - inj->zone_lo);
 	if (!inj->zone_saved)
 		return -ENOMEM;
-	return inject_read(inj, inj->zone_lo, inj->zone_saved, inj->zone_hi - inj->zone_lo);
+	inj->fresh_hi = fresh_pages_end(inj);
+	return inject_read(inj, inj->fresh_hi, inj->zone_saved + (inj->fresh_hi - inj->zone_lo),
+			   inj->zone_hi - inj->fresh_hi);
 }
 
 static int inspect_mappings(struct inject *inj, size_t area_len)
@@ -727,6 +762,26 @@ int inject_interrupt(struct inject *inj)
 
 /* ---- cure ------------------------------------------------------------------------------------ */
 
+/* The untouched pages of the zone become untouched again: MADV_DONTNEED on private anonymous
+ * memory leaves them to be zero-filled on the next touch. The continuation is the frame,
+ * which lies above them. Where the kernel refuses (a locked stack), they are written back as
+ * the zeros they held. */
+static void empty_fresh_pages(struct inject *inj)
+{
+	unsigned long args[6] = {inj->zone_lo, inj->fresh_hi - inj->zone_lo, MADV_DONTNEED};
+	long value = -1;
+
+	if (inj->fresh_hi == inj->zone_lo)
+		return;
+	if (inject_syscall(inj, __NR_madvise, args, INJECT_CONT_SIGRETURN, &value) == 0 &&
+	    value == 0)
+		return;
+	pr_debug("thread %d: madvise(MADV_DONTNEED) of minicr's untouched stack pages: %ld; "
+		 "written back as zeros",
+		 inj->tid, value);
+	inj->fresh_hi = inj->zone_lo; /* zone_saved holds zeros there (calloc) */
+}
+
 int inject_cure(struct inject *inj)
 {
 	struct iovec iov;
@@ -739,6 +794,8 @@ int inject_cure(struct inject *inj)
 		if (ret < 0)
 			return ret; /* it cannot be stopped: nothing more is safe */
 	}
+	if (inj->is_zone_dirty)
+		empty_fresh_pages(inj);
 	iov.iov_base = inj->saved_xstate;
 	iov.iov_len = inj->xstate_len;
 	if (inj->is_regs_changed &&
@@ -763,8 +820,9 @@ int inject_cure(struct inject *inj)
 	}
 	/* the stack below the red zone is free again: its old bytes only for the record */
 	if (inj->is_zone_dirty && !inj->is_regs_changed) {
-		int ret2 =
-		    inject_write(inj, inj->zone_lo, inj->zone_saved, inj->zone_hi - inj->zone_lo);
+		int ret2 = inject_write(inj, inj->fresh_hi,
+					inj->zone_saved + (inj->fresh_hi - inj->zone_lo),
+					inj->zone_hi - inj->fresh_hi);
 
 		if (ret2 < 0 && !ret)
 			ret = ret2;

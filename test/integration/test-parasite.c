@@ -364,6 +364,24 @@ static char proc_state(pid_t pid)
 }
 
 /* maps plus "fd -> target" lines: what must be identical before and after a cure */
+/* The Rss of the task's [stack] mapping in smaps, -1 if not found. */
+static long stack_rss_kb(pid_t pid)
+{
+	char path[64], *smaps = NULL, *at;
+	long kb = -1;
+
+	snprintf(path, sizeof(path), "/proc/%d/smaps", pid);
+	if (read_file_at(AT_FDCWD, path, &smaps) < 0)
+		return -1;
+	at = strstr(smaps, "[stack]\n");
+	if (at)
+		at = strstr(at, "\nRss:");
+	if (at)
+		kb = strtol(at + 5, NULL, 10);
+	free(smaps);
+	return kb;
+}
+
 static char *task_fingerprint(pid_t pid)
 {
 	char path[64], link[PATH_MAX + 1], *maps = NULL, *out;
@@ -378,6 +396,9 @@ static char *task_fingerprint(pid_t pid)
 	f = open_memstream(&out, &size);
 	fputs(maps, f);
 	free(maps);
+	/* minicr's frame and parasite live below the stack pointer: no page of the main stack
+	 * may stay resident because of them */
+	fprintf(f, "[stack] Rss: %ld kB\n", stack_rss_kb(pid));
 	snprintf(path, sizeof(path), "/proc/%d/fd", pid);
 	dir = opendir(path);
 	while (dir && (de = readdir(dir))) {
