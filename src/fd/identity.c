@@ -5,8 +5,9 @@
  * the kernel's own, so the tree stays as shallow as a random one and a task's lookups cost
  * O(log files of its key). While a task is sorted its new descriptions of one key form a tree
  * over its fd indices, and each remembers where its search of the key's tree ended: commit
- * hangs it there. Sorting a task reads the key trees only, and each of its key groups is
- * handled by one thread, so the threads write disjoint slots. */
+ * hangs it there, or, for a key no earlier task had, makes the task's tree the key's. Sorting a
+ * task reads the key trees only, and each of its key groups is handled by one thread, so the
+ * threads write disjoint slots. */
 #define LOG_PREFIX "fd: "
 #include "fd/identity.h"
 
@@ -142,7 +143,8 @@ static int find_local(const struct sort_job *job, pid_t self, size_t *root, size
 		int r = compare(self, task->fds[m].local_fd, self, task->fds[x].local_fd);
 
 		if (r < 0) {
-			set_error(err, m, r, task->pid, task->fds[m].fd, task->pid, task->fds[x].fd);
+			set_error(err, m, r, task->pid, task->fds[m].fd, task->pid,
+				  task->fds[x].fd);
 			return r;
 		}
 		if (r == 0) {
@@ -232,8 +234,7 @@ static void sort_range(void *opaque, size_t range, size_t from, size_t to)
 	(void)from, (void)to;
 	/* interleaved over the largest-first work list, so big groups spread over the ranges */
 	for (size_t w = range; w < job->n_work; w += job->n_ranges)
-		if (sort_group(job, self, &job->id->groups[job->work[w]], &job->errors[range]) <
-		    0)
+		if (sort_group(job, self, &job->id->groups[job->work[w]], &job->errors[range]) < 0)
 			return;
 }
 
@@ -293,8 +294,8 @@ static int cmp_work(const void *a, const void *b, void *opaque)
 	return (na < nb) - (na > nb);
 }
 
-int fd_identity_sort(struct fd_identity *id, const struct fd_identity_task *task,
-		     size_t *ret_file, size_t *ret_first)
+int fd_identity_sort(struct fd_identity *id, const struct fd_identity_task *task, size_t *ret_file,
+		     size_t *ret_first)
 {
 	struct sort_error errors[PARALLEL_MAX_THREADS];
 	cleanup_free size_t *work = NULL;
@@ -372,6 +373,12 @@ static int reserve_files(struct fd_identity *id, size_t index)
 	return 0;
 }
 
+/* The file index of fd index x of a new-description tree. */
+static size_t file_of_node(const size_t *file_of, size_t x)
+{
+	return x == NONE ? NONE : file_of[x];
+}
+
 /* Hangs new file f (fd m of the task) into its key's tree, below the node its search ended
  * at: the tree only grew by leaves since, so the walk goes on from there past the files of
  * this task committed before it. */
@@ -387,9 +394,10 @@ static int insert_known(struct fd_identity *id, const struct fd_identity_task *t
 		int r = compare(task->pid, task->fds[m].fd, x->pid, x->fd);
 
 		if (r <= 0)
-			return pr_neg(r < 0 ? r : -EBUSY,
-				      "cannot compare fd %d of task %d with fd %d of task %d (kcmp)",
-				      task->fds[m].fd, (int)task->pid, x->fd, (int)x->pid);
+			return pr_neg(
+			    r < 0 ? r : -EBUSY,
+			    "cannot compare fd %d of task %d with fd %d of task %d (kcmp)",
+			    task->fds[m].fd, (int)task->pid, x->fd, (int)x->pid);
 		link = r == 1 ? &id->files[*link].left : &id->files[*link].right;
 	}
 	*link = f;
@@ -417,16 +425,21 @@ int fd_identity_commit(struct fd_identity *id, const struct fd_identity_task *ta
 			f = file_of[m];
 			if (reserve_files(id, f) < 0)
 				return pr_neg(-ENOMEM, "cannot grow the file identity table");
-			id->files[f] = (struct known_file){
-			    .pid = task->pid,
-			    .fd = task->fds[m].fd,
-			    .left = NONE,
-			    .right = NONE,
-			};
+			id->files[f] = (struct known_file){.pid = task->pid, .fd = task->fds[m].fd};
+			/* the key's first descriptions: their tree in this task is the key's tree
+			 */
+			if (grp->tree == NONE) {
+				id->files[f].left = file_of_node(file_of, id->left[m]);
+				id->files[f].right = file_of_node(file_of, id->right[m]);
+				continue;
+			}
+			id->files[f].left = id->files[f].right = NONE;
 			r = insert_known(id, task, m, f, &root);
 			if (r < 0)
 				return r;
 		}
+		if (grp->tree == NONE)
+			root = file_of[grp->new_root];
 		if (s)
 			s->value = root;
 		else if (hmap_put(&id->trees, grp->key[0], grp->key[1], root) < 0)
