@@ -30,8 +30,8 @@ enum parasite_cmd {
 	PARASITE_CMD_GET_TASK_STATE, /* host: parasite_state_args; reply parasite_task_state */
 	/* 5 was FINI: the host now stops the parasite with PTRACE_INTERRUPT and cures the task
 	 * from outside; a parasite whose socket closes cures the task itself */
-	PARASITE_CMD_LIST_FDS = 6,   /* host: parasite_list_args; reply parasite_list_reply */
-	PARASITE_CMD_UNMAP_PROBE,    /* host: no payload; reply: none (the probe is gone) */
+	PARASITE_CMD_LIST_FDS = 6, /* host: parasite_list_args; reply parasite_list_reply */
+	PARASITE_CMD_UNMAP_PROBE,  /* host: no payload; reply: none (the probe is gone) */
 };
 
 /* Every message starts with this header. ret is 0 or -errno in replies, 0 in requests. */
@@ -61,9 +61,9 @@ struct parasite_init_args {
 			       * a signal the task ignores by default) */
 	uint64_t probe_addr;  /* the probe mapping GET_TASK_STATE made in a hole, or 0 */
 	uint64_t probe_len;
-	uint32_t addr_len;    /* bytes of addr used, as passed to connect() */
-	uint32_t log_level;   /* the host's log level: 0 error .. 3 debug */
-	uint8_t addr[112];    /* a struct sockaddr_un (110 bytes), abstract name */
+	uint32_t addr_len;  /* bytes of addr used, as passed to connect() */
+	uint32_t log_level; /* the host's log level: 0 error .. 3 debug */
+	uint8_t addr[112];  /* a struct sockaddr_un (110 bytes), abstract name */
 };
 
 struct parasite_hello {

@@ -28,7 +28,7 @@
 #define MCL_ONFAULT 4
 #endif
 
-#define CPU_MASK_MAX	  1024	  /* bytes: 8192 CPUs, the kernel's NR_CPUS maximum */
+#define CPU_MASK_MAX	  1024 /* bytes: 8192 CPUs, the kernel's NR_CPUS maximum */
 #define SMAPS_FIRST_CHUNK 4096
 
 /* A small decimal file of /proc (oom_score_adj, timerslack_ns). */
@@ -213,8 +213,8 @@ static int probe_mlock_future(pid_t pid, struct parasite_ctl *ctl, int64_t addr,
 	return 0;
 }
 
-int dump_attrs_process(pid_t pid, struct parasite_ctl *ctl,
-		       const struct parasite_task_state *state, TaskCoreEntry *core)
+int dump_attrs_process(pid_t pid, struct parasite_ctl *ctl, const struct parasite_task_state *state,
+		       TaskCoreEntry *core)
 {
 	uint32_t mlock_future = 0;
 	char path[64];

@@ -207,8 +207,8 @@ int parasite_cmd_unmap_probe(struct parasite_ctl *ctl)
 	ret = parasite_rpc_send(rpc, PARASITE_CMD_UNMAP_PROBE, NULL, 0);
 	if (ret < 0)
 		return ret;
-	ret = parasite_rpc_recv(rpc, PARASITE_CMD_UNMAP_PROBE, &remote, NULL, 0, &len, NULL, 0,
-				NULL);
+	ret =
+	    parasite_rpc_recv(rpc, PARASITE_CMD_UNMAP_PROBE, &remote, NULL, 0, &len, NULL, 0, NULL);
 	if (ret < 0)
 		return ret;
 	if (remote < 0)

@@ -38,8 +38,7 @@ static void probe_features(struct xstate_cpu *ret_cpu, uint64_t mask)
 
 		if (!(mask & bit))
 			continue;
-		if (!(known_mask & bit) &&
-		    __get_cpuid_count(0xd, i, &size, &offset, &ecx, &edx)) {
+		if (!(known_mask & bit) && __get_cpuid_count(0xd, i, &size, &offset, &ecx, &edx)) {
 			known_cpu.size[i] = size;
 			known_cpu.offset[i] = offset;
 		}

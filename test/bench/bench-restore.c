@@ -43,7 +43,7 @@
 
 static const char *minicr;
 static char work[] = "/tmp/minicr-bench-restore.XXXXXX";
-static char images[256];     /* where the image dirs go: work/images (a tmpfs with BENCH_TMPFS) */
+static char images[256]; /* where the image dirs go: work/images (a tmpfs with BENCH_TMPFS) */
 
 static void die(const char *what)
 {

@@ -91,8 +91,12 @@ Test(gadget_scan, validates_bytes_read_back)
 
 static struct mm_vma libc_text(void)
 {
-	struct mm_vma v = {.start = 0x7f0000028000, .end = 0x7f000017d000, .pgoff = 0x28000,
-			   .prot = PROT_READ | PROT_EXEC, .dev_major = 254, .dev_minor = 1,
+	struct mm_vma v = {.start = 0x7f0000028000,
+			   .end = 0x7f000017d000,
+			   .pgoff = 0x28000,
+			   .prot = PROT_READ | PROT_EXEC,
+			   .dev_major = 254,
+			   .dev_minor = 1,
 			   .ino = 1234};
 
 	strcpy(v.path, "/usr/lib/x86_64-linux-gnu/libc.so.6");
