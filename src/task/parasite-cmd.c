@@ -162,6 +162,18 @@ int parasite_cmd_list_fds(struct parasite_ctl *ctl, int table_size, bool find_pa
 	return (int)n;
 }
 
+/* One request without fds and its reply: 0 with *ret_remote (the parasite's 0 or -errno) and
+ * *ret_len, or -errno (logged) when the exchange itself failed. */
+static int request(struct parasite_rpc *rpc, uint32_t cmd, const void *payload, uint32_t len,
+		   void *reply, size_t reply_size, size_t *ret_len, int *ret_remote)
+{
+	int ret = parasite_rpc_send(rpc, cmd, payload, len);
+
+	if (ret < 0)
+		return ret;
+	return parasite_rpc_recv(rpc, cmd, ret_remote, reply, reply_size, ret_len, NULL, 0, NULL);
+}
+
 int parasite_cmd_get_task_state(struct parasite_ctl *ctl, struct parasite_task_state *ret_state)
 {
 	struct parasite_state_args args = {.probe_hint = PROBE_HINT, .probe_len = PROBE_LEN};
@@ -177,11 +189,8 @@ int parasite_cmd_get_task_state(struct parasite_ctl *ctl, struct parasite_task_s
 		return pr_errno(
 		    "cannot send GET_TASK_STATE to the parasite in task %d (MINICR_FAULT)", pid);
 	}
-	ret = parasite_rpc_send(rpc, PARASITE_CMD_GET_TASK_STATE, &args, sizeof(args));
-	if (ret < 0)
-		return ret;
-	ret = parasite_rpc_recv(rpc, PARASITE_CMD_GET_TASK_STATE, &remote, ret_state,
-				sizeof(*ret_state), &len, NULL, 0, NULL);
+	ret = request(rpc, PARASITE_CMD_GET_TASK_STATE, &args, sizeof(args), ret_state,
+		      sizeof(*ret_state), &len, &remote);
 	if (ret < 0)
 		return ret;
 	if (remote < 0)
@@ -198,21 +207,17 @@ int parasite_cmd_get_task_state(struct parasite_ctl *ctl, struct parasite_task_s
 int parasite_cmd_unmap_probe(struct parasite_ctl *ctl)
 {
 	struct parasite_rpc *rpc = running_rpc(ctl);
-	pid_t pid = parasite_ctl_pid(ctl);
 	size_t len = 0;
 	int ret, remote = 0;
 
 	if (!rpc)
 		return -ENOTCONN;
-	ret = parasite_rpc_send(rpc, PARASITE_CMD_UNMAP_PROBE, NULL, 0);
-	if (ret < 0)
-		return ret;
-	ret =
-	    parasite_rpc_recv(rpc, PARASITE_CMD_UNMAP_PROBE, &remote, NULL, 0, &len, NULL, 0, NULL);
+	ret = request(rpc, PARASITE_CMD_UNMAP_PROBE, NULL, 0, NULL, 0, &len, &remote);
 	if (ret < 0)
 		return ret;
 	if (remote < 0)
-		return pr_neg(remote, "parasite in task %d cannot unmap minicr's probe page", pid);
+		return pr_neg(remote, "parasite in task %d cannot unmap minicr's probe page",
+			      parasite_ctl_pid(ctl));
 	parasite_ctl_set_probe(ctl, 0, 0);
 	return 0;
 }
