@@ -26,6 +26,7 @@
 #include "fd/dump.h"
 #include "image-set/image-set.h"
 #include "image-write.h"
+#include "base/hmap.h"
 #include "base/kerndat.h"
 #include "base/log.h"
 #include "mount/dump-roots.h"
@@ -570,18 +571,23 @@ static int check_namespaces(struct dump *d)
 static int check_sessions(struct dump *d)
 {
 	cleanup_free struct tree_plan_in *in = reallocarray(NULL, d->n_tasks, sizeof(*in));
+	struct hmap index = {0}; /* (pid, 0) -> its task index */
+	int ret = 0;
 
 	if (!in)
 		return pr_neg(-ENOMEM, "cannot allocate the process tree plan");
-	for (size_t i = 0; i < d->n_tasks; i++) {
+	/* a parent comes before its children in the seized tree */
+	for (size_t i = 0; i < d->n_tasks && ret == 0; i++) {
 		const struct seize_task *t = d->tasks[i].task;
+		const struct hmap_slot *parent = hmap_find(&index, (uint64_t)t->ppid, 0);
 
 		in[i] = (struct tree_plan_in){.pid = t->pid, .pgid = t->pgid, .sid = t->sid,
-					      .parent = -1};
-		for (size_t j = 0; j < i && i > 0; j++)
-			if (d->tasks[j].task->pid == t->ppid)
-				in[i].parent = (int)j;
+					      .parent = parent ? (int)parent->value : -1};
+		ret = hmap_put(&index, (uint64_t)t->pid, 0, i);
 	}
+	hmap_clear(&index);
+	if (ret < 0)
+		return pr_neg(ret, "cannot allocate the process tree plan");
 	return tree_plan_check(in, d->n_tasks, 0, 0);
 }
 

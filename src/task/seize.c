@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 
 #include "base/compat.h"
+#include "base/hmap.h"
 #include "base/log.h"
 #include "base/procfs.h"
 #include "base/util.h"
@@ -62,6 +63,7 @@ enum thread_seize_result {
 struct seize_ctx {
 	struct seize_tree *tree;
 	unsigned int seize_options;
+	struct hmap in_tree; /* (pid, 0) -> 1 while the pid is one of tree's tasks, else 0 */
 };
 
 static bool is_group_stop_signal(int sig)
@@ -335,21 +337,35 @@ static int seize_new_threads(struct seize_ctx *ctx, struct seize_task *task)
 	return n_added;
 }
 
-static int add_task(struct seize_tree *tree, pid_t pid)
+static int add_task(struct seize_ctx *ctx, pid_t pid)
 {
+	struct seize_tree *tree = ctx->tree;
 	struct seize_task *bigger = realloc(tree->tasks, (tree->n_tasks + 1) * sizeof(*bigger));
+	struct hmap_slot *slot = hmap_find(&ctx->in_tree, (uint64_t)pid, 0);
 
 	if (!bigger)
 		return -ENOMEM;
 	tree->tasks = bigger;
+	if (slot)
+		slot->value = 1;
+	else if (hmap_put(&ctx->in_tree, (uint64_t)pid, 0, 1) < 0)
+		return -ENOMEM;
 	memset(&tree->tasks[tree->n_tasks], 0, sizeof(*bigger));
 	tree->tasks[tree->n_tasks++].pid = pid;
 	return 0;
 }
 
-/* Adds children of task i not in the tree yet. Returns how many were added, or -errno. */
-static int find_new_children(struct seize_tree *tree, size_t i)
+static bool is_in_tree(const struct seize_ctx *ctx, pid_t pid)
 {
+	const struct hmap_slot *slot = hmap_find(&ctx->in_tree, (uint64_t)pid, 0);
+
+	return slot && slot->value;
+}
+
+/* Adds children of task i not in the tree yet. Returns how many were added, or -errno. */
+static int find_new_children(struct seize_ctx *ctx, size_t i)
+{
+	struct seize_tree *tree = ctx->tree;
 	cleanup_free pid_t *children = NULL;
 	size_t n_children = 0;
 	int n_added = 0, ret;
@@ -362,13 +378,9 @@ static int find_new_children(struct seize_tree *tree, size_t i)
 	if (ret < 0)
 		return pr_neg(ret, "cannot list children of task %d", tree->tasks[i].pid);
 	for (size_t k = 0; k < n_children; k++) {
-		bool known = false;
-
-		for (size_t j = 0; j < tree->n_tasks && !known; j++)
-			known = tree->tasks[j].pid == children[k];
-		if (known)
+		if (is_in_tree(ctx, children[k]))
 			continue;
-		ret = add_task(tree, children[k]);
+		ret = add_task(ctx, children[k]);
 		if (ret < 0)
 			return ret;
 		n_added++;
@@ -378,8 +390,9 @@ static int find_new_children(struct seize_tree *tree, size_t i)
 
 /* Reads stat of task i; a zombie is marked and left alone. Returns 0, 1 if the task vanished
  * before being seized (it is dropped), or -errno. */
-static int refresh_stat(struct seize_tree *tree, size_t i)
+static int refresh_stat(struct seize_ctx *ctx, size_t i)
 {
+	struct seize_tree *tree = ctx->tree;
 	struct seize_task *task = &tree->tasks[i];
 	struct procfs_stat st;
 	int ret;
@@ -391,6 +404,7 @@ static int refresh_stat(struct seize_tree *tree, size_t i)
 	}
 	if (ret == -ESRCH && task->n_tids == 0) {
 		/* a child reaped before we seized it is no longer part of the tree */
+		hmap_find(&ctx->in_tree, (uint64_t)task->pid, 0)->value = 0;
 		memmove(task, task + 1, (tree->n_tasks - i - 1) * sizeof(*task));
 		tree->n_tasks--;
 		return 1;
@@ -416,7 +430,7 @@ static int seize_pass(struct seize_ctx *ctx)
 	int n_new = 0, ret;
 
 	for (size_t i = 0; i < tree->n_tasks; i++) {
-		ret = refresh_stat(tree, i);
+		ret = refresh_stat(ctx, i);
 		if (ret < 0)
 			return ret;
 		if (ret == 1) {
@@ -435,7 +449,7 @@ static int seize_pass(struct seize_ctx *ctx)
 			return ret;
 		n_new += ret;
 		/* only once every thread of the task is stopped is its children list final */
-		ret = find_new_children(tree, i);
+		ret = find_new_children(ctx, i);
 		if (ret < 0)
 			return ret;
 		n_new += ret;
@@ -461,22 +475,24 @@ int seize_tree(pid_t root, struct seize_tree **ret_tree)
 		return -ENOMEM;
 	tree->is_seized = true;
 	tree->is_seccomp_suspended = true;
-	ctx.tree = tree;
+	ctx = (struct seize_ctx){.tree = tree};
 	/* TRACESYSGOOD also keeps a tracee alive if minicr dies while it sits in a syscall stop
 	 * (inject.c): the stop's code is then SIGTRAP | 0x80, which the tracee, resuming on its
 	 * own, tries to send itself and cannot, where a plain SIGTRAP would kill it. */
 	ctx.seize_options = PTRACE_O_SUSPEND_SECCOMP | PTRACE_O_TRACESYSGOOD;
-	ret = add_task(tree, root);
-	if (ret < 0)
+	ret = add_task(&ctx, root);
+	if (ret < 0) {
+		hmap_clear(&ctx.in_tree);
 		return ret;
-
+	}
 	for (attempt = 0; attempt < SEIZE_MAX_ATTEMPTS; attempt++) {
 		ret = seize_pass(&ctx);
-		if (ret < 0)
-			return ret; /* the cleanup releases what was seized */
-		if (ret == 0)
+		if (ret <= 0)
 			break;
 	}
+	hmap_clear(&ctx.in_tree);
+	if (ret < 0)
+		return ret; /* the cleanup releases what was seized */
 	if (tree->tasks[0].is_zombie) {
 		pr_err("cannot seize task %d: it is a zombie", root);
 		return -ESRCH;
