@@ -714,6 +714,13 @@ int dump_run(const struct cli_options *opts)
 	ret = seize_tree(opts->tree_pid, &d.tree);
 	if (ret < 0)
 		goto out_remove_images;
+	/* the tree is frozen: what its fds need from the whole system can be read from now */
+	d.fds = fd_dump_ctx_new(&cb);
+	if (!d.fds) {
+		ret = pr_neg(-ENOMEM, "cannot allocate the fd dump state");
+		goto out_release_tree;
+	}
+	fd_dump_prefetch(d.fds);
 	ret = set_up_tasks(&d);
 	if (ret == 0)
 		ret = check_namespaces(&d);
@@ -734,12 +741,6 @@ int dump_run(const struct cli_options *opts)
 		goto out_release_tree;
 	pr_debug("mount tables collected in %.1f ms", (double)(monotonic_ns() - start) / 1e6);
 	explain_tables(&d, start);
-
-	d.fds = fd_dump_ctx_new(&cb);
-	if (!d.fds) {
-		ret = pr_neg(-ENOMEM, "cannot allocate the fd dump state");
-		goto out_release_tree;
-	}
 	ret = image_writer_open(d.tmp_dirfd, IMAGE_FILE_DATA, 0, &d.file_data);
 	if (ret < 0)
 		goto out_release_tree;

@@ -71,6 +71,11 @@ struct fd_dump_ctx *fd_dump_ctx_new(const struct fd_dump_callbacks *cb)
 	return ctx;
 }
 
+void fd_dump_prefetch(struct fd_dump_ctx *ctx)
+{
+	fd_locks_dump_prefetch(ctx->locks);
+}
+
 struct fd_dump_ctx *fd_dump_ctx_free(struct fd_dump_ctx *ctx)
 {
 	if (!ctx)

@@ -64,6 +64,9 @@ struct fd_dump_ctx;
 struct fd_dump_ctx *fd_dump_ctx_new(const struct fd_dump_callbacks *cb);
 /* NULL-safe; frees every FileEntry it handed out. Returns NULL. */
 struct fd_dump_ctx *fd_dump_ctx_free(struct fd_dump_ctx *ctx);
+/* Starts, on a thread of its own, what the first task's fds will need from the whole system
+ * (/proc/locks), so that it overlaps the work before. Only once the tree is frozen. */
+void fd_dump_prefetch(struct fd_dump_ctx *ctx);
 static inline void fd_dump_ctx_freep(struct fd_dump_ctx **ctx)
 {
 	fd_dump_ctx_free(*ctx);

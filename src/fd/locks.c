@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/kcmp.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,10 @@ struct shared_owner {
 };
 
 struct fd_locks_dump {
+	pthread_t loader; /* fd_locks_dump_prefetch()'s thread, while is_loading */
+	bool is_loading;
+	int load_error; /* what the passes met: 0, or -errno of a read or of the indexing */
+	bool is_index_error;
 	bool loaded;
 	bool every_fd;		/* /proc/locks never read the same twice: read every fdinfo */
 	struct hmap inos;	/* (ino, 0): inodes /proc/locks names */
@@ -54,6 +59,8 @@ struct fd_locks_dump *fd_locks_dump_free(struct fd_locks_dump *d)
 {
 	if (!d)
 		return NULL;
+	if (d->is_loading)
+		pthread_join(d->loader, NULL);
 	hmap_clear(&d->inos);
 	hmap_clear(&d->held_index);
 	hmap_clear(&d->found);
@@ -109,14 +116,14 @@ static int take_proc_locks(struct fd_locks_dump *d, const char *text, size_t len
 /* Passes over /proc/locks before it is given up on as a guide. */
 #define LOCKS_PASSES 4
 
-int fd_locks_dump_load(struct fd_locks_dump *d)
+/* The passes, without logging (they may run on the loader thread): 0, or -errno of a read or
+ * (is_index_error) -ENOMEM of the indexing. */
+static int read_passes(struct fd_locks_dump *d)
 {
 	cleanup_free char *last = NULL;
 	ssize_t last_len = -1;
 	size_t cap = 0;
 
-	if (d->loaded)
-		return 0;
 	/* The kernel shows /proc/locks a page per read(), walking its lists by position: locks
 	 * other processes take or drop meanwhile shift the rest, and a line can be skipped (seen
 	 * here: one lock of 10 000 missed while another process locked and unlocked files).
@@ -126,32 +133,70 @@ int fd_locks_dump_load(struct fd_locks_dump *d)
 		char *text = NULL;
 		ssize_t len = read_file_at(AT_FDCWD, "/proc/locks", &text);
 
-		if (len < 0) {
-			errno = (int)-len;
-			return pr_errno("cannot read '/proc/locks'");
-		}
+		if (len < 0)
+			return (int)len;
 		if (take_proc_locks(d, text, (size_t)len, &cap) < 0) {
 			free(text);
-			return pr_neg(-ENOMEM, "cannot index '/proc/locks'");
+			d->is_index_error = true;
+			return -ENOMEM;
 		}
 		d->loaded = len == last_len && memcmp(text, last, (size_t)len) == 0;
 		free(last);
 		last = text;
 		last_len = len;
 	}
-	if (!d->loaded) {
+	if (!d->loaded)
+		d->every_fd = true;
+	return 0;
+}
+
+static void *load_in_background(void *opaque)
+{
+	struct fd_locks_dump *d = opaque;
+
+	d->load_error = read_passes(d);
+	return NULL;
+}
+
+void fd_locks_dump_prefetch(struct fd_locks_dump *d)
+{
+	if (!d->loaded && !d->is_loading)
+		d->is_loading = pthread_create(&d->loader, NULL, load_in_background, d) == 0;
+}
+
+int fd_locks_dump_load(struct fd_locks_dump *d)
+{
+	int r;
+
+	if (d->is_loading) {
+		pthread_join(d->loader, NULL);
+		d->is_loading = false;
+		r = d->load_error;
+	} else if (d->loaded) {
+		return 0;
+	} else {
+		r = read_passes(d);
+	}
+	if (r < 0 && d->is_index_error)
+		return pr_neg(r, "cannot index '/proc/locks'");
+	if (r < 0) {
+		errno = -r;
+		return pr_errno("cannot read '/proc/locks'");
+	}
+	if (d->every_fd)
 		pr_debug("/proc/locks changed while it was read %d times: reading the locks of "
 			 "every fd",
 			 LOCKS_PASSES);
-		d->every_fd = true;
-		d->loaded = true;
-	}
+	d->loaded = true;
 	pr_debug("/proc/locks: %zu held locks on %zu inodes", d->n_held, d->inos.n);
 	return 0;
 }
 
 bool fd_locks_dump_maybe(const struct fd_locks_dump *d, uint64_t ino)
 {
+	/* the loader still fills what follows: any inode may have locks */
+	if (d->is_loading)
+		return true;
 	return d->every_fd || (d->inos.n && hmap_find(&d->inos, ino, 0));
 }
 

@@ -23,15 +23,20 @@ struct fd_locks_dump;
 
 struct fd_locks_dump *fd_locks_dump_new(void);			   /* NULL on ENOMEM */
 struct fd_locks_dump *fd_locks_dump_free(struct fd_locks_dump *d); /* NULL-safe, NULL */
-/* Reads /proc/locks, once per dump, while the tree is frozen. Returns 0 or -errno (logged). */
+/* Starts reading /proc/locks on a thread of its own, the tree already frozen: the first read
+ * of /proc/locks waits for an RCU grace period (its lock is a per-CPU rwsem taken for writing),
+ * some 10 ms in which minicr can go on. fd_locks_dump_load() collects the result. */
+void fd_locks_dump_prefetch(struct fd_locks_dump *d);
+/* Reads /proc/locks (or takes what the prefetch read), once per dump, while the tree is
+ * frozen. Returns 0 or -errno (logged). */
 int fd_locks_dump_load(struct fd_locks_dump *d);
 /* Notes that the fds of task pid are being dumped (the cross-check covers its locks). Returns
  * 0 or -ENOMEM (logged). */
 int fd_locks_dump_task(struct fd_locks_dump *d, pid_t pid);
 /* True when /proc/locks names inode ino (of any device): only then may an fd on it hold a
  * lock. Always true when /proc/locks kept changing while it was read (other processes locking
- * and unlocking): its lines could not be trusted to be all there. False before
- * fd_locks_dump_load(). */
+ * and unlocking): its lines could not be trusted to be all there, and while a prefetch still
+ * reads it. False before fd_locks_dump_load() or fd_locks_dump_prefetch(). */
 bool fd_locks_dump_maybe(const struct fd_locks_dump *d, uint64_t ino);
 /* Reads the lock lines of fd p->fd of task p->pid and adds the locks it holds to fe (the
  * record of its open file description): those of the description when is_new_file (its first
