@@ -355,10 +355,16 @@ static pid_t start_child(void)
 	sigprocmask(SIG_BLOCK, &usr2, &waiting);
 	sigdelset(&waiting, SIGUSR2);
 	signal(SIGUSR2, on_child_check);
+	/* last, and without MCL_ONFAULT (the parent has it with): new mappings come locked and
+	 * populated */
+	if (mlockall(MCL_FUTURE) < 0)
+		_exit(1);
 	while (!child_check)
 		sigsuspend(&waiting);
+	char *later = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	bool future = later != MAP_FAILED && vma_has(later, "lo") && !vma_has(later, "lf");
 	errno = 0;
-	_exit(prctl(PR_GET_THP_DISABLE, 0, 0, 0, 0) == thp &&
+	_exit(future && prctl(PR_GET_THP_DISABLE, 0, 0, 0, 0) == thp &&
 		      prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0) == 345678 &&
 		      syscall(SYS_ioprio_get, IOPRIO_WHO_PROCESS, 0) == IOPRIO_IDLE &&
 		      prctl(PR_GET_PDEATHSIG, &pdeathsig, 0, 0, 0) == 0 && pdeathsig == SIGKILL &&
@@ -517,8 +523,8 @@ int main(void)
 	kill(child, SIGUSR2);
 	scenario_check(
 	    waitpid(child, &status, 0) == child && WIFEXITED(status) && WEXITSTATUS(status) == 0,
-	    "the child's THP mode, timer slack, I/O priority, parent death signal, nice or policy "
-	    "(status %#x)",
+	    "the child's THP mode, timer slack, I/O priority, parent death signal, nice, policy or "
+	    "mlockall(MCL_FUTURE) (status %#x)",
 	    status);
 	scenario_pass();
 }
