@@ -27,11 +27,10 @@ enum parasite_cmd {
 	PARASITE_CMD_HELLO = 1, /* parasite -> host, once after connect: struct parasite_hello */
 	PARASITE_CMD_LOG,	/* parasite -> host at any time: struct parasite_log */
 	PARASITE_CMD_DRAIN_FDS, /* host: parasite_drain_args; reply parasite_drain_reply + fds */
-	PARASITE_CMD_GET_TASK_STATE, /* host: parasite_state_args; reply parasite_task_state */
+	PARASITE_CMD_GET_TASK_STATE, /* host: no payload; reply struct parasite_task_state */
 	/* 5 was FINI: the host now stops the parasite with PTRACE_INTERRUPT and cures the task
 	 * from outside; a parasite whose socket closes cures the task itself */
 	PARASITE_CMD_LIST_FDS = 6, /* host: parasite_list_args; reply parasite_list_reply */
-	PARASITE_CMD_UNMAP_PROBE,  /* host: no payload; reply: none (the probe is gone) */
 };
 
 /* Every message starts with this header. ret is 0 or -errno in replies, 0 in requests. */
@@ -44,7 +43,7 @@ struct parasite_msg_hdr {
 
 /* Written by the host at PARASITE_ARGS_OFFSET of the blob before the blob runs. The parasite
  * cures the task from these alone when its socket closes: it closes sock_fd, unmaps the probe
- * mapping minicr may have made (probe_len > 0), then runs
+ * page it may be in the middle of (probe_len > 0), then runs
  * mprotect(area_addr, area_len, cure_prot) through the task's own `syscall; ret` at syscall_ret
  * with rsp at frame_addr, whose first word (the frame's return address) is the task's
  * rt_sigreturn sequence: the frame puts back the registers, xstate and signal mask saved before
@@ -59,7 +58,7 @@ struct parasite_init_args {
 	int32_t sock_fd;      /* -1; the parasite stores its socket here once it has one */
 	int32_t error;	      /* 0; -errno if the parasite cannot reach minicr (it then stops on
 			       * a signal the task ignores by default) */
-	uint64_t probe_addr;  /* the probe mapping GET_TASK_STATE made in a hole, or 0 */
+	uint64_t probe_addr;  /* the page GET_TASK_STATE maps for a moment, or 0 */
 	uint64_t probe_len;
 	uint32_t addr_len;  /* bytes of addr used, as passed to connect() */
 	uint32_t log_level; /* the host's log level: 0 error .. 3 debug */
@@ -128,15 +127,6 @@ struct parasite_sigaction {
 	uint64_t mask;
 };
 
-/* GET_TASK_STATE's request. With probe_len > 0 the parasite maps probe_len bytes PROT_NONE in a
- * hole (at probe_hint if it is one) and records them in its arguments, so that its self-cure
- * removes them; the host reads the mapping's flags in smaps (mlockall(MCL_FUTURE) shows only
- * on mappings made after it) and has it removed with UNMAP_PROBE. */
-struct parasite_state_args {
-	uint64_t probe_hint;
-	uint64_t probe_len;
-};
-
 /* The kernel's struct __kernel_old_itimerval on x86_64. */
 struct parasite_itimerval {
 	int64_t interval_sec, interval_usec;
@@ -166,7 +156,10 @@ struct parasite_task_state {
 	int32_t thp_disable;	/* PR_GET_THP_DISABLE, or -errno */
 	int32_t itimers_ret;	/* 0, or the -errno of the first getitimer() that failed */
 	struct parasite_itimerval itimers[3]; /* ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF */
-	int64_t probe_addr; /* the probe mapping, -errno, or 0 if none was asked for */
+	/* mlockall()'s MCL_FUTURE (2) and MCL_ONFAULT (4) as a page mapped now comes out, or
+	 * -errno */
+	int32_t mlock_future;
+	uint32_t pad2;
 };
 
 _Static_assert(sizeof(struct parasite_msg_hdr) == 16, "parasite_msg_hdr layout");

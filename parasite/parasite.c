@@ -31,9 +31,13 @@
 #define P_PR_GET_NO_NEW_PRIVS	 39
 #define P_PR_GET_TID_ADDRESS	 40
 #define P_PR_GET_THP_DISABLE	 42
-#define P_PROT_NONE		 0
+#define P_PAGE_SIZE		 4096
+#define P_PROT_READ		 1
 #define P_MAP_PRIVATE		 0x02
 #define P_MAP_ANONYMOUS		 0x20
+#define P_MADV_DONTNEED		 4
+#define P_MCL_FUTURE		 2
+#define P_MCL_ONFAULT		 4
 #define P_POLLNVAL		 0x20
 #define P_RLIMIT_NOFILE		 7
 #define P_SIG_BLOCK		 0
@@ -44,7 +48,6 @@
 #define P_SIG_DFL		 0
 #define P_SIG_IGN		 1
 #define P_EBADF			 9
-#define P_EBUSY			 16
 #define P_EINVAL		 22
 #define P_EPROTO		 71
 
@@ -286,37 +289,39 @@ static long list_fds(int sock_fd, const struct parasite_list_args *args, uint32_
 			NULL, 0);
 }
 
-/* The probe of parasite_state_args, recorded before anyone could need to remove it: the
- * self-cure runs only after serve() returns. Returns its address or -errno. */
-static long map_probe(const struct parasite_state_args *a)
+/* mlockall(MCL_FUTURE) shows only on mappings made after it, so one page is mapped now: locked,
+ * it refuses MADV_DONTNEED; locked without MCL_ONFAULT, it was populated at once (mincore). The
+ * page is in the arguments while it exists, for the self-cure. Returns the MCL_* flags in force,
+ * or -errno. */
+static long probe_mlock_future(void)
 {
-	long addr;
+	unsigned char resident = 0;
+	long addr, ret;
 
-	if (!a->probe_len)
-		return 0;
-	if (parasite_args.probe_len)
-		return -P_EBUSY;
-	addr = sys_mmap(a->probe_hint, a->probe_len, P_PROT_NONE, P_MAP_PRIVATE | P_MAP_ANONYMOUS,
-			-1, 0);
+	addr = sys_mmap(0, P_PAGE_SIZE, P_PROT_READ, P_MAP_PRIVATE | P_MAP_ANONYMOUS, -1, 0);
 	if (addr < 0 && addr > -4096)
 		return addr;
 	parasite_args.probe_addr = (uint64_t)addr;
-	parasite_args.probe_len = a->probe_len;
-	return addr;
+	parasite_args.probe_len = P_PAGE_SIZE;
+	ret = sys_madvise(addr, P_PAGE_SIZE, P_MADV_DONTNEED);
+	if (ret == -P_EINVAL) {
+		ret = sys_mincore(addr, P_PAGE_SIZE, &resident);
+		if (ret == 0)
+			ret = (resident & 1) ? P_MCL_FUTURE : P_MCL_FUTURE | P_MCL_ONFAULT;
+	}
+	if (sys_munmap(addr, P_PAGE_SIZE) == 0)
+		parasite_args.probe_len = 0; /* else the cure tries again */
+	return ret;
 }
 
-static long get_task_state(int sock_fd, const void *payload, uint32_t len)
+static long get_task_state(int sock_fd)
 {
-	struct parasite_state_args args;
 	struct parasite_task_state st;
 	struct p_stack ss = {0, 0, 0};
 	uint64_t tid_address = 0, slack;
 	int32_t value = 0;
 	long ret;
 
-	if (len != sizeof(args))
-		return send_msg(sock_fd, PARASITE_CMD_GET_TASK_STATE, -P_EINVAL, NULL, 0, NULL, 0);
-	memcpy(&args, payload, sizeof(args));
 	memset(&st, 0, sizeof(st));
 	for (int sig = 1; sig <= PARASITE_NSIG; sig++) {
 		ret = sys_rt_sigaction(sig, 0, &st.sigactions[sig - 1], 8);
@@ -352,20 +357,8 @@ static long get_task_state(int sock_fd, const void *payload, uint32_t len)
 	st.thp_disable = (int32_t)sys_prctl(P_PR_GET_THP_DISABLE, 0, 0, 0, 0);
 	for (int which = 0; which < 3 && !st.itimers_ret; which++)
 		st.itimers_ret = (int32_t)sys_getitimer(which, &st.itimers[which]);
-	st.probe_addr = map_probe(&args);
+	st.mlock_future = (int32_t)probe_mlock_future();
 	return send_msg(sock_fd, PARASITE_CMD_GET_TASK_STATE, 0, &st, sizeof(st), NULL, 0);
-}
-
-/* The probe GET_TASK_STATE made: it was put in a hole, so nothing else of the task goes. */
-static long unmap_probe(int sock_fd)
-{
-	long ret = 0;
-
-	if (parasite_args.probe_len)
-		ret = sys_munmap(parasite_args.probe_addr, parasite_args.probe_len);
-	if (ret == 0)
-		parasite_args.probe_len = 0;
-	return send_msg(sock_fd, PARASITE_CMD_UNMAP_PROBE, (int32_t)ret, NULL, 0, NULL, 0);
 }
 
 /* Serves requests until the host closes the socket (0) or an error (-errno). */
@@ -392,10 +385,7 @@ static long serve(int sock_fd)
 			ret = drain_fds(sock_fd, payload, req.hdr.len);
 			break;
 		case PARASITE_CMD_GET_TASK_STATE:
-			ret = get_task_state(sock_fd, payload, req.hdr.len);
-			break;
-		case PARASITE_CMD_UNMAP_PROBE:
-			ret = unmap_probe(sock_fd);
+			ret = get_task_state(sock_fd);
 			break;
 		case PARASITE_CMD_LIST_FDS:
 			ret = list_fds(sock_fd, payload, req.hdr.len);

@@ -48,3 +48,5 @@ static inline long sys_call6(long nr, long a1, long a2, long a3, long a4, long a
 #define sys_mmap(a, l, p, f, fd, o)                                                                \
 	sys_call6(__NR_mmap, (long)(a), (long)(l), (long)(p), (long)(f), (long)(fd), (long)(o))
 #define sys_getitimer(w, v)	       SYS2(__NR_getitimer, w, v)
+#define sys_madvise(a, l, adv)	       SYS3(__NR_madvise, a, l, adv)
+#define sys_mincore(a, l, vec)	       SYS3(__NR_mincore, a, l, vec)

@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -20,16 +19,10 @@
 #include "base/log.h"
 #include "base/procfs.h"
 #include "base/util.h"
-#include "task/mm-parse.h"
-#include "task/parasite-cmd.h"
+#include "parasite/parasite-abi.h"
 #include "task/sched-attr.h"
 
-#ifndef MCL_ONFAULT
-#define MCL_ONFAULT 4
-#endif
-
-#define CPU_MASK_MAX	  1024 /* bytes: 8192 CPUs, the kernel's NR_CPUS maximum */
-#define SMAPS_FIRST_CHUNK 4096
+#define CPU_MASK_MAX 1024 /* bytes: 8192 CPUs, the kernel's NR_CPUS maximum */
 
 /* A small decimal file of /proc (oom_score_adj, timerslack_ns). */
 static int read_proc_number(const char *path, long min, long max, long *ret)
@@ -143,80 +136,8 @@ void dump_attrs_thread_free(struct dump_thread_attrs *attrs)
 	attrs->cpus = NULL;
 }
 
-/* The VmFlags of the probe mapping at addr: from the first bytes of smaps when the probe is the
- * lowest mapping, else from the whole file. */
-static int probe_vmflags(pid_t pid, uint64_t addr, uint32_t *ret_mlock)
+int dump_attrs_process(pid_t pid, const struct parasite_task_state *state, TaskCoreEntry *core)
 {
-	cleanup_free char *whole = NULL;
-	cleanup_close int fd = -EBADF;
-	char path[64], chunk[SMAPS_FIRST_CHUNK + 1], flags[96];
-	const char *f = NULL;
-	size_t len = 0;
-	ssize_t n;
-
-	snprintf(path, sizeof(path), "/proc/%d/smaps", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return pr_errno("cannot open '%s'", path);
-	n = read_full(fd, chunk, SMAPS_FIRST_CHUNK);
-	if (n < 0)
-		return pr_neg((int)n, "cannot read '%s'", path);
-	chunk[n] = 0;
-	if (mm_smaps_vmflags_at(chunk, addr, &f, &len) < 0) {
-		n = procfs_read_maps(pid, true, &whole);
-		if (n < 0)
-			return pr_neg((int)n, "cannot read '%s'", path);
-		if (mm_smaps_vmflags_at(whole, addr, &f, &len) < 0) {
-			pr_err("cannot find minicr's probe mapping 0x%" PRIx64 " in '%s'", addr,
-			       path);
-			return -EIO;
-		}
-	}
-	if (len >= sizeof(flags))
-		len = sizeof(flags) - 1;
-	memcpy(flags, f, len);
-	flags[len] = 0;
-	*ret_mlock = mm_vmflags_mlock(flags);
-	return 0;
-}
-
-/* mlockall(MCL_FUTURE) sets flags of the mm that only mappings made afterwards show: the
- * parasite mapped one page (PROT_NONE: nothing is populated or faulted) for GET_TASK_STATE;
- * whether it came out locked tells. */
-static int probe_mlock_future(pid_t pid, struct parasite_ctl *ctl, int64_t addr,
-			      uint32_t *ret_flags)
-{
-	uint32_t mlock = VMA_MLOCK_NONE;
-	int ret;
-
-	if (addr == -EAGAIN) {
-		/* only a mapping that would be locked counts against RLIMIT_MEMLOCK */
-		pr_err("cannot dump task %d: it has mlockall(MCL_FUTURE) in force and its "
-		       "RLIMIT_MEMLOCK used up, so minicr cannot tell whether MCL_ONFAULT is set",
-		       (int)pid);
-		return -ENOTSUP;
-	}
-	if (addr <= 0)
-		return pr_neg(addr < 0 ? (int)addr : -EIO, "cannot map a probe page in task %d",
-			      (int)pid);
-	ret = probe_vmflags(pid, (uint64_t)addr, &mlock);
-	/* tests: a failure while the probe exists, which the cure must remove */
-	if (ret == 0)
-		ret = dump_fault("task-attrs");
-	if (ret == 0)
-		ret = parasite_cmd_unmap_probe(ctl);
-	if (ret < 0)
-		return ret;
-	*ret_flags = mlock == VMA_MLOCK_NONE	 ? 0
-		     : mlock == VMA_MLOCK_LOCKED ? MCL_FUTURE
-						 : MCL_FUTURE | MCL_ONFAULT;
-	return 0;
-}
-
-int dump_attrs_process(pid_t pid, struct parasite_ctl *ctl, const struct parasite_task_state *state,
-		       TaskCoreEntry *core)
-{
-	uint32_t mlock_future = 0;
 	char path[64];
 	long oom;
 	int ret;
@@ -228,13 +149,24 @@ int dump_attrs_process(pid_t pid, struct parasite_ctl *ctl, const struct parasit
 	if (state->thp_disable < 0)
 		return pr_neg(state->thp_disable, "cannot read the THP disable mode of task %d",
 			      (int)pid);
-	ret = probe_mlock_future(pid, ctl, state->probe_addr, &mlock_future);
+	if (state->mlock_future == -EAGAIN) {
+		/* only a mapping that would be locked counts against RLIMIT_MEMLOCK */
+		pr_err("cannot dump task %d: it has mlockall(MCL_FUTURE) in force and its "
+		       "RLIMIT_MEMLOCK used up, so minicr cannot tell whether MCL_ONFAULT is set",
+		       (int)pid);
+		return -ENOTSUP;
+	}
+	if (state->mlock_future < 0)
+		return pr_neg(state->mlock_future,
+			      "cannot tell the mlockall(MCL_FUTURE) mode of task %d", (int)pid);
+	/* tests: a failure while the parasite runs, which the cure must undo */
+	ret = dump_fault("task-attrs");
 	if (ret < 0)
 		return ret;
 	core->has_oom_score_adj = true;
 	core->oom_score_adj = (int32_t)oom;
 	core->has_thp_disable = core->has_mlock_future = true;
 	core->thp_disable = (uint32_t)state->thp_disable;
-	core->mlock_future = mlock_future;
+	core->mlock_future = (uint32_t)state->mlock_future;
 	return 0;
 }

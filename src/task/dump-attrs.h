@@ -11,7 +11,6 @@
 
 #include "core.pb-c.h"
 
-struct parasite_ctl;
 struct parasite_task_state;
 
 /* Storage behind the fields dump_attrs_thread() sets in a ThreadCoreEntry. */
@@ -28,9 +27,7 @@ struct dump_thread_attrs {
 int dump_attrs_thread(pid_t pid, pid_t tid, ThreadCoreEntry *e, struct dump_thread_attrs *attrs);
 void dump_attrs_thread_free(struct dump_thread_attrs *attrs);
 
-/* Reads the process's OOM score adjustment, and from the state its running parasite (ctl)
- * reported its THP disable mode and, off the probe page (parasite_cmd_get_task_state()), whether
- * mlockall(MCL_FUTURE) is in force, into core; then has the parasite remove the probe. Returns 0, -ENOTSUP, or -errno (each
- * logged once); on failure the cure of ctl removes the probe. */
-int dump_attrs_process(pid_t pid, struct parasite_ctl *ctl,
-		       const struct parasite_task_state *state, TaskCoreEntry *core);
+/* Reads the process's OOM score adjustment, and takes its THP disable mode and whether
+ * mlockall(MCL_FUTURE) is in force from what its parasite reported (state), into core. Returns
+ * 0, -ENOTSUP, or -errno (each logged once). */
+int dump_attrs_process(pid_t pid, const struct parasite_task_state *state, TaskCoreEntry *core);

@@ -436,8 +436,7 @@ int task_dump(int img_dirfd, const struct seize_task *task, struct parasite_ctl 
 		pr_err("cannot dump task %d: it has no live threads", (int)pid);
 		return -ESRCH;
 	}
-	/* while the parasite runs: it removes its probe page itself */
-	ret = dump_attrs_process(pid, ctl, state, &core);
+	ret = dump_attrs_process(pid, state, &core);
 	if (ret < 0)
 		return ret;
 	/* ptrace queries (rseq, pending signals) need the main thread in a ptrace stop, and the

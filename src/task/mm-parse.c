@@ -88,46 +88,6 @@ uint32_t mm_vmflags_mlock(const char *vmflags)
 	return vmflags_has(vmflags, "lf") ? VMA_MLOCK_ON_FAULT : VMA_MLOCK_LOCKED;
 }
 
-/* A record's first line: "start-end perms ...", both addresses in hex. */
-static bool smaps_header_start(const char *line, uint64_t *ret_start)
-{
-	size_t n = strspn(line, "0123456789abcdef");
-
-	if (n == 0 || n > 16 || line[n] != '-')
-		return false;
-	*ret_start = strtoull(line, NULL, 16);
-	return true;
-}
-
-int mm_smaps_vmflags_at(const char *buf, uint64_t start, const char **ret_flags, size_t *ret_len)
-{
-	bool in_record = false;
-
-	for (const char *p = buf; *p;) {
-		const char *end = strchr(p, '\n');
-		uint64_t addr;
-
-		if (!end)
-			break; /* a cut line */
-		if (smaps_header_start(p, &addr)) {
-			if (in_record)
-				break; /* the record had no VmFlags line */
-			in_record = addr == start;
-		} else if (in_record && !strncmp(p, "VmFlags:", 8)) {
-			const char *f = skip_blanks(p + 8);
-			size_t len = (size_t)(end - f);
-
-			while (len && f[len - 1] == ' ')
-				len--;
-			*ret_flags = f;
-			*ret_len = len;
-			return 0;
-		}
-		p = end + 1;
-	}
-	return -ENOENT;
-}
-
 static enum vma_kind classify(const struct mm_vma *v)
 {
 	if (!strcmp(v->path, "[vvar]"))

@@ -61,12 +61,6 @@ int mm_parse_smaps(const char *buf, struct mm_vma **ret_vmas, size_t *ret_n);
 /* The VMA_MLOCK_* state that a VmFlags value ("rd wr mr mw me lo lf ac") shows. */
 uint32_t mm_vmflags_mlock(const char *vmflags);
 
-/* The VmFlags value of the record of smaps text buf that starts at address start; buf may end in
- * the middle of a record (the first bytes of a long smaps). Returns 0 and points *ret_flags at
- * the value inside buf (*ret_len bytes, without the line's end), or -ENOENT when buf holds no
- * whole VmFlags line of such a record. */
-int mm_smaps_vmflags_at(const char *buf, uint64_t start, const char **ret_flags, size_t *ret_len);
-
 /* pagemap entry bits (Documentation/admin-guide/mm/pagemap.rst). */
 #define PME_PRESENT (1ull << 63)
 #define PME_SWAP    (1ull << 62)

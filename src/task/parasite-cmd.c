@@ -14,11 +14,6 @@
 #include "task/seize.h"
 
 /* The control socket, or NULL (logged) if no parasite runs. */
-/* The probe page GET_TASK_STATE asks for (dump-attrs.c reads mlockall(MCL_FUTURE) off it): low,
- * so that its smaps record comes first. */
-#define PROBE_HINT 0x10000
-#define PROBE_LEN  4096
-
 static struct parasite_rpc *running_rpc(struct parasite_ctl *ctl)
 {
 	struct parasite_rpc *rpc = parasite_ctl_rpc(ctl);
@@ -162,21 +157,8 @@ int parasite_cmd_list_fds(struct parasite_ctl *ctl, int table_size, bool find_pa
 	return (int)n;
 }
 
-/* One request without fds and its reply: 0 with *ret_remote (the parasite's 0 or -errno) and
- * *ret_len, or -errno (logged) when the exchange itself failed. */
-static int request(struct parasite_rpc *rpc, uint32_t cmd, const void *payload, uint32_t len,
-		   void *reply, size_t reply_size, size_t *ret_len, int *ret_remote)
-{
-	int ret = parasite_rpc_send(rpc, cmd, payload, len);
-
-	if (ret < 0)
-		return ret;
-	return parasite_rpc_recv(rpc, cmd, ret_remote, reply, reply_size, ret_len, NULL, 0, NULL);
-}
-
 int parasite_cmd_get_task_state(struct parasite_ctl *ctl, struct parasite_task_state *ret_state)
 {
-	struct parasite_state_args args = {.probe_hint = PROBE_HINT, .probe_len = PROBE_LEN};
 	struct parasite_rpc *rpc = running_rpc(ctl);
 	pid_t pid = parasite_ctl_pid(ctl);
 	size_t len = 0;
@@ -189,8 +171,11 @@ int parasite_cmd_get_task_state(struct parasite_ctl *ctl, struct parasite_task_s
 		return pr_errno(
 		    "cannot send GET_TASK_STATE to the parasite in task %d (MINICR_FAULT)", pid);
 	}
-	ret = request(rpc, PARASITE_CMD_GET_TASK_STATE, &args, sizeof(args), ret_state,
-		      sizeof(*ret_state), &len, &remote);
+	ret = parasite_rpc_send(rpc, PARASITE_CMD_GET_TASK_STATE, NULL, 0);
+	if (ret < 0)
+		return ret;
+	ret = parasite_rpc_recv(rpc, PARASITE_CMD_GET_TASK_STATE, &remote, ret_state,
+				sizeof(*ret_state), &len, NULL, 0, NULL);
 	if (ret < 0)
 		return ret;
 	if (remote < 0)
@@ -199,25 +184,5 @@ int parasite_cmd_get_task_state(struct parasite_ctl *ctl, struct parasite_task_s
 		pr_err("malformed task state from the parasite in task %d", pid);
 		return -EBADMSG;
 	}
-	if (ret_state->probe_addr > 0)
-		parasite_ctl_set_probe(ctl, (uint64_t)ret_state->probe_addr, PROBE_LEN);
-	return 0;
-}
-
-int parasite_cmd_unmap_probe(struct parasite_ctl *ctl)
-{
-	struct parasite_rpc *rpc = running_rpc(ctl);
-	size_t len = 0;
-	int ret, remote = 0;
-
-	if (!rpc)
-		return -ENOTCONN;
-	ret = request(rpc, PARASITE_CMD_UNMAP_PROBE, NULL, 0, NULL, 0, &len, &remote);
-	if (ret < 0)
-		return ret;
-	if (remote < 0)
-		return pr_neg(remote, "parasite in task %d cannot unmap minicr's probe page",
-			      parasite_ctl_pid(ctl));
-	parasite_ctl_set_probe(ctl, 0, 0);
 	return 0;
 }

@@ -24,11 +24,7 @@ int parasite_cmd_list_fds(struct parasite_ctl *ctl, int table_size, bool find_pa
 int parasite_cmd_drain_fds(struct parasite_ctl *ctl, const int *fds, size_t n_fds,
 			   int *ret_local_fds, struct parasite_fd_opts *ret_opts);
 
-/* Reads signal handlers, altstack, tid address, umask, personality, prctl state and interval
- * timers of the task (main thread). The parasite also maps a probe page (parasite_state_args,
- * its address in probe_addr), which parasite_cmd_unmap_probe() or the cure removes. Returns 0
- * or -errno (logged). */
+/* Reads signal handlers, altstack, tid address, umask, personality, prctl state, interval
+ * timers and the mlockall(MCL_FUTURE) mode of the task (main thread). Returns 0 or -errno
+ * (logged). */
 int parasite_cmd_get_task_state(struct parasite_ctl *ctl, struct parasite_task_state *ret_state);
-
-/* Removes the probe GET_TASK_STATE made. Returns 0 or -errno (logged). */
-int parasite_cmd_unmap_probe(struct parasite_ctl *ctl);

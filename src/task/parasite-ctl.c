@@ -38,8 +38,6 @@ struct parasite_ctl {
 	bool is_running;      /* the parasite was started and not stopped since */
 	bool is_cured;
 	int remote_sock_fd;
-	uint64_t probe_addr; /* parasite_ctl_map_probe()'s mapping while probe_len > 0 */
-	size_t probe_len;
 };
 
 int parasite_ctl_prepare(pid_t pid, struct parasite_ctl **ret_ctl)
@@ -197,44 +195,29 @@ out_cure:
 	return ret;
 }
 
-int parasite_ctl_syscall(struct parasite_ctl *ctl, long nr, const unsigned long args[6],
-			 long *ret_value)
-{
-	if (ctl->is_running) {
-		pr_err("cannot inject a syscall into task %d while its parasite runs", ctl->pid);
-		return -EBUSY;
-	}
-	ctl->is_cured = false; /* the registers and signal mask must be put back */
-	return inject_syscall(ctl->inj, nr, args, INJECT_CONT_SIGRETURN, ret_value);
-}
-
-void parasite_ctl_set_probe(struct parasite_ctl *ctl, uint64_t addr, size_t len)
-{
-	ctl->probe_addr = addr;
-	ctl->probe_len = len;
-}
-
-/* The parasite is stopped: the probe goes by an injected munmap, and out of its arguments. */
+/* The parasite is stopped: a probe page it had not removed yet (GET_TASK_STATE stopped half
+ * way, or its munmap failed) goes by an injected munmap, and out of its arguments. */
 static int unmap_probe(struct parasite_ctl *ctl)
 {
 	uint64_t args_at = ctl->area + PARASITE_STACK_SIZE + PARASITE_ARGS_OFFSET;
 	uint64_t cont = ctl->area + PARASITE_STACK_SIZE + PARASITE_ENTRY_SELF_CURE;
-	unsigned long args[6] = {ctl->probe_addr, ctl->probe_len};
 	struct parasite_init_args init;
+	unsigned long args[6] = {0};
 	long value = 0;
 	int ret;
 
-	if (!ctl->probe_len)
+	if (!ctl->is_blob_written)
 		return 0;
+	ret = inject_read(ctl->inj, args_at, &init, sizeof(init));
+	if (ret < 0 || !init.probe_len)
+		return ret;
+	args[0] = init.probe_addr;
+	args[1] = init.probe_len;
 	ret = inject_syscall(ctl->inj, __NR_munmap, args, cont, &value);
 	if (ret < 0)
 		return ret;
 	if (value < 0)
 		return pr_neg((int)value, "cannot unmap minicr's probe page in task %d", ctl->pid);
-	ctl->probe_len = 0;
-	ret = inject_read(ctl->inj, args_at, &init, sizeof(init));
-	if (ret < 0)
-		return ret;
 	init.probe_len = 0;
 	return inject_write(ctl->inj, args_at, &init, sizeof(init));
 }

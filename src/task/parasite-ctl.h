@@ -24,17 +24,6 @@ int parasite_ctl_prepare(pid_t pid, struct parasite_ctl **ret_ctl);
  * parasite_ctl_free()). */
 int parasite_ctl_infect(struct parasite_ctl *ctl);
 
-/* Runs syscall nr with args (NULL: all zero) in the main thread while no parasite runs, through
- * inject.h (the thread returns through the frame of its saved state if minicr dies). The task
- * stays changed (signals blocked) until the next parasite_ctl_cure(). *ret_value gets the raw
- * result. Returns 0 if the call ran, else -errno (logged). */
-int parasite_ctl_syscall(struct parasite_ctl *ctl, long nr, const unsigned long args[6],
-			 long *ret_value);
-
-/* The probe mapping the parasite made (GET_TASK_STATE) and recorded in its arguments, so that
- * a cure removes it too should the host fail before UNMAP_PROBE; len 0 once it is gone. */
-void parasite_ctl_set_probe(struct parasite_ctl *ctl, uint64_t addr, size_t len);
-
 /* The control socket while the parasite runs, else NULL. */
 struct parasite_rpc *parasite_ctl_rpc(struct parasite_ctl *ctl);
 pid_t parasite_ctl_pid(const struct parasite_ctl *ctl);

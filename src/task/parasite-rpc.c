@@ -177,8 +177,6 @@ static const char *cmd_name(uint32_t cmd)
 		return "GET_TASK_STATE";
 	case PARASITE_CMD_LIST_FDS:
 		return "LIST_FDS";
-	case PARASITE_CMD_UNMAP_PROBE:
-		return "UNMAP_PROBE";
 	default:
 		return "?";
 	}

@@ -36,8 +36,8 @@ done
 
 # Injected faults in the socket kinds' own steps: the sockets come out as they went in (a
 # queue read half way keeps its bytes and SO_PEEK_OFF; connections leave TCP repair mode).
-# task-attrs/task-attrs: a failure between the syscalls injected to read THP and mlockall modes,
-# which block the task's signals while they run: the tree must get its mask back; timers/timers
+# task-attrs/task-attrs: a failure once the parasite reported the THP and mlockall modes, while
+# it runs with the task's signals blocked: the tree must get its mask back; timers/timers
 # the same between the POSIX timers' timer_gettime calls.
 for case in unix-pairs/sock-diag unix-pairs/sock-queue inet-tcp/tcp-repair inet-tcp/sock-finish \
 	sock-chat/sock-finish task-attrs/task-attrs timers/timers; do

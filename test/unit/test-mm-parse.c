@@ -98,35 +98,6 @@ Test(mm_parse, reads_mlock_state_from_vmflags)
 	cr_assert_eq(mm_vmflags_mlock(""), VMA_MLOCK_NONE);
 }
 
-Test(mm_parse, finds_the_vmflags_of_one_record)
-{
-	static const char text[] = "00010000-00011000 ---p 00000000 00:00 0 \n"
-				   "Size:                  4 kB\n"
-				   "VmFlags: mr mw me lo lf \n"
-				   "00400000-00401000 rw-p 00000000 00:00 0 \n"
-				   "VmFlags: rd wr mr mw me ac\n"
-				   "7f0000000000-7f0000001000 rw-p 00000000 00:00 0 \n"
-				   "Size:                  4 kB\n"
-				   "VmFlags: rd wr mr mw m";
-	const char *flags = NULL;
-	size_t len = 0;
-
-	cr_assert_eq(mm_smaps_vmflags_at(text, 0x10000, &flags, &len), 0);
-	cr_assert_eq(len, strlen("mr mw me lo lf"));
-	cr_assert_eq(strncmp(flags, "mr mw me lo lf", len), 0);
-	cr_assert_eq(mm_smaps_vmflags_at(text, 0x400000, &flags, &len), 0);
-	cr_assert_eq(strncmp(flags, "rd wr mr mw me ac", len), 0);
-	/* the last record is cut before its VmFlags line ends; 0x401000 has no record */
-	cr_assert_eq(mm_smaps_vmflags_at(text, 0x7f0000000000ull, &flags, &len), -ENOENT);
-	cr_assert_eq(mm_smaps_vmflags_at(text, 0x401000, &flags, &len), -ENOENT);
-	/* "Size:" is no header: a record without VmFlags ends at the next header */
-	cr_assert_eq(mm_smaps_vmflags_at("00010000-00011000 ---p 0 00:00 0\nSize: 4 kB\n"
-					 "00020000-00021000 ---p 0 00:00 0\nVmFlags: lo\n",
-					 0x10000, &flags, &len),
-		     -ENOENT);
-	cr_assert_eq(mm_smaps_vmflags_at("", 0x10000, &flags, &len), -ENOENT);
-}
-
 Test(mm_parse, rejects_overlapping_and_malformed_smaps)
 {
 	struct mm_vma *v = NULL;
