@@ -27,6 +27,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -86,10 +87,69 @@ static struct ptimer timers[N_TIMERS] = {
 
 static atomic_int alrm_hits, vtalrm_hits, prof_hits;
 static pid_t second_tid;
-static int child_cmd[2], child_status_pipe[2];
-static pid_t child;
-static int expired_cmd[2], expired_status_pipe[2]; /* the expired-ITIMER_REAL child */
-static pid_t expired_child;
+
+/* A child with timers of its own: it says it is ready, waits for the command to check itself,
+ * and exits with first_code + i for why[i] (0 when all is well). */
+struct helper_child {
+	const char *name;
+	pid_t pid;
+	int cmd[2], ready[2];
+	int first_code;
+	const char *const *why;
+	int n_why;
+};
+
+static struct helper_child alarm_child = {
+    .name = "alarm child",
+    .first_code = 10,
+    .why = (const char *const[]){"no command", "no SIGALRM", "two SIGALRMs",
+				 "SIGALRM before its time", "alarm still armed"},
+    .n_why = 5,
+};
+static struct helper_child expired_child = {
+    .name = "expired-ITIMER_REAL child",
+    .first_code = 20,
+    .why = (const char *const[]){"no command", "its ITIMER_REAL never expired",
+				 "its ITIMER_REAL is no longer periodic",
+				 "its ITIMER_REAL stopped after the pending SIGALRM"},
+    .n_why = 4,
+};
+
+/* In the child: tells it is ready and waits for the command. */
+static bool helper_ready(struct helper_child *h)
+{
+	char c = 0;
+
+	return write(h->ready[1], &c, 1) == 1 && read(h->cmd[0], &c, 1) == 1;
+}
+
+static void start_helper(struct helper_child *h, void (*child_main)(void))
+{
+	char c;
+
+	if (pipe(h->cmd) < 0 || pipe(h->ready) < 0)
+		scenario_skip("pipe: %m");
+	h->pid = fork();
+	if (h->pid < 0)
+		scenario_skip("fork: %m");
+	if (h->pid == 0)
+		child_main();
+	if (read(h->ready[0], &c, 1) != 1)
+		scenario_skip("the %s did not start", h->name);
+}
+
+static void check_helper(struct helper_child *h)
+{
+	int status = 0, code;
+	char c = 1;
+
+	scenario_check(write(h->cmd[1], &c, 1) == 1, "cannot command the %s: %m", h->name);
+	scenario_check(waitpid(h->pid, &status, 0) == h->pid, "waitpid(%s): %m", h->name);
+	h->pid = 0;
+	code = WIFEXITED(status) ? WEXITSTATUS(status) - h->first_code : -1;
+	scenario_check(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s: %s (%#x)", h->name,
+		       code >= 0 && code < h->n_why ? h->why[code] : "died", status);
+}
 
 static int64_t ns_of(const struct timespec *t)
 {
@@ -182,11 +242,10 @@ static __attribute__((noreturn)) void child_main(void)
 {
 	struct sigaction sa = {.sa_handler = child_on_alarm, .sa_flags = SA_RESTART};
 	int64_t set_at = now_ns(CLOCK_MONOTONIC);
-	char c = 0;
 
 	sigaction(SIGALRM, &sa, NULL);
 	alarm(ALARM_SECONDS);
-	if (write(child_status_pipe[1], &c, 1) != 1 || read(child_cmd[0], &c, 1) != 1)
+	if (!helper_ready(&alarm_child))
 		_exit(10);
 	for (int i = 0; i < WAIT_ROUNDS && !child_alarms; i++)
 		sleep_ms(10);
@@ -202,48 +261,12 @@ static __attribute__((noreturn)) void child_main(void)
 	_exit(0);
 }
 
-static void start_child(void)
-{
-	char c;
-
-	if (pipe(child_cmd) < 0 || pipe(child_status_pipe) < 0)
-		scenario_skip("pipe: %m");
-	child = fork();
-	if (child < 0)
-		scenario_skip("fork: %m");
-	if (child == 0)
-		child_main();
-	if (read(child_status_pipe[0], &c, 1) != 1)
-		scenario_skip("the alarm child did not start");
-}
-
-static void check_child(void)
-{
-	static const char *const why[] = {"",
-					  "no command",
-					  "no SIGALRM",
-					  "two SIGALRMs",
-					  "SIGALRM before its time",
-					  "alarm still armed"};
-	int status = 0;
-	char c = 1;
-
-	scenario_check(write(child_cmd[1], &c, 1) == 1, "cannot command the alarm child: %m");
-	scenario_check(waitpid(child, &status, 0) == child, "waitpid(alarm child): %m");
-	child = 0;
-	scenario_check(WIFEXITED(status) && WEXITSTATUS(status) == 0, "alarm child: %s (%#x)",
-		       WIFEXITED(status) && WEXITSTATUS(status) >= 10 && WEXITSTATUS(status) <= 14
-			   ? why[WEXITSTATUS(status) - 9]
-			   : "died",
-		       status);
-}
-
 static void kill_child(void)
 {
-	if (child > 0)
-		kill(child, SIGKILL);
-	if (expired_child > 0)
-		kill(expired_child, SIGKILL);
+	if (alarm_child.pid > 0)
+		kill(alarm_child.pid, SIGKILL);
+	if (expired_child.pid > 0)
+		kill(expired_child.pid, SIGKILL);
 }
 
 /* ---- the second child: a periodic ITIMER_REAL expired under a blocked SIGALRM ---------------- */
@@ -264,7 +287,6 @@ static __attribute__((noreturn)) void expired_child_main(void)
 	struct sigaction sa = {.sa_handler = expired_on_alarm, .sa_flags = SA_RESTART};
 	struct itimerval period = {{0, 50000}, {0, 50000}}, got;
 	sigset_t alrm;
-	char c = 0;
 
 	sigaction(SIGALRM, &sa, NULL);
 	sigemptyset(&alrm);
@@ -279,7 +301,7 @@ static __attribute__((noreturn)) void expired_child_main(void)
 	}
 	if (got.it_value.tv_sec || got.it_value.tv_usec)
 		_exit(21);
-	if (write(expired_status_pipe[1], &c, 1) != 1 || read(expired_cmd[0], &c, 1) != 1)
+	if (!helper_ready(&expired_child))
 		_exit(20);
 	getitimer(ITIMER_REAL, &got);
 	if (got.it_interval.tv_sec || got.it_interval.tv_usec != 50000)
@@ -288,40 +310,6 @@ static __attribute__((noreturn)) void expired_child_main(void)
 	for (int i = 0; i < WAIT_ROUNDS && expired_alarms < 3; i++)
 		sleep_ms(10);
 	_exit(expired_alarms >= 3 ? 0 : 23);
-}
-
-static void start_expired_child(void)
-{
-	char c;
-
-	if (pipe(expired_cmd) < 0 || pipe(expired_status_pipe) < 0)
-		scenario_skip("pipe: %m");
-	expired_child = fork();
-	if (expired_child < 0)
-		scenario_skip("fork: %m");
-	if (expired_child == 0)
-		expired_child_main();
-	if (read(expired_status_pipe[0], &c, 1) != 1)
-		scenario_skip("the expired-ITIMER_REAL child did not start");
-}
-
-static void check_expired_child(void)
-{
-	static const char *const why[] = {"no command", "its ITIMER_REAL never expired",
-					  "its ITIMER_REAL is no longer periodic",
-					  "its ITIMER_REAL stopped after the pending SIGALRM"};
-	int status = 0;
-	char c = 1;
-
-	scenario_check(write(expired_cmd[1], &c, 1) == 1, "cannot command the expired child: %m");
-	scenario_check(waitpid(expired_child, &status, 0) == expired_child,
-		       "waitpid(expired child): %m");
-	expired_child = 0;
-	scenario_check(WIFEXITED(status) && WEXITSTATUS(status) == 0, "expired child: %s (%#x)",
-		       WIFEXITED(status) && WEXITSTATUS(status) >= 20 && WEXITSTATUS(status) <= 23
-			   ? why[WEXITSTATUS(status) - 20]
-			   : "died",
-		       status);
 }
 
 /* ---- the second thread, target of the SIGEV_THREAD_ID timer ---------------------------------- */
@@ -414,8 +402,8 @@ static void set_up(void)
 	pthread_t thread;
 	sigset_t block;
 
-	start_child();
-	start_expired_child();
+	start_helper(&alarm_child, child_main);
+	start_helper(&expired_child, expired_child_main);
 	for (int i = 0; i < N_TIMERS; i++)
 		if (timers[i].notify != SIGEV_NONE)
 			sigaction(SIGRTMIN + timers[i].sig_offset, &sa, NULL);
@@ -783,7 +771,7 @@ int main(int argc, char **argv)
 	check_disarmed(&timers[T_DISARMED]);
 	check_one_shot(&timers[T_BOOT]);
 	check_one_shot(&timers[T_REALTIME]);
-	check_child();
-	check_expired_child();
+	check_helper(&alarm_child);
+	check_helper(&expired_child);
 	scenario_pass();
 }
