@@ -412,8 +412,20 @@ static int check_supported(pid_t pid, const struct procfs_status *creds)
 	return 0;
 }
 
+int task_dump_running(const struct seize_task *task, const struct parasite_task_state *state,
+		      TaskCoreEntry *core)
+{
+	task_core_entry__init(core);
+	if (task->n_tids == 0 || task->is_zombie) {
+		pr_err("cannot dump task %d: it has no live threads", (int)task->pid);
+		return -ESRCH;
+	}
+	return dump_attrs_process(task->pid, state, core);
+}
+
 int task_dump(int img_dirfd, const struct seize_task *task, struct parasite_ctl *ctl,
-	      const struct parasite_task_state *state, const uint64_t own_special_sizes[3])
+	      const struct parasite_task_state *state, TaskCoreEntry *core,
+	      const uint64_t own_special_sizes[3])
 {
 	pid_t pid = task->pid;
 	cleanup_free struct thread_dump *threads = NULL;
@@ -422,7 +434,6 @@ int task_dump(int img_dirfd, const struct seize_task *task, struct parasite_ctl 
 	RlimitEntry rlimits[PROCFS_NLIMITS], *rlimit_ptrs[PROCFS_NLIMITS];
 	ProtobufCBinaryData filters[SECCOMP_MAX];
 	ProtobufCBinaryData *shared = NULL;
-	TaskCoreEntry core = TASK_CORE_ENTRY__INIT;
 	CredsEntry creds_e = CREDS_ENTRY__INIT;
 	struct dump_timers timers = {0};
 	struct procfs_status creds;
@@ -432,13 +443,6 @@ int task_dump(int img_dirfd, const struct seize_task *task, struct parasite_ctl 
 	ssize_t len;
 	int ret;
 
-	if (task->n_tids == 0 || task->is_zombie) {
-		pr_err("cannot dump task %d: it has no live threads", (int)pid);
-		return -ESRCH;
-	}
-	ret = dump_attrs_process(pid, state, &core);
-	if (ret < 0)
-		return ret;
 	/* ptrace queries (rseq, pending signals) need the main thread in a ptrace stop, and the
 	 * memory image must not hold the parasite: cure first (idempotent; ctl keeps the state
 	 * saved before minicr touched the task) */
@@ -457,7 +461,7 @@ int task_dump(int img_dirfd, const struct seize_task *task, struct parasite_ctl 
 	/* before the pending signals are read: a timer that fires in between is found armed and
 	 * with its signal pending, which dump_timers_take_signals() sorts out; read after them,
 	 * it would be found disarmed with no signal, and lost */
-	ret = dump_timers_read(pid, state, task->tids, task->n_tids, &core, &timers);
+	ret = dump_timers_read(pid, state, task->tids, task->n_tids, core, &timers);
 	if (ret < 0)
 		goto out;
 	snprintf(path, sizeof(path), "/proc/%d/mem", (int)pid);
@@ -543,34 +547,35 @@ int task_dump(int img_dirfd, const struct seize_task *task, struct parasite_ctl 
 	}
 	exe[len] = 0;
 
-	core.pid = pid;
-	core.n_sigactions = PARASITE_NSIG;
-	core.sigactions = sigaction_ptrs;
-	core.creds = &creds_e;
-	core.exe = exe;
-	core.comm = (char *)task->comm;
-	core.n_seccomp_filters = n_filters;
-	core.seccomp_filters = filters;
-	core.has_personality = true;
-	core.personality = state->personality;
-	core.n_threads = n_threads;
-	core.threads = thread_ptrs;
-	core.n_shared_pending_signals = n_shared;
-	core.shared_pending_signals = shared;
-	core.has_dumpable = core.has_pdeathsig = core.has_child_subreaper = core.has_umask = true;
-	core.dumpable = state->dumpable;
-	core.pdeathsig = state->pdeathsig;
-	core.child_subreaper = state->child_subreaper > 0;
-	core.umask = state->umask;
-	core.n_rlimits = n_rlimits;
-	core.rlimits = rlimit_ptrs;
-	core.has_group_stopped = true;
-	core.group_stopped = task->was_stopped;
-	core.has_xfeatures = core.has_xstate_size = true;
-	core.xfeatures = sigframe_xstate_xfeatures(threads[0].xstate, threads[0].xstate_len);
-	core.xstate_size = (uint32_t)threads[0].xstate_len;
-	dump_timers_take_signals(pid, &timers, &core);
-	ret = image_write_single(img_dirfd, IMAGE_CORE, (uint64_t)pid, &core.base);
+	core->pid = pid;
+	core->n_sigactions = PARASITE_NSIG;
+	core->sigactions = sigaction_ptrs;
+	core->creds = &creds_e;
+	core->exe = exe;
+	core->comm = (char *)task->comm;
+	core->n_seccomp_filters = n_filters;
+	core->seccomp_filters = filters;
+	core->has_personality = true;
+	core->personality = state->personality;
+	core->n_threads = n_threads;
+	core->threads = thread_ptrs;
+	core->n_shared_pending_signals = n_shared;
+	core->shared_pending_signals = shared;
+	core->has_dumpable = core->has_pdeathsig = core->has_child_subreaper = core->has_umask =
+	    true;
+	core->dumpable = state->dumpable;
+	core->pdeathsig = state->pdeathsig;
+	core->child_subreaper = state->child_subreaper > 0;
+	core->umask = state->umask;
+	core->n_rlimits = n_rlimits;
+	core->rlimits = rlimit_ptrs;
+	core->has_group_stopped = true;
+	core->group_stopped = task->was_stopped;
+	core->has_xfeatures = core->has_xstate_size = true;
+	core->xfeatures = sigframe_xstate_xfeatures(threads[0].xstate, threads[0].xstate_len);
+	core->xstate_size = (uint32_t)threads[0].xstate_len;
+	dump_timers_take_signals(pid, &timers, core);
+	ret = image_write_single(img_dirfd, IMAGE_CORE, (uint64_t)pid, &core->base);
 	if (ret < 0)
 		goto out;
 	ret = mem_dump(img_dirfd, pid, state->brk, own_special_sizes);

@@ -83,7 +83,8 @@ struct inject {
 	bool is_regs_changed;
 	bool is_sigmask_changed;
 	bool is_running;
-	int stop_sig; /* the signal the running code stopped on */
+	int stop_sig;	    /* the signal the running code stopped on */
+	char call_name[40]; /* of the injected call under way, for log lines */
 };
 
 /* ---- memory ---------------------------------------------------------------------------------- */
@@ -604,13 +605,18 @@ static const char *syscall_name(long nr, char *buf, size_t size)
 	return buf;
 }
 
-/* Sets up the thread to run the call and lets it run until the call's entry. */
-static int start_call(struct inject *inj, long nr, const unsigned long args[6], uint64_t cont,
-		      const char *what)
+/* Sets up the thread to run the call and lets it go with PTRACE_SYSCALL, without waiting. */
+static int begin_call(struct inject *inj, long nr, const unsigned long args[6], uint64_t cont)
 {
 	struct user_regs_struct regs = inj->saved_regs;
 	int ret;
 
+	if (inj->is_running) {
+		pr_err("cannot inject a syscall into thread %d while it runs injected code",
+		       inj->tid);
+		return -EBUSY;
+	}
+	syscall_name(nr, inj->call_name, sizeof(inj->call_name));
 	ret = check_gadgets(inj);
 	if (ret < 0)
 		return ret;
@@ -635,47 +641,66 @@ static int start_call(struct inject *inj, long nr, const unsigned long args[6], 
 	regs.r10 = args[3];
 	regs.r8 = args[4];
 	regs.r9 = args[5];
-	ret = resume_with(inj, &regs, PTRACE_SYSCALL);
-	if (ret < 0)
-		return ret;
-	return wait_stop(inj, WAIT_SYSCALL_ENTRY, what);
+	return resume_with(inj, &regs, PTRACE_SYSCALL);
 }
 
-int inject_syscall(struct inject *inj, long nr, const unsigned long args[6], uint64_t cont,
-		   long *ret_value)
+/* Waits for the call's entry and lets the call run. The interrupt stops the thread on its way
+ * out of the call, before the `ret`: in the kernel's signal path, like the stop seize_tree()
+ * left it in. */
+static int enter_call(struct inject *inj)
 {
-	static const unsigned long no_args[6];
-	struct user_regs_struct regs;
-	char what[64];
-	int ret;
+	int ret = wait_stop(inj, WAIT_SYSCALL_ENTRY, inj->call_name);
 
-	if (inj->is_running) {
-		pr_err("cannot inject a syscall into thread %d while it runs injected code",
-		       inj->tid);
-		return -EBUSY;
-	}
-	syscall_name(nr, what, sizeof(what));
-	ret = start_call(inj, nr, args ?: no_args, cont, what);
 	if (ret < 0)
 		return ret;
-	/* The interrupt stops the thread on its way out of the call, before the `ret`: in the
-	 * kernel's signal path, like the stop seize_tree() left it in. */
 	if (ptrace(PTRACE_INTERRUPT, inj->tid, 0, 0) < 0)
 		return pr_errno("cannot interrupt thread %d", inj->tid);
 	if (ptrace(PTRACE_CONT, inj->tid, 0, 0) < 0)
 		return pr_errno("cannot resume thread %d", inj->tid);
-	ret = wait_stop(inj, WAIT_INTERRUPT, what);
+	return 0;
+}
+
+/* Waits for the stop after the call and reads its result. */
+static int end_call(struct inject *inj, const unsigned long args[6], long *ret_value)
+{
+	struct user_regs_struct regs;
+	int ret = wait_stop(inj, WAIT_INTERRUPT, inj->call_name);
+
 	if (ret < 0)
 		return ret;
 	if (ptrace(PTRACE_GETREGS, inj->tid, 0, &regs) < 0)
 		return pr_errno("cannot get registers of thread %d", inj->tid);
 	*ret_value = (long)regs.rax;
-	if (log_get_level() >= LOG_DEBUG) {
-		args = args ?: no_args;
-		pr_debug("thread %d: %s(%#lx, %#lx, %#lx, %#lx, %#lx, %#lx) = %ld", inj->tid, what,
-			 args[0], args[1], args[2], args[3], args[4], args[5], *ret_value);
-	}
+	pr_debug("thread %d: %s(%#lx, %#lx, %#lx, %#lx, %#lx, %#lx) = %ld", inj->tid,
+		 inj->call_name, args[0], args[1], args[2], args[3], args[4], args[5], *ret_value);
 	return 0;
+}
+
+void inject_syscalls(struct inject_call *calls, size_t n)
+{
+	/* Each pass waits only for stops the previous pass let the threads reach: while minicr
+	 * waits for one thread, or sets up the next, the others run their calls. */
+	for (size_t i = 0; i < n; i++)
+		calls[i].ret = begin_call(calls[i].inj, calls[i].nr, calls[i].args, calls[i].cont);
+	for (size_t i = 0; i < n; i++)
+		if (calls[i].ret == 0)
+			calls[i].ret = enter_call(calls[i].inj);
+	for (size_t i = 0; i < n; i++)
+		if (calls[i].ret == 0)
+			calls[i].ret = end_call(calls[i].inj, calls[i].args, &calls[i].value);
+}
+
+int inject_syscall(struct inject *inj, long nr, const unsigned long args[6], uint64_t cont,
+		   long *ret_value)
+{
+	struct inject_call call = {.inj = inj, .nr = nr, .cont = cont};
+
+	if (args)
+		memcpy(call.args, args, sizeof(call.args));
+	inject_syscalls(&call, 1);
+	if (call.ret == 0)
+		*ret_value = call.value;
+	return call.ret;
 }
 
 int inject_syscall_buf(struct inject *inj, long nr, const unsigned long args[6], void *buf,
@@ -746,18 +771,39 @@ int inject_check_running(struct inject *inj, int *ret_sig)
 	}
 }
 
+/* Sends PTRACE_INTERRUPT to a thread running injected code; stop_running() waits for the stop. */
+static int interrupt_running(struct inject *inj)
+{
+	if (ptrace(PTRACE_INTERRUPT, inj->tid, 0, 0) < 0)
+		return pr_errno("cannot interrupt injected code in thread %d", inj->tid);
+	return 0;
+}
+
+static int stop_running(struct inject *inj)
+{
+	int ret = wait_stop(inj, WAIT_INTERRUPT, "injected code");
+
+	inj->is_running = false;
+	/* a fault or a signal stop counts as stopped too: the thread is in a ptrace stop */
+	return ret == -EFAULT ? 0 : ret;
+}
+
+void inject_interrupts(struct inject *const *injs, size_t n, int *rets)
+{
+	/* all interrupted first, then each waited for: they stop at once */
+	for (size_t i = 0; i < n; i++)
+		rets[i] = injs[i]->is_running ? interrupt_running(injs[i]) : 0;
+	for (size_t i = 0; i < n; i++)
+		if (rets[i] == 0 && injs[i]->is_running)
+			rets[i] = stop_running(injs[i]);
+}
+
 int inject_interrupt(struct inject *inj)
 {
 	int ret;
 
-	if (!inj->is_running)
-		return 0;
-	if (ptrace(PTRACE_INTERRUPT, inj->tid, 0, 0) < 0)
-		return pr_errno("cannot interrupt injected code in thread %d", inj->tid);
-	ret = wait_stop(inj, WAIT_INTERRUPT, "injected code");
-	inj->is_running = false;
-	/* a fault or a signal stop counts as stopped too: the thread is in a ptrace stop */
-	return ret == -EFAULT ? 0 : ret;
+	inject_interrupts(&inj, 1, &ret);
+	return ret;
 }
 
 /* ---- cure ------------------------------------------------------------------------------------ */
@@ -765,41 +811,47 @@ int inject_interrupt(struct inject *inj)
 /* The untouched pages of the zone become untouched again: MADV_DONTNEED on private anonymous
  * memory leaves them to be zero-filled on the next touch. The continuation is the frame,
  * which lies above them. Where the kernel refuses (a locked stack), they are written back as
- * the zeros they held. */
-static void empty_fresh_pages(struct inject *inj)
+ * the zeros they held. Runs in the threads whose rets[i] is 0, all at once. */
+static void empty_fresh_pages(struct inject *const *injs, size_t n, const int *rets)
 {
-	unsigned long args[6] = {inj->zone_lo, inj->fresh_hi - inj->zone_lo, MADV_DONTNEED};
-	long value = -1;
+	struct inject_call calls[INJECT_BATCH_MAX];
+	size_t n_calls = 0;
 
-	if (inj->fresh_hi == inj->zone_lo)
-		return;
-	if (inject_syscall(inj, __NR_madvise, args, INJECT_CONT_SIGRETURN, &value) == 0 &&
-	    value == 0)
-		return;
-	pr_debug("thread %d: madvise(MADV_DONTNEED) of minicr's untouched stack pages: %ld; "
-		 "written back as zeros",
-		 inj->tid, value);
-	inj->fresh_hi = inj->zone_lo; /* zone_saved holds zeros there (calloc) */
+	for (size_t i = 0; i < n; i++) {
+		struct inject *inj = injs[i];
+
+		if (rets[i] < 0 || !inj->is_zone_dirty || inj->fresh_hi == inj->zone_lo)
+			continue;
+		calls[n_calls++] = (struct inject_call){
+		    .inj = inj,
+		    .nr = __NR_madvise,
+		    .args = {inj->zone_lo, inj->fresh_hi - inj->zone_lo, MADV_DONTNEED},
+		    .cont = INJECT_CONT_SIGRETURN};
+	}
+	inject_syscalls(calls, n_calls);
+	for (size_t i = 0; i < n_calls; i++) {
+		struct inject *inj = calls[i].inj;
+
+		if (calls[i].ret == 0 && calls[i].value == 0)
+			continue;
+		pr_debug(
+		    "thread %d: madvise(MADV_DONTNEED) of minicr's untouched stack pages: %ld; "
+		    "written back as zeros",
+		    inj->tid, calls[i].value);
+		inj->fresh_hi = inj->zone_lo; /* zone_saved holds zeros there (calloc) */
+	}
 }
 
-int inject_cure(struct inject *inj)
+/* Puts back xstate, signal mask, registers and stack bytes of a stopped thread. */
+static int restore_state(struct inject *inj)
 {
 	struct iovec iov;
 	int ret = 0;
 
-	if (!inj)
-		return 0;
-	if (inj->is_running) {
-		ret = inject_interrupt(inj);
-		if (ret < 0)
-			return ret; /* it cannot be stopped: nothing more is safe */
-	}
-	if (inj->is_zone_dirty)
-		empty_fresh_pages(inj);
 	iov.iov_base = inj->saved_xstate;
 	iov.iov_len = inj->xstate_len;
 	if (inj->is_regs_changed &&
-	    ptrace(PTRACE_SETREGSET, inj->tid, (void *)NT_X86_XSTATE, &iov) < 0 && !ret)
+	    ptrace(PTRACE_SETREGSET, inj->tid, (void *)NT_X86_XSTATE, &iov) < 0)
 		ret = pr_errno("cannot restore xstate of thread %d", inj->tid);
 	if (inj->is_sigmask_changed) {
 		if (ptrace(PTRACE_SETSIGMASK, inj->tid, sizeof(uint64_t), &inj->saved_sigmask) <
@@ -829,6 +881,32 @@ int inject_cure(struct inject *inj)
 		if (ret2 == 0)
 			inj->is_zone_dirty = inj->is_frame_written = false;
 	}
+	return ret;
+}
+
+void inject_cures(struct inject *const *injs, size_t n, int *rets)
+{
+	if (n > INJECT_BATCH_MAX) {
+		pr_err("cannot cure %zu threads at once (at most %d)", n, INJECT_BATCH_MAX);
+		for (size_t i = 0; i < n; i++)
+			rets[i] = -EINVAL;
+		return;
+	}
+	/* a thread that cannot be stopped is left alone: nothing more is safe in it */
+	inject_interrupts(injs, n, rets);
+	empty_fresh_pages(injs, n, rets);
+	for (size_t i = 0; i < n; i++)
+		if (rets[i] == 0)
+			rets[i] = restore_state(injs[i]);
+}
+
+int inject_cure(struct inject *inj)
+{
+	int ret;
+
+	if (!inj)
+		return 0;
+	inject_cures(&inj, 1, &ret);
 	return ret;
 }
 

@@ -37,6 +37,24 @@ int inject_prepare(pid_t tid, size_t area_len, struct inject **ret_inj);
 int inject_syscall(struct inject *inj, long nr, const unsigned long args[6], uint64_t cont,
 		   long *ret_value);
 
+/* The most threads inject_cures() takes at once. */
+#define INJECT_BATCH_MAX 16
+
+/* One call of inject_syscalls(): the caller fills inj, nr, args and cont, and gets the result. */
+struct inject_call {
+	struct inject *inj;
+	long nr;
+	unsigned long args[6];
+	uint64_t cont;
+	long value; /* the raw result, when ret is 0 */
+	int ret;    /* 0 if the call ran, else -errno (logged) */
+};
+
+/* inject_syscall() for n calls in n different threads at once: each step is taken in every
+ * thread before minicr waits for the first to reach the next, so the threads run their calls
+ * side by side. A thread's failure leaves the others' calls to finish. */
+void inject_syscalls(struct inject_call *calls, size_t n);
+
 /* Like inject_syscall() with INJECT_CONT_SIGRETURN, for calls that read or write memory: every
  * args[i] equal to INJECT_SCRATCH is replaced by the address of a scratch buffer of len bytes (at
  * most INJECT_SCRATCH_MAX), which holds buf before the call and is copied back into buf after it,
@@ -68,8 +86,10 @@ int inject_run(struct inject *inj, uint64_t rip, uint64_t rsp);
  * through. */
 int inject_check_running(struct inject *inj, int *ret_sig);
 
-/* Stops a thread started by inject_run() (PTRACE_INTERRUPT). Returns 0 or -errno (logged). */
+/* Stops a thread started by inject_run() (PTRACE_INTERRUPT). Returns 0 or -errno (logged).
+ * inject_interrupts() stops n threads at once, each result in rets[i]. */
 int inject_interrupt(struct inject *inj);
+void inject_interrupts(struct inject *const *injs, size_t n, int *rets);
 
 /* The registers, xstate (NT_X86_XSTATE layout, *ret_len bytes) and signal mask the thread had
  * before anything ran in it. The registers still carry a pending syscall restart (orig_rax,
@@ -85,6 +105,8 @@ uint64_t inject_saved_sigmask(const struct inject *inj);
  * protection). The thread stays seized and stopped. Idempotent; returns 0 or the first -errno
  * (logged). */
 int inject_cure(struct inject *inj);
+/* inject_cure() of n threads (at most INJECT_BATCH_MAX) at once, each result in rets[i]. */
+void inject_cures(struct inject *const *injs, size_t n, int *rets);
 
 /* Cures if needed, then frees. NULL-safe, returns NULL. */
 struct inject *inject_free(struct inject *inj);

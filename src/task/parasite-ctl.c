@@ -112,26 +112,46 @@ static int write_blob(struct parasite_ctl *ctl, const struct sockaddr_un *addr, 
 	return 0;
 }
 
-/* mprotect() through inject: once it ran, the continuation is the blob's own self-cure, which
- * undoes it should minicr die before it takes the task back. */
-static int make_area_executable(struct parasite_ctl *ctl)
+/* The area's mprotect() to executable, injected into each task at once. Once it ran, the
+ * continuation is the blob's own self-cure, which undoes it should minicr die before it takes the
+ * task back. Each result goes to rets[i] of the ctls whose rets[i] was 0. */
+static void make_areas_executable(struct parasite_ctl *const *ctls, size_t n, int *rets,
+				  struct inject_call *calls)
 {
-	uint64_t code = ctl->area + PARASITE_STACK_SIZE;
-	unsigned long args[6] = {ctl->area, PARASITE_AREA_SIZE, PROT_READ | PROT_WRITE | PROT_EXEC};
-	long value = 0;
-	int ret;
+	size_t n_calls = 0;
 
-	ret =
-	    inject_syscall(ctl->inj, __NR_mprotect, args, code + PARASITE_ENTRY_SELF_CURE, &value);
-	if (ret < 0)
-		return ret;
-	ctl->is_area_exec = true; /* even if it failed: putting the protection back is harmless */
-	if (value < 0) {
-		errno = (int)-value;
-		return pr_errno("cannot make the parasite's stack area of task %d executable",
-				ctl->pid);
+	for (size_t i = 0; i < n; i++) {
+		uint64_t code = ctls[i]->area + PARASITE_STACK_SIZE;
+
+		if (rets[i] < 0)
+			continue;
+		calls[n_calls++] = (struct inject_call){
+		    .inj = ctls[i]->inj,
+		    .nr = __NR_mprotect,
+		    .args = {ctls[i]->area, PARASITE_AREA_SIZE, PROT_READ | PROT_WRITE | PROT_EXEC},
+		    .cont = code + PARASITE_ENTRY_SELF_CURE};
 	}
-	return 0;
+	inject_syscalls(calls, n_calls);
+	n_calls = 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct inject_call *call;
+
+		if (rets[i] < 0)
+			continue;
+		call = &calls[n_calls++];
+		if (call->ret < 0) {
+			rets[i] = call->ret;
+			continue;
+		}
+		/* even if it failed: putting the protection back is harmless */
+		ctls[i]->is_area_exec = true;
+		if (call->value < 0) {
+			errno = (int)-call->value;
+			rets[i] = pr_errno("cannot make the parasite's stack area of task %d "
+					   "executable",
+					   ctls[i]->pid);
+		}
+	}
 }
 
 static int receive_hello(struct parasite_ctl *ctl)
@@ -153,9 +173,9 @@ static int receive_hello(struct parasite_ctl *ctl)
 	return 0;
 }
 
-int parasite_ctl_infect(struct parasite_ctl *ctl)
+/* Listens for the parasite and writes it into the task. */
+static int load_parasite(struct parasite_ctl *ctl)
 {
-	uint64_t code = ctl->area + PARASITE_STACK_SIZE;
 	struct sockaddr_un addr;
 	socklen_t addr_len = 0;
 	int ret;
@@ -167,31 +187,93 @@ int parasite_ctl_infect(struct parasite_ctl *ctl)
 	ctl->is_cured = false;
 	ret = parasite_rpc_listen(ctl->pid, watch_parasite, ctl, &ctl->rpc, &addr, &addr_len);
 	if (ret < 0)
-		goto out_cure;
+		return ret;
 	if (seize_fault("infect")) {
 		errno = EIO;
-		ret = pr_errno("cannot write the parasite into task %d (MINICR_FAULT)", ctl->pid);
-		goto out_cure;
+		return pr_errno("cannot write the parasite into task %d (MINICR_FAULT)", ctl->pid);
 	}
-	ret = write_blob(ctl, &addr, addr_len);
+	return write_blob(ctl, &addr, addr_len);
+}
+
+static int start_parasite(struct parasite_ctl *ctl)
+{
+	uint64_t code = ctl->area + PARASITE_STACK_SIZE;
+	int ret = inject_run(ctl->inj, code + PARASITE_ENTRY_START, code);
+
 	if (ret < 0)
-		goto out_cure;
-	ret = make_area_executable(ctl);
-	if (ret < 0)
-		goto out_cure;
-	ret = inject_run(ctl->inj, code + PARASITE_ENTRY_START, code);
-	if (ret < 0)
-		goto out_cure;
+		return ret;
 	ctl->is_running = true;
-	ret = parasite_rpc_accept(ctl->rpc);
-	if (ret < 0)
-		goto out_cure;
-	ret = receive_hello(ctl);
-	if (ret < 0)
-		goto out_cure;
 	return 0;
-out_cure:
-	(void)parasite_ctl_cure(ctl);
+}
+
+static int connect_parasite(struct parasite_ctl *ctl)
+{
+	int ret = parasite_rpc_accept(ctl->rpc);
+
+	if (ret < 0)
+		return ret;
+	return receive_hello(ctl);
+}
+
+/* Refuses more tasks than the batch arrays hold (a caller's bug). */
+static bool batch_fits(size_t n, int *rets)
+{
+	if (n <= PARASITE_CTL_BATCH_MAX)
+		return true;
+	pr_err("cannot handle %zu tasks at once (at most %d)", n, PARASITE_CTL_BATCH_MAX);
+	for (size_t i = 0; i < n; i++)
+		rets[i] = -EINVAL;
+	return false;
+}
+
+/* After one task failed, the others are left out of the next steps (-ECANCELED, not logged)
+ * and cured: one failure makes one error line. */
+static void cancel_after_failure(int *rets, size_t n)
+{
+	bool failed = false;
+
+	for (size_t i = 0; i < n; i++)
+		failed |= rets[i] < 0;
+	for (size_t i = 0; i < n && failed; i++)
+		if (rets[i] == 0)
+			rets[i] = -ECANCELED;
+}
+
+/* Runs one step of the infection in each task still on its way, in order, up to a failure. */
+static void run_step(struct parasite_ctl *const *ctls, size_t n, int *rets,
+		     int (*step)(struct parasite_ctl *ctl))
+{
+	for (size_t i = 0; i < n; i++)
+		if (rets[i] == 0 && (rets[i] = step(ctls[i])) < 0)
+			break;
+	cancel_after_failure(rets, n);
+}
+
+void parasite_ctl_infect_many(struct parasite_ctl *const *ctls, size_t n, int *rets)
+{
+	struct inject_call calls[PARASITE_CTL_BATCH_MAX];
+
+	if (!batch_fits(n, rets))
+		return;
+	/* each step in every task before the next: the tasks run their mprotect() and start
+	 * their parasites side by side while minicr goes on with the next task */
+	for (size_t i = 0; i < n; i++)
+		rets[i] = 0;
+	run_step(ctls, n, rets, load_parasite);
+	make_areas_executable(ctls, n, rets, calls);
+	cancel_after_failure(rets, n);
+	run_step(ctls, n, rets, start_parasite);
+	run_step(ctls, n, rets, connect_parasite);
+	for (size_t i = 0; i < n; i++)
+		if (rets[i] < 0)
+			(void)parasite_ctl_cure(ctls[i]);
+}
+
+int parasite_ctl_infect(struct parasite_ctl *ctl)
+{
+	int ret;
+
+	parasite_ctl_infect_many(&ctl, 1, &ret);
 	return ret;
 }
 
@@ -268,72 +350,166 @@ static int remote_sock_fd(struct parasite_ctl *ctl)
 	return init.sock_fd;
 }
 
-/* Each step leaves the task where its own context follows if minicr dies right after: the
- * socket's close returns into the blob's self-cure, the last mprotect() into the frame. */
-static int undo_parasite(struct parasite_ctl *ctl)
+/* The parasite's socket in each task closed, by a close() injected into all at once; it returns
+ * into the blob's self-cure should minicr die right after. Errors go to errs[i]. */
+static void close_sockets(struct parasite_ctl *const *ctls, size_t n, const bool *active, int *errs,
+			  struct inject_call *calls)
 {
-	int sock_fd = remote_sock_fd(ctl);
-	long value = 0;
-	int ret, ret2;
+	bool has_call[PARASITE_CTL_BATCH_MAX];
+	size_t n_calls = 0;
 
-	ret = unmap_probe(ctl);
+	for (size_t i = 0; i < n; i++) {
+		int sock_fd = active[i] ? remote_sock_fd(ctls[i]) : -1;
 
-	if (sock_fd >= 0) {
-		unsigned long args[6] = {(unsigned long)sock_fd};
-
-		ret2 = inject_syscall(ctl->inj, __NR_close, args,
-				      ctl->area + PARASITE_STACK_SIZE + PARASITE_ENTRY_SELF_CURE,
-				      &value);
-		ctl->remote_sock_fd = -1;
-		ctl->is_sock_closed = ret2 == 0;
-		if (ret2 < 0 && !ret)
-			ret = ret2;
+		has_call[i] = sock_fd >= 0;
+		if (!has_call[i])
+			continue;
+		calls[n_calls++] = (struct inject_call){
+		    .inj = ctls[i]->inj,
+		    .nr = __NR_close,
+		    .args = {(unsigned long)sock_fd},
+		    .cont = ctls[i]->area + PARASITE_STACK_SIZE + PARASITE_ENTRY_SELF_CURE};
 	}
-	if (ctl->is_area_exec) {
-		unsigned long args[6] = {ctl->area, PARASITE_AREA_SIZE, inject_area_prot(ctl->inj)};
+	inject_syscalls(calls, n_calls);
+	n_calls = 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct inject_call *call;
 
-		ret2 = inject_syscall(ctl->inj, __NR_mprotect, args, INJECT_CONT_SIGRETURN, &value);
-		if (ret2 == 0 && value < 0) {
-			errno = (int)-value;
-			ret2 = pr_errno("cannot make the parasite's area of task %d non-executable",
-					ctl->pid);
+		if (!has_call[i])
+			continue;
+		call = &calls[n_calls++];
+		ctls[i]->remote_sock_fd = -1;
+		ctls[i]->is_sock_closed = call->ret == 0;
+		if (call->ret < 0 && !errs[i])
+			errs[i] = call->ret;
+	}
+}
+
+/* Each area made non-executable again, by an mprotect() injected into all at once; it returns
+ * into the frame. Errors go to errs[i]. */
+static void restore_areas(struct parasite_ctl *const *ctls, size_t n, const bool *active, int *errs,
+			  struct inject_call *calls)
+{
+	size_t n_calls = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (!active[i] || !ctls[i]->is_area_exec)
+			continue;
+		calls[n_calls++] = (struct inject_call){
+		    .inj = ctls[i]->inj,
+		    .nr = __NR_mprotect,
+		    .args = {ctls[i]->area, PARASITE_AREA_SIZE, inject_area_prot(ctls[i]->inj)},
+		    .cont = INJECT_CONT_SIGRETURN};
+	}
+	inject_syscalls(calls, n_calls);
+	n_calls = 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct inject_call *call;
+		int ret;
+
+		if (!active[i] || !ctls[i]->is_area_exec)
+			continue;
+		call = &calls[n_calls++];
+		ret = call->ret;
+		if (ret == 0 && call->value < 0) {
+			errno = (int)-call->value;
+			ret = pr_errno("cannot make the parasite's area of task %d non-executable",
+				       ctls[i]->pid);
 		}
-		if (ret2 == 0)
-			ctl->is_area_exec = false;
-		if (ret2 < 0 && !ret)
-			ret = ret2;
+		if (ret == 0)
+			ctls[i]->is_area_exec = false;
+		if (ret < 0 && !errs[i])
+			errs[i] = ret;
 	}
-	return ret;
+}
+
+/* Stops each running parasite before its socket closes (it would cure the task on its own).
+ * A task that cannot be stopped is left out of the rest: nothing more is safe in it. */
+static void stop_parasites(struct parasite_ctl *const *ctls, size_t n, bool *active, int *errs)
+{
+	struct inject *injs[PARASITE_CTL_BATCH_MAX] = {0};
+	int rets[PARASITE_CTL_BATCH_MAX];
+	size_t n_injs = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (active[i] && ctls[i]->is_running)
+			injs[n_injs++] = ctls[i]->inj;
+	inject_interrupts(injs, n_injs, rets);
+	n_injs = 0;
+	for (size_t i = 0; i < n; i++) {
+		int ret;
+
+		if (!active[i] || !ctls[i]->is_running)
+			continue;
+		ret = rets[n_injs++];
+		if (ret < 0) {
+			errs[i] = ret;
+			active[i] = false;
+			continue;
+		}
+		ctls[i]->is_running = false;
+	}
+}
+
+void parasite_ctl_cure_many(struct parasite_ctl *const *ctls, size_t n, int *rets)
+{
+	struct inject_call calls[PARASITE_CTL_BATCH_MAX];
+	struct inject *injs[PARASITE_CTL_BATCH_MAX] = {0};
+	bool active[PARASITE_CTL_BATCH_MAX];
+	int cured[PARASITE_CTL_BATCH_MAX];
+	size_t n_injs = 0;
+
+	if (!batch_fits(n, rets))
+		return;
+	for (size_t i = 0; i < n; i++) {
+		rets[i] = 0;
+		active[i] = ctls[i] && !ctls[i]->is_cured;
+		if (active[i] && seize_fault("cure")) {
+			errno = EIO;
+			rets[i] = pr_errno("cannot stop the parasite in task %d (MINICR_FAULT)",
+					   ctls[i]->pid);
+		}
+	}
+	stop_parasites(ctls, n, active, rets);
+	for (size_t i = 0; i < n; i++) {
+		int ret;
+
+		if (!active[i])
+			continue;
+		ctls[i]->rpc = parasite_rpc_free(ctls[i]->rpc);
+		ret = unmap_probe(ctls[i]);
+		if (ret < 0 && !rets[i])
+			rets[i] = ret;
+	}
+	close_sockets(ctls, n, active, rets, calls);
+	restore_areas(ctls, n, active, rets, calls);
+	for (size_t i = 0; i < n; i++)
+		if (active[i])
+			injs[n_injs++] = ctls[i]->inj;
+	inject_cures(injs, n_injs, cured);
+	n_injs = 0;
+	for (size_t i = 0; i < n; i++) {
+		int ret;
+
+		if (!active[i])
+			continue;
+		ret = cured[n_injs++];
+		if (ret < 0 && !rets[i])
+			rets[i] = ret;
+		/* the stack bytes are back: the blob is no longer there */
+		if (ret == 0)
+			ctls[i]->is_blob_written = ctls[i]->is_sock_closed = false;
+		ctls[i]->is_cured = true;
+	}
 }
 
 int parasite_ctl_cure(struct parasite_ctl *ctl)
 {
-	int ret = 0, ret2;
+	int ret;
 
 	if (!ctl || ctl->is_cured)
 		return 0;
-	if (seize_fault("cure")) {
-		errno = EIO;
-		ret = pr_errno("cannot stop the parasite in task %d (MINICR_FAULT)", ctl->pid);
-	}
-	if (ctl->is_running) {
-		/* stop it before its socket closes: it would cure the task on its own */
-		ret2 = inject_interrupt(ctl->inj);
-		if (ret2 < 0)
-			return ret2; /* the task cannot be stopped: nothing more is safe */
-		ctl->is_running = false;
-	}
-	ctl->rpc = parasite_rpc_free(ctl->rpc);
-	ret2 = undo_parasite(ctl);
-	if (ret2 < 0 && !ret)
-		ret = ret2;
-	ret2 = inject_cure(ctl->inj);
-	if (ret2 < 0 && !ret)
-		ret = ret2;
-	/* the stack bytes are back: the blob is no longer there */
-	if (ret2 == 0)
-		ctl->is_blob_written = ctl->is_sock_closed = false;
-	ctl->is_cured = true;
+	parasite_ctl_cure_many(&ctl, 1, &ret);
 	return ret;
 }
 

@@ -24,6 +24,13 @@ int parasite_ctl_prepare(pid_t pid, struct parasite_ctl **ret_ctl);
  * parasite_ctl_free()). */
 int parasite_ctl_infect(struct parasite_ctl *ctl);
 
+/* The most tasks parasite_ctl_infect_many() and parasite_ctl_cure_many() take at once. */
+#define PARASITE_CTL_BATCH_MAX 16
+
+/* parasite_ctl_infect() of n tasks at once (each step in every task before the next, so that
+ * the tasks run side by side), each result in rets[i]. */
+void parasite_ctl_infect_many(struct parasite_ctl *const *ctls, size_t n, int *rets);
+
 /* The control socket while the parasite runs, else NULL. */
 struct parasite_rpc *parasite_ctl_rpc(struct parasite_ctl *ctl);
 pid_t parasite_ctl_pid(const struct parasite_ctl *ctl);
@@ -45,6 +52,9 @@ int parasite_ctl_remote_sock_fd(const struct parasite_ctl *ctl);
  * bytes. The task stays seized and stopped. Always does as much of that as it can; returns 0
  * or the first -errno (logged). Idempotent. */
 int parasite_ctl_cure(struct parasite_ctl *ctl);
+
+/* parasite_ctl_cure() of n tasks at once, each result in rets[i]. NULL ctls are skipped. */
+void parasite_ctl_cure_many(struct parasite_ctl *const *ctls, size_t n, int *rets);
 
 /* Cures if needed, then frees. NULL-safe, returns NULL. */
 struct parasite_ctl *parasite_ctl_free(struct parasite_ctl *ctl);

@@ -42,14 +42,17 @@
 #define IMG_FD	  5
 
 
-/* task_dump() with minicr's vdso layout, as dump.c passes it. */
+/* task_dump_running() and task_dump() with minicr's vdso layout, as dump.c calls them. */
 static int dump_one(int img_dirfd, const struct seize_task *task, struct parasite_ctl *ctl,
 		    const struct parasite_task_state *state)
 {
+	TaskCoreEntry core;
 	uint64_t own[3];
 	int ret = mem_own_special_sizes(own);
 
-	return ret < 0 ? ret : task_dump(img_dirfd, task, ctl, state, own);
+	if (ret == 0)
+		ret = task_dump_running(task, state, &core);
+	return ret < 0 ? ret : task_dump(img_dirfd, task, ctl, state, &core, own);
 }
 
 static int victim_main(size_t mb)
