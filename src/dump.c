@@ -14,11 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <linux/kcmp.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "config.h"
 #include "cli.h"
@@ -44,6 +41,7 @@
 #include "task/task-ns.h"
 #include "task/tree-plan.h"
 #include "task/files-share.h"
+#include "task/mm-share.h"
 #include "base/util.h"
 
 /* The most processes infected at once (dump_group()); parasite_ctl.h's batches hold them. */
@@ -554,8 +552,8 @@ static int dump_group(struct dump *d, size_t from, size_t to, struct group_task 
 	return ret;
 }
 
-/* Does task j share its fd table or its memory with one of tasks [from, j)? Its fd count would
- * then take in their parasites' sockets, or its parasite's stack overlap theirs. */
+/* Does task j share its fd table with one of tasks [from, j)? Its fd count would then take in
+ * their parasites' sockets. (No two share an address space: mm_share_check() refused that.) */
 static bool shares_with_group(const struct dump *d, size_t from, size_t j)
 {
 	const struct seize_task *t = d->tasks[j].task;
@@ -565,9 +563,6 @@ static bool shares_with_group(const struct dump *d, size_t from, size_t j)
 
 		if (t->files_owner &&
 		    (o->pid == t->files_owner || o->files_owner == t->files_owner))
-			return true;
-		/* 0: one mm; a failure counts as sharing, which only costs the overlap */
-		if (syscall(SYS_kcmp, t->pid, o->pid, KCMP_VM, 0, 0) <= 0)
 			return true;
 	}
 	return false;
@@ -827,6 +822,8 @@ int dump_run(const struct cli_options *opts)
 		ret = dump_cgroups_collect(d.tree, &d.cgroups);
 	if (ret == 0)
 		ret = files_share_detect(d.tree);
+	if (ret == 0)
+		ret = mm_share_check(d.tree);
 	if (ret < 0)
 		goto out_release_tree;
 	pr_debug("tree seized in %.1f ms", (double)(monotonic_ns() - start) / 1e6);

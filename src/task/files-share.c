@@ -5,42 +5,15 @@
 #include <errno.h>
 #include <linux/kcmp.h>
 #include <stdlib.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
 #include "base/log.h"
 #include "base/util.h"
+#include "task/kcmp-order.h"
 #include "task/seize.h"
 
-/* kcmp's order of the two tasks' fd tables: 0 same, 1 or 2 before or after, -errno. */
 static int cmp_files(pid_t a, pid_t b)
 {
-	long r = syscall(SYS_kcmp, a, b, KCMP_FILES, 0, 0);
-
-	if (r < 0)
-		return pr_errno("cannot compare the fd tables of tasks %d and %d", (int)a, (int)b);
-	return (int)r;
-}
-
-struct sort_ctx {
-	const struct seize_tree *tree;
-	int err;
-};
-
-static int cmp_heads(const void *a, const void *b, void *opaque)
-{
-	struct sort_ctx *c = opaque;
-	pid_t x = c->tree->tasks[*(const size_t *)a].pid, y = c->tree->tasks[*(const size_t *)b].pid;
-	int r;
-
-	if (c->err)
-		return 0;
-	r = cmp_files(x, y);
-	if (r < 0) {
-		c->err = r;
-		return 0;
-	}
-	return r == 0 ? 0 : r == 1 ? -1 : 1;
+	return kcmp_order(a, b, KCMP_FILES);
 }
 
 static ssize_t parent_of(const struct seize_tree *tree, size_t i)
@@ -54,8 +27,8 @@ static ssize_t parent_of(const struct seize_tree *tree, size_t i)
 int files_share_detect(struct seize_tree *tree)
 {
 	cleanup_free size_t *heads = reallocarray(NULL, tree->n_tasks + 1, sizeof(*heads));
-	struct sort_ctx c = {.tree = tree};
 	size_t n_heads = 0;
+	int ret;
 
 	if (!heads)
 		return pr_neg(-ENOMEM, "cannot allocate the fd table comparison");
@@ -76,9 +49,9 @@ int files_share_detect(struct seize_tree *tree)
 			heads[n_heads++] = i;
 	}
 	/* (2) any other two tables the same: sorted by kcmp's order, equal ones are neighbours */
-	qsort_r(heads, n_heads, sizeof(*heads), cmp_heads, &c);
-	if (c.err)
-		return c.err;
+	ret = kcmp_sort_tasks(tree, heads, n_heads, KCMP_FILES);
+	if (ret < 0)
+		return ret;
 	for (size_t k = 1; k < n_heads; k++) {
 		pid_t a = tree->tasks[heads[k - 1]].pid, b = tree->tasks[heads[k]].pid;
 		int r = cmp_files(a, b);

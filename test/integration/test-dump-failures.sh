@@ -58,6 +58,14 @@ expect_refusal $? "unsupported fd" "fd [0-9]* of task $pid: unsupported kind 'ne
 	"the task, the fd and the kind"
 finish "unsupported fd"
 
+# Two processes that share one address space: restore would split it.
+start shared-mm
+"$MINICR" dump -t "$pid" -D "$dir/img" 2>"$dir/err"
+expect_refusal $? "shared address space" \
+	"cannot dump tasks $pid and [0-9]*: they share one address space (clone(CLONE_VM) without CLONE_THREAD)" \
+	"both tasks and CLONE_VM"
+finish "shared address space"
+
 # Socket states restore cannot rebuild: one line naming the task, the fd and the socket's inode.
 start unix-refuse-peer
 "$MINICR" dump -t "$pid" -D "$dir/img" 2>"$dir/err"
