@@ -30,7 +30,13 @@ static pid_t thread_tid;
 
 static void *idle(void *arg)
 {
+	sigset_t usr1;
+
 	(void)arg;
+	/* the driver's SIGUSR1 is for the main thread only (see task-attrs.c) */
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &usr1, NULL);
 	__atomic_store_n(&thread_tid, (pid_t)syscall(SYS_gettid), __ATOMIC_RELEASE);
 	for (;;)
 		pause();

@@ -183,6 +183,9 @@ static void *attr_thread_main(void *arg)
 	prctl(PR_SET_NAME, t->name);
 	sigemptyset(&quit);
 	sigaddset(&quit, SIGQUIT);
+	/* the driver's SIGUSR1 is for the main thread only: taken here, it would set the flag
+	 * while the main thread slept on in sigsuspend() */
+	sigaddset(&quit, SIGUSR1);
 	pthread_sigmask(SIG_BLOCK, &quit, NULL);
 	t->tid = (pid_t)syscall(SYS_gettid);
 	if (t->cpu != -2) {
