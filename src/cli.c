@@ -28,6 +28,8 @@ const char cli_usage_text[] =
 	"  -v, -vN                  more verbose: repeat, or set a level (0 nothing, 1 errors,\n"
 	"                           2 warnings (default), 3 info and timestamps, 4 debug)\n"
 	"  -R, --leave-running      dump: let the tree continue after a successful dump\n"
+	"      --timeout N          dump: give up when a task has not stopped N seconds\n"
+	"                           after the freeze began (default 10, 0: wait for ever)\n"
 	"  -j, --shell-job          dump, restore: the tree uses a terminal it did not open\n"
 	"                           (the user's); restore reconnects it to minicr's own\n"
 	"  -d, --restore-detached   restore: return once the tree runs\n"
@@ -85,6 +87,7 @@ enum {
 	OPT_AUTO_DEDUP,
 	OPT_PAGE_SERVER,
 	OPT_LAZY_PAGES,
+	OPT_TIMEOUT,
 	OPT_NEGATE = 0x1000,
 };
 
@@ -101,6 +104,7 @@ static const struct option long_options[] = {
     {"verbose", optional_argument, NULL, 'v'},
     {"verbosity", optional_argument, NULL, 'v'},
     {"leave-running", no_argument, NULL, 'R'},
+    {"timeout", required_argument, NULL, OPT_TIMEOUT},
     BOOL_OPTION("restore-detached", 'd'),
     {"leave-stopped", no_argument, NULL, 's'},
     {"check-only", no_argument, NULL, OPT_CHECK_ONLY},
@@ -226,6 +230,8 @@ static int check_command_options(const struct cli_options *o, char *errbuf, size
 	if (o->leave_running && !is_dump)
 		return fail(errbuf, errlen,
 			    "option -R/--leave-running is only valid for dump, not %s", cmd);
+	if (o->has_timeout && !is_dump)
+		return fail(errbuf, errlen, "option --timeout is only valid for dump, not %s", cmd);
 	if (o->check_only && !is_restore)
 		return fail(errbuf, errlen, "option --check-only is only valid for restore, not %s",
 			    cmd);
@@ -439,6 +445,17 @@ static int take_option(struct cli_options *o, int c, const char *arg, char *errb
 	case 'R':
 		o->leave_running = true;
 		break;
+	case OPT_TIMEOUT: {
+		long seconds;
+
+		if (parse_long(arg, 0, 24 * 3600, &seconds) < 0)
+			return fail(errbuf, errlen,
+				    "invalid --timeout '%s' (seconds, 0 to %d; 0: no limit)", arg,
+				    24 * 3600);
+		o->timeout = (unsigned int)seconds;
+		o->has_timeout = true;
+		break;
+	}
 	case 's':
 		o->leave_stopped = true;
 		break;
@@ -574,7 +591,7 @@ static int take_option(struct cli_options *o, int c, const char *arg, char *errb
 
 int cli_parse(int argc, char **argv, struct cli_options *ret_opts, char *errbuf, size_t errlen)
 {
-	struct cli_options o = {.verbosity = CLI_VERBOSITY_DEFAULT};
+	struct cli_options o = {.verbosity = CLI_VERBOSITY_DEFAULT, .timeout = CLI_TIMEOUT_DEFAULT};
 	int c, ret;
 
 	optind = 0; /* full reset of getopt's internal state, so repeated calls work */

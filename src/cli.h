@@ -35,6 +35,9 @@ enum cli_exit {
 /* CRIU's verbosity scale (-v0..-v4): 0 nothing, 1 errors, 2 warnings (the default), 3 info
  * with timestamps, 4 debug. */
 #define CLI_VERBOSITY_DEFAULT 2
+
+/* dump --timeout: seconds a task may take to stop once interrupted, as CRIU's default. */
+#define CLI_TIMEOUT_DEFAULT 10
 #define CLI_VERBOSITY_MAX     4
 
 /* check --feature NAME may be given this many times. */
@@ -85,6 +88,8 @@ struct cli_options {
 	const char *html_path;	 /* show --html FILE */
 	bool full;		 /* show --full */
 	bool leave_running;	 /* dump --leave-running */
+	unsigned int timeout;	 /* dump --timeout N (seconds, 0: no limit) */
+	bool has_timeout;	 /* --timeout was given */
 	bool restore_detached;   /* restore -d */
 	bool leave_stopped;      /* restore --leave-stopped */
 	bool explain;		 /* dump, restore --explain: narrate each step */

@@ -803,7 +803,7 @@ int dump_run(const struct cli_options *opts)
 		goto out_free;
 	d.tmp_dirfd = dump_publish_dirfd(d.publish);
 
-	ret = seize_tree(opts->tree_pid, &d.tree);
+	ret = seize_tree(opts->tree_pid, opts->timeout, &d.tree);
 	if (ret < 0)
 		goto out_remove_images;
 	/* the tree is frozen: what its fds need from the whole system can be read from now */

@@ -13,6 +13,7 @@
 
 #include "base/compat.h"
 #include "base/hmap.h"
+#include "base/deadline.h"
 #include "base/log.h"
 #include "base/procfs.h"
 #include "base/util.h"
@@ -62,6 +63,7 @@ enum thread_seize_result {
 
 struct seize_ctx {
 	struct seize_tree *tree;
+	struct deadline deadline; /* for each thread to stop once interrupted */
 	unsigned int seize_options;
 	struct hmap in_tree; /* (pid, 0) -> 1 while the pid is one of tree's tasks, else 0 */
 };
@@ -71,13 +73,46 @@ static bool is_group_stop_signal(int sig)
 	return sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU;
 }
 
-/* Waits for the trap PTRACE_INTERRUPT asked for. Returns 0, or -ESRCH if the thread exited. */
-static int wait_interrupt_stop(pid_t tid, bool *ret_was_stopped)
+/* A thread that has not stopped by the deadline: says where it waits, which names the usual
+ * cause (a vfork() parent waits, unkillable but for SIGKILL, until its child execs or exits).
+ * Returns -ETIMEDOUT. */
+static int refuse_unstoppable(struct seize_ctx *ctx, pid_t tid)
+{
+	char path[64], wchan[64] = "";
+	struct procfs_stat st = {0};
+	ssize_t n;
+	int fd;
+
+	(void)procfs_read_stat(tid, &st);
+	snprintf(path, sizeof(path), "/proc/%d/wchan", (int)tid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	n = fd >= 0 ? read(fd, wchan, sizeof(wchan) - 1) : -1;
+	if (fd >= 0)
+		close(fd);
+	wchan[n > 0 ? n : 0] = 0;
+	if (strstr(wchan, "vfork") || strcmp(wchan, "kernel_clone") == 0)
+		pr_err("cannot seize task %d: it did not stop within %u s: it is a vfork() parent, "
+		       "which waits in the kernel until its child calls exec or exits",
+		       (int)tid, ctx->deadline.seconds);
+	else
+		pr_err(
+		    "cannot seize task %d: it did not stop within %u s (state %c, waiting in the "
+		    "kernel at %s)",
+		    (int)tid, ctx->deadline.seconds, st.state ? st.state : '?',
+		    wchan[0] && strcmp(wchan, "0") != 0 ? wchan : "an unknown place");
+	return -ETIMEDOUT;
+}
+
+/* Waits for the trap PTRACE_INTERRUPT asked for. Returns 0, -ESRCH if the thread exited, or
+ * -ETIMEDOUT (logged) if the deadline passed first. */
+static int wait_interrupt_stop(struct seize_ctx *ctx, pid_t tid, bool *ret_was_stopped)
 {
 	for (int n_signals = 0;;) {
 		int status, event, sig;
 
 		if (waitpid(tid, &status, __WALL) < 0) {
+			if (errno == EINTR && deadline_passed(&ctx->deadline))
+				return refuse_unstoppable(ctx, tid);
 			if (errno == EINTR)
 				continue;
 			return pr_errno("cannot wait for task %d", tid);
@@ -247,7 +282,7 @@ static int seize_thread(struct seize_ctx *ctx, pid_t tid, bool *ret_was_stopped)
 		(void)ptrace(PTRACE_DETACH, tid, 0, 0);
 		return ret;
 	}
-	ret = wait_interrupt_stop(tid, ret_was_stopped);
+	ret = wait_interrupt_stop(ctx, tid, ret_was_stopped);
 	if (ret == -ESRCH) {
 		/* it died before it could stop: it is not part of the frozen tree (a dead root
 		 * is caught by the caller's next stat) */
@@ -457,7 +492,7 @@ static int seize_pass(struct seize_ctx *ctx)
 	return n_new;
 }
 
-int seize_tree(pid_t root, struct seize_tree **ret_tree)
+int seize_tree(pid_t root, unsigned int timeout_s, struct seize_tree **ret_tree)
 {
 	cleanup(seize_tree_freep) struct seize_tree *tree = NULL;
 	struct seize_ctx ctx;
@@ -480,16 +515,16 @@ int seize_tree(pid_t root, struct seize_tree **ret_tree)
 	 * (inject.c): the stop's code is then SIGTRAP | 0x80, which the tracee, resuming on its
 	 * own, tries to send itself and cannot, where a plain SIGTRAP would kill it. */
 	ctx.seize_options = PTRACE_O_SUSPEND_SECCOMP | PTRACE_O_TRACESYSGOOD;
-	ret = add_task(&ctx, root);
-	if (ret < 0) {
-		hmap_clear(&ctx.in_tree);
+	ret = deadline_arm(&ctx.deadline, timeout_s);
+	if (ret < 0)
 		return ret;
-	}
-	for (attempt = 0; attempt < SEIZE_MAX_ATTEMPTS; attempt++) {
+	ret = add_task(&ctx, root);
+	for (attempt = 0; ret >= 0 && attempt < SEIZE_MAX_ATTEMPTS; attempt++) {
 		ret = seize_pass(&ctx);
 		if (ret <= 0)
 			break;
 	}
+	deadline_disarm(&ctx.deadline);
 	hmap_clear(&ctx.in_tree);
 	if (ret < 0)
 		return ret; /* the cleanup releases what was seized */

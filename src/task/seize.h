@@ -37,8 +37,11 @@ struct seize_tree {
  * itself, another tracer, a kernel thread, capabilities minicr lacks). On failure every task
  * seized so far is released untouched. On success *ret_tree owns the tasks: end with
  * seize_release() or seize_kill(), then seize_tree_free(). The seize sets
- * PTRACE_O_TRACESYSGOOD, which inject.h relies on. */
-int seize_tree(pid_t root, struct seize_tree **ret_tree);
+ * PTRACE_O_TRACESYSGOOD, which inject.h relies on. A thread that has not stopped timeout_s
+ * seconds after the seize began (0: no limit) fails it with -ETIMEDOUT, in one line that says
+ * where it waits. */
+#define SEIZE_TIMEOUT_DEFAULT 10 /* seconds, as CRIU's --timeout */
+int seize_tree(pid_t root, unsigned int timeout_s, struct seize_tree **ret_tree);
 
 /* Detaches every thread: the tree continues exactly as before (a task that was group-stopped
  * stays stopped). The caller must have cured every parasite first. Idempotent; logs warnings. */

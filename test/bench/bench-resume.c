@@ -322,7 +322,7 @@ static int bench_one(const char *self, size_t mb)
 	proc_mem_read = ref_proc_mem_read(pid, addr, (uint64_t)mb << 20);
 
 	t0 = now_ms();
-	ret = seize_tree(pid, &tree);
+	ret = seize_tree(pid, SEIZE_TIMEOUT_DEFAULT, &tree);
 	if (ret == 0)
 		ret = parasite_ctl_prepare(pid, &ctl);
 	if (ret == 0)

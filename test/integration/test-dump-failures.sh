@@ -66,6 +66,15 @@ expect_refusal $? "shared address space" \
 	"both tasks and CLONE_VM"
 finish "shared address space"
 
+# A vfork() parent cannot be stopped until its child execs or exits: the freeze gives up after
+# --timeout with one line that says so.
+start vfork-parent
+"$MINICR" dump -t "$pid" -D "$dir/img" --timeout 1 2>"$dir/err"
+expect_refusal $? "vfork parent" \
+	"cannot seize task $pid: it did not stop within 1 s: it is a vfork() parent" \
+	"the task, the time limit and vfork()"
+finish "vfork parent"
+
 # Socket states restore cannot rebuild: one line naming the task, the fd and the socket's inode.
 start unix-refuse-peer
 "$MINICR" dump -t "$pid" -D "$dir/img" 2>"$dir/err"

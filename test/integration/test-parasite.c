@@ -581,7 +581,7 @@ static int run_dump_steps(const struct victim *v, int verify)
 	size_t n_ctls = 0;
 	int ret;
 
-	ret = seize_tree(v->pid, &tree);
+	ret = seize_tree(v->pid, SEIZE_TIMEOUT_DEFAULT, &tree);
 	if (ret < 0)
 		return ret;
 	if (verify) {
@@ -697,7 +697,7 @@ static int capture_log_of_missing_pid(void)
 		return -1;
 	level = log_get_level();
 	log_init(LOG_WARN, pipefd[1]);
-	ret = seize_tree(pid, &tree);
+	ret = seize_tree(pid, SEIZE_TIMEOUT_DEFAULT, &tree);
 	log_init(level, -1);
 	n = read(pipefd[0], buf, sizeof(buf) - 1);
 	buf[n > 0 ? n : 0] = '\0';
@@ -722,7 +722,7 @@ static void test_zombie_root(void)
 	for (int i = 0; i < 1000 && proc_state(pid) != 'Z'; i++)
 		usleep(1000);
 	fprintf(stderr, "--- a zombie root (the error below is expected)\n");
-	CHECK(seize_tree(pid, &tree) == -ESRCH && !tree, "seizing a zombie root must fail");
+	CHECK(seize_tree(pid, SEIZE_TIMEOUT_DEFAULT, &tree) == -ESRCH && !tree, "seizing a zombie root must fail");
 	waitpid(pid, NULL, 0);
 }
 
@@ -809,7 +809,7 @@ static void test_churning_tree(void)
 	for (int i = 0; i < 20; i++) {
 		struct seize_tree *tree = NULL;
 
-		if (seize_tree(pid, &tree) < 0)
+		if (seize_tree(pid, SEIZE_TIMEOUT_DEFAULT, &tree) < 0)
 			continue;
 		n_seized++;
 		check_tree_frozen(tree);
@@ -860,7 +860,7 @@ static void test_own_netns(void)
 		printf("note: cannot create a network namespace, skipping that case\n");
 		goto out;
 	}
-	CHECK(seize_tree(pid, &tree) == 0, "seize a task in its own net ns");
+	CHECK(seize_tree(pid, SEIZE_TIMEOUT_DEFAULT, &tree) == 0, "seize a task in its own net ns");
 	if (!tree)
 		goto out;
 	CHECK(parasite_ctl_prepare(pid, &ctl) == 0 && parasite_ctl_infect(ctl) == 0 &&
@@ -910,7 +910,7 @@ static void test_fd_limit_below_table(rlim_t limit)
 		CHECK(0, "fd limit %lu: the child could not set it up", (unsigned long)limit);
 		goto out;
 	}
-	CHECK(seize_tree(pid, &tree) == 0, "seize the task with fd limit %lu",
+	CHECK(seize_tree(pid, SEIZE_TIMEOUT_DEFAULT, &tree) == 0, "seize the task with fd limit %lu",
 	      (unsigned long)limit);
 	if (!tree)
 		goto out;
@@ -1029,7 +1029,7 @@ int main(void)
 	test_fd_limit_below_table(0);
 
 	/* dump's default end: kill the whole tree */
-	CHECK(seize_tree(v.pid, &tree) == 0, "final seize");
+	CHECK(seize_tree(v.pid, SEIZE_TIMEOUT_DEFAULT, &tree) == 0, "final seize");
 	if (tree) {
 		pid_t child = v.rep.child;
 

@@ -580,7 +580,7 @@ static int dump_victim(pid_t pid, int img_dirfd)
 	struct parasite_task_state state;
 	int ret;
 
-	ret = seize_tree(pid, &tree);
+	ret = seize_tree(pid, SEIZE_TIMEOUT_DEFAULT, &tree);
 	if (ret < 0)
 		return ret;
 	ret = parasite_ctl_prepare(pid, &ctl);
@@ -762,7 +762,7 @@ static int dump_tree(pid_t root, int img_dirfd)
 	struct seize_tree *tree = NULL;
 	int ret;
 
-	ret = seize_tree(root, &tree);
+	ret = seize_tree(root, SEIZE_TIMEOUT_DEFAULT, &tree);
 	if (ret < 0)
 		return ret;
 	for (size_t i = 0; i < tree->n_tasks && ret == 0; i++) {

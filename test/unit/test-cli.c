@@ -329,6 +329,25 @@ Test(cli, refuses_unknown_commands_and_options)
 	cr_assert(strstr(err, "no command"), "%s", err);
 }
 
+Test(cli, parses_the_dump_timeout)
+{
+	struct cli_options o;
+	char err[256] = "";
+
+	cr_assert_eq(parse(&o, err, "dump", "-t", "1", "-D", "d", NULL), 0, "%s", err);
+	cr_assert_eq(o.timeout, CLI_TIMEOUT_DEFAULT);
+	cr_assert_eq(parse(&o, err, "dump", "-t", "1", "-D", "d", "--timeout", "3", NULL), 0, "%s",
+		     err);
+	cr_assert_eq(o.timeout, 3);
+	cr_assert_eq(parse(&o, err, "dump", "-t", "1", "-D", "d", "--timeout=0", NULL), 0, "%s",
+		     err);
+	cr_assert_eq(o.timeout, 0);
+	cr_assert_eq(parse(&o, err, "dump", "-t", "1", "-D", "d", "--timeout", "-1", NULL),
+		     -EINVAL);
+	cr_assert_eq(parse(&o, err, "dump", "-t", "1", "-D", "d", "--timeout", "x", NULL), -EINVAL);
+	cr_assert_eq(parse(&o, err, "restore", "-D", "d", "--timeout", "3", NULL), -EINVAL);
+}
+
 Test(cli, refuses_options_of_another_command)
 {
 	struct cli_options o;
