@@ -28,6 +28,7 @@ int files_share_detect(struct seize_tree *tree)
 {
 	cleanup_free size_t *heads = reallocarray(NULL, tree->n_tasks + 1, sizeof(*heads));
 	size_t n_heads = 0;
+	pid_t a, b;
 	int ret;
 
 	if (!heads)
@@ -49,22 +50,11 @@ int files_share_detect(struct seize_tree *tree)
 			heads[n_heads++] = i;
 	}
 	/* (2) any other two tables the same: sorted by kcmp's order, equal ones are neighbours */
-	ret = kcmp_sort_tasks(tree, heads, n_heads, KCMP_FILES);
-	if (ret < 0)
+	ret = kcmp_find_shared(tree, heads, n_heads, KCMP_FILES, &a, &b);
+	if (ret <= 0)
 		return ret;
-	for (size_t k = 1; k < n_heads; k++) {
-		pid_t a = tree->tasks[heads[k - 1]].pid, b = tree->tasks[heads[k]].pid;
-		int r = cmp_files(a, b);
-
-		if (r < 0)
-			return r;
-		if (r == 0) {
-			pr_err("cannot dump tasks %d and %d: they share one fd table (CLONE_FILES) "
-			       "but neither is the other's parent; restore rebuilds a table shared "
-			       "only along parent links",
-			       (int)a, (int)b);
-			return -ENOTSUP;
-		}
-	}
-	return 0;
+	pr_err("cannot dump tasks %d and %d: they share one fd table (CLONE_FILES) but neither "
+	       "is the other's parent; restore rebuilds a table shared only along parent links",
+	       (int)a, (int)b);
+	return -ENOTSUP;
 }

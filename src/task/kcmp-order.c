@@ -55,10 +55,25 @@ static int compare(const void *a, const void *b, void *opaque)
 	return r == 0 ? 0 : r == 1 ? -1 : 1;
 }
 
-int kcmp_sort_tasks(const struct seize_tree *tree, size_t *idx, size_t n, int type)
+int kcmp_find_shared(const struct seize_tree *tree, size_t *idx, size_t n, int type, pid_t *ret_a,
+		     pid_t *ret_b)
 {
 	struct sort_ctx c = {.tree = tree, .type = type};
 
 	qsort_r(idx, n, sizeof(*idx), compare, &c);
-	return c.err;
+	if (c.err)
+		return c.err;
+	for (size_t k = 1; k < n; k++) {
+		pid_t a = tree->tasks[idx[k - 1]].pid, b = tree->tasks[idx[k]].pid;
+		int r = kcmp_order(a, b, type);
+
+		if (r < 0)
+			return r;
+		if (r == 0) {
+			*ret_a = a < b ? a : b;
+			*ret_b = a < b ? b : a;
+			return 1;
+		}
+	}
+	return 0;
 }

@@ -12,6 +12,8 @@ struct seize_tree;
  * object, 1 or 2 before or after; -errno (logged, naming the tasks). */
 int kcmp_order(pid_t a, pid_t b, int type);
 
-/* Sorts idx[0..n) (indices into tree->tasks) by their objects of kind type, so that tasks that
- * share one are neighbours. Returns 0 or -errno (logged). */
-int kcmp_sort_tasks(const struct seize_tree *tree, size_t *idx, size_t n, int type);
+/* Looks for two of the tasks idx[0..n) (indices into tree->tasks, which it sorts by their
+ * objects of kind type, so that tasks that share one are neighbours) that share an object.
+ * Returns 1 with their pids in *ret_a and *ret_b, 0 if none do, or -errno (logged). */
+int kcmp_find_shared(const struct seize_tree *tree, size_t *idx, size_t n, int type, pid_t *ret_a,
+		     pid_t *ret_b);

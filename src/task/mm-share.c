@@ -15,6 +15,7 @@ int mm_share_check(const struct seize_tree *tree)
 {
 	cleanup_free size_t *idx = reallocarray(NULL, tree->n_tasks + 1, sizeof(*idx));
 	size_t n = 0;
+	pid_t a, b;
 	int ret;
 
 	if (!idx)
@@ -23,22 +24,11 @@ int mm_share_check(const struct seize_tree *tree)
 	for (size_t i = 0; i < tree->n_tasks; i++)
 		if (!tree->tasks[i].is_zombie)
 			idx[n++] = i;
-	ret = kcmp_sort_tasks(tree, idx, n, KCMP_VM);
-	if (ret < 0)
+	ret = kcmp_find_shared(tree, idx, n, KCMP_VM, &a, &b);
+	if (ret <= 0)
 		return ret;
-	for (size_t k = 1; k < n; k++) {
-		pid_t a = tree->tasks[idx[k - 1]].pid, b = tree->tasks[idx[k]].pid;
-
-		ret = kcmp_order(a, b, KCMP_VM);
-		if (ret < 0)
-			return ret;
-		if (ret == 0) {
-			pr_err("cannot dump tasks %d and %d: they share one address space "
-			       "(clone(CLONE_VM) without CLONE_THREAD), which restore would split "
-			       "into two",
-			       (int)(a < b ? a : b), (int)(a < b ? b : a));
-			return -ENOTSUP;
-		}
-	}
-	return 0;
+	pr_err("cannot dump tasks %d and %d: they share one address space (clone(CLONE_VM) "
+	       "without CLONE_THREAD), which restore would split into two",
+	       (int)a, (int)b);
+	return -ENOTSUP;
 }
