@@ -76,7 +76,8 @@ struct dump {
 	struct dump_cgroups *cgroups; /* NULL with --manage-cgroups=ignore */
 };
 
-/* fds minicr keeps besides a task's local copies: images, directories, sockets, probes. */
+/* fds minicr keeps besides a task's local copies: images, directories, sockets, probes, and
+ * the /proc/PID/mem fd and parasite socket of each task of a dump group (dump_group()). */
 #define DUMP_OWN_FDS 64
 
 /* A mount namespace is named by its 64-bit id where the kernel has one (6.9+), else by the
@@ -547,6 +548,10 @@ static int dump_group(struct dump *d, size_t from, size_t to, struct group_task 
 	for (size_t i = 0; i < n && ret == 0; i++)
 		ret = task_dump(d->tmp_dirfd, d->tasks[from + i].task, ctls[i], &group[i].state,
 				&group[i].core, d->own_special_sizes);
+	/* dumped and cured: its /proc/PID/mem fd and saved xstate need not wait for the whole
+	 * tree (a tree of thousands would hold as many fds) */
+	for (size_t i = 0; i < n && ret == 0; i++)
+		d->tasks[from + i].ctl = parasite_ctl_free(d->tasks[from + i].ctl);
 	for (size_t i = 0; i < n; i++)
 		free(TAKE_PTR(group[i].fds));
 	return ret;
