@@ -681,12 +681,14 @@ void inject_syscalls(struct inject_call *calls, size_t n)
 	/* Each pass waits only for stops the previous pass let the threads reach: while minicr
 	 * waits for one thread, or sets up the next, the others run their calls. */
 	for (size_t i = 0; i < n; i++)
-		calls[i].ret = begin_call(calls[i].inj, calls[i].nr, calls[i].args, calls[i].cont);
+		calls[i].ret = calls[i].inj ? begin_call(calls[i].inj, calls[i].nr, calls[i].args,
+							 calls[i].cont)
+					    : 0;
 	for (size_t i = 0; i < n; i++)
-		if (calls[i].ret == 0)
+		if (calls[i].inj && calls[i].ret == 0)
 			calls[i].ret = enter_call(calls[i].inj);
 	for (size_t i = 0; i < n; i++)
-		if (calls[i].ret == 0)
+		if (calls[i].inj && calls[i].ret == 0)
 			calls[i].ret = end_call(calls[i].inj, calls[i].args, &calls[i].value);
 }
 
@@ -792,9 +794,9 @@ void inject_interrupts(struct inject *const *injs, size_t n, int *rets)
 {
 	/* all interrupted first, then each waited for: they stop at once */
 	for (size_t i = 0; i < n; i++)
-		rets[i] = injs[i]->is_running ? interrupt_running(injs[i]) : 0;
+		rets[i] = injs[i] && injs[i]->is_running ? interrupt_running(injs[i]) : 0;
 	for (size_t i = 0; i < n; i++)
-		if (rets[i] == 0 && injs[i]->is_running)
+		if (rets[i] == 0 && injs[i] && injs[i]->is_running)
 			rets[i] = stop_running(injs[i]);
 }
 
@@ -814,25 +816,24 @@ int inject_interrupt(struct inject *inj)
  * the zeros they held. Runs in the threads whose rets[i] is 0, all at once. */
 static void empty_fresh_pages(struct inject *const *injs, size_t n, const int *rets)
 {
-	struct inject_call calls[INJECT_BATCH_MAX];
-	size_t n_calls = 0;
+	struct inject_call calls[INJECT_BATCH_MAX] = {0};
 
 	for (size_t i = 0; i < n; i++) {
 		struct inject *inj = injs[i];
 
-		if (rets[i] < 0 || !inj->is_zone_dirty || inj->fresh_hi == inj->zone_lo)
+		if (!inj || rets[i] < 0 || !inj->is_zone_dirty || inj->fresh_hi == inj->zone_lo)
 			continue;
-		calls[n_calls++] = (struct inject_call){
+		calls[i] = (struct inject_call){
 		    .inj = inj,
 		    .nr = __NR_madvise,
 		    .args = {inj->zone_lo, inj->fresh_hi - inj->zone_lo, MADV_DONTNEED},
 		    .cont = INJECT_CONT_SIGRETURN};
 	}
-	inject_syscalls(calls, n_calls);
-	for (size_t i = 0; i < n_calls; i++) {
+	inject_syscalls(calls, n);
+	for (size_t i = 0; i < n; i++) {
 		struct inject *inj = calls[i].inj;
 
-		if (calls[i].ret == 0 && calls[i].value == 0)
+		if (!inj || (calls[i].ret == 0 && calls[i].value == 0))
 			continue;
 		pr_debug(
 		    "thread %d: madvise(MADV_DONTNEED) of minicr's untouched stack pages: %ld; "
@@ -896,7 +897,7 @@ void inject_cures(struct inject *const *injs, size_t n, int *rets)
 	inject_interrupts(injs, n, rets);
 	empty_fresh_pages(injs, n, rets);
 	for (size_t i = 0; i < n; i++)
-		if (rets[i] == 0)
+		if (injs[i] && rets[i] == 0)
 			rets[i] = restore_state(injs[i]);
 }
 

@@ -52,7 +52,8 @@ struct inject_call {
 
 /* inject_syscall() for n calls in n different threads at once: each step is taken in every
  * thread before minicr waits for the first to reach the next, so the threads run their calls
- * side by side. A thread's failure leaves the others' calls to finish. */
+ * side by side. A thread's failure leaves the others' calls to finish. A call whose inj is
+ * NULL is skipped (ret 0). */
 void inject_syscalls(struct inject_call *calls, size_t n);
 
 /* Like inject_syscall() with INJECT_CONT_SIGRETURN, for calls that read or write memory: every
@@ -87,7 +88,8 @@ int inject_run(struct inject *inj, uint64_t rip, uint64_t rsp);
 int inject_check_running(struct inject *inj, int *ret_sig);
 
 /* Stops a thread started by inject_run() (PTRACE_INTERRUPT). Returns 0 or -errno (logged).
- * inject_interrupts() stops n threads at once, each result in rets[i]. */
+ * inject_interrupts() stops n threads at once, each result in rets[i] (NULL ones skipped:
+ * rets[i] = 0). */
 int inject_interrupt(struct inject *inj);
 void inject_interrupts(struct inject *const *injs, size_t n, int *rets);
 
@@ -105,7 +107,8 @@ uint64_t inject_saved_sigmask(const struct inject *inj);
  * protection). The thread stays seized and stopped. Idempotent; returns 0 or the first -errno
  * (logged). */
 int inject_cure(struct inject *inj);
-/* inject_cure() of n threads (at most INJECT_BATCH_MAX) at once, each result in rets[i]. */
+/* inject_cure() of n threads (at most INJECT_BATCH_MAX) at once, each result in rets[i] (NULL
+ * ones skipped: rets[i] = 0). */
 void inject_cures(struct inject *const *injs, size_t n, int *rets);
 
 /* Cures if needed, then frees. NULL-safe, returns NULL. */

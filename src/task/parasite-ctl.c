@@ -118,35 +118,30 @@ static int write_blob(struct parasite_ctl *ctl, const struct sockaddr_un *addr, 
 static void make_areas_executable(struct parasite_ctl *const *ctls, size_t n, int *rets,
 				  struct inject_call *calls)
 {
-	size_t n_calls = 0;
-
 	for (size_t i = 0; i < n; i++) {
 		uint64_t code = ctls[i]->area + PARASITE_STACK_SIZE;
 
+		calls[i] = (struct inject_call){0};
 		if (rets[i] < 0)
 			continue;
-		calls[n_calls++] = (struct inject_call){
+		calls[i] = (struct inject_call){
 		    .inj = ctls[i]->inj,
 		    .nr = __NR_mprotect,
 		    .args = {ctls[i]->area, PARASITE_AREA_SIZE, PROT_READ | PROT_WRITE | PROT_EXEC},
 		    .cont = code + PARASITE_ENTRY_SELF_CURE};
 	}
-	inject_syscalls(calls, n_calls);
-	n_calls = 0;
+	inject_syscalls(calls, n);
 	for (size_t i = 0; i < n; i++) {
-		const struct inject_call *call;
-
-		if (rets[i] < 0)
+		if (!calls[i].inj)
 			continue;
-		call = &calls[n_calls++];
-		if (call->ret < 0) {
-			rets[i] = call->ret;
+		if (calls[i].ret < 0) {
+			rets[i] = calls[i].ret;
 			continue;
 		}
 		/* even if it failed: putting the protection back is harmless */
 		ctls[i]->is_area_exec = true;
-		if (call->value < 0) {
-			errno = (int)-call->value;
+		if (calls[i].value < 0) {
+			errno = (int)-calls[i].value;
 			rets[i] = pr_errno("cannot make the parasite's stack area of task %d "
 					   "executable",
 					   ctls[i]->pid);
@@ -355,33 +350,26 @@ static int remote_sock_fd(struct parasite_ctl *ctl)
 static void close_sockets(struct parasite_ctl *const *ctls, size_t n, const bool *active, int *errs,
 			  struct inject_call *calls)
 {
-	bool has_call[PARASITE_CTL_BATCH_MAX];
-	size_t n_calls = 0;
-
 	for (size_t i = 0; i < n; i++) {
 		int sock_fd = active[i] ? remote_sock_fd(ctls[i]) : -1;
 
-		has_call[i] = sock_fd >= 0;
-		if (!has_call[i])
+		calls[i] = (struct inject_call){0};
+		if (sock_fd < 0)
 			continue;
-		calls[n_calls++] = (struct inject_call){
+		calls[i] = (struct inject_call){
 		    .inj = ctls[i]->inj,
 		    .nr = __NR_close,
 		    .args = {(unsigned long)sock_fd},
 		    .cont = ctls[i]->area + PARASITE_STACK_SIZE + PARASITE_ENTRY_SELF_CURE};
 	}
-	inject_syscalls(calls, n_calls);
-	n_calls = 0;
+	inject_syscalls(calls, n);
 	for (size_t i = 0; i < n; i++) {
-		const struct inject_call *call;
-
-		if (!has_call[i])
+		if (!calls[i].inj)
 			continue;
-		call = &calls[n_calls++];
 		ctls[i]->remote_sock_fd = -1;
-		ctls[i]->is_sock_closed = call->ret == 0;
-		if (call->ret < 0 && !errs[i])
-			errs[i] = call->ret;
+		ctls[i]->is_sock_closed = calls[i].ret == 0;
+		if (calls[i].ret < 0 && !errs[i])
+			errs[i] = calls[i].ret;
 	}
 }
 
@@ -390,29 +378,24 @@ static void close_sockets(struct parasite_ctl *const *ctls, size_t n, const bool
 static void restore_areas(struct parasite_ctl *const *ctls, size_t n, const bool *active, int *errs,
 			  struct inject_call *calls)
 {
-	size_t n_calls = 0;
-
 	for (size_t i = 0; i < n; i++) {
+		calls[i] = (struct inject_call){0};
 		if (!active[i] || !ctls[i]->is_area_exec)
 			continue;
-		calls[n_calls++] = (struct inject_call){
+		calls[i] = (struct inject_call){
 		    .inj = ctls[i]->inj,
 		    .nr = __NR_mprotect,
 		    .args = {ctls[i]->area, PARASITE_AREA_SIZE, inject_area_prot(ctls[i]->inj)},
 		    .cont = INJECT_CONT_SIGRETURN};
 	}
-	inject_syscalls(calls, n_calls);
-	n_calls = 0;
+	inject_syscalls(calls, n);
 	for (size_t i = 0; i < n; i++) {
-		const struct inject_call *call;
-		int ret;
+		int ret = calls[i].ret;
 
-		if (!active[i] || !ctls[i]->is_area_exec)
+		if (!calls[i].inj)
 			continue;
-		call = &calls[n_calls++];
-		ret = call->ret;
-		if (ret == 0 && call->value < 0) {
-			errno = (int)-call->value;
+		if (ret == 0 && calls[i].value < 0) {
+			errno = (int)-calls[i].value;
 			ret = pr_errno("cannot make the parasite's area of task %d non-executable",
 				       ctls[i]->pid);
 		}
@@ -429,21 +412,15 @@ static void stop_parasites(struct parasite_ctl *const *ctls, size_t n, bool *act
 {
 	struct inject *injs[PARASITE_CTL_BATCH_MAX] = {0};
 	int rets[PARASITE_CTL_BATCH_MAX];
-	size_t n_injs = 0;
 
 	for (size_t i = 0; i < n; i++)
-		if (active[i] && ctls[i]->is_running)
-			injs[n_injs++] = ctls[i]->inj;
-	inject_interrupts(injs, n_injs, rets);
-	n_injs = 0;
+		injs[i] = active[i] && ctls[i]->is_running ? ctls[i]->inj : NULL;
+	inject_interrupts(injs, n, rets);
 	for (size_t i = 0; i < n; i++) {
-		int ret;
-
-		if (!active[i] || !ctls[i]->is_running)
+		if (!injs[i])
 			continue;
-		ret = rets[n_injs++];
-		if (ret < 0) {
-			errs[i] = ret;
+		if (rets[i] < 0) {
+			errs[i] = rets[i];
 			active[i] = false;
 			continue;
 		}
@@ -457,7 +434,6 @@ void parasite_ctl_cure_many(struct parasite_ctl *const *ctls, size_t n, int *ret
 	struct inject *injs[PARASITE_CTL_BATCH_MAX] = {0};
 	bool active[PARASITE_CTL_BATCH_MAX];
 	int cured[PARASITE_CTL_BATCH_MAX];
-	size_t n_injs = 0;
 
 	if (!batch_fits(n, rets))
 		return;
@@ -484,20 +460,15 @@ void parasite_ctl_cure_many(struct parasite_ctl *const *ctls, size_t n, int *ret
 	close_sockets(ctls, n, active, rets, calls);
 	restore_areas(ctls, n, active, rets, calls);
 	for (size_t i = 0; i < n; i++)
-		if (active[i])
-			injs[n_injs++] = ctls[i]->inj;
-	inject_cures(injs, n_injs, cured);
-	n_injs = 0;
+		injs[i] = active[i] ? ctls[i]->inj : NULL;
+	inject_cures(injs, n, cured);
 	for (size_t i = 0; i < n; i++) {
-		int ret;
-
 		if (!active[i])
 			continue;
-		ret = cured[n_injs++];
-		if (ret < 0 && !rets[i])
-			rets[i] = ret;
+		if (cured[i] < 0 && !rets[i])
+			rets[i] = cured[i];
 		/* the stack bytes are back: the blob is no longer there */
-		if (ret == 0)
+		if (cured[i] == 0)
 			ctls[i]->is_blob_written = ctls[i]->is_sock_closed = false;
 		ctls[i]->is_cured = true;
 	}
