@@ -67,7 +67,7 @@ void deadline_disarm(struct deadline *dl)
 {
 	if (!dl->is_armed)
 		return;
-	timer_delete((timer_t)dl->timer);
+	timer_delete(dl->timer);
 	sigaction(DEADLINE_SIGNAL, &saved_action, NULL);
 	dl->is_armed = false;
 }

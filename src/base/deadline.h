@@ -5,13 +5,14 @@
 #pragma once
 
 #include <stdbool.h>
+#include <time.h>
 
 #define DEADLINE_RETRY_MS 100
 
 struct deadline {
 	bool is_armed;
 	unsigned int seconds;
-	void *timer; /* the timer_t, when armed */
+	timer_t timer; /* when armed */
 };
 
 /* Arms a limit of seconds from now for the calling thread; 0 seconds arms nothing (no limit).

@@ -78,19 +78,14 @@ static bool is_group_stop_signal(int sig)
  * Returns -ETIMEDOUT. */
 static int refuse_unstoppable(struct seize_ctx *ctx, pid_t tid)
 {
-	char path[64], wchan[64] = "";
 	struct procfs_stat st = {0};
-	ssize_t n;
-	int fd;
+	cleanup_free char *wchan = NULL;
+	char path[64];
 
 	(void)procfs_read_stat(tid, &st);
 	snprintf(path, sizeof(path), "/proc/%d/wchan", (int)tid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	n = fd >= 0 ? read(fd, wchan, sizeof(wchan) - 1) : -1;
-	if (fd >= 0)
-		close(fd);
-	wchan[n > 0 ? n : 0] = 0;
-	if (strstr(wchan, "vfork") || strcmp(wchan, "kernel_clone") == 0)
+	(void)read_file_at(AT_FDCWD, path, &wchan); /* NULL if it cannot be read */
+	if (wchan && (strstr(wchan, "vfork") || strcmp(wchan, "kernel_clone") == 0))
 		pr_err("cannot seize task %d: it did not stop within %u s: it is a vfork() parent, "
 		       "which waits in the kernel until its child calls exec or exits",
 		       (int)tid, ctx->deadline.seconds);
@@ -99,7 +94,7 @@ static int refuse_unstoppable(struct seize_ctx *ctx, pid_t tid)
 		    "cannot seize task %d: it did not stop within %u s (state %c, waiting in the "
 		    "kernel at %s)",
 		    (int)tid, ctx->deadline.seconds, st.state ? st.state : '?',
-		    wchan[0] && strcmp(wchan, "0") != 0 ? wchan : "an unknown place");
+		    wchan && wchan[0] && strcmp(wchan, "0") != 0 ? wchan : "an unknown place");
 	return -ETIMEDOUT;
 }
 
